@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The one classification core behind both the XDP and the tc program.
+ *
+ * Default verdict: pass. Only TCP to a port named in the policy is looked
+ * at; everything else (other ports, UDP, ICMP, ARP, unknown EtherTypes)
+ * passes after the parse and one table read. On a policed port:
+ *   tiny first fragment -> drop
+ *   allow list          -> pass
+ *   deny list           -> drop
+ *   active block        -> drop
+ *   default=deny, on no list -> drop
+ *   otherwise the port's action (allow, drop, ratelimit of SYNs)
+ * In monitor mode every drop is counted as would_drop and the packet passes.
+ */
+#ifndef IG_CLASSIFY_H
+#define IG_CLASSIFY_H
+
+#include "parse.h"
+#include "maps.h"
+
+enum { IG_PASS = 0, IG_DROP = 1 };
+
+/* Benchmarks only: vary the IPv4 source over this many addresses so one
+ * test_run packet exercises a large table. Zero in production, where the
+ * verifier removes the code. */
+const volatile __u32 ig_bench_spread = 0;
+__u32 ig_bench_ctr;
+
+static __always_inline void ig_count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&ig_stats, &idx);
+
+	if (c)
+		*c += 1; /* per-CPU slot: no atomics needed */
+}
+
+static __always_inline int ig_bit(const __u64 *words, __u32 bit)
+{
+	return (words[(bit >> 6) & (IG_SUM_WORDS - 1)] >> (bit & 63)) & 1;
+}
+
+static __always_inline __u32 ig_pkt_sum_bit(const struct ig_pkt *p)
+{
+	if (p->family == 4)
+		return ig_sum4_bit(bpf_ntohl(p->saddr[0]));
+	return ig_sum6_bit(bpf_ntohl(p->saddr[0]), bpf_ntohl(p->saddr[1]) >> 16);
+}
+
+static __always_inline __u32 ig_list_flags(const struct ig_pkt *p, __u32 s)
+{
+	__u32 *v;
+
+	if (p->family == 4) {
+		struct ig_list_key4 k = { .prefixlen = 64, .slot = s,
+					  .addr = p->saddr[0] };
+
+		v = bpf_map_lookup_elem(&ig_lists4, &k);
+	} else {
+		struct ig_list_key6 k = { .prefixlen = 160, .slot = s };
+
+		__builtin_memcpy(k.addr, p->saddr, 16);
+		v = bpf_map_lookup_elem(&ig_lists6, &k);
+	}
+	return v ? *v : 0;
+}
+
+/*
+ * Is there a live entry covering the source? LPM returns the longest match;
+ * if that one has expired (the sweeper has not removed it yet), look again
+ * just above it, so an expired /32 never hides a live /24.
+ */
+#define IG_LPM_LIVE_TRIES 3
+static __always_inline int ig_lpm_live(void *map, void *key, __u32 *prefixlen,
+				       __u64 *now)
+{
+	struct ig_block *b;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < IG_LPM_LIVE_TRIES; i++) {
+		b = bpf_map_lookup_elem(map, key);
+		if (!b)
+			return 0;
+		if (!*now)
+			*now = bpf_ktime_get_coarse_ns();
+		if (!b->expires_ns || b->expires_ns > *now)
+			return 1;
+		if (!b->prefixlen)
+			return 0;
+		*prefixlen = b->prefixlen - 1;
+	}
+	return 0;
+}
+
+static __always_inline int ig_blocked(const struct ig_pkt *p, __u64 *now)
+{
+	if (p->family == 4) {
+		struct ig_lpm_key4 k = { .prefixlen = 32, .addr = p->saddr[0] };
+
+		return ig_lpm_live(&ig_blocks4, &k, &k.prefixlen, now);
+	} else {
+		struct ig_lpm_key6 k = { .prefixlen = 128 };
+
+		__builtin_memcpy(k.addr, p->saddr, 16);
+		return ig_lpm_live(&ig_blocks6, &k, &k.prefixlen, now);
+	}
+}
+
+static __always_inline void ig_src_key(const struct ig_pkt *p,
+				       const struct ig_slot *slot, __u8 stat_idx,
+				       struct ig_src_key *k)
+{
+	k->family = p->family;
+	k->stat_idx = stat_idx;
+	if (p->family == 4) {
+		k->addr[0] = p->saddr[0] & slot->mask4;
+	} else {
+		k->addr[0] = p->saddr[0] & slot->mask6[0];
+		k->addr[1] = p->saddr[1] & slot->mask6[1];
+		k->addr[2] = p->saddr[2] & slot->mask6[2];
+		k->addr[3] = p->saddr[3] & slot->mask6[3];
+	}
+}
+
+/*
+ * GCRA: pass while the theoretical arrival time is no further ahead of now
+ * than the tolerance. The state is updated in place (an LRU update would
+ * take a fresh node every packet); two CPUs racing on one source may both
+ * pass, which errs towards the client.
+ */
+static __always_inline int ig_rate_ok(const struct ig_pkt *p,
+				      const struct ig_slot *slot,
+				      const struct ig_port_cfg *port, __u64 *now)
+{
+	struct ig_src_key k = {};
+	struct ig_rate_state *st;
+	__u64 tat;
+
+	ig_src_key(p, slot, port->stat_idx, &k);
+	if (!*now)
+		*now = bpf_ktime_get_coarse_ns();
+	st = bpf_map_lookup_elem(&ig_rate, &k);
+	if (!st) {
+		struct ig_rate_state n = {
+			.tat_ns = *now + port->rate_emission_ns
+		};
+
+		bpf_map_update_elem(&ig_rate, &k, &n, BPF_NOEXIST);
+		return 1;
+	}
+	tat = st->tat_ns > *now ? st->tat_ns : *now;
+	if (tat - *now > port->rate_tolerance_ns)
+		return 0;
+	st->tat_ns = tat + port->rate_emission_ns;
+	return 1;
+}
+
+/* The precedence for a packet to a policed port; returns the reason and
+ * sets *drop. */
+static __always_inline int ig_decide(const struct ig_pkt *p,
+				     const struct ig_cfg *cfg,
+				     const struct ig_slot *slot, __u32 s,
+				     const struct ig_port_cfg *port, int *drop)
+{
+	const struct ig_summary *sum;
+	__u32 zero = 0, bit, lists = 0;
+	int maybe_listed, maybe_blocked;
+	__u64 now = 0;
+
+	*drop = 1;
+	if (p->tiny)
+		return IG_REASON_TINY_FRAGMENT;
+
+	sum = bpf_map_lookup_elem(&ig_summary, &zero);
+	if (!sum) {
+		maybe_listed = maybe_blocked = 1;
+	} else {
+		bit = ig_pkt_sum_bit(p);
+		if (p->family == 4) {
+			maybe_listed = ig_bit(sum->lists4[s], bit);
+			maybe_blocked = (cfg->dyn_flags & IG_DYN_BLOCKS4_WILD) ||
+					ig_bit(sum->dyn4, bit);
+		} else {
+			maybe_listed = (slot->flags & IG_SLOT_LISTS6_WILD) ||
+				       ig_bit(sum->lists6[s], bit);
+			maybe_blocked = (cfg->dyn_flags & IG_DYN_BLOCKS6_WILD) ||
+					ig_bit(sum->dyn6, bit);
+		}
+	}
+
+	if (maybe_listed)
+		lists = ig_list_flags(p, s);
+	if (lists & IG_LIST_ALLOW) {
+		*drop = 0;
+		return IG_REASON_ALLOW_LIST;
+	}
+	if (lists & IG_LIST_DENY)
+		return IG_REASON_DENY_LIST;
+	if (maybe_blocked && ig_blocked(p, &now))
+		return IG_REASON_BLOCKED;
+	if ((slot->flags & IG_SLOT_DEFAULT_DENY) && !lists)
+		return IG_REASON_DEFAULT_DENY;
+
+	switch (port->action) {
+	case IG_ACT_DROP:
+		return IG_REASON_POLICY;
+	case IG_ACT_RATELIMIT:
+		/* only connection attempts spend tokens */
+		if ((p->tcp_flags & (IG_TCP_FLAG_SYN | IG_TCP_FLAG_ACK)) ==
+			    IG_TCP_FLAG_SYN &&
+		    !ig_rate_ok(p, slot, port, &now))
+			return IG_REASON_RATE_LIMIT;
+		break;
+	default:
+		break;
+	}
+	*drop = 0;
+	return IG_REASON_POLICY;
+}
+
+static __always_inline int ig_classify(void *data, void *end)
+{
+	const struct ig_port_cfg *port;
+	const struct ig_slot *slot;
+	const struct ig_cfg *cfg;
+	struct ig_pkt p = {};
+	__u32 zero = 0, s, verdict;
+	int r, reason, drop;
+	__u8 pi;
+
+	r = ig_parse(data, end, &p);
+	if (r != IG_P_TCP) {
+		if (r == IG_P_MALFORMED)
+			ig_count(IG_G_MALFORMED);
+		else if (r == IG_P_FRAGMENT)
+			ig_count(IG_G_FRAGMENT);
+		else if (r == IG_P_EXTHDR_LIMIT)
+			ig_count(IG_G_EXTHDR_LIMIT);
+		return IG_PASS;
+	}
+
+	cfg = bpf_map_lookup_elem(&ig_cfg, &zero);
+	if (!cfg)
+		return IG_PASS;
+	s = cfg->active & 1;
+	slot = &cfg->slot[s];
+	pi = slot->port_map[p.dport];
+	if (!pi)
+		return IG_PASS;
+	port = &slot->ports[(pi - 1) & (IG_MAX_PORTS - 1)];
+
+	if (ig_bench_spread && p.family == 4) {
+		__u32 c = ig_bench_ctr;
+
+		p.saddr[0] = bpf_htonl(bpf_ntohl(p.saddr[0]) + c);
+		ig_bench_ctr = c + 1 >= ig_bench_spread ? 0 : c + 1;
+	}
+
+	reason = ig_decide(&p, cfg, slot, s, port, &drop);
+	verdict = IG_VERDICT_PASS;
+	if (drop)
+		verdict = (slot->flags & IG_SLOT_MONITOR) ? IG_VERDICT_WOULD_DROP :
+							    IG_VERDICT_DROP;
+	ig_count(IG_STAT_PORT(port->stat_idx & (IG_PORT_SLOTS - 1), verdict,
+			      reason));
+	return verdict == IG_VERDICT_DROP ? IG_DROP : IG_PASS;
+}
+
+#endif /* IG_CLASSIFY_H */

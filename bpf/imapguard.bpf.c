@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * imapguard data plane: one classification core (classify.h), two hooks.
+ * The loader loads one instance per interface with only the hook it needs;
+ * all instances share the pinned maps.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+
+#include "classify.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+SEC("xdp")
+int ig_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+
+	return ig_classify(data, end) == IG_DROP ? XDP_DROP : XDP_PASS;
+}
+
+/* Headers we may need in the linear area: Ethernet, two VLAN tags, IPv6,
+ * IG_MAX_EXTHDR extension headers of typical size, and TCP. */
+#define IG_TC_PULL_LEN 256
+
+SEC("tc")
+int ig_tc(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	__u32 want = skb->len < IG_TC_PULL_LEN ? skb->len : IG_TC_PULL_LEN;
+
+	/* GRO'd or paged skbs may hold headers outside the linear area,
+	 * where direct packet access cannot reach them. */
+	if (end - data < want) {
+		if (bpf_skb_pull_data(skb, want) == 0) {
+			data = (void *)(long)skb->data;
+			end = (void *)(long)skb->data_end;
+		}
+	}
+	/* TC_ACT_UNSPEC lets the next filter on the hook run, so we coexist
+	 * with the operator's own tc programs. */
+	return ig_classify(data, end) == IG_DROP ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Every map of imapguard. All are pinned under the pin directory by the
+ * loader, and every program instance (one per interface) reuses them.
+ * Capacities marked "set by the loader" follow the policy's max_sources.
+ */
+#ifndef IG_MAPS_H
+#define IG_MAPS_H
+
+#include "imapguard.h"
+
+/* Written through mmap by user space; read once per packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ig_cfg);
+} ig_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ig_summary);
+} ig_summary SEC(".maps");
+
+/* Twice the per-policy limit: both slots coexist during a re-apply. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 2 * IG_MAX_LIST_ENTRIES);
+	__type(key, struct ig_list_key4);
+	__type(value, __u32);
+} ig_lists4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 2 * IG_MAX_LIST_ENTRIES);
+	__type(key, struct ig_list_key6);
+	__type(value, __u32);
+} ig_lists6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1); /* set by the loader */
+	__type(key, struct ig_lpm_key4);
+	__type(value, struct ig_block);
+} ig_blocks4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1); /* set by the loader */
+	__type(key, struct ig_lpm_key6);
+	__type(value, struct ig_block);
+} ig_blocks6 SEC(".maps");
+
+/* LRU is right here: losing a bucket only forgives a source. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1); /* set by the loader */
+	__type(key, struct ig_src_key);
+	__type(value, struct ig_rate_state);
+} ig_rate SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IG_NR_STATS);
+	__type(key, __u32);
+	__type(value, __u64);
+} ig_stats SEC(".maps");
+
+/* Status and schema for the control plane; the data plane never reads it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ig_meta);
+} ig_meta SEC(".maps");
+
+#endif /* IG_MAPS_H */

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The ABI shared by the BPF programs (bpf/) and the control plane (user/).
+ * Both sides compile against this one header; nothing here is mirrored by
+ * hand. Every multi-byte field states its byte order. Changing the layout of
+ * anything pinned means bumping IG_SCHEMA_VERSION.
+ */
+#ifndef IMAPGUARD_H
+#define IMAPGUARD_H
+
+#include <linux/types.h>
+
+/* Bumped whenever a pinned map's layout or meaning changes. A binary refuses
+ * pins whose schema differs, so it can never misread an older layout. */
+#define IG_SCHEMA_VERSION 1
+#define IG_META_MAGIC 0x31474d49u
+
+/* Policy limits. */
+#define IG_MAX_PORTS 32		/* policed ports in one policy */
+#define IG_PORT_SLOTS 64	/* stable counter slots, twice IG_MAX_PORTS so
+				 * a re-apply never reuses a slot still counting
+				 * for the policy being replaced */
+#define IG_MAX_IFACES 16
+#define IG_MAX_LIST_ENTRIES 262144 /* allow+deny CIDRs per family */
+#define IG_NOTE_LEN 32		/* operator's --reason text, NUL included */
+
+/*
+ * Map names. They are also the file names under the pin directory, so the
+ * CLI, the agent and the loader agree on them.
+ */
+#define IG_MAP_CFG "ig_cfg"
+#define IG_MAP_SUMMARY "ig_summary"
+#define IG_MAP_LISTS4 "ig_lists4"
+#define IG_MAP_LISTS6 "ig_lists6"
+#define IG_MAP_BLOCKS4 "ig_blocks4"
+#define IG_MAP_BLOCKS6 "ig_blocks6"
+#define IG_MAP_RATE "ig_rate"
+#define IG_MAP_STATS "ig_stats"
+#define IG_MAP_META "ig_meta"
+
+enum ig_action {
+	IG_ACT_NONE = 0,
+	IG_ACT_ALLOW = 1,
+	IG_ACT_DROP = 2,
+	IG_ACT_RATELIMIT = 3,
+};
+
+enum ig_attach {
+	IG_ATTACH_XDP = 0,	  /* native (driver) XDP */
+	IG_ATTACH_XDP_GENERIC = 1, /* skb-mode XDP */
+	IG_ATTACH_TC = 2,	  /* clsact ingress */
+};
+
+/* How a policed packet was decided. The verdict is separate (below). */
+#define IG_REASONS(X)                                                          \
+	X(POLICY, "policy", "the port's action")                              \
+	X(ALLOW_LIST, "allow_list", "source on the allow list")               \
+	X(GRANT, "grant", "source holds an MFA grant")                         \
+	X(DENY_LIST, "deny_list", "source on the deny list")                   \
+	X(BLOCKED, "blocked", "source under an active block")                  \
+	X(RATE_LIMIT, "rate_limit", "SYN over the port's rate")               \
+	X(DEFAULT_DENY, "default_deny", "source on no list under default=deny") \
+	X(TINY_FRAGMENT, "tiny_fragment",                                      \
+	  "first fragment too short for the TCP header")
+
+#define IG_VERDICTS(X)                                                         \
+	X(PASS, "pass")                                                        \
+	X(DROP, "drop")                                                        \
+	X(WOULD_DROP, "would_drop")
+
+/* Counters that belong to no policed port (the port is unknown). */
+#define IG_GLOBALS(X)                                                          \
+	X(MALFORMED, "malformed_packets",                                      \
+	  "truncated or inconsistent headers; passed unclassified")           \
+	X(FRAGMENT, "fragments",                                               \
+	  "non-first IP fragments; passed (the first fragment is policed)")   \
+	X(EXTHDR_LIMIT, "ipv6_exthdr_limit",                                  \
+	  "IPv6 packets with more extension headers than parsed; passed")
+
+#define IG__ENUM_REASON(name, label, help) IG_REASON_##name,
+#define IG__ENUM_VERDICT(name, label) IG_VERDICT_##name,
+#define IG__ENUM_GLOBAL(name, label, help) IG_G_##name,
+enum ig_reason { IG_REASONS(IG__ENUM_REASON) IG_NR_REASONS };
+enum ig_verdict { IG_VERDICTS(IG__ENUM_VERDICT) IG_NR_VERDICTS };
+enum ig_global { IG_GLOBALS(IG__ENUM_GLOBAL) IG_NR_GLOBALS };
+
+/*
+ * ig_stats, a per-CPU array of __u64 packet counts: first the globals, then
+ * for each port counter slot a [verdict][reason] block. The slot of a port
+ * (ig_port_cfg.stat_idx) is kept across re-applies, so counters survive.
+ */
+#define IG_STATS_PER_PORT (IG_NR_VERDICTS * IG_NR_REASONS)
+#define IG_STAT_PORT(slot, verdict, reason)                                    \
+	(IG_NR_GLOBALS + (slot) * IG_STATS_PER_PORT + (verdict) * IG_NR_REASONS + \
+	 (reason))
+#define IG_NR_STATS (IG_NR_GLOBALS + IG_PORT_SLOTS * IG_STATS_PER_PORT)
+
+struct ig_port_cfg {
+	__u16 port;	  /* host order */
+	__u8 action;	  /* enum ig_action */
+	__u8 stat_idx;	  /* counter slot, < IG_PORT_SLOTS */
+	__u32 pad;
+	/* Rate limit as GCRA, the virtual-scheduling form of a token bucket
+	 * of `rate` tokens refilled over `interval`: emission = interval/rate,
+	 * tolerance = interval - emission. Precomputed so the BPF side never
+	 * divides. */
+	__u64 rate_emission_ns;
+	__u64 rate_tolerance_ns;
+};
+
+/* Slot flags. */
+#define IG_SLOT_MONITOR (1u << 0)      /* count would_drop, drop nothing */
+#define IG_SLOT_DEFAULT_DENY (1u << 1) /* sources on no list are dropped */
+#define IG_SLOT_LISTS6_WILD (1u << 2)  /* v6 summary unusable: always look up */
+
+/*
+ * One complete policy. ig_cfg holds two; apply writes the idle one, then
+ * flips `active` with a single 4-byte store, so a packet always sees either
+ * the old policy or the new one, never a mix.
+ */
+struct ig_slot {
+	__u64 generation;
+	__u32 flags;	 /* IG_SLOT_* */
+	__u8 prefix_v4;	 /* sources are counted and blocked per prefix */
+	__u8 prefix_v6;
+	__u8 nports;
+	__u8 pad;
+	__be32 mask4;	 /* prefix_v4 as a mask, network order */
+	__be32 mask6[4]; /* prefix_v6 as a mask, network order */
+	struct ig_port_cfg ports[IG_MAX_PORTS];
+	/* dport (host order) -> 1 + index into ports[]; 0 = not policed */
+	__u8 port_map[65536];
+};
+
+#define IG_DYN_BLOCKS4_WILD (1u << 0) /* a v4 block shorter than /IG_SUM4_PREFIX */
+#define IG_DYN_BLOCKS6_WILD (1u << 1) /* a v6 block shorter than /IG_SUM6_PREFIX */
+
+struct ig_cfg {
+	__u32 active;	 /* slot in force (0 or 1); written last by apply */
+	__u32 dyn_flags; /* IG_DYN_*, only ever set while loaded */
+	struct ig_slot slot[2];
+};
+
+/*
+ * Summary bitmaps: one bit per IPv4 /20 and per hashed IPv6 /48, set when
+ * some list entry, block or grant overlaps it. A clear bit proves the source
+ * is on no list and under no block, so the packet skips every LPM lookup.
+ * A set bit only means "look it up" (false positives cost time, never a
+ * wrong verdict). List bits are per slot; block bits are shared and are
+ * only ever set while the maps live, so a block can never be skipped.
+ */
+#define IG_SUM_BITS 20
+#define IG_SUM_WORDS ((1u << IG_SUM_BITS) / 64)
+#define IG_SUM4_PREFIX 20
+#define IG_SUM6_PREFIX 48
+#define IG_SUM6_ENUM_MAX 16 /* enumerate up to 2^16 /48s, else go wild */
+
+struct ig_summary {
+	__u64 lists4[2][IG_SUM_WORDS];
+	__u64 lists6[2][IG_SUM_WORDS];
+	__u64 dyn4[IG_SUM_WORDS];
+	__u64 dyn6[IG_SUM_WORDS];
+};
+
+/* Bit index of an IPv4 address given in host order. */
+static inline __u32 ig_sum4_bit(__u32 addr_host)
+{
+	return addr_host >> (32 - IG_SUM4_PREFIX);
+}
+
+/* Bit index of an IPv6 address from its first 48 bits (host-order halves).
+ * Fibonacci hashing spreads nearby prefixes across the bitmap. */
+static inline __u32 ig_sum6_bit(__u32 hi32_host, __u16 next16_host)
+{
+	__u64 v = ((__u64)hi32_host << 16) | next16_host;
+
+	return (__u32)((v * 0x9E3779B97F4A7C15ull) >> (64 - IG_SUM_BITS));
+}
+
+/*
+ * Allow/deny lists: one LPM trie per family, keyed by slot then address, so
+ * both policies can live in the trie during a re-apply. prefixlen counts the
+ * 32 slot bits too. The value carries the flags of the entry and of every
+ * entry containing it (computed in user space), so one longest-prefix
+ * lookup answers "allowed?" and "denied?" at once.
+ */
+#define IG_LIST_ALLOW (1u << 0)
+#define IG_LIST_DENY (1u << 1)
+
+struct ig_list_key4 {
+	__u32 prefixlen; /* 32 + CIDR length */
+	__u32 slot;
+	__be32 addr;
+};
+
+struct ig_list_key6 {
+	__u32 prefixlen; /* 32 + CIDR length */
+	__u32 slot;
+	__u8 addr[16];
+};
+
+/* Blocks: LPM tries so manual blocks can be any CIDR. Not LRU: a flood of
+ * spoofed sources can never push a block out. */
+struct ig_lpm_key4 {
+	__u32 prefixlen;
+	__be32 addr;
+};
+
+struct ig_lpm_key6 {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+enum ig_origin {
+	IG_ORIGIN_MANUAL = 0,
+	IG_ORIGIN_AUTO = 1, /* burst detection in the kernel */
+	IG_ORIGIN_AUTH = 2, /* Dovecot auth-policy learner */
+	IG_ORIGIN_FLEET = 3,
+	IG_NR_ORIGINS
+};
+
+enum ig_block_reason {
+	IG_BR_MANUAL = 0,
+	IG_BR_BURST = 1,
+	IG_BR_AUTH_FAILURES = 2,
+	IG_BR_SPRAY = 3,
+	IG_BR_FLEET = 4,
+	IG_NR_BLOCK_REASONS
+};
+
+struct ig_block {
+	__u64 expires_ns; /* CLOCK_MONOTONIC; 0 = permanent */
+	__u64 created_ns; /* CLOCK_MONOTONIC */
+	__u32 count;	  /* events seen when the block was decided */
+	__u16 port;	  /* host order; the port that triggered it, or 0 */
+	__u8 origin;	  /* enum ig_origin */
+	__u8 reason;	  /* enum ig_block_reason */
+	__u8 prefixlen;	  /* the key's prefix length, so the data plane can
+			   * look past an expired entry to a covering one */
+	__u8 level;	  /* escalation level, 0 for the first offence */
+	__u8 pad[6];
+	char note[IG_NOTE_LEN];
+};
+
+/* Rate limiter state, LRU per (port slot, source prefix). */
+struct ig_src_key {
+	__u8 family; /* 4 or 6 */
+	__u8 stat_idx;
+	__u16 pad;
+	__be32 addr[4]; /* masked to the policy prefix; v4 uses addr[0] */
+};
+
+struct ig_rate_state {
+	__u64 tat_ns; /* GCRA theoretical arrival time, coarse monotonic */
+};
+
+/* What `status` shows; never read by the data plane. */
+enum ig_xdp_mode_kind {
+	IG_MODE_NONE = 0,
+	IG_MODE_XDP_NATIVE = 1,
+	IG_MODE_XDP_SKB = 2,
+	IG_MODE_TC = 3,
+};
+
+struct ig_meta_iface {
+	__u32 ifindex;
+	__u32 mode;	  /* enum ig_xdp_mode_kind actually attached */
+	__u32 multiprog;  /* 1: behind a libxdp dispatcher, 0: sole program */
+	__u32 pad;
+	char name[16];
+};
+
+struct ig_meta {
+	__u32 magic;  /* IG_META_MAGIC; these two fields never move */
+	__u32 schema; /* IG_SCHEMA_VERSION of the binary that made the pins */
+	__u64 generation;
+	__u64 applied_unix;
+	__u64 netns_ino; /* network namespace the interfaces belong to */
+	__u32 attach;	 /* enum ig_attach */
+	__u32 n_ifaces;
+	__u32 max_sources;
+	__u32 pad;
+	struct ig_meta_iface ifaces[IG_MAX_IFACES];
+	char policy_path[256];
+};
+
+#endif /* IMAPGUARD_H */

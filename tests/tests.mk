@@ -1,0 +1,3 @@
+# Test binaries; tests/run.sh runs them.
+.PHONY: tests
+tests:

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* block add | del | list */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "blocks.h"
+#include "cli.h"
+#include "duration.h"
+#include "log.h"
+
+#define BLOCK_USAGE                                                            \
+	"block add ADDR[/LEN] [--ttl DURATION] [--reason TEXT] | "           \
+	"block del ADDR[/LEN] | block list [-j] [--all]"
+
+static int parse_prefix_arg(const char *s, struct ig_prefix *p)
+{
+	char err[256];
+
+	if (ig_prefix_parse(s, p, err, sizeof(err))) {
+		ig_err("%s", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int valid_note(const char *s)
+{
+	if (strlen(s) >= IG_NOTE_LEN) {
+		ig_err("--reason is longer than %d characters", IG_NOTE_LEN - 1);
+		return 0;
+	}
+	for (; *s; s++) {
+		if (!isprint((unsigned char)*s)) {
+			ig_err("--reason must be printable text");
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int block_add(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ttl", required_argument, NULL, 't' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *note = NULL;
+	struct ig_prefix p;
+	struct ig_handle h;
+	uint64_t ttl = 0;
+	char err[256], buf[IG_PREFIX_STRLEN], d[32];
+	int c, rc;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 't') {
+			if (ig_duration_parse(optarg, &ttl, err, sizeof(err))) {
+				ig_err("--ttl: %s", err);
+				return EXIT_USAGE;
+			}
+		} else if (c == 'r') {
+			if (!valid_note(optarg))
+				return EXIT_USAGE;
+			note = optarg;
+		} else {
+			fprintf(stderr, "usage: imapguard %s\n", BLOCK_USAGE);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "usage: imapguard block add ADDR[/LEN] [--ttl DURATION] "
+				"[--reason TEXT]\n");
+		return EXIT_USAGE;
+	}
+	if (parse_prefix_arg(argv[optind], &p))
+		return EXIT_USAGE;
+	if (cli_need_root() || (rc = cli_open(cli, &h)))
+		return EXIT_FAIL;
+	rc = ig_lock(cli->pin, &h.lock_fd);
+	if (!rc)
+		rc = ig_block_add(&h, &p, ttl, note, IG_ORIGIN_MANUAL, IG_BR_MANUAL);
+	ig_handle_close(&h);
+	if (rc) {
+		ig_err("cannot block %s: %s", ig_prefix_str(&p, buf), cli_strerror(rc));
+		return EXIT_FAIL;
+	}
+	printf("blocked %s %s%s\n", ig_prefix_str(&p, buf), ttl ? "for " : "permanently",
+	       ttl ? ig_duration_str(ttl, d, sizeof(d)) : "");
+	return EXIT_OK;
+}
+
+static int block_del(struct cli *cli, int argc, char **argv)
+{
+	struct ig_prefix p;
+	struct ig_handle h;
+	char buf[IG_PREFIX_STRLEN];
+	int rc;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: imapguard block del ADDR[/LEN]\n");
+		return EXIT_USAGE;
+	}
+	if (parse_prefix_arg(argv[1], &p))
+		return EXIT_USAGE;
+	if (cli_need_root() || (rc = cli_open(cli, &h)))
+		return EXIT_FAIL;
+	rc = ig_lock(cli->pin, &h.lock_fd);
+	if (!rc)
+		rc = ig_block_del(&h, &p);
+	ig_handle_close(&h);
+	if (rc == -ENOENT) {
+		ig_err("no block on exactly %s (see 'imapguard block list')",
+		       ig_prefix_str(&p, buf));
+		return EXIT_FAIL;
+	}
+	if (rc) {
+		ig_err("cannot unblock %s: %s", ig_prefix_str(&p, buf), cli_strerror(rc));
+		return EXIT_FAIL;
+	}
+	printf("unblocked %s\n", ig_prefix_str(&p, buf));
+	return EXIT_OK;
+}
+
+struct list_ctx {
+	uint64_t now;
+	int all;
+	json_object *arr;
+};
+
+static int list_one(const struct ig_prefix *p, const struct ig_block *b, void *arg)
+{
+	struct list_ctx *lc = arg;
+	int expired = b->expires_ns && b->expires_ns <= lc->now;
+	int64_t left = b->expires_ns ? (int64_t)((b->expires_ns - lc->now) / 1000000000ull) : -1;
+	char buf[IG_PREFIX_STRLEN], lefts[32];
+
+	if (expired && !lc->all)
+		return 0;
+	if (expired)
+		left = 0;
+	if (!lc->arr) {
+		if (left < 0)
+			snprintf(lefts, sizeof(lefts), "permanent");
+		else
+			snprintf(lefts, sizeof(lefts), "%llds%s", (long long)left,
+				 expired ? " (expired)" : "");
+		printf("%-44s %-7s %-14s %-20s %s\n", ig_prefix_str(p, buf),
+		       ig_origin_name(b->origin), ig_block_reason_name(b->reason), lefts,
+		       b->note);
+		return 0;
+	}
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "prefix", json_object_new_string(ig_prefix_str(p, buf)));
+	json_object_object_add(o, "origin", json_object_new_string(ig_origin_name(b->origin)));
+	json_object_object_add(o, "reason", json_object_new_string(ig_block_reason_name(b->reason)));
+	json_object_object_add(o, "note", json_object_new_string(b->note));
+	json_object_object_add(o, "permanent", json_object_new_boolean(!b->expires_ns));
+	json_object_object_add(o, "seconds_left", left < 0 ? NULL : json_object_new_int64(left));
+	json_object_object_add(o, "expired", json_object_new_boolean(expired));
+	json_object_object_add(o, "port", json_object_new_int(b->port));
+	json_object_object_add(o, "count", json_object_new_int64(b->count));
+	json_object_object_add(o, "level", json_object_new_int(b->level));
+	json_object_object_add(o, "age_seconds", json_object_new_int64(
+		(int64_t)((lc->now - b->created_ns) / 1000000000ull)));
+	json_object_array_add(lc->arr, o);
+	return 0;
+}
+
+static int block_list(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "all", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct list_ctx lc = {};
+	struct ig_handle h;
+	int c, rc;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "ja", opts, NULL)) != -1) {
+		if (c == 'j') {
+			cli->json = 1;
+		} else if (c == 'a') {
+			lc.all = 1;
+		} else {
+			fprintf(stderr, "usage: imapguard block list [-j] [--all]\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: imapguard block list [-j] [--all]\n");
+		return EXIT_USAGE;
+	}
+	if ((rc = cli_open(cli, &h)))
+		return rc;
+	lc.now = ig_mono_ns();
+	if (cli->json)
+		lc.arr = json_object_new_array();
+	else
+		printf("%-44s %-7s %-14s %-20s %s\n", "PREFIX", "ORIGIN", "REASON", "LEFT", "NOTE");
+	ig_block_foreach(&h, list_one, &lc);
+	ig_handle_close(&h);
+	if (cli->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "blocks", lc.arr);
+		cli_json_print(o);
+	}
+	return EXIT_OK;
+}
+
+int cmd_block(struct cli *cli, int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "add"))
+		return block_add(cli, argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "del"))
+		return block_del(cli, argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "list"))
+		return block_list(cli, argc - 1, argv + 1);
+	fprintf(stderr, "usage: imapguard %s\n", BLOCK_USAGE);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* check, apply, unload and status. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "apply.h"
+#include "attach.h"
+#include "blocks.h"
+#include "cli.h"
+#include "duration.h"
+#include "log.h"
+#include "policy.h"
+
+/* Parse FILE; on errors print them and return EXIT_USAGE. */
+static int load_policy(struct cli *cli, int argc, char **argv, const char *cmd,
+		       struct ig_policy *pol)
+{
+	struct ig_diag d = {};
+	int first = cli_read_opts(cli, argc, argv, cmd), err;
+
+	if (first < 0)
+		return EXIT_USAGE;
+	if (argc - first != 1) {
+		fprintf(stderr, "usage: imapguard %s FILE\n", cmd);
+		return EXIT_USAGE;
+	}
+	err = ig_policy_load(argv[first], pol, &d);
+	if (cli->json && !strcmp(cmd, "check")) {
+		json_object *o = json_object_new_object(), *errs = json_object_new_array();
+
+		for (int i = 0; i < d.n; i++)
+			json_object_array_add(errs, json_object_new_string(d.msgs[i]));
+		json_object_object_add(o, "valid", json_object_new_boolean(!err));
+		json_object_object_add(o, "errors", errs);
+		cli_json_print(o);
+	}
+	ig_diag_print(&d, stderr);
+	ig_diag_free(&d);
+	if (err) {
+		ig_policy_free(pol);
+		return EXIT_USAGE;
+	}
+	if (!pol->n_ports)
+		ig_warn("%s: no [port N] section, so nothing is policed", argv[first]);
+	return EXIT_OK;
+}
+
+int cmd_check(struct cli *cli, int argc, char **argv)
+{
+	struct ig_policy pol;
+	int rc = load_policy(cli, argc, argv, "check", &pol);
+
+	if (rc)
+		return rc;
+	if (!cli->json)
+		printf("%s: ok (%d interface%s, %d port%s, %zu allow, %zu deny)\n",
+		       argv[argc - 1], pol.n_ifaces, pol.n_ifaces == 1 ? "" : "s",
+		       pol.n_ports, pol.n_ports == 1 ? "" : "s", pol.allow.n, pol.deny.n);
+	ig_policy_free(&pol);
+	return EXIT_OK;
+}
+
+int cmd_apply(struct cli *cli, int argc, char **argv)
+{
+	struct ig_apply_report rep;
+	struct ig_policy pol;
+	int rc = load_policy(cli, argc, argv, "apply", &pol), err;
+
+	if (rc)
+		return rc;
+	if (cli_need_root()) {
+		ig_policy_free(&pol);
+		return EXIT_FAIL;
+	}
+	err = ig_apply(&pol, cli->pin, &rep);
+	if (!err)
+		printf("applied %s: generation %llu, %s on %d interface%s%s\n", pol.path,
+		       (unsigned long long)rep.generation, ig_attach_name(pol.attach),
+		       pol.n_ifaces, pol.n_ifaces == 1 ? "" : "s",
+		       pol.monitor ? " (monitor mode: nothing is dropped)" : "");
+	ig_policy_free(&pol);
+	return err ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_unload(struct cli *cli, int argc, char **argv)
+{
+	int loaded, err;
+
+	if (cli_read_opts(cli, argc, argv, "unload") != argc)
+		return EXIT_USAGE;
+	if (cli_need_root())
+		return EXIT_FAIL;
+	err = ig_unload(cli->pin, &loaded);
+	if (err)
+		return EXIT_FAIL;
+	printf(loaded ? "unloaded %s\n" : "nothing loaded under %s\n", cli->pin);
+	return EXIT_OK;
+}
+
+static int count_active(const struct ig_prefix *p, const struct ig_block *b, void *arg)
+{
+	uint64_t *ctx = arg; /* [0] now, [1] count */
+
+	(void)p;
+	if (!b->expires_ns || b->expires_ns > ctx[0])
+		ctx[1]++;
+	return 0;
+}
+
+static const char *rate_str(const struct ig_port_cfg *pc, char *buf, size_t len)
+{
+	uint64_t interval = pc->rate_emission_ns + pc->rate_tolerance_ns;
+	char d[32];
+
+	snprintf(buf, len, "%llu/%s",
+		 (unsigned long long)(pc->rate_emission_ns ? interval / pc->rate_emission_ns : 0),
+		 ig_duration_str(interval, d, sizeof(d)));
+	return buf;
+}
+
+static void status_human(struct ig_handle *h, const struct ig_slot *s, uint64_t blocks)
+{
+	char when[64], rate[48];
+	time_t t = (time_t)h->meta.applied_unix;
+
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime(&t));
+	printf("imapguard: loaded, schema %u, generation %llu\n", h->meta.schema,
+	       (unsigned long long)h->meta.generation);
+	printf("policy:    %s (applied %s)\n", h->meta.policy_path, when);
+	printf("mode:      %s, default %s, sources per /%u (IPv4) and /%u (IPv6)\n",
+	       s->flags & IG_SLOT_MONITOR ? "monitor" : "enforce",
+	       s->flags & IG_SLOT_DEFAULT_DENY ? "deny" : "allow", s->prefix_v4,
+	       s->prefix_v6);
+	printf("pins:      %s\n", h->pin);
+	printf("attach:    %s\n", ig_attach_name((int)h->meta.attach));
+	for (uint32_t i = 0; i < h->meta.n_ifaces && i < IG_MAX_IFACES; i++) {
+		struct ig_meta_iface now = h->meta.ifaces[i];
+
+		ig_query_iface((int)now.ifindex, &now);
+		printf("  %-15s %s%s\n", now.name, ig_mode_name(now.mode),
+		       now.mode == IG_MODE_NONE ? " (NOT ATTACHED: re-apply)" :
+		       now.mode == IG_MODE_TC ? "" :
+		       now.multiprog ? " (behind the libxdp dispatcher)" :
+				       " (sole XDP program: libxdp dispatcher unavailable)");
+	}
+	printf("ports:    ");
+	for (int i = 0; i < s->nports && i < IG_MAX_PORTS; i++) {
+		const struct ig_port_cfg *pc = &s->ports[i];
+
+		printf(" %u %s%s%s", pc->port, ig_action_name(pc->action),
+		       pc->action == IG_ACT_RATELIMIT ? " " : "",
+		       pc->action == IG_ACT_RATELIMIT ? rate_str(pc, rate, sizeof(rate)) : "");
+		if (i + 1 < s->nports)
+			putchar(',');
+	}
+	printf("\nblocks:    %llu active\n", (unsigned long long)blocks);
+}
+
+static void status_json(struct ig_handle *h, const struct ig_slot *s, uint64_t blocks)
+{
+	json_object *o = json_object_new_object(), *ifs = json_object_new_array(),
+		    *ports = json_object_new_array();
+	char rate[48];
+
+	json_object_object_add(o, "loaded", json_object_new_boolean(1));
+	json_object_object_add(o, "schema", json_object_new_int((int)h->meta.schema));
+	json_object_object_add(o, "generation", json_object_new_int64((int64_t)h->meta.generation));
+	json_object_object_add(o, "policy", json_object_new_string(h->meta.policy_path));
+	json_object_object_add(o, "applied_unix", json_object_new_int64((int64_t)h->meta.applied_unix));
+	json_object_object_add(o, "pin_path", json_object_new_string(h->pin));
+	json_object_object_add(o, "mode", json_object_new_string(
+		s->flags & IG_SLOT_MONITOR ? "monitor" : "enforce"));
+	json_object_object_add(o, "default", json_object_new_string(
+		s->flags & IG_SLOT_DEFAULT_DENY ? "deny" : "allow"));
+	json_object_object_add(o, "attach", json_object_new_string(ig_attach_name((int)h->meta.attach)));
+	json_object_object_add(o, "prefix_v4", json_object_new_int(s->prefix_v4));
+	json_object_object_add(o, "prefix_v6", json_object_new_int(s->prefix_v6));
+	json_object_object_add(o, "max_sources", json_object_new_int64(h->meta.max_sources));
+	for (uint32_t i = 0; i < h->meta.n_ifaces && i < IG_MAX_IFACES; i++) {
+		struct ig_meta_iface now = h->meta.ifaces[i];
+		json_object *ifc = json_object_new_object();
+
+		ig_query_iface((int)now.ifindex, &now);
+		json_object_object_add(ifc, "name", json_object_new_string(now.name));
+		json_object_object_add(ifc, "ifindex", json_object_new_int((int)now.ifindex));
+		json_object_object_add(ifc, "mode", json_object_new_string(ig_mode_name(now.mode)));
+		json_object_object_add(ifc, "attached", json_object_new_boolean(now.mode != IG_MODE_NONE));
+		json_object_object_add(ifc, "multiprog", json_object_new_boolean((int)now.multiprog));
+		json_object_array_add(ifs, ifc);
+	}
+	json_object_object_add(o, "interfaces", ifs);
+	for (int i = 0; i < s->nports && i < IG_MAX_PORTS; i++) {
+		const struct ig_port_cfg *pc = &s->ports[i];
+		json_object *p = json_object_new_object();
+
+		json_object_object_add(p, "port", json_object_new_int(pc->port));
+		json_object_object_add(p, "action", json_object_new_string(ig_action_name(pc->action)));
+		if (pc->action == IG_ACT_RATELIMIT)
+			json_object_object_add(p, "rate", json_object_new_string(
+				rate_str(pc, rate, sizeof(rate))));
+		json_object_array_add(ports, p);
+	}
+	json_object_object_add(o, "ports", ports);
+	json_object_object_add(o, "blocks_active", json_object_new_int64((int64_t)blocks));
+	cli_json_print(o);
+}
+
+int cmd_status(struct cli *cli, int argc, char **argv)
+{
+	struct ig_handle h;
+	uint64_t ctx[2];
+	int rc;
+
+	if (cli_read_opts(cli, argc, argv, "status [-j]") != argc)
+		return EXIT_USAGE;
+	rc = ig_handle_open(&h, cli->pin);
+	if (rc == -ENOENT) {
+		if (cli->json) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "loaded", json_object_new_boolean(0));
+			json_object_object_add(o, "pin_path", json_object_new_string(cli->pin));
+			cli_json_print(o);
+		} else {
+			printf("imapguard: not loaded (no pins under %s)\n", cli->pin);
+		}
+		return EXIT_FAIL;
+	}
+	if (rc)
+		return cli_open_error(cli, rc);
+	ctx[0] = ig_mono_ns();
+	ctx[1] = 0;
+	ig_block_foreach(&h, count_active, ctx);
+	if (cli->json)
+		status_json(&h, &h.cfg->slot[h.cfg->active & 1], ctx[1]);
+	else
+		status_human(&h, &h.cfg->slot[h.cfg->active & 1], ctx[1]);
+	ig_handle_close(&h);
+	return EXIT_OK;
+}

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* stats: per-port counters by verdict and reason, plus the global ones. */
+#include <stdio.h>
+
+#include "cli.h"
+#include "policy.h"
+#include "stats.h"
+
+int cmd_stats(struct cli *cli, int argc, char **argv)
+{
+	json_object *root = NULL, *ports = NULL, *glob = NULL;
+	const struct ig_slot *s;
+	struct ig_handle h;
+	uint64_t v;
+	int rc;
+
+	if (cli_read_opts(cli, argc, argv, "stats [-j]") != argc)
+		return EXIT_USAGE;
+	if ((rc = cli_open(cli, &h)))
+		return rc;
+	s = &h.cfg->slot[h.cfg->active & 1];
+	if (cli->json) {
+		root = json_object_new_object();
+		ports = json_object_new_array();
+		glob = json_object_new_object();
+	}
+	for (int i = 0; i < s->nports && i < IG_MAX_PORTS; i++) {
+		const struct ig_port_cfg *pc = &s->ports[i];
+		json_object *port = NULL, *counters = NULL;
+
+		if (cli->json) {
+			port = json_object_new_object();
+			counters = json_object_new_array();
+			json_object_object_add(port, "port", json_object_new_int(pc->port));
+			json_object_object_add(port, "action",
+					       json_object_new_string(ig_action_name(pc->action)));
+		} else {
+			printf("port %u (%s)\n", pc->port, ig_action_name(pc->action));
+		}
+		for (int vd = 0; vd < IG_NR_VERDICTS; vd++) {
+			for (int r = 0; r < IG_NR_REASONS; r++) {
+				if (ig_stat_read(&h, IG_STAT_PORT(pc->stat_idx, vd, r), &v))
+					v = 0;
+				if (!cli->json) {
+					if (v)
+						printf("  %-10s %-14s %llu\n", ig_verdict_names[vd],
+						       ig_reason_names[r], (unsigned long long)v);
+					continue;
+				}
+				json_object *c = json_object_new_object();
+
+				json_object_object_add(c, "verdict",
+						       json_object_new_string(ig_verdict_names[vd]));
+				json_object_object_add(c, "reason",
+						       json_object_new_string(ig_reason_names[r]));
+				json_object_object_add(c, "packets", json_object_new_int64((int64_t)v));
+				json_object_array_add(counters, c);
+			}
+		}
+		if (cli->json) {
+			json_object_object_add(port, "counters", counters);
+			json_object_array_add(ports, port);
+		}
+	}
+	if (!cli->json)
+		printf("global\n");
+	for (int g = 0; g < IG_NR_GLOBALS; g++) {
+		if (ig_stat_read(&h, (uint32_t)g, &v))
+			v = 0;
+		if (cli->json)
+			json_object_object_add(glob, ig_global_names[g],
+					       json_object_new_int64((int64_t)v));
+		else
+			printf("  %-25s %llu\n", ig_global_names[g], (unsigned long long)v);
+	}
+	if (cli->json) {
+		json_object_object_add(root, "ports", ports);
+		json_object_object_add(root, "global", glob);
+		cli_json_print(root);
+	}
+	ig_handle_close(&h);
+	return EXIT_OK;
+}

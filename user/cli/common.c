@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "log.h"
+
+int cli_read_opts(struct cli *cli, int argc, char **argv, const char *usage)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+j", opts, NULL)) != -1) {
+		if (c != 'j') {
+			fprintf(stderr, "usage: imapguard %s\n", usage);
+			return -1;
+		}
+		cli->json = 1;
+	}
+	return optind;
+}
+
+const char *cli_strerror(int err)
+{
+	if (err == -EPERM || err == -EACCES)
+		return "permission denied (imapguard needs root: CAP_BPF and CAP_NET_ADMIN)";
+	return strerror(-err);
+}
+
+int cli_need_root(void)
+{
+	if (geteuid() == 0)
+		return 0;
+	ig_err("this command needs root (CAP_BPF, CAP_NET_ADMIN)");
+	return -EPERM;
+}
+
+int cli_open(struct cli *cli, struct ig_handle *h)
+{
+	return cli_open_error(cli, ig_handle_open(h, cli->pin));
+}
+
+int cli_open_error(struct cli *cli, int err)
+{
+	if (err == -ENOENT)
+		ig_err("imapguard is not loaded (no pins under %s); run "
+		       "'imapguard apply FILE' first", cli->pin);
+	else if (err && err != -EPROTO)
+		ig_err("cannot open %s: %s", cli->pin, cli_strerror(err));
+	return err ? EXIT_FAIL : EXIT_OK;
+}
+
+void cli_json_print(json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}

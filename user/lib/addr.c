@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+
+int ig_prefix_bits(const struct ig_prefix *p)
+{
+	return p->family == 4 ? 32 : 128;
+}
+
+void ig_mask_bytes(int len, uint8_t out[16])
+{
+	for (int i = 0; i < 16; i++) {
+		int bits = len - i * 8;
+
+		out[i] = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+	}
+}
+
+void ig_prefix_mask(struct ig_prefix *p)
+{
+	uint8_t m[16];
+
+	ig_mask_bytes(p->len, m);
+	for (int i = 0; i < 16; i++)
+		p->addr[i] &= m[i];
+}
+
+static int parse_len(const char *s, int max, int *len)
+{
+	char *end;
+	long v;
+
+	if (!*s || *s == '+' || *s == '-' || *s == ' ')
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < 0 || v > max)
+		return -1;
+	*len = (int)v;
+	return 0;
+}
+
+int ig_prefix_parse(const char *s, struct ig_prefix *p, char *err, size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(s, '/');
+	size_t hlen = slash ? (size_t)(slash - s) : strlen(s);
+	struct ig_prefix masked;
+	char net[IG_PREFIX_STRLEN];
+	int len;
+
+	memset(p, 0, sizeof(*p));
+	if (hlen == 0 || hlen >= sizeof(host)) {
+		snprintf(err, errlen, "'%s' is not an IP address or CIDR", s);
+		return -EINVAL;
+	}
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(AF_INET, host, p->addr) == 1) {
+		p->family = 4;
+	} else if (inet_pton(AF_INET6, host, p->addr) == 1) {
+		p->family = 6;
+	} else {
+		snprintf(err, errlen, "'%s' is not an IP address or CIDR", s);
+		return -EINVAL;
+	}
+	len = ig_prefix_bits(p);
+	if (slash && parse_len(slash + 1, ig_prefix_bits(p), &len)) {
+		snprintf(err, errlen, "'%s': prefix length must be 0-%d for IPv%d",
+			 s, ig_prefix_bits(p), p->family);
+		return -EINVAL;
+	}
+	p->len = (uint8_t)len;
+	masked = *p;
+	ig_prefix_mask(&masked);
+	if (memcmp(masked.addr, p->addr, sizeof(p->addr))) {
+		snprintf(err, errlen, "'%s' has host bits set (did you mean %s?)",
+			 s, ig_prefix_str(&masked, net));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int ig_prefix_contains(const struct ig_prefix *outer, const struct ig_prefix *inner)
+{
+	struct ig_prefix t;
+
+	if (outer->family != inner->family || outer->len > inner->len)
+		return 0;
+	t = *inner;
+	t.len = outer->len;
+	ig_prefix_mask(&t);
+	return memcmp(t.addr, outer->addr, sizeof(t.addr)) == 0;
+}
+
+int ig_prefix_cmp(const void *a, const void *b)
+{
+	const struct ig_prefix *x = a, *y = b;
+	int c;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	c = memcmp(x->addr, y->addr, sizeof(x->addr));
+	if (c)
+		return c;
+	return (int)x->len - (int)y->len;
+}
+
+const char *ig_prefix_str(const struct ig_prefix *p, char buf[IG_PREFIX_STRLEN])
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->addr, a, sizeof(a));
+	snprintf(buf, IG_PREFIX_STRLEN, "%s/%u", a, p->len);
+	return buf;
+}

@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Re-apply without a gap: the data plane reads ig_cfg.active once per packet
+ * and uses that slot (and that slot's list entries and summary) throughout.
+ * We write the idle slot completely, attach any new interface (it sees the
+ * old slot until the flip), flip `active`, wait an RCU grace period so no
+ * program still reads the old slot, and only then delete the old entries
+ * and detach interfaces that left the policy.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "apply.h"
+#include "attach.h"
+#include "compile.h"
+#include "loader.h"
+#include "log.h"
+#include "pins.h"
+
+static int list_key(const struct ig_prefix *p, uint32_t slot, void *key)
+{
+	if (p->family == 4) {
+		struct ig_list_key4 *k = key;
+
+		k->prefixlen = 32 + p->len;
+		k->slot = slot;
+		memcpy(&k->addr, p->addr, 4);
+		return IG_M_LISTS4;
+	} else {
+		struct ig_list_key6 *k = key;
+
+		k->prefixlen = 32 + p->len;
+		k->slot = slot;
+		memcpy(k->addr, p->addr, 16);
+		return IG_M_LISTS6;
+	}
+}
+
+/* Delete every list entry of `slot` (left by the policy before the last,
+ * or by an apply that was interrupted). */
+static int purge_lists(struct ig_handle *h, uint32_t slot)
+{
+	static const size_t ksz[2] = { sizeof(struct ig_list_key4),
+				       sizeof(struct ig_list_key6) };
+	int maps[2] = { h->fd[IG_M_LISTS4], h->fd[IG_M_LISTS6] };
+
+	for (int m = 0; m < 2; m++) {
+		struct ig_list_key6 cur, next;
+		uint8_t *doomed = NULL;
+		size_t n = 0, cap = 0;
+		void *prev = NULL;
+		int err = 0;
+
+		while (!bpf_map_get_next_key(maps[m], prev, &next)) {
+			if (next.slot == slot) {
+				if (n == cap) {
+					uint8_t *g = realloc(doomed, (cap = cap ? cap * 2 : 256) * ksz[m]);
+
+					if (!g) {
+						free(doomed);
+						return -ENOMEM;
+					}
+					doomed = g;
+				}
+				memcpy(doomed + n++ * ksz[m], &next, ksz[m]);
+			}
+			cur = next;
+			prev = &cur;
+		}
+		for (size_t i = 0; i < n && !err; i++)
+			if (bpf_map_delete_elem(maps[m], doomed + i * ksz[m]) && errno != ENOENT)
+				err = -errno;
+		free(doomed);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int write_lists(struct ig_handle *h, const struct ig_compiled *c, uint32_t slot)
+{
+	for (size_t i = 0; i < c->n_lists; i++) {
+		struct ig_list_key6 key = {};
+		int m = list_key(&c->lists[i].pfx, slot, &key);
+
+		if (bpf_map_update_elem(h->fd[m], &key, &c->lists[i].flags, BPF_ANY)) {
+			char buf[IG_PREFIX_STRLEN];
+			int err = -errno;
+
+			ig_err("cannot load list entry %s: %s",
+			       ig_prefix_str(&c->lists[i].pfx, buf), strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Counter slots a new port takes may hold counts of a port removed long
+ * ago; start them at zero. */
+static int zero_stat_slots(struct ig_handle *h, uint64_t slots)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *zero;
+	int err = 0;
+
+	if (!slots)
+		return 0;
+	if (ncpu < 0)
+		return ncpu;
+	zero = calloc((size_t)ncpu, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	for (uint32_t s = 0; s < IG_PORT_SLOTS && !err; s++) {
+		if (!(slots & (1ull << s)))
+			continue;
+		for (uint32_t i = 0; i < IG_STATS_PER_PORT && !err; i++) {
+			__u32 key = IG_NR_GLOBALS + s * IG_STATS_PER_PORT + i;
+
+			if (bpf_map_update_elem(h->fd[IG_M_STATS], &key, zero, BPF_ANY))
+				err = -errno;
+		}
+	}
+	free(zero);
+	return err;
+}
+
+static int check_compatible(struct ig_handle *h, const struct ig_policy *pol)
+{
+	if (h->meta.netns_ino && h->meta.netns_ino != ig_netns_ino()) {
+		ig_err("imapguard under %s was applied in another network namespace; "
+		       "run this command there", h->pin);
+		return -EXDEV;
+	}
+	if (h->meta.max_sources != pol->max_sources) {
+		ig_err("max_sources cannot change while loaded (the tables under %s "
+		       "hold %u); keep %u, or 'imapguard unload' first (this drops "
+		       "blocks and rate state)", h->pin, h->meta.max_sources,
+		       h->meta.max_sources);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct iface_plan {
+	struct ig_meta_iface ifc;
+	int added; /* what we attached in this apply, for a rollback */
+};
+
+/* Attach what the policy wants and is not there yet. XDP changing mode
+ * (native <-> generic) cannot hold both at once, so tc holds the fort while
+ * the XDP program is swapped. */
+static int attach_wanted(const struct ig_policy *pol, const char *pin,
+			 struct iface_plan *plan)
+{
+	uint32_t want = ig_attach_mode(pol->attach);
+	int err;
+
+	for (int i = 0; i < pol->n_ifaces; i++) {
+		struct ig_meta_iface *ifc = &plan[i].ifc;
+		uint32_t xdp;
+
+		ifc->ifindex = if_nametoindex(pol->ifaces[i]);
+		snprintf(ifc->name, sizeof(ifc->name), "%s", pol->ifaces[i]);
+		if (!ifc->ifindex) {
+			ig_err("interface %s has vanished", pol->ifaces[i]);
+			return -ENODEV;
+		}
+		xdp = ig_xdp_mode((int)ifc->ifindex);
+		if (want == IG_MODE_TC) {
+			if (ig_tc_attached((int)ifc->ifindex))
+				continue;
+		} else if (xdp == want) {
+			continue;
+		} else if (xdp != IG_MODE_NONE) {
+			if (!ig_tc_attached((int)ifc->ifindex)) {
+				err = ig_attach_iface(pin, pol->max_sources, IG_ATTACH_TC,
+						      (int)ifc->ifindex, ifc);
+				if (err)
+					return err;
+				plan[i].added |= IG_DETACH_TC;
+			}
+			err = ig_detach_iface(pin, ifc, IG_DETACH_XDP);
+			if (err)
+				return err;
+		}
+		err = ig_attach_iface(pin, pol->max_sources, pol->attach,
+				      (int)ifc->ifindex, ifc);
+		if (err)
+			return err;
+		plan[i].added |= want == IG_MODE_TC ? IG_DETACH_TC : IG_DETACH_XDP;
+	}
+	return 0;
+}
+
+static int in_policy(const struct ig_policy *pol, const struct ig_meta_iface *ifc)
+{
+	for (int i = 0; i < pol->n_ifaces; i++)
+		if (!strcmp(pol->ifaces[i], ifc->name) &&
+		    if_nametoindex(pol->ifaces[i]) == ifc->ifindex)
+			return 1;
+	return 0;
+}
+
+int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_report *rep)
+{
+	struct iface_plan plan[IG_MAX_IFACES] = {};
+	struct ig_compiled c = {};
+	struct ig_handle h;
+	uint32_t idle;
+	int err, lock_fd = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	err = ig_pin_prepare(pin);
+	if (err) {
+		ig_err("cannot prepare pin directory %s: %s", pin, strerror(-err));
+		return err;
+	}
+	err = ig_lock(pin, &lock_fd);
+	if (err) {
+		ig_err("cannot lock %s: %s", pin, strerror(-err));
+		return err;
+	}
+	err = ig_handle_open(&h, pin);
+	if (err == -ENOENT) {
+		rep->fresh = 1;
+		err = ig_maps_create(pin, pol->max_sources);
+		if (err) {
+			ig_err("cannot create the BPF maps: %s (run with -v for details)",
+			       strerror(-err));
+			goto out_unpin;
+		}
+		err = ig_handle_open(&h, pin);
+	}
+	if (err)
+		goto out_unpin;
+	h.lock_fd = lock_fd;
+	lock_fd = -1;
+	if (!rep->fresh && (err = check_compatible(&h, pol)))
+		goto out;
+
+	idle = !(h.cfg->active & 1);
+	err = ig_compile(pol, rep->fresh ? NULL : &h.cfg->slot[!idle], &c);
+	if (err)
+		goto out;
+	if ((err = purge_lists(&h, idle)) || (err = write_lists(&h, &c, idle)) ||
+	    (err = zero_stat_slots(&h, c.fresh_stat_slots)))
+		goto out;
+	memcpy(h.sum->lists4[idle], c.sum4, sizeof(h.sum->lists4[idle]));
+	memcpy(h.sum->lists6[idle], c.sum6, sizeof(h.sum->lists6[idle]));
+	c.slot->generation = h.meta.generation + 1;
+	memcpy(&h.cfg->slot[idle], c.slot, sizeof(*c.slot));
+
+	err = attach_wanted(pol, pin, plan);
+	if (err) {
+		for (int i = 0; i < pol->n_ifaces; i++)
+			if (plan[i].added)
+				ig_detach_iface(pin, &plan[i].ifc, plan[i].added);
+		goto out;
+	}
+
+	/* the switch: everything the new slot needs is in place */
+	__atomic_store_n(&h.cfg->active, idle, __ATOMIC_RELEASE);
+	ig_sync_programs();
+	err = purge_lists(&h, !idle);
+	if (err)
+		ig_warn("old list entries not removed: %s", strerror(-err));
+
+	for (uint32_t i = 0; i < h.meta.n_ifaces && i < IG_MAX_IFACES; i++) {
+		if (!in_policy(pol, &h.meta.ifaces[i])) {
+			ig_detach_iface(pin, &h.meta.ifaces[i], IG_DETACH_ALL);
+			rep->detached++;
+		}
+	}
+	for (int i = 0; i < pol->n_ifaces; i++) {
+		/* drop the other hook: an attach-kind change, or the tc bridge */
+		ig_detach_iface(pin, &plan[i].ifc,
+				pol->attach == IG_ATTACH_TC ? IG_DETACH_XDP : IG_DETACH_TC);
+		ig_query_iface((int)plan[i].ifc.ifindex, &plan[i].ifc);
+		if (plan[i].added)
+			rep->attached++;
+	}
+
+	h.meta.generation++;
+	h.meta.applied_unix = (uint64_t)time(NULL);
+	h.meta.netns_ino = ig_netns_ino();
+	h.meta.attach = pol->attach;
+	h.meta.max_sources = pol->max_sources;
+	h.meta.n_ifaces = (uint32_t)pol->n_ifaces;
+	memset(h.meta.ifaces, 0, sizeof(h.meta.ifaces));
+	for (int i = 0; i < pol->n_ifaces; i++)
+		h.meta.ifaces[i] = plan[i].ifc;
+	snprintf(h.meta.policy_path, sizeof(h.meta.policy_path), "%.255s", pol->path);
+	err = ig_meta_write(&h);
+	rep->generation = h.meta.generation;
+out:
+	ig_compiled_free(&c);
+	ig_handle_close(&h);
+out_unpin:
+	ig_unlock(&lock_fd);
+	if (err && rep->fresh) {
+		int dummy;
+
+		ig_unload(pin, &dummy); /* a failed first apply leaves nothing */
+	}
+	return err;
+}
+
+static void remove_dirs(const char *pin)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/%s", pin, IG_XDP_SUBDIR);
+	if (rmdir(dir) && errno != ENOENT)
+		ig_debug("leaving %s: %s", dir, strerror(errno));
+	/* fails harmlessly when the directory is a bpffs mount point */
+	if (rmdir(pin) && errno != ENOENT)
+		ig_debug("leaving %s: %s", pin, strerror(errno));
+}
+
+/* Without readable metadata, find our programs by name on every interface
+ * of this namespace. */
+static void detach_everywhere(const char *pin)
+{
+	struct if_nameindex *all = if_nameindex(), *i;
+
+	for (i = all; i && i->if_index; i++) {
+		struct ig_meta_iface ifc = { .ifindex = i->if_index };
+
+		snprintf(ifc.name, sizeof(ifc.name), "%s", i->if_name);
+		ig_detach_iface(pin, &ifc, IG_DETACH_ALL);
+	}
+	if (all)
+		if_freenameindex(all);
+}
+
+int ig_unload(const char *pin, int *was_loaded)
+{
+	struct ig_handle h;
+	int err, lock_fd = -1;
+
+	*was_loaded = 0;
+	if (access(pin, F_OK))
+		return 0;
+	if (ig_lock(pin, &lock_fd) == -EBUSY) {
+		ig_err("another imapguard holds %s", pin);
+		return -EBUSY;
+	}
+	err = ig_handle_open(&h, pin);
+	if (err == 0) {
+		*was_loaded = 1;
+		if (h.meta.netns_ino && h.meta.netns_ino != ig_netns_ino()) {
+			ig_err("imapguard under %s was applied in another network "
+			       "namespace; run unload there", pin);
+			ig_handle_close(&h);
+			ig_unlock(&lock_fd);
+			return -EXDEV;
+		}
+		for (uint32_t i = 0; i < h.meta.n_ifaces && i < IG_MAX_IFACES; i++) {
+			err = ig_detach_iface(pin, &h.meta.ifaces[i], IG_DETACH_ALL);
+			if (err) {
+				ig_handle_close(&h);
+				ig_unlock(&lock_fd);
+				return err;
+			}
+		}
+		ig_handle_close(&h);
+	} else if (err == -EPROTO) {
+		*was_loaded = 1;
+		detach_everywhere(pin);
+	}
+	ig_maps_unpin(pin);
+	ig_unlock(&lock_fd);
+	remove_dirs(pin);
+	return 0;
+}

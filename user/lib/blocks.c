@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "blocks.h"
+#include "compile.h"
+
+const char *ig_origin_name(int origin)
+{
+	static const char *const n[IG_NR_ORIGINS] = { "manual", "auto", "auth", "fleet" };
+
+	return origin >= 0 && origin < IG_NR_ORIGINS ? n[origin] : "unknown";
+}
+
+const char *ig_block_reason_name(int reason)
+{
+	static const char *const n[IG_NR_BLOCK_REASONS] = { "manual", "burst",
+		"auth_failures", "spray", "fleet" };
+
+	return reason >= 0 && reason < IG_NR_BLOCK_REASONS ? n[reason] : "unknown";
+}
+
+static int block_key(const struct ig_prefix *p, void *key)
+{
+	if (p->family == 4) {
+		struct ig_lpm_key4 *k = key;
+
+		k->prefixlen = p->len;
+		memcpy(&k->addr, p->addr, 4);
+		return IG_M_BLOCKS4;
+	} else {
+		struct ig_lpm_key6 *k = key;
+
+		k->prefixlen = p->len;
+		memcpy(k->addr, p->addr, 16);
+		return IG_M_BLOCKS6;
+	}
+}
+
+int ig_block_add(struct ig_handle *h, const struct ig_prefix *p, uint64_t ttl_ns,
+		 const char *note, uint8_t origin, uint8_t reason)
+{
+	struct ig_block b = { .origin = origin, .reason = reason, .prefixlen = p->len };
+	struct ig_lpm_key6 key = {};
+	int m = block_key(p, &key);
+
+	b.created_ns = ig_mono_ns();
+	b.expires_ns = ttl_ns ? b.created_ns + ttl_ns : 0;
+	if (note)
+		strncpy(b.note, note, sizeof(b.note) - 1);
+	/* the summary bit goes first: the data plane skips the lookup while
+	 * it is clear */
+	if (ig_summary_mark(p->family == 4 ? h->sum->dyn4 : h->sum->dyn6, p))
+		__atomic_fetch_or(&h->cfg->dyn_flags, p->family == 4 ? IG_DYN_BLOCKS4_WILD :
+				  IG_DYN_BLOCKS6_WILD, __ATOMIC_RELAXED);
+	return bpf_map_update_elem(h->fd[m], &key, &b, BPF_ANY) ? -errno : 0;
+}
+
+int ig_block_del(struct ig_handle *h, const struct ig_prefix *p)
+{
+	struct ig_lpm_key6 key = {};
+	int m = block_key(p, &key);
+
+	return bpf_map_delete_elem(h->fd[m], &key) ? -errno : 0;
+}
+
+int ig_block_foreach(struct ig_handle *h, ig_block_fn fn, void *arg)
+{
+	for (int fam = 4; fam <= 6; fam += 2) {
+		int fd = h->fd[fam == 4 ? IG_M_BLOCKS4 : IG_M_BLOCKS6];
+		struct ig_lpm_key6 cur, next;
+		void *prev = NULL;
+
+		while (!bpf_map_get_next_key(fd, prev, &next)) {
+			struct ig_prefix p = { .family = (uint8_t)fam,
+					       .len = (uint8_t)next.prefixlen };
+			struct ig_block b;
+			int rc;
+
+			cur = next;
+			prev = &cur;
+			if (bpf_map_lookup_elem(fd, &next, &b))
+				continue; /* deleted meanwhile */
+			memcpy(p.addr, next.addr, fam == 4 ? 4 : 16);
+			rc = fn(&p, &b, arg);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}

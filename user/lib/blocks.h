@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Blocks: the LPM tables every origin (manual, auto, auth, fleet) shares. */
+#ifndef IG_BLOCKS_H
+#define IG_BLOCKS_H
+
+#include <stdint.h>
+
+#include "addr.h"
+#include "pins.h"
+
+/* Add or replace the block on exactly this prefix. ttl_ns 0 = permanent. */
+int ig_block_add(struct ig_handle *h, const struct ig_prefix *p, uint64_t ttl_ns,
+		 const char *note, uint8_t origin, uint8_t reason);
+
+/* -ENOENT when no block has exactly this prefix. */
+int ig_block_del(struct ig_handle *h, const struct ig_prefix *p);
+
+typedef int (*ig_block_fn)(const struct ig_prefix *p, const struct ig_block *b,
+			   void *arg);
+
+/* Every entry, expired or not (callers compare expires_ns with
+ * ig_mono_ns()); stops early if fn returns non-zero. */
+int ig_block_foreach(struct ig_handle *h, ig_block_fn fn, void *arg);
+
+const char *ig_origin_name(int origin);
+const char *ig_block_reason_name(int reason);
+
+#endif

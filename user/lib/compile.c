@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile.h"
+
+/* Atomic: the live summary is shared with BPF programs that set bits too. */
+static void set_bit(__u64 *w, uint32_t bit)
+{
+	__atomic_fetch_or(&w[bit >> 6], 1ull << (bit & 63), __ATOMIC_RELAXED);
+}
+
+static uint32_t be32_at(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return ntohl(v);
+}
+
+int ig_summary_mark(__u64 *words, const struct ig_prefix *p)
+{
+	if (p->family == 4) {
+		uint32_t first = ig_sum4_bit(be32_at(p->addr));
+		uint32_t span = p->len >= IG_SUM4_PREFIX ? 1 :
+				1u << (IG_SUM4_PREFIX - p->len);
+
+		for (uint32_t i = 0; i < span; i++)
+			set_bit(words, first + i);
+		return 0;
+	}
+	if (p->len < IG_SUM6_PREFIX && IG_SUM6_PREFIX - p->len > IG_SUM6_ENUM_MAX)
+		return 1;
+	{
+		/* the first 48 bits as one number, so /48s can be enumerated */
+		uint64_t base = ((uint64_t)be32_at(p->addr) << 16) |
+				((uint64_t)p->addr[4] << 8) | p->addr[5];
+		uint64_t span = p->len >= IG_SUM6_PREFIX ? 1 :
+				1ull << (IG_SUM6_PREFIX - p->len);
+
+		for (uint64_t i = 0; i < span; i++) {
+			uint64_t v = base + i;
+
+			set_bit(words, ig_sum6_bit((uint32_t)(v >> 16), (uint16_t)v));
+		}
+	}
+	return 0;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	return ig_prefix_cmp(&((const struct ig_list_entry *)a)->pfx,
+			     &((const struct ig_list_entry *)b)->pfx);
+}
+
+/*
+ * Sort, merge duplicates, and give every entry the flags of the entries that
+ * contain it. Prefixes are nested or disjoint, and in (address, length)
+ * order each one comes right after its ancestors, so a stack of the current
+ * ancestry is enough.
+ */
+static int merge_lists(const struct ig_policy *pol, struct ig_compiled *c)
+{
+	size_t n = pol->allow.n + pol->deny.n, out = 0, depth = 0;
+	struct ig_list_entry *e = calloc(n ? n : 1, sizeof(*e));
+	size_t *stack = calloc(130 * 2, sizeof(*stack)); /* depth <= 129 per family */
+
+	if (!e || !stack) {
+		free(e);
+		free(stack);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < pol->allow.n; i++)
+		e[out++] = (struct ig_list_entry){ pol->allow.v[i], IG_LIST_ALLOW };
+	for (size_t i = 0; i < pol->deny.n; i++)
+		e[out++] = (struct ig_list_entry){ pol->deny.v[i], IG_LIST_DENY };
+	qsort(e, n, sizeof(*e), entry_cmp);
+
+	out = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (out && !ig_prefix_cmp(&e[out - 1].pfx, &e[i].pfx)) {
+			e[out - 1].flags |= e[i].flags;
+			continue;
+		}
+		e[out++] = e[i];
+	}
+	for (size_t i = 0; i < out; i++) {
+		while (depth && !ig_prefix_contains(&e[stack[depth - 1]].pfx, &e[i].pfx))
+			depth--;
+		if (depth)
+			e[i].flags |= e[stack[depth - 1]].flags;
+		stack[depth++] = i;
+	}
+	free(stack);
+	c->lists = e;
+	c->n_lists = out;
+	return 0;
+}
+
+static uint8_t stat_slot_for(uint16_t port, const struct ig_slot *prev,
+			     uint64_t *taken)
+{
+	if (prev) {
+		for (int i = 0; i < prev->nports && i < IG_MAX_PORTS; i++)
+			if (prev->ports[i].port == port)
+				return prev->ports[i].stat_idx;
+	}
+	for (uint8_t s = 0; s < IG_PORT_SLOTS; s++) {
+		if (!(*taken & (1ull << s))) {
+			*taken |= 1ull << s;
+			return s | 0x80; /* high bit: fresh */
+		}
+	}
+	return 0xff; /* unreachable: 64 slots > 2 * IG_MAX_PORTS */
+}
+
+int ig_compile(const struct ig_policy *pol, const struct ig_slot *prev,
+	       struct ig_compiled *c)
+{
+	uint64_t taken = 0;
+	uint8_t m[16];
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->slot = calloc(1, sizeof(*c->slot));
+	c->sum4 = calloc(IG_SUM_WORDS, sizeof(__u64));
+	c->sum6 = calloc(IG_SUM_WORDS, sizeof(__u64));
+	if (!c->slot || !c->sum4 || !c->sum6) {
+		err = -ENOMEM;
+		goto fail;
+	}
+
+	struct ig_slot *s = c->slot;
+
+	s->flags = (pol->monitor ? IG_SLOT_MONITOR : 0) |
+		   (pol->default_deny ? IG_SLOT_DEFAULT_DENY : 0);
+	s->prefix_v4 = pol->prefix_v4;
+	s->prefix_v6 = pol->prefix_v6;
+	ig_mask_bytes(pol->prefix_v4, m);
+	memcpy(&s->mask4, m, 4);
+	ig_mask_bytes(pol->prefix_v6, m);
+	memcpy(s->mask6, m, 16);
+
+	if (prev)
+		for (int i = 0; i < prev->nports && i < IG_MAX_PORTS; i++)
+			taken |= 1ull << prev->ports[i].stat_idx;
+	s->nports = (uint8_t)pol->n_ports;
+	for (int i = 0; i < pol->n_ports; i++) {
+		const struct ig_port_policy *pp = &pol->ports[i];
+		struct ig_port_cfg *pc = &s->ports[i];
+		uint8_t idx = stat_slot_for(pp->port, prev, &taken);
+
+		if (idx & 0x80)
+			c->fresh_stat_slots |= 1ull << (idx & 0x3f);
+		pc->port = pp->port;
+		pc->action = pp->action;
+		pc->stat_idx = idx & 0x3f;
+		if (pp->action == IG_ACT_RATELIMIT) {
+			pc->rate_emission_ns = pp->rate_interval_ns / pp->rate_count;
+			pc->rate_tolerance_ns = pp->rate_interval_ns - pc->rate_emission_ns;
+		}
+		s->port_map[pp->port] = (uint8_t)(i + 1);
+	}
+
+	err = merge_lists(pol, c);
+	if (err)
+		goto fail;
+	for (size_t i = 0; i < c->n_lists; i++) {
+		const struct ig_prefix *p = &c->lists[i].pfx;
+
+		if (ig_summary_mark(p->family == 4 ? c->sum4 : c->sum6, p))
+			s->flags |= IG_SLOT_LISTS6_WILD;
+	}
+	return 0;
+fail:
+	ig_compiled_free(c);
+	return err;
+}
+
+void ig_compiled_free(struct ig_compiled *c)
+{
+	free(c->slot);
+	free(c->lists);
+	free(c->sum4);
+	free(c->sum6);
+	memset(c, 0, sizeof(*c));
+}

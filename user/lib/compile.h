@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The policy compiler: turns a validated policy into exactly what the data
+ * plane reads (a slot image, merged list entries, summary bitmaps). It
+ * touches no BPF object, so it is unit-tested without privileges.
+ */
+#ifndef IG_COMPILE_H
+#define IG_COMPILE_H
+
+#include <stdint.h>
+
+#include "addr.h"
+#include "imapguard.h"
+#include "policy.h"
+
+struct ig_list_entry {
+	struct ig_prefix pfx;
+	uint32_t flags; /* IG_LIST_*, including those of containing entries */
+};
+
+struct ig_compiled {
+	struct ig_slot *slot;	/* generation is left for the caller */
+	struct ig_list_entry *lists; /* sorted, unique, both families */
+	size_t n_lists;
+	__u64 *sum4;		/* IG_SUM_WORDS words */
+	__u64 *sum6;
+	uint64_t fresh_stat_slots; /* counter slots newly taken: zero them */
+};
+
+/*
+ * Compile `pol`. `prev` is the slot in force (NULL when nothing is loaded):
+ * ports it already polices keep their counter slot, and new ports take slots
+ * it does not use, so counters are never mixed across a re-apply.
+ */
+int ig_compile(const struct ig_policy *pol, const struct ig_slot *prev,
+	       struct ig_compiled *out);
+void ig_compiled_free(struct ig_compiled *c);
+
+/* Summary helpers, shared with the block code. Set every summary bit a
+ * prefix overlaps; returns 1 if the prefix is too short to enumerate and the
+ * family must be marked "wild" instead. */
+int ig_summary_mark(__u64 *words, const struct ig_prefix *p);
+
+#endif

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+
+static const struct {
+	char unit;
+	uint64_t secs;
+} units[] = { { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 } };
+
+int ig_duration_parse(const char *s, uint64_t *ns, char *err, size_t errlen)
+{
+	unsigned long long n;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		goto bad;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno || n == 0 || end[0] == '\0' || end[1] != '\0')
+		goto bad;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (units[i].unit != end[0])
+			continue;
+		if (n > IG_DURATION_MAX / IG_NSEC_PER_SEC / units[i].secs) {
+			snprintf(err, errlen, "duration '%s' is longer than ten years", s);
+			return -EINVAL;
+		}
+		*ns = n * units[i].secs * IG_NSEC_PER_SEC;
+		return 0;
+	}
+bad:
+	snprintf(err, errlen,
+		 "'%s' is not a duration (a positive number and s, m, h or d, e.g. 10m)", s);
+	return -EINVAL;
+}
+
+int ig_rate_parse(const char *s, uint32_t *count, uint64_t *interval_ns,
+		  char *err, size_t errlen)
+{
+	const char *slash = strchr(s, '/');
+	unsigned long n;
+	char *end;
+
+	if (!slash || *s < '0' || *s > '9')
+		goto bad;
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (errno || end != slash || n == 0 || n > 1000000)
+		goto bad;
+	if (ig_duration_parse(slash + 1, interval_ns, err, errlen))
+		goto bad;
+	*count = (uint32_t)n;
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "'%s' is not a rate (COUNT/DURATION with 1 <= COUNT <= 1000000, e.g. 5/1m)", s);
+	return -EINVAL;
+}
+
+const char *ig_duration_str(uint64_t ns, char *buf, size_t len)
+{
+	uint64_t secs = ns / IG_NSEC_PER_SEC;
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (secs && secs % units[i].secs == 0) {
+			snprintf(buf, len, "%llu%c",
+				 (unsigned long long)(secs / units[i].secs), units[i].unit);
+			return buf;
+		}
+	}
+	snprintf(buf, len, "%llus", (unsigned long long)secs);
+	return buf;
+}

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/membarrier.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "log.h"
+#include "pins.h"
+
+const char *const ig_map_names[IG_NR_MAPS] = {
+	[IG_M_CFG] = IG_MAP_CFG,	   [IG_M_SUMMARY] = IG_MAP_SUMMARY,
+	[IG_M_LISTS4] = IG_MAP_LISTS4,	   [IG_M_LISTS6] = IG_MAP_LISTS6,
+	[IG_M_BLOCKS4] = IG_MAP_BLOCKS4,   [IG_M_BLOCKS6] = IG_MAP_BLOCKS6,
+	[IG_M_RATE] = IG_MAP_RATE,	   [IG_M_STATS] = IG_MAP_STATS,
+	[IG_M_META] = IG_MAP_META,
+};
+
+#define IG_LOCK_WAIT_MS 10000
+
+uint64_t ig_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void ig_pin_file(const char *pin, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", pin, name);
+}
+
+static int is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int ig_pin_prepare(const char *pin)
+{
+	int err = mkdir_p(pin);
+
+	/* /sys/fs/bpf is a sysfs directory until a bpffs is mounted on it,
+	 * and sysfs refuses mkdir: mount the conventional bpffs first. */
+	if (err && !strncmp(pin, "/sys/fs/bpf/", 12) && !is_bpffs("/sys/fs/bpf")) {
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+			return -errno;
+		ig_debug("mounted bpffs on /sys/fs/bpf");
+		err = mkdir_p(pin);
+	}
+	if (err)
+		return err;
+	if (!is_bpffs(pin)) {
+		if (mount("bpf", pin, "bpf", 0, "mode=0700"))
+			return -errno;
+		ig_debug("mounted bpffs on %s", pin);
+	}
+	return 0;
+}
+
+int ig_lock(const char *pin, int *fd)
+{
+	int waited = 0;
+
+	*fd = open(pin, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*fd < 0)
+		return -errno;
+	while (flock(*fd, LOCK_EX | LOCK_NB)) {
+		if (errno != EWOULDBLOCK || waited >= IG_LOCK_WAIT_MS) {
+			int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+			close(*fd);
+			*fd = -1;
+			return err;
+		}
+		if (waited == 0)
+			ig_debug("waiting for another imapguard holding %s", pin);
+		usleep(20000);
+		waited += 20;
+	}
+	return 0;
+}
+
+void ig_unlock(int *fd)
+{
+	if (*fd >= 0) {
+		flock(*fd, LOCK_UN);
+		close(*fd);
+	}
+	*fd = -1;
+}
+
+uint64_t ig_netns_ino(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) ? 0 : (uint64_t)st.st_ino;
+}
+
+void ig_sync_programs(void)
+{
+	/* MEMBARRIER_CMD_GLOBAL waits for an RCU grace period, and XDP and tc
+	 * programs run inside RCU read-side sections. */
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0)
+		return;
+	usleep(50000); /* nohz_full kernels refuse it; programs run in ns */
+}
+
+static int check_meta(struct ig_handle *h)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), key = 0;
+
+	if (bpf_obj_get_info_by_fd(h->fd[IG_M_META], &info, &len))
+		return -errno;
+	/* magic and schema are the first 8 bytes of every version */
+	if (info.value_size < 8 || info.value_size > 65536)
+		goto foreign;
+	{
+		__u8 buf[info.value_size];
+		struct ig_meta *m = (struct ig_meta *)buf;
+
+		if (bpf_map_lookup_elem(h->fd[IG_M_META], &key, buf))
+			return -errno;
+		if (m->magic != IG_META_MAGIC)
+			goto foreign;
+		if (m->schema != IG_SCHEMA_VERSION || info.value_size != sizeof(h->meta)) {
+			ig_err("pins in %s were made by schema %u; this imapguard speaks "
+			       "schema %u. Unload with the matching binary (or remove %s) "
+			       "before applying with this one",
+			       h->pin, m->schema, IG_SCHEMA_VERSION, h->pin);
+			return -EPROTO;
+		}
+		memcpy(&h->meta, buf, sizeof(h->meta));
+	}
+	return 0;
+foreign:
+	ig_err("%s/%s is not an imapguard metadata map", h->pin, IG_MAP_META);
+	return -EPROTO;
+}
+
+int ig_handle_open(struct ig_handle *h, const char *pin)
+{
+	char path[PATH_MAX];
+	int err;
+
+	memset(h, 0, sizeof(*h));
+	h->lock_fd = -1;
+	for (int i = 0; i < IG_NR_MAPS; i++)
+		h->fd[i] = -1;
+	snprintf(h->pin, sizeof(h->pin), "%s", pin);
+
+	ig_pin_file(pin, IG_MAP_META, path, sizeof(path));
+	h->fd[IG_M_META] = bpf_obj_get(path);
+	if (h->fd[IG_M_META] < 0) {
+		err = errno == ENOENT || errno == ENOTDIR ? -ENOENT : -errno;
+		goto fail;
+	}
+	err = check_meta(h);
+	if (err)
+		goto fail;
+	for (int i = 0; i < IG_NR_MAPS; i++) {
+		if (h->fd[i] >= 0)
+			continue;
+		ig_pin_file(pin, ig_map_names[i], path, sizeof(path));
+		h->fd[i] = bpf_obj_get(path);
+		if (h->fd[i] < 0) {
+			err = -errno;
+			ig_err("%s is missing (%s): the pins are incomplete; run "
+			       "'imapguard unload' and apply again", path, strerror(errno));
+			goto fail;
+		}
+	}
+	h->cfg = mmap(NULL, sizeof(*h->cfg), PROT_READ | PROT_WRITE, MAP_SHARED,
+		      h->fd[IG_M_CFG], 0);
+	h->sum = mmap(NULL, sizeof(*h->sum), PROT_READ | PROT_WRITE, MAP_SHARED,
+		      h->fd[IG_M_SUMMARY], 0);
+	if (h->cfg == MAP_FAILED || h->sum == MAP_FAILED) {
+		err = -errno;
+		goto fail;
+	}
+	return 0;
+fail:
+	ig_handle_close(h);
+	return err;
+}
+
+void ig_handle_close(struct ig_handle *h)
+{
+	if (h->cfg && h->cfg != MAP_FAILED)
+		munmap(h->cfg, sizeof(*h->cfg));
+	if (h->sum && h->sum != MAP_FAILED)
+		munmap(h->sum, sizeof(*h->sum));
+	h->cfg = NULL;
+	h->sum = NULL;
+	for (int i = 0; i < IG_NR_MAPS; i++) {
+		if (h->fd[i] >= 0)
+			close(h->fd[i]);
+		h->fd[i] = -1;
+	}
+	ig_unlock(&h->lock_fd);
+}
+
+int ig_meta_write(struct ig_handle *h)
+{
+	__u32 key = 0;
+
+	return bpf_map_update_elem(h->fd[IG_M_META], &key, &h->meta, BPF_ANY) ? -errno : 0;
+}

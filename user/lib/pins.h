@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The pin directory: everything imapguard leaves in the kernel hangs off
+ * one bpffs directory. A handle opens the pinned maps of a loaded instance,
+ * checks their schema, and maps the config and summary into memory.
+ */
+#ifndef IG_PINS_H
+#define IG_PINS_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "imapguard.h"
+
+#define IG_DEFAULT_PIN_PATH "/sys/fs/bpf/imapguard"
+#define IG_XDP_SUBDIR "xdp" /* libxdp's own pins, under LIBXDP_BPFFS=pin */
+
+enum ig_map_id {
+	IG_M_CFG,
+	IG_M_SUMMARY,
+	IG_M_LISTS4,
+	IG_M_LISTS6,
+	IG_M_BLOCKS4,
+	IG_M_BLOCKS6,
+	IG_M_RATE,
+	IG_M_STATS,
+	IG_M_META,
+	IG_NR_MAPS
+};
+
+extern const char *const ig_map_names[IG_NR_MAPS];
+
+struct ig_handle {
+	char pin[PATH_MAX];
+	int lock_fd; /* -1 unless ig_lock() was called */
+	int fd[IG_NR_MAPS];
+	struct ig_cfg *cfg;	 /* mmap of ig_cfg */
+	struct ig_summary *sum; /* mmap of ig_summary */
+	struct ig_meta meta;	 /* as read at open time */
+};
+
+/* Make sure `pin` is a directory on a bpffs, mounting one if none is found
+ * at or above it (as bpftool does). */
+int ig_pin_prepare(const char *pin);
+
+/* Serialise mutations: an exclusive flock on the pin directory, waited for
+ * up to a few seconds. */
+int ig_lock(const char *pin, int *fd);
+void ig_unlock(int *fd);
+
+/* Open the pinned maps. -ENOENT: nothing is loaded there. -EPROTO: the pins
+ * were made by another schema (a message says which). */
+int ig_handle_open(struct ig_handle *h, const char *pin);
+void ig_handle_close(struct ig_handle *h);
+int ig_meta_write(struct ig_handle *h);
+
+/* Path of a pinned object under the pin directory. */
+void ig_pin_file(const char *pin, const char *name, char *buf, size_t len);
+
+/* Inode of this process's network namespace. */
+uint64_t ig_netns_ino(void);
+
+/* Wait until every BPF program that may have read the old config has
+ * finished (an RCU grace period). */
+void ig_sync_programs(void);
+
+uint64_t ig_mono_ns(void);
+
+#endif

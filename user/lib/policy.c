@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * libinih splits lines into keys and values and strips comments; this file
+ * feeds it through a line reader of its own so that every message can name
+ * its line (libinih's handler does not get one), so that section headers are
+ * seen even when the section is empty, and so that indented lines are never
+ * taken for libinih's multi-line continuations.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+#include "policy.h"
+
+enum section {
+	SEC_NONE,     /* before the first header */
+	SEC_INVALID,  /* an unknown or broken header: its keys are skipped */
+	SEC_GENERAL,
+	SEC_ALLOW,
+	SEC_DENY,
+	SEC_PORT,
+};
+
+struct parser {
+	struct ig_policy *pol;
+	struct ig_diag *d;
+	FILE *f;
+	const char *file;
+	int line;
+	int saw_content;
+	enum section sec;
+	struct ig_port_policy *port; /* current [port N] */
+	int general_line;
+	int iface_lines[IG_MAX_IFACES];
+	int seen[16]; /* line of each scalar key of [general], to spot repeats */
+};
+
+#define perr(ps, ...) ig_diag_add((ps)->d, (ps)->file, (ps)->line, __VA_ARGS__)
+
+const char *ig_action_name(int action)
+{
+	switch (action) {
+	case IG_ACT_ALLOW: return "allow";
+	case IG_ACT_DROP: return "drop";
+	case IG_ACT_RATELIMIT: return "ratelimit";
+	default: return "none";
+	}
+}
+
+const char *ig_attach_name(int attach)
+{
+	switch (attach) {
+	case IG_ATTACH_XDP: return "xdp";
+	case IG_ATTACH_XDP_GENERIC: return "xdp-generic";
+	case IG_ATTACH_TC: return "tc";
+	default: return "?";
+	}
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Split a comma-separated value in place; calls fn for each non-empty item. */
+static void for_each_item(struct parser *ps, char *value,
+			  void (*fn)(struct parser *, char *))
+{
+	char *save = NULL, *tok;
+	int any = 0;
+
+	for (tok = strtok_r(value, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		tok = trim(tok);
+		if (!*tok) {
+			perr(ps, "empty item in comma-separated list");
+			continue;
+		}
+		any = 1;
+		fn(ps, tok);
+	}
+	if (!any)
+		perr(ps, "empty value");
+}
+
+static int parse_uint(const char *s, unsigned long min, unsigned long max,
+		      unsigned long *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return errno || *end || *out < min || *out > max ? -1 : 0;
+}
+
+/* ---- [general] ---- */
+
+static void add_iface(struct parser *ps, char *name)
+{
+	struct ig_policy *pol = ps->pol;
+
+	if (strlen(name) >= IF_NAMESIZE) {
+		perr(ps, "interface name '%s' is too long", name);
+		return;
+	}
+	for (int i = 0; i < pol->n_ifaces; i++) {
+		if (!strcmp(pol->ifaces[i], name)) {
+			perr(ps, "interface '%s' is listed twice", name);
+			return;
+		}
+	}
+	if (pol->n_ifaces >= IG_MAX_IFACES) {
+		perr(ps, "more than %d interfaces", IG_MAX_IFACES);
+		return;
+	}
+	ps->iface_lines[pol->n_ifaces] = ps->line;
+	strcpy(pol->ifaces[pol->n_ifaces++], name);
+}
+
+enum general_key { GK_ATTACH, GK_MODE, GK_DEFAULT, GK_PREFIX4, GK_PREFIX6, GK_MAXSRC };
+
+static int pick(const char *v, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(v, names[i]))
+			return i;
+	return -1;
+}
+
+static void general_key(struct parser *ps, const char *name, char *value)
+{
+	static const char *const scalar[] = { "attach", "mode", "default",
+					      "prefix_v4", "prefix_v6", "max_sources" };
+	static const char *const attach[] = { "xdp", "xdp-generic", "tc" };
+	static const char *const mode[] = { "enforce", "monitor" };
+	static const char *const deflt[] = { "allow", "deny" };
+	struct ig_policy *pol = ps->pol;
+	unsigned long u;
+	int k, v;
+
+	if (!strcmp(name, "interfaces")) {
+		for_each_item(ps, value, add_iface);
+		return;
+	}
+	k = pick(name, scalar, 6);
+	if (k < 0) {
+		perr(ps, "unknown key '%s' in [general] (known: interfaces, attach, "
+			 "mode, default, prefix_v4, prefix_v6, max_sources)", name);
+		return;
+	}
+	if (ps->seen[k]) {
+		perr(ps, "'%s' given twice (first on line %d)", name, ps->seen[k]);
+		return;
+	}
+	ps->seen[k] = ps->line;
+	switch (k) {
+	case GK_ATTACH:
+		if ((v = pick(value, attach, 3)) < 0)
+			perr(ps, "attach must be xdp, xdp-generic or tc, not '%s'", value);
+		else
+			pol->attach = (uint8_t)v;
+		break;
+	case GK_MODE:
+		if ((v = pick(value, mode, 2)) < 0)
+			perr(ps, "mode must be enforce or monitor, not '%s'", value);
+		else
+			pol->monitor = (uint8_t)v;
+		break;
+	case GK_DEFAULT:
+		if ((v = pick(value, deflt, 2)) < 0)
+			perr(ps, "default must be allow or deny, not '%s'", value);
+		else
+			pol->default_deny = (uint8_t)v;
+		break;
+	case GK_PREFIX4:
+	case GK_PREFIX6:
+		if (parse_uint(value, 1, k == GK_PREFIX4 ? 32 : 128, &u))
+			perr(ps, "%s must be 1-%d, not '%s'", name,
+			     k == GK_PREFIX4 ? 32 : 128, value);
+		else if (k == GK_PREFIX4)
+			pol->prefix_v4 = (uint8_t)u;
+		else
+			pol->prefix_v6 = (uint8_t)u;
+		break;
+	case GK_MAXSRC:
+		if (parse_uint(value, IG_MIN_MAX_SOURCES, IG_MAX_MAX_SOURCES, &u))
+			perr(ps, "max_sources must be %u-%u, not '%s'",
+			     IG_MIN_MAX_SOURCES, IG_MAX_MAX_SOURCES, value);
+		else
+			pol->max_sources = (uint32_t)u;
+		break;
+	}
+}
+
+/* ---- [allow] and [deny] ---- */
+
+static void add_cidr(struct parser *ps, char *s)
+{
+	struct ig_prefix_list *l = ps->sec == SEC_ALLOW ? &ps->pol->allow : &ps->pol->deny;
+	struct ig_prefix p;
+	char err[256];
+
+	if (ig_prefix_parse(s, &p, err, sizeof(err))) {
+		perr(ps, "%s", err);
+		return;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct ig_prefix *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v) {
+			perr(ps, "out of memory");
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = p;
+}
+
+static void list_key(struct parser *ps, const char *name, char *value)
+{
+	if (strcmp(name, "cidr")) {
+		perr(ps, "unknown key '%s' in [%s] (known: cidr)", name,
+		     ps->sec == SEC_ALLOW ? "allow" : "deny");
+		return;
+	}
+	for_each_item(ps, value, add_cidr);
+}
+
+/* ---- [port N] ---- */
+
+static void port_key(struct parser *ps, const char *name, char *value)
+{
+	static const char *const actions[] = { "allow", "drop", "ratelimit" };
+	struct ig_port_policy *pp = ps->port;
+	char err[256];
+	int v;
+
+	if (!strcmp(name, "action")) {
+		if (pp->action) {
+			perr(ps, "'action' given twice in [port %u]", pp->port);
+		} else if ((v = pick(value, actions, 3)) < 0) {
+			perr(ps, "action must be allow, drop or ratelimit, not '%s'", value);
+		} else {
+			pp->action = (uint8_t)(IG_ACT_ALLOW + v);
+		}
+	} else if (!strcmp(name, "rate")) {
+		if (pp->rate_line)
+			perr(ps, "'rate' given twice in [port %u]", pp->port);
+		else if (ig_rate_parse(value, &pp->rate_count, &pp->rate_interval_ns,
+				       err, sizeof(err)))
+			perr(ps, "%s", err);
+		pp->rate_line = ps->line;
+	} else {
+		perr(ps, "unknown key '%s' in [port %u] (known: action, rate)", name,
+		     pp->port);
+	}
+}
+
+/* ---- sections ---- */
+
+static void open_port(struct parser *ps, const char *arg)
+{
+	struct ig_policy *pol = ps->pol;
+	unsigned long port;
+
+	if (parse_uint(arg, 1, 65535, &port)) {
+		perr(ps, "port must be 1-65535, not '%s'", arg);
+		return;
+	}
+	for (int i = 0; i < pol->n_ports; i++) {
+		if (pol->ports[i].port == port) {
+			perr(ps, "duplicate [port %lu] (first on line %d)", port,
+			     pol->ports[i].line);
+			return;
+		}
+	}
+	if (pol->n_ports >= IG_MAX_PORTS) {
+		perr(ps, "more than %d [port] sections", IG_MAX_PORTS);
+		return;
+	}
+	ps->port = &pol->ports[pol->n_ports++];
+	memset(ps->port, 0, sizeof(*ps->port));
+	ps->port->port = (uint16_t)port;
+	ps->port->line = ps->line;
+	ps->sec = SEC_PORT;
+}
+
+static void open_section(struct parser *ps, char *hdr)
+{
+	char *close = strchr(hdr, ']'), *name, *arg;
+
+	ps->sec = SEC_INVALID;
+	if (!close || *trim(close + 1)) {
+		perr(ps, "malformed section header (expected [name])");
+		return;
+	}
+	*close = '\0';
+	name = trim(hdr + 1);
+	arg = name + strcspn(name, " \t");
+	if (*arg)
+		*arg++ = '\0';
+	arg = trim(arg);
+	if (!strcmp(name, "port")) {
+		open_port(ps, arg);
+		return;
+	}
+	if (*arg)
+		goto unknown;
+	if (!strcmp(name, "general")) {
+		if (ps->general_line)
+			perr(ps, "duplicate [general] (first on line %d)", ps->general_line);
+		else
+			ps->general_line = ps->line;
+		ps->sec = SEC_GENERAL;
+		return;
+	}
+	if (!strcmp(name, "allow") || !strcmp(name, "deny")) {
+		ps->sec = name[0] == 'a' ? SEC_ALLOW : SEC_DENY;
+		return;
+	}
+unknown:
+	perr(ps, "unknown section [%s%s%s] (known: general, allow, deny, port N)",
+	     name, *arg ? " " : "", arg);
+}
+
+/* libinih's line reader: count, normalise and pre-check each line. */
+static char *reader(char *buf, int size, void *stream)
+{
+	struct parser *ps = stream;
+	char *s;
+	size_t n;
+
+	if (!fgets(buf, size, ps->f))
+		return NULL;
+	ps->line++;
+	n = strlen(buf);
+	if (n == (size_t)size - 1 && buf[n - 1] != '\n' && !feof(ps->f)) {
+		int c;
+
+		perr(ps, "line longer than %d characters (split lists over "
+			 "repeated keys)", size - 2);
+		while ((c = fgetc(ps->f)) != EOF && c != '\n')
+			;
+		strcpy(buf, "\n");
+		return buf;
+	}
+	s = buf;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	memmove(buf, s, strlen(s) + 1);
+	if (!buf[0] || buf[0] == '\n' || buf[0] == '\r' || buf[0] == ';' ||
+	    buf[0] == '#')
+		return buf;
+	ps->saw_content = 1;
+	if (buf[0] == '[') {
+		char hdr[INI_MAX_LINE + 1];
+
+		snprintf(hdr, sizeof(hdr), "%s", buf);
+		open_section(ps, trim(hdr));
+		return buf;
+	}
+	if (!strchr(buf, '=')) {
+		perr(ps, "expected 'key = value', a [section] or a comment");
+		strcpy(buf, "\n");
+	} else if (ps->sec == SEC_NONE) {
+		perr(ps, "key outside any section");
+		strcpy(buf, "\n");
+	}
+	return buf;
+}
+
+static int handler(void *user, const char *section, const char *name,
+		   const char *value)
+{
+	struct parser *ps = user;
+	char *v = strdup(value);
+
+	(void)section; /* the reader tracks sections itself */
+	if (!v) {
+		perr(ps, "out of memory");
+		return 1;
+	}
+	if (!*v && ps->sec != SEC_INVALID)
+		perr(ps, "'%s' has no value", name);
+	else
+		switch (ps->sec) {
+		case SEC_GENERAL: general_key(ps, name, v); break;
+		case SEC_ALLOW:
+		case SEC_DENY: list_key(ps, name, v); break;
+		case SEC_PORT: port_key(ps, name, v); break;
+		default: break;
+		}
+	free(v);
+	return 1;
+}
+
+static void check_whole(struct parser *ps)
+{
+	struct ig_policy *pol = ps->pol;
+	size_t lists[2] = { 0, 0 };
+
+	if (!ps->saw_content) {
+		ig_diag_add(ps->d, ps->file, 1, "empty policy: [general] with "
+			    "interfaces and at least one [port N] are needed");
+		return;
+	}
+	if (!ps->general_line)
+		ig_diag_add(ps->d, ps->file, 1, "missing [general] section");
+	else if (!pol->n_ifaces && !ps->d->n)
+		ig_diag_add(ps->d, ps->file, ps->general_line,
+			    "[general] needs 'interfaces = IFACE[, IFACE...]'");
+	for (int i = 0; i < pol->n_ifaces; i++)
+		if (!if_nametoindex(pol->ifaces[i]))
+			ig_diag_add(ps->d, ps->file, ps->iface_lines[i],
+				    "unknown interface '%s' (not in this network namespace)",
+				    pol->ifaces[i]);
+	for (int i = 0; i < pol->n_ports; i++) {
+		struct ig_port_policy *pp = &pol->ports[i];
+
+		if (!pp->action)
+			ig_diag_add(ps->d, ps->file, pp->line,
+				    "[port %u] needs 'action = allow|drop|ratelimit'", pp->port);
+		else if (pp->rate_line && pp->action != IG_ACT_RATELIMIT)
+			ig_diag_add(ps->d, ps->file, pp->rate_line,
+				    "'rate' needs 'action = ratelimit' (port %u is %s)",
+				    pp->port, ig_action_name(pp->action));
+		else if (pp->action == IG_ACT_RATELIMIT && !pp->rate_line)
+			ig_diag_add(ps->d, ps->file, pp->line,
+				    "[port %u] has action = ratelimit but no 'rate = N/DURATION'",
+				    pp->port);
+	}
+	for (size_t i = 0; i < pol->allow.n; i++)
+		lists[pol->allow.v[i].family == 6]++;
+	for (size_t i = 0; i < pol->deny.n; i++)
+		lists[pol->deny.v[i].family == 6]++;
+	for (int f = 0; f < 2; f++)
+		if (lists[f] > IG_MAX_LIST_ENTRIES)
+			ig_diag_add(ps->d, ps->file, 1,
+				    "%zu IPv%d list entries; at most %u are supported",
+				    lists[f], f ? 6 : 4, IG_MAX_LIST_ENTRIES);
+}
+
+int ig_policy_load(const char *path, struct ig_policy *pol, struct ig_diag *d)
+{
+	struct parser ps = { .pol = pol, .d = d, .file = path };
+	int errs = d->n + d->dropped, rc;
+
+	memset(pol, 0, sizeof(*pol));
+	pol->attach = IG_ATTACH_XDP;
+	pol->prefix_v4 = 32;
+	pol->prefix_v6 = 64;
+	pol->max_sources = IG_DEFAULT_MAX_SOURCES;
+	if (!realpath(path, pol->path))
+		snprintf(pol->path, sizeof(pol->path), "%s", path);
+
+	ps.f = fopen(path, "r");
+	if (!ps.f) {
+		rc = -errno;
+		ig_diag_add(d, path, 0, "cannot read: %s", strerror(-rc));
+		return rc;
+	}
+	rc = ini_parse_stream(reader, &ps, handler, &ps);
+	fclose(ps.f);
+	if (rc == -2) {
+		ig_diag_add(d, path, ps.line, "out of memory");
+		return -ENOMEM;
+	}
+	check_whole(&ps);
+	return d->n + d->dropped > errs ? -EINVAL : 0;
+}
+
+void ig_policy_free(struct ig_policy *pol)
+{
+	free(pol->allow.v);
+	free(pol->deny.v);
+	pol->allow = (struct ig_prefix_list){ 0 };
+	pol->deny = (struct ig_prefix_list){ 0 };
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The policy file: parsed with libinih, validated with FILE:LINE errors. */
+#ifndef IG_POLICY_H
+#define IG_POLICY_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "diag.h"
+#include "imapguard.h"
+
+#define IG_DEFAULT_MAX_SOURCES 1000000u
+#define IG_MIN_MAX_SOURCES 1024u
+#define IG_MAX_MAX_SOURCES 10000000u
+
+struct ig_port_policy {
+	uint16_t port;
+	uint8_t action; /* enum ig_action */
+	int line;	/* of the [port N] header */
+	uint32_t rate_count;
+	uint64_t rate_interval_ns;
+	int rate_line;
+};
+
+struct ig_prefix_list {
+	struct ig_prefix *v;
+	size_t n, cap;
+};
+
+struct ig_policy {
+	char path[PATH_MAX];
+	char ifaces[IG_MAX_IFACES][IF_NAMESIZE];
+	int n_ifaces;
+	uint8_t attach; /* enum ig_attach */
+	uint8_t monitor;
+	uint8_t default_deny;
+	uint8_t prefix_v4;
+	uint8_t prefix_v6;
+	uint32_t max_sources;
+	struct ig_prefix_list allow, deny;
+	struct ig_port_policy ports[IG_MAX_PORTS];
+	int n_ports;
+};
+
+/*
+ * Parse and validate `path`. Every problem is added to `d` as
+ * "path:line: message"; returns 0 when the policy is usable, -EINVAL when
+ * `d` holds errors, or another -errno when the file cannot be read (also
+ * described in `d`). Interfaces are checked against this network namespace.
+ */
+int ig_policy_load(const char *path, struct ig_policy *pol, struct ig_diag *d);
+void ig_policy_free(struct ig_policy *pol);
+
+const char *ig_action_name(int action);
+const char *ig_attach_name(int attach);
+
+#endif

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "stats.h"
+
+#define IG__NAME3(name, label, help) label,
+#define IG__HELP3(name, label, help) help,
+#define IG__NAME2(name, label) label,
+
+const char *const ig_reason_names[IG_NR_REASONS] = { IG_REASONS(IG__NAME3) };
+const char *const ig_reason_help[IG_NR_REASONS] = { IG_REASONS(IG__HELP3) };
+const char *const ig_verdict_names[IG_NR_VERDICTS] = { IG_VERDICTS(IG__NAME2) };
+const char *const ig_global_names[IG_NR_GLOBALS] = { IG_GLOBALS(IG__NAME3) };
+const char *const ig_global_help[IG_NR_GLOBALS] = { IG_GLOBALS(IG__HELP3) };
+
+int ig_stat_read(struct ig_handle *h, uint32_t idx, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	*out = 0;
+	if (bpf_map_lookup_elem(h->fd[IG_M_STATS], &idx, vals))
+		err = -errno;
+	for (int i = 0; i < ncpu && !err; i++)
+		*out += vals[i];
+	free(vals);
+	return err;
+}

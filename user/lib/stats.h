@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Counters: per-CPU values summed at read time. */
+#ifndef IG_STATS_H
+#define IG_STATS_H
+
+#include <stdint.h>
+
+#include "pins.h"
+
+extern const char *const ig_reason_names[IG_NR_REASONS];
+extern const char *const ig_reason_help[IG_NR_REASONS];
+extern const char *const ig_verdict_names[IG_NR_VERDICTS];
+extern const char *const ig_global_names[IG_NR_GLOBALS];
+extern const char *const ig_global_help[IG_NR_GLOBALS];
+
+/* Sum one counter over all CPUs. */
+int ig_stat_read(struct ig_handle *h, uint32_t idx, uint64_t *out);
+
+#endif
