@@ -8,6 +8,8 @@ CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+V        ?= 0
+Q        := $(if $(filter 1,$(V)),,@)
 
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 PKGS     := libbpf libxdp inih json-c
@@ -25,26 +27,31 @@ LIB      := $(BUILD)/libimapguard.a
 SKEL     := $(BUILD)/imapguard.skel.h
 
 .PHONY: all deps test demo bench install clean lint
+.SECONDARY:
 all: $(BUILD)/imapguard
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS)
 	@mkdir -p $(@D)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	@echo "  BPF     $@"
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
-	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+	@echo "  SKEL    $@"
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
 $(BUILD)/user/%.o: user/%.c $(wildcard user/*/*.h) include/imapguard.h $(SKEL)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 CLI_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/cli/*.c))
 
 $(BUILD)/imapguard: $(CLI_OBJ) $(LIB)
-	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 deps:
 	./scripts/deps.sh

@@ -35,10 +35,11 @@ int ig_tc(struct __sk_buff *skb)
 	/* GRO'd or paged skbs may hold headers outside the linear area,
 	 * where direct packet access cannot reach them. */
 	if (end - data < want) {
-		if (bpf_skb_pull_data(skb, want) == 0) {
-			data = (void *)(long)skb->data;
-			end = (void *)(long)skb->data_end;
-		}
+		/* the call invalidates packet pointers whether or not it
+		 * succeeds; on failure we classify what is linear */
+		bpf_skb_pull_data(skb, want);
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
 	}
 	/* TC_ACT_UNSPEC lets the next filter on the hook run, so we coexist
 	 * with the operator's own tc programs. */

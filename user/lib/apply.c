@@ -148,6 +148,38 @@ static int check_compatible(struct ig_handle *h, const struct ig_policy *pol)
 	return 0;
 }
 
+int ig_policy_stage(struct ig_handle *h, const struct ig_policy *pol, int fresh,
+		    struct ig_compiled *c)
+{
+	uint32_t idle = !(h->cfg->active & 1);
+	int err;
+
+	err = ig_compile(pol, fresh ? NULL : &h->cfg->slot[!idle], c);
+	if (err)
+		return err;
+	if ((err = purge_lists(h, idle)) || (err = write_lists(h, c, idle)) ||
+	    (err = zero_stat_slots(h, c->fresh_stat_slots)))
+		return err;
+	memcpy(h->sum->lists4[idle], c->sum4, sizeof(h->sum->lists4[idle]));
+	memcpy(h->sum->lists6[idle], c->sum6, sizeof(h->sum->lists6[idle]));
+	c->slot->generation = h->meta.generation + 1;
+	memcpy(&h->cfg->slot[idle], c->slot, sizeof(*c->slot));
+	return 0;
+}
+
+void ig_policy_commit(struct ig_handle *h)
+{
+	uint32_t idle = !(h->cfg->active & 1);
+	int err;
+
+	/* the switch: everything the new slot needs is in place */
+	__atomic_store_n(&h->cfg->active, idle, __ATOMIC_RELEASE);
+	ig_sync_programs();
+	err = purge_lists(h, !idle);
+	if (err)
+		ig_warn("old list entries not removed: %s", strerror(-err));
+}
+
 struct iface_plan {
 	struct ig_meta_iface ifc;
 	int added; /* what we attached in this apply, for a rollback */
@@ -213,7 +245,6 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 	struct iface_plan plan[IG_MAX_IFACES] = {};
 	struct ig_compiled c = {};
 	struct ig_handle h;
-	uint32_t idle;
 	int err, lock_fd = -1;
 
 	memset(rep, 0, sizeof(*rep));
@@ -245,18 +276,9 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 	if (!rep->fresh && (err = check_compatible(&h, pol)))
 		goto out;
 
-	idle = !(h.cfg->active & 1);
-	err = ig_compile(pol, rep->fresh ? NULL : &h.cfg->slot[!idle], &c);
+	err = ig_policy_stage(&h, pol, rep->fresh, &c);
 	if (err)
 		goto out;
-	if ((err = purge_lists(&h, idle)) || (err = write_lists(&h, &c, idle)) ||
-	    (err = zero_stat_slots(&h, c.fresh_stat_slots)))
-		goto out;
-	memcpy(h.sum->lists4[idle], c.sum4, sizeof(h.sum->lists4[idle]));
-	memcpy(h.sum->lists6[idle], c.sum6, sizeof(h.sum->lists6[idle]));
-	c.slot->generation = h.meta.generation + 1;
-	memcpy(&h.cfg->slot[idle], c.slot, sizeof(*c.slot));
-
 	err = attach_wanted(pol, pin, plan);
 	if (err) {
 		for (int i = 0; i < pol->n_ifaces; i++)
@@ -265,12 +287,7 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 		goto out;
 	}
 
-	/* the switch: everything the new slot needs is in place */
-	__atomic_store_n(&h.cfg->active, idle, __ATOMIC_RELEASE);
-	ig_sync_programs();
-	err = purge_lists(&h, !idle);
-	if (err)
-		ig_warn("old list entries not removed: %s", strerror(-err));
+	ig_policy_commit(&h);
 
 	for (uint32_t i = 0; i < h.meta.n_ifaces && i < IG_MAX_IFACES; i++) {
 		if (!in_policy(pol, &h.meta.ifaces[i])) {

@@ -22,6 +22,15 @@ struct ig_apply_report {
  */
 int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_report *rep);
 
+struct ig_handle;
+struct ig_compiled;
+
+/* The two halves of a policy switch, for callers that attach nothing (the
+ * BPF tests): write `pol` into the idle slot, then flip to it. */
+int ig_policy_stage(struct ig_handle *h, const struct ig_policy *pol, int fresh,
+		    struct ig_compiled *c);
+void ig_policy_commit(struct ig_handle *h);
+
 /* Detach everything and remove the pins. *was_loaded says whether anything
  * was there. */
 int ig_unload(const char *pin, int *was_loaded);
