@@ -18,7 +18,8 @@ void ig_diag_add(struct ig_diag *d, const char *file, int line, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (asprintf(&s, "%s:%d: %s", file, line, msg) < 0) {
+	if ((line > 0 ? asprintf(&s, "%s:%d: %s", file, line, msg) :
+			asprintf(&s, "%s: %s", file, msg)) < 0) {
 		d->dropped++;
 		return;
 	}

@@ -79,10 +79,11 @@ static char *trim(char *s)
 static void for_each_item(struct parser *ps, char *value,
 			  void (*fn)(struct parser *, char *))
 {
-	char *save = NULL, *tok;
+	char *rest = value, *tok;
 	int any = 0;
 
-	for (tok = strtok_r(value, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	/* strsep, not strtok: "a,,b" must show its empty item */
+	while ((tok = strsep(&rest, ",")) != NULL) {
 		tok = trim(tok);
 		if (!*tok) {
 			perr(ps, "empty item in comma-separated list");

@@ -1,0 +1,87 @@
+# shellcheck shell=bash
+# The namespace lab: a server namespace and a client namespace joined by a
+# veth pair, addresses from 198.18.0.0/15 and 2001:db8::/32, a bpffs of the
+# test's own, and a trap that removes all of it, whatever happens.
+#
+#   client  198.18.1.2, 198.18.66.9, 198.18.66.7, 198.18.5.x ...
+#           2001:db8:1::2, 2001:db8:66::9, 2001:db8:66::7
+#   server  198.18.1.1/16, 2001:db8:1::1/32   (imapguard on $LAB_IF)
+# shellcheck source=tests/lib/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+LAB=ig$$
+NS_S=${LAB}s
+NS_C=${LAB}c
+LAB_IF=${LAB}a	 # server side, where imapguard attaches
+LAB_PEER=${LAB}b # client side
+LAB_DIR=/run/imapguard-test.$$
+PIN=$LAB_DIR/bpf/ig
+SRV4=198.18.1.1
+SRV6=2001:db8:1::1
+CLI4=198.18.1.2
+CLI6=2001:db8:1::2
+LAB_PIDS=()
+
+lab_cleanup() {
+	local p
+	for p in "${LAB_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${LAB_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	ip netns del "$NS_S" 2>/dev/null
+	ip netns del "$NS_C" 2>/dev/null
+	umount "$LAB_DIR/bpf" 2>/dev/null
+	rm -rf "$LAB_DIR"
+}
+
+lab_up() {
+	trap lab_cleanup EXIT
+	trap 'exit 130' INT TERM
+	mkdir -p "$LAB_DIR/bpf" || return 1
+	mount -t bpf bpf "$LAB_DIR/bpf" || return 1
+	ip netns add "$NS_S" && ip netns add "$NS_C" || return 1
+	ip link add "$LAB_IF" netns "$NS_S" type veth peer name "$LAB_PEER" netns "$NS_C" || return 1
+	ip -n "$NS_S" link set lo up
+	ip -n "$NS_C" link set lo up
+	ip -n "$NS_S" addr add $SRV4/16 dev "$LAB_IF"
+	ip -n "$NS_S" addr add $SRV6/32 dev "$LAB_IF" nodad
+	ip -n "$NS_C" addr add $CLI4/16 dev "$LAB_PEER"
+	ip -n "$NS_C" addr add $CLI6/32 dev "$LAB_PEER" nodad
+	local a
+	for a in 198.18.66.9 198.18.66.7; do ip -n "$NS_C" addr add $a/16 dev "$LAB_PEER"; done
+	for a in 2001:db8:66::9 2001:db8:66::7; do
+		ip -n "$NS_C" addr add $a/32 dev "$LAB_PEER" nodad
+	done
+	# native XDP on a veth needs NAPI on the receiving side
+	ip netns exec "$NS_S" ethtool -K "$LAB_IF" gro on >/dev/null 2>&1
+	ip netns exec "$NS_C" ethtool -K "$LAB_PEER" gro on >/dev/null 2>&1
+	ip -n "$NS_S" link set "$LAB_IF" up
+	ip -n "$NS_C" link set "$LAB_PEER" up
+}
+
+# lab_client_addr ADDR: one more source address for the client
+lab_client_addr() {
+	case $1 in
+	*:*) ip -n "$NS_C" addr add "$1/32" dev "$LAB_PEER" nodad ;;
+	*) ip -n "$NS_C" addr add "$1/16" dev "$LAB_PEER" ;;
+	esac
+}
+
+# lab_servers PORT...: TCP listeners in the server namespace
+lab_servers() {
+	local f=$LAB_DIR/srv.out i
+	ip netns exec "$NS_S" $PY "$ROOT/tests/lib/tcp_server.py" "$@" >"$f" 2>&1 &
+	LAB_PIDS+=($!)
+	for i in $(seq 50); do grep -q listening "$f" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+
+# probe SRC DST PORT [probe.py options]: does a TCP connect succeed?
+probe() {
+	local src=$1 dst=$2 port=$3; shift 3
+	ip netns exec "$NS_C" $PY "$ROOT/tests/lib/probe.py" --src "$src" "$dst" "$port" "$@"
+}
+
+# igs ARGS...: the CLI in the server namespace, on the lab's pins
+igs() { ip netns exec "$NS_S" "$IG" --pin-path "$PIN" "$@"; }
+
+# lab_policy FILE: write stdin to FILE (interfaces = the lab's veth)
+lab_policy() { sed "s/@IF@/$LAB_IF/g" >"$1"; }

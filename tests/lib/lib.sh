@@ -1,0 +1,52 @@
+# shellcheck shell=bash
+# Assertions for the shell tests, in TAP that tests/run.sh counts.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+IG=${IG:-$ROOT/build/imapguard}
+PY=/usr/bin/python3 # Debian's python3: the tests use its stdlib only
+T_FAILED=0
+
+t_ok() { echo "ok - $*"; }
+t_fail() { echo "not ok - $*"; T_FAILED=$((T_FAILED + 1)); }
+t_skip() { echo "ok - $1 # SKIP $2"; }
+
+# t_check DESC CMD...: passes when CMD succeeds
+t_check() {
+	local desc=$1; shift
+	if "$@" >/dev/null 2>&1; then t_ok "$desc"; else t_fail "$desc"; fi
+}
+
+# t_refute DESC CMD...: passes when CMD fails
+t_refute() {
+	local desc=$1; shift
+	if "$@" >/dev/null 2>&1; then t_fail "$desc"; else t_ok "$desc"; fi
+}
+
+# t_rc WANT DESC CMD...: exit code must be WANT; output kept in $T_OUT
+t_rc() {
+	local want=$1 desc=$2 rc; shift 2
+	T_OUT=$("$@" 2>&1); rc=$?
+	if [ "$rc" = "$want" ]; then t_ok "$desc"; else
+		t_fail "$desc (exit $rc, wanted $want)"
+		printf '%s\n' "$T_OUT" | sed 's/^/#   /' | awk 'NR<=10'
+	fi
+}
+
+# t_jq DESC FILTER JSON: the jq filter must be true on JSON
+t_jq() {
+	if printf '%s' "$3" | jq -e "$2" >/dev/null 2>&1; then t_ok "$1"; else
+		t_fail "$1"; echo "#   jq '$2' on: $3" | awk 'NR<=5'
+	fi
+}
+
+# t_match DESC REGEX TEXT
+t_match() {
+	if printf '%s' "$3" | grep -Eq -- "$2"; then t_ok "$1"; else
+		t_fail "$1"; printf '%s\n' "$3" | sed 's/^/#   /' | awk 'NR<=10'
+	fi
+}
+
+t_need_root() {
+	if [ "$(id -u)" != 0 ]; then t_skip "$1" "needs root"; exit 0; fi
+}
+
+t_done() { [ "$T_FAILED" = 0 ]; }

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The policy parser: every error names its line; good files parse fully. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "policy.h"
+
+static char path[64];
+
+static int load(const char *text, struct ig_policy *pol, struct ig_diag *d)
+{
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/igpol-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	memset(d, 0, sizeof(*d));
+	int rc = ig_policy_load(path, pol, d);
+
+	unlink(path);
+	return rc;
+}
+
+/* The file must be rejected with a message on `line` containing `part`. */
+static void reject(const char *text, int line, const char *part)
+{
+	struct ig_policy pol;
+	struct ig_diag d;
+	char want[128];
+	int found = 0;
+
+	if (load(text, &pol, &d) == 0)
+		fail_msg("accepted:\n%s", text);
+	snprintf(want, sizeof(want), "%s:%d: ", path, line);
+	for (int i = 0; i < d.n; i++)
+		if (!strncmp(d.msgs[i], want, strlen(want)) && strstr(d.msgs[i], part))
+			found = 1;
+	if (!found) {
+		ig_diag_print(&d, stderr);
+		fail_msg("no error '%s' on line %d", part, line);
+	}
+	ig_diag_free(&d);
+	ig_policy_free(&pol);
+}
+
+#define GEN "[general]\ninterfaces = lo\n"
+
+struct reject_case {
+	const char *text;
+	int line;
+	const char *part;
+};
+
+static const struct reject_case rejects[] = {
+	{ "", 1, "empty policy" },
+	{ "; only a comment\n\n# another\n", 1, "empty policy" },
+	{ "[genral]\ninterfaces = lo\n", 1, "unknown section [genral]" },
+	{ GEN "colour = blue\n", 3, "unknown key 'colour' in [general]" },
+	{ GEN "[port 143]\naction = drop\nspeed = 5\n", 5, "unknown key 'speed'" },
+	{ GEN "[allow]\ncidr = 198.18.0.0/33\n", 4, "prefix length must be 0-32" },
+	{ GEN "[deny]\ncidr = 198.18.0.1/24\n", 4, "host bits set" },
+	{ GEN "[deny]\ncidr = 198.18.0.0/24, banana\n", 4, "not an IP address" },
+	{ GEN "[deny]\ncidr = 2001:db8::/129\n", 4, "0-128" },
+	{ GEN "[deny]\ncidr = 198.18.0.0/24,,198.18.1.0/24\n", 4, "empty item" },
+	{ GEN "[port 110]\naction = ratelimit\nrate = 5/1x\n", 5, "not a rate" },
+	{ GEN "[port 110]\naction = ratelimit\nrate = 0/1m\n", 5, "not a rate" },
+	{ GEN "[port 143]\naction = reject\n", 4, "action must be allow, drop or ratelimit" },
+	{ GEN "[port 143]\naction = drop\nrate = 5/1m\n", 5, "'rate' needs 'action = ratelimit'" },
+	{ GEN "[port 110]\naction = ratelimit\n", 3, "no 'rate = N/DURATION'" },
+	{ GEN "[port 143]\n", 3, "needs 'action = allow|drop|ratelimit'" },
+	{ GEN "[port 0]\naction = drop\n", 3, "port must be 1-65535" },
+	{ GEN "[port 65536]\naction = drop\n", 3, "port must be 1-65535" },
+	{ GEN "[port imap]\naction = drop\n", 3, "port must be 1-65535" },
+	{ GEN "[port 143]\naction = drop\n[port 143]\naction = allow\n", 5,
+	       "duplicate [port 143] (first on line 3)" },
+	{ "[general]\nattach = xdp\n[port 143]\naction = drop\n", 1, "needs 'interfaces" },
+	{ "[port 143]\naction = drop\n", 1, "missing [general]" },
+	{ "[general]\ninterfaces = nosuchif0\n", 2, "unknown interface 'nosuchif0'" },
+	{ "[general]\ninterfaces = lo, lo\n", 2, "listed twice" },
+	{ "interfaces = lo\n", 1, "key outside any section" },
+	{ GEN "this line has no equals sign\n", 3, "expected 'key = value'" },
+	{ GEN "[port 143\naction = drop\n", 3, "malformed section header" },
+	{ GEN "attach = ebpf\n", 3, "attach must be xdp, xdp-generic or tc" },
+	{ GEN "mode = audit\n", 3, "mode must be enforce or monitor" },
+	{ GEN "default = maybe\n", 3, "default must be allow or deny" },
+	{ GEN "prefix_v4 = 33\n", 3, "prefix_v4 must be 1-32" },
+	{ GEN "prefix_v6 = 0\n", 3, "prefix_v6 must be 1-128" },
+	{ GEN "max_sources = 10\n", 3, "max_sources must be" },
+	{ GEN "mode = monitor\nmode = enforce\n", 4, "'mode' given twice (first on line 3)" },
+	{ GEN "attach =\n", 3, "has no value" },
+	{ GEN "[port 143]\naction = drop\naction = allow\n", 5, "'action' given twice" },
+	{ GEN "; long line\n[deny]\ncidr = 198.18.0.0/24, 198.18.1.0/24, 198.18.2.0/24, "
+		   "198.18.3.0/24, 198.18.4.0/24, 198.18.5.0/24, 198.18.6.0/24, 198.18.7.0/24, "
+		   "198.18.8.0/24, 198.18.9.0/24, 198.18.10.0/24, 198.18.11.0/24, 198.18.12.0/24\n",
+	       5, "line longer than" },
+};
+
+static void test_reject(void **state)
+{
+	const struct reject_case *rc = *state;
+
+	reject(rc->text, rc->line, rc->part);
+}
+
+static void test_all_errors_reported(void **state)
+{
+	struct ig_policy pol;
+	struct ig_diag d;
+
+	(void)state;
+	assert_int_not_equal(load(GEN "bogus = 1\n[port 0]\n[deny]\ncidr = 1.2.3.4/40\n", &pol, &d), 0);
+	assert_true(d.n >= 3); /* not just the first */
+	ig_diag_free(&d);
+	ig_policy_free(&pol);
+}
+
+static void test_full_policy(void **state)
+{
+	struct ig_policy pol;
+	struct ig_diag d;
+
+	(void)state;
+	assert_int_equal(load("; imapguard policy\n"
+			      "[general]\n"
+			      "  interfaces = lo          ; indented keys are fine\n"
+			      "attach = tc\n"
+			      "mode = monitor\n"
+			      "default = deny\n"
+			      "prefix_v4 = 24\n"
+			      "prefix_v6 = 48\n"
+			      "max_sources = 4096\n"
+			      "[allow]\n"
+			      "cidr = 198.18.10.0/24, 2001:db8:10::/48\n"
+			      "cidr = 198.18.11.0/24\n"
+			      "[deny]\n"
+			      "cidr = 198.18.66.0/24\n"
+			      "[port 143]\naction = drop\n"
+			      "[port 110]\naction = ratelimit\nrate = 5/1m\n"
+			      "[ port 993 ]\naction = allow\n",
+			      &pol, &d),
+			 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(pol.n_ifaces, 1);
+	assert_string_equal(pol.ifaces[0], "lo");
+	assert_int_equal(pol.attach, IG_ATTACH_TC);
+	assert_int_equal(pol.monitor, 1);
+	assert_int_equal(pol.default_deny, 1);
+	assert_int_equal(pol.prefix_v4, 24);
+	assert_int_equal(pol.prefix_v6, 48);
+	assert_int_equal(pol.max_sources, 4096);
+	assert_int_equal(pol.allow.n, 3);
+	assert_int_equal(pol.deny.n, 1);
+	assert_int_equal(pol.n_ports, 3);
+	assert_int_equal(pol.ports[0].port, 143);
+	assert_int_equal(pol.ports[0].action, IG_ACT_DROP);
+	assert_int_equal(pol.ports[1].action, IG_ACT_RATELIMIT);
+	assert_int_equal(pol.ports[1].rate_count, 5);
+	assert_int_equal(pol.ports[1].rate_interval_ns, 60000000000ull);
+	assert_int_equal(pol.ports[2].port, 993);
+	ig_policy_free(&pol);
+}
+
+static void test_defaults(void **state)
+{
+	struct ig_policy pol;
+	struct ig_diag d;
+
+	(void)state;
+	assert_int_equal(load(GEN "[port 143]\naction = drop\n", &pol, &d), 0);
+	assert_int_equal(pol.attach, IG_ATTACH_XDP);
+	assert_int_equal(pol.monitor, 0);
+	assert_int_equal(pol.default_deny, 0);
+	assert_int_equal(pol.prefix_v4, 32);
+	assert_int_equal(pol.prefix_v6, 64);
+	assert_int_equal(pol.max_sources, IG_DEFAULT_MAX_SOURCES);
+	ig_policy_free(&pol);
+}
+
+static void test_unreadable(void **state)
+{
+	struct ig_policy pol;
+	struct ig_diag d = {};
+
+	(void)state;
+	assert_int_not_equal(ig_policy_load("/nonexistent/imapguard.conf", &pol, &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_non_null(strstr(d.msgs[0], "/nonexistent/imapguard.conf: cannot read"));
+	ig_diag_free(&d);
+}
+
+int main(void)
+{
+	struct CMUnitTest tests[sizeof(rejects) / sizeof(rejects[0]) + 4] = {
+		cmocka_unit_test(test_all_errors_reported),
+		cmocka_unit_test(test_full_policy),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_unreadable),
+	};
+	size_t n = 4;
+
+	for (size_t i = 0; i < sizeof(rejects) / sizeof(rejects[0]); i++) {
+		/* one test per bad file, named after the error it must give */
+		tests[n].name = rejects[i].part;
+		tests[n].test_func = test_reject;
+		tests[n].initial_state = (void *)&rejects[i];
+		n++;
+	}
+	return _cmocka_run_group_tests("policy", tests, n, NULL, NULL);
+}
