@@ -26,7 +26,7 @@ BPF_HDRS := $(wildcard bpf/*.h) include/imapguard.h
 LIB      := $(BUILD)/libimapguard.a
 SKEL     := $(BUILD)/imapguard.skel.h
 
-.PHONY: all deps test demo bench install clean lint
+.PHONY: all deps test demo install clean lint
 .SECONDARY:
 all: $(BUILD)/imapguard
 

@@ -224,12 +224,25 @@ static __always_inline int ig_classify(void *data, void *end)
 	const struct ig_port_cfg *port;
 	const struct ig_slot *slot;
 	const struct ig_cfg *cfg;
-	struct ig_pkt p = {};
+	struct ig_pkt p;
 	__u32 zero = 0, s, verdict;
 	int r, reason, drop;
 	__u8 pi;
 
+	p.tiny = 0;
+	p.tcp_flags = 0;
 	r = ig_parse(data, end, &p);
+	if (r == IG_P_TCP) {
+		cfg = bpf_map_lookup_elem(&ig_cfg, &zero);
+		if (!cfg)
+			return IG_PASS;
+		s = cfg->active & 1;
+		slot = &cfg->slot[s];
+		pi = slot->port_map[p.dport];
+		if (!pi)
+			return IG_PASS; /* not a policed port: not ours */
+		r = ig_parse_rest(end, &p);
+	}
 	if (r != IG_P_TCP) {
 		if (r == IG_P_MALFORMED)
 			ig_count(IG_G_MALFORMED);
@@ -239,15 +252,6 @@ static __always_inline int ig_classify(void *data, void *end)
 			ig_count(IG_G_EXTHDR_LIMIT);
 		return IG_PASS;
 	}
-
-	cfg = bpf_map_lookup_elem(&ig_cfg, &zero);
-	if (!cfg)
-		return IG_PASS;
-	s = cfg->active & 1;
-	slot = &cfg->slot[s];
-	pi = slot->port_map[p.dport];
-	if (!pi)
-		return IG_PASS;
 	port = &slot->ports[(pi - 1) & (IG_MAX_PORTS - 1)];
 
 	if (ig_bench_spread && p.family == 4) {

@@ -28,18 +28,35 @@
 
 enum ig_parse_result {
 	IG_P_OTHER,	 /* not TCP over IP: not ours, pass untouched */
-	IG_P_TCP,	 /* classified: family, saddr, dport, flags are set */
+	IG_P_TCP,	 /* TCP: family, dport (and after ig_parse_rest the rest) */
 	IG_P_MALFORMED,	 /* truncated or inconsistent: pass, count */
 	IG_P_FRAGMENT,	 /* non-first fragment: no ports to read, pass, count */
 	IG_P_EXTHDR_LIMIT, /* IPv6 chain longer than IG_MAX_EXTHDR: pass, count */
 };
 
+/*
+ * Parsing stops at the destination port (ig_parse), so traffic to ports
+ * nobody polices is let go after one table read; the rest of the header
+ * is read only for policed ports (ig_parse_rest).
+ */
 struct ig_pkt {
 	__be32 saddr[4]; /* network order; IPv4 in saddr[0] */
+	void *l3;	 /* IP header */
+	__u8 *l4;	 /* TCP header: at least the ports are in the buffer */
+	int l4_len;	 /* TCP bytes this datagram (or first fragment) carries */
 	__u16 dport;	 /* host order */
 	__u8 family;	 /* 4 or 6 */
+	__u8 first_frag;
 	__u8 tcp_flags;
 	__u8 tiny;	 /* first fragment too short to hold the TCP header */
+};
+
+/* linux/if_ether.h's ethhdr is packed, which makes clang load the
+ * EtherType a byte at a time; the frame start is 2-byte aligned anyway. */
+struct ig_eth {
+	__u8 dst[6];
+	__u8 src[6];
+	__be16 proto;
 };
 
 struct ig_vlan_hdr {
@@ -59,29 +76,46 @@ struct ig_ipv6_frag {
 	__be32 id;
 };
 
+/* Find the TCP header and read its destination port. */
+static __always_inline int ig_parse_ports(void *l4, void *end, int l4_len,
+					  int first_frag, struct ig_pkt *p)
+{
+	__be16 *ports = l4;
+
+	if ((void *)(ports + 2) > end)
+		return IG_P_MALFORMED;
+	p->dport = bpf_ntohs(ports[1]);
+	p->l4 = l4;
+	p->l4_len = l4_len;
+	p->first_frag = first_frag;
+	return IG_P_TCP;
+}
+
 /*
- * TCP header at l4 carrying l4_len bytes of this (possibly first-fragment)
- * datagram. Ports must be in the buffer. A first fragment that cannot hold
- * the fixed TCP header is the classic tiny-fragment evasion (RFC 1858): the
+ * The rest, for policed ports only. A first fragment that cannot hold the
+ * fixed TCP header is the classic tiny-fragment evasion (RFC 1858): its
  * flags live in the next fragment, so it is flagged for the policy to drop.
  */
-static __always_inline int ig_parse_tcp(void *l4, void *end, int l4_len,
-					int first_frag, struct ig_pkt *p)
+static __always_inline int ig_parse_rest(void *end, struct ig_pkt *p)
 {
-	__u8 *b = l4;
+	__u8 *b = p->l4;
 
-	if ((void *)(b + 4) > end)
-		return IG_P_MALFORMED;
-	p->dport = ((__u16)b[2] << 8) | b[3];
-	if (l4_len < IG_TCP_MIN_HDR) {
-		if (!first_frag)
+	if (p->l4_len < IG_TCP_MIN_HDR) {
+		if (!p->first_frag)
 			return IG_P_MALFORMED;
 		p->tiny = 1;
-		return IG_P_TCP;
+	} else {
+		if ((void *)(b + IG_TCP_MIN_HDR) > end)
+			return IG_P_MALFORMED;
+		p->tcp_flags = b[13];
 	}
-	if ((void *)(b + IG_TCP_MIN_HDR) > end)
-		return IG_P_MALFORMED;
-	p->tcp_flags = b[13];
+	if (p->family == 4) {
+		p->saddr[0] = ((struct iphdr *)p->l3)->saddr;
+	} else {
+		struct ipv6hdr *ip6 = p->l3;
+
+		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
+	}
 	return IG_P_TCP;
 }
 
@@ -105,8 +139,8 @@ static __always_inline int ig_parse_ipv4(void *cur, void *end, struct ig_pkt *p)
 	if (frag & IG_IP_OFFMASK)
 		return IG_P_FRAGMENT;
 	p->family = 4;
-	p->saddr[0] = ip->saddr;
-	return ig_parse_tcp(cur + ihl, end, tot - ihl, !!(frag & IG_IP_MF), p);
+	p->l3 = ip;
+	return ig_parse_ports(cur + ihl, end, tot - ihl, !!(frag & IG_IP_MF), p);
 }
 
 static __always_inline int ig_parse_ipv6(void *cur, void *end, struct ig_pkt *p)
@@ -163,20 +197,20 @@ static __always_inline int ig_parse_ipv6(void *cur, void *end, struct ig_pkt *p)
 	if (left < 0)
 		return IG_P_MALFORMED;
 	p->family = 6;
-	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
-	return ig_parse_tcp(cur, end, left, first_frag, p);
+	p->l3 = ip6;
+	return ig_parse_ports(cur, end, left, first_frag, p);
 }
 
 static __always_inline int ig_parse(void *data, void *end, struct ig_pkt *p)
 {
-	struct ethhdr *eth = data;
+	struct ig_eth *eth = data;
 	void *cur = eth + 1;
 	__be16 proto;
 	int i;
 
 	if (cur > end)
 		return IG_P_MALFORMED;
-	proto = eth->h_proto;
+	proto = eth->proto;
 #pragma unroll
 	for (i = 0; i < IG_MAX_VLAN; i++) {
 		struct ig_vlan_hdr *vh = cur;

@@ -53,7 +53,7 @@ enum ig_attach {
 
 /* How a policed packet was decided. The verdict is separate (below). */
 #define IG_REASONS(X)                                                          \
-	X(POLICY, "policy", "the port's action")                              \
+	X(POLICY, "policy", "the action of the port")                              \
 	X(ALLOW_LIST, "allow_list", "source on the allow list")               \
 	X(GRANT, "grant", "source holds an MFA grant")                         \
 	X(DENY_LIST, "deny_list", "source on the deny list")                   \

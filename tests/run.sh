@@ -51,7 +51,7 @@ for t in "$B"/tests/bpf/test_*; do
 		skip=$((skip + 1))
 	fi
 done
-for t in tests/cli/test_*.sh tests/netns/test_*.sh; do
+for t in tests/static/test_*.sh tests/cli/test_*.sh tests/netns/test_*.sh; do
 	[ -x "$t" ] && run_one "${t#tests/}" "$t"
 done
 

@@ -20,3 +20,24 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
 
 $(BUILD)/tests/bpf/%: $(BUILD)/tests/bpf/%.o $(TEST_LIB_OBJ) $(LIB)
 	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -o $@
+
+# make bench: benchmarks, never timed tests
+BENCH_BIN := $(BUILD)/tests/bench/bench_dataplane
+
+$(BUILD)/tests/bench/%.bpf.o: tests/bench/%.bpf.c
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/bench/%.skel.h: $(BUILD)/tests/bench/%.bpf.o
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(BUILD)/tests/bench/bench_dataplane.o: $(BUILD)/tests/bench/baseline.skel.h
+$(BUILD)/tests/bench/bench_dataplane.o: TEST_CFLAGS += -I$(BUILD)/tests/bench
+
+$(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(TEST_LIB_OBJ) $(LIB)
+	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -o $@
+
+.PHONY: bench
+bench: deps
+	$(MAKE) all $(BENCH_BIN)
+	$(BENCH_BIN)

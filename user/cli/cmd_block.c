@@ -135,7 +135,9 @@ static int list_one(const struct ig_prefix *p, const struct ig_block *b, void *a
 {
 	struct list_ctx *lc = arg;
 	int expired = b->expires_ns && b->expires_ns <= lc->now;
-	int64_t left = b->expires_ns ? (int64_t)((b->expires_ns - lc->now) / 1000000000ull) : -1;
+	/* rounded up: a block with 0.4 s to go is still in force */
+	int64_t left = b->expires_ns ?
+		(int64_t)((b->expires_ns - lc->now + 999999999ull) / 1000000000ull) : -1;
 	char buf[IG_PREFIX_STRLEN], lefts[32];
 
 	if (expired && !lc->all)

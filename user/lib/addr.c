@@ -78,7 +78,7 @@ int ig_prefix_parse(const char *s, struct ig_prefix *p, char *err, size_t errlen
 	p->len = (uint8_t)len;
 	masked = *p;
 	ig_prefix_mask(&masked);
-	if (memcmp(masked.addr, p->addr, sizeof(p->addr))) {
+	if (memcmp(masked.addr, p->addr, sizeof(p->addr)) != 0) {
 		snprintf(err, errlen, "'%s' has host bits set (did you mean %s?)",
 			 s, ig_prefix_str(&masked, net));
 		return -EINVAL;

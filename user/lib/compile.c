@@ -65,7 +65,7 @@ static int merge_lists(const struct ig_policy *pol, struct ig_compiled *c)
 {
 	size_t n = pol->allow.n + pol->deny.n, out = 0, depth = 0;
 	struct ig_list_entry *e = calloc(n ? n : 1, sizeof(*e));
-	size_t *stack = calloc(130 * 2, sizeof(*stack)); /* depth <= 129 per family */
+	size_t *stack = calloc(130, sizeof(*stack)); /* nesting depth <= 129 */
 
 	if (!e || !stack) {
 		free(e);

@@ -27,7 +27,7 @@ int ig_obj_open(const char *pin, uint32_t max_sources, const char *prog,
 	bpf_object__for_each_map(m, skel->obj) {
 		const char *name = bpf_map__name(m);
 
-		if (strncmp(name, "ig_", 3))
+		if (strncmp(name, "ig_", 3) != 0)
 			continue; /* .rodata/.bss stay private to this instance */
 		ig_pin_file(pin, name, path, sizeof(path));
 		err = bpf_map__set_pin_path(m, path);

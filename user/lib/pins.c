@@ -4,6 +4,7 @@
 #include <linux/magic.h>
 #include <linux/membarrier.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -141,30 +142,33 @@ static int check_meta(struct ig_handle *h)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info), key = 0;
+	struct ig_meta *m;
+	int err = 0;
 
 	if (bpf_obj_get_info_by_fd(h->fd[IG_M_META], &info, &len))
 		return -errno;
 	/* magic and schema are the first 8 bytes of every version */
 	if (info.value_size < 8 || info.value_size > 65536)
 		goto foreign;
-	{
-		__u8 buf[info.value_size];
-		struct ig_meta *m = (struct ig_meta *)buf;
-
-		if (bpf_map_lookup_elem(h->fd[IG_M_META], &key, buf))
-			return -errno;
-		if (m->magic != IG_META_MAGIC)
-			goto foreign;
-		if (m->schema != IG_SCHEMA_VERSION || info.value_size != sizeof(h->meta)) {
-			ig_err("pins in %s were made by schema %u; this imapguard speaks "
-			       "schema %u. Unload with the matching binary (or remove %s) "
-			       "before applying with this one",
-			       h->pin, m->schema, IG_SCHEMA_VERSION, h->pin);
-			return -EPROTO;
-		}
-		memcpy(&h->meta, buf, sizeof(h->meta));
+	m = calloc(1, info.value_size);
+	if (!m)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(h->fd[IG_M_META], &key, m)) {
+		err = -errno;
+	} else if (m->magic != IG_META_MAGIC) {
+		free(m);
+		goto foreign;
+	} else if (m->schema != IG_SCHEMA_VERSION || info.value_size != sizeof(h->meta)) {
+		ig_err("pins in %s were made by schema %u; this imapguard speaks "
+		       "schema %u. Unload with the matching binary (or remove %s) "
+		       "before applying with this one",
+		       h->pin, m->schema, IG_SCHEMA_VERSION, h->pin);
+		err = -EPROTO;
+	} else {
+		memcpy(&h->meta, m, sizeof(h->meta));
 	}
-	return 0;
+	free(m);
+	return err;
 foreign:
 	ig_err("%s/%s is not an imapguard metadata map", h->pin, IG_MAP_META);
 	return -EPROTO;

@@ -235,7 +235,7 @@ static void add_cidr(struct parser *ps, char *s)
 
 static void list_key(struct parser *ps, const char *name, char *value)
 {
-	if (strcmp(name, "cidr")) {
+	if (strcmp(name, "cidr") != 0) {
 		perr(ps, "unknown key '%s' in [%s] (known: cidr)", name,
 		     ps->sec == SEC_ALLOW ? "allow" : "deny");
 		return;
@@ -253,13 +253,14 @@ static void port_key(struct parser *ps, const char *name, char *value)
 	int v;
 
 	if (!strcmp(name, "action")) {
-		if (pp->action) {
+		if (pp->action_line) {
 			perr(ps, "'action' given twice in [port %u]", pp->port);
 		} else if ((v = pick(value, actions, 3)) < 0) {
 			perr(ps, "action must be allow, drop or ratelimit, not '%s'", value);
 		} else {
 			pp->action = (uint8_t)(IG_ACT_ALLOW + v);
 		}
+		pp->action_line = ps->line;
 	} else if (!strcmp(name, "rate")) {
 		if (pp->rate_line)
 			perr(ps, "'rate' given twice in [port %u]", pp->port);
@@ -434,9 +435,11 @@ static void check_whole(struct parser *ps)
 	for (int i = 0; i < pol->n_ports; i++) {
 		struct ig_port_policy *pp = &pol->ports[i];
 
-		if (!pp->action)
+		if (!pp->action_line)
 			ig_diag_add(ps->d, ps->file, pp->line,
 				    "[port %u] needs 'action = allow|drop|ratelimit'", pp->port);
+		else if (!pp->action)
+			continue; /* its bad value was reported already */
 		else if (pp->rate_line && pp->action != IG_ACT_RATELIMIT)
 			ig_diag_add(ps->d, ps->file, pp->rate_line,
 				    "'rate' needs 'action = ratelimit' (port %u is %s)",

@@ -19,6 +19,7 @@ struct ig_port_policy {
 	uint16_t port;
 	uint8_t action; /* enum ig_action */
 	int line;	/* of the [port N] header */
+	int action_line;
 	uint32_t rate_count;
 	uint64_t rate_interval_ns;
 	int rate_line;

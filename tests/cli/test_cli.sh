@@ -1,0 +1,132 @@
+#!/bin/bash
+# The CLI contract: exit codes (0 ok, 1 failed, 2 bad usage/input), JSON
+# shapes, and that bad input changes nothing on the host.
+# shellcheck source=tests/lib/lab.sh
+. "$(dirname "$0")/../lib/lab.sh"
+
+GOOD=$(mktemp) BAD=$(mktemp)
+trap 'rm -f "$GOOD" "$BAD"' EXIT
+printf '[general]\ninterfaces = lo\n[port 143]\naction = drop\n' >"$GOOD"
+printf '[general]\ninterfaces = lo\n[port 143]\naction = dorp\n[allow]\ncidr = 10.0.0.1/8\n' >"$BAD"
+
+# --- no privileges or state needed ---
+t_rc 2 "no command: usage, exit 2" "$IG"
+t_rc 0 "--help exits 0" "$IG" --help
+t_match "--help lists every command" "check.*apply.*status.*stats.*block.*unload" "$(echo $T_OUT)"
+t_rc 2 "unknown command: exit 2" "$IG" frobnicate
+t_rc 2 "relative --pin-path: exit 2" "$IG" --pin-path rel/dir status
+t_rc 0 "check good policy: exit 0" "$IG" check "$GOOD"
+t_rc 2 "check bad policy: exit 2" "$IG" check "$BAD"
+t_match "check names FILE:LINE for each error" "^$BAD:4: .*action.*\\n?" "$T_OUT"
+t_match "check reports the second error too" "^$BAD:6: .*host bits" "$T_OUT"
+t_rc 2 "check missing file: exit 2" "$IG" check /nonexistent.conf
+t_rc 2 "check without FILE: exit 2" "$IG" check
+t_rc 2 "check with two FILEs: exit 2" "$IG" check "$GOOD" "$GOOD"
+t_jq "check -j on a good file" '.valid == true and (.errors | length) == 0' \
+	"$("$IG" check -j "$GOOD" 2>/dev/null)"
+t_jq "check -j on a bad file lists errors" '.valid == false and (.errors | length) == 2' \
+	"$("$IG" check -j "$BAD" 2>/dev/null)"
+t_rc 2 "block add with no address: exit 2" "$IG" block add
+t_rc 2 "block with no subcommand: exit 2" "$IG" block
+t_rc 2 "block add bad CIDR: exit 2" "$IG" --pin-path /nonexistent/ig block add 198.18.0.1/33
+t_rc 2 "block add host bits set: exit 2" "$IG" --pin-path /nonexistent/ig block add 198.18.0.1/24
+t_rc 2 "block add bad --ttl: exit 2" "$IG" --pin-path /nonexistent/ig block add 198.18.0.1 --ttl 5x
+t_rc 2 "block add too long --reason: exit 2" "$IG" --pin-path /nonexistent/ig block add \
+	198.18.0.1 --reason "$(printf 'x%.0s' $(seq 40))"
+t_rc 2 "stats with a stray operand: exit 2" "$IG" stats extra
+
+t_need_root "the rest needs root"
+lab_up || { t_fail "lab setup"; exit 1; }
+
+# --- nothing loaded ---
+t_rc 1 "status when not loaded: exit 1" igs status
+t_jq "status -j when not loaded" '.loaded == false' "$(igs status -j 2>/dev/null)"
+t_rc 1 "stats when not loaded: exit 1" igs stats
+t_rc 1 "block list when not loaded: exit 1" igs block list
+t_rc 1 "block add when not loaded: exit 1" igs block add 198.18.0.1
+t_match "block add when not loaded says how to fix it" "imapguard apply" "$T_OUT"
+t_rc 0 "unload when not loaded: exit 0" igs unload
+
+lab_policy "$LAB_DIR/p.conf" <<'EOF'
+[general]
+interfaces = @IF@
+[deny]
+cidr = 198.18.66.0/24
+[port 143]
+action = drop
+[port 110]
+action = ratelimit
+rate = 5/1m
+EOF
+printf '[general]\ninterfaces = nosuch0\n[port 143]\naction = drop\n' >"$LAB_DIR/noif.conf"
+t_rc 2 "apply bad policy: exit 2" igs apply "$BAD"
+t_rc 2 "apply with an unknown interface: exit 2" igs apply "$LAB_DIR/noif.conf"
+t_refute "a rejected apply leaves no pins" test -e "$PIN/ig_meta"
+t_refute "a rejected apply attaches nothing" sh -c "ip -n $NS_S link | grep -q prog/xdp"
+t_rc 1 "apply as an unprivileged user: exit 1" ip netns exec "$NS_S" setpriv --reuid 65534 \
+	--regid 65534 --clear-groups "$IG" --pin-path "$PIN" apply "$LAB_DIR/p.conf"
+
+# --- loaded ---
+t_rc 0 "apply: exit 0" igs apply "$LAB_DIR/p.conf"
+t_rc 0 "apply again (idempotent): exit 0" igs apply "$LAB_DIR/p.conf"
+S=$(igs status -j)
+t_jq "status -j shape" '.loaded == true and .schema == 1 and .generation == 2 and
+	.mode == "enforce" and .default == "allow" and .attach == "xdp" and
+	(.interfaces | length) == 1 and (.interfaces[0] | has("name") and has("mode") and
+	has("multiprog") and .attached) and (.ports | map(.port)) == [143, 110] and
+	.ports[1].rate == "5/1m" and .blocks_active == 0 and (.policy | endswith("p.conf"))' "$S"
+t_rc 0 "status human output" igs status
+t_match "status says whether the dispatcher is in use" "dispatcher" "$T_OUT"
+S=$(igs stats -j)
+t_jq "stats -j shape" '(.ports | length) == 2 and (.ports[0] | .port == 143 and
+	.action == "drop" and (.counters | length) == 24 and (.counters[0] |
+	has("verdict") and has("reason") and has("packets"))) and
+	(.global | has("malformed_packets") and has("fragments"))' "$S"
+t_rc 0 "block add CIDR with ttl and reason" igs block add 198.18.7.0/24 --ttl 10m --reason "spray test"
+t_rc 0 "block add IPv6 permanent" igs block add 2001:db8:7::/48
+t_rc 0 "block add the same prefix again replaces it" igs block add 198.18.7.0/24 --ttl 20m
+B=$(igs block list -j)
+t_jq "block list -j shape" '(.blocks | length) == 2 and (.blocks[] |
+	select(.prefix == "198.18.7.0/24") | .origin == "manual" and .reason == "manual" and
+	.permanent == false and .seconds_left > 1100 and .seconds_left <= 1200) and
+	(.blocks[] | select(.prefix == "2001:db8:7::/48") | .permanent == true and
+	.seconds_left == null)' "$B"
+t_jq "status counts active blocks" '.blocks_active == 2' "$(igs status -j)"
+t_rc 1 "block del of an absent prefix: exit 1" igs block del 198.18.8.0/24
+t_rc 0 "block del" igs block del 198.18.7.0/24
+t_rc 2 "block del bad CIDR: exit 2" igs block del 198.18.7.0/33
+t_jq "block list after del" '(.blocks | length) == 1' "$(igs block list -j)"
+
+# a bad re-apply changes nothing
+t_rc 2 "re-apply a bad policy: exit 2" igs apply "$BAD"
+t_jq "the old policy stays in force" '.generation == 2 and (.ports | map(.port)) == [143, 110]' \
+	"$(igs status -j)"
+sed 's/^\[general\]/[general]\nmax_sources = 2048/' "$LAB_DIR/p.conf" >"$LAB_DIR/ms.conf"
+t_rc 1 "changing max_sources while loaded: exit 1" igs apply "$LAB_DIR/ms.conf"
+t_match "and says why" "max_sources cannot change" "$T_OUT"
+t_jq "the policy is untouched after the refusal" '.generation == 2' "$(igs status -j)"
+
+# concurrent mutations are serialised by the lock
+igs apply "$LAB_DIR/p.conf" >/dev/null 2>&1 & p1=$!
+igs apply "$LAB_DIR/p.conf" >/dev/null 2>&1 & p2=$!
+igs block add 198.18.9.9 >/dev/null 2>&1 & p3=$!
+wait $p1; r1=$?; wait $p2; r2=$?; wait $p3; r3=$?
+t_check "three concurrent mutations all succeed ($r1 $r2 $r3)" test "$r1$r2$r3" = 000
+t_jq "both concurrent applies counted" '.generation == 4 and .blocks_active == 2' "$(igs status -j)"
+
+# the hook follows the policy: xdp -> xdp-generic -> tc -> xdp
+for at in xdp-generic tc xdp; do
+	sed "s/^\[general\]/[general]\nattach = $at/" "$LAB_DIR/p.conf" >"$LAB_DIR/at.conf"
+	t_rc 0 "re-apply with attach = $at" igs apply "$LAB_DIR/at.conf"
+	t_jq "status shows $at" ".attach == \"$at\" and .interfaces[0].mode == \"$at\" and
+		.interfaces[0].attached" "$(igs status -j)"
+done
+t_refute "after the switch back to xdp no tc filter is left" sh -c \
+	"tc -n $NS_S filter show dev $LAB_IF ingress | grep -q ig_tc"
+t_match "and the native XDP program is there" "prog/xdp .*ig_xdp" "$(ip -n $NS_S link show $LAB_IF)"
+t_jq "blocks survive the hook changes" '.blocks_active == 2' "$(igs status -j)"
+
+t_rc 0 "unload: exit 0" igs unload
+t_rc 0 "unload again: exit 0" igs unload
+t_match "and says nothing was loaded" "nothing loaded" "$T_OUT"
+t_done
