@@ -7,8 +7,6 @@ UNIT_SRC     := $(wildcard tests/unit/test_*.c)
 UNIT_BIN     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 BPF_TEST_BIN := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
 
-.PHONY: tests
-tests: $(UNIT_BIN) $(BPF_TEST_BIN)
 
 $(BUILD)/tests/%.o: tests/%.c $(wildcard tests/lib/*.h) $(wildcard user/lib/*.h) include/imapguard.h $(SKEL)
 	@mkdir -p $(@D)
@@ -41,3 +39,23 @@ $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(TEST_LIB_OBJ) $(LIB)
 bench: deps
 	$(MAKE) all $(BENCH_BIN)
 	$(BENCH_BIN)
+
+# libFuzzer harnesses, built with clang and sanitizers from the library's
+# sources (not the gcc-built archive)
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DIG_VERSION='"fuzz"' -Iinclude -Iuser/lib \
+	       -I$(BUILD) $(shell pkg-config --cflags $(PKGS)) \
+	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIB_SRC := user/lib/policy.c user/lib/addr.c user/lib/duration.c user/lib/diag.c
+
+$(BUILD)/tests/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_LIB_SRC) $(wildcard user/lib/*.h)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_policy.c $(FUZZ_LIB_SRC) -linih -o $@
+
+.PHONY: fuzz
+fuzz: $(FUZZ_BIN)
+	for f in $(FUZZ_BIN); do n=$${f##*/fuzz_}; mkdir -p $(BUILD)/fuzz-corpus/$$n; \
+		$$f -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)/fuzz-corpus/$$n tests/fuzz/corpus/$$n || exit 1; done
+
+.PHONY: tests
+tests: $(UNIT_BIN) $(BPF_TEST_BIN) $(FUZZ_BIN)

@@ -460,33 +460,45 @@ static void check_whole(struct parser *ps)
 				    lists[f], f ? 6 : 4, IG_MAX_LIST_ENTRIES);
 }
 
-int ig_policy_load(const char *path, struct ig_policy *pol, struct ig_diag *d)
+static void policy_defaults(struct ig_policy *pol)
 {
-	struct parser ps = { .pol = pol, .d = d, .file = path };
-	int errs = d->n + d->dropped, rc;
-
 	memset(pol, 0, sizeof(*pol));
 	pol->attach = IG_ATTACH_XDP;
 	pol->prefix_v4 = 32;
 	pol->prefix_v6 = 64;
 	pol->max_sources = IG_DEFAULT_MAX_SOURCES;
-	if (!realpath(path, pol->path))
-		snprintf(pol->path, sizeof(pol->path), "%s", path);
+}
 
-	ps.f = fopen(path, "r");
-	if (!ps.f) {
-		rc = -errno;
-		ig_diag_add(d, path, 0, "cannot read: %s", strerror(-rc));
-		return rc;
-	}
-	rc = ini_parse_stream(reader, &ps, handler, &ps);
-	fclose(ps.f);
-	if (rc == -2) {
-		ig_diag_add(d, path, ps.line, "out of memory");
+int ig_policy_parse(FILE *f, const char *name, struct ig_policy *pol, struct ig_diag *d)
+{
+	struct parser ps = { .pol = pol, .d = d, .file = name, .f = f };
+	int errs = d->n + d->dropped;
+
+	if (ini_parse_stream(reader, &ps, handler, &ps) == -2) {
+		ig_diag_add(d, name, ps.line, "out of memory");
 		return -ENOMEM;
 	}
 	check_whole(&ps);
 	return d->n + d->dropped > errs ? -EINVAL : 0;
+}
+
+int ig_policy_load(const char *path, struct ig_policy *pol, struct ig_diag *d)
+{
+	FILE *f;
+	int rc;
+
+	policy_defaults(pol);
+	if (!realpath(path, pol->path))
+		snprintf(pol->path, sizeof(pol->path), "%s", path);
+	f = fopen(path, "r");
+	if (!f) {
+		rc = -errno;
+		ig_diag_add(d, path, 0, "cannot read: %s", strerror(-rc));
+		return rc;
+	}
+	rc = ig_policy_parse(f, path, pol, d);
+	fclose(f);
+	return rc;
 }
 
 void ig_policy_free(struct ig_policy *pol)

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "addr.h"
 #include "diag.h"
@@ -52,6 +53,10 @@ struct ig_policy {
  * described in `d`). Interfaces are checked against this network namespace.
  */
 int ig_policy_load(const char *path, struct ig_policy *pol, struct ig_diag *d);
+
+/* The same from an open stream named `name` in messages; `pol` must be
+ * zeroed or hold defaults (the fuzzer feeds memory through fmemopen). */
+int ig_policy_parse(FILE *f, const char *name, struct ig_policy *pol, struct ig_diag *d);
 void ig_policy_free(struct ig_policy *pol);
 
 const char *ig_action_name(int action);

@@ -1,0 +1,19 @@
+#!/bin/bash
+# A bounded, seeded libFuzzer run of every harness (the long runs are
+# `make fuzz`): the parsers of untrusted input must survive it under ASan
+# and UBSan.
+# shellcheck source=tests/lib/lib.sh
+. "$(dirname "$0")/../lib/lib.sh"
+B=${BUILD:-build}
+for f in "$ROOT/$B"/tests/fuzz/fuzz_*; do
+	[ -x "$f" ] || continue
+	n=${f##*/fuzz_}
+	out=$("$f" -runs=${FUZZ_RUNS:-40000} -seed=1 -timeout=5 "$ROOT/tests/fuzz/corpus/$n" 2>&1)
+	if [ $? = 0 ]; then
+		t_ok "fuzz_$n: ${FUZZ_RUNS:-40000} seeded runs, no crash, leak or UB"
+	else
+		t_fail "fuzz_$n"
+		printf '%s\n' "$out" | grep -E 'ERROR|SUMMARY|==' | sed 's/^/#   /' | awk 'NR<=20'
+	fi
+done
+t_done
