@@ -12,13 +12,13 @@ V        ?= 0
 Q        := $(if $(filter 1,$(V)),,@)
 
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
-PKGS     := libbpf libxdp inih json-c
+PKGS     := libbpf libxdp inih json-c libmnl
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	    -DIG_VERSION='"$(VERSION)"' -Iinclude -Iuser/lib -I$(BUILD) \
 	    $(shell pkg-config --cflags $(PKGS))
 LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lelf -lz
-BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -Iinclude -I$(ARCH_INC)
+BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g -Wall -Werror -Iinclude -I$(ARCH_INC)
 
 LIB_SRC  := $(wildcard user/lib/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)

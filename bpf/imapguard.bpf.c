@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * imapguard data plane: one classification core (classify.h), two hooks.
- * The loader loads one instance per interface with only the hook it needs;
- * all instances share the pinned maps.
+ * imapguard data plane: one classification core (classify.h) behind two
+ * packet hooks, and the burst counter (burst.h) on established sockets.
+ * The loader loads one instance per interface with only the hook it needs,
+ * and one sockops instance per policy; all share the pinned maps.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
-#include "classify.h"
+#include "burst.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -44,4 +45,12 @@ int ig_tc(struct __sk_buff *skb)
 	/* TC_ACT_UNSPEC lets the next filter on the hook run, so we coexist
 	 * with the operator's own tc programs. */
 	return ig_classify(data, end) == IG_DROP ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+}
+
+SEC("sockops")
+int ig_sockops(struct bpf_sock_ops *skops)
+{
+	if (skops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
+		ig_sockops_established(skops);
+	return 1;
 }

@@ -74,6 +74,47 @@ struct {
 	__type(value, __u64);
 } ig_stats SEC(".maps");
 
+/* Burst windows and offence history, keyed by source prefix. LRU: losing
+ * an entry forgets a window or an escalation level, never a block. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1); /* set by the loader */
+	__type(key, struct ig_src_key);
+	__type(value, struct ig_burst_state);
+} ig_burst SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1); /* set by the loader */
+	__type(key, struct ig_offence_key);
+	__type(value, struct ig_offence);
+} ig_offences SEC(".maps");
+
+/* One timer per automatic block, firing at its expiry: the kernel removes
+ * the block and reports it, with no user space involved. */
+struct ig_timer_key {
+	__u8 family;
+	__u8 prefixlen;
+	__u16 pad;
+	__u8 addr[16];
+};
+
+struct ig_block_timer {
+	struct bpf_timer timer;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* set by the loader */
+	__type(key, struct ig_timer_key);
+	__type(value, struct ig_block_timer);
+} ig_block_timers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} ig_events SEC(".maps");
+
 /* Status and schema for the control plane; the data plane never reads it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

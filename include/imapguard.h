@@ -37,6 +37,11 @@
 #define IG_MAP_RATE "ig_rate"
 #define IG_MAP_STATS "ig_stats"
 #define IG_MAP_META "ig_meta"
+#define IG_MAP_BURST "ig_burst"
+#define IG_MAP_OFFENCES "ig_offences"
+#define IG_MAP_TIMERS "ig_block_timers"
+#define IG_MAP_EVENTS "ig_events"
+#define IG_LINK_SOCKOPS "link_sockops" /* pinned cgroup link */
 
 enum ig_action {
 	IG_ACT_NONE = 0,
@@ -84,15 +89,27 @@ enum ig_reason { IG_REASONS(IG__ENUM_REASON) IG_NR_REASONS };
 enum ig_verdict { IG_VERDICTS(IG__ENUM_VERDICT) IG_NR_VERDICTS };
 enum ig_global { IG_GLOBALS(IG__ENUM_GLOBAL) IG_NR_GLOBALS };
 
+/* Per-port counters that are not packet verdicts (counted by sockops). */
+#define IG_PORT_EXTRAS(X)                                                      \
+	X(CONNECTIONS, "connections", "established connections seen")          \
+	X(AUTO_BLOCKS, "auto_blocks", "automatic blocks decided on this port")
+
+#define IG__ENUM_EXTRA(name, label, help) IG_X_##name,
+enum ig_port_extra { IG_PORT_EXTRAS(IG__ENUM_EXTRA) IG_NR_PORT_EXTRAS };
+
 /*
- * ig_stats, a per-CPU array of __u64 packet counts: first the globals, then
- * for each port counter slot a [verdict][reason] block. The slot of a port
- * (ig_port_cfg.stat_idx) is kept across re-applies, so counters survive.
+ * ig_stats, a per-CPU array of __u64 counts: first the globals, then for
+ * each port counter slot a [verdict][reason] block and the extras. The slot
+ * of a port (ig_port_cfg.stat_idx) is kept across re-applies, so counters
+ * survive.
  */
-#define IG_STATS_PER_PORT (IG_NR_VERDICTS * IG_NR_REASONS)
+#define IG_STATS_PER_PORT (IG_NR_VERDICTS * IG_NR_REASONS + IG_NR_PORT_EXTRAS)
 #define IG_STAT_PORT(slot, verdict, reason)                                    \
 	(IG_NR_GLOBALS + (slot) * IG_STATS_PER_PORT + (verdict) * IG_NR_REASONS + \
 	 (reason))
+#define IG_STAT_EXTRA(slot, extra)                                             \
+	(IG_NR_GLOBALS + (slot) * IG_STATS_PER_PORT +                          \
+	 IG_NR_VERDICTS * IG_NR_REASONS + (extra))
 #define IG_NR_STATS (IG_NR_GLOBALS + IG_PORT_SLOTS * IG_STATS_PER_PORT)
 
 struct ig_port_cfg {
@@ -106,7 +123,19 @@ struct ig_port_cfg {
 	 * divides. */
 	__u64 rate_emission_ns;
 	__u64 rate_tolerance_ns;
+	/* Burst detection on established connections (sockops): more than
+	 * burst_count within the window blocks the source prefix. The window
+	 * slides in IG_BURST_SUBS steps of burst_sub_ns. 0 = off. */
+	__u32 burst_count;
+	__u32 pad2;
+	__u64 burst_sub_ns;
+	__u64 block_ns;	    /* first automatic block */
+	__u64 block_max_ns; /* cap of the doubling */
 };
+
+#define IG_BURST_SUBS 8
+#define IG_OFFENCE_MEMORY_NS (24ull * 3600 * 1000000000ull) /* repeat window */
+#define IG_MAX_LEVEL 30
 
 /* Slot flags. */
 #define IG_SLOT_MONITOR (1u << 0)      /* count would_drop, drop nothing */
@@ -138,6 +167,7 @@ struct ig_slot {
 struct ig_cfg {
 	__u32 active;	 /* slot in force (0 or 1); written last by apply */
 	__u32 dyn_flags; /* IG_DYN_*, only ever set while loaded */
+	__u64 netns_cookie; /* sockops counts only sockets of this namespace */
 	struct ig_slot slot[2];
 };
 
@@ -252,6 +282,54 @@ struct ig_src_key {
 
 struct ig_rate_state {
 	__u64 tat_ns; /* GCRA theoretical arrival time, coarse monotonic */
+};
+
+/*
+ * Burst window per (port slot, source prefix): IG_BURST_SUBS counters, one
+ * per sub-interval, summed over the current one and the SUBS-1 before it.
+ * The window so spans between (SUBS-1)/SUBS and all of the interval:
+ * burst+1 connections within 7/8 of it are always caught, and connections
+ * more than the interval apart are never counted together.
+ */
+struct ig_burst_state {
+	__u64 epoch; /* index of the newest sub-interval (now / burst_sub_ns) */
+	__u32 cnt[IG_BURST_SUBS];
+};
+
+/* Offence history per source prefix (any port), for the escalation. */
+struct ig_offence_key {
+	__u8 family;
+	__u8 pad[3];
+	__be32 addr[4];
+};
+
+struct ig_offence {
+	__u64 last_ns; /* CLOCK_MONOTONIC of the last automatic block */
+	__u32 level;   /* 0 for the first; +1 per repeat within 24 h */
+	__u32 pad;
+};
+
+/* Ring buffer events (ig_events). */
+enum ig_event_type {
+	IG_EV_BLOCK = 1,       /* an automatic block was decided */
+	IG_EV_WOULD_BLOCK = 2, /* the same, in monitor mode: recorded, not enforced */
+	IG_EV_EXPIRE = 3,      /* an automatic block lapsed and was removed */
+};
+
+struct ig_event {
+	__u64 time_ns;	  /* CLOCK_MONOTONIC */
+	__u64 expires_ns; /* of the block (CLOCK_MONOTONIC) */
+	__u64 created_ns; /* of the block */
+	__u32 type;	  /* enum ig_event_type */
+	__u32 count;	  /* connections seen in the window */
+	__u8 addr[16];	  /* network order, IPv4 in the first 4 bytes */
+	__u8 family;	  /* 4 or 6 */
+	__u8 prefixlen;
+	__u16 port;	  /* host order */
+	__u8 origin;
+	__u8 reason;
+	__u8 level;
+	__u8 pad[5];
 };
 
 /* What `status` shows; never read by the data plane. */

@@ -1,10 +1,14 @@
 #!/usr/bin/python3
 """Connect to HOST PORT (optionally from --src) within --timeout seconds.
 Exit 0 if the TCP handshake completes, 1 if not. With --count N, make N
-connections and print how many succeeded (exit 0 if all did)."""
+connections and print how many succeeded (exit 0 if all did). With
+--hold S, keep them open S seconds, then print JSON saying how many are
+still alive (the lab server echoes) and how many were reset."""
 import argparse
+import json
 import socket
 import sys
+import time
 
 
 def connect(host, port, src, timeout):
@@ -28,13 +32,34 @@ def main():
     ap.add_argument("--src")
     ap.add_argument("--timeout", type=float, default=0.8)
     ap.add_argument("--count", type=int, default=1)
+    ap.add_argument("--hold", type=float)
     a = ap.parse_args()
     ok = 0
+    held = []
     for _ in range(a.count):
         s = connect(a.host, a.port, a.src, a.timeout)
         if s:
             ok += 1
+            if a.hold is None:
+                s.close()
+            else:
+                held.append(s)
+    if a.hold is not None:
+        time.sleep(a.hold)
+        alive = reset = 0
+        for s in held:
+            s.settimeout(1.0)
+            try:
+                s.sendall(b"x")
+                if s.recv(16):
+                    alive += 1
+                else:
+                    reset += 1
+            except OSError:
+                reset += 1
             s.close()
+        print(json.dumps({"connected": ok, "alive": alive, "reset": reset}))
+        sys.exit(0)
     if a.count > 1:
         print(ok)
     sys.exit(0 if ok == a.count else 1)

@@ -53,7 +53,7 @@ static int block_add(struct cli *cli, int argc, char **argv)
 	struct ig_handle h;
 	uint64_t ttl = 0;
 	char err[256], buf[IG_PREFIX_STRLEN], d[32];
-	int c, rc;
+	int c, rc, killed = 0;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -83,13 +83,20 @@ static int block_add(struct cli *cli, int argc, char **argv)
 	rc = ig_lock(cli->pin, &h.lock_fd);
 	if (!rc)
 		rc = ig_block_add(&h, &p, ttl, note, IG_ORIGIN_MANUAL, IG_BR_MANUAL);
-	ig_handle_close(&h);
 	if (rc) {
+		ig_handle_close(&h);
 		ig_err("cannot block %s: %s", ig_prefix_str(&p, buf), cli_strerror(rc));
 		return EXIT_FAIL;
 	}
-	printf("blocked %s %s%s\n", ig_prefix_str(&p, buf), ttl ? "for " : "permanently",
+	/* new connections are dropped from now on; end the open ones too */
+	if (ig_block_kill_sessions(&h, &p, &killed))
+		ig_warn("could not end the open sessions of %s", ig_prefix_str(&p, buf));
+	ig_handle_close(&h);
+	printf("blocked %s %s%s", ig_prefix_str(&p, buf), ttl ? "for " : "permanently",
 	       ttl ? ig_duration_str(ttl, d, sizeof(d)) : "");
+	if (killed > 0)
+		printf("; %d open session%s ended", killed, killed == 1 ? "" : "s");
+	putchar('\n');
 	return EXIT_OK;
 }
 

@@ -12,6 +12,7 @@
 #include "duration.h"
 #include "log.h"
 #include "policy.h"
+#include "sockops.h"
 
 /* Parse FILE; on errors print them and return EXIT_USAGE. */
 static int load_policy(struct cli *cli, int argc, char **argv, const char *cmd,
@@ -120,8 +121,21 @@ static const char *rate_str(const struct ig_port_cfg *pc, char *buf, size_t len)
 	return buf;
 }
 
+static const char *burst_str(const struct ig_port_cfg *pc, char *buf, size_t len)
+{
+	char w[32], b[32], m[32];
+
+	snprintf(buf, len, " burst %u/%s block %s..%s", pc->burst_count,
+		 ig_duration_str(pc->burst_sub_ns * IG_BURST_SUBS, w, sizeof(w)),
+		 ig_duration_str(pc->block_ns, b, sizeof(b)),
+		 ig_duration_str(pc->block_max_ns, m, sizeof(m)));
+	return buf;
+}
+
 static void status_human(struct ig_handle *h, const struct ig_slot *s, uint64_t blocks)
 {
+	char burst[96];
+	uint64_t cg = 0;
 	char when[64], rate[48];
 	time_t t = (time_t)h->meta.applied_unix;
 
@@ -149,13 +163,19 @@ static void status_human(struct ig_handle *h, const struct ig_slot *s, uint64_t 
 	for (int i = 0; i < s->nports && i < IG_MAX_PORTS; i++) {
 		const struct ig_port_cfg *pc = &s->ports[i];
 
-		printf(" %u %s%s%s", pc->port, ig_action_name(pc->action),
+		printf(" %u %s%s%s%s", pc->port, ig_action_name(pc->action),
 		       pc->action == IG_ACT_RATELIMIT ? " " : "",
-		       pc->action == IG_ACT_RATELIMIT ? rate_str(pc, rate, sizeof(rate)) : "");
+		       pc->action == IG_ACT_RATELIMIT ? rate_str(pc, rate, sizeof(rate)) : "",
+		       pc->burst_count ? burst_str(pc, burst, sizeof(burst)) : "");
 		if (i + 1 < s->nports)
 			putchar(',');
 	}
 	printf("\nblocks:    %llu active\n", (unsigned long long)blocks);
+	if (ig_sockops_attached(h->pin, &cg))
+		printf("sockops:   counting established connections (cgroup-v2 root, id %llu)\n",
+		       (unsigned long long)cg);
+	else
+		printf("sockops:   NOT ATTACHED: no burst detection (re-apply)\n");
 }
 
 static void status_json(struct ig_handle *h, const struct ig_slot *s, uint64_t blocks)
@@ -200,10 +220,23 @@ static void status_json(struct ig_handle *h, const struct ig_slot *s, uint64_t b
 		if (pc->action == IG_ACT_RATELIMIT)
 			json_object_object_add(p, "rate", json_object_new_string(
 				rate_str(pc, rate, sizeof(rate))));
+		if (pc->burst_count) {
+			char d[32];
+
+			json_object_object_add(p, "burst", json_object_new_int64(pc->burst_count));
+			json_object_object_add(p, "burst_interval", json_object_new_string(
+				ig_duration_str(pc->burst_sub_ns * IG_BURST_SUBS, d, sizeof(d))));
+			json_object_object_add(p, "block", json_object_new_string(
+				ig_duration_str(pc->block_ns, d, sizeof(d))));
+			json_object_object_add(p, "block_max", json_object_new_string(
+				ig_duration_str(pc->block_max_ns, d, sizeof(d))));
+		}
 		json_object_array_add(ports, p);
 	}
 	json_object_object_add(o, "ports", ports);
 	json_object_object_add(o, "blocks_active", json_object_new_int64((int64_t)blocks));
+	json_object_object_add(o, "sockops_attached",
+			       json_object_new_boolean(ig_sockops_attached(h->pin, NULL)));
 	cli_json_print(o);
 }
 

@@ -57,6 +57,15 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 				json_object_array_add(counters, c);
 			}
 		}
+		for (int x = 0; x < IG_NR_PORT_EXTRAS; x++) {
+			if (ig_stat_read(&h, IG_STAT_EXTRA(pc->stat_idx, x), &v))
+				v = 0;
+			if (cli->json)
+				json_object_object_add(port, ig_extra_names[x],
+						       json_object_new_int64((int64_t)v));
+			else if (v)
+				printf("  %-25s %llu\n", ig_extra_names[x], (unsigned long long)v);
+		}
 		if (cli->json) {
 			json_object_object_add(port, "counters", counters);
 			json_object_array_add(ports, port);

@@ -23,6 +23,7 @@
 #include "loader.h"
 #include "log.h"
 #include "pins.h"
+#include "sockops.h"
 
 static int list_key(const struct ig_prefix *p, uint32_t slot, void *key)
 {
@@ -279,7 +280,10 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 	err = ig_policy_stage(&h, pol, rep->fresh, &c);
 	if (err)
 		goto out;
+	h.cfg->netns_cookie = ig_netns_cookie();
 	err = attach_wanted(pol, pin, plan);
+	if (!err)
+		err = ig_sockops_attach(pin, pol->max_sources);
 	if (err) {
 		for (int i = 0; i < pol->n_ifaces; i++)
 			if (plan[i].added)

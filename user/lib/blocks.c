@@ -5,6 +5,7 @@
 
 #include "blocks.h"
 #include "compile.h"
+#include "sessions.h"
 
 const char *ig_origin_name(int origin)
 {
@@ -89,4 +90,18 @@ int ig_block_foreach(struct ig_handle *h, ig_block_fn fn, void *arg)
 		}
 	}
 	return 0;
+}
+
+int ig_block_kill_sessions(struct ig_handle *h, const struct ig_prefix *p, int *killed)
+{
+	const struct ig_slot *s = &h->cfg->slot[h->cfg->active & 1];
+	uint16_t ports[IG_MAX_PORTS];
+	int n = 0;
+
+	*killed = 0;
+	if (s->flags & IG_SLOT_MONITOR)
+		return 0; /* monitor mode records blocks but enforces nothing */
+	for (int i = 0; i < s->nports && i < IG_MAX_PORTS; i++)
+		ports[n++] = s->ports[i].port;
+	return ig_sessions_kill(p, ports, n, killed);
 }

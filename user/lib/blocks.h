@@ -22,6 +22,10 @@ typedef int (*ig_block_fn)(const struct ig_prefix *p, const struct ig_block *b,
  * ig_mono_ns()); stops early if fn returns non-zero. */
 int ig_block_foreach(struct ig_handle *h, ig_block_fn fn, void *arg);
 
+/* End the open sessions of sources in `p` on every policed port (in
+ * enforce mode; monitor mode kills nothing). */
+int ig_block_kill_sessions(struct ig_handle *h, const struct ig_prefix *p, int *killed);
+
 const char *ig_origin_name(int origin);
 const char *ig_block_reason_name(int reason);
 

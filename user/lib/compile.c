@@ -161,6 +161,12 @@ int ig_compile(const struct ig_policy *pol, const struct ig_slot *prev,
 			pc->rate_emission_ns = pp->rate_interval_ns / pp->rate_count;
 			pc->rate_tolerance_ns = pp->rate_interval_ns - pc->rate_emission_ns;
 		}
+		if (pp->burst_count) {
+			pc->burst_count = pp->burst_count;
+			pc->burst_sub_ns = pp->burst_interval_ns / IG_BURST_SUBS;
+			pc->block_ns = pp->block_ns;
+			pc->block_max_ns = pp->block_max_ns;
+		}
 		s->port_map[pp->port] = (uint8_t)(i + 1);
 	}
 

@@ -37,10 +37,14 @@ int ig_obj_open(const char *pin, uint32_t max_sources, const char *prog,
 	/* per-source tables follow the policy; a pinned map of another size
 	 * makes the load fail, which apply checks for earlier with a clear
 	 * message */
-	if ((err = bpf_map__set_max_entries(skel->maps.ig_blocks4, max_sources)) ||
-	    (err = bpf_map__set_max_entries(skel->maps.ig_blocks6, max_sources)) ||
-	    (err = bpf_map__set_max_entries(skel->maps.ig_rate, max_sources)))
-		goto fail;
+	struct bpf_map *per_source[] = {
+		skel->maps.ig_blocks4, skel->maps.ig_blocks6, skel->maps.ig_rate,
+		skel->maps.ig_burst, skel->maps.ig_offences, skel->maps.ig_block_timers,
+	};
+
+	for (size_t i = 0; i < sizeof(per_source) / sizeof(per_source[0]); i++)
+		if ((err = bpf_map__set_max_entries(per_source[i], max_sources)))
+			goto fail;
 	bpf_object__for_each_program(p, skel->obj)
 		bpf_program__set_autoload(p, prog && !strcmp(bpf_program__name(p), prog));
 	*out = skel;
@@ -75,6 +79,11 @@ int ig_maps_create(const char *pin, uint32_t max_sources)
 void ig_maps_unpin(const char *pin)
 {
 	char path[PATH_MAX];
+
+	/* the sockops link first: it keeps the program counting */
+	ig_pin_file(pin, IG_LINK_SOCKOPS, path, sizeof(path));
+	if (unlink(path) && errno != ENOENT)
+		ig_warn("cannot remove %s: %s", path, strerror(errno));
 
 	for (int i = 0; i < IG_NR_MAPS; i++) {
 		ig_pin_file(pin, ig_map_names[i], path, sizeof(path));

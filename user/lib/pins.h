@@ -25,6 +25,10 @@ enum ig_map_id {
 	IG_M_RATE,
 	IG_M_STATS,
 	IG_M_META,
+	IG_M_BURST,
+	IG_M_OFFENCES,
+	IG_M_TIMERS,
+	IG_M_EVENTS,
 	IG_NR_MAPS
 };
 

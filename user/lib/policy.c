@@ -245,6 +245,19 @@ static void list_key(struct parser *ps, const char *name, char *value)
 
 /* ---- [port N] ---- */
 
+/* A duration key of [port N] that may be given once. */
+static void port_duration(struct parser *ps, const char *name, const char *value,
+			  uint64_t *ns, int *line)
+{
+	char err[256];
+
+	if (*line)
+		perr(ps, "'%s' given twice in [port %u]", name, ps->port->port);
+	else if (ig_duration_parse(value, ns, err, sizeof(err)))
+		perr(ps, "%s", err);
+	*line = ps->line;
+}
+
 static void port_key(struct parser *ps, const char *name, char *value)
 {
 	static const char *const actions[] = { "allow", "drop", "ratelimit" };
@@ -261,17 +274,68 @@ static void port_key(struct parser *ps, const char *name, char *value)
 			pp->action = (uint8_t)(IG_ACT_ALLOW + v);
 		}
 		pp->action_line = ps->line;
-	} else if (!strcmp(name, "rate")) {
-		if (pp->rate_line)
-			perr(ps, "'rate' given twice in [port %u]", pp->port);
-		else if (ig_rate_parse(value, &pp->rate_count, &pp->rate_interval_ns,
-				       err, sizeof(err)))
+	} else if (!strcmp(name, "rate") || !strcmp(name, "burst")) {
+		int burst = name[0] == 'b';
+		int *line = burst ? &pp->burst_line : &pp->rate_line;
+		uint32_t *count = burst ? &pp->burst_count : &pp->rate_count;
+		uint64_t *iv = burst ? &pp->burst_interval_ns : &pp->rate_interval_ns;
+
+		if (*line)
+			perr(ps, "'%s' given twice in [port %u]", name, pp->port);
+		else if (ig_rate_parse(value, count, iv, err, sizeof(err)))
 			perr(ps, "%s", err);
-		pp->rate_line = ps->line;
+		else if (burst && *iv > IG_MAX_BURST_INTERVAL_NS)
+			perr(ps, "the burst interval can be at most 1d");
+		*line = ps->line;
+	} else if (!strcmp(name, "block")) {
+		port_duration(ps, name, value, &pp->block_ns, &pp->block_line);
+	} else if (!strcmp(name, "block_max")) {
+		port_duration(ps, name, value, &pp->block_max_ns, &pp->block_max_line);
 	} else {
-		perr(ps, "unknown key '%s' in [port %u] (known: action, rate)", name,
-		     pp->port);
+		perr(ps, "unknown key '%s' in [port %u] (known: action, rate, burst, "
+			 "block, block_max)", name, pp->port);
 	}
+}
+
+/* Cross-key rules of one [port N], once the whole file is read. */
+static void check_port(struct parser *ps, struct ig_port_policy *pp)
+{
+	const char *f = ps->file;
+
+	if (!pp->action_line) {
+		ig_diag_add(ps->d, f, pp->line,
+			    "[port %u] needs 'action = allow|drop|ratelimit'", pp->port);
+		return;
+	}
+	if (!pp->action)
+		return; /* its bad value was reported already */
+	if (pp->rate_line && pp->action != IG_ACT_RATELIMIT)
+		ig_diag_add(ps->d, f, pp->rate_line,
+			    "'rate' needs 'action = ratelimit' (port %u is %s)", pp->port,
+			    ig_action_name(pp->action));
+	else if (pp->action == IG_ACT_RATELIMIT && !pp->rate_line)
+		ig_diag_add(ps->d, f, pp->line,
+			    "[port %u] has action = ratelimit but no 'rate = N/DURATION'",
+			    pp->port);
+	if (pp->burst_line && pp->action == IG_ACT_DROP)
+		ig_diag_add(ps->d, f, pp->burst_line,
+			    "'burst' on a dropped port counts nothing (port %u is drop)",
+			    pp->port);
+	if (!pp->burst_line) {
+		if (pp->block_line)
+			ig_diag_add(ps->d, f, pp->block_line, "'block' needs 'burst'");
+		if (pp->block_max_line)
+			ig_diag_add(ps->d, f, pp->block_max_line, "'block_max' needs 'burst'");
+		return;
+	}
+	if (!pp->block_line)
+		pp->block_ns = IG_DEFAULT_BLOCK_NS;
+	if (!pp->block_max_line)
+		pp->block_max_ns = pp->block_ns > IG_DEFAULT_BLOCK_MAX_NS ? pp->block_ns :
+						IG_DEFAULT_BLOCK_MAX_NS;
+	if (pp->block_ns > pp->block_max_ns)
+		ig_diag_add(ps->d, f, pp->block_max_line ? pp->block_max_line : pp->block_line,
+			    "block_max must be at least block");
 }
 
 /* ---- sections ---- */
@@ -432,23 +496,8 @@ static void check_whole(struct parser *ps)
 			ig_diag_add(ps->d, ps->file, ps->iface_lines[i],
 				    "unknown interface '%s' (not in this network namespace)",
 				    pol->ifaces[i]);
-	for (int i = 0; i < pol->n_ports; i++) {
-		struct ig_port_policy *pp = &pol->ports[i];
-
-		if (!pp->action_line)
-			ig_diag_add(ps->d, ps->file, pp->line,
-				    "[port %u] needs 'action = allow|drop|ratelimit'", pp->port);
-		else if (!pp->action)
-			continue; /* its bad value was reported already */
-		else if (pp->rate_line && pp->action != IG_ACT_RATELIMIT)
-			ig_diag_add(ps->d, ps->file, pp->rate_line,
-				    "'rate' needs 'action = ratelimit' (port %u is %s)",
-				    pp->port, ig_action_name(pp->action));
-		else if (pp->action == IG_ACT_RATELIMIT && !pp->rate_line)
-			ig_diag_add(ps->d, ps->file, pp->line,
-				    "[port %u] has action = ratelimit but no 'rate = N/DURATION'",
-				    pp->port);
-	}
+	for (int i = 0; i < pol->n_ports; i++)
+		check_port(ps, &pol->ports[i]);
 	for (size_t i = 0; i < pol->allow.n; i++)
 		lists[pol->allow.v[i].family == 6]++;
 	for (size_t i = 0; i < pol->deny.n; i++)

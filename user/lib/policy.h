@@ -24,7 +24,18 @@ struct ig_port_policy {
 	uint32_t rate_count;
 	uint64_t rate_interval_ns;
 	int rate_line;
+	uint32_t burst_count;	/* established connections per interval */
+	uint64_t burst_interval_ns;
+	int burst_line;
+	uint64_t block_ns;	/* first automatic block */
+	int block_line;
+	uint64_t block_max_ns;	/* cap of the doubling */
+	int block_max_line;
 };
+
+#define IG_DEFAULT_BLOCK_NS (600ull * 1000000000ull)	    /* 10m */
+#define IG_DEFAULT_BLOCK_MAX_NS (86400ull * 1000000000ull) /* 24h */
+#define IG_MAX_BURST_INTERVAL_NS (86400ull * 1000000000ull)
 
 struct ig_prefix_list {
 	struct ig_prefix *v;

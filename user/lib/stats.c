@@ -15,6 +15,8 @@ const char *const ig_reason_help[IG_NR_REASONS] = { IG_REASONS(IG__HELP3) };
 const char *const ig_verdict_names[IG_NR_VERDICTS] = { IG_VERDICTS(IG__NAME2) };
 const char *const ig_global_names[IG_NR_GLOBALS] = { IG_GLOBALS(IG__NAME3) };
 const char *const ig_global_help[IG_NR_GLOBALS] = { IG_GLOBALS(IG__HELP3) };
+const char *const ig_extra_names[IG_NR_PORT_EXTRAS] = { IG_PORT_EXTRAS(IG__NAME3) };
+const char *const ig_extra_help[IG_NR_PORT_EXTRAS] = { IG_PORT_EXTRAS(IG__HELP3) };
 
 int ig_stat_read(struct ig_handle *h, uint32_t idx, uint64_t *out)
 {

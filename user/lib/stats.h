@@ -12,6 +12,8 @@ extern const char *const ig_reason_help[IG_NR_REASONS];
 extern const char *const ig_verdict_names[IG_NR_VERDICTS];
 extern const char *const ig_global_names[IG_NR_GLOBALS];
 extern const char *const ig_global_help[IG_NR_GLOBALS];
+extern const char *const ig_extra_names[IG_NR_PORT_EXTRAS];
+extern const char *const ig_extra_help[IG_NR_PORT_EXTRAS];
 
 /* Sum one counter over all CPUs. */
 int ig_stat_read(struct ig_handle *h, uint32_t idx, uint64_t *out);

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Burst detection, decided in the kernel on evidence a spoofer cannot forge.
+ *
+ * Why sockops: BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB fires only once the TCP
+ * three-way handshake has completed, with the peer address the handshake
+ * proved. A forged-source SYN never gets that far (the SYN-ACK goes to the
+ * real owner of the address), so no amount of spoofed SYNs can get an
+ * innocent address blocked. Verifying handshakes from XDP would need
+ * per-flow state for every SYN, which a flood could exhaust; the kernel
+ * already keeps exactly that state, so we ask it.
+ *
+ * The program runs on the cgroup-v2 root, so it sees every socket of the
+ * machine; it counts only sockets of the network namespace the policy was
+ * applied in (ig_cfg.netns_cookie), on policed ports with a burst limit.
+ */
+#ifndef IG_BURST_H
+#define IG_BURST_H
+
+#include "classify.h"
+
+#ifndef AF_INET
+#define AF_INET 2
+#define AF_INET6 10
+#endif
+#define IG_CLOCK_MONOTONIC 1
+
+static __always_inline int ig_v4mapped(const __u32 *a)
+{
+	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0xffff);
+}
+
+/*
+ * Count one established connection in the source's window; returns the
+ * count over the window. A count over the burst restarts the window, so a
+ * source that served its block starts afresh.
+ *
+ * Lock-free (LRU maps cannot hold a bpf_spin_lock): the CPU that advances
+ * the epoch clears the sub-intervals that slid out. A connection racing that
+ * rollover on another CPU may go uncounted, which errs towards the client.
+ */
+static __always_inline __u32 ig_burst_count(const struct ig_src_key *k,
+					    const struct ig_port_cfg *pc, __u64 now)
+{
+	__u64 epoch = now / pc->burst_sub_ns, old;
+	struct ig_burst_state *st;
+	__u32 sum = 0;
+	int i;
+
+	st = bpf_map_lookup_elem(&ig_burst, k);
+	if (!st) {
+		struct ig_burst_state n = { .epoch = epoch };
+
+		n.cnt[epoch % IG_BURST_SUBS] = 1;
+		if (!bpf_map_update_elem(&ig_burst, k, &n, BPF_NOEXIST))
+			return 1;
+		st = bpf_map_lookup_elem(&ig_burst, k); /* lost a race: use theirs */
+		if (!st)
+			return 1;
+	}
+	old = st->epoch;
+	if (epoch > old && __sync_val_compare_and_swap(&st->epoch, old, epoch) == old) {
+#pragma unroll
+		for (i = 1; i <= IG_BURST_SUBS; i++)
+			if (i <= epoch - old) /* sub-intervals that slid out */
+				st->cnt[(old + i) % IG_BURST_SUBS] = 0;
+	}
+	__sync_fetch_and_add(&st->cnt[epoch % IG_BURST_SUBS], 1);
+#pragma unroll
+	for (i = 0; i < IG_BURST_SUBS; i++)
+		sum += st->cnt[i];
+	if (sum > pc->burst_count) {
+#pragma unroll
+		for (i = 0; i < IG_BURST_SUBS; i++)
+			st->cnt[i] = 0;
+	}
+	return sum;
+}
+
+/* Block duration: block_ns doubled per level, capped at block_max_ns. */
+static __always_inline __u64 ig_block_duration(const struct ig_port_cfg *pc, __u32 level)
+{
+	__u64 d = pc->block_ns;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < IG_MAX_LEVEL; i++)
+		if (i < level && d < pc->block_max_ns)
+			d <<= 1;
+	return d < pc->block_max_ns ? d : pc->block_max_ns;
+}
+
+/* Escalation: a repeat offence within 24 h climbs one level. */
+static __always_inline __u32 ig_offence_level(const struct ig_src_key *k, __u64 now)
+{
+	struct ig_offence_key ok = { .family = k->family };
+	struct ig_offence *o, n = { .last_ns = now };
+
+	__builtin_memcpy(ok.addr, k->addr, sizeof(ok.addr));
+	o = bpf_map_lookup_elem(&ig_offences, &ok);
+	if (o && now - o->last_ns < IG_OFFENCE_MEMORY_NS)
+		n.level = o->level < IG_MAX_LEVEL ? o->level + 1 : IG_MAX_LEVEL;
+	bpf_map_update_elem(&ig_offences, &ok, &n, BPF_ANY);
+	return n.level;
+}
+
+/* Set the block's summary bit first: until it is set the data plane skips
+ * the block lookup for this source. */
+static __always_inline void ig_mark_dyn(struct ig_cfg *cfg, const struct ig_src_key *k,
+					__u8 prefixlen)
+{
+	struct ig_summary *sum;
+	__u32 zero = 0, bit;
+
+	sum = bpf_map_lookup_elem(&ig_summary, &zero);
+	if (!sum)
+		return;
+	if (k->family == 4) {
+		if (prefixlen < IG_SUM4_PREFIX) {
+			__sync_fetch_and_or(&cfg->dyn_flags, IG_DYN_BLOCKS4_WILD);
+			return;
+		}
+		bit = ig_sum4_bit(bpf_ntohl(k->addr[0]));
+		__sync_fetch_and_or(&sum->dyn4[(bit >> 6) & (IG_SUM_WORDS - 1)], 1ull << (bit & 63));
+	} else {
+		if (prefixlen < IG_SUM6_PREFIX) {
+			__sync_fetch_and_or(&cfg->dyn_flags, IG_DYN_BLOCKS6_WILD);
+			return;
+		}
+		bit = ig_sum6_bit(bpf_ntohl(k->addr[0]), bpf_ntohl(k->addr[1]) >> 16);
+		__sync_fetch_and_or(&sum->dyn6[(bit >> 6) & (IG_SUM_WORDS - 1)], 1ull << (bit & 63));
+	}
+}
+
+static __always_inline void ig_emit(__u32 type, const struct ig_block *b,
+				    const __u8 *addr, __u8 family, __u64 now)
+{
+	struct ig_event *ev = bpf_ringbuf_reserve(&ig_events, sizeof(*ev), 0);
+
+	if (!ev)
+		return; /* ring full: the block itself is unaffected */
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	ev->time_ns = now;
+	ev->expires_ns = b->expires_ns;
+	ev->created_ns = b->created_ns;
+	ev->count = b->count;
+	ev->family = family;
+	ev->prefixlen = b->prefixlen;
+	ev->port = b->port;
+	ev->origin = b->origin;
+	ev->reason = b->reason;
+	ev->level = b->level;
+	__builtin_memcpy(ev->addr, addr, 16);
+	bpf_ringbuf_submit(ev, 0);
+}
+
+static __always_inline struct ig_block *ig_block_at(const struct ig_timer_key *tk)
+{
+	if (tk->family == 4) {
+		struct ig_lpm_key4 k = { .prefixlen = tk->prefixlen };
+
+		__builtin_memcpy(&k.addr, tk->addr, 4);
+		/* LPM lookups match by prefix; demand the exact entry */
+		struct ig_block *b = bpf_map_lookup_elem(&ig_blocks4, &k);
+
+		return b && b->prefixlen == tk->prefixlen ? b : NULL;
+	} else {
+		struct ig_lpm_key6 k = { .prefixlen = tk->prefixlen };
+
+		__builtin_memcpy(k.addr, tk->addr, 16);
+		struct ig_block *b = bpf_map_lookup_elem(&ig_blocks6, &k);
+
+		return b && b->prefixlen == tk->prefixlen ? b : NULL;
+	}
+}
+
+static __always_inline void ig_block_remove(const struct ig_timer_key *tk)
+{
+	if (tk->family == 4) {
+		struct ig_lpm_key4 k = { .prefixlen = tk->prefixlen };
+
+		__builtin_memcpy(&k.addr, tk->addr, 4);
+		bpf_map_delete_elem(&ig_blocks4, &k);
+	} else {
+		struct ig_lpm_key6 k = { .prefixlen = tk->prefixlen };
+
+		__builtin_memcpy(k.addr, tk->addr, 16);
+		bpf_map_delete_elem(&ig_blocks6, &k);
+	}
+}
+
+/*
+ * A block's timer fired: remove and report it if it has lapsed, wait on if
+ * it was extended, and forget it if it was deleted or made permanent.
+ */
+static int ig_block_expire_cb(void *map, struct ig_timer_key *tk, struct ig_block_timer *t)
+{
+	struct ig_block *b = ig_block_at(tk);
+	__u64 now = bpf_ktime_get_ns();
+
+	if (b && b->expires_ns > now) {
+		bpf_timer_start(&t->timer, b->expires_ns - now, 0);
+		return 0;
+	}
+	if (b && b->expires_ns) {
+		struct ig_block copy = *b;
+
+		ig_block_remove(tk);
+		ig_emit(IG_EV_EXPIRE, &copy, tk->addr, tk->family, now);
+	}
+	bpf_map_delete_elem(map, tk);
+	return 0;
+}
+
+static __always_inline void ig_arm_timer(const struct ig_timer_key *tk, __u64 after_ns)
+{
+	struct ig_block_timer zero = {}, *t;
+
+	bpf_map_update_elem(&ig_block_timers, tk, &zero, BPF_NOEXIST);
+	t = bpf_map_lookup_elem(&ig_block_timers, tk);
+	if (!t)
+		return;
+	/* -EBUSY when a previous block of this prefix left it initialised */
+	bpf_timer_init(&t->timer, &ig_block_timers, IG_CLOCK_MONOTONIC);
+	bpf_timer_set_callback(&t->timer, ig_block_expire_cb);
+	bpf_timer_start(&t->timer, after_ns, 0);
+}
+
+static __always_inline void ig_auto_block(struct ig_cfg *cfg, const struct ig_slot *slot,
+					  const struct ig_port_cfg *pc,
+					  const struct ig_src_key *k, __u32 count, __u64 now)
+{
+	struct ig_timer_key tk = { .family = k->family };
+	struct ig_block b = {}, *cur;
+	__u32 level;
+	__u64 dur;
+	int err;
+
+	tk.prefixlen = k->family == 4 ? slot->prefix_v4 : slot->prefix_v6;
+	__builtin_memcpy(tk.addr, k->addr, 16);
+	cur = ig_block_at(&tk);
+	if (cur && (!cur->expires_ns || cur->expires_ns > now))
+		return; /* already blocked: a handshake that was in flight */
+
+	level = ig_offence_level(k, now);
+	dur = ig_block_duration(pc, level);
+	b.created_ns = now;
+	b.expires_ns = now + dur;
+	b.count = count;
+	b.port = pc->port;
+	b.origin = IG_ORIGIN_AUTO;
+	b.reason = IG_BR_BURST;
+	b.prefixlen = tk.prefixlen;
+	b.level = (__u8)level;
+
+	ig_mark_dyn(cfg, k, tk.prefixlen);
+	if (k->family == 4) {
+		struct ig_lpm_key4 lk = { .prefixlen = tk.prefixlen, .addr = k->addr[0] };
+
+		err = bpf_map_update_elem(&ig_blocks4, &lk, &b, BPF_ANY);
+	} else {
+		struct ig_lpm_key6 lk = { .prefixlen = tk.prefixlen };
+
+		__builtin_memcpy(lk.addr, k->addr, 16);
+		err = bpf_map_update_elem(&ig_blocks6, &lk, &b, BPF_ANY);
+	}
+	if (err)
+		return; /* table full: counted by user space from its size */
+	ig_arm_timer(&tk, dur);
+	ig_count(IG_STAT_EXTRA(pc->stat_idx & (IG_PORT_SLOTS - 1), IG_X_AUTO_BLOCKS));
+	ig_emit(slot->flags & IG_SLOT_MONITOR ? IG_EV_WOULD_BLOCK : IG_EV_BLOCK, &b,
+		tk.addr, tk.family, now);
+}
+
+static __always_inline int ig_sockops_established(struct bpf_sock_ops *skops)
+{
+	const struct ig_port_cfg *pc;
+	const struct ig_slot *slot;
+	struct ig_src_key k = {};
+	struct ig_cfg *cfg;
+	struct ig_pkt p;
+	__u32 zero = 0, s, count, lists;
+	__u64 now;
+	__u8 pi;
+
+	cfg = bpf_map_lookup_elem(&ig_cfg, &zero);
+	if (!cfg || bpf_get_netns_cookie(skops) != cfg->netns_cookie)
+		return 1;
+	s = cfg->active & 1;
+	slot = &cfg->slot[s];
+	pi = slot->port_map[skops->local_port & 0xffff];
+	if (!pi)
+		return 1;
+	pc = &slot->ports[(pi - 1) & (IG_MAX_PORTS - 1)];
+	ig_count(IG_STAT_EXTRA(pc->stat_idx & (IG_PORT_SLOTS - 1), IG_X_CONNECTIONS));
+	if (!pc->burst_count)
+		return 1;
+
+	if (skops->family == AF_INET) {
+		p.family = 4;
+		p.saddr[0] = skops->remote_ip4;
+	} else if (skops->family == AF_INET6) {
+		__u32 a[4] = { skops->remote_ip6[0], skops->remote_ip6[1],
+			       skops->remote_ip6[2], skops->remote_ip6[3] };
+
+		if (ig_v4mapped(a)) { /* IPv4 client on a dual-stack socket */
+			p.family = 4;
+			p.saddr[0] = a[3];
+		} else {
+			p.family = 6;
+			__builtin_memcpy(p.saddr, a, 16);
+		}
+	} else {
+		return 1;
+	}
+
+	ig_src_key(&p, slot, pc->stat_idx, &k);
+	now = bpf_ktime_get_coarse_ns();
+	count = ig_burst_count(&k, pc, now);
+	if (count <= pc->burst_count)
+		return 1;
+	lists = ig_list_flags(&p, s);
+	if (lists & IG_LIST_ALLOW)
+		return 1; /* counted, never blocked */
+	ig_auto_block(cfg, slot, pc, &k, count, now);
+	return 1;
+}
+
+#endif /* IG_BURST_H */

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/libbpf.h>
+
+#include "addr.h"
+#include "blocks.h"
+#include "duration.h"
+#include "events.h"
+
+struct rb_ctx {
+	ig_event_fn fn;
+	void *arg;
+};
+
+static int on_sample(void *ctx, void *data, size_t len)
+{
+	struct rb_ctx *c = ctx;
+	struct ig_event ev;
+
+	if (len < sizeof(ev))
+		return 0;
+	memcpy(&ev, data, sizeof(ev));
+	return c->fn(&ev, c->arg);
+}
+
+struct ring_buffer *ig_events_open(struct ig_handle *h, ig_event_fn fn, void *arg)
+{
+	/* libbpf keeps the pointer for the ring's lifetime; one consumer per
+	 * process is all we need */
+	static struct rb_ctx ctx;
+
+	ctx.fn = fn;
+	ctx.arg = arg;
+	return ring_buffer__new(h->fd[IG_M_EVENTS], on_sample, &ctx, NULL);
+}
+
+const char *ig_event_type_name(unsigned int type)
+{
+	switch (type) {
+	case IG_EV_BLOCK: return "block";
+	case IG_EV_WOULD_BLOCK: return "would_block";
+	case IG_EV_EXPIRE: return "expire";
+	default: return "unknown";
+	}
+}
+
+double ig_mono_to_unix(uint64_t mono_ns)
+{
+	struct timespec rt;
+	double now_mono = (double)ig_mono_ns() / 1e9;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	return (double)rt.tv_sec + (double)rt.tv_nsec / 1e9 - (now_mono - (double)mono_ns / 1e9);
+}
+
+static void iso8601(double unix_s, char *buf, size_t len)
+{
+	time_t t = (time_t)unix_s;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void event_prefix(const struct ig_event *ev, char buf[IG_PREFIX_STRLEN])
+{
+	struct ig_prefix p = { .family = ev->family, .len = ev->prefixlen };
+
+	memcpy(p.addr, ev->addr, sizeof(p.addr));
+	ig_prefix_str(&p, buf);
+}
+
+json_object *ig_event_json(const struct ig_event *ev)
+{
+	json_object *o = json_object_new_object();
+	char pfx[IG_PREFIX_STRLEN], when[32];
+	double t = ig_mono_to_unix(ev->time_ns), exp = ig_mono_to_unix(ev->expires_ns);
+
+	event_prefix(ev, pfx);
+	iso8601(t, when, sizeof(when));
+	json_object_object_add(o, "time", json_object_new_string(when));
+	json_object_object_add(o, "type", json_object_new_string(ig_event_type_name(ev->type)));
+	json_object_object_add(o, "prefix", json_object_new_string(pfx));
+	json_object_object_add(o, "origin", json_object_new_string(ig_origin_name(ev->origin)));
+	json_object_object_add(o, "reason", json_object_new_string(ig_block_reason_name(ev->reason)));
+	json_object_object_add(o, "port", json_object_new_int(ev->port));
+	json_object_object_add(o, "count", json_object_new_int64(ev->count));
+	json_object_object_add(o, "level", json_object_new_int(ev->level));
+	json_object_object_add(o, "duration_seconds", json_object_new_int64(
+		(int64_t)((ev->expires_ns - ev->created_ns + 500000000ull) / 1000000000ull)));
+	iso8601(exp, when, sizeof(when));
+	json_object_object_add(o, "expires", json_object_new_string(when));
+	iso8601(ig_mono_to_unix(ev->created_ns), when, sizeof(when));
+	json_object_object_add(o, "started", json_object_new_string(when));
+	return o;
+}
+
+void ig_event_text(const struct ig_event *ev, char *buf, size_t len)
+{
+	char pfx[IG_PREFIX_STRLEN], when[32], d[32];
+
+	event_prefix(ev, pfx);
+	iso8601(ig_mono_to_unix(ev->time_ns), when, sizeof(when));
+	ig_duration_str(ev->expires_ns - ev->created_ns + 500000000ull, d, sizeof(d));
+	if (ev->type == IG_EV_EXPIRE)
+		snprintf(buf, len, "%s expire %s (%s block of %s, port %u, level %u)", when,
+			 pfx, ig_origin_name(ev->origin), d, ev->port, ev->level);
+	else
+		snprintf(buf, len, "%s %s %s port %u: %s, %u connections in the window, "
+			 "level %u, for %s", when, ig_event_type_name(ev->type), pfx, ev->port,
+			 ig_block_reason_name(ev->reason), ev->count, ev->level, d);
+}
+
+int ig_event_kill_sessions(struct ig_handle *h, const struct ig_event *ev, int *killed)
+{
+	struct ig_prefix p = { .family = ev->family, .len = ev->prefixlen };
+
+	memcpy(p.addr, ev->addr, sizeof(p.addr));
+	return ig_block_kill_sessions(h, &p, killed);
+}

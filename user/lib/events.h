@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The consumer of the kernel's ring buffer (automatic blocks and their
+ * expiry), shared by `imapguard events` and the agent: formatting, and
+ * ending the sessions of a source the kernel just blocked.
+ */
+#ifndef IG_EVENTS_H
+#define IG_EVENTS_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "pins.h"
+
+struct ring_buffer;
+typedef int (*ig_event_fn)(const struct ig_event *ev, void *arg);
+
+/* A ring buffer reader on the pinned ig_events; fn runs per event. */
+struct ring_buffer *ig_events_open(struct ig_handle *h, ig_event_fn fn, void *arg);
+
+const char *ig_event_type_name(unsigned int type);
+
+/* CLOCK_MONOTONIC nanoseconds to Unix seconds. */
+double ig_mono_to_unix(uint64_t mono_ns);
+
+/* One event as JSON (caller puts it) or one line of text. */
+json_object *ig_event_json(const struct ig_event *ev);
+void ig_event_text(const struct ig_event *ev, char *buf, size_t len);
+
+/* End the open sessions of the event's prefix on every policed port. */
+int ig_event_kill_sessions(struct ig_handle *h, const struct ig_event *ev, int *killed);
+
+#endif
