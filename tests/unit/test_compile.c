@@ -154,6 +154,19 @@ static void test_gcra_and_masks(void **state)
 	assert_int_equal(((uint8_t *)c.slot->mask6)[6], 0);
 	assert_true(c.slot->flags & IG_SLOT_MONITOR);
 	ig_compiled_free(&c);
+
+	base(&pol);
+	port(&pol, 993, IG_ACT_ALLOW);
+	pol.ports[0].burst_count = 20;
+	pol.ports[0].burst_interval_ns = 60000000000ull;
+	pol.ports[0].block_ns = 600000000000ull;
+	pol.ports[0].block_max_ns = 86400000000000ull;
+	assert_int_equal(ig_compile(&pol, NULL, &c), 0);
+	assert_int_equal(c.slot->ports[0].burst_count, 20);
+	assert_int_equal(c.slot->ports[0].burst_sub_ns, 60000000000ull / IG_BURST_SUBS);
+	assert_int_equal(c.slot->ports[0].block_ns, 600000000000ull);
+	assert_int_equal(c.slot->ports[0].block_max_ns, 86400000000000ull);
+	ig_compiled_free(&c);
 }
 
 static int popcount(const __u64 *w)

@@ -98,6 +98,15 @@ static const struct reject_case rejects[] = {
 	{ GEN "mode = monitor\nmode = enforce\n", 4, "'mode' given twice (first on line 3)" },
 	{ GEN "attach =\n", 3, "has no value" },
 	{ GEN "[port 143]\naction = drop\naction = allow\n", 5, "'action' given twice" },
+	{ GEN "[port 143]\naction = drop\nburst = 5/1m\n", 5, "'burst' on a dropped port" },
+	{ GEN "[port 993]\naction = allow\nblock = 10m\n", 5, "'block' needs 'burst'" },
+	{ GEN "[port 993]\naction = allow\nblock_max = 1h\n", 5, "'block_max' needs 'burst'" },
+	{ GEN "[port 993]\naction = allow\nburst = 5/1m\nblock = 2h\nblock_max = 1h\n", 7,
+	  "block_max must be at least block" },
+	{ GEN "[port 993]\naction = allow\nburst = 5/2d\n", 5, "burst interval can be at most 1d" },
+	{ GEN "[port 993]\naction = allow\nburst = many\n", 5, "not a rate" },
+	{ GEN "[port 993]\naction = allow\nburst = 5/1m\nburst = 6/1m\n", 6, "'burst' given twice" },
+	{ GEN "[port 993]\naction = allow\nburst = 5/1m\nblock = soon\n", 6, "not a duration" },
 	{ GEN "; long line\n[deny]\ncidr = 198.18.0.0/24, 198.18.1.0/24, 198.18.2.0/24, "
 		   "198.18.3.0/24, 198.18.4.0/24, 198.18.5.0/24, 198.18.6.0/24, 198.18.7.0/24, "
 		   "198.18.8.0/24, 198.18.9.0/24, 198.18.10.0/24, 198.18.11.0/24, 198.18.12.0/24\n",
@@ -169,6 +178,29 @@ static void test_full_policy(void **state)
 	ig_policy_free(&pol);
 }
 
+static void test_burst_keys(void **state)
+{
+	struct ig_policy pol;
+	struct ig_diag d;
+
+	(void)state;
+	assert_int_equal(load(GEN "[port 993]\naction = allow\nburst = 20/1m\n"
+			      "[port 110]\naction = ratelimit\nrate = 5/1m\nburst = 10/10m\n"
+			      "block = 1h\nblock_max = 48h\n"
+			      "[port 995]\naction = allow\nburst = 3/1m\nblock = 2d\n", &pol, &d), 0);
+	assert_int_equal(pol.ports[0].burst_count, 20);
+	assert_int_equal(pol.ports[0].burst_interval_ns, 60000000000ull);
+	assert_int_equal(pol.ports[0].block_ns, IG_DEFAULT_BLOCK_NS);	  /* 10m */
+	assert_int_equal(pol.ports[0].block_max_ns, IG_DEFAULT_BLOCK_MAX_NS); /* 24h */
+	assert_int_equal(pol.ports[1].burst_count, 10);
+	assert_int_equal(pol.ports[1].rate_count, 5); /* ratelimit and burst combine */
+	assert_int_equal(pol.ports[1].block_ns, 3600000000000ull);
+	assert_int_equal(pol.ports[1].block_max_ns, 48ull * 3600000000000ull);
+	/* a first block longer than the default cap raises the cap to it */
+	assert_int_equal(pol.ports[2].block_max_ns, pol.ports[2].block_ns);
+	ig_policy_free(&pol);
+}
+
 static void test_defaults(void **state)
 {
 	struct ig_policy pol;
@@ -199,13 +231,14 @@ static void test_unreadable(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(rejects) / sizeof(rejects[0]) + 4] = {
+	struct CMUnitTest tests[sizeof(rejects) / sizeof(rejects[0]) + 5] = {
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_full_policy),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_unreadable),
+		cmocka_unit_test(test_burst_keys),
 	};
-	size_t n = 4;
+	size_t n = 5;
 
 	for (size_t i = 0; i < sizeof(rejects) / sizeof(rejects[0]); i++) {
 		/* one test per bad file, named after the error it must give */

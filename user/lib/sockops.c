@@ -64,7 +64,7 @@ static int find_cgroup2(char *path, size_t len)
  * with it the usual cgroup2 mount; then mount one privately just long
  * enough to open it (the attachment does not depend on the mount).
  */
-static int open_cgroup_root(void)
+int ig_cgroup_root_open(void)
 {
 	char path[PATH_MAX], tmp[] = "/run/imapguard-cgroup.XXXXXX";
 	int fd;
@@ -115,7 +115,7 @@ int ig_sockops_attach(const char *pin, uint32_t max_sources)
 		return 0;
 	ig_pin_file(pin, IG_LINK_SOCKOPS, path, sizeof(path));
 	unlink(path); /* a stale pin of another kind */
-	cg = open_cgroup_root();
+	cg = ig_cgroup_root_open();
 	if (cg < 0) {
 		ig_err("cannot open the cgroup-v2 root: %s", strerror(-cg));
 		return cg;

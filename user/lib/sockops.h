@@ -16,6 +16,9 @@ int ig_sockops_attach(const char *pin, uint32_t max_sources);
 /* Is our link pinned and alive? Fills the cgroup id when it is. */
 int ig_sockops_attached(const char *pin, uint64_t *cgroup_id);
 
+/* An fd on the cgroup-v2 root (mounting one privately if none is visible). */
+int ig_cgroup_root_open(void);
+
 /* The cookie of this process's network namespace (0 if unknown). */
 uint64_t ig_netns_cookie(void);
 

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The sockops burst counter with real connections, deterministically: the
+ * test runs in a network namespace of its own (on loopback), holds the
+ * cgroup attachment only as an fd (a crash detaches it), and moves time by
+ * writing the window state, so the window edges are exact.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "blocks.h"
+#include "bpfenv.h"
+#include "imapguard.skel.h"
+#include "loader.h"
+#include "sockops.h"
+#include "tap.h"
+
+#define S_NS 1000000000ull
+#define P_MAIN 9930  /* burst 4/80s, block 2s..8s */
+#define P_SHORT 9931 /* burst 2/80s, block 1s */
+#define P_V6 9932    /* burst 19/80s */
+
+static const char *policy =
+	"[general]\ninterfaces = lo\nprefix_v4 = 32\nprefix_v6 = 64\n"
+	"[allow]\ncidr = 127.0.0.99\n"
+	"[port 9930]\naction = allow\nburst = 4/80s\nblock = 2s\nblock_max = 8s\n"
+	"[port 9931]\naction = allow\nburst = 2/80s\nblock = 1s\n"
+	"[port 9932]\naction = allow\nburst = 19/80s\nblock = 1m\n";
+
+static struct bpfenv env;
+static struct ring_buffer *rb;
+static struct ig_event events[64];
+static int nevents;
+
+static int lo_up(void)
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), rc;
+
+	strcpy(ifr.ifr_name, "lo");
+	rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	rc = rc ? rc : ioctl(fd, SIOCSIFFLAGS, &ifr);
+	close(fd);
+	return rc;
+}
+
+static int listener(int port)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET6, SOCK_STREAM, 0), zero = 0, one = 1;
+
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 1024))
+		return -1;
+	return fd; /* the kernel completes handshakes without accept() */
+}
+
+/* n connections from src to port; returns how many were established */
+static int connect_n(const char *src, int port, int n)
+{
+	int ok = 0;
+
+	for (int i = 0; i < n; i++) {
+		int v6 = strchr(src, ':') != NULL, fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_storage s = {}, d = {};
+		socklen_t len;
+
+		if (v6) {
+			struct sockaddr_in6 *a = (void *)&s, *b = (void *)&d;
+
+			a->sin6_family = b->sin6_family = AF_INET6;
+			inet_pton(AF_INET6, src, &a->sin6_addr);
+			inet_pton(AF_INET6, "2001:db8:7::1", &b->sin6_addr);
+			b->sin6_port = htons((uint16_t)port);
+			len = sizeof(*a);
+		} else {
+			struct sockaddr_in *a = (void *)&s, *b = (void *)&d;
+
+			a->sin_family = b->sin_family = AF_INET;
+			inet_pton(AF_INET, src, &a->sin_addr);
+			inet_pton(AF_INET, "127.0.0.1", &b->sin_addr);
+			b->sin_port = htons((uint16_t)port);
+			len = sizeof(*a);
+		}
+		if (!bind(fd, (struct sockaddr *)&s, len) && !connect(fd, (struct sockaddr *)&d, len))
+			ok++;
+		close(fd);
+	}
+	usleep(20000); /* let the final ACKs land */
+	return ok;
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	(void)ctx;
+	if (len >= sizeof(struct ig_event) && nevents < 64)
+		memcpy(&events[nevents++], data, sizeof(struct ig_event));
+	return 0;
+}
+
+static const struct ig_event *find_event(__u32 type, const char *pfx)
+{
+	char buf[IG_PREFIX_STRLEN];
+
+	ring_buffer__consume(rb);
+	for (int i = 0; i < nevents; i++) {
+		struct ig_prefix p = { .family = events[i].family, .len = events[i].prefixlen };
+
+		memcpy(p.addr, events[i].addr, 16);
+		if (events[i].type == type && !strcmp(ig_prefix_str(&p, buf), pfx))
+			return &events[i];
+	}
+	return NULL;
+}
+
+struct found {
+	const char *want;
+	struct ig_block b;
+	int hit;
+};
+
+static int find_cb(const struct ig_prefix *p, const struct ig_block *b, void *arg)
+{
+	struct found *f = arg;
+	char buf[IG_PREFIX_STRLEN];
+
+	if (!strcmp(ig_prefix_str(p, buf), f->want)) {
+		f->b = *b;
+		f->hit = 1;
+	}
+	return 0;
+}
+
+/* The live block on exactly this prefix, if any. */
+static int block_of(const char *pfx, struct ig_block *out)
+{
+	struct found f = { .want = pfx };
+
+	ig_block_foreach(&env.h, find_cb, &f);
+	if (f.hit && out)
+		*out = f.b;
+	return f.hit && (!f.b.expires_ns || f.b.expires_ns > ig_mono_ns());
+}
+
+static void unblock(const char *pfx)
+{
+	struct ig_prefix p;
+	char err[64];
+
+	ig_prefix_parse(pfx, &p, err, sizeof(err));
+	ig_block_del(&env.h, &p);
+}
+
+static uint64_t coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * S_NS + (uint64_t)ts.tv_nsec;
+}
+
+/* Pretend `count` connections from src happened `ago` sub-intervals back. */
+static int plant_window(const char *src, int port, uint64_t ago, __u32 count)
+{
+	const struct ig_slot *sl = &env.h.cfg->slot[env.h.cfg->active & 1];
+	const struct ig_port_cfg *pc = &sl->ports[sl->port_map[port] - 1];
+	struct ig_src_key k = { .family = 4, .stat_idx = pc->stat_idx };
+	struct ig_burst_state st = {};
+	__u64 epoch = coarse_ns() / pc->burst_sub_ns;
+
+	inet_pton(AF_INET, src, &k.addr[0]);
+	st.epoch = epoch - ago;
+	st.cnt[st.epoch % IG_BURST_SUBS] = count;
+	return bpf_map_update_elem(env.h.fd[IG_M_BURST], &k, &st, BPF_ANY);
+}
+
+static void duration_is(const char *pfx, uint64_t secs, int level, const char *what)
+{
+	struct ig_block b = {};
+	int live = block_of(pfx, &b);
+
+	tap(live && (b.expires_ns - b.created_ns + S_NS / 2) / S_NS == secs && b.level == level,
+	    "%s: %s blocked for %llu s at level %d (got %llu s, level %u)", what, pfx,
+	    (unsigned long long)secs, level,
+	    (unsigned long long)((b.expires_ns - b.created_ns + S_NS / 2) / S_NS), b.level);
+}
+
+static uint64_t connections(int port)
+{
+	uint64_t all[IG_NR_STATS];
+
+	bpfenv_stats(&env, all);
+	return all[IG_STAT_EXTRA(bpfenv_stat_slot(&env, (uint16_t)port), IG_X_CONNECTIONS)];
+}
+
+static void run(void)
+{
+	const struct ig_event *ev;
+	struct ig_block b;
+	uint64_t before;
+
+	/* count and block */
+	tap(connect_n("127.0.0.2", P_MAIN, 4) == 4, "4 connections from 127.0.0.2 (burst 4)");
+	tap(!block_of("127.0.0.2/32", NULL), "at the burst: not blocked");
+	tap(connect_n("127.0.0.2", P_MAIN, 1) == 1 && block_of("127.0.0.2/32", &b),
+	    "the 5th connection blocks 127.0.0.2/32");
+	tap(b.origin == IG_ORIGIN_AUTO && b.reason == IG_BR_BURST && b.port == P_MAIN &&
+	    b.count == 5 && b.prefixlen == 32, "the block records origin, reason, port, count");
+	ev = find_event(IG_EV_BLOCK, "127.0.0.2/32");
+	tap(ev && ev->count == 5 && ev->port == P_MAIN && ev->origin == IG_ORIGIN_AUTO &&
+	    ev->expires_ns == b.expires_ns, "a block event on the ring buffer, same fields");
+	tap(connections(P_MAIN) == 5, "connections counted: %llu",
+	    (unsigned long long)connections(P_MAIN));
+
+	/* window edges, with the clock moved by hand */
+	tap(plant_window("127.0.0.3", P_MAIN, 7, 4) == 0, "plant 4 connections 7 steps ago");
+	connect_n("127.0.0.3", P_MAIN, 1);
+	tap(block_of("127.0.0.3/32", NULL), "7 of 8 steps back is inside the window: blocked");
+	tap(plant_window("127.0.0.4", P_MAIN, 8, 4) == 0, "plant 4 connections 8 steps ago");
+	connect_n("127.0.0.4", P_MAIN, 1);
+	tap(!block_of("127.0.0.4/32", NULL), "8 steps back has slid out: not blocked");
+	tap(plant_window("127.0.0.4", P_MAIN, 1, 3) == 0, "plant 3 connections 1 step ago");
+	connect_n("127.0.0.4", P_MAIN, 1);
+	tap(!block_of("127.0.0.4/32", NULL), "3 + 1 = the burst: not blocked");
+	for (int i = 0; i < 20; i++) {
+		plant_window("127.0.0.8", P_MAIN, 8, 4);
+		connect_n("127.0.0.8", P_MAIN, 1);
+	}
+	tap(!block_of("127.0.0.8/32", NULL), "a full burst one window ago, 20 times over: never blocked");
+
+	/* escalation: doubling per repeat, capped at block_max */
+	duration_is("127.0.0.2/32", 2, 0, "first offence");
+	unblock("127.0.0.2/32");
+	connect_n("127.0.0.2", P_MAIN, 5);
+	duration_is("127.0.0.2/32", 4, 1, "second offence");
+	unblock("127.0.0.2/32");
+	connect_n("127.0.0.2", P_MAIN, 5);
+	duration_is("127.0.0.2/32", 8, 2, "third offence");
+	unblock("127.0.0.2/32");
+	connect_n("127.0.0.2", P_MAIN, 5);
+	duration_is("127.0.0.2/32", 8, 3, "fourth offence, capped at block_max");
+	{
+		struct ig_offence_key ok = { .family = 4 };
+		struct ig_offence o = { .last_ns = coarse_ns(), .level = IG_MAX_LEVEL - 1 };
+
+		inet_pton(AF_INET, "127.0.0.7", &ok.addr[0]);
+		bpf_map_update_elem(env.h.fd[IG_M_OFFENCES], &ok, &o, BPF_ANY);
+		connect_n("127.0.0.7", P_MAIN, 5);
+		duration_is("127.0.0.7/32", 8, IG_MAX_LEVEL, "a source at the top level");
+	}
+
+	/* the allow list is counted but never blocked */
+	before = connections(P_MAIN);
+	connect_n("127.0.0.99", P_MAIN, 10);
+	tap(!block_of("127.0.0.99/32", NULL) && connections(P_MAIN) == before + 10,
+	    "allow-listed source: 10 connections counted, not blocked");
+
+	/* expiry happens in the kernel, on time, and is reported */
+	connect_n("127.0.0.6", P_SHORT, 3);
+	tap(block_of("127.0.0.6/32", NULL), "127.0.0.6 blocked for 1 s on port %d", P_SHORT);
+	ev = NULL;
+	for (int i = 0; i < 30 && !ev; i++) {
+		usleep(100000);
+		ev = find_event(IG_EV_EXPIRE, "127.0.0.6/32");
+	}
+	tap(ev != NULL, "an expire event arrives");
+	{
+		struct found f = { .want = "127.0.0.6/32" };
+
+		ig_block_foreach(&env.h, find_cb, &f);
+		tap(!f.hit, "and the entry is gone from the block table");
+	}
+
+	/* IPv4 clients of a dual-stack socket count as IPv4 */
+	tap(!block_of("127.0.0.9/32", NULL), "127.0.0.9 starts unblocked");
+	connect_n("127.0.0.9", P_SHORT, 3);
+	tap(block_of("127.0.0.9/32", NULL), "v4-mapped peers are blocked as IPv4 /32");
+
+	/* IPv6: 20 addresses of one /64 are one source */
+	for (int i = 1; i <= 20; i++) {
+		char a[64];
+
+		snprintf(a, sizeof(a), "2001:db8:7:1::%d", i);
+		connect_n(a, P_V6, 1);
+	}
+	tap(block_of("2001:db8:7:1::/64", &b) && b.count == 20,
+	    "20 addresses in 2001:db8:7:1::/64 count as one source, blocked at 20");
+	connect_n("2001:db8:7:2::1", P_V6, 5);
+	tap(!block_of("2001:db8:7:2::/64", NULL), "the next /64 has its own window");
+
+	/* other network namespaces are not counted */
+	before = connections(P_MAIN);
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNET) || lo_up() || listener(P_MAIN) < 0)
+			_exit(2);
+		_exit(connect_n("127.0.0.12", P_MAIN, 10) == 10 ? 0 : 3);
+	}
+	int st = -1;
+
+	waitpid(pid, &st, 0);
+	tap(WIFEXITED(st) && WEXITSTATUS(st) == 0 && connections(P_MAIN) == before &&
+	    !block_of("127.0.0.12/32", NULL),
+	    "10 connections in another namespace: not counted, not blocked");
+}
+
+static int setup_addrs(void)
+{
+	/* documentation addresses on loopback, for the IPv6 cases */
+	return system("ip -6 addr add 2001:db8:7::1/128 dev lo nodad && "
+		      "ip -6 route add local 2001:db8::/32 dev lo table local 2>/dev/null;"
+		      " sysctl -qw net.ipv6.ip_nonlocal_bind=1");
+}
+
+int main(void)
+{
+	struct bpf_link *link = NULL;
+	struct imapguard_bpf *so = NULL;
+	int err, cg = -1;
+
+	if (unshare(CLONE_NEWNET) || lo_up()) {
+		tap(0, "a network namespace of our own: %s", strerror(errno));
+		return tap_done();
+	}
+	setup_addrs();
+	err = bpfenv_setup(&env, 65536, 0);
+	if (!err)
+		err = bpfenv_policy(&env, policy);
+	if (!err)
+		err = ig_obj_open(env.pin, 65536, "ig_sockops", &so);
+	if (!err)
+		err = imapguard_bpf__load(so);
+	if (!err && (cg = ig_cgroup_root_open()) < 0)
+		err = cg;
+	if (!err) {
+		/* held by this process only: it detaches when we exit, however */
+		link = bpf_program__attach_cgroup(so->progs.ig_sockops, cg);
+		err = libbpf_get_error(link) ? -errno : 0;
+		if (err)
+			link = NULL;
+	}
+	env.h.cfg->netns_cookie = ig_netns_cookie();
+	rb = err ? NULL : ring_buffer__new(env.h.fd[IG_M_EVENTS], on_event, NULL, NULL);
+	if (err || !rb || listener(P_MAIN) < 0 || listener(P_SHORT) < 0 || listener(P_V6) < 0) {
+		tap(0, "set up: sockops attached, listeners up (%s)", strerror(-err));
+	} else {
+		run();
+	}
+	ring_buffer__free(rb);
+	bpf_link__destroy(link);
+	if (cg >= 0)
+		close(cg);
+	imapguard_bpf__destroy(so);
+	bpfenv_teardown(&env);
+	return tap_done();
+}
