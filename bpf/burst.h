@@ -109,27 +109,30 @@ static __always_inline __u32 ig_offence_level(const struct ig_src_key *k, __u64 
 static __always_inline void ig_mark_dyn(struct ig_cfg *cfg, const struct ig_src_key *k,
 					__u8 prefixlen)
 {
-	struct ig_summary *sum;
-	__u32 zero = 0, bit;
+	__u32 idx, *word;
 
-	sum = bpf_map_lookup_elem(&ig_summary, &zero);
-	if (!sum)
-		return;
 	if (k->family == 4) {
 		if (prefixlen < IG_SUM4_PREFIX) {
 			__sync_fetch_and_or(&cfg->dyn_flags, IG_DYN_BLOCKS4_WILD);
 			return;
 		}
-		bit = ig_sum4_bit(bpf_ntohl(k->addr[0]));
-		__sync_fetch_and_or(&sum->dyn4[(bit >> 6) & (IG_SUM_WORDS - 1)], 1ull << (bit & 63));
+		idx = ig_sum4_bit(bpf_ntohl(k->addr[0])) & (IG_SUM_SIZE - 1);
+		word = (__u32 *)&cfg->sum4[idx & ~3u];
 	} else {
 		if (prefixlen < IG_SUM6_PREFIX) {
 			__sync_fetch_and_or(&cfg->dyn_flags, IG_DYN_BLOCKS6_WILD);
 			return;
 		}
-		bit = ig_sum6_bit(bpf_ntohl(k->addr[0]), bpf_ntohl(k->addr[1]) >> 16);
-		__sync_fetch_and_or(&sum->dyn6[(bit >> 6) & (IG_SUM_WORDS - 1)], 1ull << (bit & 63));
+		idx = ig_sum6_bit(bpf_ntohl(k->addr[0]), bpf_ntohl(k->addr[1]) >> 16) &
+		      (IG_SUM_SIZE - 1);
+		word = (__u32 *)&cfg->sum6[idx & ~3u];
 	}
+	/* BPF atomics are 32/64-bit: OR the byte's bit in through its word */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	__sync_fetch_and_or(word, IG_SUM_DYN << ((idx & 3) * 8));
+#else
+	__sync_fetch_and_or(word, IG_SUM_DYN << ((3 - (idx & 3)) * 8));
+#endif
 }
 
 static __always_inline void ig_emit(__u32 type, const struct ig_block *b,

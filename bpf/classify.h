@@ -35,11 +35,6 @@ static __always_inline void ig_count(__u32 idx)
 		*c += 1; /* per-CPU slot: no atomics needed */
 }
 
-static __always_inline int ig_bit(const __u64 *words, __u32 bit)
-{
-	return (words[(bit >> 6) & (IG_SUM_WORDS - 1)] >> (bit & 63)) & 1;
-}
-
 static __always_inline __u32 ig_pkt_sum_bit(const struct ig_pkt *p)
 {
 	if (p->family == 4)
@@ -163,30 +158,23 @@ static __always_inline int ig_decide(const struct ig_pkt *p,
 				     const struct ig_slot *slot, __u32 s,
 				     const struct ig_port_cfg *port, int *drop)
 {
-	const struct ig_summary *sum;
-	__u32 zero = 0, bit, lists = 0;
+	__u32 lists = 0;
 	int maybe_listed, maybe_blocked;
+	__u8 sum;
 	__u64 now = 0;
 
 	*drop = 1;
 	if (p->tiny)
 		return IG_REASON_TINY_FRAGMENT;
 
-	sum = bpf_map_lookup_elem(&ig_summary, &zero);
-	if (!sum) {
-		maybe_listed = maybe_blocked = 1;
+	if (p->family == 4) {
+		sum = cfg->sum4[ig_pkt_sum_bit(p) & (IG_SUM_SIZE - 1)];
+		maybe_listed = sum & IG_SUM_LIST(s);
+		maybe_blocked = (sum & IG_SUM_DYN) || (cfg->dyn_flags & IG_DYN_BLOCKS4_WILD);
 	} else {
-		bit = ig_pkt_sum_bit(p);
-		if (p->family == 4) {
-			maybe_listed = ig_bit(sum->lists4[s], bit);
-			maybe_blocked = (cfg->dyn_flags & IG_DYN_BLOCKS4_WILD) ||
-					ig_bit(sum->dyn4, bit);
-		} else {
-			maybe_listed = (slot->flags & IG_SLOT_LISTS6_WILD) ||
-				       ig_bit(sum->lists6[s], bit);
-			maybe_blocked = (cfg->dyn_flags & IG_DYN_BLOCKS6_WILD) ||
-					ig_bit(sum->dyn6, bit);
-		}
+		sum = cfg->sum6[ig_pkt_sum_bit(p) & (IG_SUM_SIZE - 1)];
+		maybe_listed = (sum & IG_SUM_LIST(s)) || (slot->flags & IG_SLOT_LISTS6_WILD);
+		maybe_blocked = (sum & IG_SUM_DYN) || (cfg->dyn_flags & IG_DYN_BLOCKS6_WILD);
 	}
 
 	if (maybe_listed)
@@ -229,13 +217,15 @@ static __always_inline int ig_classify(void *data, void *end)
 	int r, reason, drop;
 	__u8 pi;
 
+	/* the lookup first: as a call it clobbers r1-r5, and nothing of the
+	 * packet is live yet, so the parse below keeps its state in registers */
+	cfg = bpf_map_lookup_elem(&ig_cfg, &zero);
+	if (!cfg)
+		return IG_PASS;
 	p.tiny = 0;
 	p.tcp_flags = 0;
 	r = ig_parse(data, end, &p);
 	if (r == IG_P_TCP) {
-		cfg = bpf_map_lookup_elem(&ig_cfg, &zero);
-		if (!cfg)
-			return IG_PASS;
 		s = cfg->active & 1;
 		slot = &cfg->slot[s];
 		pi = slot->port_map[p.dport];

@@ -18,14 +18,6 @@ struct {
 	__type(value, struct ig_cfg);
 } ig_cfg SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct ig_summary);
-} ig_summary SEC(".maps");
-
 /* Twice the per-policy limit: both slots coexist during a re-apply. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

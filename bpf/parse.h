@@ -100,6 +100,16 @@ static __always_inline int ig_parse_rest(void *end, struct ig_pkt *p)
 {
 	__u8 *b = p->l4;
 
+	if (p->family == 4) {
+		/* deferred from ig_parse_ipv4: unpoliced traffic skips it */
+		struct iphdr *ip = p->l3;
+		int ihl = ip->ihl * 4, tot = bpf_ntohs(ip->tot_len);
+
+		if (ip->version != 4 || tot < ihl)
+			return IG_P_MALFORMED;
+		p->l4_len = tot - ihl;
+		p->first_frag = !!(ip->frag_off & bpf_htons(IG_IP_MF));
+	}
 	if (p->l4_len < IG_TCP_MIN_HDR) {
 		if (!p->first_frag)
 			return IG_P_MALFORMED;
@@ -122,25 +132,21 @@ static __always_inline int ig_parse_rest(void *end, struct ig_pkt *p)
 static __always_inline int ig_parse_ipv4(void *cur, void *end, struct ig_pkt *p)
 {
 	struct iphdr *ip = cur;
-	int ihl, tot;
-	__u16 frag;
+	int ihl;
 
 	if ((void *)(ip + 1) > end)
 		return IG_P_MALFORMED;
 	ihl = ip->ihl * 4;
-	tot = bpf_ntohs(ip->tot_len);
-	if (ip->version != 4 || ihl < (int)sizeof(*ip) || tot < ihl)
-		return IG_P_MALFORMED;
-	if (cur + ihl > end)
+	if (ihl < (int)sizeof(*ip) || cur + ihl > end)
 		return IG_P_MALFORMED;
 	if (ip->protocol != IPPROTO_TCP)
 		return IG_P_OTHER;
-	frag = bpf_ntohs(ip->frag_off);
-	if (frag & IG_IP_OFFMASK)
+	if (ip->frag_off & bpf_htons(IG_IP_OFFMASK))
 		return IG_P_FRAGMENT;
 	p->family = 4;
 	p->l3 = ip;
-	return ig_parse_ports(cur + ihl, end, tot - ihl, !!(frag & IG_IP_MF), p);
+	/* version and total length are checked for policed ports only */
+	return ig_parse_ports(cur + ihl, end, 0, 0, p);
 }
 
 static __always_inline int ig_parse_ipv6(void *cur, void *end, struct ig_pkt *p)

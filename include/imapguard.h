@@ -29,7 +29,6 @@
  * CLI, the agent and the loader agree on them.
  */
 #define IG_MAP_CFG "ig_cfg"
-#define IG_MAP_SUMMARY "ig_summary"
 #define IG_MAP_LISTS4 "ig_lists4"
 #define IG_MAP_LISTS6 "ig_lists6"
 #define IG_MAP_BLOCKS4 "ig_blocks4"
@@ -164,32 +163,32 @@ struct ig_slot {
 #define IG_DYN_BLOCKS4_WILD (1u << 0) /* a v4 block shorter than /IG_SUM4_PREFIX */
 #define IG_DYN_BLOCKS6_WILD (1u << 1) /* a v6 block shorter than /IG_SUM6_PREFIX */
 
+/*
+ * Summaries: one byte per IPv4 /20 and per hashed IPv6 /48, saying what
+ * overlaps it: a list entry of slot 0 or 1, or a block. A byte with no bit
+ * for the active slot and no block bit proves the source is on no list and
+ * under no block, so the packet skips every LPM lookup with one load. A set
+ * bit only means "look it up": false positives cost time, never a wrong
+ * verdict. Block bits are only ever set while the maps live (atomically, by
+ * user space and by the kernel), so a block can never be skipped.
+ */
+#define IG_SUM_BITS 20
+#define IG_SUM_SIZE (1u << IG_SUM_BITS)
+#define IG_SUM_WORDS (IG_SUM_SIZE / 64) /* the compiler's bitmaps */
+#define IG_SUM_LIST(slot) (1u << (slot))
+#define IG_SUM_DYN (1u << 2)
+#define IG_SUM4_PREFIX 20
+#define IG_SUM6_PREFIX 48
+#define IG_SUM6_ENUM_MAX 16 /* enumerate up to 2^16 /48s, else go wild */
+
+/* The whole configuration, one array element mapped into user space. */
 struct ig_cfg {
 	__u32 active;	 /* slot in force (0 or 1); written last by apply */
 	__u32 dyn_flags; /* IG_DYN_*, only ever set while loaded */
 	__u64 netns_cookie; /* sockops counts only sockets of this namespace */
 	struct ig_slot slot[2];
-};
-
-/*
- * Summary bitmaps: one bit per IPv4 /20 and per hashed IPv6 /48, set when
- * some list entry, block or grant overlaps it. A clear bit proves the source
- * is on no list and under no block, so the packet skips every LPM lookup.
- * A set bit only means "look it up" (false positives cost time, never a
- * wrong verdict). List bits are per slot; block bits are shared and are
- * only ever set while the maps live, so a block can never be skipped.
- */
-#define IG_SUM_BITS 20
-#define IG_SUM_WORDS ((1u << IG_SUM_BITS) / 64)
-#define IG_SUM4_PREFIX 20
-#define IG_SUM6_PREFIX 48
-#define IG_SUM6_ENUM_MAX 16 /* enumerate up to 2^16 /48s, else go wild */
-
-struct ig_summary {
-	__u64 lists4[2][IG_SUM_WORDS];
-	__u64 lists6[2][IG_SUM_WORDS];
-	__u64 dyn4[IG_SUM_WORDS];
-	__u64 dyn6[IG_SUM_WORDS];
+	__u8 sum4[IG_SUM_SIZE];
+	__u8 sum6[IG_SUM_SIZE];
 };
 
 /* Bit index of an IPv4 address given in host order. */

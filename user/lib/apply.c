@@ -149,6 +149,35 @@ static int check_compatible(struct ig_handle *h, const struct ig_policy *pol)
 	return 0;
 }
 
+/*
+ * Copy a compiled bitmap into the idle slot's bit of every summary byte.
+ * Four bytes at a time, atomically: the kernel sets block bits in the same
+ * words at any moment. Untouched words (most) cost a read.
+ */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "summary words are assembled little-endian, as the kernel reads them");
+
+static void stage_summary(__u8 *bytes, const __u64 *bits, uint32_t slot)
+{
+	const __u32 bit = IG_SUM_LIST(slot), mask = bit * 0x01010101u;
+	__u32 *words = (__u32 *)bytes;
+
+	for (uint32_t w = 0; w < IG_SUM_SIZE / 4; w++) {
+		__u32 want = 0, cur = __atomic_load_n(&words[w], __ATOMIC_RELAXED);
+
+		for (uint32_t b = 0; b < 4; b++) {
+			uint32_t i = w * 4 + b;
+
+			if ((bits[i >> 6] >> (i & 63)) & 1)
+				want |= bit << (8 * b); /* byte b of a little-endian word */
+		}
+		if ((cur & mask) == want)
+			continue;
+		__atomic_fetch_and(&words[w], ~(mask & ~want), __ATOMIC_RELAXED);
+		__atomic_fetch_or(&words[w], want, __ATOMIC_RELAXED);
+	}
+}
+
 int ig_policy_stage(struct ig_handle *h, const struct ig_policy *pol, int fresh,
 		    struct ig_compiled *c)
 {
@@ -161,8 +190,8 @@ int ig_policy_stage(struct ig_handle *h, const struct ig_policy *pol, int fresh,
 	if ((err = purge_lists(h, idle)) || (err = write_lists(h, c, idle)) ||
 	    (err = zero_stat_slots(h, c->fresh_stat_slots)))
 		return err;
-	memcpy(h->sum->lists4[idle], c->sum4, sizeof(h->sum->lists4[idle]));
-	memcpy(h->sum->lists6[idle], c->sum6, sizeof(h->sum->lists6[idle]));
+	stage_summary(h->cfg->sum4, c->sum4, idle);
+	stage_summary(h->cfg->sum6, c->sum6, idle);
 	c->slot->generation = h->meta.generation + 1;
 	memcpy(&h->cfg->slot[idle], c->slot, sizeof(*c->slot));
 	return 0;

@@ -22,6 +22,12 @@ const char *ig_block_reason_name(int reason)
 	return reason >= 0 && reason < IG_NR_BLOCK_REASONS ? n[reason] : "unknown";
 }
 
+/* Atomic: the kernel sets block bits in the same words concurrently. */
+static void mark_dyn(uint32_t idx, void *sum)
+{
+	__atomic_fetch_or((__u8 *)sum + (idx & (IG_SUM_SIZE - 1)), IG_SUM_DYN, __ATOMIC_RELAXED);
+}
+
 static int block_key(const struct ig_prefix *p, void *key)
 {
 	if (p->family == 4) {
@@ -52,7 +58,7 @@ int ig_block_add(struct ig_handle *h, const struct ig_prefix *p, uint64_t ttl_ns
 		strncpy(b.note, note, sizeof(b.note) - 1);
 	/* the summary bit goes first: the data plane skips the lookup while
 	 * it is clear */
-	if (ig_summary_mark(p->family == 4 ? h->sum->dyn4 : h->sum->dyn6, p))
+	if (ig_summary_for_each(p, mark_dyn, p->family == 4 ? h->cfg->sum4 : h->cfg->sum6))
 		__atomic_fetch_or(&h->cfg->dyn_flags, p->family == 4 ? IG_DYN_BLOCKS4_WILD :
 				  IG_DYN_BLOCKS6_WILD, __ATOMIC_RELAXED);
 	return bpf_map_update_elem(h->fd[m], &key, &b, BPF_ANY) ? -errno : 0;

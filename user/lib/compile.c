@@ -6,10 +6,9 @@
 
 #include "compile.h"
 
-/* Atomic: the live summary is shared with BPF programs that set bits too. */
-static void set_bit(__u64 *w, uint32_t bit)
+static void set_bit(uint32_t bit, void *words)
 {
-	__atomic_fetch_or(&w[bit >> 6], 1ull << (bit & 63), __ATOMIC_RELAXED);
+	((__u64 *)words)[bit >> 6] |= 1ull << (bit & 63);
 }
 
 static uint32_t be32_at(const uint8_t *p)
@@ -20,7 +19,8 @@ static uint32_t be32_at(const uint8_t *p)
 	return ntohl(v);
 }
 
-int ig_summary_mark(__u64 *words, const struct ig_prefix *p)
+int ig_summary_for_each(const struct ig_prefix *p, void (*fn)(uint32_t bit, void *arg),
+			void *arg)
 {
 	if (p->family == 4) {
 		uint32_t first = ig_sum4_bit(be32_at(p->addr));
@@ -28,7 +28,7 @@ int ig_summary_mark(__u64 *words, const struct ig_prefix *p)
 				1u << (IG_SUM4_PREFIX - p->len);
 
 		for (uint32_t i = 0; i < span; i++)
-			set_bit(words, first + i);
+			fn(first + i, arg);
 		return 0;
 	}
 	if (p->len < IG_SUM6_PREFIX && IG_SUM6_PREFIX - p->len > IG_SUM6_ENUM_MAX)
@@ -43,10 +43,15 @@ int ig_summary_mark(__u64 *words, const struct ig_prefix *p)
 		for (uint64_t i = 0; i < span; i++) {
 			uint64_t v = base + i;
 
-			set_bit(words, ig_sum6_bit((uint32_t)(v >> 16), (uint16_t)v));
+			fn(ig_sum6_bit((uint32_t)(v >> 16), (uint16_t)v), arg);
 		}
 	}
 	return 0;
+}
+
+int ig_summary_mark(__u64 *words, const struct ig_prefix *p)
+{
+	return ig_summary_for_each(p, set_bit, words);
 }
 
 static int entry_cmp(const void *a, const void *b)

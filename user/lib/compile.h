@@ -36,9 +36,13 @@ int ig_compile(const struct ig_policy *pol, const struct ig_slot *prev,
 	       struct ig_compiled *out);
 void ig_compiled_free(struct ig_compiled *c);
 
-/* Summary helpers, shared with the block code. Set every summary bit a
- * prefix overlaps; returns 1 if the prefix is too short to enumerate and the
- * family must be marked "wild" instead. */
+/* Call fn for every summary index a prefix overlaps; returns 1 (calling
+ * nothing) if the prefix is too short to enumerate, so its family must be
+ * marked "wild" instead. */
+int ig_summary_for_each(const struct ig_prefix *p, void (*fn)(uint32_t bit, void *arg),
+			void *arg);
+
+/* The same into a bitmap of IG_SUM_WORDS words. */
 int ig_summary_mark(__u64 *words, const struct ig_prefix *p);
 
 #endif

@@ -20,7 +20,7 @@
 #include "pins.h"
 
 const char *const ig_map_names[IG_NR_MAPS] = {
-	[IG_M_CFG] = IG_MAP_CFG,	   [IG_M_SUMMARY] = IG_MAP_SUMMARY,
+	[IG_M_CFG] = IG_MAP_CFG,
 	[IG_M_LISTS4] = IG_MAP_LISTS4,	   [IG_M_LISTS6] = IG_MAP_LISTS6,
 	[IG_M_BLOCKS4] = IG_MAP_BLOCKS4,   [IG_M_BLOCKS6] = IG_MAP_BLOCKS6,
 	[IG_M_RATE] = IG_MAP_RATE,	   [IG_M_STATS] = IG_MAP_STATS,
@@ -210,9 +210,7 @@ int ig_handle_open(struct ig_handle *h, const char *pin)
 	}
 	h->cfg = mmap(NULL, sizeof(*h->cfg), PROT_READ | PROT_WRITE, MAP_SHARED,
 		      h->fd[IG_M_CFG], 0);
-	h->sum = mmap(NULL, sizeof(*h->sum), PROT_READ | PROT_WRITE, MAP_SHARED,
-		      h->fd[IG_M_SUMMARY], 0);
-	if (h->cfg == MAP_FAILED || h->sum == MAP_FAILED) {
+	if (h->cfg == MAP_FAILED) {
 		err = -errno;
 		goto fail;
 	}
@@ -226,10 +224,7 @@ void ig_handle_close(struct ig_handle *h)
 {
 	if (h->cfg && h->cfg != MAP_FAILED)
 		munmap(h->cfg, sizeof(*h->cfg));
-	if (h->sum && h->sum != MAP_FAILED)
-		munmap(h->sum, sizeof(*h->sum));
 	h->cfg = NULL;
-	h->sum = NULL;
 	for (int i = 0; i < IG_NR_MAPS; i++) {
 		if (h->fd[i] >= 0)
 			close(h->fd[i]);

@@ -17,7 +17,6 @@
 
 enum ig_map_id {
 	IG_M_CFG,
-	IG_M_SUMMARY,
 	IG_M_LISTS4,
 	IG_M_LISTS6,
 	IG_M_BLOCKS4,
@@ -39,7 +38,6 @@ struct ig_handle {
 	int lock_fd; /* -1 unless ig_lock() was called */
 	int fd[IG_NR_MAPS];
 	struct ig_cfg *cfg;	 /* mmap of ig_cfg */
-	struct ig_summary *sum; /* mmap of ig_summary */
 	struct ig_meta meta;	 /* as read at open time */
 };
 
