@@ -231,7 +231,8 @@ static __always_inline int ig_classify(void *data, void *end)
 		pi = slot->port_map[p.dport];
 		if (!pi)
 			return IG_PASS; /* not a policed port: not ours */
-		r = ig_parse_rest(end, &p);
+		port = &slot->ports[(pi - 1) & (IG_MAX_PORTS - 1)];
+		r = ig_parse_rest(end, &p, port->action != IG_ACT_DROP);
 	}
 	if (r != IG_P_TCP) {
 		if (r == IG_P_MALFORMED)
@@ -242,7 +243,6 @@ static __always_inline int ig_classify(void *data, void *end)
 			ig_count(IG_G_EXTHDR_LIMIT);
 		return IG_PASS;
 	}
-	port = &slot->ports[(pi - 1) & (IG_MAX_PORTS - 1)];
 
 	if (ig_bench_spread && p.family == 4) {
 		__u32 c = ig_bench_ctr;

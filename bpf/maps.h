@@ -77,7 +77,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1); /* set by the loader */
+	__uint(max_entries, 1); /* set by the loader: max_sources / 4 */
 	__type(key, struct ig_offence_key);
 	__type(value, struct ig_offence);
 } ig_offences SEC(".maps");
@@ -95,8 +95,10 @@ struct ig_block_timer {
 	struct bpf_timer timer;
 };
 
+/* Not preallocated: memory follows the blocks that exist, not the cap. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1); /* set by the loader */
 	__type(key, struct ig_timer_key);
 	__type(value, struct ig_block_timer);

@@ -95,11 +95,17 @@ static __always_inline int ig_parse_ports(void *l4, void *end, int l4_len,
  * The rest, for policed ports only. A first fragment that cannot hold the
  * fixed TCP header is the classic tiny-fragment evasion (RFC 1858): its
  * flags live in the next fragment, so it is flagged for the policy to drop.
+ *
+ * On a port whose action is drop, everything we can read the port of is
+ * dropped anyway, so only the source address is read (validate = 0): no
+ * malformation, fragment trick or flag combination gets through.
  */
-static __always_inline int ig_parse_rest(void *end, struct ig_pkt *p)
+static __always_inline int ig_parse_rest(void *end, struct ig_pkt *p, int validate)
 {
 	__u8 *b = p->l4;
 
+	if (!validate)
+		goto source;
 	if (p->family == 4) {
 		/* deferred from ig_parse_ipv4: unpoliced traffic skips it */
 		struct iphdr *ip = p->l3;
@@ -119,6 +125,7 @@ static __always_inline int ig_parse_rest(void *end, struct ig_pkt *p)
 			return IG_P_MALFORMED;
 		p->tcp_flags = b[13];
 	}
+source:
 	if (p->family == 4) {
 		p->saddr[0] = ((struct iphdr *)p->l3)->saddr;
 	} else {

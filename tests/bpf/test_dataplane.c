@@ -110,6 +110,15 @@ static const struct tcase cases[] = {
 	{ "v4 tiny first fragment to 993 drops", P_BASE,
 	  { .family = 4, .dport = 993, .frag = FRAG_FIRST, .l4_bytes = 8 },
 	  E_PORT(DROP, 993, DROP, TINY_FRAGMENT) },
+	{ "v4 tiny first fragment to 143 (drop) drops as policy", P_BASE,
+	  { .family = 4, .dport = 143, .frag = FRAG_FIRST, .l4_bytes = 8 },
+	  E_PORT(DROP, 143, DROP, POLICY) },
+	{ "v4 truncated TCP header to 143 (drop) still drops", P_BASE,
+	  { .family = 4, .dport = 143, .l4_bytes = 12 }, E_PORT(DROP, 143, DROP, POLICY) },
+	{ "v6 truncated TCP header to 143 (drop) still drops", P_BASE,
+	  { .family = 6, .dport = 143, .l4_bytes = 12 }, E_PORT(DROP, 143, DROP, POLICY) },
+	{ "v4 truncated TCP header to 993 passes, counted malformed", P_BASE,
+	  { .family = 4, .dport = 993, .l4_bytes = 12 }, E_GLOBAL(PASS, MALFORMED) },
 	{ "v4 tiny first fragment to 22 passes uncounted", P_BASE,
 	  { .family = 4, .dport = 22, .frag = FRAG_FIRST, .l4_bytes = 8 }, E_NONE(PASS) },
 	{ "v4 tiny fragment from the allow list still drops", P_BASE,
@@ -238,12 +247,13 @@ static void run_table(void)
 	}
 }
 
-/* Every truncation of a policed SYN must pass and count as malformed. */
+/* Every truncation of a SYN to a port that lets traffic through must pass
+ * and count as malformed: there is nothing sound to decide on. */
 static void run_truncations(void)
 {
 	static const struct pkt_spec specs[] = {
-		{ .family = 4, .dport = 143, .vlans = 1, .ip4_optlen = 8 },
-		{ .family = 6, .dport = 143, .n_ext = 2,
+		{ .family = 4, .dport = 993, .vlans = 1, .ip4_optlen = 8 },
+		{ .family = 6, .dport = 993, .n_ext = 2,
 		  .ext = { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS } },
 	};
 	use_policy(P_BASE);
@@ -275,7 +285,7 @@ static void run_truncations(void)
 				}
 			}
 			tap(!bad,
-			    "%s: v%d SYN to 143 truncated at each of %zu offsets passes, "
+			    "%s: v%d SYN to 993 truncated at each of %zu offsets passes, "
 			    "counted malformed (%d offsets refused by the test harness)",
 			    tc ? "tc " : "xdp", specs[s].family, len - ETH_HLEN, refused);
 		}

@@ -45,6 +45,8 @@ t_rc 1 "stats when not loaded: exit 1" igs stats
 t_rc 1 "block list when not loaded: exit 1" igs block list
 t_rc 1 "block add when not loaded: exit 1" igs block add 198.18.0.1
 t_match "block add when not loaded says how to fix it" "imapguard apply" "$T_OUT"
+t_rc 1 "events when not loaded: exit 1" igs events
+t_rc 2 "events with a bad option: exit 2" igs events --bogus
 t_rc 0 "unload when not loaded: exit 0" igs unload
 
 lab_policy "$LAB_DIR/p.conf" <<'EOF'

@@ -39,12 +39,18 @@ int ig_obj_open(const char *pin, uint32_t max_sources, const char *prog,
 	 * message */
 	struct bpf_map *per_source[] = {
 		skel->maps.ig_blocks4, skel->maps.ig_blocks6, skel->maps.ig_rate,
-		skel->maps.ig_burst, skel->maps.ig_offences, skel->maps.ig_block_timers,
+		skel->maps.ig_burst, skel->maps.ig_block_timers,
 	};
 
 	for (size_t i = 0; i < sizeof(per_source) / sizeof(per_source[0]); i++)
 		if ((err = bpf_map__set_max_entries(per_source[i], max_sources)))
 			goto fail;
+	/* offenders are a small part of all sources; losing the oldest
+	 * history only forgets an escalation level */
+	err = bpf_map__set_max_entries(skel->maps.ig_offences,
+				       max_sources / 4 > 1024 ? max_sources / 4 : 1024);
+	if (err)
+		goto fail;
 	bpf_object__for_each_program(p, skel->obj)
 		bpf_program__set_autoload(p, prog && !strcmp(bpf_program__name(p), prog));
 	*out = skel;
