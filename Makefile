@@ -12,7 +12,7 @@ V        ?= 0
 Q        := $(if $(filter 1,$(V)),,@)
 
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
-PKGS     := libbpf libxdp inih json-c libmnl
+PKGS     := libbpf libxdp inih json-c libmnl libmicrohttpd
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	    -DIG_VERSION='"$(VERSION)"' -Iinclude -Iuser/lib -I$(BUILD) \
@@ -24,11 +24,20 @@ LIB_SRC  := $(wildcard user/lib/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 BPF_HDRS := $(wildcard bpf/*.h) include/imapguard.h
 LIB      := $(BUILD)/libimapguard.a
-SKEL     := $(BUILD)/imapguard.skel.h
+SKEL     := $(BUILD)/imapguard.skel.h $(BUILD)/mapcount.skel.h
 
 .PHONY: all deps test demo install clean lint
 .SECONDARY:
-all: $(BUILD)/imapguard
+all: $(BUILD)/imapguard $(BUILD)/imapguardd
+
+# CO-RE types for the one program that reads kernel structs (mapcount)
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	@echo "  BTF     $@"
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/mapcount.bpf.o: $(BUILD)/vmlinux.h
+$(BUILD)/mapcount.bpf.o: BPF_CFLAGS += -I$(BUILD)
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS)
 	@mkdir -p $(@D)
@@ -48,10 +57,15 @@ $(LIB): $(LIB_OBJ)
 	$(Q)$(AR) rcs $@ $^
 
 CLI_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/cli/*.c))
+AGENT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/agent/*.c))
 
 $(BUILD)/imapguard: $(CLI_OBJ) $(LIB)
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/imapguardd: $(AGENT_OBJ) $(LIB)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lpthread -o $@
 
 deps:
 	./scripts/deps.sh
@@ -67,6 +81,9 @@ demo: deps
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(BUILD)/imapguard $(DESTDIR)$(PREFIX)/sbin/imapguard
+	install -m 0755 $(BUILD)/imapguardd $(DESTDIR)$(PREFIX)/sbin/imapguardd
+	install -d $(DESTDIR)/lib/systemd/system
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' scripts/imapguardd.service > $(DESTDIR)/lib/systemd/system/imapguardd.service
 	install -d $(DESTDIR)/etc/imapguard
 	install -m 0644 scripts/imapguard.conf.example $(DESTDIR)/etc/imapguard/imapguard.conf.example
 

@@ -109,7 +109,16 @@ enum ig_port_extra { IG_PORT_EXTRAS(IG__ENUM_EXTRA) IG_NR_PORT_EXTRAS };
 #define IG_STAT_EXTRA(slot, extra)                                             \
 	(IG_NR_GLOBALS + (slot) * IG_STATS_PER_PORT +                          \
 	 IG_NR_VERDICTS * IG_NR_REASONS + (extra))
-#define IG_NR_STATS (IG_NR_GLOBALS + IG_PORT_SLOTS * IG_STATS_PER_PORT)
+/* Blocks decided, by origin and reason (enum ig_origin, ig_block_reason),
+ * after the per-port blocks. */
+#define IG_STAT_BLOCKS(origin, reason)                                         \
+	(IG_NR_GLOBALS + IG_PORT_SLOTS * IG_STATS_PER_PORT +                   \
+	 (origin) * IG__NR_BLOCK_REASONS + (reason))
+#define IG__NR_ORIGINS 4
+#define IG__NR_BLOCK_REASONS 5
+#define IG_NR_STATS                                                            \
+	(IG_NR_GLOBALS + IG_PORT_SLOTS * IG_STATS_PER_PORT +                   \
+	 IG__NR_ORIGINS * IG__NR_BLOCK_REASONS)
 
 struct ig_port_cfg {
 	__u16 port;	  /* host order */
@@ -186,6 +195,8 @@ struct ig_cfg {
 	__u32 active;	 /* slot in force (0 or 1); written last by apply */
 	__u32 dyn_flags; /* IG_DYN_*, only ever set while loaded */
 	__u64 netns_cookie; /* sockops counts only sockets of this namespace */
+	__u64 blocks_gen;   /* bumped by every block added or removed, by
+			     * anyone: the agent saves state when it moves */
 	struct ig_slot slot[2];
 	__u8 sum4[IG_SUM_SIZE];
 	__u8 sum6[IG_SUM_SIZE];
@@ -256,6 +267,9 @@ enum ig_block_reason {
 	IG_BR_FLEET = 4,
 	IG_NR_BLOCK_REASONS
 };
+
+_Static_assert(IG_NR_ORIGINS == IG__NR_ORIGINS && IG_NR_BLOCK_REASONS == IG__NR_BLOCK_REASONS,
+	       "the stats layout counts origins and reasons");
 
 struct ig_block {
 	__u64 expires_ns; /* CLOCK_MONOTONIC; 0 = permanent */
@@ -359,6 +373,8 @@ struct ig_meta {
 	__u32 pad;
 	struct ig_meta_iface ifaces[IG_MAX_IFACES];
 	char policy_path[256];
+	/* unix socket where a running agent streams events; "" when none */
+	char agent_sock[108];
 };
 
 #endif /* IMAPGUARD_H */

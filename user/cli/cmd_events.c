@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* events: follow automatic blocks and their expiry, live, until interrupted. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -55,6 +60,75 @@ static int on_event(const struct ig_event *ev, void *arg)
 	return 0;
 }
 
+/* A line from the agent's stream, printed as JSON or as text. */
+static void print_line(struct cli *cli, const char *line)
+{
+	json_object *o, *v;
+	const char *k[] = { "time", "type", "prefix", "reason", "origin" };
+	const char *s[5];
+
+	if (cli->json) {
+		puts(line);
+		return;
+	}
+	o = json_tokener_parse(line);
+	for (int i = 0; i < 5; i++)
+		s[i] = o && json_object_object_get_ex(o, k[i], &v) ? json_object_get_string(v) : "?";
+	printf("%s %s %s (%s, %s)", s[0], s[1], s[2], s[4], s[3]);
+	if (o && json_object_object_get_ex(o, "port", &v))
+		printf(" port %d", json_object_get_int(v));
+	if (o && json_object_object_get_ex(o, "duration_seconds", &v))
+		printf(" for %ds", json_object_get_int(v));
+	if (o && json_object_object_get_ex(o, "sessions_killed", &v) && json_object_get_int(v))
+		printf("; %d open sessions ended", json_object_get_int(v));
+	putchar('\n');
+	json_object_put(o);
+}
+
+/* The agent owns the ring: follow its stream instead. */
+static int follow_agent(struct cli *cli, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char buf[4096], *nl;
+	size_t have = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		ig_err("imapguardd consumes the events, but its stream %s is unreachable: %s",
+		       path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EXIT_FAIL;
+	}
+	while (!stop) {
+		ssize_t n = recv(fd, buf + have, sizeof(buf) - 1 - have, 0);
+
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+		have += (size_t)n;
+		buf[have] = '\0';
+		while ((nl = strchr(buf, '\n'))) {
+			*nl = '\0';
+			print_line(cli, buf);
+			have -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, have + 1);
+		}
+		if (have == sizeof(buf) - 1)
+			have = 0; /* a line longer than any event: drop it */
+		fflush(stdout);
+	}
+	close(fd);
+	if (!stop) {
+		ig_err("the agent closed the event stream");
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
 int cmd_events(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -66,7 +140,7 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct ring_buffer *rb;
 	struct ig_handle h;
-	int c, rc, err = 0;
+	int c, rc, err = 0, lock_fd = -1;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
@@ -85,6 +159,27 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 	}
 	if ((rc = cli_open(cli, &h)))
 		return rc;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* the same lock imapguardd holds while it consumes the ring */
+	{
+		char path[PATH_MAX];
+
+		ig_pin_file(cli->pin, IG_MAP_META, path, sizeof(path));
+		lock_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (lock_fd >= 0 && flock(lock_fd, LOCK_EX | LOCK_NB) && errno == EWOULDBLOCK) {
+			char sock[sizeof(h.meta.agent_sock)];
+
+			memcpy(sock, h.meta.agent_sock, sizeof(sock));
+			ig_handle_close(&h);
+			close(lock_fd);
+			if (!sock[0]) {
+				ig_err("another process consumes the events of %s", cli->pin);
+				return EXIT_FAIL;
+			}
+			return follow_agent(cli, sock);
+		}
+	}
 	f.h = &h;
 	rb = ig_events_open(&h, on_event, &f);
 	if (!rb) {
@@ -92,8 +187,6 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 		ig_handle_close(&h);
 		return EXIT_FAIL;
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	while (!stop) {
 		err = ring_buffer__poll(rb, 200);
 		if (err == -EINTR)
@@ -103,6 +196,8 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 	}
 	ring_buffer__free(rb);
 	ig_handle_close(&h);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	if (err < 0) {
 		ig_err("reading events: %s", cli_strerror(err));
 		return EXIT_FAIL;

@@ -6,6 +6,7 @@
 #include "blocks.h"
 #include "compile.h"
 #include "sessions.h"
+#include "stats.h"
 
 const char *ig_origin_name(int origin)
 {
@@ -45,23 +46,36 @@ static int block_key(const struct ig_prefix *p, void *key)
 	}
 }
 
-int ig_block_add(struct ig_handle *h, const struct ig_prefix *p, uint64_t ttl_ns,
-		 const char *note, uint8_t origin, uint8_t reason)
+int ig_block_put(struct ig_handle *h, const struct ig_prefix *p, const struct ig_block *in)
 {
-	struct ig_block b = { .origin = origin, .reason = reason, .prefixlen = p->len };
+	struct ig_block b = *in;
 	struct ig_lpm_key6 key = {};
 	int m = block_key(p, &key);
 
-	b.created_ns = ig_mono_ns();
-	b.expires_ns = ttl_ns ? b.created_ns + ttl_ns : 0;
-	if (note)
-		strncpy(b.note, note, sizeof(b.note) - 1);
+	b.prefixlen = p->len;
 	/* the summary bit goes first: the data plane skips the lookup while
 	 * it is clear */
 	if (ig_summary_for_each(p, mark_dyn, p->family == 4 ? h->cfg->sum4 : h->cfg->sum6))
 		__atomic_fetch_or(&h->cfg->dyn_flags, p->family == 4 ? IG_DYN_BLOCKS4_WILD :
 				  IG_DYN_BLOCKS6_WILD, __ATOMIC_RELAXED);
-	return bpf_map_update_elem(h->fd[m], &key, &b, BPF_ANY) ? -errno : 0;
+	if (bpf_map_update_elem(h->fd[m], &key, &b, BPF_ANY))
+		return -errno;
+	__atomic_fetch_add(&h->cfg->blocks_gen, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int ig_block_add(struct ig_handle *h, const struct ig_prefix *p, uint64_t ttl_ns,
+		 const char *note, uint8_t origin, uint8_t reason)
+{
+	struct ig_block b = { .origin = origin, .reason = reason };
+	int err;
+
+	b.created_ns = ig_mono_ns();
+	b.expires_ns = ttl_ns ? b.created_ns + ttl_ns : 0;
+	if (note)
+		snprintf(b.note, sizeof(b.note), "%s", note);
+	err = ig_block_put(h, p, &b);
+	return err ? err : ig_stat_bump(h, IG_STAT_BLOCKS(origin, reason));
 }
 
 int ig_block_del(struct ig_handle *h, const struct ig_prefix *p)
@@ -69,7 +83,10 @@ int ig_block_del(struct ig_handle *h, const struct ig_prefix *p)
 	struct ig_lpm_key6 key = {};
 	int m = block_key(p, &key);
 
-	return bpf_map_delete_elem(h->fd[m], &key) ? -errno : 0;
+	if (bpf_map_delete_elem(h->fd[m], &key))
+		return -errno;
+	__atomic_fetch_add(&h->cfg->blocks_gen, 1, __ATOMIC_RELAXED);
+	return 0;
 }
 
 int ig_block_foreach(struct ig_handle *h, ig_block_fn fn, void *arg)

@@ -6,6 +6,7 @@
  * seen even when the section is empty, and so that indented lines are never
  * taken for libinih's multi-line continuations.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -25,6 +26,7 @@ enum section {
 	SEC_ALLOW,
 	SEC_DENY,
 	SEC_PORT,
+	SEC_AGENT,
 };
 
 struct parser {
@@ -338,6 +340,80 @@ static void check_port(struct parser *ps, struct ig_port_policy *pp)
 			    "block_max must be at least block");
 }
 
+/* ---- [agent] ---- */
+
+int ig_parse_listen(const char *s, struct sockaddr_storage *ss, unsigned int *len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon;
+	unsigned long port;
+	size_t hl;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		hl = (size_t)(close - s - 1);
+		if (hl >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s + 1, hl);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || (size_t)(colon - s) >= sizeof(host))
+			return -EINVAL;
+		hl = (size_t)(colon - s);
+		memcpy(host, s, hl);
+	}
+	host[hl] = '\0';
+	if (parse_uint(colon + 1, 1, 65535, &port))
+		return -EINVAL;
+	if (s[0] == '[') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			return -EINVAL;
+		*len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			return -EINVAL;
+		*len = sizeof(*a);
+	}
+	return 0;
+}
+
+static void agent_key(struct parser *ps, const char *name, char *value)
+{
+	struct ig_agent_conf *a = &ps->pol->agent;
+	struct sockaddr_storage ss;
+	unsigned int len;
+
+	if (!strcmp(name, "metrics_listen")) {
+		if (strcmp(value, "off") &&
+		    (strlen(value) >= sizeof(a->metrics_listen) ||
+		     ig_parse_listen(value, &ss, &len)))
+			perr(ps, "metrics_listen must be HOST:PORT ([ADDR]:PORT for IPv6) "
+				 "or off, not '%s'", value);
+		else
+			snprintf(a->metrics_listen, sizeof(a->metrics_listen), "%s", value);
+	} else if (!strcmp(name, "state_dir")) {
+		if (value[0] != '/' || strlen(value) >= sizeof(a->state_dir))
+			perr(ps, "state_dir must be an absolute path");
+		else
+			snprintf(a->state_dir, sizeof(a->state_dir), "%s", value);
+	} else {
+		perr(ps, "unknown key '%s' in [agent] (known: metrics_listen, state_dir)", name);
+	}
+}
+
 /* ---- sections ---- */
 
 static void open_port(struct parser *ps, const char *arg)
@@ -396,12 +472,16 @@ static void open_section(struct parser *ps, char *hdr)
 		ps->sec = SEC_GENERAL;
 		return;
 	}
+	if (!strcmp(name, "agent")) {
+		ps->sec = SEC_AGENT;
+		return;
+	}
 	if (!strcmp(name, "allow") || !strcmp(name, "deny")) {
 		ps->sec = name[0] == 'a' ? SEC_ALLOW : SEC_DENY;
 		return;
 	}
 unknown:
-	perr(ps, "unknown section [%s%s%s] (known: general, allow, deny, port N)",
+	perr(ps, "unknown section [%s%s%s] (known: general, allow, deny, port N, agent)",
 	     name, *arg ? " " : "", arg);
 }
 
@@ -470,6 +550,7 @@ static int handler(void *user, const char *section, const char *name,
 		case SEC_ALLOW:
 		case SEC_DENY: list_key(ps, name, v); break;
 		case SEC_PORT: port_key(ps, name, v); break;
+		case SEC_AGENT: agent_key(ps, name, v); break;
 		default: break;
 		}
 	free(v);
@@ -516,6 +597,9 @@ static void policy_defaults(struct ig_policy *pol)
 	pol->prefix_v4 = 32;
 	pol->prefix_v6 = 64;
 	pol->max_sources = IG_DEFAULT_MAX_SOURCES;
+	snprintf(pol->agent.metrics_listen, sizeof(pol->agent.metrics_listen), "%s",
+		 IG_DEFAULT_METRICS_LISTEN);
+	snprintf(pol->agent.state_dir, sizeof(pol->agent.state_dir), "%s", IG_DEFAULT_STATE_DIR);
 }
 
 int ig_policy_parse(FILE *f, const char *name, struct ig_policy *pol, struct ig_diag *d)

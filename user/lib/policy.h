@@ -42,6 +42,15 @@ struct ig_prefix_list {
 	size_t n, cap;
 };
 
+#define IG_DEFAULT_METRICS_LISTEN "127.0.0.1:9743"
+#define IG_DEFAULT_STATE_DIR "/var/lib/imapguard"
+
+/* The agent's own settings ([agent]); the CLI ignores them. */
+struct ig_agent_conf {
+	char metrics_listen[64]; /* HOST:PORT, or "off" */
+	char state_dir[PATH_MAX - 64];
+};
+
 struct ig_policy {
 	char path[PATH_MAX];
 	char ifaces[IG_MAX_IFACES][IF_NAMESIZE];
@@ -55,7 +64,12 @@ struct ig_policy {
 	struct ig_prefix_list allow, deny;
 	struct ig_port_policy ports[IG_MAX_PORTS];
 	int n_ports;
+	struct ig_agent_conf agent;
 };
+
+/* Parse "HOST:PORT" ("[v6]:PORT" for IPv6) into a socket address. */
+struct sockaddr_storage;
+int ig_parse_listen(const char *s, struct sockaddr_storage *ss, unsigned int *len);
 
 /*
  * Parse and validate `path`. Every problem is added to `d` as

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -17,6 +18,55 @@ const char *const ig_global_names[IG_NR_GLOBALS] = { IG_GLOBALS(IG__NAME3) };
 const char *const ig_global_help[IG_NR_GLOBALS] = { IG_GLOBALS(IG__HELP3) };
 const char *const ig_extra_names[IG_NR_PORT_EXTRAS] = { IG_PORT_EXTRAS(IG__NAME3) };
 const char *const ig_extra_help[IG_NR_PORT_EXTRAS] = { IG_PORT_EXTRAS(IG__HELP3) };
+
+int ig_stats_read_all(struct ig_handle *h, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
+	__u32 *keys = calloc(IG_NR_STATS, sizeof(*keys)), count = IG_NR_STATS, batch = 0;
+	uint64_t *vals = calloc((size_t)IG_NR_STATS * (ncpu > 0 ? ncpu : 1), sizeof(*vals));
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	if (ncpu <= 0 || !keys || !vals) {
+		err = ncpu <= 0 ? -EINVAL : -ENOMEM;
+		goto out;
+	}
+	/* arrays hand out every element in one call; fall back if not */
+	if (bpf_map_lookup_batch(h->fd[IG_M_STATS], NULL, &batch, keys, vals, &count, &opts) &&
+	    errno != ENOENT) {
+		for (__u32 i = 0; i < IG_NR_STATS && !err; i++)
+			err = ig_stat_read(h, i, &out[i]);
+		goto out;
+	}
+	memset(out, 0, IG_NR_STATS * sizeof(*out));
+	for (__u32 i = 0; i < count; i++)
+		for (int c = 0; c < ncpu && keys[i] < IG_NR_STATS; c++)
+			out[keys[i]] += vals[(size_t)i * ncpu + c];
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+int ig_stat_bump(struct ig_handle *h, uint32_t idx)
+{
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(h->fd[IG_M_STATS], &idx, vals) == 0) {
+		vals[0]++;
+		if (bpf_map_update_elem(h->fd[IG_M_STATS], &idx, vals, BPF_ANY))
+			err = -errno;
+	} else {
+		err = -errno;
+	}
+	free(vals);
+	return err;
+}
 
 int ig_stat_read(struct ig_handle *h, uint32_t idx, uint64_t *out)
 {

@@ -18,4 +18,11 @@ extern const char *const ig_extra_help[IG_NR_PORT_EXTRAS];
 /* Sum one counter over all CPUs. */
 int ig_stat_read(struct ig_handle *h, uint32_t idx, uint64_t *out);
 
+/* Every counter, summed over CPUs, into out[IG_NR_STATS], in one batch. */
+int ig_stats_read_all(struct ig_handle *h, uint64_t *out);
+
+/* +1 on a counter that user space owns (blocks it decides). Callers that
+ * may race each other hold the pin lock; the kernel never writes these. */
+int ig_stat_bump(struct ig_handle *h, uint32_t idx);
+
 #endif

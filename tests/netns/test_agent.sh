@@ -1,0 +1,269 @@
+#!/bin/bash
+# The agent, imapguardd, as an operator runs it: metrics (checked by promtool
+# and scraped by a real Prometheus), restarts and crashes while traffic
+# flows, a simulated reboot, SIGHUP with good and broken policies, hostile
+# HTTP, and state files that survive being killed mid-write.
+# shellcheck source=tests/lib/lab.sh
+. "$(dirname "$0")/../lib/lab.sh"
+t_need_root "namespace lab"
+command -v promtool >/dev/null || { t_skip "agent tests" "promtool missing (Debian prometheus)"; exit 0; }
+lab_up || { t_fail "lab setup"; exit 1; }
+lab_servers 993 143 || { t_fail "servers start"; exit 1; }
+
+CONF=$LAB_DIR/imapguard.conf
+STATE=$LAB_DIR/state
+M=127.0.0.1:9743
+write_conf() { # ACTION_FOR_143 [broken]
+	lab_policy "$CONF" <<EOF
+[general]
+interfaces = @IF@
+[port 993]
+action = allow
+burst = 5/30s
+block = 1h
+[port 143]
+action = $1
+[agent]
+metrics_listen = $M
+state_dir = $STATE
+EOF
+	[ -n "${2:-}" ] && printf '[port 143]\nrate = banana\n' >>"$CONF"
+}
+
+AG=
+agent_start() { # [extra args]
+	ip netns exec "$NS_S" "$IG"d --pin-path "$PIN" -c "$CONF" "$@" >>"$LAB_DIR/agent.log" 2>&1 &
+	AG=$!
+	LAB_PIDS+=($AG)
+	local i
+	for i in $(seq 50); do
+		ip netns exec "$NS_S" curl -sf "http://$M/metrics" >/dev/null 2>&1 && return 0
+		kill -0 $AG 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+agent_stop() { # SIGNAL
+	kill -"$1" $AG 2>/dev/null
+	wait $AG 2>/dev/null
+}
+scrape() { ip netns exec "$NS_S" curl -s "http://$M/metrics"; }
+metric() { scrape | awk -v m="$1" '$1 == m {print $2}'; }
+drops143() {
+	igs stats -j | jq '.ports[] | select(.port == 143) | [.counters[] |
+		select(.verdict == "drop") | .packets] | add'
+}
+
+write_conf drop
+t_check "imapguardd starts and serves /metrics" agent_start
+t_match "it logs a JSON start line" '"event":"start".*"adopted":false' "$(cat "$LAB_DIR/agent.log")"
+
+# --- the metrics endpoint ---
+probe $CLI4 $SRV4 993 >/dev/null
+probe $CLI4 $SRV4 143 >/dev/null
+scrape >"$LAB_DIR/m1.txt"
+out=$(promtool check metrics <"$LAB_DIR/m1.txt" 2>&1)
+t_check "promtool check metrics reports nothing on a live scrape ($out)" test -z "$out"
+t_match "Content-Type: text/plain; version=0.0.4" "^Content-Type: text/plain; version=0.0.4" \
+	"$(ip netns exec "$NS_S" curl -s -D - -o /dev/null "http://$M/metrics" | tr -d '\r')"
+for name in 'imapguard_packets_total{port="143",action="drop",reason="policy"}' \
+	'imapguard_connections_total{port="993"}' 'imapguard_blocks_active{origin="auto"}' \
+	'imapguard_blocks_total{origin="auto",reason="burst"}' 'imapguard_sources_tracked{table="burst"}' \
+	'imapguard_sources_capacity{table="rate"}' imapguard_malformed_packets_total \
+	imapguard_policy_generation imapguard_policy_reloads_total \
+	imapguard_policy_reload_failures_total; do
+	t_check "exports $name" grep -qF "$name " "$LAB_DIR/m1.txt"
+done
+t_match "imapguard_build_info carries the version" '^imapguard_build_info\{version="[^"]+"' \
+	"$(cat "$LAB_DIR/m1.txt")"
+t_refute "no label carries an address" grep -Eq '198\.18|2001:db8' "$LAB_DIR/m1.txt"
+code() { ip netns exec "$NS_S" curl -s -o /dev/null -w '%{http_code}' "$@"; }
+t_check "POST /metrics: 405" test "$(code -X POST -d x "http://$M/metrics")" = 405
+t_check "GET /: 404" test "$(code "http://$M/")" = 404
+t_check "DELETE /metrics: 405" test "$(code -X DELETE "http://$M/metrics")" = 405
+t_check "a 64 KiB header: 4xx or closed, never 200" sh -c \
+	"c=\$(ip netns exec $NS_S curl -s -o /dev/null -w '%{http_code}' -H 'X-Big: $(head -c 65536 /dev/zero | tr '\0' a)' http://$M/metrics); [ \"\$c\" != 200 ]"
+rss0=$(awk '/VmRSS/ {print $2}' /proc/$AG/status)
+ip netns exec "$NS_S" $PY - "$M" <<'EOF' >"$LAB_DIR/abuse.out"
+# 10,000 connections: half left open and silent (slowloris), half sending
+# garbage; bounded in count and time
+import socket, sys, time
+host, port = sys.argv[1].split(":")
+held, t0 = [], time.time()
+for i in range(10000):
+    if time.time() - t0 > 40:
+        break
+    s = socket.socket()
+    s.setblocking(False)
+    try:
+        s.connect((host, int(port)))
+    except BlockingIOError:
+        pass
+    except OSError:
+        s.close()
+        continue
+    if i % 2:
+        try:
+            s.send(b"\x16\x03\x01garbage\r\n" * 4)
+        except OSError:
+            pass
+    held.append(s)
+    if len(held) >= 2000:
+        for h in held:
+            h.close()
+        held = []
+for h in held:
+    h.close()
+print("done")
+EOF
+sleep 0.5
+t_check "the agent survives 10,000 hostile connections" kill -0 $AG
+t_check "and still answers /metrics" test "$(code "http://$M/metrics")" = 200
+rss1=$(awk '/VmRSS/ {print $2}' /proc/$AG/status)
+t_check "without growing its memory (RSS ${rss0} -> ${rss1} KiB)" test $((rss1 - rss0)) -lt 4096
+
+# --- a real Prometheus scrapes the agent ---
+cat >"$LAB_DIR/prom.yml" <<EOF
+global: {scrape_interval: 1s, scrape_timeout: 1s}
+scrape_configs: [{job_name: imapguard, static_configs: [{targets: ['$M']}]}]
+EOF
+ip netns exec "$NS_S" prometheus --config.file="$LAB_DIR/prom.yml" \
+	--storage.tsdb.path="$LAB_DIR/prom" --web.listen-address=127.0.0.1:9090 \
+	>"$LAB_DIR/prom.log" 2>&1 &
+LAB_PIDS+=($!)
+promq() { # the value of a PromQL expression, or nothing
+	ip netns exec "$NS_S" curl -s "http://127.0.0.1:9090/api/v1/query" --data-urlencode "query=$1" |
+		jq -r '.data.result[0].value[1] // empty' 2>/dev/null
+}
+wait_prom() { # DESC EXPR TEST: poll Prometheus up to 20 s (first sample ~5 s)
+	local i v
+	for i in $(seq 80); do
+		v=$(promq "$2")
+		[ -n "$v" ] && eval "[ \"\$v\" $3 ]" && { t_ok "$1 ($v)"; return; }
+		sleep 0.25
+	done
+	t_fail "$1 (last value: ${v:-none})"
+}
+wait_prom "Prometheus scrapes imapguard_packets_total" \
+	'sum(imapguard_packets_total{port="143",action="drop"})' '-ge 1'
+before=$(promq 'sum(imapguard_packets_total{port="143",action="drop"})')
+probe $CLI4 $SRV4 143 >/dev/null
+wait_prom "imapguard_packets_total moves after real traffic" \
+	'sum(imapguard_packets_total{port="143",action="drop"})' "-gt ${before:-0}"
+wait_prom "imapguard_blocks_active{origin=auto} starts at 0" \
+	'imapguard_blocks_active{origin="auto"}' '-eq 0'
+V=198.18.5.50
+lab_client_addr $V
+probe $V $SRV4 993 --count 6 >/dev/null
+wait_prom "imapguard_blocks_active{origin=auto} rises after an automatic block" \
+	'imapguard_blocks_active{origin="auto"}' '-ge 1'
+t_match "the agent logged the block as JSON" '"event":"block".*"prefix":"198.18.5.50/32"' \
+	"$(cat "$LAB_DIR/agent.log")"
+
+# --- imapguard events follows the agent's stream while it owns the ring ---
+ip netns exec "$NS_S" "$IG" --pin-path "$PIN" events -j >"$LAB_DIR/ev.log" 2>&1 &
+EVP=$!
+LAB_PIDS+=($EVP)
+sleep 0.3
+W=198.18.5.51
+lab_client_addr $W
+probe $W $SRV4 993 --count 6 >/dev/null
+sleep 0.5
+t_match "imapguard events -j shows the agent's events" '"type":"block","prefix":"198.18.5.51/32"' \
+	"$(cat "$LAB_DIR/ev.log")"
+kill $EVP 2>/dev/null
+
+# --- restart and crash while traffic flows: enforcement never stops ---
+igs block add 198.18.9.1 --ttl 1h --reason kept >/dev/null
+ip netns exec "$NS_C" $PY - $SRV4 <<'EOF' >/dev/null 2>&1 &
+import socket, sys, time
+t0 = time.time()
+while time.time() - t0 < 12:   # bounded: 12 s of SYNs to 143
+    s = socket.socket(); s.settimeout(0.05)
+    try: s.connect((sys.argv[1], 143))
+    except OSError: pass
+    s.close()
+EOF
+TRAFFIC=$!
+LAB_PIDS+=($TRAFFIC)
+for sig in TERM KILL; do
+	sleep 1
+	gen=$(igs status -j | jq .generation)
+	agent_stop $sig
+	d0=$(drops143)
+	sleep 1.5
+	d1=$(drops143)
+	t_check "agent down after SIG$sig: 143 drops continue during the gap ($d0 -> $d1)" \
+		test "$d1" -gt "$d0"
+	t_check "restart after SIG$sig" agent_start
+	t_jq "after SIG$sig the blocks are all still there" '[.blocks[].prefix] |
+		index("198.18.9.1/32") != null and index("198.18.5.50/32") != null' "$(igs block list -j)"
+	d2=$(drops143)
+	t_check "after SIG$sig counters kept counting ($d1 -> $d2)" test "$d2" -ge "$d1"
+done
+t_match "the restarted agent adopted the pins" '"event":"start".*"adopted":true' "$(tail -3 "$LAB_DIR/agent.log")"
+kill $TRAFFIC 2>/dev/null
+
+# --- SIGHUP ---
+fail0=$(metric imapguard_policy_reload_failures_total)
+write_conf allow broken
+kill -HUP $AG
+sleep 0.5
+t_match "SIGHUP with a broken policy logs FILE:LINE" '"event":"reload_rejected".*imapguard.conf:[0-9]+: ' \
+	"$(tail -3 "$LAB_DIR/agent.log")"
+t_check "the failure is counted" test "$(metric imapguard_policy_reload_failures_total)" -eq $((fail0 + 1))
+t_refute "the old policy stays: 143 still dropped" probe $CLI4 $SRV4 143
+write_conf allow
+kill -HUP $AG
+sleep 0.5
+t_check "SIGHUP with a good policy changes the behaviour: 143 connects" probe $CLI4 $SRV4 143
+t_check "reloads_total counted it" test "$(metric imapguard_policy_reloads_total)" -ge 1
+
+# --- sweeping lapsed manual blocks ---
+igs block add 198.18.9.2 --ttl 1s >/dev/null
+sleep 6.5
+t_refute "the sweeper removed a lapsed manual block" sh -c \
+	"ip netns exec $NS_S $IG --pin-path $PIN block list --all | grep -q 198.18.9.2/"
+t_match "and logged its expiry" '"event":"expire".*"prefix":"198.18.9.2/32"' "$(cat "$LAB_DIR/agent.log")"
+
+# --- reboot: the bpffs is empty, the state file brings blocks back ---
+igs block add 198.18.9.3 --ttl 3s >/dev/null
+sleep 0.6 # let the coalesced state write happen
+agent_stop TERM
+t_rc 0 "simulated reboot: unload every pin" igs unload
+sleep 3.2
+t_check "start after the reboot" agent_start
+t_match "it restored blocks from state_dir" '"adopted":false,"restored_blocks":[1-9]' \
+	"$(tail -2 "$LAB_DIR/agent.log")"
+B=$(igs block list -j)
+t_jq "the manual 1h block is back with its remaining time" '.blocks[] |
+	select(.prefix == "198.18.9.1/32") | .origin == "manual" and .note == "kept" and
+	.seconds_left > 3300 and .seconds_left <= 3600' "$B"
+t_jq "the automatic block is back, origin and reason intact" '.blocks[] |
+	select(.prefix == "198.18.5.50/32") | .origin == "auto" and .reason == "burst" and
+	.port == 993 and .seconds_left > 3000' "$B"
+t_jq "a block that lapsed during the reboot is not restored" \
+	'[.blocks[] | select(.prefix == "198.18.9.3/32")] | length == 0' "$B"
+t_refute "restored blocks are enforced" probe 198.18.5.50 $SRV4 993
+
+# --- the state file survives being killed mid-write ---
+bad=0
+for i in $(seq 12); do
+	(for j in $(seq 8); do igs block add 198.18.$((100 + i)).$j --ttl 1h >/dev/null; done) &
+	adder=$!
+	sleep "0.$((RANDOM % 6 + 1))"
+	agent_stop KILL
+	wait $adder
+	jq -e '.version == 1 and (.blocks | type == "array")' "$STATE/state.json" >/dev/null 2>&1 || bad=$((bad + 1))
+	agent_start || bad=$((bad + 1))
+done
+t_check "12 kills at random points: the state file always parses" test $bad = 0
+t_refute "no temp file is left behind" test -e "$STATE/state.json.tmp"
+
+# --- --unload-on-exit ---
+agent_stop TERM
+t_check "start with --unload-on-exit" agent_start --unload-on-exit
+agent_stop TERM
+t_refute "SIGTERM with --unload-on-exit removes the pins" test -e "$PIN/ig_meta"
+t_refute "and detaches XDP" sh -c "ip -n $NS_S link show $LAB_IF | grep -q prog/xdp"
+t_done

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * imapguardd: keeps the policy in force for months, unattended.
+ *
+ *   start    apply the policy exactly as `imapguard apply` (adopting pins
+ *            that exist, so a restart drops no packet and loses nothing);
+ *            after a reboot (no pins) restore blocks and offence history
+ *            from state_dir
+ *   SIGHUP   re-apply; a broken policy is logged with FILE:LINE and the
+ *            running one stays
+ *   SIGTERM  exit, leaving enforcement in place (--unload-on-exit detaches)
+ *   always   consume the kernel's events (log them, end blocked sessions,
+ *            repeat them to `imapguard events`), save state when blocks
+ *            change (coalesced), sweep lapsed blocks, serve /metrics
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "agent.h"
+#include "apply.h"
+#include "blocks.h"
+#include "events.h"
+#include "log.h"
+
+#define TICK_MS 250
+#define SWEEP_EVERY_NS (5ull * 1000000000ull)
+#define SAVE_GAP_MIN_NS (250ull * 1000000ull) /* at most 4 writes a second */
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+static void log_diag(const char *event, const struct ig_diag *d)
+{
+	json_object *f = json_object_new_object(), *errs = json_object_new_array();
+
+	for (int i = 0; i < d->n; i++)
+		json_object_array_add(errs, json_object_new_string(d->msgs[i]));
+	json_object_object_add(f, "errors", errs);
+	jlog("error", event, f);
+}
+
+static int load(const char *path, struct ig_policy *pol, const char *event)
+{
+	struct ig_diag d = {};
+	int err = ig_policy_load(path, pol, &d);
+
+	if (err)
+		log_diag(event, &d);
+	ig_diag_free(&d);
+	if (err)
+		ig_policy_free(pol);
+	return err;
+}
+
+static int on_event(const struct ig_event *ev, void *arg)
+{
+	struct agent *a = arg;
+	json_object *o = ig_event_json(ev);
+	int killed;
+
+	if (ev->type == IG_EV_BLOCK) {
+		/* XDP drops the source from now on; its open sessions are ours
+		 * to end */
+		if (ig_event_kill_sessions(&a->h, ev, &killed) == 0)
+			json_object_object_add(o, "sessions_killed", json_object_new_int(killed));
+	}
+	fanout_send(a, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							     JSON_C_TO_STRING_NOSLASHESCAPE));
+	pthread_mutex_lock(&a->lock);
+	if (ev->type <= IG_EV_EXPIRE)
+		a->events[ev->type]++;
+	pthread_mutex_unlock(&a->lock);
+	json_object *f = json_object_new_object();
+
+	json_object_object_add(f, "block", o); /* its own time and level */
+	jlog("info", ig_event_type_name(ev->type), f);
+	return 0;
+}
+
+static void reload(struct agent *a)
+{
+	struct ig_apply_report rep;
+	struct ig_policy np;
+	int err;
+
+	if (load(a->conf_path, &np, "reload_rejected")) {
+		pthread_mutex_lock(&a->lock);
+		a->reload_failures++;
+		pthread_mutex_unlock(&a->lock);
+		return;
+	}
+	err = ig_apply(&np, a->pin, &rep);
+	if (err) {
+		ig_policy_free(&np);
+		pthread_mutex_lock(&a->lock);
+		a->reload_failures++;
+		pthread_mutex_unlock(&a->lock);
+		jlogf("error", "reload_failed", "%s: %s; the previous policy stays in force",
+		      a->conf_path, strerror(-err));
+		return;
+	}
+	if (strcmp(np.agent.metrics_listen, a->pol.agent.metrics_listen) ||
+	    strcmp(np.agent.state_dir, a->pol.agent.state_dir))
+		jlogf("warning", "reload", "[agent] changes take effect at the next restart");
+	np.agent = a->pol.agent;
+	pthread_mutex_lock(&a->lock);
+	ig_policy_free(&a->pol);
+	a->pol = np;
+	a->reloads++;
+	pthread_mutex_unlock(&a->lock);
+	json_object *f = json_object_new_object();
+
+	json_object_object_add(f, "policy", json_object_new_string(a->pol.path));
+	json_object_object_add(f, "generation", json_object_new_int64((int64_t)rep.generation));
+	json_object_object_add(f, "attached", json_object_new_int(rep.attached));
+	json_object_object_add(f, "detached", json_object_new_int(rep.detached));
+	jlog("info", "reload", f);
+}
+
+/* Save when blocks changed; the gap grows with what a snapshot costs, so
+ * a table of 100,000 blocks under churn does not eat the CPU. */
+static void maybe_save(struct agent *a, uint64_t now, int force)
+{
+	uint64_t gen = __atomic_load_n(&a->h.cfg->blocks_gen, __ATOMIC_RELAXED), t0;
+	int err;
+
+	if (!force && (gen == a->saved_gen || now < a->next_save_ns))
+		return;
+	t0 = ig_mono_ns();
+	err = state_save(a);
+	if (err)
+		jlogf("error", "state_save", "%s/state.json: %s", a->pol.agent.state_dir,
+		      strerror(-err));
+	else
+		a->saved_gen = gen;
+	a->save_gap_ns = (ig_mono_ns() - t0) * 10;
+	if (a->save_gap_ns < SAVE_GAP_MIN_NS)
+		a->save_gap_ns = SAVE_GAP_MIN_NS;
+	a->next_save_ns = ig_mono_ns() + a->save_gap_ns;
+}
+
+/*
+ * One consumer for the ring: an exclusive flock, held for our lifetime,
+ * on the pinned meta file (the ring's own pin cannot be opened: bpffs only
+ * opens maps it can pretty-print). `imapguard events` tries the same lock.
+ */
+static int events_lock(struct agent *a)
+{
+	char path[PATH_MAX];
+
+	ig_pin_file(a->pin, IG_MAP_META, path, sizeof(path));
+	a->events_lock_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (a->events_lock_fd < 0)
+		return -errno;
+	if (flock(a->events_lock_fd, LOCK_EX | LOCK_NB))
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
+	return 0;
+}
+
+static int startup(struct agent *a)
+{
+	struct ig_apply_report rep;
+	struct ig_handle probe;
+	int fresh, err, restored_b = 0, restored_o = 0;
+
+	fresh = ig_handle_open(&probe, a->pin) == -ENOENT;
+	if (!fresh)
+		ig_handle_close(&probe);
+	err = ig_apply(&a->pol, a->pin, &rep);
+	if (err)
+		return err;
+	err = ig_handle_open(&a->h, a->pin);
+	if (err)
+		return err;
+	if (fresh) {
+		/* a reboot emptied the bpffs: bring back what was in force */
+		err = state_restore(a, &restored_b, &restored_o);
+		if (err)
+			jlogf("error", "state_restore", "%s/state.json is unreadable (%s); "
+			      "moved aside as state.json.corrupt", a->pol.agent.state_dir,
+			      strerror(-err));
+	}
+	err = events_lock(a);
+	if (err) {
+		jlogf("error", "start", "another consumer holds the event ring of %s "
+		      "(a second imapguardd, or imapguard events): %s", a->pin, strerror(-err));
+		return err;
+	}
+	a->rb = ig_events_open(&a->h, on_event, a);
+	if (!a->rb)
+		return -errno;
+	err = fanout_open(a);
+	if (err)
+		jlogf("warning", "start", "no event stream for imapguard events: %s", strerror(-err));
+	err = metrics_start(a);
+	if (err) {
+		jlogf("error", "start", "cannot serve metrics on %s: %s",
+		      a->pol.agent.metrics_listen, strerror(-err));
+		return err;
+	}
+	maybe_save(a, ig_mono_ns(), 1);
+
+	json_object *f = json_object_new_object();
+
+	json_object_object_add(f, "version", json_object_new_string(IG_VERSION));
+	json_object_object_add(f, "policy", json_object_new_string(a->pol.path));
+	json_object_object_add(f, "pin_path", json_object_new_string(a->pin));
+	json_object_object_add(f, "generation", json_object_new_int64((int64_t)rep.generation));
+	json_object_object_add(f, "adopted", json_object_new_boolean(!fresh));
+	json_object_object_add(f, "restored_blocks", json_object_new_int(restored_b));
+	json_object_object_add(f, "restored_offences", json_object_new_int(restored_o));
+	json_object_object_add(f, "metrics", json_object_new_string(a->pol.agent.metrics_listen));
+	json_object_object_add(f, "state_dir", json_object_new_string(a->pol.agent.state_dir));
+	jlog("info", "start", f);
+	return 0;
+}
+
+static int run(struct agent *a)
+{
+	struct itimerspec tick = { .it_interval = { 0, TICK_MS * 1000000L },
+				   .it_value = { 0, TICK_MS * 1000000L } };
+	struct epoll_event ev = { .events = EPOLLIN }, evs[8];
+	int ep = epoll_create1(EPOLL_CLOEXEC), sfd, tfd, stop = 0;
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (ep < 0 || sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &tick, NULL))
+		return -errno;
+	ev.data.fd = sfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.fd = tfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+	ev.data.fd = ring_buffer__epoll_fd(a->rb);
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	if (a->fanout_fd >= 0) {
+		ev.data.fd = a->fanout_fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, a->fanout_fd, &ev);
+	}
+	a->next_sweep_ns = ig_mono_ns() + SWEEP_EVERY_NS;
+
+	while (!stop) {
+		int n = epoll_wait(ep, evs, 8, -1);
+
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == sfd) {
+				struct signalfd_siginfo si;
+
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGHUP)
+					reload(a);
+				else
+					stop = (int)si.ssi_signo;
+			} else if (fd == tfd) {
+				uint64_t ticks, now = ig_mono_ns();
+
+				if (read(tfd, &ticks, sizeof(ticks)) < 0)
+					continue;
+				if (now >= a->next_sweep_ns) {
+					sweep_blocks(a);
+					a->next_sweep_ns = now + SWEEP_EVERY_NS;
+				}
+				maybe_save(a, now, 0);
+			} else if (fd == a->fanout_fd) {
+				fanout_accept(a);
+			} else {
+				ring_buffer__consume(a->rb);
+			}
+		}
+	}
+	jlogf("info", "stop", "signal %d", stop);
+	close(ep);
+	close(sfd);
+	close(tfd);
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: imapguardd [--pin-path DIR] -c FILE [--unload-on-exit] [-v]\n\n"
+		     "  -c, --config FILE    the policy file (with its [agent] section)\n"
+		     "  --pin-path DIR       bpffs directory of this instance (default %s)\n"
+		     "  --unload-on-exit     detach everything on SIGTERM (default: leave\n"
+		     "                       enforcement in place for the next start)\n"
+		     "  -v, --verbose        libbpf/libxdp messages on stderr\n",
+		IG_DEFAULT_PIN_PATH);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "pin-path", required_argument, NULL, 'p' },
+		{ "unload-on-exit", no_argument, NULL, 'u' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct agent a = { .pin = IG_DEFAULT_PIN_PATH, .events_lock_fd = -1, .fanout_fd = -1,
+			   .lock = PTHREAD_MUTEX_INITIALIZER };
+	int c, err, rc = EXIT_OK;
+
+	ig_progname = "imapguardd";
+	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': a.conf_path = optarg; break;
+		case 'p':
+			if (optarg[0] != '/') {
+				ig_err("--pin-path must be an absolute path");
+				return EXIT_USAGE;
+			}
+			a.pin = optarg;
+			break;
+		case 'u': a.unload_on_exit = 1; break;
+		case 'v': ig_verbose = 1; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		case 'V': printf("imapguardd %s (schema %d)\n", IG_VERSION, IG_SCHEMA_VERSION);
+			  return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (!a.conf_path || optind != argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	ig_log_setup_libs();
+	if (geteuid() != 0) {
+		ig_err("imapguardd needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN)");
+		return EXIT_FAIL;
+	}
+	if (load(a.conf_path, &a.pol, "policy_rejected"))
+		return EXIT_USAGE;
+	/* blocked before any thread exists (libmicrohttpd starts one), so
+	 * they reach only the signalfd of the main loop */
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	a.h.lock_fd = -1;
+	err = startup(&a);
+	if (!err)
+		err = run(&a);
+	else
+		rc = EXIT_FAIL;
+	metrics_stop(&a);
+	fanout_close(&a);
+	if (a.rb) {
+		ring_buffer__consume(a.rb); /* last events before we go */
+		ring_buffer__free(a.rb);
+	}
+	if (a.h.cfg)
+		maybe_save(&a, ig_mono_ns(), 1);
+	ig_handle_close(&a.h);
+	if (a.events_lock_fd >= 0)
+		close(a.events_lock_fd);
+	if (a.unload_on_exit) {
+		int loaded;
+
+		if (ig_unload(a.pin, &loaded) == 0)
+			jlogf("info", "unload", "detached everything under %s", a.pin);
+	}
+	ig_policy_free(&a.pol);
+	return rc;
+}

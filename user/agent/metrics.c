@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * GET /metrics in the Prometheus text format (version 0.0.4), served by
+ * libmicrohttpd. Every value is computed at scrape time from the per-CPU
+ * sums and from element counts the kernel keeps; a scrape never walks a
+ * per-source table, so it costs the same with a million sources as with
+ * none. No label carries an address or a user name.
+ *
+ * The server is bounded: GET /metrics only, request headers capped by a
+ * small per-connection memory pool, few connections, short timeouts.
+ */
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "agent.h"
+#include "attach.h"
+#include "mapcount.h"
+#include "sockops.h"
+#include "stats.h"
+#include "blocks.h"
+#include "events.h"
+#include <bpf/bpf.h>
+
+#define METRICS_MAX_CONNS 64
+#define METRICS_PER_IP 16
+#define METRICS_TIMEOUT_S 5
+#define METRICS_CONN_MEMORY (16 * 1024) /* caps the request head */
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = 1;
+			return;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = (b->cap + (size_t)n) * 2;
+		char *g = realloc(b->p, cap);
+
+		if (!g) {
+			b->oom = 1;
+			return;
+		}
+		b->p = g;
+		b->cap = cap;
+	}
+}
+
+static void family(struct sbuf *b, const char *name, const char *type, const char *help)
+{
+	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A verdict/reason pair that can happen (pass on a deny list cannot). */
+static int possible(int verdict, int reason)
+{
+	int passes = reason == IG_REASON_POLICY || reason == IG_REASON_ALLOW_LIST ||
+		     reason == IG_REASON_GRANT;
+	int drops = reason != IG_REASON_ALLOW_LIST && reason != IG_REASON_GRANT;
+
+	return verdict == IG_VERDICT_PASS ? passes : drops;
+}
+
+static size_t live_after(const uint64_t *v, size_t n, uint64_t now)
+{
+	size_t lo = 0, hi = n; /* first index with v > now */
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (v[mid] > now)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return n - lo;
+}
+
+static void render(struct agent *a, struct sbuf *b)
+{
+	const struct ig_slot *s = &a->h.cfg->slot[a->h.cfg->active & 1];
+	uint64_t st[IG_NR_STATS];
+	static const struct {
+		int map;
+		const char *table;
+	} tables[] = { { IG_M_RATE, "rate" }, { IG_M_BURST, "burst" },
+		       { IG_M_OFFENCES, "offences" } };
+	int fds[3];
+	long long counts[3] = { -1, -1, -1 };
+	uint64_t now = ig_mono_ns();
+	int attached = 0;
+
+	if (ig_stats_read_all(&a->h, st))
+		memset(st, 0, sizeof(st));
+
+	family(b, "imapguard_build_info", "gauge", "Build of the running agent.");
+	sb_printf(b, "imapguard_build_info{version=\"%s\",schema=\"%d\"} 1\n", IG_VERSION,
+		  IG_SCHEMA_VERSION);
+
+	family(b, "imapguard_packets_total", "counter",
+	       "Packets to policed ports by verdict (action) and reason.");
+	for (int i = 0; i < s->nports && i < IG_MAX_PORTS; i++)
+		for (int v = 0; v < IG_NR_VERDICTS; v++)
+			for (int r = 0; r < IG_NR_REASONS; r++)
+				if (possible(v, r))
+					sb_printf(b, "imapguard_packets_total{port=\"%u\",action=\"%s\","
+						  "reason=\"%s\"} %llu\n", s->ports[i].port,
+						  ig_verdict_names[v], ig_reason_names[r],
+						  (unsigned long long)st[IG_STAT_PORT(
+							  s->ports[i].stat_idx, v, r)]);
+
+	family(b, "imapguard_connections_total", "counter",
+	       "Established connections seen on policed ports (sockops).");
+	for (int i = 0; i < s->nports && i < IG_MAX_PORTS; i++)
+		sb_printf(b, "imapguard_connections_total{port=\"%u\"} %llu\n", s->ports[i].port,
+			  (unsigned long long)st[IG_STAT_EXTRA(s->ports[i].stat_idx,
+							       IG_X_CONNECTIONS)]);
+
+	for (int g = 0; g < IG_NR_GLOBALS; g++) {
+		char name[96];
+
+		snprintf(name, sizeof(name), "imapguard_%s_total", ig_global_names[g]);
+		family(b, name, "counter", ig_global_help[g]);
+		sb_printf(b, "%s %llu\n", name, (unsigned long long)st[g]);
+	}
+
+	family(b, "imapguard_blocks_total", "counter", "Blocks created, by origin and reason.");
+	for (int o = 0; o < IG_NR_ORIGINS; o++)
+		for (int r = 0; r < IG_NR_BLOCK_REASONS; r++)
+			sb_printf(b, "imapguard_blocks_total{origin=\"%s\",reason=\"%s\"} %llu\n",
+				  ig_origin_name(o), ig_block_reason_name(r),
+				  (unsigned long long)st[IG_STAT_BLOCKS(o, r)]);
+
+	pthread_mutex_lock(&a->lock);
+	family(b, "imapguard_blocks_active", "gauge", "Blocks in force now, by origin.");
+	for (int o = 0; o < IG_NR_ORIGINS; o++)
+		sb_printf(b, "imapguard_blocks_active{origin=\"%s\"} %llu\n", ig_origin_name(o),
+			  (unsigned long long)(a->census.permanent[o] +
+					       live_after(a->census.expires[o], a->census.n[o], now)));
+	family(b, "imapguard_policy_reloads_total", "counter", "Successful policy reloads (SIGHUP).");
+	sb_printf(b, "imapguard_policy_reloads_total %llu\n", (unsigned long long)a->reloads);
+	family(b, "imapguard_policy_reload_failures_total", "counter",
+	       "Rejected policy reloads; the previous policy stayed in force.");
+	sb_printf(b, "imapguard_policy_reload_failures_total %llu\n",
+		  (unsigned long long)a->reload_failures);
+	family(b, "imapguard_state_writes_total", "counter", "Durable state files written.");
+	sb_printf(b, "imapguard_state_writes_total %llu\n", (unsigned long long)a->state_writes);
+	family(b, "imapguard_state_write_failures_total", "counter",
+	       "Durable state writes that failed.");
+	sb_printf(b, "imapguard_state_write_failures_total %llu\n",
+		  (unsigned long long)a->state_write_failures);
+	family(b, "imapguard_events_total", "counter", "Kernel events consumed, by type.");
+	for (unsigned int t = IG_EV_BLOCK; t <= IG_EV_EXPIRE; t++)
+		sb_printf(b, "imapguard_events_total{type=\"%s\"} %llu\n", ig_event_type_name(t),
+			  (unsigned long long)a->events[t]);
+	pthread_mutex_unlock(&a->lock);
+
+	family(b, "imapguard_policy_generation", "gauge", "Generation of the policy in force.");
+	sb_printf(b, "imapguard_policy_generation %llu\n", (unsigned long long)s->generation);
+	family(b, "imapguard_monitor_mode", "gauge", "1 when the policy only counts (mode = monitor).");
+	sb_printf(b, "imapguard_monitor_mode %d\n", !!(s->flags & IG_SLOT_MONITOR));
+
+	for (uint32_t i = 0; i < a->h.meta.n_ifaces && i < IG_MAX_IFACES; i++) {
+		struct ig_meta_iface now_if = a->h.meta.ifaces[i];
+
+		ig_query_iface((int)now_if.ifindex, &now_if);
+		attached += now_if.mode != IG_MODE_NONE;
+	}
+	family(b, "imapguard_interfaces", "gauge", "Interfaces named by the policy.");
+	sb_printf(b, "imapguard_interfaces %u\n", a->h.meta.n_ifaces);
+	family(b, "imapguard_interfaces_attached", "gauge",
+	       "Interfaces of the policy that have the data plane attached.");
+	sb_printf(b, "imapguard_interfaces_attached %d\n", attached);
+	family(b, "imapguard_sockops_attached", "gauge",
+	       "1 when the burst counter is attached to the cgroup-v2 root.");
+	sb_printf(b, "imapguard_sockops_attached %d\n", ig_sockops_attached(a->pin, NULL));
+
+	for (int i = 0; i < 3; i++)
+		fds[i] = a->h.fd[tables[i].map];
+	if (a->mc)
+		ig_mapcount_read(a->mc, fds, 3, counts);
+	family(b, "imapguard_sources_tracked", "gauge",
+	       "Entries in the per-source tables (rate buckets, burst windows, offence history).");
+	for (int i = 0; i < 3; i++)
+		if (counts[i] >= 0)
+			sb_printf(b, "imapguard_sources_tracked{table=\"%s\"} %lld\n", tables[i].table,
+				  counts[i]);
+	family(b, "imapguard_sources_capacity", "gauge", "Capacity of the per-source tables.");
+	for (int i = 0; i < 3; i++) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		if (!bpf_obj_get_info_by_fd(fds[i], &info, &len))
+			sb_printf(b, "imapguard_sources_capacity{table=\"%s\"} %u\n",
+				  tables[i].table, info.max_entries);
+	}
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code, const char *text)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text,
+								 MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET");
+	ret = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_size, void **con_cls)
+{
+	struct agent *a = cls;
+	struct sbuf b = {};
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	(void)version;
+	(void)upload;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+		*upload_size = 0; /* never buffer a body */
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET /metrics\n");
+	}
+	if (!*con_cls) { /* first call: headers only; a GET has no body */
+		*con_cls = c;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		*upload_size = 0;
+		return reply(c, MHD_HTTP_BAD_REQUEST, "a GET carries no body\n");
+	}
+	if (strcmp(url, "/metrics"))
+		return reply(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics\n");
+	render(a, &b);
+	if (b.oom) {
+		free(b.p);
+		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	}
+	r = MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+int metrics_start(struct agent *a)
+{
+	struct sockaddr_storage ss;
+	unsigned int len;
+
+	if (!strcmp(a->pol.agent.metrics_listen, "off"))
+		return 0;
+	if (ig_parse_listen(a->pol.agent.metrics_listen, &ss, &len))
+		return -EINVAL;
+	a->mc = ig_mapcount_open(); /* optional: without it, no sources_tracked */
+	if (!a->mc)
+		jlogf("warning", "metrics", "element counts unavailable (kernel without "
+		      "bpf_map_sum_elem_count): imapguard_sources_tracked omitted");
+	a->metrics = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO, 0, NULL, NULL,
+		handle, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_MAX_CONNS,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)METRICS_PER_IP,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_CONN_MEMORY,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, 128u, MHD_OPTION_END);
+	if (!a->metrics)
+		return errno ? -errno : -EADDRINUSE;
+	return 0;
+}
+
+void metrics_stop(struct agent *a)
+{
+	if (a->metrics)
+		MHD_stop_daemon(a->metrics);
+	a->metrics = NULL;
+	ig_mapcount_close(a->mc);
+	a->mc = NULL;
+}

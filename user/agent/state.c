@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Durable state: every block (any origin) with its remaining time, and the
+ * offence history behind the escalation, so a reboot (which empties the
+ * bpffs) loses neither. Written as JSON to a temp file, fsync'd, renamed
+ * over the old one and the directory fsync'd: a crash at any point leaves
+ * the old file or the new one, never half of one. Times are wall-clock in
+ * the file (monotonic time restarts at boot).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "agent.h"
+#include "blocks.h"
+#include "events.h"
+
+#define STATE_FILE "state.json"
+#define STATE_VERSION 1
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The file is JSON, written as a stream with one entry per line:
+ *
+ *   {"version":1,"written_unix":...,"blocks":[
+ *   {"prefix":"198.18.5.10/32","origin":"auto",...},
+ *   ...
+ *   ],"offences":[
+ *   {"prefix":...,"level":1,"last_unix":...}
+ *   ]}
+ *
+ * so neither writing nor reading ever holds 100,000 entries as objects
+ * (the agent stays small), while jq and humans still read one document.
+ */
+struct snap {
+	FILE *f;
+	struct ig_block_census census;
+	size_t cap[IG_NR_ORIGINS];
+	int n, oom;
+};
+
+static void put_entry(FILE *f, int *n, json_object *o)
+{
+	fprintf(f, "%s%s", *n ? ",\n" : "\n",
+		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						  JSON_C_TO_STRING_NOSLASHESCAPE));
+	(*n)++;
+	json_object_put(o);
+}
+
+static int snap_block(const struct ig_prefix *p, const struct ig_block *b, void *arg)
+{
+	struct snap *s = arg;
+	json_object *o = json_object_new_object();
+	char buf[IG_PREFIX_STRLEN];
+	unsigned int org = b->origin < IG_NR_ORIGINS ? b->origin : 0;
+
+	json_object_object_add(o, "prefix", json_object_new_string(ig_prefix_str(p, buf)));
+	json_object_object_add(o, "origin", json_object_new_string(ig_origin_name(b->origin)));
+	json_object_object_add(o, "reason", json_object_new_string(ig_block_reason_name(b->reason)));
+	json_object_object_add(o, "note", json_object_new_string_len(b->note, (int)strnlen(b->note,
+										sizeof(b->note))));
+	json_object_object_add(o, "port", json_object_new_int(b->port));
+	json_object_object_add(o, "count", json_object_new_int64(b->count));
+	json_object_object_add(o, "level", json_object_new_int(b->level));
+	json_object_object_add(o, "created_unix", json_object_new_double(ig_mono_to_unix(b->created_ns)));
+	json_object_object_add(o, "expires_unix", b->expires_ns ?
+			       json_object_new_double(ig_mono_to_unix(b->expires_ns)) : NULL);
+	put_entry(s->f, &s->n, o);
+
+	if (!b->expires_ns) {
+		s->census.permanent[org]++;
+	} else {
+		if (s->census.n[org] == s->cap[org]) {
+			size_t cap = s->cap[org] ? s->cap[org] * 2 : 64;
+			uint64_t *g = realloc(s->census.expires[org], cap * sizeof(*g));
+
+			if (!g) {
+				s->oom = 1;
+				return 0;
+			}
+			s->census.expires[org] = g;
+			s->cap[org] = cap;
+		}
+		s->census.expires[org][s->census.n[org]++] = b->expires_ns;
+	}
+	return 0;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static void snap_offences(struct agent *a, FILE *f)
+{
+	struct ig_offence_key cur, next;
+	void *prev = NULL;
+	int n = 0;
+
+	while (!bpf_map_get_next_key(a->h.fd[IG_M_OFFENCES], prev, &next)) {
+		struct ig_prefix p = { .family = next.family };
+		struct ig_offence o;
+		char buf[IG_PREFIX_STRLEN];
+		json_object *e;
+
+		cur = next;
+		prev = &cur;
+		if (bpf_map_lookup_elem(a->h.fd[IG_M_OFFENCES], &next, &o))
+			continue;
+		p.len = next.family == 4 ? a->pol.prefix_v4 : a->pol.prefix_v6;
+		memcpy(p.addr, next.addr, 16);
+		e = json_object_new_object();
+		json_object_object_add(e, "prefix", json_object_new_string(ig_prefix_str(&p, buf)));
+		json_object_object_add(e, "level", json_object_new_int((int)o.level));
+		json_object_object_add(e, "last_unix", json_object_new_double(ig_mono_to_unix(o.last_ns)));
+		put_entry(f, &n, e);
+	}
+}
+
+/* Stream the state into dir/STATE_FILE via a temp file, fsync and rename. */
+static int write_state(struct agent *a, struct snap *s)
+{
+	const char *dir = a->pol.agent.state_dir;
+	char tmp[PATH_MAX], final[PATH_MAX];
+	int fd, dfd, err = 0;
+
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, STATE_FILE);
+	snprintf(final, sizeof(final), "%s/%s", dir, STATE_FILE);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	s->f = fdopen(fd, "w");
+	if (!s->f) {
+		err = -errno;
+		close(fd);
+		unlink(tmp);
+		return err;
+	}
+	fprintf(s->f, "{\"version\":%d,\"written_unix\":%.3f,\"blocks\":[", STATE_VERSION,
+		wall_now());
+	ig_block_foreach(&a->h, snap_block, s);
+	fprintf(s->f, "\n],\"offences\":[");
+	snap_offences(a, s->f);
+	fprintf(s->f, "\n]}\n");
+	if (fflush(s->f) || ferror(s->f) || fsync(fd))
+		err = errno ? -errno : -EIO;
+	if (fclose(s->f) && !err)
+		err = -errno;
+	if (!err && rename(tmp, final))
+		err = -errno;
+	if (err) {
+		unlink(tmp);
+		return err;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd); /* the rename itself must survive a power cut */
+		close(dfd);
+	}
+	return 0;
+}
+
+int state_save(struct agent *a)
+{
+	struct snap s = {};
+	int err = write_state(a, &s);
+
+	for (int o = 0; o < IG_NR_ORIGINS; o++)
+		if (s.census.n[o])
+			qsort(s.census.expires[o], s.census.n[o], sizeof(uint64_t), cmp_u64);
+	pthread_mutex_lock(&a->lock);
+	if (!s.oom && !err) {
+		struct ig_block_census old = a->census;
+
+		a->census = s.census;
+		s.census = old; /* freed below */
+	}
+	if (err)
+		a->state_write_failures++;
+	else
+		a->state_writes++;
+	pthread_mutex_unlock(&a->lock);
+	for (int o = 0; o < IG_NR_ORIGINS; o++)
+		free(s.census.expires[o]);
+	return err;
+}
+
+static int origin_code(const char *s, const char *(*name)(int), int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(s, name(i)))
+			return i;
+	return -1;
+}
+
+static const char *jstr(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string) ?
+		       json_object_get_string(v) : NULL;
+}
+
+static int jnum(json_object *o, const char *k, double *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, k, &v) ||
+	    !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
+		return -1;
+	*out = json_object_get_double(v);
+	return 0;
+}
+
+/* Wall-clock seconds to CLOCK_MONOTONIC ns (0 if before this boot). */
+static uint64_t to_mono(double unix_s, double now_wall, uint64_t now_mono)
+{
+	double ago = now_wall - unix_s;
+	double mono = (double)now_mono - ago * 1e9;
+
+	return mono > 0 ? (uint64_t)mono : 0;
+}
+
+static int restore_block(struct agent *a, json_object *e, double now_wall, uint64_t now_mono)
+{
+	struct ig_block b = {};
+	struct ig_prefix p;
+	double exp, created, num;
+	const char *pfx = jstr(e, "prefix"), *org = jstr(e, "origin"), *rsn = jstr(e, "reason"),
+		   *note = jstr(e, "note");
+	char err[128];
+	int o, r;
+
+	if (!pfx || ig_prefix_parse(pfx, &p, err, sizeof(err)) || !org || !rsn)
+		return -EINVAL;
+	o = origin_code(org, ig_origin_name, IG_NR_ORIGINS);
+	r = origin_code(rsn, ig_block_reason_name, IG_NR_BLOCK_REASONS);
+	if (o < 0 || r < 0)
+		return -EINVAL;
+	if (jnum(e, "expires_unix", &exp) == 0) {
+		if (exp <= now_wall)
+			return 0; /* lapsed while we were down */
+		b.expires_ns = now_mono + (uint64_t)((exp - now_wall) * 1e9);
+	}
+	b.created_ns = jnum(e, "created_unix", &created) ? now_mono :
+		       to_mono(created, now_wall, now_mono);
+	b.origin = (uint8_t)o;
+	b.reason = (uint8_t)r;
+	if (jnum(e, "port", &num) == 0 && num >= 0 && num <= 65535)
+		b.port = (uint16_t)num;
+	if (jnum(e, "count", &num) == 0 && num >= 0 && num <= 4294967295.0)
+		b.count = (uint32_t)num;
+	if (jnum(e, "level", &num) == 0 && num >= 0 && num <= IG_MAX_LEVEL)
+		b.level = (uint8_t)num;
+	if (note)
+		snprintf(b.note, sizeof(b.note), "%s", note);
+	return ig_block_put(&a->h, &p, &b) ? -EIO : 1;
+}
+
+static int restore_offence(struct agent *a, json_object *e, double now_wall, uint64_t now_mono)
+{
+	struct ig_offence_key k = {};
+	struct ig_offence o = {};
+	struct ig_prefix p;
+	double last, level;
+	const char *pfx = jstr(e, "prefix");
+	char err[128];
+
+	if (!pfx || ig_prefix_parse(pfx, &p, err, sizeof(err)) || jnum(e, "last_unix", &last) ||
+	    jnum(e, "level", &level) || level < 0 || level > IG_MAX_LEVEL)
+		return -EINVAL;
+	if (now_wall - last >= IG_OFFENCE_MEMORY_NS / 1e9)
+		return 0; /* forgotten anyway */
+	k.family = p.family;
+	memcpy(k.addr, p.addr, 16);
+	o.level = (uint32_t)level;
+	o.last_ns = to_mono(last, now_wall, now_mono);
+	return bpf_map_update_elem(a->h.fd[IG_M_OFFENCES], &k, &o, BPF_ANY) ? -errno : 1;
+}
+
+/*
+ * Read back what write_state wrote, one entry line at a time. Anything
+ * else (a truncated or foreign file) is moved aside, never half-applied
+ * silently: entries that do not parse are counted and reported.
+ */
+int state_restore(struct agent *a, int *blocks, int *offences)
+{
+	char path[PATH_MAX], line[1024];
+	double now_wall = wall_now();
+	uint64_t now_mono = ig_mono_ns();
+	int section = 0, bad = 0, closed = 0;
+	FILE *f;
+
+	*blocks = *offences = 0;
+	snprintf(path, sizeof(path), "%s/%s", a->pol.agent.state_dir, STATE_FILE);
+	f = fopen(path, "r");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno; /* first start: nothing to restore */
+	if (!fgets(line, sizeof(line), f) || strncmp(line, "{\"version\":1,", 13)) {
+		fclose(f);
+		goto corrupt;
+	}
+	section = 1; /* the first line opens "blocks" */
+	while (fgets(line, sizeof(line), f)) {
+		size_t len = strcspn(line, "\n");
+		json_object *e;
+		int rc;
+
+		line[len] = '\0';
+		if (len && line[len - 1] == ',')
+			line[--len] = '\0';
+		if (!strcmp(line, "],\"offences\":[")) {
+			section = 2;
+			continue;
+		}
+		if (!strcmp(line, "]}")) {
+			closed = 1;
+			break;
+		}
+		e = json_tokener_parse(line);
+		if (!e || !json_object_is_type(e, json_type_object)) {
+			bad++;
+			json_object_put(e);
+			continue;
+		}
+		rc = section == 1 ? restore_block(a, e, now_wall, now_mono) :
+				    restore_offence(a, e, now_wall, now_mono);
+		json_object_put(e);
+		if (rc > 0)
+			*(section == 1 ? blocks : offences) += 1;
+		bad += rc < 0;
+	}
+	fclose(f);
+	if (!closed)
+		goto corrupt;
+	if (bad)
+		jlogf("warning", "state_restore", "%d entries of %s were unusable and skipped",
+		      bad, path);
+	return 0;
+corrupt: {
+	char aside[PATH_MAX + 16];
+
+	snprintf(aside, sizeof(aside), "%s.corrupt", path);
+	rename(path, aside); /* keep it for the operator, start clean */
+	return -EBADMSG;
+}
+}
+
+struct sweep {
+	struct agent *a;
+	uint64_t now;
+	struct ig_prefix *dead;
+	struct ig_block *blocks;
+	size_t n, cap;
+};
+
+static int sweep_one(const struct ig_prefix *p, const struct ig_block *b, void *arg)
+{
+	struct sweep *s = arg;
+
+	if (!b->expires_ns || b->expires_ns > s->now)
+		return 0;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct ig_prefix *d = realloc(s->dead, cap * sizeof(*d));
+		struct ig_block *bl;
+
+		if (!d)
+			return 1;
+		s->dead = d;
+		bl = realloc(s->blocks, cap * sizeof(*bl));
+		if (!bl)
+			return 1;
+		s->blocks = bl;
+		s->cap = cap;
+	}
+	s->dead[s->n] = *p;
+	s->blocks[s->n++] = *b;
+	return 0;
+}
+
+void sweep_blocks(struct agent *a)
+{
+	struct sweep s = { .a = a, .now = ig_mono_ns() };
+
+	ig_block_foreach(&a->h, sweep_one, &s);
+	for (size_t i = 0; i < s.n; i++) {
+		struct ig_event ev = { .type = IG_EV_EXPIRE, .time_ns = s.now,
+				       .expires_ns = s.blocks[i].expires_ns,
+				       .created_ns = s.blocks[i].created_ns,
+				       .count = s.blocks[i].count, .family = s.dead[i].family,
+				       .prefixlen = s.dead[i].len, .port = s.blocks[i].port,
+				       .origin = s.blocks[i].origin, .reason = s.blocks[i].reason,
+				       .level = s.blocks[i].level };
+
+		/* the kernel's timer may have beaten us to it: no double report */
+		if (ig_block_del(&a->h, &s.dead[i]))
+			continue;
+		memcpy(ev.addr, s.dead[i].addr, 16);
+		json_object *f = json_object_new_object();
+
+		json_object_object_add(f, "block", ig_event_json(&ev));
+		jlog("info", "expire", f);
+		pthread_mutex_lock(&a->lock);
+		a->events[IG_EV_EXPIRE]++;
+		pthread_mutex_unlock(&a->lock);
+	}
+	free(s.dead);
+	free(s.blocks);
+}
