@@ -20,7 +20,7 @@ $(BUILD)/tests/bpf/%: $(BUILD)/tests/bpf/%.o $(TEST_LIB_OBJ) $(LIB)
 	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -o $@
 
 # make bench: benchmarks, never timed tests
-BENCH_BIN := $(BUILD)/tests/bench/bench_dataplane
+BENCH_BIN := $(BUILD)/tests/bench/bench_dataplane $(BUILD)/tests/bench/fill_tables
 
 $(BUILD)/tests/bench/%.bpf.o: tests/bench/%.bpf.c
 	@mkdir -p $(@D)
@@ -30,6 +30,9 @@ $(BUILD)/tests/bench/%.skel.h: $(BUILD)/tests/bench/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 $(BUILD)/tests/bench/bench_dataplane.o: $(BUILD)/tests/bench/baseline.skel.h
+$(BUILD)/tests/bench/fill_tables: $(BUILD)/tests/bench/fill_tables.o $(LIB)
+	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -o $@
+
 $(BUILD)/tests/bench/bench_dataplane.o: TEST_CFLAGS += -I$(BUILD)/tests/bench
 
 $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(TEST_LIB_OBJ) $(LIB)
@@ -38,7 +41,8 @@ $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(TEST_LIB_OBJ) $(LIB)
 .PHONY: bench
 bench: deps
 	$(MAKE) all $(BENCH_BIN)
-	$(BENCH_BIN)
+	$(BUILD)/tests/bench/bench_dataplane
+	./tests/bench/bench_agent.sh
 
 # libFuzzer harnesses, built with clang and sanitizers from the library's
 # sources (not the gcc-built archive)
