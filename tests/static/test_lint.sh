@@ -21,7 +21,7 @@ fi
 if ! command -v clang-tidy >/dev/null; then
 	t_skip "clang-tidy" "clang-tidy not installed"
 else
-	flags="-std=gnu11 -D_GNU_SOURCE -DIG_VERSION=\"lint\" -Iinclude -Iuser/lib -I$B -Itests/lib -I/usr/include/json-c"
+	flags="-std=gnu11 -D_GNU_SOURCE -DIG_VERSION=\"lint\" -Iinclude -Iuser/lib -Iuser/agent -I$B -Itests/lib -I/usr/include/json-c"
 	# bugprone-easily-swappable-parameters flags every (int, int) helper;
 	# reserved-identifier trips on the kernel's __u32 style names
 	checks='-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-assignment-in-if-condition'

@@ -109,8 +109,8 @@ static void reload(struct agent *a)
 		      a->conf_path, strerror(-err));
 		return;
 	}
-	if (strcmp(np.agent.metrics_listen, a->pol.agent.metrics_listen) ||
-	    strcmp(np.agent.state_dir, a->pol.agent.state_dir))
+	if (strcmp(np.agent.metrics_listen, a->pol.agent.metrics_listen) != 0 ||
+	    strcmp(np.agent.state_dir, a->pol.agent.state_dir) != 0)
 		jlogf("warning", "reload", "[agent] changes take effect at the next restart");
 	np.agent = a->pol.agent;
 	pthread_mutex_lock(&a->lock);

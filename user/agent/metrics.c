@@ -158,8 +158,8 @@ static void render(struct agent *a, struct sbuf *b)
 	family(b, "imapguard_blocks_active", "gauge", "Blocks in force now, by origin.");
 	for (int o = 0; o < IG_NR_ORIGINS; o++)
 		sb_printf(b, "imapguard_blocks_active{origin=\"%s\"} %llu\n", ig_origin_name(o),
-			  (unsigned long long)(a->census.permanent[o] +
-					       live_after(a->census.expires[o], a->census.n[o], now)));
+			  (unsigned long long)a->census.permanent[o] +
+				  live_after(a->census.expires[o], a->census.n[o], now));
 	family(b, "imapguard_policy_reloads_total", "counter", "Successful policy reloads (SIGHUP).");
 	sb_printf(b, "imapguard_policy_reloads_total %llu\n", (unsigned long long)a->reloads);
 	family(b, "imapguard_policy_reload_failures_total", "counter",
@@ -244,7 +244,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 	(void)version;
 	(void)upload;
-	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
 		*upload_size = 0; /* never buffer a body */
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET /metrics\n");
 	}
@@ -256,7 +256,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		*upload_size = 0;
 		return reply(c, MHD_HTTP_BAD_REQUEST, "a GET carries no body\n");
 	}
-	if (strcmp(url, "/metrics"))
+	if (strcmp(url, "/metrics") != 0)
 		return reply(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics\n");
 	render(a, &b);
 	if (b.oom) {

@@ -314,7 +314,7 @@ int state_restore(struct agent *a, int *blocks, int *offences)
 	f = fopen(path, "r");
 	if (!f)
 		return errno == ENOENT ? 0 : -errno; /* first start: nothing to restore */
-	if (!fgets(line, sizeof(line), f) || strncmp(line, "{\"version\":1,", 13)) {
+	if (!fgets(line, sizeof(line), f) || strncmp(line, "{\"version\":1,", 13) != 0) {
 		fclose(f);
 		goto corrupt;
 	}

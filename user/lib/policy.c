@@ -397,7 +397,7 @@ static void agent_key(struct parser *ps, const char *name, char *value)
 	unsigned int len;
 
 	if (!strcmp(name, "metrics_listen")) {
-		if (strcmp(value, "off") &&
+		if (strcmp(value, "off") != 0 &&
 		    (strlen(value) >= sizeof(a->metrics_listen) ||
 		     ig_parse_listen(value, &ss, &len)))
 			perr(ps, "metrics_listen must be HOST:PORT ([ADDR]:PORT for IPv6) "
