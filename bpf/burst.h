@@ -214,7 +214,7 @@ static int ig_block_expire_cb(void *map, struct ig_timer_key *tk, struct ig_bloc
 		ig_block_remove(tk);
 		cfg = bpf_map_lookup_elem(&ig_cfg, &zero);
 		if (cfg)
-			__sync_fetch_and_add(&cfg->blocks_gen, 1);
+			__sync_fetch_and_add(&cfg->state_gen, 1);
 		ig_emit(IG_EV_EXPIRE, &copy, tk->addr, tk->family, now);
 	}
 	bpf_map_delete_elem(map, tk);
@@ -275,7 +275,7 @@ static __always_inline void ig_auto_block(struct ig_cfg *cfg, const struct ig_sl
 	}
 	if (err)
 		return; /* table full: counted by user space from its size */
-	__sync_fetch_and_add(&cfg->blocks_gen, 1);
+	__sync_fetch_and_add(&cfg->state_gen, 1);
 	ig_arm_timer(&tk, dur);
 	ig_count(IG_STAT_EXTRA(pc->stat_idx & (IG_PORT_SLOTS - 1), IG_X_AUTO_BLOCKS));
 	ig_count(IG_STAT_BLOCKS(IG_ORIGIN_AUTO, IG_BR_BURST));

@@ -102,6 +102,29 @@ static __always_inline int ig_blocked(const struct ig_pkt *p, __u64 *now)
 	}
 }
 
+/* A live source grant covering the source? (Grants always expire; the
+ * value layout starts like a block's, expiry first.) */
+static __always_inline int ig_granted(const struct ig_pkt *p, __u64 *now)
+{
+	struct ig_grant *g;
+
+	if (p->family == 4) {
+		struct ig_lpm_key4 k = { .prefixlen = 32, .addr = p->saddr[0] };
+
+		g = bpf_map_lookup_elem(&ig_grants4, &k);
+	} else {
+		struct ig_lpm_key6 k = { .prefixlen = 128 };
+
+		__builtin_memcpy(k.addr, p->saddr, 16);
+		g = bpf_map_lookup_elem(&ig_grants6, &k);
+	}
+	if (!g)
+		return 0;
+	if (!*now)
+		*now = bpf_ktime_get_coarse_ns();
+	return g->expires_ns > *now;
+}
+
 static __always_inline void ig_src_key(const struct ig_pkt *p,
 				       const struct ig_slot *slot, __u8 stat_idx,
 				       struct ig_src_key *k)
@@ -159,7 +182,7 @@ static __always_inline int ig_decide(const struct ig_pkt *p,
 				     const struct ig_port_cfg *port, int *drop)
 {
 	__u32 lists = 0;
-	int maybe_listed, maybe_blocked;
+	int maybe_listed, maybe_blocked, maybe_granted;
 	__u8 sum;
 	__u64 now = 0;
 
@@ -171,10 +194,12 @@ static __always_inline int ig_decide(const struct ig_pkt *p,
 		sum = cfg->sum4[ig_pkt_sum_bit(p) & (IG_SUM_SIZE - 1)];
 		maybe_listed = sum & IG_SUM_LIST(s);
 		maybe_blocked = (sum & IG_SUM_DYN) || (cfg->dyn_flags & IG_DYN_BLOCKS4_WILD);
+		maybe_granted = (sum & IG_SUM_GRANT) || (cfg->dyn_flags & IG_DYN_GRANTS4_WILD);
 	} else {
 		sum = cfg->sum6[ig_pkt_sum_bit(p) & (IG_SUM_SIZE - 1)];
 		maybe_listed = (sum & IG_SUM_LIST(s)) || (slot->flags & IG_SLOT_LISTS6_WILD);
 		maybe_blocked = (sum & IG_SUM_DYN) || (cfg->dyn_flags & IG_DYN_BLOCKS6_WILD);
+		maybe_granted = (sum & IG_SUM_GRANT) || (cfg->dyn_flags & IG_DYN_GRANTS6_WILD);
 	}
 
 	if (maybe_listed)
@@ -182,6 +207,10 @@ static __always_inline int ig_decide(const struct ig_pkt *p,
 	if (lists & IG_LIST_ALLOW) {
 		*drop = 0;
 		return IG_REASON_ALLOW_LIST;
+	}
+	if (maybe_granted && ig_granted(p, &now)) {
+		*drop = 0;
+		return IG_REASON_GRANT;
 	}
 	if (lists & IG_LIST_DENY)
 		return IG_REASON_DENY_LIST;

@@ -51,6 +51,32 @@ struct {
 	__type(value, struct ig_block);
 } ig_blocks6 SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, IG_MAX_GRANTS);
+	__type(key, struct ig_lpm_key4);
+	__type(value, struct ig_grant);
+} ig_grants4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, IG_MAX_GRANTS);
+	__type(key, struct ig_lpm_key6);
+	__type(value, struct ig_grant);
+} ig_grants6 SEC(".maps");
+
+/* Only user space reads it; it lives with the other pins so the CLI and
+ * the agent share it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, IG_MAX_GRANTS);
+	__type(key, struct ig_user_key);
+	__type(value, struct ig_grant);
+} ig_user_grants SEC(".maps");
+
 /* LRU is right here: losing a bucket only forgives a source. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -40,7 +40,13 @@
 #define IG_MAP_OFFENCES "ig_offences"
 #define IG_MAP_TIMERS "ig_block_timers"
 #define IG_MAP_EVENTS "ig_events"
+#define IG_MAP_GRANTS4 "ig_grants4"
+#define IG_MAP_GRANTS6 "ig_grants6"
+#define IG_MAP_USER_GRANTS "ig_user_grants"
 #define IG_LINK_SOCKOPS "link_sockops" /* pinned cgroup link */
+
+#define IG_MAX_GRANTS 65536
+#define IG_USER_LEN 128 /* usernames longer than this cannot be granted */
 
 enum ig_action {
 	IG_ACT_NONE = 0,
@@ -171,6 +177,8 @@ struct ig_slot {
 
 #define IG_DYN_BLOCKS4_WILD (1u << 0) /* a v4 block shorter than /IG_SUM4_PREFIX */
 #define IG_DYN_BLOCKS6_WILD (1u << 1) /* a v6 block shorter than /IG_SUM6_PREFIX */
+#define IG_DYN_GRANTS4_WILD (1u << 2)
+#define IG_DYN_GRANTS6_WILD (1u << 3)
 
 /*
  * Summaries: one byte per IPv4 /20 and per hashed IPv6 /48, saying what
@@ -185,7 +193,8 @@ struct ig_slot {
 #define IG_SUM_SIZE (1u << IG_SUM_BITS)
 #define IG_SUM_WORDS (IG_SUM_SIZE / 64) /* the compiler's bitmaps */
 #define IG_SUM_LIST(slot) (1u << (slot))
-#define IG_SUM_DYN (1u << 2)
+#define IG_SUM_DYN (1u << 2)   /* a block overlaps */
+#define IG_SUM_GRANT (1u << 3) /* a source grant overlaps */
 #define IG_SUM4_PREFIX 20
 #define IG_SUM6_PREFIX 48
 #define IG_SUM6_ENUM_MAX 16 /* enumerate up to 2^16 /48s, else go wild */
@@ -195,8 +204,8 @@ struct ig_cfg {
 	__u32 active;	 /* slot in force (0 or 1); written last by apply */
 	__u32 dyn_flags; /* IG_DYN_*, only ever set while loaded */
 	__u64 netns_cookie; /* sockops counts only sockets of this namespace */
-	__u64 blocks_gen;   /* bumped by every block added or removed, by
-			     * anyone: the agent saves state when it moves */
+	__u64 state_gen;   /* bumped by every block or grant added or removed,
+			     * by anyone: the agent saves state when it moves */
 	struct ig_slot slot[2];
 	__u8 sum4[IG_SUM_SIZE];
 	__u8 sum6[IG_SUM_SIZE];
@@ -283,6 +292,23 @@ struct ig_block {
 	__u8 level;	  /* escalation level, 0 for the first offence */
 	__u8 pad[6];
 	char note[IG_NOTE_LEN];
+};
+
+/*
+ * MFA grants: "this source prefix" (LPM, read by the data plane: with
+ * default = deny it opens the policed ports) or "this user" (hash, read by
+ * the auth-policy server), until expires_ns. Written by user space only.
+ */
+struct ig_grant {
+	__u64 expires_ns; /* CLOCK_MONOTONIC; a grant always expires */
+	__u64 created_ns;
+	__u8 prefixlen;	  /* source grants: the key's prefix length */
+	__u8 pad[7];
+	char note[IG_NOTE_LEN];
+};
+
+struct ig_user_key {
+	char user[IG_USER_LEN]; /* NUL-padded */
 };
 
 /* Rate limiter state, LRU per (port slot, source prefix). */

@@ -44,7 +44,7 @@ struct agent {
 	uint64_t events[4]; /* by enum ig_event_type */
 	struct ig_block_census census;
 
-	uint64_t saved_gen;   /* blocks_gen at the last state write */
+	uint64_t saved_gen;   /* state_gen at the last state write */
 	uint64_t next_save_ns;
 	uint64_t save_gap_ns; /* grows with the cost of a snapshot */
 	uint64_t next_sweep_ns;

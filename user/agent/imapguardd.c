@@ -131,7 +131,7 @@ static void reload(struct agent *a)
  * a table of 100,000 blocks under churn does not eat the CPU. */
 static void maybe_save(struct agent *a, uint64_t now, int force)
 {
-	uint64_t gen = __atomic_load_n(&a->h.cfg->blocks_gen, __ATOMIC_RELAXED), t0;
+	uint64_t gen = __atomic_load_n(&a->h.cfg->state_gen, __ATOMIC_RELAXED), t0;
 	int err;
 
 	if (!force && (gen == a->saved_gen || now < a->next_save_ns))

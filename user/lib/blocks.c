@@ -60,7 +60,7 @@ int ig_block_put(struct ig_handle *h, const struct ig_prefix *p, const struct ig
 				  IG_DYN_BLOCKS6_WILD, __ATOMIC_RELAXED);
 	if (bpf_map_update_elem(h->fd[m], &key, &b, BPF_ANY))
 		return -errno;
-	__atomic_fetch_add(&h->cfg->blocks_gen, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->cfg->state_gen, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -85,7 +85,7 @@ int ig_block_del(struct ig_handle *h, const struct ig_prefix *p)
 
 	if (bpf_map_delete_elem(h->fd[m], &key))
 		return -errno;
-	__atomic_fetch_add(&h->cfg->blocks_gen, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->cfg->state_gen, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 

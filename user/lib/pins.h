@@ -28,6 +28,9 @@ enum ig_map_id {
 	IG_M_OFFENCES,
 	IG_M_TIMERS,
 	IG_M_EVENTS,
+	IG_M_GRANTS4,
+	IG_M_GRANTS6,
+	IG_M_USER_GRANTS,
 	IG_NR_MAPS
 };
 

@@ -27,6 +27,7 @@ enum section {
 	SEC_DENY,
 	SEC_PORT,
 	SEC_AGENT,
+	SEC_AUTH,
 };
 
 struct parser {
@@ -390,27 +391,102 @@ int ig_parse_listen(const char *s, struct sockaddr_storage *ss, unsigned int *le
 	return 0;
 }
 
+/* A shared secret: long enough to resist guessing, printable, no spaces. */
+static void secret(struct parser *ps, const char *name, const char *value, char *dst)
+{
+	size_t len = strlen(value);
+
+	for (const char *c = value; *c; c++) {
+		if (*c <= ' ' || *c > '~') {
+			perr(ps, "%s must be printable with no spaces", name);
+			return;
+		}
+	}
+	if (len < IG_SECRET_MIN || len >= IG_SECRET_MAX)
+		perr(ps, "%s must be %d to %d characters (a long random string)", name,
+		     IG_SECRET_MIN, IG_SECRET_MAX - 1);
+	else
+		memcpy(dst, value, len + 1);
+}
+
 static void agent_key(struct parser *ps, const char *name, char *value)
 {
 	struct ig_agent_conf *a = &ps->pol->agent;
 	struct sockaddr_storage ss;
 	unsigned int len;
 
-	if (!strcmp(name, "metrics_listen")) {
+	if (!strcmp(name, "metrics_listen") || !strcmp(name, "policy_listen")) {
+		char *dst = name[0] == 'm' ? a->metrics_listen : a->policy_listen;
+
 		if (strcmp(value, "off") != 0 &&
 		    (strlen(value) >= sizeof(a->metrics_listen) ||
 		     ig_parse_listen(value, &ss, &len)))
-			perr(ps, "metrics_listen must be HOST:PORT ([ADDR]:PORT for IPv6) "
-				 "or off, not '%s'", value);
+			perr(ps, "%s must be HOST:PORT ([ADDR]:PORT for IPv6) "
+				 "or off, not '%s'", name, value);
 		else
-			snprintf(a->metrics_listen, sizeof(a->metrics_listen), "%s", value);
+			snprintf(dst, sizeof(a->metrics_listen), "%s", value);
+	} else if (!strcmp(name, "grants_token")) {
+		secret(ps, name, value, a->grants_token);
 	} else if (!strcmp(name, "state_dir")) {
 		if (value[0] != '/' || strlen(value) >= sizeof(a->state_dir))
 			perr(ps, "state_dir must be an absolute path");
 		else
 			snprintf(a->state_dir, sizeof(a->state_dir), "%s", value);
 	} else {
-		perr(ps, "unknown key '%s' in [agent] (known: metrics_listen, state_dir)", name);
+		perr(ps, "unknown key '%s' in [agent] (known: metrics_listen, policy_listen, "
+			 "grants_token, state_dir)", name);
+	}
+}
+
+/* ---- [auth] ---- */
+
+static void rate_key(struct parser *ps, const char *value, struct ig_rate *r)
+{
+	char err[256];
+
+	if (ig_rate_parse(value, &r->count, &r->interval_ns, err, sizeof(err)))
+		perr(ps, "%s", err);
+}
+
+static int yesno(struct parser *ps, const char *name, const char *value)
+{
+	if (!strcmp(value, "yes"))
+		return 1;
+	if (strcmp(value, "no") != 0)
+		perr(ps, "%s must be yes or no, not '%s'", name, value);
+	return 0;
+}
+
+static void auth_key(struct parser *ps, const char *name, char *value)
+{
+	struct ig_auth_conf *a = &ps->pol->auth;
+	char err[256];
+
+	if (!strcmp(name, "api_key")) {
+		secret(ps, name, value, a->api_key);
+	} else if (!strcmp(name, "fail_burst")) {
+		rate_key(ps, value, &a->fail_burst);
+	} else if (!strcmp(name, "spray_users")) {
+		rate_key(ps, value, &a->spray_users);
+	} else if (!strcmp(name, "user_fail_burst")) {
+		rate_key(ps, value, &a->user_fail_burst);
+	} else if (!strcmp(name, "tarpit")) {
+		if (ig_duration_parse(value, &a->tarpit_ns, err, sizeof(err)))
+			perr(ps, "%s", err);
+		else if (a->tarpit_ns > 60 * IG_NSEC_PER_SEC)
+			perr(ps, "tarpit can be at most 60s");
+	} else if (!strcmp(name, "require_grant")) {
+		a->require_grant = yesno(ps, name, value);
+	} else if (!strcmp(name, "require_tls")) {
+		a->require_tls = yesno(ps, name, value);
+	} else if (!strcmp(name, "block") || !strcmp(name, "block_max")) {
+		if (ig_duration_parse(value, name[5] ? &a->block_max_ns : &a->block_ns, err,
+				      sizeof(err)))
+			perr(ps, "%s", err);
+	} else {
+		perr(ps, "unknown key '%s' in [auth] (known: api_key, fail_burst, spray_users, "
+			 "user_fail_burst, tarpit, require_grant, require_tls, block, block_max)",
+		     name);
 	}
 }
 
@@ -476,12 +552,18 @@ static void open_section(struct parser *ps, char *hdr)
 		ps->sec = SEC_AGENT;
 		return;
 	}
+	if (!strcmp(name, "auth")) {
+		ps->sec = SEC_AUTH;
+		ps->pol->auth.enabled = 1;
+		ps->pol->auth.line = ps->line;
+		return;
+	}
 	if (!strcmp(name, "allow") || !strcmp(name, "deny")) {
 		ps->sec = name[0] == 'a' ? SEC_ALLOW : SEC_DENY;
 		return;
 	}
 unknown:
-	perr(ps, "unknown section [%s%s%s] (known: general, allow, deny, port N, agent)",
+	perr(ps, "unknown section [%s%s%s] (known: general, allow, deny, port N, agent, auth)",
 	     name, *arg ? " " : "", arg);
 }
 
@@ -551,6 +633,7 @@ static int handler(void *user, const char *section, const char *name,
 		case SEC_DENY: list_key(ps, name, v); break;
 		case SEC_PORT: port_key(ps, name, v); break;
 		case SEC_AGENT: agent_key(ps, name, v); break;
+		case SEC_AUTH: auth_key(ps, name, v); break;
 		default: break;
 		}
 	free(v);
@@ -579,6 +662,11 @@ static void check_whole(struct parser *ps)
 				    pol->ifaces[i]);
 	for (int i = 0; i < pol->n_ports; i++)
 		check_port(ps, &pol->ports[i]);
+	if (pol->auth.enabled && !pol->auth.api_key[0])
+		ig_diag_add(ps->d, ps->file, pol->auth.line,
+			    "[auth] needs 'api_key = <secret>' (Dovecot sends it with every request)");
+	if (pol->auth.enabled && pol->auth.block_ns > pol->auth.block_max_ns)
+		ig_diag_add(ps->d, ps->file, pol->auth.line, "[auth] block_max must be at least block");
 	for (size_t i = 0; i < pol->allow.n; i++)
 		lists[pol->allow.v[i].family == 6]++;
 	for (size_t i = 0; i < pol->deny.n; i++)
@@ -600,6 +688,15 @@ static void policy_defaults(struct ig_policy *pol)
 	snprintf(pol->agent.metrics_listen, sizeof(pol->agent.metrics_listen), "%s",
 		 IG_DEFAULT_METRICS_LISTEN);
 	snprintf(pol->agent.state_dir, sizeof(pol->agent.state_dir), "%s", IG_DEFAULT_STATE_DIR);
+	snprintf(pol->agent.policy_listen, sizeof(pol->agent.policy_listen), "%s",
+		 IG_DEFAULT_POLICY_LISTEN);
+	pol->auth.fail_burst = (struct ig_rate){ 10, 600 * IG_NSEC_PER_SEC };
+	pol->auth.spray_users = (struct ig_rate){ 5, 600 * IG_NSEC_PER_SEC };
+	pol->auth.user_fail_burst = (struct ig_rate){ 30, 600 * IG_NSEC_PER_SEC };
+	pol->auth.tarpit_ns = 2 * IG_NSEC_PER_SEC;
+	pol->auth.require_tls = 1;
+	pol->auth.block_ns = IG_DEFAULT_BLOCK_NS;
+	pol->auth.block_max_ns = IG_DEFAULT_BLOCK_MAX_NS;
 }
 
 int ig_policy_parse(FILE *f, const char *name, struct ig_policy *pol, struct ig_diag *d)

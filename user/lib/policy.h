@@ -43,12 +43,44 @@ struct ig_prefix_list {
 };
 
 #define IG_DEFAULT_METRICS_LISTEN "127.0.0.1:9743"
+#define IG_DEFAULT_POLICY_LISTEN "127.0.0.1:9744"
 #define IG_DEFAULT_STATE_DIR "/var/lib/imapguard"
+#define IG_SECRET_MIN 16
+#define IG_SECRET_MAX 256
 
 /* The agent's own settings ([agent]); the CLI ignores them. */
 struct ig_agent_conf {
 	char metrics_listen[64]; /* HOST:PORT, or "off" */
+	char policy_listen[64];	 /* Dovecot auth-policy and grants API */
+	char grants_token[IG_SECRET_MAX]; /* bearer token of /v1/grants; "" = API off */
 	char state_dir[PATH_MAX - 64];
+};
+
+/* A rate in a window: COUNT per INTERVAL. */
+struct ig_rate {
+	uint32_t count;
+	uint64_t interval_ns;
+};
+
+/*
+ * [auth]: the Dovecot auth-policy learner. Defaults (see README): a person
+ * who mistypes a password rarely fails 10 times in 10 minutes; failing as
+ * 5 distinct users from one address in 10 minutes is a spray, not a human
+ * (put a shared NAT on the allow list); 30 failures for one user across
+ * all sources in 10 minutes slows that user's logins by 2 s each, never
+ * locks them out.
+ */
+struct ig_auth_conf {
+	int enabled; /* the section is present */
+	int line;
+	char api_key[IG_SECRET_MAX];
+	struct ig_rate fail_burst;
+	struct ig_rate spray_users;
+	struct ig_rate user_fail_burst;
+	uint64_t tarpit_ns;
+	int require_grant;
+	int require_tls;
+	uint64_t block_ns, block_max_ns;
 };
 
 struct ig_policy {
@@ -65,6 +97,7 @@ struct ig_policy {
 	struct ig_port_policy ports[IG_MAX_PORTS];
 	int n_ports;
 	struct ig_agent_conf agent;
+	struct ig_auth_conf auth;
 };
 
 /* Parse "HOST:PORT" ("[v6]:PORT" for IPv6) into a socket address. */

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "compile.h"
+#include "grants.h"
+
+const char *ig_grant_kind_name(int kind)
+{
+	return kind == IG_GRANT_USER ? "user" : "source";
+}
+
+static int user_key(const char *user, struct ig_user_key *k)
+{
+	size_t len = strlen(user);
+
+	memset(k, 0, sizeof(*k));
+	if (!len || len >= sizeof(k->user))
+		return -ENAMETOOLONG;
+	memcpy(k->user, user, len);
+	return 0;
+}
+
+static void bump(struct ig_handle *h)
+{
+	__atomic_fetch_add(&h->cfg->state_gen, 1, __ATOMIC_RELAXED);
+}
+
+/* Atomic: the kernel sets block bits in the same words concurrently. */
+static void mark_grant(uint32_t idx, void *sum)
+{
+	__atomic_fetch_or((__u8 *)sum + (idx & (IG_SUM_SIZE - 1)), IG_SUM_GRANT, __ATOMIC_RELAXED);
+}
+
+static int source_key(const struct ig_prefix *p, struct ig_lpm_key6 *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = p->len;
+	memcpy(k->addr, p->addr, p->family == 4 ? 4 : 16);
+	return p->family == 4 ? IG_M_GRANTS4 : IG_M_GRANTS6;
+}
+
+int ig_grant_put(struct ig_handle *h, int kind, const char *user, const struct ig_prefix *p,
+		 const struct ig_grant *in)
+{
+	struct ig_grant g = *in;
+
+	if (kind == IG_GRANT_USER) {
+		struct ig_user_key k;
+		int err = user_key(user, &k);
+
+		if (err)
+			return err;
+		if (bpf_map_update_elem(h->fd[IG_M_USER_GRANTS], &k, &g, BPF_ANY))
+			return -errno;
+	} else {
+		struct ig_lpm_key6 k;
+		int m = source_key(p, &k);
+
+		g.prefixlen = p->len;
+		/* the summary bit first: until it is set the data plane does
+		 * not look for grants of this source */
+		if (ig_summary_for_each(p, mark_grant, p->family == 4 ? h->cfg->sum4 : h->cfg->sum6))
+			__atomic_fetch_or(&h->cfg->dyn_flags, p->family == 4 ? IG_DYN_GRANTS4_WILD :
+					  IG_DYN_GRANTS6_WILD, __ATOMIC_RELAXED);
+		if (bpf_map_update_elem(h->fd[m], &k, &g, BPF_ANY))
+			return -errno;
+	}
+	bump(h);
+	return 0;
+}
+
+static int add(struct ig_handle *h, int kind, const char *user, const struct ig_prefix *p,
+	       uint64_t ttl_ns, const char *note)
+{
+	struct ig_grant g = {};
+
+	if (!ttl_ns)
+		return -EINVAL; /* a grant always expires */
+	g.created_ns = ig_mono_ns();
+	g.expires_ns = g.created_ns + ttl_ns;
+	if (note)
+		strncpy(g.note, note, sizeof(g.note) - 1);
+	return ig_grant_put(h, kind, user, p, &g);
+}
+
+int ig_grant_user_add(struct ig_handle *h, const char *user, uint64_t ttl_ns, const char *note)
+{
+	return add(h, IG_GRANT_USER, user, NULL, ttl_ns, note);
+}
+
+int ig_grant_source_add(struct ig_handle *h, const struct ig_prefix *p, uint64_t ttl_ns,
+			const char *note)
+{
+	return add(h, IG_GRANT_SOURCE, NULL, p, ttl_ns, note);
+}
+
+int ig_grant_user_del(struct ig_handle *h, const char *user)
+{
+	struct ig_user_key k;
+	int err = user_key(user, &k);
+
+	if (err)
+		return err == -ENAMETOOLONG ? -ENOENT : err;
+	if (bpf_map_delete_elem(h->fd[IG_M_USER_GRANTS], &k))
+		return -errno;
+	bump(h);
+	return 0;
+}
+
+int ig_grant_source_del(struct ig_handle *h, const struct ig_prefix *p)
+{
+	struct ig_lpm_key6 k;
+	int m = source_key(p, &k);
+
+	if (bpf_map_delete_elem(h->fd[m], &k))
+		return -errno;
+	bump(h);
+	return 0;
+}
+
+int ig_grant_user_live(struct ig_handle *h, const char *user)
+{
+	struct ig_user_key k;
+	struct ig_grant g;
+
+	if (user_key(user, &k) || bpf_map_lookup_elem(h->fd[IG_M_USER_GRANTS], &k, &g))
+		return 0;
+	return g.expires_ns > ig_mono_ns();
+}
+
+int ig_grant_source_live(struct ig_handle *h, const struct ig_prefix *addr)
+{
+	struct ig_lpm_key6 k;
+	struct ig_grant g;
+	int m = source_key(addr, &k);
+
+	k.prefixlen = addr->family == 4 ? 32 : 128;
+	if (bpf_map_lookup_elem(h->fd[m], &k, &g))
+		return 0;
+	return g.expires_ns > ig_mono_ns();
+}
+
+int ig_grant_foreach(struct ig_handle *h, ig_grant_fn fn, void *arg)
+{
+	struct ig_user_key ucur, unext;
+	struct ig_grant g;
+	void *prev = NULL;
+	int rc;
+
+	while (!bpf_map_get_next_key(h->fd[IG_M_USER_GRANTS], prev, &unext)) {
+		ucur = unext;
+		prev = &ucur;
+		if (bpf_map_lookup_elem(h->fd[IG_M_USER_GRANTS], &unext, &g))
+			continue;
+		unext.user[IG_USER_LEN - 1] = '\0';
+		if ((rc = fn(IG_GRANT_USER, unext.user, NULL, &g, arg)))
+			return rc;
+	}
+	for (int fam = 4; fam <= 6; fam += 2) {
+		int fd = h->fd[fam == 4 ? IG_M_GRANTS4 : IG_M_GRANTS6];
+		struct ig_lpm_key6 cur, next;
+
+		prev = NULL;
+		while (!bpf_map_get_next_key(fd, prev, &next)) {
+			struct ig_prefix p = { .family = (uint8_t)fam, .len = (uint8_t)next.prefixlen };
+
+			cur = next;
+			prev = &cur;
+			if (bpf_map_lookup_elem(fd, &next, &g))
+				continue;
+			memcpy(p.addr, next.addr, fam == 4 ? 4 : 16);
+			if ((rc = fn(IG_GRANT_SOURCE, NULL, &p, &g, arg)))
+				return rc;
+		}
+	}
+	return 0;
+}
