@@ -42,7 +42,14 @@ static __always_inline __u32 ig_pkt_sum_bit(const struct ig_pkt *p)
 	return ig_sum6_bit(bpf_ntohl(p->saddr[0]), bpf_ntohl(p->saddr[1]) >> 16);
 }
 
-static __always_inline __u32 ig_list_flags(const struct ig_pkt *p, __u32 s)
+/*
+ * The LPM lookups below run only when the summary byte says the source may
+ * be listed, blocked or granted: the slow path. They are real BPF
+ * subprograms (noinline), which keeps the fast path small and its register
+ * pressure low (clang 14 miscompiled a spill after a helper call when all
+ * of them were inlined: "R1 !read_ok").
+ */
+static __noinline __u32 ig_list_flags(const struct ig_pkt *p, __u32 s)
 {
 	__u32 *v;
 
@@ -88,7 +95,7 @@ static __always_inline int ig_lpm_live(void *map, void *key, __u32 *prefixlen,
 	return 0;
 }
 
-static __always_inline int ig_blocked(const struct ig_pkt *p, __u64 *now)
+static __noinline int ig_blocked(const struct ig_pkt *p, __u64 *now)
 {
 	if (p->family == 4) {
 		struct ig_lpm_key4 k = { .prefixlen = 32, .addr = p->saddr[0] };
@@ -104,7 +111,7 @@ static __always_inline int ig_blocked(const struct ig_pkt *p, __u64 *now)
 
 /* A live source grant covering the source? (Grants always expire; the
  * value layout starts like a block's, expiry first.) */
-static __always_inline int ig_granted(const struct ig_pkt *p, __u64 *now)
+static __noinline int ig_granted(const struct ig_pkt *p, __u64 *now)
 {
 	struct ig_grant *g;
 

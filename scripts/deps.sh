@@ -9,7 +9,8 @@ BUILD="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 linux-libc-dev libxdp-dev libinih-dev libjson-c-dev libmicrohttpd-dev
 libcurl4-openssl-dev libnftnl-dev libmnl-dev"
 TEST="libcmocka-dev iproute2 nftables ethtool jq curl openssl python3
-xdp-tools cppcheck clang-tidy libclang-rt-14-dev procps prometheus"
+xdp-tools cppcheck clang-tidy libclang-rt-14-dev procps prometheus
+dovecot-imapd wrk"
 
 missing=""
 for p in $BUILD $TEST ${IMAPGUARD_EXTRA_DEPS:-}; do

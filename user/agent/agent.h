@@ -12,14 +12,49 @@
 
 struct ring_buffer;
 struct ig_mapcount;
+struct ig_auth;
+struct ig_event;
 struct MHD_Daemon;
+struct MHD_Connection;
 
-/* Active blocks per origin, from the last state snapshot: sorted expiry
- * times, so a scrape counts live ones with a binary search. */
+/* The auth-policy server's counters (metrics), bumped atomically. */
+enum { AUTH_PROTO_OTHER = 4, AUTH_NR_PROTOCOLS = 5 };
+enum auth_reject {
+	AUTH_REJECT_BLOCKED,
+	AUTH_REJECT_FAILURES,
+	AUTH_REJECT_SPRAY,
+	AUTH_REJECT_NO_GRANT,
+	AUTH_REJECT_PLAINTEXT,
+	AUTH_NR_REJECTS
+};
+enum { POLICY_ALLOW, POLICY_REPORT, POLICY_GRANTS, POLICY_NR_COMMANDS };
+#define POLICY_NR_ERRORS 6 /* 400 401 404 405 413 5xx */
+extern const char *const auth_protocols[AUTH_NR_PROTOCOLS];
+extern const char *const auth_reject_names[AUTH_NR_REJECTS];
+extern const char *const policy_commands[POLICY_NR_COMMANDS];
+
+struct auth_stats {
+	uint64_t attempts[AUTH_NR_PROTOCOLS];
+	uint64_t failures[AUTH_NR_PROTOCOLS];
+	uint64_t rejected[AUTH_NR_REJECTS];
+	uint64_t tarpitted;
+	uint64_t requests[POLICY_NR_COMMANDS];
+	uint64_t errors[POLICY_NR_ERRORS];
+};
+
+#define AUTH_MAX_SOURCES 16384 /* detector tables: a few MiB at most */
+#define AUTH_MAX_USERS 16384
+
+/* Live blocks per origin and grants per kind, from the last state
+ * snapshot: sorted expiry times, so a scrape counts live ones with a
+ * binary search instead of walking a table. */
+#define CENSUS_GRANT_USER IG_NR_ORIGINS
+#define CENSUS_GRANT_SOURCE (IG_NR_ORIGINS + 1)
+#define CENSUS_KINDS (IG_NR_ORIGINS + 2)
 struct ig_block_census {
-	uint64_t *expires[IG_NR_ORIGINS]; /* CLOCK_MONOTONIC, ascending */
-	size_t n[IG_NR_ORIGINS];
-	uint64_t permanent[IG_NR_ORIGINS];
+	uint64_t *expires[CENSUS_KINDS]; /* CLOCK_MONOTONIC, ascending */
+	size_t n[CENSUS_KINDS];
+	uint64_t permanent[CENSUS_KINDS];
 };
 
 struct agent {
@@ -36,6 +71,13 @@ struct agent {
 	int fanout_fd;	      /* listening unix socket for `imapguard events` */
 	int subscribers[16];
 	int nsubscribers;
+	pthread_mutex_t fanout_lock;
+
+	/* the auth-policy server (threads of its own) */
+	struct MHD_Daemon *policy;
+	struct ig_auth *auth;
+	pthread_mutex_t auth_lock; /* guards auth */
+	struct auth_stats auth_stats;
 
 	/* read by the metrics thread: guarded by lock */
 	pthread_mutex_t lock;
@@ -65,6 +107,17 @@ int state_restore(struct agent *a, int *blocks, int *offences);
 /* Remove lapsed blocks the kernel's timers did not (manual ones, restored
  * ones); logs each. */
 void sweep_blocks(struct agent *a);
+void sweep_grants(struct agent *a, uint64_t now);
+
+/* Report a block/expiry decided by anyone: log it, count it, and repeat it
+ * to `imapguard events` (`o` is the event's JSON, put by the call). */
+void agent_publish(struct agent *a, const struct ig_event *ev, json_object *o);
+
+int policy_start(struct agent *a);
+void policy_stop(struct agent *a);
+int grants_request(struct agent *a, struct MHD_Connection *c, const char *url,
+		   const char *method, const char *body, size_t len);
+int policy_fail(struct agent *a, struct MHD_Connection *c, unsigned int code, const char *msg);
 
 int fanout_open(struct agent *a);
 void fanout_accept(struct agent *a);

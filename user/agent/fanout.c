@@ -66,6 +66,7 @@ void fanout_accept(struct agent *a)
 {
 	int c;
 
+	pthread_mutex_lock(&a->fanout_lock);
 	while ((c = accept4(a->fanout_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		if (a->nsubscribers >= (int)(sizeof(a->subscribers) / sizeof(a->subscribers[0]))) {
 			close(c);
@@ -73,12 +74,15 @@ void fanout_accept(struct agent *a)
 		}
 		a->subscribers[a->nsubscribers++] = c;
 	}
+	pthread_mutex_unlock(&a->fanout_lock);
 }
 
 void fanout_send(struct agent *a, const char *line)
 {
 	size_t len = strlen(line);
 
+	/* the main loop and the auth-policy threads both publish */
+	pthread_mutex_lock(&a->fanout_lock);
 	for (int i = 0; i < a->nsubscribers;) {
 		ssize_t n = send(a->subscribers[i], line, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
@@ -90,6 +94,7 @@ void fanout_send(struct agent *a, const char *line)
 		close(a->subscribers[i]);
 		a->subscribers[i] = a->subscribers[--a->nsubscribers];
 	}
+	pthread_mutex_unlock(&a->fanout_lock);
 }
 
 void fanout_close(struct agent *a)

@@ -29,6 +29,7 @@
 
 #include "agent.h"
 #include "apply.h"
+#include "authdetect.h"
 #include "blocks.h"
 #include "events.h"
 #include "log.h"
@@ -62,6 +63,20 @@ static int load(const char *path, struct ig_policy *pol, const char *event)
 	return err;
 }
 
+void agent_publish(struct agent *a, const struct ig_event *ev, json_object *o)
+{
+	json_object *f = json_object_new_object();
+
+	fanout_send(a, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							     JSON_C_TO_STRING_NOSLASHESCAPE));
+	pthread_mutex_lock(&a->lock);
+	if (ev->type <= IG_EV_EXPIRE)
+		a->events[ev->type]++;
+	pthread_mutex_unlock(&a->lock);
+	json_object_object_add(f, "block", o); /* its own time and level */
+	jlog("info", ig_event_type_name(ev->type), f);
+}
+
 static int on_event(const struct ig_event *ev, void *arg)
 {
 	struct agent *a = arg;
@@ -74,16 +89,7 @@ static int on_event(const struct ig_event *ev, void *arg)
 		if (ig_event_kill_sessions(&a->h, ev, &killed) == 0)
 			json_object_object_add(o, "sessions_killed", json_object_new_int(killed));
 	}
-	fanout_send(a, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-							     JSON_C_TO_STRING_NOSLASHESCAPE));
-	pthread_mutex_lock(&a->lock);
-	if (ev->type <= IG_EV_EXPIRE)
-		a->events[ev->type]++;
-	pthread_mutex_unlock(&a->lock);
-	json_object *f = json_object_new_object();
-
-	json_object_object_add(f, "block", o); /* its own time and level */
-	jlog("info", ig_event_type_name(ev->type), f);
+	agent_publish(a, ev, o);
 	return 0;
 }
 
@@ -110,14 +116,25 @@ static void reload(struct agent *a)
 		return;
 	}
 	if (strcmp(np.agent.metrics_listen, a->pol.agent.metrics_listen) != 0 ||
-	    strcmp(np.agent.state_dir, a->pol.agent.state_dir) != 0)
-		jlogf("warning", "reload", "[agent] changes take effect at the next restart");
-	np.agent = a->pol.agent;
+	    strcmp(np.agent.policy_listen, a->pol.agent.policy_listen) != 0 ||
+	    strcmp(np.agent.state_dir, a->pol.agent.state_dir) != 0 ||
+	    np.auth.enabled != a->pol.auth.enabled)
+		jlogf("warning", "reload", "listeners, state_dir and enabling [auth] take "
+		      "effect at the next restart");
+	/* keep the listeners and where state lives; take the tokens */
+	memcpy(np.agent.metrics_listen, a->pol.agent.metrics_listen, sizeof(np.agent.metrics_listen));
+	memcpy(np.agent.policy_listen, a->pol.agent.policy_listen, sizeof(np.agent.policy_listen));
+	memcpy(np.agent.state_dir, a->pol.agent.state_dir, sizeof(np.agent.state_dir));
 	pthread_mutex_lock(&a->lock);
 	ig_policy_free(&a->pol);
 	a->pol = np;
 	a->reloads++;
 	pthread_mutex_unlock(&a->lock);
+	if (a->auth) {
+		pthread_mutex_lock(&a->auth_lock);
+		ig_auth_configure(a->auth, &a->pol.auth);
+		pthread_mutex_unlock(&a->auth_lock);
+	}
 	json_object *f = json_object_new_object();
 
 	json_object_object_add(f, "policy", json_object_new_string(a->pol.path));
@@ -202,6 +219,12 @@ static int startup(struct agent *a)
 	err = fanout_open(a);
 	if (err)
 		jlogf("warning", "start", "no event stream for imapguard events: %s", strerror(-err));
+	err = policy_start(a);
+	if (err) {
+		jlogf("error", "start", "cannot serve the auth policy on %s: %s",
+		      a->pol.agent.policy_listen, strerror(-err));
+		return err;
+	}
 	err = metrics_start(a);
 	if (err) {
 		jlogf("error", "start", "cannot serve metrics on %s: %s",
@@ -220,6 +243,8 @@ static int startup(struct agent *a)
 	json_object_object_add(f, "restored_blocks", json_object_new_int(restored_b));
 	json_object_object_add(f, "restored_offences", json_object_new_int(restored_o));
 	json_object_object_add(f, "metrics", json_object_new_string(a->pol.agent.metrics_listen));
+	json_object_object_add(f, "auth_policy", json_object_new_string(
+		a->policy ? a->pol.agent.policy_listen : "off"));
 	json_object_object_add(f, "state_dir", json_object_new_string(a->pol.agent.state_dir));
 	jlog("info", "start", f);
 	return 0;
@@ -315,7 +340,9 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct agent a = { .pin = IG_DEFAULT_PIN_PATH, .events_lock_fd = -1, .fanout_fd = -1,
-			   .lock = PTHREAD_MUTEX_INITIALIZER };
+			   .lock = PTHREAD_MUTEX_INITIALIZER,
+			   .auth_lock = PTHREAD_MUTEX_INITIALIZER,
+			   .fanout_lock = PTHREAD_MUTEX_INITIALIZER };
 	int c, err, rc = EXIT_OK;
 
 	ig_progname = "imapguardd";
@@ -364,6 +391,7 @@ int main(int argc, char **argv)
 		err = run(&a);
 	else
 		rc = EXIT_FAIL;
+	policy_stop(&a);
 	metrics_stop(&a);
 	fanout_close(&a);
 	if (a.rb) {

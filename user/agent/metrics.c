@@ -24,6 +24,7 @@
 #include "stats.h"
 #include "blocks.h"
 #include "events.h"
+#include "authdetect.h"
 #include <bpf/bpf.h>
 
 #define METRICS_MAX_CONNS 64
@@ -99,6 +100,60 @@ static size_t live_after(const uint64_t *v, size_t n, uint64_t now)
 	return n - lo;
 }
 
+static uint64_t ld(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* The Dovecot auth-policy server's counters (zeros when [auth] is off). */
+static void render_auth(struct agent *a, struct sbuf *b)
+{
+	static const char *const codes[POLICY_NR_ERRORS] = { "400", "401", "404", "405",
+							      "413", "500" };
+	const struct auth_stats *s = &a->auth_stats;
+
+	family(b, "imapguard_auth_attempts_total", "counter",
+	       "Login attempts reported by Dovecot, by protocol.");
+	for (int i = 0; i < AUTH_NR_PROTOCOLS; i++)
+		sb_printf(b, "imapguard_auth_attempts_total{protocol=\"%s\"} %llu\n",
+			  auth_protocols[i], (unsigned long long)ld(&s->attempts[i]));
+	family(b, "imapguard_auth_failures_total", "counter",
+	       "Failed logins reported by Dovecot, by protocol.");
+	for (int i = 0; i < AUTH_NR_PROTOCOLS; i++)
+		sb_printf(b, "imapguard_auth_failures_total{protocol=\"%s\"} %llu\n",
+			  auth_protocols[i], (unsigned long long)ld(&s->failures[i]));
+	family(b, "imapguard_auth_rejected_total", "counter",
+	       "Logins the policy refused, by reason.");
+	for (int i = 0; i < AUTH_NR_REJECTS; i++)
+		sb_printf(b, "imapguard_auth_rejected_total{reason=\"%s\"} %llu\n",
+			  auth_reject_names[i], (unsigned long long)ld(&s->rejected[i]));
+	family(b, "imapguard_auth_tarpitted_total", "counter",
+	       "Logins delayed because their user name is under a distributed attack.");
+	sb_printf(b, "imapguard_auth_tarpitted_total %llu\n", (unsigned long long)ld(&s->tarpitted));
+	family(b, "imapguard_policy_requests_total", "counter",
+	       "Requests to the auth-policy server, by command.");
+	for (int i = 0; i < POLICY_NR_COMMANDS; i++)
+		sb_printf(b, "imapguard_policy_requests_total{command=\"%s\"} %llu\n",
+			  policy_commands[i], (unsigned long long)ld(&s->requests[i]));
+	family(b, "imapguard_policy_request_errors_total", "counter",
+	       "Requests to the auth-policy server answered with an error, by HTTP code.");
+	for (int i = 0; i < POLICY_NR_ERRORS; i++)
+		sb_printf(b, "imapguard_policy_request_errors_total{code=\"%s\"} %llu\n", codes[i],
+			  (unsigned long long)ld(&s->errors[i]));
+	if (a->auth) {
+		size_t src, usr;
+
+		pthread_mutex_lock(&a->auth_lock);
+		src = ig_auth_sources(a->auth);
+		usr = ig_auth_users(a->auth);
+		pthread_mutex_unlock(&a->auth_lock);
+		family(b, "imapguard_auth_tracked", "gauge",
+		       "Entries of the login-failure tracker (bounded, least recent first out).");
+		sb_printf(b, "imapguard_auth_tracked{table=\"sources\"} %zu\n", src);
+		sb_printf(b, "imapguard_auth_tracked{table=\"users\"} %zu\n", usr);
+	}
+}
+
 static void render(struct agent *a, struct sbuf *b)
 {
 	const struct ig_slot *s = &a->h.cfg->slot[a->h.cfg->active & 1];
@@ -160,6 +215,11 @@ static void render(struct agent *a, struct sbuf *b)
 		sb_printf(b, "imapguard_blocks_active{origin=\"%s\"} %llu\n", ig_origin_name(o),
 			  (unsigned long long)a->census.permanent[o] +
 				  live_after(a->census.expires[o], a->census.n[o], now));
+	family(b, "imapguard_grants_active", "gauge", "MFA grants in force, by kind.");
+	for (int k = CENSUS_GRANT_USER; k <= CENSUS_GRANT_SOURCE; k++)
+		sb_printf(b, "imapguard_grants_active{kind=\"%s\"} %zu\n",
+			  k == CENSUS_GRANT_USER ? "user" : "source",
+			  live_after(a->census.expires[k], a->census.n[k], now));
 	family(b, "imapguard_policy_reloads_total", "counter", "Successful policy reloads (SIGHUP).");
 	sb_printf(b, "imapguard_policy_reloads_total %llu\n", (unsigned long long)a->reloads);
 	family(b, "imapguard_policy_reload_failures_total", "counter",
@@ -177,6 +237,8 @@ static void render(struct agent *a, struct sbuf *b)
 		sb_printf(b, "imapguard_events_total{type=\"%s\"} %llu\n", ig_event_type_name(t),
 			  (unsigned long long)a->events[t]);
 	pthread_mutex_unlock(&a->lock);
+
+	render_auth(a, b);
 
 	family(b, "imapguard_policy_generation", "gauge", "Generation of the policy in force.");
 	sb_printf(b, "imapguard_policy_generation %llu\n", (unsigned long long)s->generation);

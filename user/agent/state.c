@@ -20,6 +20,7 @@
 #include "agent.h"
 #include "blocks.h"
 #include "events.h"
+#include "grants.h"
 
 #define STATE_FILE "state.json"
 #define STATE_VERSION 1
@@ -48,9 +49,30 @@ static double wall_now(void)
 struct snap {
 	FILE *f;
 	struct ig_block_census census;
-	size_t cap[IG_NR_ORIGINS];
+	size_t cap[CENSUS_KINDS];
 	int n, oom;
 };
+
+/* Count one live thing of `kind` into the census. */
+static void census_add(struct snap *s, int kind, uint64_t expires_ns)
+{
+	if (!expires_ns) {
+		s->census.permanent[kind]++;
+		return;
+	}
+	if (s->census.n[kind] == s->cap[kind]) {
+		size_t cap = s->cap[kind] ? s->cap[kind] * 2 : 64;
+		uint64_t *g = realloc(s->census.expires[kind], cap * sizeof(*g));
+
+		if (!g) {
+			s->oom = 1;
+			return;
+		}
+		s->census.expires[kind] = g;
+		s->cap[kind] = cap;
+	}
+	s->census.expires[kind][s->census.n[kind]++] = expires_ns;
+}
 
 static void put_entry(FILE *f, int *n, json_object *o)
 {
@@ -80,23 +102,28 @@ static int snap_block(const struct ig_prefix *p, const struct ig_block *b, void 
 	json_object_object_add(o, "expires_unix", b->expires_ns ?
 			       json_object_new_double(ig_mono_to_unix(b->expires_ns)) : NULL);
 	put_entry(s->f, &s->n, o);
+	census_add(s, (int)org, b->expires_ns);
+	return 0;
+}
 
-	if (!b->expires_ns) {
-		s->census.permanent[org]++;
-	} else {
-		if (s->census.n[org] == s->cap[org]) {
-			size_t cap = s->cap[org] ? s->cap[org] * 2 : 64;
-			uint64_t *g = realloc(s->census.expires[org], cap * sizeof(*g));
+static int snap_grant(int kind, const char *user, const struct ig_prefix *p,
+		      const struct ig_grant *g, void *arg)
+{
+	struct snap *s = arg;
+	json_object *o = json_object_new_object();
+	char buf[IG_PREFIX_STRLEN];
 
-			if (!g) {
-				s->oom = 1;
-				return 0;
-			}
-			s->census.expires[org] = g;
-			s->cap[org] = cap;
-		}
-		s->census.expires[org][s->census.n[org]++] = b->expires_ns;
-	}
+	json_object_object_add(o, "kind", json_object_new_string(ig_grant_kind_name(kind)));
+	if (kind == IG_GRANT_USER)
+		json_object_object_add(o, "user", json_object_new_string(user));
+	else
+		json_object_object_add(o, "source", json_object_new_string(ig_prefix_str(p, buf)));
+	json_object_object_add(o, "note", json_object_new_string_len(g->note, (int)strnlen(g->note,
+										sizeof(g->note))));
+	json_object_object_add(o, "created_unix", json_object_new_double(ig_mono_to_unix(g->created_ns)));
+	json_object_object_add(o, "expires_unix", json_object_new_double(ig_mono_to_unix(g->expires_ns)));
+	put_entry(s->f, &s->n, o);
+	census_add(s, kind == IG_GRANT_USER ? CENSUS_GRANT_USER : CENSUS_GRANT_SOURCE, g->expires_ns);
 	return 0;
 }
 
@@ -159,6 +186,9 @@ static int write_state(struct agent *a, struct snap *s)
 	ig_block_foreach(&a->h, snap_block, s);
 	fprintf(s->f, "\n],\"offences\":[");
 	snap_offences(a, s->f);
+	fprintf(s->f, "\n],\"grants\":[");
+	s->n = 0;
+	ig_grant_foreach(&a->h, snap_grant, s);
 	fprintf(s->f, "\n]}\n");
 	if (fflush(s->f) || ferror(s->f) || fsync(fd))
 		err = errno ? -errno : -EIO;
@@ -183,7 +213,7 @@ int state_save(struct agent *a)
 	struct snap s = {};
 	int err = write_state(a, &s);
 
-	for (int o = 0; o < IG_NR_ORIGINS; o++)
+	for (int o = 0; o < CENSUS_KINDS; o++)
 		if (s.census.n[o])
 			qsort(s.census.expires[o], s.census.n[o], sizeof(uint64_t), cmp_u64);
 	pthread_mutex_lock(&a->lock);
@@ -198,7 +228,7 @@ int state_save(struct agent *a)
 	else
 		a->state_writes++;
 	pthread_mutex_unlock(&a->lock);
-	for (int o = 0; o < IG_NR_ORIGINS; o++)
+	for (int o = 0; o < CENSUS_KINDS; o++)
 		free(s.census.expires[o]);
 	return err;
 }
@@ -301,6 +331,87 @@ static int restore_offence(struct agent *a, json_object *e, double now_wall, uin
  * else (a truncated or foreign file) is moved aside, never half-applied
  * silently: entries that do not parse are counted and reported.
  */
+static int restore_grant(struct agent *a, json_object *e, double now_wall, uint64_t now_mono)
+{
+	const char *kind = jstr(e, "kind"), *user = jstr(e, "user"), *src = jstr(e, "source"),
+		   *note = jstr(e, "note");
+	struct ig_grant g = {};
+	struct ig_prefix p = {};
+	double exp, created;
+	char err[128];
+	int k;
+
+	if (!kind || jnum(e, "expires_unix", &exp))
+		return -EINVAL;
+	k = !strcmp(kind, "user") ? IG_GRANT_USER : !strcmp(kind, "source") ? IG_GRANT_SOURCE : -1;
+	if (k < 0 || (k == IG_GRANT_USER && !user) ||
+	    (k == IG_GRANT_SOURCE && (!src || ig_prefix_parse(src, &p, err, sizeof(err)))))
+		return -EINVAL;
+	if (exp <= now_wall)
+		return 0;
+	g.expires_ns = now_mono + (uint64_t)((exp - now_wall) * 1e9);
+	g.created_ns = jnum(e, "created_unix", &created) ? now_mono :
+		       to_mono(created, now_wall, now_mono);
+	if (note)
+		snprintf(g.note, sizeof(g.note), "%s", note);
+	return ig_grant_put(&a->h, k, user, &p, &g) ? -EIO : 1;
+}
+
+#define SWEEP_GRANTS_MAX 256 /* per pass; grants lapse at human pace */
+
+struct dead_grant {
+	int kind;
+	char user[IG_USER_LEN];
+	struct ig_prefix p;
+};
+
+struct grant_sweep {
+	struct dead_grant d[SWEEP_GRANTS_MAX];
+	int n;
+	uint64_t now;
+};
+
+static int grant_dead(int kind, const char *user, const struct ig_prefix *p,
+		      const struct ig_grant *g, void *arg)
+{
+	struct grant_sweep *s = arg;
+
+	if (g->expires_ns > s->now)
+		return 0;
+	s->d[s->n].kind = kind;
+	if (kind == IG_GRANT_USER)
+		snprintf(s->d[s->n].user, sizeof(s->d[s->n].user), "%s", user);
+	else
+		s->d[s->n].p = *p;
+	return ++s->n == SWEEP_GRANTS_MAX;
+}
+
+void sweep_grants(struct agent *a, uint64_t now)
+{
+	struct grant_sweep *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return;
+	s->now = now;
+	ig_grant_foreach(&a->h, grant_dead, s);
+	for (int i = 0; i < s->n; i++) {
+		struct dead_grant *d = &s->d[i];
+		json_object *f = json_object_new_object();
+		char buf[IG_PREFIX_STRLEN];
+
+		if (d->kind == IG_GRANT_USER)
+			ig_grant_user_del(&a->h, d->user);
+		else
+			ig_grant_source_del(&a->h, &d->p);
+		json_object_object_add(f, "kind", json_object_new_string(ig_grant_kind_name(d->kind)));
+		json_object_object_add(f, d->kind == IG_GRANT_USER ? "user" : "source",
+				       json_object_new_string(d->kind == IG_GRANT_USER ? d->user :
+							      ig_prefix_str(&d->p, buf)));
+		jlog("info", "grant_expire", f);
+	}
+	free(s);
+}
+
 int state_restore(struct agent *a, int *blocks, int *offences)
 {
 	char path[PATH_MAX], line[1024];
@@ -331,6 +442,10 @@ int state_restore(struct agent *a, int *blocks, int *offences)
 			section = 2;
 			continue;
 		}
+		if (!strcmp(line, "],\"grants\":[")) {
+			section = 3;
+			continue;
+		}
 		if (!strcmp(line, "]}")) {
 			closed = 1;
 			break;
@@ -342,9 +457,10 @@ int state_restore(struct agent *a, int *blocks, int *offences)
 			continue;
 		}
 		rc = section == 1 ? restore_block(a, e, now_wall, now_mono) :
-				    restore_offence(a, e, now_wall, now_mono);
+		     section == 2 ? restore_offence(a, e, now_wall, now_mono) :
+				    restore_grant(a, e, now_wall, now_mono);
 		json_object_put(e);
-		if (rc > 0)
+		if (rc > 0 && section < 3)
 			*(section == 1 ? blocks : offences) += 1;
 		bad += rc < 0;
 	}
@@ -415,14 +531,9 @@ void sweep_blocks(struct agent *a)
 		if (ig_block_del(&a->h, &s.dead[i]))
 			continue;
 		memcpy(ev.addr, s.dead[i].addr, 16);
-		json_object *f = json_object_new_object();
-
-		json_object_object_add(f, "block", ig_event_json(&ev));
-		jlog("info", "expire", f);
-		pthread_mutex_lock(&a->lock);
-		a->events[IG_EV_EXPIRE]++;
-		pthread_mutex_unlock(&a->lock);
+		agent_publish(a, &ev, ig_event_json(&ev));
 	}
 	free(s.dead);
 	free(s.blocks);
+	sweep_grants(a, s.now);
 }

@@ -31,6 +31,7 @@ int cmd_unload(struct cli *cli, int argc, char **argv);
 int cmd_stats(struct cli *cli, int argc, char **argv);
 int cmd_block(struct cli *cli, int argc, char **argv);
 int cmd_events(struct cli *cli, int argc, char **argv);
+int cmd_grant(struct cli *cli, int argc, char **argv);
 
 /* Parse the options every read command takes (-j/--json); returns the index
  * of the first operand, or -1 after printing a usage error. */

@@ -16,6 +16,9 @@ static const struct cli_cmd cmds[] = {
 	{ "block", "add ADDR[/LEN] [--ttl DURATION] [--reason TEXT]\n"
 		   "  block del ADDR[/LEN]\n"
 		   "  block list [-j] [--all]", "manage blocks", cmd_block },
+	{ "grant", "add (--user NAME | ADDR[/LEN]) --ttl DURATION [--reason TEXT]\n"
+		   "  grant del (--user NAME | ADDR[/LEN])\n"
+		   "  grant list [-j]", "MFA grants (zero-trust IMAP)", cmd_grant },
 	{ "events", "[-j] [--no-kill]", "follow automatic blocks and their expiry, live;\n"
 	  "      ends the blocked sources' open sessions unless --no-kill", cmd_events },
 	{ "unload", "", "detach everything and remove the pins", cmd_unload },

@@ -115,6 +115,47 @@ int ig_block_foreach(struct ig_handle *h, ig_block_fn fn, void *arg)
 	return 0;
 }
 
+uint32_t ig_offence_record(struct ig_handle *h, const struct ig_prefix *p, uint64_t now)
+{
+	struct ig_offence_key k = { .family = p->family };
+	struct ig_offence o, n = { .last_ns = now };
+
+	memcpy(k.addr, p->addr, 16);
+	if (!bpf_map_lookup_elem(h->fd[IG_M_OFFENCES], &k, &o) &&
+	    now - o.last_ns < IG_OFFENCE_MEMORY_NS)
+		n.level = o.level < IG_MAX_LEVEL ? o.level + 1 : IG_MAX_LEVEL;
+	bpf_map_update_elem(h->fd[IG_M_OFFENCES], &k, &n, BPF_ANY);
+	return n.level;
+}
+
+uint64_t ig_escalate(uint64_t base_ns, uint64_t max_ns, uint32_t level)
+{
+	uint64_t d = base_ns;
+
+	for (uint32_t i = 0; i < level && d < max_ns; i++)
+		d <<= 1;
+	return d < max_ns ? d : max_ns;
+}
+
+int ig_block_lookup(struct ig_handle *h, const struct ig_prefix *addr, struct ig_block *out)
+{
+	struct ig_lpm_key6 key = {};
+	int m = block_key(addr, &key);
+
+	/* an LPM lookup answers with the longest covering entry */
+	key.prefixlen = addr->family == 4 ? 32 : 128;
+	for (int tries = 0; tries < 3; tries++) {
+		if (bpf_map_lookup_elem(h->fd[m], &key, out))
+			return 0;
+		if (!out->expires_ns || out->expires_ns > ig_mono_ns())
+			return 1;
+		if (!out->prefixlen)
+			return 0;
+		key.prefixlen = out->prefixlen - 1u; /* look past a lapsed one */
+	}
+	return 0;
+}
+
 int ig_block_kill_sessions(struct ig_handle *h, const struct ig_prefix *p, int *killed)
 {
 	const struct ig_slot *s = &h->cfg->slot[h->cfg->active & 1];

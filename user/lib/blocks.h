@@ -30,6 +30,17 @@ int ig_block_foreach(struct ig_handle *h, ig_block_fn fn, void *arg);
  * enforce mode; monitor mode kills nothing). */
 int ig_block_kill_sessions(struct ig_handle *h, const struct ig_prefix *p, int *killed);
 
+/*
+ * The escalation the kernel applies to bursts, for blocks user space
+ * decides (the auth learner): a repeat offence by the same prefix within
+ * 24 h climbs one level, and the block doubles per level up to a cap.
+ */
+uint32_t ig_offence_record(struct ig_handle *h, const struct ig_prefix *p, uint64_t now);
+uint64_t ig_escalate(uint64_t base_ns, uint64_t max_ns, uint32_t level);
+
+/* A live block covering this address (a full-length prefix)? */
+int ig_block_lookup(struct ig_handle *h, const struct ig_prefix *addr, struct ig_block *out);
+
 const char *ig_origin_name(int origin);
 const char *ig_block_reason_name(int reason);
 

@@ -1,0 +1,186 @@
+#!/bin/bash
+# imapguardd as Dovecot's auth-policy server: a real Dovecot 2.3 from
+# Debian, real IMAP clients (Python imaplib, curl), in a namespace lab.
+# Spray, brute force, distributed spray, zero trust with grants, plaintext,
+# and hostile HTTP.
+# shellcheck source=tests/lib/lab.sh
+. "$(dirname "$0")/../lib/lab.sh"
+# shellcheck source=tests/lib/dovecot.sh
+. "$(dirname "$0")/../lib/dovecot.sh"
+t_need_root "namespace lab"
+command -v dovecot >/dev/null || { t_skip "auth-policy tests" "dovecot-imapd missing"; exit 0; }
+lab_up || { t_fail "lab setup"; exit 1; }
+
+KEY=dovecot-policy-key-0123456789abcdef
+TOKEN=sso-portal-token-0123456789abcdef
+CONF=$LAB_DIR/imapguard.conf
+write_conf() { # REQUIRE_GRANT DEFAULT
+	printf '%s\n' "[general]" "interfaces = $LAB_IF" "default = $2" \
+		"[allow]" "cidr = 198.18.1.0/28" \
+		"[port 993]" "action = allow" "[port 143]" "action = allow" \
+		"[auth]" "api_key = $KEY" "fail_burst = 8/10m" "spray_users = 4/10m" \
+		"user_fail_burst = 5/10m" "tarpit = 2s" "require_grant = $1" \
+		"[agent]" "metrics_listen = 127.0.0.1:9743" "policy_listen = 127.0.0.1:9744" \
+		"grants_token = $TOKEN" "state_dir = $LAB_DIR/state" >"$CONF"
+}
+write_conf no allow
+ip netns exec "$NS_S" "$IG"d --pin-path "$PIN" -c "$CONF" >"$LAB_DIR/agent.log" 2>&1 &
+AG=$!
+LAB_PIDS+=($AG)
+for i in $(seq 50); do
+	ip netns exec "$NS_S" curl -sf http://127.0.0.1:9743/metrics >/dev/null && break
+	sleep 0.1
+done
+t_check "imapguardd serves the auth policy" grep -q '"auth_policy":"127.0.0.1:9744"' "$LAB_DIR/agent.log"
+t_check "Dovecot starts with auth_policy_server_url pointing at it" dovecot_up "$KEY" no
+metric() { ip netns exec "$NS_S" curl -s http://127.0.0.1:9743/metrics | awk -v m="$1" '$1 == m {print $2}'; }
+blocked() { igs block list -j | jq -e --arg p "$1" '.blocks[] | select(.prefix == $p)' >/dev/null; }
+ok_login() { imap "$@" | jq -e -s 'all(.ok)' >/dev/null; }
+
+# the legitimate user, on an address of its own
+LEGIT=198.18.1.2
+t_check "alice logs in over 993 (TLS)" ok_login $LEGIT imaps alice:alice-secret
+t_check "bob logs in with STARTTLS on 143" ok_login $LEGIT starttls bob:bob-secret
+t_check "curl imaps:// logs in too" ip netns exec "$NS_C" curl -sk --max-time 10 \
+	--interface $LEGIT -u alice:alice-secret "imaps://$SRV4/" -o /dev/null
+
+# --- 1. a single-source spray: 6 users, one wrong password each ---
+S=198.18.5.10
+lab_client_addr $S
+imap $S imaps u1:Summer2026 u2:Summer2026 u3:Summer2026 u4:Summer2026 u5:Summer2026 \
+	u6:Summer2026 --parallel >"$LAB_DIR/spray.out"
+t_check "the spray failed to log in" jq -e -s 'all(.ok | not)' "$LAB_DIR/spray.out"
+t_jq "the sprayer is blocked in the kernel: origin auth, reason spray" '.blocks[] |
+	select(.prefix == "198.18.5.10/32") | .origin == "auth" and .reason == "spray" and
+	.count == 5 and .port == 993' "$(igs block list -j)"
+t_refute "its next TCP connect fails at XDP" probe $S $SRV4 993
+t_jq "...counted as a drop for a blocked source" '.ports[] | select(.port == 993) |
+	.counters[] | select(.verdict == "drop" and .reason == "blocked") | .packets >= 1' \
+	"$(igs stats -j)"
+t_check "alice on another address logs in throughout" ok_login $LEGIT imaps alice:alice-secret
+t_match "the agent logged the block" '"event":"block".*"prefix":"198.18.5.10/32","origin":"auth","reason":"spray"' \
+	"$(cat "$LAB_DIR/agent.log")"
+
+# --- 2. a brute force: one user, many passwords, one address ---
+B=198.18.5.11
+lab_client_addr $B
+imap $B imaps bob:pw1 bob:pw2 bob:pw3 bob:pw4 bob:pw5 bob:pw6 bob:pw7 bob:pw8 bob:pw9 bob:pw10 \
+	--parallel >"$LAB_DIR/brute.out"
+t_jq "the brute-forcer is blocked: reason auth_failures" '.blocks[] |
+	select(.prefix == "198.18.5.11/32") | .origin == "auth" and .reason == "auth_failures"' \
+	"$(igs block list -j)"
+t_refute "its next TCP connect fails at XDP" probe $B $SRV4 993
+t_check "bob himself still logs in from his own address" ok_login $LEGIT imaps bob:bob-secret
+
+# --- 3. a distributed spray: many addresses, one user ---
+for i in 1 2 3 4 5 6 7; do lab_client_addr 198.18.6.$i; done
+spray=()
+for i in 1 2 3 4 5 6 7; do
+	imap 198.18.6.$i imaps carol:guess$i >/dev/null &
+	spray+=($!)
+done
+for p in "${spray[@]}"; do wait "$p"; done
+t_jq "no source of the distributed spray is blocked" \
+	'[.blocks[] | select(.prefix | startswith("198.18.6."))] | length == 0' "$(igs block list -j)"
+C=198.18.1.9
+lab_client_addr $C
+r=$(imap $C imaps carol:carol-secret)
+t_jq "carol's right password still works" '.ok' "$r"
+t_jq "...but her login is tarpitted (>= 2 s)" '.seconds >= 2' "$r"
+t_check "the tarpit is counted" test "$(metric imapguard_auth_tarpitted_total)" -ge 1
+
+# --- 5. plaintext LOGIN on 143 (Dovecot allows it; imapguard does not) ---
+P=198.18.1.10
+lab_client_addr $P
+r=$(imap $P plain dave:dave-secret)
+t_jq "plaintext LOGIN on 143 is rejected by require_tls" '(.ok | not) and
+	(.detail | test("Plaintext authentication is not allowed"))' "$r"
+t_check "the rejection is counted" test "$(metric 'imapguard_auth_rejected_total{reason="plaintext"}')" -ge 1
+t_check "the same user with STARTTLS is fine" ok_login $P starttls dave:dave-secret
+
+# --- 4. zero trust: require_grant = yes ---
+write_conf yes allow
+kill -HUP $AG
+sleep 0.5
+# Dovecot's anvil penalty delays the next login from an address that just
+# failed by seconds, longer than these grants live: every step below
+# therefore logs in from an address of its own
+for i in $(seq 20 29); do lab_client_addr 198.18.5.$i; done
+r=$(imap 198.18.5.20 imaps alice:alice-secret)
+t_jq "require_grant: alice without a grant is refused, told how to get access" \
+	'(.ok | not) and (.detail | test("multi-factor"))' "$r"
+t_rc 0 "imapguard grant add --user alice --ttl 3s" igs grant add --user alice --ttl 3s
+t_jq "grant list shows it" '.grants[] | select(.user == "alice") | .kind == "user" and
+	.seconds_left <= 3' "$(igs grant list -j)"
+t_check "with the grant alice logs in" ok_login 198.18.5.21 imaps alice:alice-secret
+sleep 3.2
+t_refute "after 3 s she is refused again" ok_login 198.18.5.22 imaps alice:alice-secret
+api() { ip netns exec "$NS_S" curl -s -o "$LAB_DIR/api.out" -w '%{http_code}' "$@"; }
+t_check "the grants API without the token: 401" test "$(api -X POST -d '{"user":"alice","ttl":"3s"}' \
+	http://127.0.0.1:9744/v1/grants)" = 401
+t_check "with a wrong token: 401" test "$(api -H 'Authorization: Bearer wrong-token-0000000000' \
+	-X POST -d '{"user":"alice","ttl":"3s"}' http://127.0.0.1:9744/v1/grants)" = 401
+t_check "POST /v1/grants with the token: 201" test "$(api -H "Authorization: Bearer $TOKEN" \
+	-X POST -d '{"user":"alice","ttl":"3s"}' http://127.0.0.1:9744/v1/grants)" = 201
+t_jq "...answering with the grant" '.kind == "user" and .user == "alice" and .seconds_left == 3' \
+	"$(cat "$LAB_DIR/api.out")"
+t_check "the API grant lets alice in" ok_login 198.18.5.23 imaps alice:alice-secret
+t_check "GET /v1/grants lists it" sh -c "[ \"\$(ip netns exec $NS_S curl -s -H 'Authorization: Bearer $TOKEN' \
+	http://127.0.0.1:9744/v1/grants | jq '[.grants[] | select(.user == \"alice\")] | length')\" = 1 ]"
+t_check "DELETE /v1/grants/user/alice: 200" test "$(api -H "Authorization: Bearer $TOKEN" \
+	-X DELETE http://127.0.0.1:9744/v1/grants/user/alice)" = 200
+t_refute "after DELETE alice is refused at once" ok_login 198.18.5.24 imaps alice:alice-secret
+t_check "DELETE of a grant that is not there: 404" test "$(api -H "Authorization: Bearer $TOKEN" \
+	-X DELETE http://127.0.0.1:9744/v1/grants/user/alice)" = 404
+t_check "bad grant bodies get 400" test "$(api -H "Authorization: Bearer $TOKEN" \
+	-X POST -d '{"user":"alice","source":"198.18.5.0/24","ttl":"1h"}' http://127.0.0.1:9744/v1/grants)" = 400
+t_check "a bad ttl gets 400" test "$(api -H "Authorization: Bearer $TOKEN" \
+	-X POST -d '{"user":"alice","ttl":"forever"}' http://127.0.0.1:9744/v1/grants)" = 400
+t_check "the allow-listed network needs no grant" ok_login $LEGIT imaps alice:alice-secret
+
+# a source grant opens the policed ports at XDP under default = deny
+write_conf yes deny
+kill -HUP $AG
+sleep 0.5
+G=198.18.5.30
+lab_client_addr $G
+t_refute "default = deny: an unlisted source cannot reach 993" probe $G $SRV4 993
+t_check "POST /v1/grants for a source: 201" test "$(api -H "Authorization: Bearer $TOKEN" \
+	-X POST -d '{"source":"198.18.5.30","ttl":"3s"}' http://127.0.0.1:9744/v1/grants)" = 201
+t_check "the granted source reaches 993 at XDP" probe $G $SRV4 993
+t_check "and logs in without a user grant" ok_login $G imaps bob:bob-secret
+sleep 3.2
+t_refute "when the grant expires the source is dropped again" probe $G $SRV4 993
+t_check "imapguard_grants_active is exported" sh -c \
+	"ip netns exec $NS_S curl -s http://127.0.0.1:9743/metrics | grep -q '^imapguard_grants_active{kind=\"user\"}'"
+write_conf no allow
+kill -HUP $AG
+sleep 0.5
+
+# --- 6. hostile HTTP ---
+abuse() { ip netns exec "$NS_S" $PY "$ROOT/tests/lib/policy_abuse.py" 127.0.0.1:9744 "$KEY" "$1"; }
+att0=$(metric 'imapguard_auth_attempts_total{protocol="imap"}')
+r=$(abuse auth)
+t_jq "a missing, wrong, partial or Basic api_key gets 401" \
+	'[.missing, .wrong_key, .wrong_bearer, .basic, .prefix_of_key] | all(. == 401)' "$r"
+r=$(abuse bodies)
+t_jq "oversized bodies get 413, chunked or not" '.oversized == 413 and .oversized_chunked == 413' "$r"
+t_jq "broken, non-object, trailing-garbage and too-deep JSON get 400" \
+	'[.broken_json, .array, .trailing_garbage, .deep_nesting] | all(. == 400)' "$r"
+t_jq "a missing or bad remote gets 400" '[.no_remote, .remote_not_ip, .remote_is_cidr] | all(. == 400)' "$r"
+t_jq "an oversized field and an unknown command get 400, GET 405" \
+	'.huge_string == 400 and .unknown_command == 400 and .get == 405' "$r"
+t_jq "unknown fields are ignored" '.unknown_fields_ignored == 200' "$r"
+t_check "nothing was recorded from the bad requests" test \
+	"$(metric 'imapguard_auth_attempts_total{protocol="imap"}')" = "$att0"
+t_refute "...and nobody was blocked by them" blocked 198.18.9.9/32
+r=$(abuse slowloris)
+t_jq "under 200 slowloris connections a real request is answered in < 1 s" \
+	'.good_request == 200 and .good_seconds < 1' "$r"
+r=$(abuse concurrent)
+t_jq "1,000 concurrent requests: answered, the agent stays responsive" \
+	'.ok >= 900 and .after == 200 and .after_seconds < 1' "$r"
+t_check "imapguardd is still running" kill -0 $AG
+t_check "alice still logs in after all that" ok_login $LEGIT imaps alice:alice-secret
+t_check "the 401s were counted" test "$(metric 'imapguard_policy_request_errors_total{code="401"}')" -ge 5
+t_done

@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The Dovecot auth-policy server (auth_policy_server_url), and the grants
+ * API next to it, on [agent] policy_listen.
+ *
+ *   POST <any path>?command=allow   before and after authentication:
+ *        {"status":0} accept, negative reject (the msg reaches the client
+ *        as NO [ALERT] msg), positive N delays the login by N seconds
+ *   POST <any path>?command=report  after it, with success/policy_reject:
+ *        this is where failures are learnt
+ *   /v1/grants                      see grantsapi.c
+ *
+ * Every request carries [auth] api_key (X-API-Key, which Dovecot sends
+ * for a header value without a colon, or Authorization: Bearer); without
+ * it: 401 and nothing recorded. Bodies are bounded and parsed with json-c;
+ * anything malformed is a 400 that changes nothing. Passwords never reach
+ * us (Dovecot sends a 12-bit hash) and the hash is never logged either.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <bpf/bpf.h>
+
+#include "agent.h"
+#include "authdetect.h"
+#include "blocks.h"
+#include "events.h"
+#include "grants.h"
+#include "http.h"
+#include "stats.h"
+
+#define POLICY_THREADS 2
+#define POLICY_MAX_CONNS 512
+#define POLICY_PER_IP 256 /* Dovecot connects from one address, keep-alive */
+#define POLICY_TIMEOUT_S 15
+#define POLICY_CONN_MEMORY (64 * 1024)
+#define FIELD_MAX 512
+
+const char *const auth_protocols[AUTH_NR_PROTOCOLS] = { "imap", "pop3", "submission",
+							 "sieve", "other" };
+const char *const auth_reject_names[AUTH_NR_REJECTS] = { "blocked", "auth_failures", "spray",
+							  "no_grant", "plaintext" };
+const char *const policy_commands[POLICY_NR_COMMANDS] = { "allow", "report", "grants" };
+
+struct req {
+	struct http_body body;
+	int grants; /* a /v1/grants request */
+};
+
+static int protocol_index(const char *p)
+{
+	for (int i = 0; i < AUTH_NR_PROTOCOLS - 1; i++)
+		if (p && !strcmp(p, auth_protocols[i]))
+			return i;
+	return AUTH_NR_PROTOCOLS - 1;
+}
+
+static void count_error(struct agent *a, unsigned int code)
+{
+	int i = code == 400 ? 0 : code == 401 ? 1 : code == 404 ? 2 : code == 405 ? 3 :
+		code == 413 ? 4 : 5;
+
+	__atomic_fetch_add(&a->auth_stats.errors[i], 1, __ATOMIC_RELAXED);
+}
+
+int policy_fail(struct agent *a, struct MHD_Connection *c, unsigned int code, const char *msg)
+{
+	count_error(a, code);
+	return http_error(c, code, msg);
+}
+
+static const char *field(json_object *o, const char *k)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* Every string attribute within bounds (Dovecot's are short). */
+static int fields_bounded(json_object *o)
+{
+	json_object_object_foreach(o, k, v) {
+		(void)k;
+		if (json_object_is_type(v, json_type_string) &&
+		    json_object_get_string_len(v) >= FIELD_MAX)
+			return 0;
+	}
+	return 1;
+}
+
+/* -1 absent, 0 false, 1 true */
+static int flag(json_object *o, const char *k)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_boolean))
+		return -1;
+	return json_object_get_boolean(v);
+}
+
+static enum MHD_Result verdict(struct MHD_Connection *c, int status, const char *msg)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "status", json_object_new_int(status));
+	json_object_object_add(o, "msg", json_object_new_string(msg));
+	return http_json(c, MHD_HTTP_OK, o);
+}
+
+static void reject_count(struct agent *a, int why)
+{
+	__atomic_fetch_add(&a->auth_stats.rejected[why], 1, __ATOMIC_RELAXED);
+}
+
+/* Is the address on the policy's allow list (of the slot in force)? */
+static int allow_listed(struct agent *a, const struct ig_prefix *addr)
+{
+	uint32_t s = a->h.cfg->active & 1, flags = 0;
+
+	if (addr->family == 4) {
+		struct ig_list_key4 k = { .prefixlen = 64, .slot = s };
+
+		memcpy(&k.addr, addr->addr, 4);
+		if (bpf_map_lookup_elem(a->h.fd[IG_M_LISTS4], &k, &flags))
+			flags = 0;
+	} else {
+		struct ig_list_key6 k = { .prefixlen = 160, .slot = s };
+
+		memcpy(k.addr, addr->addr, 16);
+		if (bpf_map_lookup_elem(a->h.fd[IG_M_LISTS6], &k, &flags))
+			flags = 0;
+	}
+	return !!(flags & IG_LIST_ALLOW);
+}
+
+static void until(uint64_t expires_ns, char *buf, size_t len)
+{
+	time_t t = (time_t)ig_mono_to_unix(expires_ns);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%H:%M UTC", &tm);
+}
+
+static enum MHD_Result do_allow(struct agent *a, struct MHD_Connection *c,
+				const struct ig_auth_conf *conf, const struct ig_prefix *addr,
+				const char *user, int plaintext)
+{
+	struct ig_block b;
+	char msg[160], t[32];
+
+	if (ig_block_lookup(&a->h, addr, &b)) {
+		int why = b.origin == IG_ORIGIN_AUTH && b.reason == IG_BR_SPRAY ? AUTH_REJECT_SPRAY :
+			  b.origin == IG_ORIGIN_AUTH ? AUTH_REJECT_FAILURES : AUTH_REJECT_BLOCKED;
+
+		reject_count(a, why);
+		if (b.expires_ns) {
+			until(b.expires_ns, t, sizeof(t));
+			snprintf(msg, sizeof(msg), "Too many failed logins from your network; "
+				 "try again after %s.", t);
+		} else {
+			snprintf(msg, sizeof(msg), "Logins from your network are blocked.");
+		}
+		return verdict(c, -1, msg);
+	}
+	if (conf->require_tls && plaintext) {
+		reject_count(a, AUTH_REJECT_PLAINTEXT);
+		return verdict(c, -1, "Plaintext authentication is not allowed: use IMAPS "
+				      "(port 993) or STARTTLS.");
+	}
+	if (conf->require_grant && !allow_listed(a, addr) && !ig_grant_source_live(&a->h, addr) &&
+	    !(user && ig_grant_user_live(&a->h, user))) {
+		reject_count(a, AUTH_REJECT_NO_GRANT);
+		return verdict(c, -1, "IMAP access needs a recent multi-factor sign-in: sign in "
+				      "to the web portal with MFA first, then retry.");
+	}
+	if (user) {
+		uint32_t fails;
+
+		pthread_mutex_lock(&a->auth_lock);
+		fails = ig_auth_user_fails(a->auth, user, ig_mono_ns());
+		pthread_mutex_unlock(&a->auth_lock);
+		if (fails > conf->user_fail_burst.count) {
+			/* many sources failing as this user: slow everyone down,
+			 * the owner included, but never lock them out */
+			__atomic_fetch_add(&a->auth_stats.tarpitted, 1, __ATOMIC_RELAXED);
+			return verdict(c, (int)(conf->tarpit_ns / 1000000000ull),
+				       "Slow down: this account is under attack.");
+		}
+	}
+	return verdict(c, 0, "");
+}
+
+/* Block the source prefix in the kernel, with escalation, end its
+ * sessions, and report it like a kernel event. */
+static void auth_block(struct agent *a, const struct ig_auth_conf *conf,
+		       const struct ig_prefix *pfx, int reason, uint32_t count, uint16_t port)
+{
+	uint64_t now = ig_mono_ns();
+	struct ig_block b = { .origin = IG_ORIGIN_AUTH, .reason = (uint8_t)reason,
+			      .count = count, .port = port, .created_ns = now };
+	struct ig_event ev = { .type = IG_EV_BLOCK, .time_ns = now, .family = pfx->family,
+			       .prefixlen = pfx->len, .origin = IG_ORIGIN_AUTH,
+			       .reason = (uint8_t)reason, .count = count, .port = port };
+	uint32_t level = ig_offence_record(&a->h, pfx, now);
+	json_object *o;
+	int killed = 0;
+
+	b.level = (uint8_t)level;
+	b.expires_ns = now + ig_escalate(conf->block_ns, conf->block_max_ns, level);
+	if (ig_block_put(&a->h, pfx, &b)) {
+		jlogf("error", "auth_block", "cannot add the block: %s", strerror(errno));
+		return;
+	}
+	ig_stat_bump(&a->h, IG_STAT_BLOCKS(IG_ORIGIN_AUTH, reason));
+	if (a->h.cfg->slot[a->h.cfg->active & 1].flags & IG_SLOT_MONITOR)
+		ev.type = IG_EV_WOULD_BLOCK;
+	else
+		ig_block_kill_sessions(&a->h, pfx, &killed);
+	ev.expires_ns = b.expires_ns;
+	ev.created_ns = now;
+	ev.level = b.level;
+	memcpy(ev.addr, pfx->addr, 16);
+	o = ig_event_json(&ev);
+	json_object_object_add(o, "sessions_killed", json_object_new_int(killed));
+	agent_publish(a, &ev, o);
+}
+
+static enum MHD_Result do_report(struct agent *a, struct MHD_Connection *c,
+				 const struct ig_auth_conf *conf, uint8_t prefixlen,
+				 const struct ig_prefix *addr, const char *user, int proto,
+				 json_object *body)
+{
+	int success = flag(body, "success"), rejected = flag(body, "policy_reject");
+	const char *lport = field(body, "local_port");
+	struct ig_auth_result r;
+	struct ig_prefix pfx = *addr;
+
+	__atomic_fetch_add(&a->auth_stats.attempts[proto], 1, __ATOMIC_RELAXED);
+	/* a login we rejected ourselves says nothing about the password */
+	if (success == 0 && rejected != 1) {
+		__atomic_fetch_add(&a->auth_stats.failures[proto], 1, __ATOMIC_RELAXED);
+		pfx.len = prefixlen;
+		ig_prefix_mask(&pfx);
+		pthread_mutex_lock(&a->auth_lock);
+		ig_auth_failure(a->auth, &pfx, user ? user : "", ig_mono_ns(), &r);
+		pthread_mutex_unlock(&a->auth_lock);
+		if (r.outcome && !allow_listed(a, addr))
+			auth_block(a, conf, &pfx, r.outcome == IG_AUTH_BLOCK_SPRAY ? IG_BR_SPRAY :
+					    IG_BR_AUTH_FAILURES,
+				   r.outcome == IG_AUTH_BLOCK_SPRAY ? r.users : r.fails,
+				   lport ? (uint16_t)strtoul(lport, NULL, 10) : 0);
+	}
+	return verdict(c, 0, "");
+}
+
+static enum MHD_Result policy_request(struct agent *a, struct MHD_Connection *c,
+				      const struct http_body *b)
+{
+	const char *cmd = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "command");
+	const char *remote, *user, *secured;
+	struct ig_prefix addr;
+	json_object *o;
+	char err[128];
+	int tls, plaintext, report;
+	struct ig_auth_conf conf;
+	uint8_t prefixlen;
+	enum MHD_Result ret;
+
+	if (!cmd || (strcmp(cmd, "allow") != 0 && strcmp(cmd, "report") != 0))
+		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST,
+				   "command must be allow or report");
+	report = cmd[0] == 'r';
+	o = b->p ? http_parse_object(b->p, b->len) : NULL;
+	if (!o)
+		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object");
+	if (!fields_bounded(o)) {
+		json_object_put(o);
+		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, "an attribute is too long");
+	}
+	remote = field(o, "remote");
+	if (!remote || ig_prefix_parse(remote, &addr, err, sizeof(err)) ||
+	    addr.len != (addr.family == 4 ? 32 : 128)) {
+		json_object_put(o);
+		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST,
+				   "'remote' must be the client's IP address");
+	}
+	/* the requested name is what the attacker controls and varies */
+	user = field(o, "login");
+	if (!user || !*user)
+		user = field(o, "user");
+	tls = flag(o, "tls");
+	secured = field(o, "secured");
+	plaintext = tls == 0 || (secured && !*secured);
+	__atomic_fetch_add(&a->auth_stats.requests[report], 1, __ATOMIC_RELAXED);
+	/* a reload may swap the policy under us: work on a copy */
+	pthread_mutex_lock(&a->lock);
+	conf = a->pol.auth;
+	prefixlen = addr.family == 4 ? a->pol.prefix_v4 : a->pol.prefix_v6;
+	pthread_mutex_unlock(&a->lock);
+	if (report)
+		ret = do_report(a, c, &conf, prefixlen, &addr, user,
+				protocol_index(field(o, "protocol")), o);
+	else
+		ret = do_allow(a, c, &conf, &addr, user && *user ? user : NULL, plaintext);
+	json_object_put(o);
+	return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_size, void **con_cls)
+{
+	struct agent *a = cls;
+	struct req *r = *con_cls;
+
+	(void)version;
+	if (!r) { /* the head: decide what we can before any body is read */
+		int grants = !strncmp(url, "/v1/grants", 10), ok;
+		char secret[IG_SECRET_MAX];
+
+		pthread_mutex_lock(&a->lock);
+		memcpy(secret, grants ? a->pol.agent.grants_token : a->pol.auth.api_key,
+		       sizeof(secret));
+		pthread_mutex_unlock(&a->lock);
+		ok = http_authorized(c, secret, !grants);
+		if (!ok)
+			return policy_fail(a, c, MHD_HTTP_UNAUTHORIZED,
+					   grants && !secret[0] ?
+						   "the grants API is off (no [agent] grants_token)" :
+						   "missing or wrong credentials");
+		if (!grants && strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+			return policy_fail(a, c, MHD_HTTP_METHOD_NOT_ALLOWED,
+					   "the policy protocol is POST only");
+		if (http_too_big(c))
+			return policy_fail(a, c, MHD_HTTP_CONTENT_TOO_LARGE, "body too large");
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		r->grants = grants;
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		http_body_add(&r->body, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->body.too_big)
+		return policy_fail(a, c, MHD_HTTP_CONTENT_TOO_LARGE, "body too large");
+	if (r->grants) {
+		__atomic_fetch_add(&a->auth_stats.requests[POLICY_GRANTS], 1, __ATOMIC_RELAXED);
+		return grants_request(a, c, url, method, r->body.p, r->body.len);
+	}
+	return policy_request(a, c, &r->body);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (r) {
+		free(r->body.p);
+		free(r);
+	}
+	*con_cls = NULL;
+}
+
+int policy_start(struct agent *a)
+{
+	struct sockaddr_storage ss;
+	unsigned int len;
+
+	if (!a->pol.auth.enabled || !strcmp(a->pol.agent.policy_listen, "off"))
+		return 0;
+	if (ig_parse_listen(a->pol.agent.policy_listen, &ss, &len))
+		return -EINVAL;
+	a->auth = ig_auth_new(&a->pol.auth, AUTH_MAX_SOURCES, AUTH_MAX_USERS);
+	if (!a->auth)
+		return -ENOMEM;
+	a->policy = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO, 0, NULL, NULL,
+		handle, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)POLICY_THREADS,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)POLICY_MAX_CONNS,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)POLICY_PER_IP,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)POLICY_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)POLICY_CONN_MEMORY,
+		MHD_OPTION_NOTIFY_COMPLETED, completed, a,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, 512u, MHD_OPTION_END);
+	if (!a->policy)
+		return errno ? -errno : -EADDRINUSE;
+	return 0;
+}
+
+void policy_stop(struct agent *a)
+{
+	if (a->policy)
+		MHD_stop_daemon(a->policy);
+	a->policy = NULL;
+	ig_auth_free(a->auth);
+	a->auth = NULL;
+}

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The grants API, for an SSO/MFA portal, on the auth-policy listener and
+ * authenticated by the bearer token [agent] grants_token:
+ *
+ *   POST   /v1/grants                {"user":"alice","ttl":"8h"}
+ *                                    {"source":"198.18.7.0/24","ttl":"1h"}
+ *   GET    /v1/grants                live grants
+ *   DELETE /v1/grants/user/NAME
+ *   DELETE /v1/grants/source/CIDR
+ *
+ * JSON in and out; every error is a 4xx with {"error": "..."}.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent.h"
+#include "duration.h"
+#include "events.h"
+#include "grants.h"
+#include "http.h"
+
+#define GRANT_TTL_MAX (30ull * 86400 * 1000000000ull)
+
+static void iso(uint64_t mono_ns, char *buf, size_t len)
+{
+	time_t t = (time_t)ig_mono_to_unix(mono_ns);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_object *grant_json(int kind, const char *user, const struct ig_prefix *p,
+			       const struct ig_grant *g, uint64_t now)
+{
+	json_object *o = json_object_new_object();
+	char buf[IG_PREFIX_STRLEN], when[32];
+
+	json_object_object_add(o, "kind", json_object_new_string(ig_grant_kind_name(kind)));
+	if (kind == IG_GRANT_USER)
+		json_object_object_add(o, "user", json_object_new_string(user));
+	else
+		json_object_object_add(o, "source", json_object_new_string(ig_prefix_str(p, buf)));
+	iso(g->expires_ns, when, sizeof(when));
+	json_object_object_add(o, "expires", json_object_new_string(when));
+	json_object_object_add(o, "seconds_left", json_object_new_int64(
+		g->expires_ns > now ? (int64_t)((g->expires_ns - now + 999999999ull) / 1000000000ull) : 0));
+	if (g->note[0])
+		json_object_object_add(o, "note", json_object_new_string(g->note));
+	return o;
+}
+
+struct listing {
+	json_object *arr;
+	uint64_t now;
+};
+
+static int list_one(int kind, const char *user, const struct ig_prefix *p,
+		    const struct ig_grant *g, void *arg)
+{
+	struct listing *l = arg;
+
+	if (g->expires_ns > l->now)
+		json_object_array_add(l->arr, grant_json(kind, user, p, g, l->now));
+	return 0;
+}
+
+/* A user name as Dovecot would send it: printable, no spaces, bounded. */
+static int valid_user(const char *u)
+{
+	size_t n = strlen(u);
+
+	if (!n || n >= IG_USER_LEN)
+		return 0;
+	for (; *u; u++)
+		if ((unsigned char)*u <= ' ' || *u == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int create(struct agent *a, struct MHD_Connection *c, const char *body, size_t len)
+{
+	json_object *o = body ? http_parse_object(body, len) : NULL, *v;
+	const char *user = NULL, *source = NULL, *ttl = NULL, *note = NULL;
+	struct ig_prefix p;
+	struct ig_grant g;
+	uint64_t ttl_ns;
+	char err[256];
+	int rc;
+
+	if (!o)
+		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object");
+#define STR(k, dst)                                                                    \
+	if (json_object_object_get_ex(o, k, &v)) {                                     \
+		if (!json_object_is_type(v, json_type_string)) {                       \
+			json_object_put(o);                                            \
+			return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, "'" k "' must be a string"); \
+		}                                                                      \
+		dst = json_object_get_string(v);                                       \
+	}
+	STR("user", user)
+	STR("source", source)
+	STR("ttl", ttl)
+	STR("note", note)
+#undef STR
+	if (!user == !source) {
+		rc = policy_fail(a, c, MHD_HTTP_BAD_REQUEST, "give exactly one of 'user' and 'source'");
+		goto out;
+	}
+	if (!ttl || ig_duration_parse(ttl, &ttl_ns, err, sizeof(err)) || ttl_ns > GRANT_TTL_MAX) {
+		rc = policy_fail(a, c, MHD_HTTP_BAD_REQUEST,
+				 "'ttl' must be a duration up to 30d, e.g. \"8h\"");
+		goto out;
+	}
+	if (note && strlen(note) >= IG_NOTE_LEN) {
+		rc = policy_fail(a, c, MHD_HTTP_BAD_REQUEST, "'note' is too long");
+		goto out;
+	}
+	if (user && !valid_user(user)) {
+		rc = policy_fail(a, c, MHD_HTTP_BAD_REQUEST, "'user' must be printable, "
+				 "without spaces, shorter than 128 bytes");
+		goto out;
+	}
+	if (source && ig_prefix_parse(source, &p, err, sizeof(err))) {
+		rc = policy_fail(a, c, MHD_HTTP_BAD_REQUEST, err);
+		goto out;
+	}
+	rc = user ? ig_grant_user_add(&a->h, user, ttl_ns, note) :
+		    ig_grant_source_add(&a->h, &p, ttl_ns, note);
+	if (rc) {
+		rc = policy_fail(a, c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-rc));
+		goto out;
+	}
+	g = (struct ig_grant){ .created_ns = ig_mono_ns() };
+	g.expires_ns = g.created_ns + ttl_ns;
+	if (note)
+		snprintf(g.note, sizeof(g.note), "%s", note);
+	json_object *f = grant_json(user ? IG_GRANT_USER : IG_GRANT_SOURCE, user, &p, &g,
+				    g.created_ns);
+
+	jlog("info", "grant", json_object_get(f));
+	rc = http_json(c, MHD_HTTP_CREATED, f);
+out:
+	json_object_put(o);
+	return rc;
+}
+
+int grants_request(struct agent *a, struct MHD_Connection *c, const char *url,
+		   const char *method, const char *body, size_t len)
+{
+	int get = !strcmp(method, MHD_HTTP_METHOD_GET), del = !strcmp(method, MHD_HTTP_METHOD_DELETE);
+
+	if (!strcmp(url, "/v1/grants") || !strcmp(url, "/v1/grants/")) {
+		if (!strcmp(method, MHD_HTTP_METHOD_POST))
+			return create(a, c, body, len);
+		if (get) {
+			struct listing l = { .arr = json_object_new_array(), .now = ig_mono_ns() };
+			json_object *o = json_object_new_object();
+
+			ig_grant_foreach(&a->h, list_one, &l);
+			json_object_object_add(o, "grants", l.arr);
+			return http_json(c, MHD_HTTP_OK, o);
+		}
+		return policy_fail(a, c, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET or POST");
+	}
+	if (!strncmp(url, "/v1/grants/user/", 16) || !strncmp(url, "/v1/grants/source/", 18)) {
+		int is_user = url[11] == 'u';
+		const char *what = url + (is_user ? 16 : 18);
+		struct ig_prefix p;
+		char err[256];
+		int rc;
+
+		if (!del)
+			return policy_fail(a, c, MHD_HTTP_METHOD_NOT_ALLOWED, "use DELETE");
+		if (!is_user && ig_prefix_parse(what, &p, err, sizeof(err)))
+			return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, err);
+		rc = is_user ? ig_grant_user_del(&a->h, what) : ig_grant_source_del(&a->h, &p);
+		if (rc == -ENOENT)
+			return policy_fail(a, c, MHD_HTTP_NOT_FOUND, "no such grant");
+		if (rc)
+			return policy_fail(a, c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-rc));
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "deleted", json_object_new_boolean(1));
+		return http_json(c, MHD_HTTP_OK, o);
+	}
+	return policy_fail(a, c, MHD_HTTP_NOT_FOUND, "no such resource");
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Small helpers shared by the agent's HTTP endpoints (libmicrohttpd). */
+#ifndef IG_HTTP_H
+#define IG_HTTP_H
+
+#include <json-c/json.h>
+#include <microhttpd.h>
+#include <stddef.h>
+
+#define HTTP_BODY_MAX (16 * 1024) /* bodies over this get 413, never buffered */
+
+/* Reply with text or with a JSON document (put by the call). */
+enum MHD_Result http_text(struct MHD_Connection *c, unsigned int code, const char *text);
+enum MHD_Result http_json(struct MHD_Connection *c, unsigned int code, json_object *o);
+enum MHD_Result http_error(struct MHD_Connection *c, unsigned int code, const char *msg);
+
+/* Equal in time independent of where they differ (and of b's length). */
+int ct_equal(const char *a, const char *b);
+
+/* Does the request carry `secret` as "Authorization: Bearer <secret>" (or,
+ * when also_api_key, as "X-API-Key: <secret>")? */
+int http_authorized(struct MHD_Connection *c, const char *secret, int also_api_key);
+
+/* A request body, collected across libmicrohttpd's calls and bounded. */
+struct http_body {
+	char *p;
+	size_t len;
+	int too_big;
+};
+
+/* Feed one upload chunk; returns 0, or -E2BIG past HTTP_BODY_MAX. */
+int http_body_add(struct http_body *b, const char *data, size_t len);
+
+/* Content-Length announces more than HTTP_BODY_MAX? */
+int http_too_big(struct MHD_Connection *c);
+
+/* Parse a bounded JSON object (depth <= 8); NULL if not one. */
+json_object *http_parse_object(const char *text, size_t len);
+
+#endif
