@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 
 #include "blocks.h"
+#include "grants.h"
 #include "bpfenv.h"
 #include "pkt.h"
 #include "tap.h"
@@ -388,6 +389,47 @@ static void run_blocks(void)
 	use_policy(P_BASE);
 }
 
+static int add_grant(const char *cidr, int64_t ttl_ns)
+{
+	struct ig_prefix p;
+	char err[128];
+
+	if (ig_prefix_parse(cidr, &p, err, sizeof(err)))
+		return -1;
+	if (ttl_ns > 0)
+		return ig_grant_source_add(&env.h, &p, (uint64_t)ttl_ns, "test");
+	{
+		struct ig_grant g = { .created_ns = 1, .expires_ns = ig_mono_ns() - 1000000000ull };
+
+		return ig_grant_put(&env.h, IG_GRANT_SOURCE, NULL, &p, &g);
+	}
+}
+
+static void run_grants(void)
+{
+	struct pkt_spec s = { .family = 4, .src = "198.18.0.60", .dport = 993 };
+	struct pkt_spec s6 = { .family = 6, .src = "2001:db8:60::1", .dport = 993 };
+
+	use_policy(P_DEFAULT_DENY);
+	expect_frame("default=deny: an ungranted source drops", &s,
+		     &(struct expect)E_PORT(DROP, 993, DROP, DEFAULT_DENY));
+	tap(add_grant("198.18.0.60", 60000000000ll) == 0, "grant 198.18.0.60 for 60 s");
+	expect_frame("default=deny: a granted source passes", &s,
+		     &(struct expect)E_PORT(PASS, 993, PASS, GRANT));
+	tap(add_grant("2001:db8:60::/48", 60000000000ll) == 0, "grant 2001:db8:60::/48");
+	expect_frame("v6: a granted prefix passes", &s6, &(struct expect)E_PORT(PASS, 993, PASS, GRANT));
+	tap(add_grant("198.18.66.0/24", 60000000000ll) == 0, "grant a prefix on the deny list");
+	s.src = "198.18.66.9";
+	expect_frame("a grant beats the deny list", &s, &(struct expect)E_PORT(PASS, 993, PASS, GRANT));
+	tap(add_grant("198.18.0.61", -1) == 0, "a grant that has lapsed");
+	s.src = "198.18.0.61";
+	expect_frame("a lapsed grant is ignored at once", &s,
+		     &(struct expect)E_PORT(DROP, 993, DROP, DEFAULT_DENY));
+	s.dport = 22;
+	expect_frame("grants do not matter off the policed ports", &s, &(struct expect)E_NONE(PASS));
+	use_policy(P_BASE);
+}
+
 /* The rate state of one IPv4 source on 110, to age it by hand. */
 static int rate_age(const char *src, uint64_t ns)
 {
@@ -512,6 +554,7 @@ int main(void)
 	run_truncations();
 	run_blocks();
 	run_ratelimit();
+	run_grants();
 	run_reapply();
 	bpfenv_teardown(&env);
 	return tap_done();

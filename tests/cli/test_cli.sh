@@ -34,6 +34,11 @@ t_rc 2 "block add bad --ttl: exit 2" "$IG" --pin-path /nonexistent/ig block add 
 t_rc 2 "block add too long --reason: exit 2" "$IG" --pin-path /nonexistent/ig block add \
 	198.18.0.1 --reason "$(printf 'x%.0s' $(seq 40))"
 t_rc 2 "stats with a stray operand: exit 2" "$IG" stats extra
+t_rc 2 "grant add without --ttl: exit 2" "$IG" --pin-path /nonexistent/ig grant add --user alice
+t_rc 2 "grant add with both a user and a CIDR: exit 2" "$IG" --pin-path /nonexistent/ig \
+	grant add --user alice 198.18.0.0/24 --ttl 1h
+t_rc 2 "grant add with a bad CIDR: exit 2" "$IG" --pin-path /nonexistent/ig grant add 198.18.0.1/8 --ttl 1h
+t_rc 2 "grant with no subcommand: exit 2" "$IG" grant
 
 t_need_root "the rest needs root"
 lab_up || { t_fail "lab setup"; exit 1; }
@@ -98,6 +103,15 @@ t_rc 1 "block del of an absent prefix: exit 1" igs block del 198.18.8.0/24
 t_rc 0 "block del" igs block del 198.18.7.0/24
 t_rc 2 "block del bad CIDR: exit 2" igs block del 198.18.7.0/33
 t_jq "block list after del" '(.blocks | length) == 1' "$(igs block list -j)"
+t_rc 0 "grant add --user" igs grant add --user alice@example.org --ttl 1h --reason sso
+t_rc 0 "grant add CIDR" igs grant add 2001:db8:9::/48 --ttl 10m
+t_jq "grant list -j shape" '(.grants | length) == 2 and (.grants[] | select(.kind == "user") |
+	.user == "alice@example.org" and .note == "sso" and .seconds_left > 3500) and
+	(.grants[] | select(.kind == "source") | .source == "2001:db8:9::/48")' "$(igs grant list -j)"
+t_rc 1 "grant del of an absent grant: exit 1" igs grant del --user bob
+t_rc 0 "grant del --user" igs grant del --user alice@example.org
+t_rc 0 "grant del CIDR" igs grant del 2001:db8:9::/48
+t_jq "grant list empty again" '.grants | length == 0' "$(igs grant list -j)"
 
 # a bad re-apply changes nothing
 t_rc 2 "re-apply a bad policy: exit 2" igs apply "$BAD"

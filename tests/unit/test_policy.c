@@ -107,6 +107,20 @@ static const struct reject_case rejects[] = {
 	{ GEN "[port 993]\naction = allow\nburst = many\n", 5, "not a rate" },
 	{ GEN "[port 993]\naction = allow\nburst = 5/1m\nburst = 6/1m\n", 6, "'burst' given twice" },
 	{ GEN "[port 993]\naction = allow\nburst = 5/1m\nblock = soon\n", 6, "not a duration" },
+	{ GEN "[auth]\nfail_burst = 5/1m\n", 3, "[auth] needs 'api_key" },
+	{ GEN "[auth]\napi_key = short\n", 4, "api_key must be 16 to 255 characters" },
+	{ GEN "[auth]\napi_key = has space in it 0123456789\n", 4, "printable with no spaces" },
+	{ GEN "[auth]\napi_key = 0123456789abcdef\nspray_users = lots\n", 5, "not a rate" },
+	{ GEN "[auth]\napi_key = 0123456789abcdef\ntarpit = 2m\n", 5, "tarpit can be at most 60s" },
+	{ GEN "[auth]\napi_key = 0123456789abcdef\nrequire_grant = maybe\n", 5,
+	  "require_grant must be yes or no" },
+	{ GEN "[auth]\napi_key = 0123456789abcdef\nblock = 2h\nblock_max = 1h\n", 3,
+	  "[auth] block_max must be at least block" },
+	{ GEN "[auth]\napi_key = 0123456789abcdef\nlockout = yes\n", 5, "unknown key 'lockout' in [auth]" },
+	{ GEN "[agent]\nmetrics_listen = localhost:9743\n", 4, "metrics_listen must be HOST:PORT" },
+	{ GEN "[agent]\npolicy_listen = 127.0.0.1:99999\n", 4, "policy_listen must be HOST:PORT" },
+	{ GEN "[agent]\nstate_dir = relative/dir\n", 4, "state_dir must be an absolute path" },
+	{ GEN "[agent]\ngrants_token = tiny\n", 4, "grants_token must be 16 to 255" },
 	{ GEN "; long line\n[deny]\ncidr = 198.18.0.0/24, 198.18.1.0/24, 198.18.2.0/24, "
 		   "198.18.3.0/24, 198.18.4.0/24, 198.18.5.0/24, 198.18.6.0/24, 198.18.7.0/24, "
 		   "198.18.8.0/24, 198.18.9.0/24, 198.18.10.0/24, 198.18.11.0/24, 198.18.12.0/24\n",
@@ -178,6 +192,27 @@ static void test_full_policy(void **state)
 	ig_policy_free(&pol);
 }
 
+static void test_auth_keys(void **state)
+{
+	struct ig_policy pol;
+	struct ig_diag d;
+
+	(void)state;
+	assert_int_equal(load(GEN "[auth]\napi_key = 0123456789abcdef\n"
+			      "[agent]\npolicy_listen = [::1]:9744\nmetrics_listen = off\n", &pol, &d), 0);
+	assert_true(pol.auth.enabled);
+	assert_string_equal(pol.auth.api_key, "0123456789abcdef");
+	assert_int_equal(pol.auth.fail_burst.count, 10); /* the documented defaults */
+	assert_int_equal(pol.auth.spray_users.count, 5);
+	assert_int_equal(pol.auth.user_fail_burst.count, 30);
+	assert_int_equal(pol.auth.tarpit_ns, 2000000000ull);
+	assert_true(pol.auth.require_tls);
+	assert_false(pol.auth.require_grant);
+	assert_string_equal(pol.agent.policy_listen, "[::1]:9744");
+	assert_string_equal(pol.agent.metrics_listen, "off");
+	ig_policy_free(&pol);
+}
+
 static void test_burst_keys(void **state)
 {
 	struct ig_policy pol;
@@ -231,14 +266,15 @@ static void test_unreadable(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(rejects) / sizeof(rejects[0]) + 5] = {
+	struct CMUnitTest tests[sizeof(rejects) / sizeof(rejects[0]) + 6] = {
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_full_policy),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_burst_keys),
+		cmocka_unit_test(test_auth_keys),
 	};
-	size_t n = 5;
+	size_t n = 6;
 
 	for (size_t i = 0; i < sizeof(rejects) / sizeof(rejects[0]); i++) {
 		/* one test per bad file, named after the error it must give */
