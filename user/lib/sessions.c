@@ -11,8 +11,9 @@
 
 #include "sessions.h"
 
-/* Every state but LISTEN: a half-closed session can still carry data. */
-#define IG_DIAG_STATES (((1u << 12) - 1) & ~(1u << TCP_LISTEN))
+/* Sessions that can still carry a guess: established, being set up, or
+ * half-closed by the client. (TIME_WAIT and friends carry nothing.) */
+#define IG_DIAG_STATES ((1u << TCP_ESTABLISHED) | (1u << TCP_SYN_RECV) | (1u << TCP_CLOSE_WAIT))
 
 struct victims {
 	const struct ig_prefix *p;
