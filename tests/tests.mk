@@ -43,6 +43,7 @@ bench: deps
 	$(MAKE) all $(BENCH_BIN)
 	$(BUILD)/tests/bench/bench_dataplane
 	./tests/bench/bench_agent.sh
+	./tests/bench/bench_policy.sh
 
 # libFuzzer harnesses, built with clang and sanitizers from the library's
 # sources (not the gcc-built archive)
