@@ -59,6 +59,7 @@ enum ig_attach {
 	IG_ATTACH_XDP = 0,	  /* native (driver) XDP */
 	IG_ATTACH_XDP_GENERIC = 1, /* skb-mode XDP */
 	IG_ATTACH_TC = 2,	  /* clsact ingress */
+	IG_ATTACH_NFT = 3,	  /* nftables, table inet imapguard */
 };
 
 /* How a policed packet was decided. The verdict is separate (below). */
@@ -377,6 +378,7 @@ enum ig_xdp_mode_kind {
 	IG_MODE_XDP_NATIVE = 1,
 	IG_MODE_XDP_SKB = 2,
 	IG_MODE_TC = 3,
+	IG_MODE_NFT = 4, /* matched by iifname in table inet imapguard */
 };
 
 struct ig_meta_iface {

@@ -33,6 +33,7 @@
 #include "blocks.h"
 #include "events.h"
 #include "log.h"
+#include "nft.h"
 
 #define TICK_MS 250
 #define SWEEP_EVERY_NS (5ull * 1000000000ull)
@@ -160,6 +161,14 @@ static void maybe_save(struct agent *a, uint64_t now, int force)
 		      strerror(-err));
 	else
 		a->saved_gen = gen;
+	{
+		char why[256];
+
+		/* the nftables sets (enforcing or mirror) follow every change:
+		 * kernel bursts, auth blocks, expiries, CLI and API grants */
+		if (ig_nft_sync_dynamic(&a->h, why, sizeof(why)))
+			jlogf("error", "nft_sync", "%s", why);
+	}
 	a->save_gap_ns = (ig_mono_ns() - t0) * 10;
 	if (a->save_gap_ns < SAVE_GAP_MIN_NS)
 		a->save_gap_ns = SAVE_GAP_MIN_NS;

@@ -170,6 +170,7 @@ static void render(struct agent *a, struct sbuf *b)
 
 	if (ig_stats_read_all(&a->h, st))
 		memset(st, 0, sizeof(st));
+	ig_stats_overlay_nft(&a->h, st);
 
 	family(b, "imapguard_build_info", "gauge", "Build of the running agent.");
 	sb_printf(b, "imapguard_build_info{version=\"%s\",schema=\"%d\"} 1\n", IG_VERSION,
@@ -248,7 +249,7 @@ static void render(struct agent *a, struct sbuf *b)
 	for (uint32_t i = 0; i < a->h.meta.n_ifaces && i < IG_MAX_IFACES; i++) {
 		struct ig_meta_iface now_if = a->h.meta.ifaces[i];
 
-		ig_query_iface((int)now_if.ifindex, &now_if);
+		ig_iface_state(a->h.meta.attach, &now_if);
 		attached += now_if.mode != IG_MODE_NONE;
 	}
 	family(b, "imapguard_interfaces", "gauge", "Interfaces named by the policy.");

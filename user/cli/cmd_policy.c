@@ -152,9 +152,10 @@ static void status_human(struct ig_handle *h, const struct ig_slot *s, uint64_t 
 	for (uint32_t i = 0; i < h->meta.n_ifaces && i < IG_MAX_IFACES; i++) {
 		struct ig_meta_iface now = h->meta.ifaces[i];
 
-		ig_query_iface((int)now.ifindex, &now);
+		ig_iface_state(h->meta.attach, &now);
 		printf("  %-15s %s%s\n", now.name, ig_mode_name(now.mode),
 		       now.mode == IG_MODE_NONE ? " (NOT ATTACHED: re-apply)" :
+		       now.mode == IG_MODE_NFT ? " (table inet imapguard, prerouting priority -300)" :
 		       now.mode == IG_MODE_TC ? "" :
 		       now.multiprog ? " (behind the libxdp dispatcher)" :
 				       " (sole XDP program: libxdp dispatcher unavailable)");
@@ -202,7 +203,7 @@ static void status_json(struct ig_handle *h, const struct ig_slot *s, uint64_t b
 		struct ig_meta_iface now = h->meta.ifaces[i];
 		json_object *ifc = json_object_new_object();
 
-		ig_query_iface((int)now.ifindex, &now);
+		ig_iface_state(h->meta.attach, &now);
 		json_object_object_add(ifc, "name", json_object_new_string(now.name));
 		json_object_object_add(ifc, "ifindex", json_object_new_int((int)now.ifindex));
 		json_object_object_add(ifc, "mode", json_object_new_string(ig_mode_name(now.mode)));

@@ -4,12 +4,14 @@
 
 #include "cli.h"
 #include "policy.h"
+#include "log.h"
 #include "stats.h"
 
 int cmd_stats(struct cli *cli, int argc, char **argv)
 {
 	json_object *root = NULL, *ports = NULL, *glob = NULL;
 	const struct ig_slot *s;
+	static uint64_t all[IG_NR_STATS];
 	struct ig_handle h;
 	uint64_t v;
 	int rc;
@@ -19,6 +21,8 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_open(cli, &h)))
 		return rc;
 	s = &h.cfg->slot[h.cfg->active & 1];
+	if (ig_stats_read_all(&h, all) || ig_stats_overlay_nft(&h, all))
+		ig_warn("some counters could not be read");
 	if (cli->json) {
 		root = json_object_new_object();
 		ports = json_object_new_array();
@@ -39,8 +43,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 		}
 		for (int vd = 0; vd < IG_NR_VERDICTS; vd++) {
 			for (int r = 0; r < IG_NR_REASONS; r++) {
-				if (ig_stat_read(&h, IG_STAT_PORT(pc->stat_idx, vd, r), &v))
-					v = 0;
+				v = all[IG_STAT_PORT(pc->stat_idx, vd, r)];
 				if (!cli->json) {
 					if (v)
 						printf("  %-10s %-14s %llu\n", ig_verdict_names[vd],
@@ -58,8 +61,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 			}
 		}
 		for (int x = 0; x < IG_NR_PORT_EXTRAS; x++) {
-			if (ig_stat_read(&h, IG_STAT_EXTRA(pc->stat_idx, x), &v))
-				v = 0;
+			v = all[IG_STAT_EXTRA(pc->stat_idx, x)];
 			if (cli->json)
 				json_object_object_add(port, ig_extra_names[x],
 						       json_object_new_int64((int64_t)v));
@@ -74,8 +76,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	if (!cli->json)
 		printf("global\n");
 	for (int g = 0; g < IG_NR_GLOBALS; g++) {
-		if (ig_stat_read(&h, (uint32_t)g, &v))
-			v = 0;
+		v = all[g];
 		if (cli->json)
 			json_object_object_add(glob, ig_global_names[g],
 					       json_object_new_int64((int64_t)v));

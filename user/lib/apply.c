@@ -21,6 +21,7 @@
 #include "attach.h"
 #include "compile.h"
 #include "loader.h"
+#include "nft.h"
 #include "log.h"
 #include "pins.h"
 #include "sockops.h"
@@ -234,6 +235,8 @@ static int attach_wanted(const struct ig_policy *pol, const char *pin,
 			ig_err("interface %s has vanished", pol->ifaces[i]);
 			return -ENODEV;
 		}
+		if (want == IG_MODE_NFT)
+			continue; /* nftables matches the name: nothing to attach */
 		xdp = ig_xdp_mode((int)ifc->ifindex);
 		if (want == IG_MODE_TC) {
 			if (ig_tc_attached((int)ifc->ifindex))
@@ -311,6 +314,14 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 		goto out;
 	h.cfg->netns_cookie = ig_netns_cookie();
 	err = attach_wanted(pol, pin, plan);
+	if (!err && pol->attach == IG_ATTACH_NFT) {
+		char why[256];
+
+		/* one transaction: the table changes entirely or not at all */
+		err = ig_nft_apply(&h, pol, &c, why, sizeof(why));
+		if (err)
+			ig_err("nftables refused the policy: %s", why);
+	}
 	if (!err)
 		err = ig_sockops_attach(pin, pol->max_sources);
 	if (err) {
@@ -331,10 +342,21 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 	for (int i = 0; i < pol->n_ifaces; i++) {
 		/* drop the other hook: an attach-kind change, or the tc bridge */
 		ig_detach_iface(pin, &plan[i].ifc,
+				pol->attach == IG_ATTACH_NFT ? IG_DETACH_ALL :
 				pol->attach == IG_ATTACH_TC ? IG_DETACH_XDP : IG_DETACH_TC);
 		ig_query_iface((int)plan[i].ifc.ifindex, &plan[i].ifc);
+		if (pol->attach == IG_ATTACH_NFT)
+			plan[i].ifc.mode = IG_MODE_NFT;
 		if (plan[i].added)
 			rep->attached++;
+	}
+	if (pol->attach != IG_ATTACH_NFT) {
+		char why[256];
+
+		/* the mirror only shows; failing it never fails the policy */
+		if (pol->nft_mirror ? ig_nft_mirror_sync(&h, why, sizeof(why)) :
+				      ig_nft_remove(why, sizeof(why)))
+			ig_warn("nftables mirror: %s", why);
 	}
 
 	h.meta.generation++;
@@ -424,6 +446,12 @@ int ig_unload(const char *pin, int *was_loaded)
 	} else if (err == -EPROTO) {
 		*was_loaded = 1;
 		detach_everywhere(pin);
+	}
+	{
+		char why[256];
+
+		if (ig_nft_remove(why, sizeof(why)))
+			ig_warn("cannot remove table inet %s: %s", IG_NFT_TABLE, why);
 	}
 	ig_maps_unpin(pin);
 	ig_unlock(&lock_fd);

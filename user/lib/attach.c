@@ -19,6 +19,7 @@
 #include "attach.h"
 #include "imapguard.skel.h"
 #include "loader.h"
+#include "nft.h"
 #include "log.h"
 #include "pins.h"
 
@@ -31,6 +32,7 @@ const char *ig_mode_name(uint32_t mode)
 	case IG_MODE_XDP_NATIVE: return "xdp";
 	case IG_MODE_XDP_SKB: return "xdp-generic";
 	case IG_MODE_TC: return "tc";
+	case IG_MODE_NFT: return "nft";
 	default: return "none";
 	}
 }
@@ -94,9 +96,19 @@ int ig_tc_attached(int ifindex)
 	return ours;
 }
 
+void ig_iface_state(uint32_t attach, struct ig_meta_iface *ifc)
+{
+	if (attach == IG_ATTACH_NFT) {
+		ifc->mode = ig_nft_present() ? IG_MODE_NFT : IG_MODE_NONE;
+		ifc->multiprog = 0;
+		return;
+	}
+	ig_query_iface((int)ifc->ifindex, ifc);
+}
+
 uint32_t ig_attach_mode(int attach)
 {
-	return attach == IG_ATTACH_TC ? IG_MODE_TC :
+	return attach == IG_ATTACH_NFT ? IG_MODE_NFT : attach == IG_ATTACH_TC ? IG_MODE_TC :
 	       attach == IG_ATTACH_XDP_GENERIC ? IG_MODE_XDP_SKB : IG_MODE_XDP_NATIVE;
 }
 

@@ -39,4 +39,8 @@ uint32_t ig_attach_mode(int attach);
 
 const char *ig_mode_name(uint32_t mode);
 
+/* What serves an interface now, given how the policy attaches (nft mode
+ * has no per-interface program: the table has to be there). */
+void ig_iface_state(uint32_t attach, struct ig_meta_iface *ifc);
+
 #endif

@@ -62,6 +62,7 @@ const char *ig_attach_name(int attach)
 	case IG_ATTACH_XDP: return "xdp";
 	case IG_ATTACH_XDP_GENERIC: return "xdp-generic";
 	case IG_ATTACH_TC: return "tc";
+	case IG_ATTACH_NFT: return "nft";
 	default: return "?";
 	}
 }
@@ -135,7 +136,9 @@ static void add_iface(struct parser *ps, char *name)
 	strcpy(pol->ifaces[pol->n_ifaces++], name);
 }
 
-enum general_key { GK_ATTACH, GK_MODE, GK_DEFAULT, GK_PREFIX4, GK_PREFIX6, GK_MAXSRC };
+enum general_key { GK_ATTACH, GK_MODE, GK_DEFAULT, GK_PREFIX4, GK_PREFIX6, GK_MAXSRC, GK_MIRROR };
+
+static int yesno(struct parser *ps, const char *name, const char *value);
 
 static int pick(const char *v, const char *const *names, int n)
 {
@@ -147,9 +150,9 @@ static int pick(const char *v, const char *const *names, int n)
 
 static void general_key(struct parser *ps, const char *name, char *value)
 {
-	static const char *const scalar[] = { "attach", "mode", "default",
-					      "prefix_v4", "prefix_v6", "max_sources" };
-	static const char *const attach[] = { "xdp", "xdp-generic", "tc" };
+	static const char *const scalar[] = { "attach", "mode", "default", "prefix_v4",
+					      "prefix_v6", "max_sources", "nft_mirror" };
+	static const char *const attach[] = { "xdp", "xdp-generic", "tc", "nft" };
 	static const char *const mode[] = { "enforce", "monitor" };
 	static const char *const deflt[] = { "allow", "deny" };
 	struct ig_policy *pol = ps->pol;
@@ -160,10 +163,10 @@ static void general_key(struct parser *ps, const char *name, char *value)
 		for_each_item(ps, value, add_iface);
 		return;
 	}
-	k = pick(name, scalar, 6);
+	k = pick(name, scalar, 7);
 	if (k < 0) {
 		perr(ps, "unknown key '%s' in [general] (known: interfaces, attach, "
-			 "mode, default, prefix_v4, prefix_v6, max_sources)", name);
+			 "mode, default, prefix_v4, prefix_v6, max_sources, nft_mirror)", name);
 		return;
 	}
 	if (ps->seen[k]) {
@@ -173,8 +176,8 @@ static void general_key(struct parser *ps, const char *name, char *value)
 	ps->seen[k] = ps->line;
 	switch (k) {
 	case GK_ATTACH:
-		if ((v = pick(value, attach, 3)) < 0)
-			perr(ps, "attach must be xdp, xdp-generic or tc, not '%s'", value);
+		if ((v = pick(value, attach, 4)) < 0)
+			perr(ps, "attach must be xdp, xdp-generic, tc or nft, not '%s'", value);
 		else
 			pol->attach = (uint8_t)v;
 		break;
@@ -199,6 +202,9 @@ static void general_key(struct parser *ps, const char *name, char *value)
 			pol->prefix_v4 = (uint8_t)u;
 		else
 			pol->prefix_v6 = (uint8_t)u;
+		break;
+	case GK_MIRROR:
+		pol->nft_mirror = (uint8_t)yesno(ps, name, value);
 		break;
 	case GK_MAXSRC:
 		if (parse_uint(value, IG_MIN_MAX_SOURCES, IG_MAX_MAX_SOURCES, &u))
@@ -685,6 +691,7 @@ static void policy_defaults(struct ig_policy *pol)
 	pol->prefix_v4 = 32;
 	pol->prefix_v6 = 64;
 	pol->max_sources = IG_DEFAULT_MAX_SOURCES;
+	pol->nft_mirror = 1;
 	snprintf(pol->agent.metrics_listen, sizeof(pol->agent.metrics_listen), "%s",
 		 IG_DEFAULT_METRICS_LISTEN);
 	snprintf(pol->agent.state_dir, sizeof(pol->agent.state_dir), "%s", IG_DEFAULT_STATE_DIR);

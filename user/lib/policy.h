@@ -92,6 +92,7 @@ struct ig_policy {
 	uint8_t default_deny;
 	uint8_t prefix_v4;
 	uint8_t prefix_v6;
+	uint8_t nft_mirror; /* mirror blocks into table inet imapguard */
 	uint32_t max_sources;
 	struct ig_prefix_list allow, deny;
 	struct ig_port_policy ports[IG_MAX_PORTS];

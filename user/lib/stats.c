@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "nft.h"
 #include "stats.h"
 
 #define IG__NAME3(name, label, help) label,
@@ -45,6 +46,34 @@ out:
 	free(keys);
 	free(vals);
 	return err;
+}
+
+struct overlay {
+	const struct ig_slot *slot;
+	uint64_t *out;
+};
+
+static void overlay_one(const char *name, uint64_t packets, void *arg)
+{
+	struct overlay *o = arg;
+	char want[64];
+
+	for (int i = 0; i < o->slot->nports && i < IG_MAX_PORTS; i++)
+		for (int v = 0; v < IG_NR_VERDICTS; v++)
+			for (int r = 0; r < IG_NR_REASONS; r++) {
+				ig_nft_counter_name(o->slot->ports[i].port, v, r, want, sizeof(want));
+				if (!strcmp(name, want))
+					o->out[IG_STAT_PORT(o->slot->ports[i].stat_idx, v, r)] = packets;
+			}
+}
+
+int ig_stats_overlay_nft(struct ig_handle *h, uint64_t *out)
+{
+	struct overlay o = { &h->cfg->slot[h->cfg->active & 1], out };
+
+	if (h->meta.attach != IG_ATTACH_NFT)
+		return 0;
+	return ig_nft_counters(overlay_one, &o);
 }
 
 int ig_stat_bump(struct ig_handle *h, uint32_t idx)

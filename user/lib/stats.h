@@ -21,6 +21,10 @@ int ig_stat_read(struct ig_handle *h, uint32_t idx, uint64_t *out);
 /* Every counter, summed over CPUs, into out[IG_NR_STATS], in one batch. */
 int ig_stats_read_all(struct ig_handle *h, uint64_t *out);
 
+/* With attach = nft the packet verdicts are counted by nftables' named
+ * counters: put them where the BPF ones would be, under the same names. */
+int ig_stats_overlay_nft(struct ig_handle *h, uint64_t *out);
+
 /* +1 on a counter that user space owns (blocks it decides). Callers that
  * may race each other hold the pin lock; the kernel never writes these. */
 int ig_stat_bump(struct ig_handle *h, uint32_t idx);

@@ -1,0 +1,1023 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Compiling the policy into `table inet imapguard` (see nft.h). The layout,
+ * for attach = nft:
+ *
+ *   sets      allow4/6, deny4/6 (interval), blocked4/6, grants4/6
+ *             (interval, per-element timeout: the kernel expires them),
+ *             rate4/6_pPORT_... (dynamic meters, one per ratelimit port)
+ *   counters  pPORT_VERDICT_REASON, as in the BPF statistics
+ *   chains    prerouting (base, priority -300): iifname X jump dispatch
+ *             dispatch: tcp dport N jump pN
+ *             pN: allow, grant, deny, blocked, default, the port's action
+ *
+ * Interval sets refuse overlapping elements, so nested prefixes are reduced
+ * to the outermost one (for blocks, the enclosed one comes back at the next
+ * sync after the enclosing one lapses).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/object.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+
+#include "blocks.h"
+#include "grants.h"
+#include "log.h"
+#include "nft.h"
+#include "nftbatch.h"
+
+#define FAM NFPROTO_INET
+#define MSG_ROOM (1u << 20)   /* a message never needs more than this */
+#define ELEMS_PER_MSG 2000    /* set elements per NEWSETELEM message */
+#define TYPE_IPADDR 7	      /* nft's datatype ids, for `nft list` */
+#define TYPE_IP6ADDR 8
+
+static const char *const verdicts[IG_NR_VERDICTS] = { "pass", "drop", "would_drop" };
+#define IG__LABEL3(name, label, help) label,
+static const char *const reasons[IG_NR_REASONS] = { IG_REASONS(IG__LABEL3) };
+
+void ig_nft_counter_name(uint16_t port, int verdict, int reason, char *buf, size_t len)
+{
+	snprintf(buf, len, "p%u_%s_%s", port, verdicts[verdict], reasons[reason]);
+}
+
+/* Pass can only be policy, allow list or grant; drops anything else. */
+static int possible(int verdict, int reason)
+{
+	int passes = reason == IG_REASON_POLICY || reason == IG_REASON_ALLOW_LIST ||
+		     reason == IG_REASON_GRANT;
+
+	return verdict == IG_VERDICT_PASS ? passes : !passes || reason == IG_REASON_POLICY;
+}
+
+/* ---------------------------------------------------------------- state */
+
+/* What exists in our table now, from a dump. */
+struct existing {
+	int table;
+	char (*chains)[64];
+	size_t nchains;
+	char (*sets)[64];
+	size_t nsets;
+	char (*objs)[64];
+	size_t nobjs;
+};
+
+static void remember(char (**list)[64], size_t *n, const char *name)
+{
+	char (*g)[64] = realloc(*list, (*n + 1) * sizeof(**list));
+
+	if (!g)
+		return;
+	*list = g;
+	snprintf(g[*n], 64, "%s", name);
+	(*n)++;
+}
+
+static int has(char (*list)[64], size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(list[i], name))
+			return 1;
+	return 0;
+}
+
+struct dump_ctx {
+	struct existing *ex;
+	int kind; /* NFT_MSG_GET* */
+};
+
+static int dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump_ctx *d = data;
+	const char *table = NULL, *name = NULL;
+
+	switch (d->kind) {
+	case NFT_MSG_GETCHAIN: {
+		struct nftnl_chain *c = nftnl_chain_alloc();
+
+		if (c && !nftnl_chain_nlmsg_parse(nlh, c)) {
+			table = nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE);
+			name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
+			if (table && name && !strcmp(table, IG_NFT_TABLE))
+				remember(&d->ex->chains, &d->ex->nchains, name);
+		}
+		nftnl_chain_free(c);
+		break;
+	}
+	case NFT_MSG_GETSET: {
+		struct nftnl_set *s = nftnl_set_alloc();
+
+		if (s && !nftnl_set_nlmsg_parse(nlh, s)) {
+			table = nftnl_set_get_str(s, NFTNL_SET_TABLE);
+			name = nftnl_set_get_str(s, NFTNL_SET_NAME);
+			if (table && name && !strcmp(table, IG_NFT_TABLE))
+				remember(&d->ex->sets, &d->ex->nsets, name);
+		}
+		nftnl_set_free(s);
+		break;
+	}
+	case NFT_MSG_GETOBJ: {
+		struct nftnl_obj *o = nftnl_obj_alloc();
+
+		if (o && !nftnl_obj_nlmsg_parse(nlh, o)) {
+			table = nftnl_obj_get_str(o, NFTNL_OBJ_TABLE);
+			name = nftnl_obj_get_str(o, NFTNL_OBJ_NAME);
+			if (table && name && !strcmp(table, IG_NFT_TABLE))
+				remember(&d->ex->objs, &d->ex->nobjs, name);
+		}
+		nftnl_obj_free(o);
+		break;
+	}
+	case NFT_MSG_GETTABLE:
+		d->ex->table = 1;
+		break;
+	default:
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+/* A GET request for one kind of object of our table; cb per answer. */
+static int nft_get(uint16_t type, mnl_cb_t cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	uint32_t seq = (uint32_t)time(NULL), portid;
+	struct nlmsghdr *nlh;
+	int ret = 0, dump = type != NFT_MSG_GETTABLE;
+	ssize_t n;
+
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	nlh = nftnl_nlmsg_build_hdr(buf, type, FAM, dump ? NLM_F_DUMP : NLM_F_ACK, seq);
+	if (type == NFT_MSG_GETTABLE) {
+		struct nftnl_table *t = nftnl_table_alloc();
+
+		nftnl_table_set_str(t, NFTNL_TABLE_NAME, IG_NFT_TABLE);
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		nftnl_table_free(t);
+	} else if (type == NFT_MSG_GETOBJ) {
+		struct nftnl_obj *o = nftnl_obj_alloc();
+
+		nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, IG_NFT_TABLE);
+		nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+		nftnl_obj_nlmsg_build_payload(nlh, o);
+		nftnl_obj_free(o);
+	}
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
+		if (ret <= MNL_CB_STOP)
+			break;
+	}
+	ret = ret < 0 ? -errno : 0;
+out:
+	mnl_socket_close(nl);
+	return ret;
+}
+
+static void discover(struct existing *ex)
+{
+	struct dump_ctx d = { .ex = ex };
+
+	memset(ex, 0, sizeof(*ex));
+	d.kind = NFT_MSG_GETTABLE;
+	if (nft_get(NFT_MSG_GETTABLE, dump_cb, &d) || !ex->table)
+		return; /* no table: nothing of ours exists */
+	d.kind = NFT_MSG_GETCHAIN;
+	nft_get(NFT_MSG_GETCHAIN, dump_cb, &d);
+	d.kind = NFT_MSG_GETSET;
+	nft_get(NFT_MSG_GETSET, dump_cb, &d);
+	d.kind = NFT_MSG_GETOBJ;
+	nft_get(NFT_MSG_GETOBJ, dump_cb, &d);
+}
+
+static void existing_free(struct existing *ex)
+{
+	free(ex->chains);
+	free(ex->sets);
+	free(ex->objs);
+	memset(ex, 0, sizeof(*ex));
+}
+
+int ig_nft_present(void)
+{
+	struct existing ex;
+	int p;
+
+	discover(&ex);
+	p = ex.table;
+	existing_free(&ex);
+	return p;
+}
+
+/* ---------------------------------------------------------- messages */
+
+static void msg_table(struct nft_batch *b, uint16_t type, uint16_t flags)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	uint32_t seq;
+	char *p = nftb_next(b, 4096, &seq, "table inet %s", IG_NFT_TABLE);
+
+	if (p && t) {
+		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, type, FAM, flags | NLM_F_ACK, seq);
+
+		nftnl_table_set_str(t, NFTNL_TABLE_NAME, IG_NFT_TABLE);
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		nftb_commit(b, nlh);
+	}
+	nftnl_table_free(t);
+}
+
+static void msg_chain(struct nft_batch *b, uint16_t type, const char *name, int base)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	uint32_t seq;
+	char *p = nftb_next(b, 4096, &seq, "chain %s", name);
+
+	if (p && c) {
+		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, type, FAM,
+			(type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0) | NLM_F_ACK, seq);
+
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, IG_NFT_TABLE);
+		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+		if (base && type == NFT_MSG_NEWCHAIN) {
+			nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_PRE_ROUTING);
+			nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, IG_NFT_PRIO);
+			nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+			nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+		}
+		nftnl_chain_nlmsg_build_payload(nlh, c);
+		nftb_commit(b, nlh);
+	}
+	nftnl_chain_free(c);
+}
+
+/* Delete every rule of a chain (a flush). */
+static void msg_flush_chain(struct nft_batch *b, const char *chain)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	uint32_t seq;
+	char *p = nftb_next(b, 4096, &seq, "flush chain %s", chain);
+
+	if (p && r) {
+		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_DELRULE, FAM, NLM_F_ACK, seq);
+
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, IG_NFT_TABLE);
+		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		nftb_commit(b, nlh);
+	}
+	nftnl_rule_free(r);
+}
+
+struct set_def {
+	char name[64];
+	int family;	 /* 4 or 6 */
+	uint32_t flags;	 /* NFT_SET_* */
+	uint64_t timeout_ms;
+	uint32_t size;
+};
+
+static void msg_set(struct nft_batch *b, uint16_t type, const struct set_def *d, uint32_t id)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	uint32_t seq;
+	char *p = nftb_next(b, 4096, &seq, "set %s", d->name);
+
+	if (p && s) {
+		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, type, FAM,
+			(type == NFT_MSG_NEWSET ? NLM_F_CREATE : 0) | NLM_F_ACK, seq);
+
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, IG_NFT_TABLE);
+		nftnl_set_set_str(s, NFTNL_SET_NAME, d->name);
+		if (type == NFT_MSG_NEWSET) {
+			nftnl_set_set_u32(s, NFTNL_SET_FAMILY, FAM);
+			nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+			nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, d->family == 4 ? TYPE_IPADDR : TYPE_IP6ADDR);
+			nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, d->family == 4 ? 4 : 16);
+			nftnl_set_set_u32(s, NFTNL_SET_FLAGS, d->flags);
+			if (d->timeout_ms)
+				nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, d->timeout_ms);
+			if (d->size)
+				nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, d->size);
+		}
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		nftb_commit(b, nlh);
+	}
+	nftnl_set_free(s);
+}
+
+static void msg_counter(struct nft_batch *b, uint16_t type, const char *name)
+{
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	uint32_t seq;
+	char *p = nftb_next(b, 4096, &seq, "counter %s", name);
+
+	if (p && o) {
+		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, type, FAM,
+			(type == NFT_MSG_NEWOBJ ? NLM_F_CREATE : 0) | NLM_F_ACK, seq);
+
+		nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, IG_NFT_TABLE);
+		nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
+		nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+		nftnl_obj_nlmsg_build_payload(nlh, o);
+		nftb_commit(b, nlh);
+	}
+	nftnl_obj_free(o);
+}
+
+/* An element of an interval set is a start and (flagged) end+1. */
+struct elem {
+	struct ig_prefix p;
+	uint64_t timeout_ms; /* 0: none */
+};
+
+static void range_end(const struct ig_prefix *p, uint8_t *end, int *wraps)
+{
+	int bytes = p->family == 4 ? 4 : 16;
+	uint8_t m[16];
+
+	ig_mask_bytes(p->len, m);
+	for (int i = 0; i < bytes; i++)
+		end[i] = p->addr[i] | (uint8_t)~m[i];
+	/* end + 1, carrying; past the last address there is no end element */
+	*wraps = 1;
+	for (int i = bytes - 1; i >= 0 && *wraps; i--)
+		*wraps = ++end[i] == 0;
+}
+
+static void set_elems_msg(struct nft_batch *b, const char *set, const struct elem *e, size_t n,
+			  uint16_t type)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	uint32_t seq;
+	char *p = nftb_next(b, MSG_ROOM, &seq, "%s elements of set %s (%zu)",
+			    type == NFT_MSG_NEWSETELEM ? "add" : "flush", set, n);
+
+	if (!p || !s) {
+		nftnl_set_free(s);
+		return;
+	}
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, IG_NFT_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	for (size_t i = 0; i < n; i++) {
+		int bytes = e[i].p.family == 4 ? 4 : 16, wraps;
+		struct nftnl_set_elem *start = nftnl_set_elem_alloc(), *stop;
+		uint8_t end[16];
+
+		nftnl_set_elem_set(start, NFTNL_SET_ELEM_KEY, e[i].p.addr, (uint32_t)bytes);
+		if (e[i].timeout_ms)
+			nftnl_set_elem_set_u64(start, NFTNL_SET_ELEM_TIMEOUT, e[i].timeout_ms);
+		nftnl_set_elem_add(s, start);
+		range_end(&e[i].p, end, &wraps);
+		if (wraps)
+			continue;
+		stop = nftnl_set_elem_alloc();
+		nftnl_set_elem_set(stop, NFTNL_SET_ELEM_KEY, end, (uint32_t)bytes);
+		/* the end element carries no timeout: the start's governs */
+		nftnl_set_elem_set_u32(stop, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+		nftnl_set_elem_add(s, stop);
+	}
+	{
+		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, type, FAM,
+			(type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0) | NLM_F_ACK, seq);
+
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		nftb_commit(b, nlh);
+	}
+	nftnl_set_free(s);
+}
+
+/* Flush a set, then fill it, in chunks. */
+static void fill_set(struct nft_batch *b, const char *set, const struct elem *e, size_t n,
+		     int existed)
+{
+	if (existed)
+		set_elems_msg(b, set, NULL, 0, NFT_MSG_DELSETELEM);
+	for (size_t i = 0; i < n; i += ELEMS_PER_MSG)
+		set_elems_msg(b, set, e + i, n - i < ELEMS_PER_MSG ? n - i : ELEMS_PER_MSG,
+			      NFT_MSG_NEWSETELEM);
+}
+
+/* ---------------------------------------------------------- rules */
+
+static void add_expr(struct nftnl_rule *r, struct nftnl_expr *e)
+{
+	nftnl_rule_add_expr(r, e);
+}
+
+static void e_meta(struct nftnl_rule *r, uint32_t key)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	add_expr(r, e);
+}
+
+static void e_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	add_expr(r, e);
+}
+
+static void e_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	add_expr(r, e);
+}
+
+static void e_mask(struct nftnl_rule *r, const uint8_t *mask, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+	uint8_t zero[16] = {};
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+	add_expr(r, e);
+}
+
+static void e_lookup(struct nftnl_rule *r, const char *set)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+	add_expr(r, e);
+}
+
+static void e_counter(struct nftnl_rule *r, const char *name)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("objref");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_COUNTER);
+	nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, name);
+	add_expr(r, e);
+}
+
+static void e_verdict(struct nftnl_rule *r, int verdict, const char *chain)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+	if (chain)
+		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
+	add_expr(r, e);
+}
+
+/* meter: update @set { key limit rate over N/unit } (matches when over) */
+static void e_meter(struct nftnl_rule *r, const char *set, uint64_t rate, uint64_t unit_s)
+{
+	struct nftnl_expr *d = nftnl_expr_alloc("dynset"), *l = nftnl_expr_alloc("limit");
+
+	nftnl_expr_set_u64(l, NFTNL_EXPR_LIMIT_RATE, rate);
+	nftnl_expr_set_u64(l, NFTNL_EXPR_LIMIT_UNIT, unit_s);
+	/* in packets, the bucket holds `burst` packets (0 would mean 5), refilled
+	 * at rate per unit: burst = rate gives the GCRA of the XDP path */
+	nftnl_expr_set_u32(l, NFTNL_EXPR_LIMIT_BURST, (uint32_t)rate);
+	nftnl_expr_set_u32(l, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+	nftnl_expr_set_u32(l, NFTNL_EXPR_LIMIT_FLAGS, NFT_LIMIT_F_INV);
+	nftnl_expr_set_u32(d, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
+	nftnl_expr_set_u32(d, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+	nftnl_expr_set_str(d, NFTNL_EXPR_DYNSET_SET_NAME, set);
+	nftnl_expr_set(d, NFTNL_EXPR_DYNSET_EXPR, l, 0);
+	add_expr(r, d);
+}
+
+static void msg_rule(struct nft_batch *b, struct nftnl_rule *r, const char *chain, const char *what)
+{
+	uint32_t seq;
+	char *p = nftb_next(b, 8192, &seq, "rule in chain %s (%s)", chain, what);
+
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, IG_NFT_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, FAM);
+	if (p) {
+		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWRULE, FAM,
+			NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, seq);
+
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		nftb_commit(b, nlh);
+	}
+	nftnl_rule_free(r);
+}
+
+/* "meta nfproto F" then the source address (masked to len when len>0). */
+static struct nftnl_rule *match_source(int family, int masklen)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	uint8_t proto = family == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6, m[16];
+	uint32_t bytes = family == 4 ? 4 : 16;
+
+	e_meta(r, NFT_META_NFPROTO);
+	e_cmp(r, NFT_CMP_EQ, &proto, 1);
+	e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, family == 4 ? 12 : 8, bytes);
+	if (masklen && masklen < (int)bytes * 8) {
+		ig_mask_bytes(masklen, m);
+		e_mask(r, m, bytes);
+	}
+	return r;
+}
+
+struct port_ctx {
+	struct nft_batch *b;
+	const struct ig_slot *slot;
+	const struct ig_port_cfg *pc;
+	char chain[16];
+};
+
+/* One decision: counter and verdict, would_drop instead of drop in
+ * monitor mode (and accept, so the first match still decides). */
+static void decide(struct port_ctx *pc, struct nftnl_rule *r, int drop, int reason, const char *what)
+{
+	int monitor = pc->slot->flags & IG_SLOT_MONITOR;
+	char name[64];
+
+	ig_nft_counter_name(pc->pc->port, drop ? (monitor ? IG_VERDICT_WOULD_DROP : IG_VERDICT_DROP) :
+				       IG_VERDICT_PASS, reason, name, sizeof(name));
+	e_counter(r, name);
+	e_verdict(r, drop && !monitor ? NF_DROP : NF_ACCEPT, NULL);
+	msg_rule(pc->b, r, pc->chain, what);
+}
+
+static void rate_set_name(char *buf, size_t len, int family, const struct ig_port_cfg *pc,
+			  uint8_t prefix)
+{
+	uint64_t interval = pc->rate_emission_ns + pc->rate_tolerance_ns;
+
+	snprintf(buf, len, "rate%d_p%u_%llu_%llus_%u", family, pc->port,
+		 (unsigned long long)(interval / pc->rate_emission_ns),
+		 (unsigned long long)(interval / 1000000000ull), prefix);
+}
+
+static void port_rules(struct port_ctx *pc)
+{
+	static const struct {
+		const char *set;
+		int drop, reason;
+	} lists[] = {
+		{ "allow", 0, IG_REASON_ALLOW_LIST },
+		{ "grants", 0, IG_REASON_GRANT },
+		{ "deny", 1, IG_REASON_DENY_LIST },
+		{ "blocked", 1, IG_REASON_BLOCKED },
+	};
+	const struct ig_slot *s = pc->slot;
+	char set[64];
+
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		for (int f = 4; f <= 6; f += 2) {
+			struct nftnl_rule *r = match_source(f, 0);
+
+			snprintf(set, sizeof(set), "%s%d", lists[i].set, f);
+			e_lookup(r, set);
+			decide(pc, r, lists[i].drop, lists[i].reason, set);
+		}
+	}
+	if (s->flags & IG_SLOT_DEFAULT_DENY)
+		decide(pc, nftnl_rule_alloc(), 1, IG_REASON_DEFAULT_DENY, "default deny");
+	switch (pc->pc->action) {
+	case IG_ACT_DROP:
+		decide(pc, nftnl_rule_alloc(), 1, IG_REASON_POLICY, "drop");
+		return;
+	case IG_ACT_RATELIMIT:
+		for (int f = 4; f <= 6; f += 2) {
+			uint8_t flags = 0x12, syn = 0x02;
+			uint64_t interval = pc->pc->rate_emission_ns + pc->pc->rate_tolerance_ns;
+			struct nftnl_rule *r = nftnl_rule_alloc();
+			uint8_t proto = f == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6, m[16];
+			int plen = f == 4 ? s->prefix_v4 : s->prefix_v6, bytes = f == 4 ? 4 : 16;
+
+			e_meta(r, NFT_META_NFPROTO);
+			e_cmp(r, NFT_CMP_EQ, &proto, 1);
+			/* a connection attempt: SYN without ACK */
+			e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1);
+			e_mask(r, &flags, 1);
+			e_cmp(r, NFT_CMP_EQ, &syn, 1);
+			e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, f == 4 ? 12 : 8, (uint32_t)bytes);
+			if (plen < bytes * 8) {
+				ig_mask_bytes(plen, m);
+				e_mask(r, m, (uint32_t)bytes);
+			}
+			rate_set_name(set, sizeof(set), f, pc->pc, (uint8_t)plen);
+			e_meter(r, set, interval / pc->pc->rate_emission_ns, interval / 1000000000ull);
+			decide(pc, r, 1, IG_REASON_RATE_LIMIT, "rate limit");
+		}
+		/* under the rate, the port allows */
+		__attribute__((fallthrough));
+	default:
+		decide(pc, nftnl_rule_alloc(), 0, IG_REASON_POLICY, "allow");
+	}
+}
+
+/* ---------------------------------------------------------- contents */
+
+struct elems {
+	struct elem *v;
+	size_t n, cap;
+};
+
+static int push(struct elems *l, const struct ig_prefix *p, uint64_t timeout_ms)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		struct elem *g = realloc(l->v, cap * sizeof(*g));
+
+		if (!g)
+			return -ENOMEM;
+		l->v = g;
+		l->cap = cap;
+	}
+	l->v[l->n].p = *p;
+	l->v[l->n++].timeout_ms = timeout_ms;
+	return 0;
+}
+
+static int elem_cmp(const void *a, const void *b)
+{
+	return ig_prefix_cmp(&((const struct elem *)a)->p, &((const struct elem *)b)->p);
+}
+
+/* Keep only the outermost of nested prefixes (interval sets refuse
+ * overlaps); sorted, an enclosed prefix follows the one enclosing it. */
+static void outermost(struct elems *l)
+{
+	size_t out = 0;
+
+	qsort(l->v, l->n, sizeof(*l->v), elem_cmp);
+	for (size_t i = 0; i < l->n; i++) {
+		if (out && ig_prefix_contains(&l->v[out - 1].p, &l->v[i].p))
+			continue;
+		l->v[out++] = l->v[i];
+	}
+	l->n = out;
+}
+
+struct dyn {
+	struct elems blocked[2], grants[2];
+	uint64_t now;
+};
+
+static uint64_t left_ms(uint64_t expires, uint64_t now)
+{
+	uint64_t ms = (expires - now) / 1000000ull;
+
+	return ms ? ms : 1;
+}
+
+static int collect_block(const struct ig_prefix *p, const struct ig_block *b, void *arg)
+{
+	struct dyn *d = arg;
+
+	if (b->expires_ns && b->expires_ns <= d->now)
+		return 0;
+	return push(&d->blocked[p->family == 6], p, b->expires_ns ? left_ms(b->expires_ns, d->now) : 0);
+}
+
+static int collect_grant(int kind, const char *user, const struct ig_prefix *p,
+			 const struct ig_grant *g, void *arg)
+{
+	struct dyn *d = arg;
+
+	(void)user;
+	if (kind != IG_GRANT_SOURCE || g->expires_ns <= d->now)
+		return 0;
+	return push(&d->grants[p->family == 6], p, left_ms(g->expires_ns, d->now));
+}
+
+static void dyn_free(struct dyn *d)
+{
+	for (int i = 0; i < 2; i++) {
+		free(d->blocked[i].v);
+		free(d->grants[i].v);
+	}
+}
+
+/* The allow or deny list out of the compiled, flag-merged entries: an
+ * entry whose enclosing entry carries the same flag adds nothing. */
+static int list_elems(const struct ig_compiled *c, uint32_t flag, int family, struct elems *out)
+{
+	for (size_t i = 0; i < c->n_lists; i++)
+		if (c->lists[i].pfx.family == family && (c->lists[i].flags & flag) &&
+		    push(out, &c->lists[i].pfx, 0))
+			return -ENOMEM;
+	outermost(out);
+	return 0;
+}
+
+/* ---------------------------------------------------------- transactions */
+
+#define SET_INTERVAL NFT_SET_INTERVAL
+#define SET_TIMED (NFT_SET_INTERVAL | NFT_SET_TIMEOUT)
+
+static void want_set(struct nft_batch *b, const struct existing *ex, const struct set_def *d,
+		     uint32_t *id)
+{
+	if (!has(ex->sets, ex->nsets, d->name))
+		msg_set(b, NFT_MSG_NEWSET, d, (*id)++);
+}
+
+/* The block and grant sets, declared if missing and refilled. */
+static int fill_dynamic(struct nft_batch *b, struct ig_handle *h, const struct existing *ex,
+			int grants, uint32_t *id)
+{
+	struct dyn d = { .now = ig_mono_ns() };
+	int err;
+
+	if ((err = ig_block_foreach(h, collect_block, &d)) ||
+	    (grants && (err = ig_grant_foreach(h, collect_grant, &d)))) {
+		dyn_free(&d);
+		return err;
+	}
+	for (int f = 0; f < 2; f++) {
+		struct set_def sd = { .family = f ? 6 : 4, .flags = SET_TIMED };
+
+		snprintf(sd.name, sizeof(sd.name), "blocked%d", f ? 6 : 4);
+		want_set(b, ex, &sd, id);
+		outermost(&d.blocked[f]);
+		fill_set(b, sd.name, d.blocked[f].v, d.blocked[f].n, has(ex->sets, ex->nsets, sd.name));
+		if (!grants)
+			continue;
+		snprintf(sd.name, sizeof(sd.name), "grants%d", f ? 6 : 4);
+		want_set(b, ex, &sd, id);
+		outermost(&d.grants[f]);
+		fill_set(b, sd.name, d.grants[f].v, d.grants[f].n, has(ex->sets, ex->nsets, sd.name));
+	}
+	dyn_free(&d);
+	return 0;
+}
+
+/* Delete the sets and counters the new layout does not name. */
+static void drop_unwanted(struct nft_batch *b, const struct existing *ex, char (*sets)[64],
+			  size_t nsets, char (*objs)[64], size_t nobjs)
+{
+	for (size_t i = 0; i < ex->nsets; i++) {
+		struct set_def sd = { .family = 4 };
+
+		if (has(sets, nsets, ex->sets[i]))
+			continue;
+		snprintf(sd.name, sizeof(sd.name), "%s", ex->sets[i]);
+		msg_set(b, NFT_MSG_DELSET, &sd, 0);
+	}
+	for (size_t i = 0; i < ex->nobjs; i++)
+		if (!has(objs, nobjs, ex->objs[i]))
+			msg_counter(b, NFT_MSG_DELOBJ, ex->objs[i]);
+}
+
+int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct ig_compiled *c,
+		 char *err, size_t errlen)
+{
+	const struct ig_slot *s = c->slot;
+	char (*keep_sets)[64] = NULL, (*keep_objs)[64] = NULL, name[64];
+	size_t nkeep_sets = 0, nkeep_objs = 0;
+	struct existing ex;
+	struct nft_batch b;
+	uint32_t id = 1;
+	int rc;
+
+	discover(&ex);
+	nftb_init(&b);
+	msg_table(&b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	/* rules go first, so the sets and counters they used can go too */
+	for (size_t i = 0; i < ex.nchains; i++)
+		msg_flush_chain(&b, ex.chains[i]);
+
+	/* lists */
+	for (int f = 4; f <= 6; f += 2) {
+		static const struct {
+			const char *name;
+			uint32_t flag;
+		} lists[] = { { "allow", IG_LIST_ALLOW }, { "deny", IG_LIST_DENY } };
+
+		for (int k = 0; k < 2; k++) {
+			struct set_def sd = { .family = f, .flags = SET_INTERVAL };
+			struct elems el = {};
+
+			snprintf(sd.name, sizeof(sd.name), "%s%d", lists[k].name, f);
+			remember(&keep_sets, &nkeep_sets, sd.name);
+			want_set(&b, &ex, &sd, &id);
+			if (list_elems(c, lists[k].flag, f, &el)) {
+				free(el.v);
+				rc = -ENOMEM;
+				goto out;
+			}
+			fill_set(&b, sd.name, el.v, el.n, has(ex.sets, ex.nsets, sd.name));
+			free(el.v);
+		}
+	}
+	for (const char *const *n = (const char *const[]){ "blocked4", "blocked6", "grants4",
+							    "grants6", NULL }; *n; n++)
+		remember(&keep_sets, &nkeep_sets, *n);
+	rc = fill_dynamic(&b, h, &ex, 1, &id);
+	if (rc)
+		goto out;
+	/* rate meters, per ratelimit port; their name carries their shape */
+	for (int i = 0; i < s->nports; i++) {
+		const struct ig_port_cfg *pc = &s->ports[i];
+
+		if (pc->action != IG_ACT_RATELIMIT)
+			continue;
+		for (int f = 4; f <= 6; f += 2) {
+			uint64_t interval = pc->rate_emission_ns + pc->rate_tolerance_ns;
+			struct set_def sd = { .family = f, .flags = NFT_SET_EVAL | NFT_SET_TIMEOUT,
+					      .timeout_ms = interval / 1000000ull,
+					      .size = pol->max_sources };
+
+			rate_set_name(sd.name, sizeof(sd.name), f, pc,
+				      f == 4 ? s->prefix_v4 : s->prefix_v6);
+			remember(&keep_sets, &nkeep_sets, sd.name);
+			want_set(&b, &ex, &sd, &id);
+		}
+	}
+	/* counters: kept when they exist, so counts survive re-apply */
+	for (int i = 0; i < s->nports; i++)
+		for (int v = 0; v < IG_NR_VERDICTS; v++)
+			for (int r = 0; r < IG_NR_REASONS; r++) {
+				if (!possible(v, r))
+					continue;
+				ig_nft_counter_name(s->ports[i].port, v, r, name, sizeof(name));
+				remember(&keep_objs, &nkeep_objs, name);
+				if (!has(ex.objs, ex.nobjs, name))
+					msg_counter(&b, NFT_MSG_NEWOBJ, name);
+			}
+
+	/* chains and rules */
+	msg_chain(&b, NFT_MSG_NEWCHAIN, "prerouting", 1);
+	msg_chain(&b, NFT_MSG_NEWCHAIN, "dispatch", 0);
+	for (int i = 0; i < s->nports; i++) {
+		struct port_ctx pc = { .b = &b, .slot = s, .pc = &s->ports[i] };
+
+		snprintf(pc.chain, sizeof(pc.chain), "p%u", s->ports[i].port);
+		msg_chain(&b, NFT_MSG_NEWCHAIN, pc.chain, 0);
+		port_rules(&pc);
+	}
+	for (int i = 0; i < pol->n_ifaces; i++) {
+		struct nftnl_rule *r = nftnl_rule_alloc();
+		char ifn[IFNAMSIZ] = {};
+
+		snprintf(ifn, sizeof(ifn), "%s", pol->ifaces[i]);
+		e_meta(r, NFT_META_IIFNAME);
+		e_cmp(r, NFT_CMP_EQ, ifn, sizeof(ifn));
+		e_verdict(r, NFT_JUMP, "dispatch");
+		msg_rule(&b, r, "prerouting", pol->ifaces[i]);
+	}
+	for (int i = 0; i < s->nports; i++) {
+		struct nftnl_rule *r = nftnl_rule_alloc();
+		uint8_t tcp = IPPROTO_TCP;
+		uint16_t port = htons(s->ports[i].port);
+		char chain[16];
+
+		snprintf(chain, sizeof(chain), "p%u", s->ports[i].port);
+		e_meta(r, NFT_META_L4PROTO);
+		e_cmp(r, NFT_CMP_EQ, &tcp, 1);
+		e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+		e_cmp(r, NFT_CMP_EQ, &port, 2);
+		e_verdict(r, NFT_JUMP, chain);
+		msg_rule(&b, r, "dispatch", chain);
+	}
+
+	/* what the old policy had and this one does not */
+	for (size_t i = 0; i < ex.nchains; i++) {
+		int wanted = !strcmp(ex.chains[i], "prerouting") || !strcmp(ex.chains[i], "dispatch");
+
+		for (int p = 0; p < s->nports && !wanted; p++) {
+			snprintf(name, sizeof(name), "p%u", s->ports[p].port);
+			wanted = !strcmp(ex.chains[i], name);
+		}
+		if (!wanted)
+			msg_chain(&b, NFT_MSG_DELCHAIN, ex.chains[i], 0);
+	}
+	drop_unwanted(&b, &ex, keep_sets, nkeep_sets, keep_objs, nkeep_objs);
+	rc = nftb_send(&b, err, errlen);
+out:
+	nftb_free(&b);
+	existing_free(&ex);
+	free(keep_sets);
+	free(keep_objs);
+	return rc;
+}
+
+int ig_nft_mirror_sync(struct ig_handle *h, char *err, size_t errlen)
+{
+	char keep[2][64] = { "blocked4", "blocked6" };
+	struct existing ex;
+	struct nft_batch b;
+	uint32_t id = 1;
+	int rc;
+
+	discover(&ex);
+	nftb_init(&b);
+	msg_table(&b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	/* coming from attach = nft: the enforcing chains go */
+	for (size_t i = 0; i < ex.nchains; i++)
+		msg_flush_chain(&b, ex.chains[i]);
+	for (size_t i = 0; i < ex.nchains; i++)
+		msg_chain(&b, NFT_MSG_DELCHAIN, ex.chains[i], 0);
+	rc = fill_dynamic(&b, h, &ex, 0, &id);
+	if (!rc) {
+		drop_unwanted(&b, &ex, keep, 2, NULL, 0);
+		rc = nftb_send(&b, err, errlen);
+	}
+	nftb_free(&b);
+	existing_free(&ex);
+	return rc;
+}
+
+int ig_nft_sync_dynamic(struct ig_handle *h, char *err, size_t errlen)
+{
+	struct existing ex;
+	struct nft_batch b;
+	uint32_t id = 1;
+	int rc = 0;
+
+	discover(&ex);
+	if (ex.table) {
+		nftb_init(&b);
+		rc = fill_dynamic(&b, h, &ex, has(ex.sets, ex.nsets, "grants4"), &id);
+		if (!rc)
+			rc = nftb_send(&b, err, errlen);
+		nftb_free(&b);
+	}
+	existing_free(&ex);
+	return rc;
+}
+
+int ig_nft_remove(char *err, size_t errlen)
+{
+	struct existing ex;
+	struct nft_batch b;
+	int rc = 0;
+
+	discover(&ex);
+	if (ex.table) {
+		nftb_init(&b);
+		msg_table(&b, NFT_MSG_DELTABLE, 0);
+		rc = nftb_send(&b, err, errlen);
+		nftb_free(&b);
+	}
+	existing_free(&ex);
+	return rc;
+}
+
+struct counters_ctx {
+	void (*fn)(const char *name, uint64_t packets, void *arg);
+	void *arg;
+};
+
+static int counter_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct counters_ctx *c = data;
+	struct nftnl_obj *o = nftnl_obj_alloc();
+
+	if (o && !nftnl_obj_nlmsg_parse(nlh, o)) {
+		const char *table = nftnl_obj_get_str(o, NFTNL_OBJ_TABLE);
+		const char *name = nftnl_obj_get_str(o, NFTNL_OBJ_NAME);
+
+		if (table && name && !strcmp(table, IG_NFT_TABLE))
+			c->fn(name, nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS), c->arg);
+	}
+	nftnl_obj_free(o);
+	return MNL_CB_OK;
+}
+
+int ig_nft_counters(void (*fn)(const char *name, uint64_t packets, void *arg), void *arg)
+{
+	struct counters_ctx c = { fn, arg };
+
+	return nft_get(NFT_MSG_GETOBJ, counter_cb, &c);
+}

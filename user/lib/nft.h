@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The netfilter side: the table `inet imapguard`, and only it.
+ *
+ *  - attach = nft: the whole policy as nftables rules, hooked in prerouting
+ *    at priority -300 (raw): after defragmentation (-400), so fragment
+ *    tricks are already resolved, and before conntrack (-200), so dropped
+ *    packets never cost a conntrack entry. New connections are SYNs without
+ *    ACK, as in XDP (ct state would need conntrack).
+ *  - the mirror (attach = xdp/tc, nft_mirror = yes): sets blocked4 and
+ *    blocked6 only, no chain, so it never drops anything by itself.
+ *
+ * Every change is one transaction (nftbatch.h). Named counters are kept
+ * across changes, so `stats` and the metrics keep counting.
+ */
+#ifndef IG_NFT_H
+#define IG_NFT_H
+
+#include "compile.h"
+#include "pins.h"
+#include "policy.h"
+
+#define IG_NFT_TABLE "imapguard"
+#define IG_NFT_PRIO (-300)
+
+/* Build or update the whole table for `pol` (attach = nft), with the list
+ * entries of `c` and the live blocks and grants of h. */
+int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct ig_compiled *c,
+		 char *err, size_t errlen);
+
+/* Just the mirror: the table with the block sets (created if missing),
+ * refilled from the live blocks of h. */
+int ig_nft_mirror_sync(struct ig_handle *h, char *err, size_t errlen);
+
+/* Refill the block sets (and grant sets in nft mode) from h, in one
+ * transaction: what every change of blocks ends with. */
+int ig_nft_sync_dynamic(struct ig_handle *h, char *err, size_t errlen);
+
+/* Remove our table; 0 if it was not there. */
+int ig_nft_remove(char *err, size_t errlen);
+
+/* Does our table exist? */
+int ig_nft_present(void);
+
+/* Read the named counters: fn(name, packets) for each. */
+int ig_nft_counters(void (*fn)(const char *name, uint64_t packets, void *arg), void *arg);
+
+/* The counter name of (port, verdict, reason) in nft mode. */
+void ig_nft_counter_name(uint16_t port, int verdict, int reason, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+
+#include "nftbatch.h"
+
+#define NFTB_SOCKBUF (64u << 20) /* a 100,000-element batch fits */
+
+void nftb_init(struct nft_batch *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->seq0 = b->seq = (uint32_t)time(NULL) << 8;
+	{
+		uint32_t s;
+		char *p = nftb_next(b, 64, &s, "batch begin");
+
+		if (p)
+			nftb_commit(b, nftnl_batch_begin(p, s));
+	}
+}
+
+void nftb_free(struct nft_batch *b)
+{
+	free(b->buf);
+	free(b->whats);
+	memset(b, 0, sizeof(*b));
+}
+
+char *nftb_next(struct nft_batch *b, size_t need, uint32_t *seq, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (b->oom)
+		return NULL;
+	if (b->len + need > b->cap) {
+		size_t cap = b->cap ? b->cap : 1u << 16;
+		char *g;
+
+		while (cap < b->len + need)
+			cap *= 2;
+		g = realloc(b->buf, cap);
+		if (!g) {
+			b->oom = 1;
+			return NULL;
+		}
+		b->buf = g;
+		b->cap = cap;
+	}
+	if (b->nwhats == b->capwhats) {
+		size_t cap = b->capwhats ? b->capwhats * 2 : 256;
+		struct nft_what *g = realloc(b->whats, cap * sizeof(*g));
+
+		if (!g) {
+			b->oom = 1;
+			return NULL;
+		}
+		b->whats = g;
+		b->capwhats = cap;
+	}
+	*seq = b->seq++;
+	b->whats[b->nwhats].seq = *seq;
+	va_start(ap, fmt);
+	vsnprintf(b->whats[b->nwhats].what, sizeof(b->whats[b->nwhats].what), fmt, ap);
+	va_end(ap);
+	b->nwhats++;
+	memset(b->buf + b->len, 0, need);
+	return b->buf + b->len;
+}
+
+void nftb_commit(struct nft_batch *b, const struct nlmsghdr *nlh)
+{
+	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+static const char *what_of(const struct nft_batch *b, uint32_t seq)
+{
+	for (size_t i = 0; i < b->nwhats; i++)
+		if (b->whats[i].seq == seq)
+			return b->whats[i].what;
+	return "unknown object";
+}
+
+int nftb_send(struct nft_batch *b, char *err, size_t errlen)
+{
+	struct mnl_socket *nl;
+	unsigned int portid, bufsz = NFTB_SOCKBUF;
+	char rbuf[MNL_SOCKET_BUFFER_SIZE * 4];
+	size_t acks = 0, want;
+	int first = 0;
+	uint32_t s;
+	char *p;
+
+	/* the end marker asks for no ACK; every other message does */
+	p = nftb_next(b, 64, &s, "batch end");
+	if (!p || b->oom) {
+		snprintf(err, errlen, "out of memory building the nftables batch");
+		return -ENOMEM;
+	}
+	nftb_commit(b, nftnl_batch_end(p, s));
+	want = b->nwhats - 2;
+
+	nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl) {
+		snprintf(err, errlen, "netlink: %s", strerror(errno));
+		return -errno;
+	}
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		first = -errno;
+		snprintf(err, errlen, "netlink bind: %s", strerror(errno));
+		goto out;
+	}
+	/* one sendmsg carries the whole transaction: make room for it */
+	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz));
+	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz));
+	{
+		struct timeval tv = { .tv_sec = 10 }; /* never hang on a lost answer */
+
+		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	portid = mnl_socket_get_portid(nl);
+	if (mnl_socket_sendto(nl, b->buf, b->len) < 0) {
+		first = -errno;
+		snprintf(err, errlen, "sending the nftables batch (%zu bytes): %s", b->len,
+			 strerror(errno));
+		goto out;
+	}
+	/* drain every answer: an ACK (error 0) or an error per message */
+	while (acks < want) {
+		ssize_t n = mnl_socket_recvfrom(nl, rbuf, sizeof(rbuf));
+		const struct nlmsghdr *h;
+		size_t left;
+
+		if (n < 0) {
+			if (!first) {
+				first = -errno;
+				snprintf(err, errlen, "reading nftables answers: %s", strerror(errno));
+			}
+			break;
+		}
+		left = (size_t)n;
+		for (h = (const struct nlmsghdr *)rbuf; mnl_nlmsg_ok(h, (int)left);
+		     h = mnl_nlmsg_next(h, (int *)&left)) {
+			const struct nlmsgerr *e;
+
+			if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_pid != portid)
+				continue;
+			e = mnl_nlmsg_get_payload(h);
+			acks++;
+			if (e->error && !first) {
+				first = e->error;
+				snprintf(err, errlen, "%s: %s", what_of(b, e->msg.nlmsg_seq),
+					 strerror(-e->error));
+			}
+		}
+		if (first)
+			break; /* the kernel rolled everything back */
+	}
+out:
+	mnl_socket_close(nl);
+	return first;
+}
