@@ -1,6 +1,7 @@
 #!/bin/bash
 # End to end: real TCP servers and clients in namespaces, imapguard applied
-# on the server's veth, once per hook (XDP, then tc), IPv4 and IPv6.
+# on the server's veth, once per backend (XDP, tc, nftables) through the
+# same suite, IPv4 and IPv6.
 # shellcheck source=tests/lib/lab.sh
 . "$(dirname "$0")/../lib/lab.sh"
 t_need_root "namespace lab"
@@ -39,8 +40,7 @@ suite() { # ATTACH
 	write_policy enforce "$at"
 	t_rc 0 "$at: apply" igs apply "$POL"
 	t_jq "$at: status shows the hook on the veth" \
-		"(.interfaces[0].mode == \"$( [ "$at" = tc ] && echo tc || echo xdp)\") and .interfaces[0].attached" \
-		"$(igs status -j)"
+		"(.interfaces[0].mode == \"$at\") and .interfaces[0].attached" "$(igs status -j)"
 
 	for f in 4 6; do
 		if [ $f = 4 ]; then src=$CLI4 dst=$SRV4; else src=$CLI6 dst=$SRV6; fi
@@ -99,8 +99,10 @@ suite() { # ATTACH
 	t_refute "$at: no tc filter left on the veth" sh -c \
 		"tc -n $NS_S filter show dev $LAB_IF ingress | grep -q ig_tc"
 	t_refute "$at: no pins left" test -e "$PIN"
+	t_refute "$at: no nftables table left" sh -c "ip netns exec $NS_S nft list tables | grep -q imapguard"
 }
 
 suite xdp
 suite tc
+suite nft
 t_done

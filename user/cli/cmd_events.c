@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "events.h"
 #include "log.h"
+#include "nft.h"
 
 static volatile sig_atomic_t stop;
 
@@ -41,6 +42,13 @@ static int on_event(const struct ig_event *ev, void *arg)
 	if (f->kill && ev->type == IG_EV_BLOCK &&
 	    ig_event_kill_sessions(f->h, ev, &killed))
 		killed = -1;
+	{
+		char why[256];
+
+		/* the kernel's block or expiry, followed into nftables */
+		if (ig_nft_sync_dynamic(f->h, why, sizeof(why)))
+			ig_warn("nftables block sets not updated: %s", why);
+	}
 	if (f->cli->json) {
 		json_object *o = ig_event_json(ev);
 

@@ -41,7 +41,9 @@
 
 #define FAM NFPROTO_INET
 #define MSG_ROOM (1u << 20)   /* a message never needs more than this */
-#define ELEMS_PER_MSG 2000    /* set elements per NEWSETELEM message */
+/* intervals per NEWSETELEM message: the elements travel in one nested
+ * attribute, whose length is 16 bits, so a message must stay under 64 KiB */
+#define ELEMS_PER_MSG 400
 #define TYPE_IPADDR 7	      /* nft's datatype ids, for `nft list` */
 #define TYPE_IP6ADDR 8
 
@@ -923,6 +925,13 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 			msg_chain(&b, NFT_MSG_DELCHAIN, ex.chains[i], 0);
 	}
 	drop_unwanted(&b, &ex, keep_sets, nkeep_sets, keep_objs, nkeep_objs);
+	if (getenv("IMAPGUARD_NFT_INJECT_FAULT")) {
+		/* tests only: an element for a set that does not exist, which the
+		 * kernel refuses, so the whole transaction must roll back */
+		struct elem bad = { .p = { .family = 4, .len = 32 } };
+
+		set_elems_msg(&b, "injected_fault", &bad, 1, NFT_MSG_NEWSETELEM);
+	}
 	rc = nftb_send(&b, err, errlen);
 out:
 	nftb_free(&b);

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <linux/netfilter.h>
+#include <linux/netlink.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
@@ -124,8 +125,12 @@ int nftb_send(struct nft_batch *b, char *err, size_t errlen)
 	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz));
 	{
 		struct timeval tv = { .tv_sec = 10 }; /* never hang on a lost answer */
+		int one = 1;
 
 		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		/* ACKs without a copy of the request: a 2,000-element message
+		 * would otherwise come back whole with each answer */
+		setsockopt(mnl_socket_get_fd(nl), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
 	}
 	portid = mnl_socket_get_portid(nl);
 	if (mnl_socket_sendto(nl, b->buf, b->len) < 0) {

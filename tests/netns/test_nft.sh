@@ -1,0 +1,112 @@
+#!/bin/bash
+# The netfilter side: golden dumps of table inet imapguard, someone else's
+# firewall left byte-for-byte alone, the XDP-mode mirror, a transaction the
+# kernel refuses, kernel-decided blocks enforced by nftables, and a 100,000
+# CIDR deny list in one batch.
+# shellcheck source=tests/lib/lab.sh
+. "$(dirname "$0")/../lib/lab.sh"
+t_need_root "namespace lab"
+lab_up || { t_fail "lab setup"; exit 1; }
+lab_servers 993 143 || { t_fail "servers start"; exit 1; }
+GOLD=$ROOT/tests/golden
+nfts() { ip netns exec "$NS_S" nft "$@"; }
+dump() { nfts list table inet imapguard | sed "s/$LAB_IF/@IF@/g"; }
+others() { # every table but ours, as the kernel has it
+	nfts list tables | awk '$3 != "imapguard" {print $2, $3}' | while read -r f t; do
+		nfts list table "$f" "$t"
+	done
+}
+conf() { printf '%s\n' "$@" | sed "s/@IF@/$LAB_IF/g" >"$LAB_DIR/p.conf"; }
+
+# --- an operator's own firewall, there first ---
+nfts -f - <<'EOF'
+table inet operator {
+	set trusted { type ipv4_addr; flags interval; elements = { 198.18.200.0/24 } }
+	counter seen {}
+	chain input { type filter hook input priority 0; policy accept;
+		ip saddr @trusted counter name "seen" accept
+		tcp dport 22 accept
+	}
+}
+table ip legacy {
+	chain prerouting { type nat hook prerouting priority -100; policy accept; }
+}
+EOF
+before=$(others)
+
+# --- golden dumps ---
+conf "[general]" "interfaces = @IF@" "attach = nft" \
+	"[allow]" "cidr = 198.18.10.0/24, 198.18.10.7, 2001:db8:10::/48" \
+	"[deny]" "cidr = 198.18.66.0/24, 2001:db8:66::/48" \
+	"[port 143]" "action = drop" "[port 993]" "action = allow"
+t_rc 0 "apply: drop 143, allow 993, allow and deny lists" igs apply "$LAB_DIR/p.conf"
+t_check "golden dump: basic.nft" diff -u "$GOLD/basic.nft" <(dump)
+conf "[general]" "interfaces = @IF@" "attach = nft" "mode = monitor" "default = deny" \
+	"prefix_v4 = 24" "prefix_v6 = 48" \
+	"[port 110]" "action = ratelimit" "rate = 5/1m" "[port 993]" "action = allow"
+t_rc 0 "re-apply: monitor, default deny, ratelimit per /24 and /48" igs apply "$LAB_DIR/p.conf"
+t_check "golden dump: monitor-ratelimit.nft" diff -u "$GOLD/monitor-ratelimit.nft" <(dump)
+t_check "someone else's tables are byte-for-byte unchanged after apply and re-apply" \
+	test "$(others)" = "$before"
+
+# --- a transaction the kernel refuses changes nothing ---
+good=$(dump)
+conf "[general]" "interfaces = @IF@" "attach = nft" "[port 143]" "action = drop"
+t_rc 1 "an apply the kernel refuses fails (exit 1)" ip netns exec "$NS_S" \
+	env IMAPGUARD_NFT_INJECT_FAULT=1 "$IG" --pin-path "$PIN" apply "$LAB_DIR/p.conf"
+t_match "the error names the object and the reason" "injected_fault.*No such file" "$T_OUT"
+t_check "our table is exactly as before" test "$(dump)" = "$good"
+t_check "someone else's tables too" test "$(others)" = "$before"
+t_jq "and the policy in force is still the old one" '(.ports | map(.port)) == [110, 993]' \
+	"$(igs status -j)"
+
+# --- 100,000 deny CIDRs in one transaction ---
+$PY - "$LAB_DIR/big.conf" "$LAB_IF" <<'EOF'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write(f"[general]\ninterfaces = {sys.argv[2]}\nattach = nft\n[port 143]\naction = drop\n[deny]\n")
+    for i in range(100000):  # 10.0.0.0/8 and 100.64.0.0/10 style space, as map data only
+        a = 0x0a000000 + i * 40
+        f.write(f"cidr = {a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}/29\n")
+EOF
+t_rc 0 "apply with 100,000 deny CIDRs" igs apply "$LAB_DIR/big.conf"
+t_check "all 100,000 are in deny4" test "$(nfts list set inet imapguard deny4 | tr ',' '\n' | grep -c '/29')" = 100000
+
+# --- attach = nft enforces kernel-decided blocks ---
+conf "[general]" "interfaces = @IF@" "attach = nft" "[port 993]" "action = allow" "burst = 4/30s" "block = 1h"
+t_rc 0 "apply: burst detection with attach = nft" igs apply "$LAB_DIR/p.conf"
+ip netns exec "$NS_S" "$IG" --pin-path "$PIN" events -j >"$LAB_DIR/ev.log" 2>&1 &
+LAB_PIDS+=($!)
+sleep 0.3
+V=198.18.5.40
+lab_client_addr $V
+probe $V $SRV4 993 --count 5 >/dev/null
+sleep 0.5
+t_match "the burst block is in nft set blocked4" "198.18.5.40" "$(nfts list set inet imapguard blocked4)"
+t_refute "and nftables drops the source's next SYN" probe $V $SRV4 993
+t_jq "counted by the nft counter, reported as drop/blocked" '.ports[] | select(.port == 993) |
+	.counters[] | select(.verdict == "drop" and .reason == "blocked") | .packets >= 1' "$(igs stats -j)"
+
+# --- the mirror (attach = xdp): shows blocks, drops nothing by itself ---
+conf "[general]" "interfaces = @IF@" "attach = xdp" "[port 993]" "action = allow"
+t_rc 0 "switch to attach = xdp (nft_mirror defaults to yes)" igs apply "$LAB_DIR/p.conf"
+t_check "golden dump: mirror.nft (sets only, no chain)" diff -u "$GOLD/mirror.nft" \
+	<(dump | sed '/^\t\telements = /d')
+t_rc 0 "block add 198.18.7.7 --ttl 2s" igs block add 198.18.7.7 --ttl 2s
+t_match "within a second it is in blocked4" "198.18.7.7" "$(nfts list set inet imapguard blocked4)"
+t_rc 0 "block add 2001:db8:7::/48" igs block add 2001:db8:7::/48
+t_match "IPv6 blocks go to blocked6" "2001:db8:7::/48" "$(nfts list set inet imapguard blocked6)"
+t_rc 0 "block del 2001:db8:7::/48" igs block del 2001:db8:7::/48
+t_refute "a deleted block leaves the mirror" sh -c "ip netns exec $NS_S nft list set inet imapguard blocked6 | grep -q 2001"
+sleep 2.2
+t_refute "an expired block leaves the mirror by itself (element timeout)" sh -c \
+	"ip netns exec $NS_S nft list set inet imapguard blocked4 | grep -q 198.18.7.7"
+W=198.18.5.41
+lab_client_addr $W
+probe $W $SRV4 993 --count 3 >/dev/null
+t_check "the mirror drops nothing: the unblocked source connects" probe $CLI4 $SRV4 993
+
+t_rc 0 "unload" igs unload
+t_refute "unload removes our table" sh -c "ip netns exec $NS_S nft list tables | grep -q imapguard"
+t_check "and nothing else: someone else's tables are unchanged" test "$(others)" = "$before"
+t_done
