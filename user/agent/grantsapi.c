@@ -81,9 +81,22 @@ static int valid_user(const char *u)
 	return 1;
 }
 
+/* An optional string member: 0 (absent or a string), -1 (another type). */
+static int opt_str(json_object *o, const char *k, const char **out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, k, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -1;
+	*out = json_object_get_string(v);
+	return 0;
+}
+
 static int create(struct agent *a, struct MHD_Connection *c, const char *body, size_t len)
 {
-	json_object *o = body ? http_parse_object(body, len) : NULL, *v;
+	json_object *o = body ? http_parse_object(body, len) : NULL;
 	const char *user = NULL, *source = NULL, *ttl = NULL, *note = NULL;
 	struct ig_prefix p;
 	struct ig_grant g;
@@ -93,19 +106,12 @@ static int create(struct agent *a, struct MHD_Connection *c, const char *body, s
 
 	if (!o)
 		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object");
-#define STR(k, dst)                                                                    \
-	if (json_object_object_get_ex(o, k, &v)) {                                     \
-		if (!json_object_is_type(v, json_type_string)) {                       \
-			json_object_put(o);                                            \
-			return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, "'" k "' must be a string"); \
-		}                                                                      \
-		dst = json_object_get_string(v);                                       \
+	if (opt_str(o, "user", &user) || opt_str(o, "source", &source) ||
+	    opt_str(o, "ttl", &ttl) || opt_str(o, "note", &note)) {
+		rc = policy_fail(a, c, MHD_HTTP_BAD_REQUEST,
+				 "'user', 'source', 'ttl' and 'note' must be strings");
+		goto out;
 	}
-	STR("user", user)
-	STR("source", source)
-	STR("ttl", ttl)
-	STR("note", note)
-#undef STR
 	if (!user == !source) {
 		rc = policy_fail(a, c, MHD_HTTP_BAD_REQUEST, "give exactly one of 'user' and 'source'");
 		goto out;

@@ -7,7 +7,7 @@
 #include <microhttpd.h>
 #include <stddef.h>
 
-#define HTTP_BODY_MAX (16 * 1024) /* bodies over this get 413, never buffered */
+#define HTTP_BODY_MAX ((size_t)16384) /* bodies over this get 413, never buffered */
 
 /* Reply with text or with a JSON document (put by the call). */
 enum MHD_Result http_text(struct MHD_Connection *c, unsigned int code, const char *text);

@@ -48,7 +48,7 @@ static int ltab_init(struct ltab *t, size_t cap, size_t esize, void (*release)(s
 	t->nbuckets = 1;
 	while (t->nbuckets < cap * 2)
 		t->nbuckets <<= 1;
-	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	t->buckets = calloc(t->nbuckets, sizeof(struct node *));
 	t->slab = calloc(cap, esize);
 	if (!t->buckets || !t->slab)
 		return -ENOMEM;
@@ -291,12 +291,12 @@ static uint32_t distinct_add(struct ig_auth *a, struct src *s, uint64_t uh, uint
 		hll_add(merged, uh);
 		return (uint32_t)(hll_estimate(merged) + 0.5);
 	}
-	for (uint32_t i = 0; i < s->nusers; i++) {
+	for (uint32_t i = 0; i < s->nusers && slot < 0; i++)
 		if (s->users[i].h == uh)
 			slot = (int)i;
-		else if (s->users[i].seen <= horizon && slot < 0)
+	for (uint32_t i = 0; i < s->nusers && slot < 0; i++)
+		if (s->users[i].seen <= horizon)
 			slot = (int)i; /* reuse an entry that slid out */
-	}
 	if (slot < 0 && s->nusers < IG_DISTINCT_EXACT)
 		slot = (int)s->nusers++;
 	if (slot >= 0) {

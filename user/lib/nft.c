@@ -568,7 +568,7 @@ struct port_ctx {
  * monitor mode (and accept, so the first match still decides). */
 static void decide(struct port_ctx *pc, struct nftnl_rule *r, int drop, int reason, const char *what)
 {
-	int monitor = pc->slot->flags & IG_SLOT_MONITOR;
+	int monitor = !!(pc->slot->flags & IG_SLOT_MONITOR);
 	char name[64];
 
 	ig_nft_counter_name(pc->pc->port, drop ? (monitor ? IG_VERDICT_WOULD_DROP : IG_VERDICT_DROP) :
