@@ -90,6 +90,7 @@ struct agent {
 	uint64_t next_save_ns;
 	uint64_t save_gap_ns; /* grows with the cost of a snapshot */
 	uint64_t next_sweep_ns;
+	int nft_again;	      /* nft changes waited on expiring elements */
 };
 
 /* One JSON object per line on stdout: journald and log shippers take it. */

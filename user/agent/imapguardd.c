@@ -152,7 +152,7 @@ static void maybe_save(struct agent *a, uint64_t now, int force)
 	uint64_t gen = __atomic_load_n(&a->h.cfg->state_gen, __ATOMIC_RELAXED), t0;
 	int err;
 
-	if (!force && (gen == a->saved_gen || now < a->next_save_ns))
+	if (!force && !a->nft_again && (gen == a->saved_gen || now < a->next_save_ns))
 		return;
 	t0 = ig_mono_ns();
 	err = state_save(a);
@@ -166,8 +166,13 @@ static void maybe_save(struct agent *a, uint64_t now, int force)
 
 		/* the nftables sets (enforcing or mirror) follow every change:
 		 * kernel bursts, auth blocks, expiries, CLI and API grants */
-		if (ig_nft_sync_dynamic(&a->h, why, sizeof(why)))
+		int rc = ig_nft_sync_dynamic(&a->h, why, sizeof(why));
+
+		if (rc < 0)
 			jlogf("error", "nft_sync", "%s", why);
+		/* > 0: some waited on elements about to lapse; the next tick
+		 * (a second away at most) tries again */
+		a->nft_again = rc > 0;
 	}
 	a->save_gap_ns = (ig_mono_ns() - t0) * 10;
 	if (a->save_gap_ns < SAVE_GAP_MIN_NS)

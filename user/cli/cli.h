@@ -50,4 +50,8 @@ const char *cli_strerror(int err);
 
 int cli_need_root(void);
 
+/* After a change of blocks or grants: the nftables sets (enforcing with
+ * attach = nft, or the mirror) follow. Never fails the command. */
+void cli_nft_follow(struct ig_handle *h, const char *what);
+
 #endif

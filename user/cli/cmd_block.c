@@ -10,21 +10,10 @@
 #include "cli.h"
 #include "duration.h"
 #include "log.h"
-#include "nft.h"
 
 #define BLOCK_USAGE                                                            \
 	"block add ADDR[/LEN] [--ttl DURATION] [--reason TEXT] | "           \
 	"block del ADDR[/LEN] | block list [-j] [--all]"
-
-/* The nftables sets (enforcing with attach = nft, or the mirror) follow
- * the block table. */
-static void nft_follow(struct ig_handle *h)
-{
-	char why[256];
-
-	if (ig_nft_sync_dynamic(h, why, sizeof(why)))
-		ig_warn("nftables block sets not updated: %s", why);
-}
 
 static int parse_prefix_arg(const char *s, struct ig_prefix *p)
 {
@@ -99,7 +88,7 @@ static int block_add(struct cli *cli, int argc, char **argv)
 		ig_err("cannot block %s: %s", ig_prefix_str(&p, buf), cli_strerror(rc));
 		return EXIT_FAIL;
 	}
-	nft_follow(&h);
+	cli_nft_follow(&h, "block");
 	/* new connections are dropped from now on; end the open ones too */
 	if (ig_block_kill_sessions(&h, &p, &killed))
 		ig_warn("could not end the open sessions of %s", ig_prefix_str(&p, buf));
@@ -131,7 +120,7 @@ static int block_del(struct cli *cli, int argc, char **argv)
 	if (!rc)
 		rc = ig_block_del(&h, &p);
 	if (!rc)
-		nft_follow(&h);
+		cli_nft_follow(&h, "block");
 	ig_handle_close(&h);
 	if (rc == -ENOENT) {
 		ig_err("no block on exactly %s (see 'imapguard block list')",

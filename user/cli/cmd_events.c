@@ -30,6 +30,7 @@ struct follow {
 	struct cli *cli;
 	struct ig_handle *h;
 	int kill;
+	int nft_again; /* > 0: nft changes waited on expiring elements */
 };
 
 static int on_event(const struct ig_event *ev, void *arg)
@@ -46,7 +47,8 @@ static int on_event(const struct ig_event *ev, void *arg)
 		char why[256];
 
 		/* the kernel's block or expiry, followed into nftables */
-		if (ig_nft_sync_dynamic(f->h, why, sizeof(why)))
+		f->nft_again = ig_nft_sync_dynamic(f->h, why, sizeof(why));
+		if (f->nft_again < 0)
 			ig_warn("nftables block sets not updated: %s", why);
 	}
 	if (f->cli->json) {
@@ -199,6 +201,11 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 		err = ring_buffer__poll(rb, 200);
 		if (err == -EINTR)
 			err = 0;
+		if (f.nft_again > 0) {
+			char why[256];
+
+			f.nft_again = ig_nft_sync_dynamic(&h, why, sizeof(why));
+		}
 		if (err < 0)
 			break;
 	}

@@ -10,7 +10,6 @@
 #include "duration.h"
 #include "grants.h"
 #include "log.h"
-#include "nft.h"
 
 #define GRANT_USAGE                                                            \
 	"grant add (--user NAME | ADDR[/LEN]) --ttl DURATION [--reason TEXT] | " \
@@ -94,13 +93,8 @@ static int grant_change(struct cli *cli, int argc, char **argv, int add)
 			      ig_grant_source_add(&h, &t.p, t.ttl, t.note);
 	else if (!rc)
 		rc = t.user ? ig_grant_user_del(&h, t.user) : ig_grant_source_del(&h, &t.p);
-	if (!rc && !t.user) {
-		char why[256];
-
-		/* with attach = nft, source grants live in nftables too */
-		if (ig_nft_sync_dynamic(&h, why, sizeof(why)))
-			ig_warn("nftables grant sets not updated: %s", why);
-	}
+	if (!rc && !t.user) /* with attach = nft, source grants live in nftables too */
+		cli_nft_follow(&h, "grant");
 	ig_handle_close(&h);
 	if (rc == -ENOENT) {
 		ig_err("no grant for %s", t.user ? t.user : ig_prefix_str(&t.p, buf));

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "nft.h"
 
 int cli_read_opts(struct cli *cli, int argc, char **argv, const char *usage)
 {
@@ -62,4 +63,21 @@ void cli_json_print(json_object *o)
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 						       JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
+}
+
+void cli_nft_follow(struct ig_handle *h, const char *what)
+{
+	char why[256];
+	int rc = ig_nft_sync_dynamic(h, why, sizeof(why));
+
+	/* a change waiting on an element about to lapse: it is gone within
+	 * a second, so try again, a bounded number of times */
+	for (int i = 0; rc > 0 && i < 3; i++) {
+		usleep(500 * 1000);
+		rc = ig_nft_sync_dynamic(h, why, sizeof(why));
+	}
+	if (rc < 0)
+		ig_warn("nftables %s sets not updated: %s", what, why);
+	else if (rc > 0)
+		ig_warn("nftables %s sets: %d changes wait for the next sync", what, rc);
 }

@@ -86,12 +86,22 @@ static int purge_lists(struct ig_handle *h, uint32_t slot)
 	return 0;
 }
 
-static int write_lists(struct ig_handle *h, const struct ig_compiled *c, uint32_t slot)
+/*
+ * With attach = nft the packet verdicts live in nftables, and the only BPF
+ * reader of the lists is the sockops burst counter, which asks "allow
+ * listed?". Flags are inherited downwards (compile.c), so the entries with
+ * the allow bit answer that alone; skipping deny-only ones saves most of
+ * the apply time of a large deny list.
+ */
+static int write_lists(struct ig_handle *h, const struct ig_compiled *c, uint32_t slot,
+		       int allow_only)
 {
 	for (size_t i = 0; i < c->n_lists; i++) {
 		struct ig_list_key6 key = {};
 		int m = list_key(&c->lists[i].pfx, slot, &key);
 
+		if (allow_only && !(c->lists[i].flags & IG_LIST_ALLOW))
+			continue;
 		if (bpf_map_update_elem(h->fd[m], &key, &c->lists[i].flags, BPF_ANY)) {
 			char buf[IG_PREFIX_STRLEN];
 			int err = -errno;
@@ -188,7 +198,7 @@ int ig_policy_stage(struct ig_handle *h, const struct ig_policy *pol, int fresh,
 	err = ig_compile(pol, fresh ? NULL : &h->cfg->slot[!idle], c);
 	if (err)
 		return err;
-	if ((err = purge_lists(h, idle)) || (err = write_lists(h, c, idle)) ||
+	if ((err = purge_lists(h, idle)) || (err = write_lists(h, c, idle, pol->attach == IG_ATTACH_NFT)) ||
 	    (err = zero_stat_slots(h, c->fresh_stat_slots)))
 		return err;
 	stage_summary(h->cfg->sum4, c->sum4, idle);

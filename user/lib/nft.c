@@ -32,18 +32,16 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 
 #include "blocks.h"
 #include "grants.h"
 #include "log.h"
 #include "nft.h"
 #include "nftbatch.h"
+#include "nftsets.h"
 
 #define FAM NFPROTO_INET
-#define MSG_ROOM (1u << 20)   /* a message never needs more than this */
-/* intervals per NEWSETELEM message: the elements travel in one nested
- * attribute, whose length is 16 bits, so a message must stay under 64 KiB */
-#define ELEMS_PER_MSG 400
 #define TYPE_IPADDR 7	      /* nft's datatype ids, for `nft list` */
 #define TYPE_IP6ADDR 8
 
@@ -76,6 +74,8 @@ struct existing {
 	size_t nsets;
 	char (*objs)[64];
 	size_t nobjs;
+	char (*notes)[64]; /* "SET=COMMENT" of our sets that carry one */
+	size_t nnotes;
 };
 
 static void remember(char (**list)[64], size_t *n, const char *name)
@@ -102,6 +102,30 @@ struct dump_ctx {
 	int kind; /* NFT_MSG_GET* */
 };
 
+static int comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	const char **comment = data;
+
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_COMMENT && nftnl_udata_len(attr) > 1)
+		*comment = nftnl_udata_get(attr);
+	return 0;
+}
+
+/* Remember a set's comment (our list fingerprint), if it has one. */
+static void remember_note(struct existing *ex, const struct nftnl_set *s, const char *name)
+{
+	const char *comment = NULL;
+	uint32_t len = 0;
+	const void *ud = nftnl_set_get_data(s, NFTNL_SET_USERDATA, &len);
+	char note[64];
+
+	if (!ud || nftnl_udata_parse(ud, len, comment_cb, &comment) < 0 || !comment ||
+	    !memchr(comment, 0, len))
+		return;
+	snprintf(note, sizeof(note), "%.15s=%.47s", name, comment);
+	remember(&ex->notes, &ex->nnotes, note);
+}
+
 static int dump_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct dump_ctx *d = data;
@@ -126,8 +150,10 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 		if (s && !nftnl_set_nlmsg_parse(nlh, s)) {
 			table = nftnl_set_get_str(s, NFTNL_SET_TABLE);
 			name = nftnl_set_get_str(s, NFTNL_SET_NAME);
-			if (table && name && !strcmp(table, IG_NFT_TABLE))
+			if (table && name && !strcmp(table, IG_NFT_TABLE)) {
 				remember(&d->ex->sets, &d->ex->nsets, name);
+				remember_note(d->ex, s, name);
+			}
 		}
 		nftnl_set_free(s);
 		break;
@@ -221,6 +247,7 @@ static void existing_free(struct existing *ex)
 	free(ex->chains);
 	free(ex->sets);
 	free(ex->objs);
+	free(ex->notes);
 	memset(ex, 0, sizeof(*ex));
 }
 
@@ -301,6 +328,7 @@ struct set_def {
 	uint32_t flags;	 /* NFT_SET_* */
 	uint64_t timeout_ms;
 	uint32_t size;
+	char comment[64]; /* shown by `nft list`; for lists, their fingerprint */
 };
 
 static void msg_set(struct nft_batch *b, uint16_t type, const struct set_def *d, uint32_t id)
@@ -325,6 +353,15 @@ static void msg_set(struct nft_batch *b, uint16_t type, const struct set_def *d,
 				nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, d->timeout_ms);
 			if (d->size)
 				nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, d->size);
+			if (d->comment[0]) {
+				struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(256);
+
+				if (u && nftnl_udata_put_strz(u, NFTNL_UDATA_SET_COMMENT, d->comment))
+					nftnl_set_set_data(s, NFTNL_SET_USERDATA,
+							   nftnl_udata_buf_data(u),
+							   nftnl_udata_buf_len(u));
+				nftnl_udata_buf_free(u);
+			}
 		}
 		nftnl_set_nlmsg_build_payload(nlh, s);
 		nftb_commit(b, nlh);
@@ -357,71 +394,24 @@ struct elem {
 	uint64_t timeout_ms; /* 0: none */
 };
 
-static void range_end(const struct ig_prefix *p, uint8_t *end, int *wraps)
+/*
+ * Bring a set to exactly these elements, by difference with what the
+ * kernel holds (nftsets.c). Returns the changes left for the next sync
+ * (>= 0) or -errno.
+ */
+static int fill_set(struct nft_batch *b, const char *set, const struct elem *e, size_t n,
+		    int existed)
 {
-	int bytes = p->family == 4 ? 4 : 16;
-	uint8_t m[16];
+	struct nft_ival *v = calloc(n + 1, sizeof(*v));
+	int rc;
 
-	ig_mask_bytes(p->len, m);
-	for (int i = 0; i < bytes; i++)
-		end[i] = p->addr[i] | (uint8_t)~m[i];
-	/* end + 1, carrying; past the last address there is no end element */
-	*wraps = 1;
-	for (int i = bytes - 1; i >= 0 && *wraps; i--)
-		*wraps = ++end[i] == 0;
-}
-
-static void set_elems_msg(struct nft_batch *b, const char *set, const struct elem *e, size_t n,
-			  uint16_t type)
-{
-	struct nftnl_set *s = nftnl_set_alloc();
-	uint32_t seq;
-	char *p = nftb_next(b, MSG_ROOM, &seq, "%s elements of set %s (%zu)",
-			    type == NFT_MSG_NEWSETELEM ? "add" : "flush", set, n);
-
-	if (!p || !s) {
-		nftnl_set_free(s);
-		return;
-	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, IG_NFT_TABLE);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
-	for (size_t i = 0; i < n; i++) {
-		int bytes = e[i].p.family == 4 ? 4 : 16, wraps;
-		struct nftnl_set_elem *start = nftnl_set_elem_alloc(), *stop;
-		uint8_t end[16];
-
-		nftnl_set_elem_set(start, NFTNL_SET_ELEM_KEY, e[i].p.addr, (uint32_t)bytes);
-		if (e[i].timeout_ms)
-			nftnl_set_elem_set_u64(start, NFTNL_SET_ELEM_TIMEOUT, e[i].timeout_ms);
-		nftnl_set_elem_add(s, start);
-		range_end(&e[i].p, end, &wraps);
-		if (wraps)
-			continue;
-		stop = nftnl_set_elem_alloc();
-		nftnl_set_elem_set(stop, NFTNL_SET_ELEM_KEY, end, (uint32_t)bytes);
-		/* the end element carries no timeout: the start's governs */
-		nftnl_set_elem_set_u32(stop, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
-		nftnl_set_elem_add(s, stop);
-	}
-	{
-		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, type, FAM,
-			(type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0) | NLM_F_ACK, seq);
-
-		nftnl_set_elems_nlmsg_build_payload(nlh, s);
-		nftb_commit(b, nlh);
-	}
-	nftnl_set_free(s);
-}
-
-/* Flush a set, then fill it, in chunks. */
-static void fill_set(struct nft_batch *b, const char *set, const struct elem *e, size_t n,
-		     int existed)
-{
-	if (existed)
-		set_elems_msg(b, set, NULL, 0, NFT_MSG_DELSETELEM);
-	for (size_t i = 0; i < n; i += ELEMS_PER_MSG)
-		set_elems_msg(b, set, e + i, n - i < ELEMS_PER_MSG ? n - i : ELEMS_PER_MSG,
-			      NFT_MSG_NEWSETELEM);
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		nfts_ival(&e[i].p, e[i].timeout_ms, &v[i]);
+	rc = nfts_sync(b, IG_NFT_TABLE, set, v, n, existed);
+	free(v);
+	return rc;
 }
 
 /* ---------------------------------------------------------- rules */
@@ -754,34 +744,65 @@ static void want_set(struct nft_batch *b, const struct existing *ex, const struc
 		msg_set(b, NFT_MSG_NEWSET, d, (*id)++);
 }
 
-/* The block and grant sets, declared if missing and refilled. */
+/*
+ * A list set. Its comment carries a fingerprint of its contents, so an
+ * unchanged list (the usual re-apply: a port changed, a reload) costs
+ * nothing, and a changed one is replaced whole, in the same transaction:
+ * cheaper than reading 100,000 elements back to compare them.
+ */
+static int list_set(struct nft_batch *b, const struct existing *ex, struct set_def *sd,
+		    const struct elems *el, uint32_t *id)
+{
+	uint64_t fp = 0xcbf29ce484222325ull; /* FNV-1a */
+	char note[64];
+	int existed = has(ex->sets, ex->nsets, sd->name);
+
+	for (size_t i = 0; i < el->n; i++) {
+		const uint8_t *p = (const uint8_t *)&el->v[i].p;
+
+		for (size_t j = 0; j < sizeof(el->v[i].p); j++)
+			fp = (fp ^ p[j]) * 0x100000001b3ull;
+	}
+	snprintf(sd->comment, sizeof(sd->comment), "%zu prefix%s, fp %016llx", el->n,
+		 el->n == 1 ? "" : "es",
+		 (unsigned long long)fp);
+	snprintf(note, sizeof(note), "%.15s=%.47s", sd->name, sd->comment);
+	if (existed && has(ex->notes, ex->nnotes, note))
+		return 0;
+	if (existed)
+		msg_set(b, NFT_MSG_DELSET, sd, 0);
+	msg_set(b, NFT_MSG_NEWSET, sd, (*id)++);
+	return fill_set(b, sd->name, el->v, el->n, 0);
+}
+
+/* The block and grant sets, declared if missing and brought up to date.
+ * Returns the changes left for the next sync (>= 0) or -errno. */
 static int fill_dynamic(struct nft_batch *b, struct ig_handle *h, const struct existing *ex,
 			int grants, uint32_t *id)
 {
 	struct dyn d = { .now = ig_mono_ns() };
-	int err;
+	int err, deferred = 0;
 
 	if ((err = ig_block_foreach(h, collect_block, &d)) ||
 	    (grants && (err = ig_grant_foreach(h, collect_grant, &d)))) {
 		dyn_free(&d);
 		return err;
 	}
-	for (int f = 0; f < 2; f++) {
-		struct set_def sd = { .family = f ? 6 : 4, .flags = SET_TIMED };
+	for (int f = 0; f < 2 && err >= 0; f++) {
+		for (int k = 0; k < (grants ? 2 : 1) && err >= 0; k++) {
+			struct elems *l = k ? &d.grants[f] : &d.blocked[f];
+			struct set_def sd = { .family = f ? 6 : 4, .flags = SET_TIMED };
 
-		snprintf(sd.name, sizeof(sd.name), "blocked%d", f ? 6 : 4);
-		want_set(b, ex, &sd, id);
-		outermost(&d.blocked[f]);
-		fill_set(b, sd.name, d.blocked[f].v, d.blocked[f].n, has(ex->sets, ex->nsets, sd.name));
-		if (!grants)
-			continue;
-		snprintf(sd.name, sizeof(sd.name), "grants%d", f ? 6 : 4);
-		want_set(b, ex, &sd, id);
-		outermost(&d.grants[f]);
-		fill_set(b, sd.name, d.grants[f].v, d.grants[f].n, has(ex->sets, ex->nsets, sd.name));
+			snprintf(sd.name, sizeof(sd.name), "%s%d", k ? "grants" : "blocked",
+				 f ? 6 : 4);
+			want_set(b, ex, &sd, id);
+			outermost(l);
+			err = fill_set(b, sd.name, l->v, l->n, has(ex->sets, ex->nsets, sd.name));
+			deferred += err > 0 ? err : 0;
+		}
 	}
 	dyn_free(&d);
-	return 0;
+	return err < 0 ? err : deferred;
 }
 
 /* Delete the sets and counters the new layout does not name. */
@@ -812,6 +833,8 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 	uint32_t id = 1;
 	int rc;
 
+	if (errlen)
+		*err = 0;
 	discover(&ex);
 	nftb_init(&b);
 	msg_table(&b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
@@ -832,21 +855,22 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 
 			snprintf(sd.name, sizeof(sd.name), "%s%d", lists[k].name, f);
 			remember(&keep_sets, &nkeep_sets, sd.name);
-			want_set(&b, &ex, &sd, &id);
 			if (list_elems(c, lists[k].flag, f, &el)) {
 				free(el.v);
 				rc = -ENOMEM;
 				goto out;
 			}
-			fill_set(&b, sd.name, el.v, el.n, has(ex.sets, ex.nsets, sd.name));
+			rc = list_set(&b, &ex, &sd, &el, &id);
 			free(el.v);
+			if (rc < 0)
+				goto out;
 		}
 	}
 	for (const char *const *n = (const char *const[]){ "blocked4", "blocked6", "grants4",
 							    "grants6", NULL }; *n; n++)
 		remember(&keep_sets, &nkeep_sets, *n);
 	rc = fill_dynamic(&b, h, &ex, 1, &id);
-	if (rc)
+	if (rc < 0)
 		goto out;
 	/* rate meters, per ratelimit port; their name carries their shape */
 	for (int i = 0; i < s->nports; i++) {
@@ -928,12 +952,14 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 	if (getenv("IMAPGUARD_NFT_INJECT_FAULT")) {
 		/* tests only: an element for a set that does not exist, which the
 		 * kernel refuses, so the whole transaction must roll back */
-		struct elem bad = { .p = { .family = 4, .len = 32 } };
+		struct nft_ival bad = { .bytes = 4, .end = { 0, 0, 0, 1 } };
 
-		set_elems_msg(&b, "injected_fault", &bad, 1, NFT_MSG_NEWSETELEM);
+		nfts_elems_msg(&b, IG_NFT_TABLE, "injected_fault", &bad, 1, NFT_MSG_NEWSETELEM);
 	}
 	rc = nftb_send(&b, err, errlen);
 out:
+	if (rc < 0 && errlen && !*err)
+		snprintf(err, errlen, "reading our sets: %s", strerror(-rc));
 	nftb_free(&b);
 	existing_free(&ex);
 	free(keep_sets);
@@ -958,9 +984,14 @@ int ig_nft_mirror_sync(struct ig_handle *h, char *err, size_t errlen)
 	for (size_t i = 0; i < ex.nchains; i++)
 		msg_chain(&b, NFT_MSG_DELCHAIN, ex.chains[i], 0);
 	rc = fill_dynamic(&b, h, &ex, 0, &id);
-	if (!rc) {
+	if (rc >= 0) {
+		int deferred = rc;
+
 		drop_unwanted(&b, &ex, keep, 2, NULL, 0);
 		rc = nftb_send(&b, err, errlen);
+		rc = rc ? rc : deferred;
+	} else {
+		snprintf(err, errlen, "reading the block sets: %s", strerror(-rc));
 	}
 	nftb_free(&b);
 	existing_free(&ex);
@@ -978,8 +1009,15 @@ int ig_nft_sync_dynamic(struct ig_handle *h, char *err, size_t errlen)
 	if (ex.table) {
 		nftb_init(&b);
 		rc = fill_dynamic(&b, h, &ex, has(ex.sets, ex.nsets, "grants4"), &id);
-		if (!rc)
-			rc = nftb_send(&b, err, errlen);
+		if (rc >= 0) {
+			int deferred = rc;
+
+			/* nothing changed: no transaction at all */
+			rc = b.nwhats ? nftb_send(&b, err, errlen) : 0;
+			rc = rc ? rc : deferred;
+		} else {
+			snprintf(err, errlen, "reading the block sets: %s", strerror(-rc));
+		}
 		nftb_free(&b);
 	}
 	existing_free(&ex);

@@ -29,11 +29,13 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 		 char *err, size_t errlen);
 
 /* Just the mirror: the table with the block sets (created if missing),
- * refilled from the live blocks of h. */
+ * brought up to the live blocks of h. Returns like ig_nft_sync_dynamic. */
 int ig_nft_mirror_sync(struct ig_handle *h, char *err, size_t errlen);
 
-/* Refill the block sets (and grant sets in nft mode) from h, in one
- * transaction: what every change of blocks ends with. */
+/* Bring the block sets (and grant sets in nft mode) up to h, changing only
+ * what differs, in one transaction: what every change of blocks ends with.
+ * 0, -errno with err filled, or > 0: that many changes touched elements
+ * about to expire and wait for the next sync (call again in a second). */
 int ig_nft_sync_dynamic(struct ig_handle *h, char *err, size_t errlen);
 
 /* Remove our table; 0 if it was not there. */

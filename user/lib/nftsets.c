@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Interval-set contents by difference (see nftsets.h). The kernel's
+ * elements are read with one GETSETELEM dump, paired back into intervals,
+ * and compared with the wanted ones: deletions go first in the batch, so an
+ * interval that changes shape can be re-added in the same transaction.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/set.h>
+
+#include "nftbatch.h"
+#include "nftsets.h"
+
+#define MSG_ROOM (1u << 20)
+/* intervals per message: the elements travel in one nested attribute,
+ * whose length is 16 bits, so a message must stay under 64 KiB */
+#define ELEMS_PER_MSG 400
+#define DUMP_BUF (64u << 10)
+/* a timed element is kept while its time left is within this of the
+ * wanted one: between two syncs both clocks run down together */
+#define TIMEOUT_SLACK_MS 2000
+#define EXPIRING_MS 1000
+
+void nfts_ival(const struct ig_prefix *p, uint64_t timeout_ms, struct nft_ival *out)
+{
+	uint8_t m[16];
+	int carry = 1;
+
+	memset(out, 0, sizeof(*out));
+	out->bytes = p->family == 4 ? 4 : 16;
+	out->timeout_ms = timeout_ms;
+	memcpy(out->start, p->addr, out->bytes);
+	ig_mask_bytes(p->len, m);
+	for (int i = 0; i < out->bytes; i++)
+		out->end[i] = p->addr[i] | (uint8_t)~m[i];
+	/* end + 1, carrying; past the last address there is no end element */
+	for (int i = out->bytes - 1; i >= 0 && carry; i--)
+		carry = ++out->end[i] == 0;
+	out->wraps = (uint8_t)carry;
+}
+
+static void elems_msg(struct nft_batch *b, const char *table, const char *set,
+		      const struct nft_ival *v, size_t n, uint16_t type)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	uint32_t seq;
+	char *p = nftb_next(b, MSG_ROOM, &seq, "%s elements of set %s (%zu)",
+			    type == NFT_MSG_NEWSETELEM ? "add" : "delete", set, n);
+
+	if (!p || !s) {
+		nftnl_set_free(s);
+		return;
+	}
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	for (size_t i = 0; i < n; i++) {
+		struct nftnl_set_elem *start = nftnl_set_elem_alloc(), *stop;
+
+		nftnl_set_elem_set(start, NFTNL_SET_ELEM_KEY, v[i].start, v[i].bytes);
+		if (v[i].timeout_ms && type == NFT_MSG_NEWSETELEM)
+			nftnl_set_elem_set_u64(start, NFTNL_SET_ELEM_TIMEOUT, v[i].timeout_ms);
+		nftnl_set_elem_add(s, start);
+		if (v[i].wraps)
+			continue;
+		stop = nftnl_set_elem_alloc();
+		nftnl_set_elem_set(stop, NFTNL_SET_ELEM_KEY, v[i].end, v[i].bytes);
+		/* the end element carries no timeout: the start's governs */
+		nftnl_set_elem_set_u32(stop, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+		nftnl_set_elem_add(s, stop);
+	}
+	{
+		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, type, NFPROTO_INET,
+			(type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0) | NLM_F_ACK, seq);
+
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		nftb_commit(b, nlh);
+	}
+	nftnl_set_free(s);
+}
+
+void nfts_elems_msg(struct nft_batch *b, const char *table, const char *set,
+		    const struct nft_ival *v, size_t n, uint16_t type)
+{
+	for (size_t i = 0; i < n; i += ELEMS_PER_MSG)
+		elems_msg(b, table, set, v + i, n - i < ELEMS_PER_MSG ? n - i : ELEMS_PER_MSG, type);
+}
+
+/* ---------------------------------------------------------- reading */
+
+/* One element as the kernel lists it: a start or an end. */
+struct raw {
+	uint8_t key[16];
+	uint8_t bytes, end;
+	uint64_t expires_ms; /* time left; 0: no timeout */
+};
+
+struct raws {
+	struct raw *v;
+	size_t n, cap;
+	int oom;
+};
+
+static int elem_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct raws *r = data;
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elems_iter *it = NULL;
+	struct nftnl_set_elem *e;
+
+	if (!s || nftnl_set_elems_nlmsg_parse(nlh, s) < 0 ||
+	    !(it = nftnl_set_elems_iter_create(s))) {
+		r->oom = 1;
+		goto out;
+	}
+	while ((e = nftnl_set_elems_iter_next(it))) {
+		uint32_t len = 0;
+		const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+		struct raw *x;
+
+		if (!key || (len != 4 && len != 16))
+			continue;
+		if (r->n == r->cap) {
+			size_t cap = r->cap ? r->cap * 2 : 1024;
+			struct raw *g = realloc(r->v, cap * sizeof(*g));
+
+			if (!g) {
+				r->oom = 1;
+				break;
+			}
+			r->v = g;
+			r->cap = cap;
+		}
+		x = &r->v[r->n++];
+		memset(x, 0, sizeof(*x));
+		memcpy(x->key, key, len);
+		x->bytes = (uint8_t)len;
+		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
+			x->end = !!(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) &
+				    NFT_SET_ELEM_INTERVAL_END);
+		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+			x->expires_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+	}
+out:
+	nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s);
+	return r->oom ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+static int dump_elems(const char *table, const char *set, struct raws *r)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	uint32_t seq = (uint32_t)time(NULL), portid;
+	char *buf = malloc(DUMP_BUF);
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+	int ret = -ENOMEM;
+	ssize_t n;
+
+	if (!nl || !buf || !s)
+		goto out;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP, seq);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = MNL_CB_OK;
+	while (ret > MNL_CB_STOP && (n = mnl_socket_recvfrom(nl, buf, DUMP_BUF)) > 0)
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, elem_cb, r);
+	ret = r->oom ? -ENOMEM : ret < 0 ? -errno : 0;
+out:
+	nftnl_set_free(s);
+	free(buf);
+	if (nl)
+		mnl_socket_close(nl);
+	return ret;
+}
+
+static int raw_cmp(const void *a, const void *b)
+{
+	const struct raw *x = a, *y = b;
+	int c = memcmp(x->key, y->key, sizeof(x->key));
+
+	/* at one key, the end of an interval comes before the start of the
+	 * next (adjacent prefixes share that key) */
+	return c ? c : (int)y->end - (int)x->end;
+}
+
+/* Pair the kernel's starts and ends back into intervals. */
+static size_t pair(struct raws *r, struct nft_ival *out)
+{
+	size_t n = 0;
+
+	qsort(r->v, r->n, sizeof(*r->v), raw_cmp);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct raw *s = &r->v[i];
+		struct nft_ival *v;
+
+		if (s->end)
+			continue; /* an end without its start: not ours to pair */
+		v = &out[n++];
+		memset(v, 0, sizeof(*v));
+		memcpy(v->start, s->key, sizeof(v->start));
+		v->bytes = s->bytes;
+		v->timeout_ms = s->expires_ms;
+		if (i + 1 < r->n && r->v[i + 1].end) {
+			memcpy(v->end, r->v[i + 1].key, sizeof(v->end));
+			i++;
+		} else {
+			v->wraps = 1;
+		}
+	}
+	return n;
+}
+
+/* ---------------------------------------------------------- the difference */
+
+static int ival_cmp(const void *a, const void *b)
+{
+	const struct nft_ival *x = a, *y = b;
+	int c = memcmp(x->start, y->start, sizeof(x->start));
+
+	if (!c)
+		c = (int)x->wraps - (int)y->wraps;
+	if (!c && !x->wraps)
+		c = memcmp(x->end, y->end, sizeof(x->end));
+	return c;
+}
+
+static int same_time(const struct nft_ival *have, const struct nft_ival *want)
+{
+	uint64_t d;
+
+	if (!have->timeout_ms || !want->timeout_ms)
+		return have->timeout_ms == want->timeout_ms;
+	d = have->timeout_ms > want->timeout_ms ? have->timeout_ms - want->timeout_ms
+						 : want->timeout_ms - have->timeout_ms;
+	return d <= TIMEOUT_SLACK_MS;
+}
+
+/* About to lapse in the kernel: deleting it would race its expiry (and a
+ * delete that finds nothing aborts the whole transaction), so it is left
+ * to expire by itself. */
+static int expiring(const struct nft_ival *v)
+{
+	return v->timeout_ms && v->timeout_ms <= EXPIRING_MS;
+}
+
+/* Does `a` overlap an interval of the sorted, disjoint `v`? */
+static int overlaps(const struct nft_ival *a, const struct nft_ival *v, size_t n)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) { /* first interval starting after a's start */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memcmp(v[mid].start, a->start, sizeof(a->start)) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > 0 && (v[lo - 1].wraps || memcmp(v[lo - 1].end, a->start, sizeof(a->start)) > 0))
+		return 1;
+	return lo < n && (a->wraps || memcmp(v[lo].start, a->end, sizeof(a->end)) < 0);
+}
+
+int nfts_sync(struct nft_batch *b, const char *table, const char *set, struct nft_ival *want,
+	      size_t n, int existed)
+{
+	struct raws r = {};
+	struct nft_ival *have = NULL, *del = NULL, *add = NULL, *kept = NULL;
+	size_t nh = 0, nd = 0, na = 0, nk = 0, i = 0, j = 0, out = 0;
+	int err = 0, deferred = 0;
+
+	qsort(want, n, sizeof(*want), ival_cmp);
+	if (existed && (err = dump_elems(table, set, &r)))
+		goto out;
+	have = calloc(r.n + 1, sizeof(*have));
+	del = calloc(r.n + 1, sizeof(*del));
+	kept = calloc(r.n + 1, sizeof(*kept));
+	add = calloc(n + 1, sizeof(*add));
+	if (!have || !del || !kept || !add) {
+		err = -ENOMEM;
+		goto out;
+	}
+	nh = pair(&r, have);
+	qsort(have, nh, sizeof(*have), ival_cmp);
+	while (i < nh || j < n) {
+		int c = i == nh ? 1 : j == n ? -1 : ival_cmp(&have[i], &want[j]);
+
+		if (c > 0) {
+			add[na++] = want[j++];
+			continue;
+		}
+		if (c == 0 && same_time(&have[i], &want[j])) {
+			kept[nk++] = have[i];
+		} else if (expiring(&have[i])) {
+			kept[nk++] = have[i];
+			deferred += c == 0;
+		} else {
+			del[nd++] = have[i];
+			if (c == 0)
+				add[na++] = want[j];
+		}
+		i++;
+		j += c == 0;
+	}
+	/* an addition that would overlap a kept (expiring) interval waits
+	 * for the next sync: the kernel refuses overlaps */
+	for (i = 0; i < na; i++) {
+		if (overlaps(&add[i], kept, nk))
+			deferred++;
+		else
+			add[out++] = add[i];
+	}
+	nfts_elems_msg(b, table, set, del, nd, NFT_MSG_DELSETELEM);
+	nfts_elems_msg(b, table, set, add, out, NFT_MSG_NEWSETELEM);
+out:
+	free(r.v);
+	free(have);
+	free(del);
+	free(kept);
+	free(add);
+	return err ? err : deferred;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The elements of our interval sets, changed by difference rather than by
+ * flush-and-refill. A refill of 100,000 elements costs the kernel about a
+ * second (every element freed, allocated and re-inserted into the rbtree);
+ * a re-apply that changes one port, or a mirror sync after one new block,
+ * should cost what changed.
+ */
+#ifndef IG_NFTSETS_H
+#define IG_NFTSETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+struct nft_batch;
+
+/* An element of an interval set: a start and an end one past the last
+ * address; `wraps` when the range runs to the top of the address space,
+ * where the kernel keeps no end element. */
+struct nft_ival {
+	uint8_t start[16], end[16];
+	uint8_t bytes; /* 4 or 16 */
+	uint8_t wraps;
+	uint64_t timeout_ms; /* 0: none; else the time left */
+};
+
+void nfts_ival(const struct ig_prefix *p, uint64_t timeout_ms, struct nft_ival *out);
+
+/* Add (NFT_MSG_NEWSETELEM) or delete (NFT_MSG_DELSETELEM) elements, in as
+ * many messages as the 16-bit attribute length needs. */
+void nfts_elems_msg(struct nft_batch *b, const char *table, const char *set,
+		    const struct nft_ival *v, size_t n, uint16_t type);
+
+/*
+ * Queue the changes that turn set `set` (its current elements read from
+ * the kernel, unless !existed) into `want`. An element whose time left
+ * differs by more than a tolerance is replaced. Elements within a second of
+ * their expiry are left to the kernel, and changes that touch them wait.
+ * `want` is sorted in place. Returns how many changes wait for the next
+ * sync, or -errno when the kernel's elements cannot be read.
+ */
+int nfts_sync(struct nft_batch *b, const char *table, const char *set, struct nft_ival *want,
+	      size_t n, int existed);
+
+#endif
