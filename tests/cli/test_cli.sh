@@ -19,6 +19,9 @@ t_rc 0 "check good policy: exit 0" "$IG" check "$GOOD"
 t_rc 2 "check bad policy: exit 2" "$IG" check "$BAD"
 t_match "check names FILE:LINE for each error" "^$BAD:4: .*action.*\\n?" "$T_OUT"
 t_match "check reports the second error too" "^$BAD:6: .*host bits" "$T_OUT"
+t_rc 0 "the shipped example policy passes check (interfaces = lo)" sh -c \
+	"sed 's/^interfaces = .*/interfaces = lo/' '$ROOT/scripts/imapguard.conf.example' >'$GOOD.ex' &&
+	 '$IG' check '$GOOD.ex'; rc=\$?; rm -f '$GOOD.ex'; exit \$rc"
 t_rc 2 "check missing file: exit 2" "$IG" check /nonexistent.conf
 t_rc 2 "check without FILE: exit 2" "$IG" check
 t_rc 2 "check with two FILEs: exit 2" "$IG" check "$GOOD" "$GOOD"

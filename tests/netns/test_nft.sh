@@ -112,6 +112,19 @@ lab_client_addr $W
 probe $W $SRV4 993 --count 3 >/dev/null
 t_check "the mirror drops nothing: the unblocked source connects" probe $CLI4 $SRV4 993
 
+# --- the operator's own chain in our table, using our sets, is left alone ---
+nfts -f - <<'EOF'
+table inet imapguard {
+	set user_watch { type ipv4_addr; }
+	chain user_seen { type filter hook input priority 10; policy accept;
+		ip saddr @blocked4 counter
+	}
+}
+EOF
+mine() { nfts list chain inet imapguard user_seen 2>/dev/null | sed '/counter/s/packets.*//'; }
+theirs=$(mine)
+t_match "an operator's rule can name our blocked4 (in our table)" "@blocked4" "$theirs"
+
 # --- changes by difference: what did not change is not rewritten ---
 ip netns exec "$NS_S" nft monitor elements >"$LAB_DIR/mon.log" 2>&1 &
 LAB_PIDS+=($!)
@@ -133,6 +146,8 @@ sleep 0.3
 t_check "no element of any set is rewritten" test ! -s "$LAB_DIR/mon.log"
 t_match "the unchanged list keeps its contents" "198.18.66.0/24" "$(nfts list set inet imapguard deny4)"
 t_match "and the blocks theirs" "198.18.7.2" "$(nfts list set inet imapguard blocked4)"
+t_check "the operator's chain survived re-applies, a mode switch and syncs" test "$(mine)" = "$theirs"
+t_check "and so did their set" nfts list set inet imapguard user_watch
 
 t_rc 0 "unload" igs unload
 t_refute "unload removes our table" sh -c "ip netns exec $NS_S nft list tables | grep -q imapguard"

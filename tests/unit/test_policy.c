@@ -89,7 +89,8 @@ static const struct reject_case rejects[] = {
 	{ "interfaces = lo\n", 1, "key outside any section" },
 	{ GEN "this line has no equals sign\n", 3, "expected 'key = value'" },
 	{ GEN "[port 143\naction = drop\n", 3, "malformed section header" },
-	{ GEN "attach = ebpf\n", 3, "attach must be xdp, xdp-generic or tc" },
+	{ GEN "[port 143] drop\naction = drop\n", 3, "malformed section header" },
+	{ GEN "attach = ebpf\n", 3, "attach must be xdp, xdp-generic, tc or nft" },
 	{ GEN "mode = audit\n", 3, "mode must be enforce or monitor" },
 	{ GEN "default = maybe\n", 3, "default must be allow or deny" },
 	{ GEN "prefix_v4 = 33\n", 3, "prefix_v4 must be 1-32" },
@@ -161,7 +162,7 @@ static void test_full_policy(void **state)
 			      "prefix_v4 = 24\n"
 			      "prefix_v6 = 48\n"
 			      "max_sources = 4096\n"
-			      "[allow]\n"
+			      "[allow]                  ; a comment after a section\n"
 			      "cidr = 198.18.10.0/24, 2001:db8:10::/48\n"
 			      "cidr = 198.18.11.0/24\n"
 			      "[deny]\n"

@@ -102,6 +102,36 @@ struct dump_ctx {
 	int kind; /* NFT_MSG_GET* */
 };
 
+/* The chains imapguard creates. An operator may add chains of their own to
+ * our table, to use our sets (a rule can only name sets of its own table);
+ * those are never flushed or deleted, except with the table by unload. */
+static int our_chain(const char *name)
+{
+	size_t n = strspn(name + 1, "0123456789");
+
+	return !strcmp(name, "prerouting") || !strcmp(name, "dispatch") ||
+	       (name[0] == 'p' && n > 0 && n <= 5 && name[1 + n] == 0);
+}
+
+/* Our sets and counters, by their names (see the layout above). */
+static int our_set(const char *name)
+{
+	static const char *const fixed[] = { "allow4", "allow6", "deny4", "deny6", "blocked4",
+					     "blocked6", "grants4", "grants6" };
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (!strcmp(name, fixed[i]))
+			return 1;
+	return !strncmp(name, "rate4_p", 7) || !strncmp(name, "rate6_p", 7);
+}
+
+static int our_counter(const char *name)
+{
+	size_t n = strspn(name + 1, "0123456789");
+
+	return name[0] == 'p' && n > 0 && name[1 + n] == '_';
+}
+
 static int comment_cb(const struct nftnl_udata *attr, void *data)
 {
 	const char **comment = data;
@@ -138,7 +168,7 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 		if (c && !nftnl_chain_nlmsg_parse(nlh, c)) {
 			table = nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE);
 			name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
-			if (table && name && !strcmp(table, IG_NFT_TABLE))
+			if (table && name && !strcmp(table, IG_NFT_TABLE) && our_chain(name))
 				remember(&d->ex->chains, &d->ex->nchains, name);
 		}
 		nftnl_chain_free(c);
@@ -812,13 +842,13 @@ static void drop_unwanted(struct nft_batch *b, const struct existing *ex, char (
 	for (size_t i = 0; i < ex->nsets; i++) {
 		struct set_def sd = { .family = 4 };
 
-		if (has(sets, nsets, ex->sets[i]))
+		if (has(sets, nsets, ex->sets[i]) || !our_set(ex->sets[i]))
 			continue;
 		snprintf(sd.name, sizeof(sd.name), "%s", ex->sets[i]);
 		msg_set(b, NFT_MSG_DELSET, &sd, 0);
 	}
 	for (size_t i = 0; i < ex->nobjs; i++)
-		if (!has(objs, nobjs, ex->objs[i]))
+		if (!has(objs, nobjs, ex->objs[i]) && our_counter(ex->objs[i]))
 			msg_counter(b, NFT_MSG_DELOBJ, ex->objs[i]);
 }
 

@@ -527,10 +527,12 @@ static void open_port(struct parser *ps, const char *arg)
 
 static void open_section(struct parser *ps, char *hdr)
 {
-	char *close = strchr(hdr, ']'), *name, *arg;
+	char *close = strchr(hdr, ']'), *name, *arg, *rest;
 
 	ps->sec = SEC_INVALID;
-	if (!close || *trim(close + 1)) {
+	rest = close ? trim(close + 1) : NULL;
+	/* after the bracket only a comment may follow, as after a value */
+	if (!close || (*rest && *rest != ';' && *rest != '#')) {
 		perr(ps, "malformed section header (expected [name])");
 		return;
 	}
