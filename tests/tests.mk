@@ -35,6 +35,11 @@ $(BUILD)/tests/bench/fill_tables: $(BUILD)/tests/bench/fill_tables.o $(LIB)
 
 $(BUILD)/tests/bench/bench_dataplane.o: TEST_CFLAGS += -I$(BUILD)/tests/bench
 
+# the in-situ SYN-flood generator (bench_flood.sh)
+BENCH_BIN += $(BUILD)/tests/bench/flood_gen
+$(BUILD)/tests/bench/flood_gen.o: $(BUILD)/tests/bench/flood_gen.skel.h
+$(BUILD)/tests/bench/flood_gen.o: TEST_CFLAGS += -I$(BUILD)/tests/bench
+
 $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(TEST_LIB_OBJ) $(LIB)
 	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -o $@
 
@@ -44,6 +49,8 @@ bench: deps
 	$(BUILD)/tests/bench/bench_dataplane
 	./tests/bench/bench_agent.sh
 	./tests/bench/bench_policy.sh
+	./tests/bench/bench_nft_apply.sh
+	./tests/bench/bench_flood.sh
 
 # libFuzzer harnesses, built with clang and sanitizers from the library's
 # sources (not the gcc-built archive)
