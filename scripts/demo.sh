@@ -68,6 +68,13 @@ export SRC=$SPRAY
 login $SPRAY imaps alice:Winter2026 bob:Winter2026 carol:Winter2026 dave:Winter2026 \
 	erin:Winter2026 frank:Winter2026 --parallel
 show igs block list
+echo "the same block, mirrored for the nftables tools you already use:"
+for i in $(seq 20); do # the agent syncs the mirror within a second
+	ip netns exec "$NS_S" nft list set inet imapguard blocked4 | grep -q $SPRAY && break
+	sleep 0.1
+done
+printf '$ nft list set inet imapguard blocked4\n'
+ip netns exec "$NS_S" nft list set inet imapguard blocked4 | sed -n '/elements/s/^[[:space:]]*/  /p'
 echo "its next connection:"
 connect $SPRAY 993
 echo "alice, meanwhile:"
