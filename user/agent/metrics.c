@@ -25,6 +25,7 @@
 #include "blocks.h"
 #include "events.h"
 #include "authdetect.h"
+#include "http.h"
 #include <bpf/bpf.h>
 
 #define METRICS_MAX_CONNS 64
@@ -282,20 +283,6 @@ static void render(struct agent *a, struct sbuf *b)
 	}
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code, const char *text)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text,
-								 MHD_RESPMEM_PERSISTENT);
-	enum MHD_Result ret;
-
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET");
-	ret = MHD_queue_response(c, code, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
 			      const char *method, const char *version, const char *upload,
 			      size_t *upload_size, void **con_cls)
@@ -309,7 +296,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	(void)upload;
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
 		*upload_size = 0; /* never buffer a body */
-		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET /metrics\n");
+		return http_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET /metrics\n");
 	}
 	if (!*con_cls) { /* first call: headers only; a GET has no body */
 		*con_cls = c;
@@ -317,14 +304,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (*upload_size) {
 		*upload_size = 0;
-		return reply(c, MHD_HTTP_BAD_REQUEST, "a GET carries no body\n");
+		return http_text(c, MHD_HTTP_BAD_REQUEST, "a GET carries no body\n");
 	}
 	if (strcmp(url, "/metrics") != 0)
-		return reply(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics\n");
+		return http_text(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics\n");
 	render(a, &b);
 	if (b.oom) {
 		free(b.p);
-		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+		return http_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
 	}
 	r = MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");

@@ -213,20 +213,10 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 static int nft_get(uint16_t type, mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
-	uint32_t seq = (uint32_t)time(NULL), portid;
-	struct nlmsghdr *nlh;
-	int ret = 0, dump = type != NFT_MSG_GETTABLE;
-	ssize_t n;
+	int dump = type != NFT_MSG_GETTABLE;
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, FAM,
+		dump ? NLM_F_DUMP : NLM_F_ACK, (uint32_t)time(NULL));
 
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	portid = mnl_socket_get_portid(nl);
-	nlh = nftnl_nlmsg_build_hdr(buf, type, FAM, dump ? NLM_F_DUMP : NLM_F_ACK, seq);
 	if (type == NFT_MSG_GETTABLE) {
 		struct nftnl_table *t = nftnl_table_alloc();
 
@@ -241,19 +231,7 @@ static int nft_get(uint16_t type, mnl_cb_t cb, void *data)
 		nftnl_obj_nlmsg_build_payload(nlh, o);
 		nftnl_obj_free(o);
 	}
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-		ret = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
-		if (ret <= MNL_CB_STOP)
-			break;
-	}
-	ret = ret < 0 ? -errno : 0;
-out:
-	mnl_socket_close(nl);
-	return ret;
+	return nft_query(nlh, cb, data);
 }
 
 static void discover(struct existing *ex)
@@ -294,15 +272,12 @@ int ig_nft_present(void)
 
 /* ---------------------------------------------------------- messages */
 
-static void msg_table(struct nft_batch *b, uint16_t type, uint16_t flags)
+static void msg_table(struct nft_batch *b, uint16_t type)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
-	uint32_t seq;
-	char *p = nftb_next(b, 4096, &seq, "table inet %s", IG_NFT_TABLE);
+	struct nlmsghdr *nlh = nftb_msg(b, 4096, type, 0, "table inet %s", IG_NFT_TABLE);
 
-	if (p && t) {
-		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, type, FAM, flags | NLM_F_ACK, seq);
-
+	if (nlh && t) {
 		nftnl_table_set_str(t, NFTNL_TABLE_NAME, IG_NFT_TABLE);
 		nftnl_table_nlmsg_build_payload(nlh, t);
 		nftb_commit(b, nlh);
@@ -313,13 +288,9 @@ static void msg_table(struct nft_batch *b, uint16_t type, uint16_t flags)
 static void msg_chain(struct nft_batch *b, uint16_t type, const char *name, int base)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
-	uint32_t seq;
-	char *p = nftb_next(b, 4096, &seq, "chain %s", name);
+	struct nlmsghdr *nlh = nftb_msg(b, 4096, type, 0, "chain %s", name);
 
-	if (p && c) {
-		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, type, FAM,
-			(type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0) | NLM_F_ACK, seq);
-
+	if (nlh && c) {
 		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, IG_NFT_TABLE);
 		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
 		if (base && type == NFT_MSG_NEWCHAIN) {
@@ -338,12 +309,9 @@ static void msg_chain(struct nft_batch *b, uint16_t type, const char *name, int 
 static void msg_flush_chain(struct nft_batch *b, const char *chain)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
-	uint32_t seq;
-	char *p = nftb_next(b, 4096, &seq, "flush chain %s", chain);
+	struct nlmsghdr *nlh = nftb_msg(b, 4096, NFT_MSG_DELRULE, 0, "flush chain %s", chain);
 
-	if (p && r) {
-		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_DELRULE, FAM, NLM_F_ACK, seq);
-
+	if (nlh && r) {
 		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, IG_NFT_TABLE);
 		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
 		nftnl_rule_nlmsg_build_payload(nlh, r);
@@ -364,13 +332,9 @@ struct set_def {
 static void msg_set(struct nft_batch *b, uint16_t type, const struct set_def *d, uint32_t id)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
-	uint32_t seq;
-	char *p = nftb_next(b, 4096, &seq, "set %s", d->name);
+	struct nlmsghdr *nlh = nftb_msg(b, 4096, type, 0, "set %s", d->name);
 
-	if (p && s) {
-		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, type, FAM,
-			(type == NFT_MSG_NEWSET ? NLM_F_CREATE : 0) | NLM_F_ACK, seq);
-
+	if (nlh && s) {
 		nftnl_set_set_str(s, NFTNL_SET_TABLE, IG_NFT_TABLE);
 		nftnl_set_set_str(s, NFTNL_SET_NAME, d->name);
 		if (type == NFT_MSG_NEWSET) {
@@ -402,13 +366,9 @@ static void msg_set(struct nft_batch *b, uint16_t type, const struct set_def *d,
 static void msg_counter(struct nft_batch *b, uint16_t type, const char *name)
 {
 	struct nftnl_obj *o = nftnl_obj_alloc();
-	uint32_t seq;
-	char *p = nftb_next(b, 4096, &seq, "counter %s", name);
+	struct nlmsghdr *nlh = nftb_msg(b, 4096, type, 0, "counter %s", name);
 
-	if (p && o) {
-		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, type, FAM,
-			(type == NFT_MSG_NEWOBJ ? NLM_F_CREATE : 0) | NLM_F_ACK, seq);
-
+	if (nlh && o) {
 		nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, IG_NFT_TABLE);
 		nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
 		nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
@@ -544,16 +504,13 @@ static void e_meter(struct nftnl_rule *r, const char *set, uint64_t rate, uint64
 
 static void msg_rule(struct nft_batch *b, struct nftnl_rule *r, const char *chain, const char *what)
 {
-	uint32_t seq;
-	char *p = nftb_next(b, 8192, &seq, "rule in chain %s (%s)", chain, what);
+	struct nlmsghdr *nlh = nftb_msg(b, 8192, NFT_MSG_NEWRULE, NLM_F_APPEND,
+					"rule in chain %s (%s)", chain, what);
 
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, IG_NFT_TABLE);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
 	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, FAM);
-	if (p) {
-		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWRULE, FAM,
-			NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, seq);
-
+	if (nlh) {
 		nftnl_rule_nlmsg_build_payload(nlh, r);
 		nftb_commit(b, nlh);
 	}
@@ -867,7 +824,7 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 		*err = 0;
 	discover(&ex);
 	nftb_init(&b);
-	msg_table(&b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	msg_table(&b, NFT_MSG_NEWTABLE);
 	/* rules go first, so the sets and counters they used can go too */
 	for (size_t i = 0; i < ex.nchains; i++)
 		msg_flush_chain(&b, ex.chains[i]);
@@ -1007,7 +964,7 @@ int ig_nft_mirror_sync(struct ig_handle *h, char *err, size_t errlen)
 
 	discover(&ex);
 	nftb_init(&b);
-	msg_table(&b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	msg_table(&b, NFT_MSG_NEWTABLE);
 	/* coming from attach = nft: the enforcing chains go */
 	for (size_t i = 0; i < ex.nchains; i++)
 		msg_flush_chain(&b, ex.chains[i]);
@@ -1043,7 +1000,7 @@ int ig_nft_sync_dynamic(struct ig_handle *h, char *err, size_t errlen)
 			int deferred = rc;
 
 			/* nothing changed: no transaction at all */
-			rc = b.nwhats ? nftb_send(&b, err, errlen) : 0;
+			rc = nftb_empty(&b) ? 0 : nftb_send(&b, err, errlen);
 			rc = rc ? rc : deferred;
 		} else {
 			snprintf(err, errlen, "reading the block sets: %s", strerror(-rc));
@@ -1063,7 +1020,7 @@ int ig_nft_remove(char *err, size_t errlen)
 	discover(&ex);
 	if (ex.table) {
 		nftb_init(&b);
-		msg_table(&b, NFT_MSG_DELTABLE, 0);
+		msg_table(&b, NFT_MSG_DELTABLE);
 		rc = nftb_send(&b, err, errlen);
 		nftb_free(&b);
 	}

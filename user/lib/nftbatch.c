@@ -11,36 +11,16 @@
 #include <linux/netlink.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_tables.h>
 #include <libnftnl/common.h>
 
 #include "nftbatch.h"
 
 #define NFTB_SOCKBUF (64u << 20) /* a 100,000-element batch fits */
 
-void nftb_init(struct nft_batch *b)
+/* Room for the next message, with its sequence number and description. */
+static char *reserve(struct nft_batch *b, size_t need, uint32_t *seq, const char *what)
 {
-	memset(b, 0, sizeof(*b));
-	b->seq0 = b->seq = (uint32_t)time(NULL) << 8;
-	{
-		uint32_t s;
-		char *p = nftb_next(b, 64, &s, "batch begin");
-
-		if (p)
-			nftb_commit(b, nftnl_batch_begin(p, s));
-	}
-}
-
-void nftb_free(struct nft_batch *b)
-{
-	free(b->buf);
-	free(b->whats);
-	memset(b, 0, sizeof(*b));
-}
-
-char *nftb_next(struct nft_batch *b, size_t need, uint32_t *seq, const char *fmt, ...)
-{
-	va_list ap;
-
 	if (b->oom)
 		return NULL;
 	if (b->len + need > b->cap) {
@@ -70,12 +50,58 @@ char *nftb_next(struct nft_batch *b, size_t need, uint32_t *seq, const char *fmt
 	}
 	*seq = b->seq++;
 	b->whats[b->nwhats].seq = *seq;
-	va_start(ap, fmt);
-	vsnprintf(b->whats[b->nwhats].what, sizeof(b->whats[b->nwhats].what), fmt, ap);
-	va_end(ap);
+	snprintf(b->whats[b->nwhats].what, sizeof(b->whats[b->nwhats].what), "%s", what);
 	b->nwhats++;
 	memset(b->buf + b->len, 0, need);
 	return b->buf + b->len;
+}
+
+void nftb_init(struct nft_batch *b)
+{
+	uint32_t s;
+	char *p;
+
+	memset(b, 0, sizeof(*b));
+	b->seq0 = b->seq = (uint32_t)time(NULL) << 8;
+	p = reserve(b, 64, &s, "batch begin");
+	if (p)
+		nftb_commit(b, nftnl_batch_begin(p, s));
+}
+
+void nftb_free(struct nft_batch *b)
+{
+	free(b->buf);
+	free(b->whats);
+	memset(b, 0, sizeof(*b));
+}
+
+static int is_new(uint16_t type)
+{
+	return type == NFT_MSG_NEWTABLE || type == NFT_MSG_NEWCHAIN || type == NFT_MSG_NEWRULE ||
+	       type == NFT_MSG_NEWSET || type == NFT_MSG_NEWSETELEM || type == NFT_MSG_NEWOBJ;
+}
+
+struct nlmsghdr *nftb_msg(struct nft_batch *b, size_t need, uint16_t type, uint16_t flags,
+			  const char *fmt, ...)
+{
+	char what[sizeof(b->whats->what)];
+	uint32_t seq;
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	p = reserve(b, need, &seq, what);
+	if (!p)
+		return NULL;
+	flags |= NLM_F_ACK | (is_new(type) ? NLM_F_CREATE : 0);
+	return nftnl_nlmsg_build_hdr(p, type, NFPROTO_INET, flags, seq);
+}
+
+int nftb_empty(const struct nft_batch *b)
+{
+	return b->nwhats <= 1 && !b->oom; /* just the begin marker */
 }
 
 void nftb_commit(struct nft_batch *b, const struct nlmsghdr *nlh)
@@ -102,7 +128,7 @@ int nftb_send(struct nft_batch *b, char *err, size_t errlen)
 	char *p;
 
 	/* the end marker asks for no ACK; every other message does */
-	p = nftb_next(b, 64, &s, "batch end");
+	p = reserve(b, 64, &s, "batch end");
 	if (!p || b->oom) {
 		snprintf(err, errlen, "out of memory building the nftables batch");
 		return -ENOMEM;
@@ -173,4 +199,35 @@ int nftb_send(struct nft_batch *b, char *err, size_t errlen)
 out:
 	mnl_socket_close(nl);
 	return first;
+}
+
+int nft_query(struct nlmsghdr *req, int (*cb)(const struct nlmsghdr *nlh, void *data),
+	      void *data)
+{
+	/* a dump answers in chunks of up to 32 KiB */
+	size_t len = 64u << 10;
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	char *buf = malloc(len);
+	int ret = MNL_CB_OK;
+	ssize_t n;
+
+	if (!nl || !buf) {
+		ret = nl ? -ENOMEM : -errno;
+		goto out;
+	}
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_sendto(nl, req, req->nlmsg_len) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	errno = 0;
+	while (ret > MNL_CB_STOP && (n = mnl_socket_recvfrom(nl, buf, len)) > 0)
+		ret = mnl_cb_run(buf, (size_t)n, req->nlmsg_seq, mnl_socket_get_portid(nl), cb,
+				 data);
+	ret = ret < 0 ? (errno ? -errno : -EIO) : 0;
+out:
+	free(buf);
+	if (nl)
+		mnl_socket_close(nl);
+	return ret;
 }

@@ -30,19 +30,33 @@ void nftb_init(struct nft_batch *b);
 void nftb_free(struct nft_batch *b);
 
 /*
- * Room for the next message (at least `need` bytes); returns where to build
- * it and the sequence number to give it. Describe it for error reports.
+ * The next message: room for `need` bytes, its header built for family
+ * inet with `flags` plus NLM_F_ACK (every message is answered, so every
+ * error maps to its object) and NLM_F_CREATE for the NEW* types. Describe
+ * the object for error reports. NULL when out of memory (nftb_send then
+ * fails); fill the payload and nftb_commit().
  */
-char *nftb_next(struct nft_batch *b, size_t need, uint32_t *seq, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+struct nlmsghdr *nftb_msg(struct nft_batch *b, size_t need, uint16_t type, uint16_t flags,
+			  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Account a message built at the pointer nftb_next returned. */
+/* Account a message built at the header nftb_msg returned. */
 void nftb_commit(struct nft_batch *b, const struct nlmsghdr *nlh);
+
+/* Nothing queued since nftb_init: no transaction is needed. */
+int nftb_empty(const struct nft_batch *b);
 
 /*
  * Send the transaction and collect every answer. 0 on success; otherwise
  * -errno of the first failure, with "OBJECT: reason" in err.
  */
 int nftb_send(struct nft_batch *b, char *err, size_t errlen);
+
+/*
+ * One request outside any batch (a GET, or a dump): send `req` and run `cb`
+ * on every answer until the kernel is done. 0, or -errno (an error answer,
+ * e.g. -ENOENT for a table that does not exist).
+ */
+int nft_query(struct nlmsghdr *req, int (*cb)(const struct nlmsghdr *nlh, void *data),
+	      void *data);
 
 #endif

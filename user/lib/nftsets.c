@@ -17,11 +17,11 @@
 #include "nftbatch.h"
 #include "nftsets.h"
 
-#define MSG_ROOM (1u << 20)
+/* an element message stays under 64 KiB (see ELEMS_PER_MSG) */
+#define MSG_ROOM (64u << 10)
 /* intervals per message: the elements travel in one nested attribute,
  * whose length is 16 bits, so a message must stay under 64 KiB */
 #define ELEMS_PER_MSG 400
-#define DUMP_BUF (64u << 10)
 /* a timed element is kept while its time left is within this of the
  * wanted one: between two syncs both clocks run down together */
 #define TIMEOUT_SLACK_MS 2000
@@ -49,11 +49,10 @@ static void elems_msg(struct nft_batch *b, const char *table, const char *set,
 		      const struct nft_ival *v, size_t n, uint16_t type)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
-	uint32_t seq;
-	char *p = nftb_next(b, MSG_ROOM, &seq, "%s elements of set %s (%zu)",
-			    type == NFT_MSG_NEWSETELEM ? "add" : "delete", set, n);
+	struct nlmsghdr *nlh = nftb_msg(b, MSG_ROOM, type, 0, "%s elements of set %s (%zu)",
+					type == NFT_MSG_NEWSETELEM ? "add" : "delete", set, n);
 
-	if (!p || !s) {
+	if (!nlh || !s) {
 		nftnl_set_free(s);
 		return;
 	}
@@ -74,13 +73,8 @@ static void elems_msg(struct nft_batch *b, const char *table, const char *set,
 		nftnl_set_elem_set_u32(stop, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
 		nftnl_set_elem_add(s, stop);
 	}
-	{
-		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, type, NFPROTO_INET,
-			(type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0) | NLM_F_ACK, seq);
-
-		nftnl_set_elems_nlmsg_build_payload(nlh, s);
-		nftb_commit(b, nlh);
-	}
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftb_commit(b, nlh);
 	nftnl_set_free(s);
 }
 
@@ -154,39 +148,20 @@ out:
 
 static int dump_elems(const char *table, const char *set, struct raws *r)
 {
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
-	uint32_t seq = (uint32_t)time(NULL), portid;
-	char *buf = malloc(DUMP_BUF);
+	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nftnl_set *s = nftnl_set_alloc();
-	struct nlmsghdr *nlh;
-	int ret = -ENOMEM;
-	ssize_t n;
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
+						     NLM_F_DUMP, (uint32_t)time(NULL));
+	int ret;
 
-	if (!nl || !buf || !s)
-		goto out;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	portid = mnl_socket_get_portid(nl);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP, seq);
+	if (!s)
+		return -ENOMEM;
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	ret = MNL_CB_OK;
-	while (ret > MNL_CB_STOP && (n = mnl_socket_recvfrom(nl, buf, DUMP_BUF)) > 0)
-		ret = mnl_cb_run(buf, (size_t)n, seq, portid, elem_cb, r);
-	ret = r->oom ? -ENOMEM : ret < 0 ? -errno : 0;
-out:
 	nftnl_set_free(s);
-	free(buf);
-	if (nl)
-		mnl_socket_close(nl);
-	return ret;
+	ret = nft_query(nlh, elem_cb, r);
+	return r->oom ? -ENOMEM : ret;
 }
 
 static int raw_cmp(const void *a, const void *b)
