@@ -44,12 +44,8 @@ printf '%s\n' "[general]" "interfaces = $LAB_IF" "attach = xdp" "" \
 step "The policy"
 cat "$LAB_DIR/imapguard.conf"
 step "Start imapguardd (XDP on the mail host's interface) and Dovecot (auth policy -> imapguardd)"
-ip netns exec "$NS_S" "$IG"d --pin-path "$PIN" -c "$LAB_DIR/imapguard.conf" >"$LAB_DIR/agent.log" 2>&1 &
-LAB_PIDS+=($!)
-for _ in $(seq 50); do
-	ip netns exec "$NS_S" curl -sf http://127.0.0.1:9743/metrics >/dev/null && break
-	sleep 0.1
-done
+lab_agent "$LAB_DIR/imapguard.conf" http://127.0.0.1:9743/metrics ||
+	{ echo "demo: imapguardd did not start"; exit 1; }
 dovecot_up "$KEY" no || { echo "demo: dovecot did not start"; exit 1; }
 head -1 "$LAB_DIR/agent.log" | jq -c '{event, generation, auth_policy, metrics}'
 show igs status

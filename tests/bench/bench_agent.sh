@@ -10,13 +10,7 @@ lab_up || exit 1
 printf '%s\n' "[general]" "interfaces = $LAB_IF" "max_sources = 1000000" \
 	"[port 993]" "action = allow" "burst = 20/1m" \
 	"[agent]" "metrics_listen = 127.0.0.1:9743" "state_dir = $LAB_DIR/state" >"$LAB_DIR/c.conf"
-ip netns exec "$NS_S" "$IG"d --pin-path "$PIN" -c "$LAB_DIR/c.conf" >"$LAB_DIR/agent.log" 2>&1 &
-AG=$!
-LAB_PIDS+=($AG)
-for i in $(seq 100); do
-	ip netns exec "$NS_S" curl -sf http://127.0.0.1:9743/metrics >/dev/null && break
-	sleep 0.1
-done
+lab_agent "$LAB_DIR/c.conf" http://127.0.0.1:9743/metrics || { echo "bench_agent: agent did not start"; exit 1; }
 
 measure() { # prints: median scrape ms, RSS KiB
 	local t

@@ -12,12 +12,7 @@ KEY=bench-policy-key-0123456789abcdef
 printf '%s\n' "[general]" "interfaces = $LAB_IF" "[port 993]" "action = allow" \
 	"[auth]" "api_key = $KEY" "[agent]" "metrics_listen = off" \
 	"policy_listen = 127.0.0.1:9744" "state_dir = $LAB_DIR/state" >"$LAB_DIR/c.conf"
-ip netns exec "$NS_S" "$IG"d --pin-path "$PIN" -c "$LAB_DIR/c.conf" >"$LAB_DIR/agent.log" 2>&1 &
-LAB_PIDS+=($!)
-for i in $(seq 50); do
-	ip netns exec "$NS_S" curl -s -o /dev/null http://127.0.0.1:9744/ && break
-	sleep 0.1
-done
+lab_agent "$LAB_DIR/c.conf" http://127.0.0.1:9744/ || { echo "bench_policy: agent did not start"; exit 1; }
 
 run() { # NAME COMMAND BODY
 	local f=$LAB_DIR/$2

@@ -83,5 +83,23 @@ probe() {
 # igs ARGS...: the CLI in the server namespace, on the lab's pins
 igs() { ip netns exec "$NS_S" "$IG" --pin-path "$PIN" "$@"; }
 
+# lab_agent CONF URL [ARGS]: start imapguardd in the server namespace (its
+# log appended to $LAB_DIR/agent.log, its PID in AG and LAB_PIDS) and wait,
+# bounded, until URL answers. Fails at once if the agent exits.
+AG=
+lab_agent() {
+	local conf=$1 url=$2 i
+	shift 2
+	ip netns exec "$NS_S" "$IG"d --pin-path "$PIN" -c "$conf" "$@" >>"$LAB_DIR/agent.log" 2>&1 &
+	AG=$!
+	LAB_PIDS+=($AG)
+	for i in $(seq 50); do
+		ip netns exec "$NS_S" curl -s -o /dev/null "$url" && return 0
+		kill -0 $AG 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 # lab_policy FILE: write stdin to FILE (interfaces = the lab's veth)
 lab_policy() { sed "s/@IF@/$LAB_IF/g" >"$1"; }

@@ -30,19 +30,7 @@ EOF
 	[ -n "${2:-}" ] && printf '[port 143]\nrate = banana\n' >>"$CONF"
 }
 
-AG=
-agent_start() { # [extra args]
-	ip netns exec "$NS_S" "$IG"d --pin-path "$PIN" -c "$CONF" "$@" >>"$LAB_DIR/agent.log" 2>&1 &
-	AG=$!
-	LAB_PIDS+=($AG)
-	local i
-	for i in $(seq 50); do
-		ip netns exec "$NS_S" curl -sf "http://$M/metrics" >/dev/null 2>&1 && return 0
-		kill -0 $AG 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
+agent_start() { lab_agent "$CONF" "http://$M/metrics" "$@"; } # [extra args]
 agent_stop() { # SIGNAL
 	kill -"$1" $AG 2>/dev/null
 	wait $AG 2>/dev/null

@@ -24,13 +24,7 @@ write_conf() { # REQUIRE_GRANT DEFAULT
 		"grants_token = $TOKEN" "state_dir = $LAB_DIR/state" >"$CONF"
 }
 write_conf no allow
-ip netns exec "$NS_S" "$IG"d --pin-path "$PIN" -c "$CONF" >"$LAB_DIR/agent.log" 2>&1 &
-AG=$!
-LAB_PIDS+=($AG)
-for i in $(seq 50); do
-	ip netns exec "$NS_S" curl -sf http://127.0.0.1:9743/metrics >/dev/null && break
-	sleep 0.1
-done
+lab_agent "$CONF" http://127.0.0.1:9743/metrics
 t_check "imapguardd serves the auth policy" grep -q '"auth_policy":"127.0.0.1:9744"' "$LAB_DIR/agent.log"
 t_check "Dovecot starts with auth_policy_server_url pointing at it" dovecot_up "$KEY" no
 metric() { ip netns exec "$NS_S" curl -s http://127.0.0.1:9743/metrics | awk -v m="$1" '$1 == m {print $2}'; }

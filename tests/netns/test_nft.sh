@@ -22,7 +22,7 @@ golden() {
 	if [ -n "$GOLDEN_UPDATE" ]; then dump >"$GOLD/$1.nft"; fi
 	diff -u "$GOLD/$1.nft" <(dump)
 }
-conf() { printf '%s\n' "$@" | sed "s/@IF@/$LAB_IF/g" >"$LAB_DIR/p.conf"; }
+conf() { printf '%s\n' "$@" | lab_policy "$LAB_DIR/p.conf"; }
 
 # --- an operator's own firewall, there first ---
 nfts -f - <<'EOF'
