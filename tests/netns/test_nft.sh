@@ -148,6 +148,13 @@ t_match "the unchanged list keeps its contents" "198.18.66.0/24" "$(nfts list se
 t_match "and the blocks theirs" "198.18.7.2" "$(nfts list set inet imapguard blocked4)"
 t_check "the operator's chain survived re-applies, a mode switch and syncs" test "$(mine)" = "$theirs"
 t_check "and so did their set" nfts list set inet imapguard user_watch
+nfts add rule inet imapguard user_seen ip saddr @deny4 counter
+conf "[general]" "interfaces = @IF@" "attach = nft" "[deny]" "cidr = 198.18.66.0/24, 198.18.67.0/24" \
+	"[port 993]" "action = allow" "[port 143]" "action = drop"
+t_rc 0 "a list their rule uses can still change (no delete of a set in use)" \
+	igs apply "$LAB_DIR/p.conf"
+t_match "it holds the new list" "198.18.67.0/24" "$(nfts list set inet imapguard deny4)"
+t_match "and their rule still uses it" "@deny4" "$(nfts list chain inet imapguard user_seen)"
 
 t_rc 0 "unload" igs unload
 t_refute "unload removes our table" sh -c "ip netns exec $NS_S nft list tables | grep -q imapguard"

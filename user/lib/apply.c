@@ -361,11 +361,12 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 			rep->attached++;
 	}
 	if (pol->attach != IG_ATTACH_NFT) {
-		char why[256];
+		char why[256] = "";
 
-		/* the mirror only shows; failing it never fails the policy */
-		if (pol->nft_mirror ? ig_nft_mirror_sync(&h, why, sizeof(why)) :
-				      ig_nft_remove(why, sizeof(why)))
+		/* the mirror only shows; failing it never fails the policy (> 0:
+		 * changes wait on expiring elements, the next sync makes them) */
+		if ((pol->nft_mirror ? ig_nft_mirror_sync(&h, why, sizeof(why)) :
+				       ig_nft_remove(why, sizeof(why))) < 0)
 			ig_warn("nftables mirror: %s", why);
 	}
 

@@ -76,6 +76,7 @@ struct existing {
 	size_t nobjs;
 	char (*notes)[64]; /* "SET=COMMENT" of our sets that carry one */
 	size_t nnotes;
+	size_t foreign; /* chains an operator added to our table */
 };
 
 static void remember(char (**list)[64], size_t *n, const char *name)
@@ -168,8 +169,12 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 		if (c && !nftnl_chain_nlmsg_parse(nlh, c)) {
 			table = nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE);
 			name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
-			if (table && name && !strcmp(table, IG_NFT_TABLE) && our_chain(name))
-				remember(&d->ex->chains, &d->ex->nchains, name);
+			if (table && name && !strcmp(table, IG_NFT_TABLE)) {
+				if (our_chain(name))
+					remember(&d->ex->chains, &d->ex->nchains, name);
+				else
+					d->ex->foreign++;
+			}
 		}
 		nftnl_chain_free(c);
 		break;
@@ -223,6 +228,18 @@ static int nft_get(uint16_t type, mnl_cb_t cb, void *data)
 		nftnl_table_set_str(t, NFTNL_TABLE_NAME, IG_NFT_TABLE);
 		nftnl_table_nlmsg_build_payload(nlh, t);
 		nftnl_table_free(t);
+	} else if (type == NFT_MSG_GETCHAIN) { /* the kernel dumps only our table's */
+		struct nftnl_chain *c = nftnl_chain_alloc();
+
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, IG_NFT_TABLE);
+		nftnl_chain_nlmsg_build_payload(nlh, c);
+		nftnl_chain_free(c);
+	} else if (type == NFT_MSG_GETSET) {
+		struct nftnl_set *s = nftnl_set_alloc();
+
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, IG_NFT_TABLE);
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		nftnl_set_free(s);
 	} else if (type == NFT_MSG_GETOBJ) {
 		struct nftnl_obj *o = nftnl_obj_alloc();
 
@@ -234,20 +251,34 @@ static int nft_get(uint16_t type, mnl_cb_t cb, void *data)
 	return nft_query(nlh, cb, data);
 }
 
-static void discover(struct existing *ex)
+/* What to read of our table besides its existence. */
+#define D_CHAINS 1
+#define D_SETS 2
+#define D_OBJS 4
+
+/* Read what exists of our table: 0, or -errno when nftables cannot be
+ * read (a missing table is not an error: ex->table stays 0). */
+static int discover(struct existing *ex, int what)
 {
-	struct dump_ctx d = { .ex = ex };
+	static const struct {
+		int bit;
+		uint16_t type;
+	} kinds[] = { { D_CHAINS, NFT_MSG_GETCHAIN }, { D_SETS, NFT_MSG_GETSET },
+		      { D_OBJS, NFT_MSG_GETOBJ } };
+	struct dump_ctx d = { .ex = ex, .kind = NFT_MSG_GETTABLE };
+	int err;
 
 	memset(ex, 0, sizeof(*ex));
-	d.kind = NFT_MSG_GETTABLE;
-	if (nft_get(NFT_MSG_GETTABLE, dump_cb, &d) || !ex->table)
-		return; /* no table: nothing of ours exists */
-	d.kind = NFT_MSG_GETCHAIN;
-	nft_get(NFT_MSG_GETCHAIN, dump_cb, &d);
-	d.kind = NFT_MSG_GETSET;
-	nft_get(NFT_MSG_GETSET, dump_cb, &d);
-	d.kind = NFT_MSG_GETOBJ;
-	nft_get(NFT_MSG_GETOBJ, dump_cb, &d);
+	err = nft_get(NFT_MSG_GETTABLE, dump_cb, &d);
+	if (err == -ENOENT || (!err && !ex->table))
+		return 0; /* no table: nothing of ours exists */
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && !err; i++) {
+		if (!(what & kinds[i].bit))
+			continue;
+		d.kind = kinds[i].type;
+		err = nft_get(kinds[i].type, dump_cb, &d);
+	}
+	return err;
 }
 
 static void existing_free(struct existing *ex)
@@ -264,8 +295,7 @@ int ig_nft_present(void)
 	struct existing ex;
 	int p;
 
-	discover(&ex);
-	p = ex.table;
+	p = !discover(&ex, 0) && ex.table;
 	existing_free(&ex);
 	return p;
 }
@@ -735,7 +765,10 @@ static void want_set(struct nft_batch *b, const struct existing *ex, const struc
  * A list set. Its comment carries a fingerprint of its contents, so an
  * unchanged list (the usual re-apply: a port changed, a reload) costs
  * nothing, and a changed one is replaced whole, in the same transaction:
- * cheaper than reading 100,000 elements back to compare them.
+ * cheaper than reading 100,000 elements back to compare them. But the
+ * kernel refuses to delete a set that a rule uses, and an operator's chain
+ * in our table may (its comment then stays stale, so such sets are
+ * compared element by element from then on).
  */
 static int list_set(struct nft_batch *b, const struct existing *ex, struct set_def *sd,
 		    const struct elems *el, uint32_t *id)
@@ -756,6 +789,8 @@ static int list_set(struct nft_batch *b, const struct existing *ex, struct set_d
 	snprintf(note, sizeof(note), "%.15s=%.47s", sd->name, sd->comment);
 	if (existed && has(ex->notes, ex->nnotes, note))
 		return 0;
+	if (existed && ex->foreign)
+		return fill_set(b, sd->name, el->v, el->n, 1);
 	if (existed)
 		msg_set(b, NFT_MSG_DELSET, sd, 0);
 	msg_set(b, NFT_MSG_NEWSET, sd, (*id)++);
@@ -822,8 +857,10 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 
 	if (errlen)
 		*err = 0;
-	discover(&ex);
 	nftb_init(&b);
+	rc = discover(&ex, D_CHAINS | D_SETS | D_OBJS);
+	if (rc < 0)
+		goto out;
 	msg_table(&b, NFT_MSG_NEWTABLE);
 	/* rules go first, so the sets and counters they used can go too */
 	for (size_t i = 0; i < ex.nchains; i++)
@@ -962,7 +999,11 @@ int ig_nft_mirror_sync(struct ig_handle *h, char *err, size_t errlen)
 	uint32_t id = 1;
 	int rc;
 
-	discover(&ex);
+	rc = discover(&ex, D_CHAINS | D_SETS | D_OBJS);
+	if (rc < 0) {
+		snprintf(err, errlen, "reading table inet %s: %s", IG_NFT_TABLE, strerror(-rc));
+		return rc;
+	}
 	nftb_init(&b);
 	msg_table(&b, NFT_MSG_NEWTABLE);
 	/* coming from attach = nft: the enforcing chains go */
@@ -990,10 +1031,11 @@ int ig_nft_sync_dynamic(struct ig_handle *h, char *err, size_t errlen)
 	struct existing ex;
 	struct nft_batch b;
 	uint32_t id = 1;
-	int rc = 0;
+	int rc = discover(&ex, D_SETS);
 
-	discover(&ex);
-	if (ex.table) {
+	if (rc < 0)
+		snprintf(err, errlen, "reading table inet %s: %s", IG_NFT_TABLE, strerror(-rc));
+	else if (ex.table) {
 		nftb_init(&b);
 		rc = fill_dynamic(&b, h, &ex, has(ex.sets, ex.nsets, "grants4"), &id);
 		if (rc >= 0) {
@@ -1015,10 +1057,11 @@ int ig_nft_remove(char *err, size_t errlen)
 {
 	struct existing ex;
 	struct nft_batch b;
-	int rc = 0;
+	int rc = discover(&ex, 0);
 
-	discover(&ex);
-	if (ex.table) {
+	if (rc < 0)
+		snprintf(err, errlen, "reading table inet %s: %s", IG_NFT_TABLE, strerror(-rc));
+	else if (ex.table) {
 		nftb_init(&b);
 		msg_table(&b, NFT_MSG_DELTABLE);
 		rc = nftb_send(&b, err, errlen);

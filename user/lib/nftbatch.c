@@ -220,10 +220,21 @@ int nft_query(struct nlmsghdr *req, int (*cb)(const struct nlmsghdr *nlh, void *
 		ret = -errno;
 		goto out;
 	}
+	{
+		struct timeval tv = { .tv_sec = 10 }; /* never hang on a lost answer */
+
+		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
 	errno = 0;
-	while (ret > MNL_CB_STOP && (n = mnl_socket_recvfrom(nl, buf, len)) > 0)
+	while (ret > MNL_CB_STOP) {
+		n = mnl_socket_recvfrom(nl, buf, len);
+		if (n <= 0) { /* a dump ends with NLMSG_DONE, never with silence */
+			ret = MNL_CB_ERROR;
+			break;
+		}
 		ret = mnl_cb_run(buf, (size_t)n, req->nlmsg_seq, mnl_socket_get_portid(nl), cb,
 				 data);
+	}
 	ret = ret < 0 ? (errno ? -errno : -EIO) : 0;
 out:
 	free(buf);

@@ -69,8 +69,10 @@ int ig_cgroup_root_open(void)
 	char path[PATH_MAX], tmp[] = "/run/imapguard-cgroup.XXXXXX";
 	int fd;
 
-	if (find_cgroup2(path, sizeof(path)))
-		return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (find_cgroup2(path, sizeof(path))) {
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		return fd < 0 ? -errno : fd;
+	}
 	if (mkdir("/run", 0755) && errno != EEXIST)
 		return -errno;
 	if (!mkdtemp(tmp))
@@ -81,6 +83,8 @@ int ig_cgroup_root_open(void)
 		return fd;
 	}
 	fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		fd = -errno;
 	umount2(tmp, MNT_DETACH);
 	rmdir(tmp);
 	return fd;
