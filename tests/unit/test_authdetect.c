@@ -43,6 +43,53 @@ static void test_window(void **state)
 	assert_int_equal(ig_window_add(&w, step, 200 * MIN, 1), 1); /* long gap: fresh */
 }
 
+/* A longer step puts `now` in an epoch older than the window's: the
+ * window must restart there, not freeze (never rise, never decay). */
+static void test_window_step_grows(void **state)
+{
+	struct ig_window w = {};
+
+	(void)state;
+	assert_int_equal(ig_window_add(&w, MIN, 100 * MIN, 3), 3);
+	/* the step grows tenfold: epoch 10 < 100 */
+	assert_int_equal(ig_window_add(&w, 10 * MIN, 101 * MIN, 1), 1);
+	assert_int_equal(ig_window_add(&w, 10 * MIN, 102 * MIN, 2), 3); /* rises */
+	assert_int_equal(ig_window_add(&w, 10 * MIN, 170 * MIN, 1), 4); /* 7 steps on: in */
+	assert_int_equal(ig_window_add(&w, 10 * MIN, 180 * MIN, 0), 1); /* 8 on: slid out */
+}
+
+/* A reload that lengthens fail_burst's interval keeps the windows; the next
+ * failures must still count up to a block. */
+static void test_reload_longer_interval(void **state)
+{
+	struct ig_auth_conf c = conf(10, 100, 100);
+	struct ig_auth *a = ig_auth_new(&c, 64, 64);
+	struct ig_prefix s = src("198.18.5.7");
+	struct ig_auth_result r;
+	uint32_t last = 0;
+	int blocked = 0;
+
+	(void)state;
+	for (int i = 0; i < 9; i++) {
+		ig_auth_failure(a, &s, "erin", 100 * MIN + (uint64_t)i, &r);
+		assert_int_equal(r.outcome, IG_AUTH_OK);
+	}
+	assert_int_equal(r.fails, 9); /* one short of the block */
+	c.fail_burst.interval_ns = 80 * MIN; /* step 75 s -> 10 min */
+	c.user_fail_burst.interval_ns = 80 * MIN;
+	ig_auth_configure(a, &c);
+	for (int i = 0; i < 20 && !blocked; i++) {
+		ig_auth_failure(a, &s, "erin", 101 * MIN + (uint64_t)i * 1000000000ull, &r);
+		assert_true(r.fails > last); /* the count moves */
+		last = r.fails;
+		blocked = r.outcome == IG_AUTH_BLOCK_FAILURES;
+	}
+	assert_true(blocked);
+	assert_int_equal(r.fails, 11); /* the window restarted at the reload */
+	assert_true(ig_auth_user_fails(a, "erin", 102 * MIN) > 0);
+	ig_auth_free(a);
+}
+
 static void test_fail_burst(void **state)
 {
 	struct ig_auth_conf c = conf(3, 100, 100);
@@ -172,6 +219,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_window_step_grows),
+		cmocka_unit_test(test_reload_longer_interval),
 		cmocka_unit_test(test_fail_burst),
 		cmocka_unit_test(test_spray),
 		cmocka_unit_test(test_distinct_exact_then_sketch),

@@ -118,6 +118,26 @@ static const struct reject_case rejects[] = {
 	{ GEN "[auth]\napi_key = 0123456789abcdef\nblock = 2h\nblock_max = 1h\n", 3,
 	  "[auth] block_max must be at least block" },
 	{ GEN "[auth]\napi_key = 0123456789abcdef\nlockout = yes\n", 5, "unknown key 'lockout' in [auth]" },
+	{ GEN "[auth]\napi_key = 0123456789abcdef\nblock_max = 5m\n", 3,
+	  "[auth] block_max must be at least block" }, /* below the default block */
+	{ GEN "[auth]\napi_key = 0123456789abcdef\nfail_burst = 5/1m\nfail_burst = 9/1m\n", 6,
+	  "'fail_burst' given twice (first on line 5)" },
+	{ GEN "[auth]\napi_key = 0123456789abcdef\napi_key = fedcba9876543210\n", 5,
+	  "'api_key' given twice (first on line 4)" },
+	{ GEN "[auth]\napi_key = 0123456789abcdef\nblock = 1h\nblock = 2h\n", 6,
+	  "'block' given twice (first on line 5)" },
+	{ GEN "[auth]\napi_key = 0123456789abcdef\nrequire_tls = no\nrequire_tls = yes\n", 6,
+	  "'require_tls' given twice (first on line 5)" },
+	{ GEN "[agent]\nstate_dir = /var/lib/a\nstate_dir = /var/lib/b\n", 5,
+	  "'state_dir' given twice (first on line 4)" },
+	{ GEN "[agent]\nmetrics_listen = off\nmetrics_listen = 127.0.0.1:1\n", 5,
+	  "'metrics_listen' given twice (first on line 4)" },
+	{ GEN "[agent]\npolicy_listen = 127.0.0.1:1\n[agent]\npolicy_listen = 127.0.0.1:2\n", 6,
+	  "'policy_listen' given twice (first on line 4)" },
+	{ GEN "[port 993]\naction = allow\nburst = 5/1m\nblock = 1m\nblock = 2m\n", 7,
+	  "'block' given twice (first on line 6)" },
+	{ GEN "[port 993]\naction = allow\nburst = 5/1m\nblock_max = 5m\n", 6,
+	  "[port 993] block_max must be at least block" }, /* below the default block */
 	{ GEN "[agent]\nmetrics_listen = localhost:9743\n", 4, "metrics_listen must be HOST:PORT" },
 	{ GEN "[agent]\npolicy_listen = 127.0.0.1:99999\n", 4, "policy_listen must be HOST:PORT" },
 	{ GEN "[agent]\nstate_dir = relative/dir\n", 4, "state_dir must be an absolute path" },
@@ -237,6 +257,29 @@ static void test_burst_keys(void **state)
 	ig_policy_free(&pol);
 }
 
+/* [auth] and [port N] share their block rules: an unset block_max is the
+ * 24h default, raised to a longer block. */
+static void test_auth_block(void **state)
+{
+	struct ig_policy pol;
+	struct ig_diag d;
+
+	(void)state;
+	assert_int_equal(load(GEN "[auth]\napi_key = 0123456789abcdef\nblock = 2d\n", &pol, &d), 0);
+	assert_int_equal(pol.auth.block_ns, 2 * IG_DEFAULT_BLOCK_MAX_NS);
+	assert_int_equal(pol.auth.block_max_ns, pol.auth.block_ns);
+	ig_policy_free(&pol);
+	assert_int_equal(load(GEN "[auth]\napi_key = 0123456789abcdef\nblock = 1h\n", &pol, &d), 0);
+	assert_int_equal(pol.auth.block_ns, 3600000000000ull);
+	assert_int_equal(pol.auth.block_max_ns, IG_DEFAULT_BLOCK_MAX_NS);
+	ig_policy_free(&pol);
+	assert_int_equal(load(GEN "[auth]\napi_key = 0123456789abcdef\nblock_max = 48h\n", &pol, &d),
+			 0);
+	assert_int_equal(pol.auth.block_ns, IG_DEFAULT_BLOCK_NS);
+	assert_int_equal(pol.auth.block_max_ns, 2 * IG_DEFAULT_BLOCK_MAX_NS);
+	ig_policy_free(&pol);
+}
+
 static void test_defaults(void **state)
 {
 	struct ig_policy pol;
@@ -267,15 +310,16 @@ static void test_unreadable(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(rejects) / sizeof(rejects[0]) + 6] = {
+	struct CMUnitTest tests[sizeof(rejects) / sizeof(rejects[0]) + 7] = {
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_full_policy),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_burst_keys),
 		cmocka_unit_test(test_auth_keys),
+		cmocka_unit_test(test_auth_block),
 	};
-	size_t n = 6;
+	size_t n = 7;
 
 	for (size_t i = 0; i < sizeof(rejects) / sizeof(rejects[0]); i++) {
 		/* one test per bad file, named after the error it must give */

@@ -12,15 +12,20 @@ uint32_t ig_window_add(struct ig_window *w, uint64_t step_ns, uint64_t now, uint
 	uint64_t epoch = now / step_ns;
 	uint32_t sum = 0;
 
-	if (epoch > w->epoch) {
+	if (epoch < w->epoch) {
+		/* Older than the window's newest step: the step grew on a reload
+		 * (or the clock went back). The slots no longer line up with
+		 * this step; start afresh rather than freeze. */
+		memset(w->cnt, 0, sizeof(w->cnt));
+		w->epoch = epoch;
+	} else if (epoch > w->epoch) {
 		uint64_t gap = epoch - w->epoch;
 
 		for (uint64_t i = 1; i <= gap && i <= IG_WINDOW_STEPS; i++)
 			w->cnt[(w->epoch + i) % IG_WINDOW_STEPS] = 0;
 		w->epoch = epoch;
 	}
-	if (epoch == w->epoch)
-		w->cnt[epoch % IG_WINDOW_STEPS] += n;
+	w->cnt[epoch % IG_WINDOW_STEPS] += n;
 	for (int i = 0; i < IG_WINDOW_STEPS; i++)
 		sum += w->cnt[i];
 	return sum;
@@ -263,7 +268,11 @@ static double hll_estimate(const uint8_t *reg)
 /* Slide the sketches to `epoch` and return their union over the window. */
 static void hll_window(struct src *s, uint64_t epoch, uint8_t *merged)
 {
-	if (epoch > s->hll_epoch) {
+	if (epoch < s->hll_epoch) {
+		/* the step grew on a reload: as in ig_window_add, start afresh */
+		memset(s->hll, 0, IG_WINDOW_STEPS * IG_HLL_M);
+		s->hll_epoch = epoch;
+	} else if (epoch > s->hll_epoch) {
 		for (uint64_t i = 1; i <= epoch - s->hll_epoch && i <= IG_WINDOW_STEPS; i++)
 			memset(s->hll[(s->hll_epoch + i) % IG_WINDOW_STEPS], 0, IG_HLL_M);
 		s->hll_epoch = epoch;

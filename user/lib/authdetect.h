@@ -36,7 +36,9 @@ struct ig_window {
 	uint32_t cnt[IG_WINDOW_STEPS];
 };
 
-/* Add n at `now`; returns the count over the window. */
+/* Add n at `now`; returns the count over the window. A `now` in a step
+ * older than the window's newest (the step grew on a reload) restarts the
+ * window there. */
 uint32_t ig_window_add(struct ig_window *w, uint64_t step_ns, uint64_t now, uint32_t n);
 
 struct ig_auth;
@@ -46,7 +48,8 @@ struct ig_auth *ig_auth_new(const struct ig_auth_conf *conf, size_t max_sources,
 			    size_t max_users);
 void ig_auth_free(struct ig_auth *a);
 
-/* Adopt new settings (reload); counts so far are kept. */
+/* Adopt new settings (reload); counts so far are kept, except that a
+ * window whose step grew restarts empty at its next use. */
 void ig_auth_configure(struct ig_auth *a, const struct ig_auth_conf *conf);
 
 enum ig_auth_outcome {

@@ -41,7 +41,9 @@ struct parser {
 	struct ig_port_policy *port; /* current [port N] */
 	int general_line;
 	int iface_lines[IG_MAX_IFACES];
-	int seen[16]; /* line of each scalar key of [general], to spot repeats */
+	/* line of each once-only key, to spot repeats (see once()); [port N]
+	 * keeps its own in struct ig_port_policy */
+	int general_seen[8], agent_seen[4], auth_seen[9];
 };
 
 #define perr(ps, ...) ig_diag_add((ps)->d, (ps)->file, (ps)->line, __VA_ARGS__)
@@ -98,6 +100,21 @@ static void for_each_item(struct parser *ps, char *value,
 	}
 	if (!any)
 		perr(ps, "empty value");
+}
+
+/*
+ * Every key but a list's (interfaces, cidr) may be given once per section.
+ * `first` holds the line of its first use, 0 before it: a repeat is reported
+ * there and returns 0, and its value is then skipped.
+ */
+static int once(struct parser *ps, const char *name, int *first)
+{
+	if (*first) {
+		perr(ps, "'%s' given twice (first on line %d)", name, *first);
+		return 0;
+	}
+	*first = ps->line;
+	return 1;
 }
 
 static int parse_uint(const char *s, unsigned long min, unsigned long max,
@@ -169,11 +186,8 @@ static void general_key(struct parser *ps, const char *name, char *value)
 			 "mode, default, prefix_v4, prefix_v6, max_sources, nft_mirror)", name);
 		return;
 	}
-	if (ps->seen[k]) {
-		perr(ps, "'%s' given twice (first on line %d)", name, ps->seen[k]);
+	if (!once(ps, name, &ps->general_seen[k]))
 		return;
-	}
-	ps->seen[k] = ps->line;
 	switch (k) {
 	case GK_ATTACH:
 		if ((v = pick(value, attach, 4)) < 0)
@@ -260,11 +274,8 @@ static void port_duration(struct parser *ps, const char *name, const char *value
 {
 	char err[256];
 
-	if (*line)
-		perr(ps, "'%s' given twice in [port %u]", name, ps->port->port);
-	else if (ig_duration_parse(value, ns, err, sizeof(err)))
+	if (once(ps, name, line) && ig_duration_parse(value, ns, err, sizeof(err)))
 		perr(ps, "%s", err);
-	*line = ps->line;
 }
 
 static void port_key(struct parser *ps, const char *name, char *value)
@@ -275,27 +286,24 @@ static void port_key(struct parser *ps, const char *name, char *value)
 	int v;
 
 	if (!strcmp(name, "action")) {
-		if (pp->action_line) {
-			perr(ps, "'action' given twice in [port %u]", pp->port);
-		} else if ((v = pick(value, actions, 3)) < 0) {
+		if (!once(ps, name, &pp->action_line))
+			return;
+		if ((v = pick(value, actions, 3)) < 0)
 			perr(ps, "action must be allow, drop or ratelimit, not '%s'", value);
-		} else {
+		else
 			pp->action = (uint8_t)(IG_ACT_ALLOW + v);
-		}
-		pp->action_line = ps->line;
 	} else if (!strcmp(name, "rate") || !strcmp(name, "burst")) {
 		int burst = name[0] == 'b';
 		int *line = burst ? &pp->burst_line : &pp->rate_line;
 		uint32_t *count = burst ? &pp->burst_count : &pp->rate_count;
 		uint64_t *iv = burst ? &pp->burst_interval_ns : &pp->rate_interval_ns;
 
-		if (*line)
-			perr(ps, "'%s' given twice in [port %u]", name, pp->port);
-		else if (ig_rate_parse(value, count, iv, err, sizeof(err)))
+		if (!once(ps, name, line))
+			return;
+		if (ig_rate_parse(value, count, iv, err, sizeof(err)))
 			perr(ps, "%s", err);
 		else if (burst && *iv > IG_MAX_BURST_INTERVAL_NS)
 			perr(ps, "the burst interval can be at most 1d");
-		*line = ps->line;
 	} else if (!strcmp(name, "block")) {
 		port_duration(ps, name, value, &pp->block_ns, &pp->block_line);
 	} else if (!strcmp(name, "block_max")) {
@@ -306,10 +314,29 @@ static void port_key(struct parser *ps, const char *name, char *value)
 	}
 }
 
+/*
+ * block and block_max of [port N] and [auth], once the whole file is read:
+ * an unset block is 10m; an unset block_max is 24h, raised to block when
+ * block is longer; a block_max given below block is an error, reported on
+ * line `where` as "SEC block_max must be at least block".
+ */
+static void check_block(struct parser *ps, int where, const char *sec, uint64_t *block_ns,
+			int block_line, uint64_t *block_max_ns, int block_max_line)
+{
+	if (!block_line)
+		*block_ns = IG_DEFAULT_BLOCK_NS;
+	if (!block_max_line)
+		*block_max_ns = *block_ns > IG_DEFAULT_BLOCK_MAX_NS ? *block_ns :
+								      IG_DEFAULT_BLOCK_MAX_NS;
+	else if (*block_ns > *block_max_ns)
+		ig_diag_add(ps->d, ps->file, where, "%s block_max must be at least block", sec);
+}
+
 /* Cross-key rules of one [port N], once the whole file is read. */
 static void check_port(struct parser *ps, struct ig_port_policy *pp)
 {
 	const char *f = ps->file;
+	char sec[16];
 
 	if (!pp->action_line) {
 		ig_diag_add(ps->d, f, pp->line,
@@ -337,14 +364,9 @@ static void check_port(struct parser *ps, struct ig_port_policy *pp)
 			ig_diag_add(ps->d, f, pp->block_max_line, "'block_max' needs 'burst'");
 		return;
 	}
-	if (!pp->block_line)
-		pp->block_ns = IG_DEFAULT_BLOCK_NS;
-	if (!pp->block_max_line)
-		pp->block_max_ns = pp->block_ns > IG_DEFAULT_BLOCK_MAX_NS ? pp->block_ns :
-						IG_DEFAULT_BLOCK_MAX_NS;
-	if (pp->block_ns > pp->block_max_ns)
-		ig_diag_add(ps->d, f, pp->block_max_line ? pp->block_max_line : pp->block_line,
-			    "block_max must be at least block");
+	snprintf(sec, sizeof(sec), "[port %u]", pp->port);
+	check_block(ps, pp->block_max_line, sec, &pp->block_ns, pp->block_line,
+		    &pp->block_max_ns, pp->block_max_line);
 }
 
 /* ---- [agent] ---- */
@@ -415,14 +437,28 @@ static void secret(struct parser *ps, const char *name, const char *value, char 
 		memcpy(dst, value, len + 1);
 }
 
+enum agent_key { AG_METRICS, AG_POLICY, AG_TOKEN, AG_STATE };
+
 static void agent_key(struct parser *ps, const char *name, char *value)
 {
+	static const char *const keys[] = { "metrics_listen", "policy_listen", "grants_token",
+					    "state_dir" };
 	struct ig_agent_conf *a = &ps->pol->agent;
 	struct sockaddr_storage ss;
 	unsigned int len;
+	int k = pick(name, keys, 4);
 
-	if (!strcmp(name, "metrics_listen") || !strcmp(name, "policy_listen")) {
-		char *dst = name[0] == 'm' ? a->metrics_listen : a->policy_listen;
+	if (k < 0) {
+		perr(ps, "unknown key '%s' in [agent] (known: metrics_listen, policy_listen, "
+			 "grants_token, state_dir)", name);
+		return;
+	}
+	if (!once(ps, name, &ps->agent_seen[k]))
+		return;
+	switch (k) {
+	case AG_METRICS:
+	case AG_POLICY: {
+		char *dst = k == AG_METRICS ? a->metrics_listen : a->policy_listen;
 
 		if (strcmp(value, "off") != 0 &&
 		    (strlen(value) >= sizeof(a->metrics_listen) ||
@@ -431,16 +467,17 @@ static void agent_key(struct parser *ps, const char *name, char *value)
 				 "or off, not '%s'", name, value);
 		else
 			snprintf(dst, sizeof(a->metrics_listen), "%s", value);
-	} else if (!strcmp(name, "grants_token")) {
+		break;
+	}
+	case AG_TOKEN:
 		secret(ps, name, value, a->grants_token);
-	} else if (!strcmp(name, "state_dir")) {
+		break;
+	case AG_STATE:
 		if (value[0] != '/' || strlen(value) >= sizeof(a->state_dir))
 			perr(ps, "state_dir must be an absolute path");
 		else
 			snprintf(a->state_dir, sizeof(a->state_dir), "%s", value);
-	} else {
-		perr(ps, "unknown key '%s' in [agent] (known: metrics_listen, policy_listen, "
-			 "grants_token, state_dir)", name);
+		break;
 	}
 }
 
@@ -463,36 +500,59 @@ static int yesno(struct parser *ps, const char *name, const char *value)
 	return 0;
 }
 
+enum auth_key {
+	AK_API_KEY, AK_FAIL_BURST, AK_SPRAY, AK_USER_FAIL_BURST, AK_TARPIT, AK_REQUIRE_GRANT,
+	AK_REQUIRE_TLS, AK_BLOCK, AK_BLOCK_MAX
+};
+
 static void auth_key(struct parser *ps, const char *name, char *value)
 {
+	static const char *const keys[] = { "api_key", "fail_burst", "spray_users",
+					    "user_fail_burst", "tarpit", "require_grant",
+					    "require_tls", "block", "block_max" };
 	struct ig_auth_conf *a = &ps->pol->auth;
 	char err[256];
+	int k = pick(name, keys, 9);
 
-	if (!strcmp(name, "api_key")) {
+	if (k < 0) {
+		perr(ps, "unknown key '%s' in [auth] (known: api_key, fail_burst, spray_users, "
+			 "user_fail_burst, tarpit, require_grant, require_tls, block, block_max)",
+		     name);
+		return;
+	}
+	if (!once(ps, name, &ps->auth_seen[k]))
+		return;
+	switch (k) {
+	case AK_API_KEY:
 		secret(ps, name, value, a->api_key);
-	} else if (!strcmp(name, "fail_burst")) {
+		break;
+	case AK_FAIL_BURST:
 		rate_key(ps, value, &a->fail_burst);
-	} else if (!strcmp(name, "spray_users")) {
+		break;
+	case AK_SPRAY:
 		rate_key(ps, value, &a->spray_users);
-	} else if (!strcmp(name, "user_fail_burst")) {
+		break;
+	case AK_USER_FAIL_BURST:
 		rate_key(ps, value, &a->user_fail_burst);
-	} else if (!strcmp(name, "tarpit")) {
+		break;
+	case AK_TARPIT:
 		if (ig_duration_parse(value, &a->tarpit_ns, err, sizeof(err)))
 			perr(ps, "%s", err);
 		else if (a->tarpit_ns > 60 * IG_NSEC_PER_SEC)
 			perr(ps, "tarpit can be at most 60s");
-	} else if (!strcmp(name, "require_grant")) {
+		break;
+	case AK_REQUIRE_GRANT:
 		a->require_grant = yesno(ps, name, value);
-	} else if (!strcmp(name, "require_tls")) {
+		break;
+	case AK_REQUIRE_TLS:
 		a->require_tls = yesno(ps, name, value);
-	} else if (!strcmp(name, "block") || !strcmp(name, "block_max")) {
-		if (ig_duration_parse(value, name[5] ? &a->block_max_ns : &a->block_ns, err,
-				      sizeof(err)))
+		break;
+	case AK_BLOCK:
+	case AK_BLOCK_MAX:
+		if (ig_duration_parse(value, k == AK_BLOCK_MAX ? &a->block_max_ns : &a->block_ns,
+				      err, sizeof(err)))
 			perr(ps, "%s", err);
-	} else {
-		perr(ps, "unknown key '%s' in [auth] (known: api_key, fail_burst, spray_users, "
-			 "user_fail_burst, tarpit, require_grant, require_tls, block, block_max)",
-		     name);
+		break;
 	}
 }
 
@@ -673,8 +733,10 @@ static void check_whole(struct parser *ps)
 	if (pol->auth.enabled && !pol->auth.api_key[0])
 		ig_diag_add(ps->d, ps->file, pol->auth.line,
 			    "[auth] needs 'api_key = <secret>' (Dovecot sends it with every request)");
-	if (pol->auth.enabled && pol->auth.block_ns > pol->auth.block_max_ns)
-		ig_diag_add(ps->d, ps->file, pol->auth.line, "[auth] block_max must be at least block");
+	if (pol->auth.enabled)
+		check_block(ps, pol->auth.line, "[auth]", &pol->auth.block_ns,
+			    ps->auth_seen[AK_BLOCK], &pol->auth.block_max_ns,
+			    ps->auth_seen[AK_BLOCK_MAX]);
 	for (size_t i = 0; i < pol->allow.n; i++)
 		lists[pol->allow.v[i].family == 6]++;
 	for (size_t i = 0; i < pol->deny.n; i++)
