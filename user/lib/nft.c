@@ -40,18 +40,43 @@
 #include "nft.h"
 #include "nftbatch.h"
 #include "nftsets.h"
+#include "stats.h"
 
 #define FAM NFPROTO_INET
 #define TYPE_IPADDR 7	      /* nft's datatype ids, for `nft list` */
 #define TYPE_IP6ADDR 8
 
-static const char *const verdicts[IG_NR_VERDICTS] = { "pass", "drop", "would_drop" };
-#define IG__LABEL3(name, label, help) label,
-static const char *const reasons[IG_NR_REASONS] = { IG_REASONS(IG__LABEL3) };
-
+/* Counter names carry the labels of `imapguard stats` and the metrics. */
 void ig_nft_counter_name(uint16_t port, int verdict, int reason, char *buf, size_t len)
 {
-	snprintf(buf, len, "p%u_%s_%s", port, verdicts[verdict], reasons[reason]);
+	snprintf(buf, len, "p%u_%s_%s", port, ig_verdict_names[verdict], ig_reason_names[reason]);
+}
+
+int ig_nft_counter_parse(const char *name, uint16_t *port, int *verdict, int *reason)
+{
+	char *rest;
+	unsigned long p;
+
+	if (name[0] != 'p' || name[1] < '0' || name[1] > '9')
+		return -EINVAL;
+	p = strtoul(name + 1, &rest, 10);
+	if (p == 0 || p > 65535 || *rest++ != '_')
+		return -EINVAL;
+	for (int v = 0; v < IG_NR_VERDICTS; v++) {
+		size_t n = strlen(ig_verdict_names[v]);
+
+		if (strncmp(rest, ig_verdict_names[v], n) || rest[n] != '_')
+			continue;
+		for (int r = 0; r < IG_NR_REASONS; r++) {
+			if (!strcmp(rest + n + 1, ig_reason_names[r])) {
+				*port = (uint16_t)p;
+				*verdict = v;
+				*reason = r;
+				return 0;
+			}
+		}
+	}
+	return -EINVAL;
 }
 
 /* Pass can only be policy, allow list or grant; drops anything else. */
@@ -128,9 +153,10 @@ static int our_set(const char *name)
 
 static int our_counter(const char *name)
 {
-	size_t n = strspn(name + 1, "0123456789");
+	uint16_t port;
+	int v, r;
 
-	return name[0] == 'p' && n > 0 && name[1 + n] == '_';
+	return !ig_nft_counter_parse(name, &port, &v, &r);
 }
 
 static int comment_cb(const struct nftnl_udata *attr, void *data)

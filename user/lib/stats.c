@@ -56,15 +56,14 @@ struct overlay {
 static void overlay_one(const char *name, uint64_t packets, void *arg)
 {
 	struct overlay *o = arg;
-	char want[64];
+	uint16_t port;
+	int v, r;
 
+	if (ig_nft_counter_parse(name, &port, &v, &r))
+		return; /* an operator's counter in our table */
 	for (int i = 0; i < o->slot->nports && i < IG_MAX_PORTS; i++)
-		for (int v = 0; v < IG_NR_VERDICTS; v++)
-			for (int r = 0; r < IG_NR_REASONS; r++) {
-				ig_nft_counter_name(o->slot->ports[i].port, v, r, want, sizeof(want));
-				if (!strcmp(name, want))
-					o->out[IG_STAT_PORT(o->slot->ports[i].stat_idx, v, r)] = packets;
-			}
+		if (o->slot->ports[i].port == port)
+			o->out[IG_STAT_PORT(o->slot->ports[i].stat_idx, v, r)] = packets;
 }
 
 int ig_stats_overlay_nft(struct ig_handle *h, uint64_t *out)
