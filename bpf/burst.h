@@ -295,12 +295,14 @@ static __always_inline int ig_sockops_established(struct bpf_sock_ops *skops)
 	__u8 pi;
 
 	cfg = bpf_map_lookup_elem(&ig_cfg, &zero);
-	if (!cfg || bpf_get_netns_cookie(skops) != cfg->netns_cookie)
+	if (!cfg)
 		return 1;
 	s = cfg->active & 1;
 	slot = &cfg->slot[s];
 	pi = slot->port_map[skops->local_port & 0xffff];
-	if (!pi)
+	/* the root cgroup sees every connection of the host: the port test
+	 * is one load, the namespace test a helper call, so the port first */
+	if (!pi || bpf_get_netns_cookie(skops) != cfg->netns_cookie)
 		return 1;
 	pc = &slot->ports[(pi - 1) & (IG_MAX_PORTS - 1)];
 	ig_count(IG_STAT_EXTRA(pc->stat_idx & (IG_PORT_SLOTS - 1), IG_X_CONNECTIONS));

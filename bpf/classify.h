@@ -7,6 +7,7 @@
  * passes after the parse and one table read. On a policed port:
  *   tiny first fragment -> drop
  *   allow list          -> pass
+ *   MFA grant           -> pass
  *   deny list           -> drop
  *   active block        -> drop
  *   default=deny, on no list -> drop
@@ -19,7 +20,8 @@
 #include "parse.h"
 #include "maps.h"
 
-enum { IG_PASS = 0, IG_DROP = 1 };
+/* IG_RETRY: the headers run past the bytes given (see ig_classify). */
+enum { IG_PASS = 0, IG_DROP = 1, IG_RETRY = 2 };
 
 /* Benchmarks only: vary the IPv4 source over this many addresses so one
  * test_run packet exercises a large table. Zero in production, where the
@@ -70,66 +72,65 @@ static __noinline __u32 ig_list_flags(const struct ig_pkt *p, __u32 s)
 /*
  * Is there a live entry covering the source? LPM returns the longest match;
  * if that one has expired (the sweeper has not removed it yet), look again
- * just above it, so an expired /32 never hides a live /24.
+ * just above it, so an expired /32 never hides a live /24. Blocks and
+ * grants both start with their expiry (0: never) and keep the key's prefix
+ * length at `plen_off` (a constant: this is inlined).
  */
 #define IG_LPM_LIVE_TRIES 3
 static __always_inline int ig_lpm_live(void *map, void *key, __u32 *prefixlen,
-				       __u64 *now)
+				       __u64 *now, const int plen_off)
 {
-	struct ig_block *b;
+	const __u64 *v;
+	__u8 plen;
 	int i;
 
 #pragma unroll
 	for (i = 0; i < IG_LPM_LIVE_TRIES; i++) {
-		b = bpf_map_lookup_elem(map, key);
-		if (!b)
+		v = bpf_map_lookup_elem(map, key);
+		if (!v)
 			return 0;
 		if (!*now)
 			*now = bpf_ktime_get_coarse_ns();
-		if (!b->expires_ns || b->expires_ns > *now)
+		if (!*v || *v > *now)
 			return 1;
-		if (!b->prefixlen)
+		plen = *((const __u8 *)v + plen_off);
+		if (!plen)
 			return 0;
-		*prefixlen = b->prefixlen - 1;
+		*prefixlen = plen - 1;
 	}
 	return 0;
 }
+
+#define IG_BLOCK_PLEN __builtin_offsetof(struct ig_block, prefixlen)
+#define IG_GRANT_PLEN __builtin_offsetof(struct ig_grant, prefixlen)
 
 static __noinline int ig_blocked(const struct ig_pkt *p, __u64 *now)
 {
 	if (p->family == 4) {
 		struct ig_lpm_key4 k = { .prefixlen = 32, .addr = p->saddr[0] };
 
-		return ig_lpm_live(&ig_blocks4, &k, &k.prefixlen, now);
+		return ig_lpm_live(&ig_blocks4, &k, &k.prefixlen, now, IG_BLOCK_PLEN);
 	} else {
 		struct ig_lpm_key6 k = { .prefixlen = 128 };
 
 		__builtin_memcpy(k.addr, p->saddr, 16);
-		return ig_lpm_live(&ig_blocks6, &k, &k.prefixlen, now);
+		return ig_lpm_live(&ig_blocks6, &k, &k.prefixlen, now, IG_BLOCK_PLEN);
 	}
 }
 
-/* A live source grant covering the source? (Grants always expire; the
- * value layout starts like a block's, expiry first.) */
+/* A live source grant covering the source? */
 static __noinline int ig_granted(const struct ig_pkt *p, __u64 *now)
 {
-	struct ig_grant *g;
-
 	if (p->family == 4) {
 		struct ig_lpm_key4 k = { .prefixlen = 32, .addr = p->saddr[0] };
 
-		g = bpf_map_lookup_elem(&ig_grants4, &k);
+		return ig_lpm_live(&ig_grants4, &k, &k.prefixlen, now, IG_GRANT_PLEN);
 	} else {
 		struct ig_lpm_key6 k = { .prefixlen = 128 };
 
 		__builtin_memcpy(k.addr, p->saddr, 16);
-		g = bpf_map_lookup_elem(&ig_grants6, &k);
+		return ig_lpm_live(&ig_grants6, &k, &k.prefixlen, now, IG_GRANT_PLEN);
 	}
-	if (!g)
-		return 0;
-	if (!*now)
-		*now = bpf_ktime_get_coarse_ns();
-	return g->expires_ns > *now;
 }
 
 static __always_inline void ig_src_key(const struct ig_pkt *p,
@@ -243,7 +244,13 @@ static __always_inline int ig_decide(const struct ig_pkt *p,
 	return IG_REASON_POLICY;
 }
 
-static __always_inline int ig_classify(void *data, void *end)
+/*
+ * The verdict on the packet in [data, end). `more`: the packet goes on
+ * past `end` (tc: an skb whose tail is not linear); a parse that runs short
+ * then returns IG_RETRY, having counted nothing, so the caller can make the
+ * headers linear and ask again.
+ */
+static __always_inline int ig_classify(void *data, void *end, int more)
 {
 	const struct ig_port_cfg *port;
 	const struct ig_slot *slot;
@@ -271,6 +278,8 @@ static __always_inline int ig_classify(void *data, void *end)
 		r = ig_parse_rest(end, &p, port->action != IG_ACT_DROP);
 	}
 	if (r != IG_P_TCP) {
+		if (more && r == IG_P_MALFORMED)
+			return IG_RETRY;
 		if (r == IG_P_MALFORMED)
 			ig_count(IG_G_MALFORMED);
 		else if (r == IG_P_FRAGMENT)

@@ -19,7 +19,7 @@ int ig_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 
-	return ig_classify(data, end) == IG_DROP ? XDP_DROP : XDP_PASS;
+	return ig_classify(data, end, 0) == IG_DROP ? XDP_DROP : XDP_PASS;
 }
 
 /* Headers we may need in the linear area: Ethernet, two VLAN tags, IPv6,
@@ -31,20 +31,26 @@ int ig_tc(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
-	__u32 want = skb->len < IG_TC_PULL_LEN ? skb->len : IG_TC_PULL_LEN;
+	int r;
 
-	/* GRO'd or paged skbs may hold headers outside the linear area,
-	 * where direct packet access cannot reach them. */
-	if (end - data < want) {
+	/* Drivers put the headers in the linear area and the payload in
+	 * pages, so classify what is linear. Only when the headers themselves
+	 * run past it (some GRO'd skbs) pull them in and ask again: a pull
+	 * copies, which every packet should not pay. */
+	r = ig_classify(data, end, skb->len > (__u32)(end - data));
+	if (r == IG_RETRY) {
+		__u32 want = skb->len < IG_TC_PULL_LEN ? skb->len : IG_TC_PULL_LEN;
+
 		/* the call invalidates packet pointers whether or not it
 		 * succeeds; on failure we classify what is linear */
 		bpf_skb_pull_data(skb, want);
 		data = (void *)(long)skb->data;
 		end = (void *)(long)skb->data_end;
+		r = ig_classify(data, end, 0);
 	}
 	/* TC_ACT_UNSPEC lets the next filter on the hook run, so we coexist
 	 * with the operator's own tc programs. */
-	return ig_classify(data, end) == IG_DROP ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+	return r == IG_DROP ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 }
 
 SEC("sockops")

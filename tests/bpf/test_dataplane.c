@@ -399,7 +399,8 @@ static int add_grant(const char *cidr, int64_t ttl_ns)
 	if (ttl_ns > 0)
 		return ig_grant_source_add(&env.h, &p, (uint64_t)ttl_ns, "test");
 	{
-		struct ig_grant g = { .created_ns = 1, .expires_ns = ig_mono_ns() - 1000000000ull };
+		struct ig_grant g = { .created_ns = 1, .expires_ns = ig_mono_ns() - 1000000000ull,
+				      .prefixlen = p.len };
 
 		return ig_grant_put(&env.h, IG_GRANT_SOURCE, NULL, &p, &g);
 	}
@@ -421,6 +422,9 @@ static void run_grants(void)
 	tap(add_grant("198.18.66.0/24", 60000000000ll) == 0, "grant a prefix on the deny list");
 	s.src = "198.18.66.9";
 	expect_frame("a grant beats the deny list", &s, &(struct expect)E_PORT(PASS, 993, PASS, GRANT));
+	tap(add_grant("198.18.66.9", -1) == 0, "a lapsed /32 grant inside the live /24 one");
+	expect_frame("an expired /32 grant does not hide the live /24", &s,
+		     &(struct expect)E_PORT(PASS, 993, PASS, GRANT));
 	tap(add_grant("198.18.0.61", -1) == 0, "a grant that has lapsed");
 	s.src = "198.18.0.61";
 	expect_frame("a lapsed grant is ignored at once", &s,
