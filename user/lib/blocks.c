@@ -5,6 +5,7 @@
 
 #include "blocks.h"
 #include "compile.h"
+#include "lpm.h"
 #include "sessions.h"
 #include "stats.h"
 
@@ -23,27 +24,10 @@ const char *ig_block_reason_name(int reason)
 	return reason >= 0 && reason < IG_NR_BLOCK_REASONS ? n[reason] : "unknown";
 }
 
-/* Atomic: the kernel sets block bits in the same words concurrently. */
-static void mark_dyn(uint32_t idx, void *sum)
+static int block_key(const struct ig_prefix *p, struct ig_lpm_key6 *key)
 {
-	__atomic_fetch_or((__u8 *)sum + (idx & (IG_SUM_SIZE - 1)), IG_SUM_DYN, __ATOMIC_RELAXED);
-}
-
-static int block_key(const struct ig_prefix *p, void *key)
-{
-	if (p->family == 4) {
-		struct ig_lpm_key4 *k = key;
-
-		k->prefixlen = p->len;
-		memcpy(&k->addr, p->addr, 4);
-		return IG_M_BLOCKS4;
-	} else {
-		struct ig_lpm_key6 *k = key;
-
-		k->prefixlen = p->len;
-		memcpy(k->addr, p->addr, 16);
-		return IG_M_BLOCKS6;
-	}
+	ig_lpm_key(p, key);
+	return p->family == 4 ? IG_M_BLOCKS4 : IG_M_BLOCKS6;
 }
 
 int ig_block_put(struct ig_handle *h, const struct ig_prefix *p, const struct ig_block *in)
@@ -55,9 +39,8 @@ int ig_block_put(struct ig_handle *h, const struct ig_prefix *p, const struct ig
 	b.prefixlen = p->len;
 	/* the summary bit goes first: the data plane skips the lookup while
 	 * it is clear */
-	if (ig_summary_for_each(p, mark_dyn, p->family == 4 ? h->cfg->sum4 : h->cfg->sum6))
-		__atomic_fetch_or(&h->cfg->dyn_flags, p->family == 4 ? IG_DYN_BLOCKS4_WILD :
-				  IG_DYN_BLOCKS6_WILD, __ATOMIC_RELAXED);
+	ig_summary_mark_live(h, p, IG_SUM_DYN,
+			p->family == 4 ? IG_DYN_BLOCKS4_WILD : IG_DYN_BLOCKS6_WILD);
 	if (bpf_map_update_elem(h->fd[m], &key, &b, BPF_ANY))
 		return -errno;
 	__atomic_fetch_add(&h->cfg->state_gen, 1, __ATOMIC_RELAXED);
@@ -139,21 +122,8 @@ uint64_t ig_escalate(uint64_t base_ns, uint64_t max_ns, uint32_t level)
 
 int ig_block_lookup(struct ig_handle *h, const struct ig_prefix *addr, struct ig_block *out)
 {
-	struct ig_lpm_key6 key = {};
-	int m = block_key(addr, &key);
-
-	/* an LPM lookup answers with the longest covering entry */
-	key.prefixlen = addr->family == 4 ? 32 : 128;
-	for (int tries = 0; tries < 3; tries++) {
-		if (bpf_map_lookup_elem(h->fd[m], &key, out))
-			return 0;
-		if (!out->expires_ns || out->expires_ns > ig_mono_ns())
-			return 1;
-		if (!out->prefixlen)
-			return 0;
-		key.prefixlen = out->prefixlen - 1u; /* look past a lapsed one */
-	}
-	return 0;
+	return ig_lpm_live(h->fd[addr->family == 4 ? IG_M_BLOCKS4 : IG_M_BLOCKS6], addr, out,
+			   offsetof(struct ig_block, prefixlen));
 }
 
 int ig_block_kill_sessions(struct ig_handle *h, const struct ig_prefix *p, int *killed)

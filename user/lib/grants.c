@@ -5,6 +5,7 @@
 
 #include "compile.h"
 #include "grants.h"
+#include "lpm.h"
 
 const char *ig_grant_kind_name(int kind)
 {
@@ -27,17 +28,9 @@ static void bump(struct ig_handle *h)
 	__atomic_fetch_add(&h->cfg->state_gen, 1, __ATOMIC_RELAXED);
 }
 
-/* Atomic: the kernel sets block bits in the same words concurrently. */
-static void mark_grant(uint32_t idx, void *sum)
-{
-	__atomic_fetch_or((__u8 *)sum + (idx & (IG_SUM_SIZE - 1)), IG_SUM_GRANT, __ATOMIC_RELAXED);
-}
-
 static int source_key(const struct ig_prefix *p, struct ig_lpm_key6 *k)
 {
-	memset(k, 0, sizeof(*k));
-	k->prefixlen = p->len;
-	memcpy(k->addr, p->addr, p->family == 4 ? 4 : 16);
+	ig_lpm_key(p, k);
 	return p->family == 4 ? IG_M_GRANTS4 : IG_M_GRANTS6;
 }
 
@@ -61,9 +54,8 @@ int ig_grant_put(struct ig_handle *h, int kind, const char *user, const struct i
 		g.prefixlen = p->len;
 		/* the summary bit first: until it is set the data plane does
 		 * not look for grants of this source */
-		if (ig_summary_for_each(p, mark_grant, p->family == 4 ? h->cfg->sum4 : h->cfg->sum6))
-			__atomic_fetch_or(&h->cfg->dyn_flags, p->family == 4 ? IG_DYN_GRANTS4_WILD :
-					  IG_DYN_GRANTS6_WILD, __ATOMIC_RELAXED);
+		ig_summary_mark_live(h, p, IG_SUM_GRANT,
+				p->family == 4 ? IG_DYN_GRANTS4_WILD : IG_DYN_GRANTS6_WILD);
 		if (bpf_map_update_elem(h->fd[m], &k, &g, BPF_ANY))
 			return -errno;
 	}
@@ -132,14 +124,10 @@ int ig_grant_user_live(struct ig_handle *h, const char *user)
 
 int ig_grant_source_live(struct ig_handle *h, const struct ig_prefix *addr)
 {
-	struct ig_lpm_key6 k;
 	struct ig_grant g;
-	int m = source_key(addr, &k);
 
-	k.prefixlen = addr->family == 4 ? 32 : 128;
-	if (bpf_map_lookup_elem(h->fd[m], &k, &g))
-		return 0;
-	return g.expires_ns > ig_mono_ns();
+	return ig_lpm_live(h->fd[addr->family == 4 ? IG_M_GRANTS4 : IG_M_GRANTS6], addr, &g,
+			   offsetof(struct ig_grant, prefixlen));
 }
 
 int ig_grant_foreach(struct ig_handle *h, ig_grant_fn fn, void *arg)

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "compile.h"
+#include "lpm.h"
+
+void ig_lpm_key(const struct ig_prefix *p, struct ig_lpm_key6 *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = p->len;
+	memcpy(k->addr, p->addr, p->family == 4 ? 4 : 16);
+}
+
+int ig_lpm_live(int fd, const struct ig_prefix *addr, void *val, size_t plen_off)
+{
+	struct ig_lpm_key6 key;
+	uint64_t expires;
+	uint8_t plen;
+
+	ig_lpm_key(addr, &key);
+	key.prefixlen = addr->family == 4 ? 32 : 128;
+	for (int tries = 0; tries < 3; tries++) { /* as IG_LPM_LIVE_TRIES */
+		if (bpf_map_lookup_elem(fd, &key, val))
+			return 0;
+		memcpy(&expires, val, sizeof(expires));
+		if (!expires || expires > ig_mono_ns())
+			return 1;
+		plen = ((const uint8_t *)val)[plen_off];
+		if (!plen)
+			return 0;
+		key.prefixlen = plen - 1u; /* look past a lapsed one */
+	}
+	return 0;
+}
+
+struct mark {
+	__u8 *sum;
+	uint8_t bit;
+};
+
+/* Atomic: the kernel sets bits in the same bytes concurrently. */
+static void mark(uint32_t idx, void *arg)
+{
+	const struct mark *m = arg;
+
+	__atomic_fetch_or(m->sum + (idx & (IG_SUM_SIZE - 1)), m->bit, __ATOMIC_RELAXED);
+}
+
+void ig_summary_mark_live(struct ig_handle *h, const struct ig_prefix *p, uint8_t sum_bit,
+			  uint32_t wild)
+{
+	struct mark m = { p->family == 4 ? h->cfg->sum4 : h->cfg->sum6, sum_bit };
+
+	if (ig_summary_for_each(p, mark, &m))
+		__atomic_fetch_or(&h->cfg->dyn_flags, wild, __ATOMIC_RELAXED);
+}

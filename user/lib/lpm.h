@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What blocks and source grants share: both live in LPM tries keyed by
+ * prefix, behind the summary bytes, with values that start with their
+ * expiry and keep the key's prefix length, so that a lookup can look past
+ * a lapsed entry to a live one that covers it, as the data plane does.
+ */
+#ifndef IG_LPM_H
+#define IG_LPM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "pins.h"
+
+/* The trie key of p; struct ig_lpm_key4 is the start of ig_lpm_key6. */
+void ig_lpm_key(const struct ig_prefix *p, struct ig_lpm_key6 *k);
+
+/*
+ * A live entry covering the address addr in the trie fd: 1 with *val
+ * filled, or 0. `plen_off` is where the value keeps its prefix length.
+ */
+int ig_lpm_live(int fd, const struct ig_prefix *addr, void *val, size_t plen_off);
+
+/*
+ * Before an entry for p goes in: set `sum_bit` in the summary bytes p
+ * overlaps, or `wild` in dyn_flags when p is too short for them, so that
+ * the data plane does not skip the lookup that would find it.
+ */
+void ig_summary_mark_live(struct ig_handle *h, const struct ig_prefix *p, uint8_t sum_bit,
+			  uint32_t wild);
+
+#endif
