@@ -30,7 +30,7 @@ struct follow {
 	struct cli *cli;
 	struct ig_handle *h;
 	int kill;
-	int nft_again; /* > 0: nft changes waited on expiring elements */
+	int nft_dirty; /* blocks changed since the last nftables sync */
 };
 
 static int on_event(const struct ig_event *ev, void *arg)
@@ -43,14 +43,7 @@ static int on_event(const struct ig_event *ev, void *arg)
 	if (f->kill && ev->type == IG_EV_BLOCK &&
 	    ig_event_kill_sessions(f->h, ev, &killed))
 		killed = -1;
-	{
-		char why[256];
-
-		/* the kernel's block or expiry, followed into nftables */
-		f->nft_again = ig_nft_sync_dynamic(f->h, why, sizeof(why));
-		if (f->nft_again < 0)
-			ig_warn("nftables block sets not updated: %s", why);
-	}
+	f->nft_dirty = 1; /* followed into nftables once the ring is drained */
 	if (f->cli->json) {
 		json_object *o = ig_event_json(ev);
 
@@ -201,10 +194,16 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 		err = ring_buffer__poll(rb, 200);
 		if (err == -EINTR)
 			err = 0;
-		if (f.nft_again > 0) {
+		if (f.nft_dirty) {
 			char why[256];
+			int rc = ig_nft_sync_dynamic(&h, why, sizeof(why));
 
-			f.nft_again = ig_nft_sync_dynamic(&h, why, sizeof(why));
+			/* one sync for a whole burst of events; > 0: some changes
+			 * wait on elements about to lapse, so the next poll (200
+			 * ms) tries again */
+			if (rc < 0)
+				ig_warn("nftables block sets not updated: %s", why);
+			f.nft_dirty = rc > 0; /* an error waits for the next event */
 		}
 		if (err < 0)
 			break;
