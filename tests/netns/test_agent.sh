@@ -13,10 +13,10 @@ lab_servers 993 143 || { t_fail "servers start"; exit 1; }
 CONF=$LAB_DIR/imapguard.conf
 STATE=$LAB_DIR/state
 M=127.0.0.1:9743
-write_conf() { # ACTION_FOR_143 [broken]
+write_conf() { # ACTION_FOR_143 [broken]   (EXTRA_IF: a second interface)
 	lab_policy "$CONF" <<EOF
 [general]
-interfaces = @IF@
+interfaces = @IF@${EXTRA_IF:+, $EXTRA_IF}
 [port 993]
 action = allow
 burst = 5/30s
@@ -206,6 +206,44 @@ kill -HUP $AG
 sleep 0.5
 t_check "SIGHUP with a good policy changes the behaviour: 143 connects" probe $CLI4 $SRV4 143
 t_check "reloads_total counted it" test "$(metric imapguard_policy_reloads_total)" -ge 1
+wait_metric() { # NAME VALUE: poll /metrics up to 5 s
+	local i
+	for i in $(seq 50); do [ "$(metric "$1")" = "$2" ] && return 0; sleep 0.1; done
+	return 1
+}
+IF2=${LAB}x # a second interface, a veth whose peer stays in the server namespace
+ip -n "$NS_S" link add "$IF2" type veth peer name "${LAB}y" &&
+	ip -n "$NS_S" link set "$IF2" up && ip -n "$NS_S" link set "${LAB}y" up
+t_check "before: imapguard_interfaces 1" wait_metric imapguard_interfaces 1
+EXTRA_IF=$IF2 write_conf allow
+kill -HUP $AG
+t_check "SIGHUP adding an interface: imapguard_interfaces 2" wait_metric imapguard_interfaces 2
+t_check "and imapguard_interfaces_attached 2" wait_metric imapguard_interfaces_attached 2
+write_conf allow
+kill -HUP $AG
+t_check "SIGHUP removing it again: imapguard_interfaces 1" wait_metric imapguard_interfaces 1
+t_check "and imapguard_interfaces_attached 1" wait_metric imapguard_interfaces_attached 1
+
+# --- a second agent while one runs: refused before it touches the policy ---
+lab_policy "$LAB_DIR/second.conf" <<EOF
+[general]
+interfaces = @IF@
+[port 143]
+action = drop
+[agent]
+metrics_listen = 127.0.0.1:9745
+state_dir = $LAB_DIR/state2
+EOF
+st0=$(igs status -j | jq -c '{generation, policy}')
+t_rc 1 "a second imapguardd (another policy, --unload-on-exit) exits 1" timeout 30 \
+	ip netns exec "$NS_S" "$IG"d --pin-path "$PIN" -c "$LAB_DIR/second.conf" --unload-on-exit
+t_match "it names the ring's consumer and leaves the policy alone" \
+	'another consumer holds the event ring.*policy in force was left alone' "$T_OUT"
+t_jq "the running policy's generation and path are unchanged" \
+	"{generation, policy} == $st0" "$(igs status -j)"
+t_check "the pins are still there" test -e "$PIN/ig_meta"
+t_check "143 still connects (the second policy would drop it)" probe $CLI4 $SRV4 143
+t_check "the first agent still runs" kill -0 $AG
 
 # --- sweeping lapsed manual blocks ---
 igs block add 198.18.9.2 --ttl 1s >/dev/null

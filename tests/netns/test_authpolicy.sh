@@ -159,6 +159,33 @@ t_jq "a missing, wrong, partial or Basic api_key gets 401" \
 	'[.missing, .wrong_key, .wrong_bearer, .basic, .prefix_of_key] | all(. == 401)' "$r"
 r=$(abuse bodies)
 t_jq "oversized bodies get 413, chunked or not" '.oversized == 413 and .oversized_chunked == 413' "$r"
+# 256 KiB of a chunked body that never ends: the agent stops reading and
+# hangs up (well before its 15 s idle timeout) instead of reading it all
+endless=$(ip netns exec "$NS_S" $PY - 127.0.0.1:9744 "$KEY" <<'EOF'
+import json, socket, sys, time
+host, port = sys.argv[1].split(":")
+s = socket.create_connection((host, int(port)), 5)
+s.sendall(("POST /policy?command=report HTTP/1.1\r\nHost: x\r\nX-API-Key: " + sys.argv[2] +
+           "\r\nTransfer-Encoding: chunked\r\n\r\n").encode())
+try:
+    for _ in range(64):
+        s.sendall(b"1000\r\n" + b"a" * 4096 + b"\r\n")
+except OSError:
+    pass
+t0, closed = time.monotonic(), False
+s.settimeout(0.2)
+while time.monotonic() - t0 < 5 and not closed:
+    try:
+        closed = s.recv(4096) == b""
+    except socket.timeout:
+        pass
+    except OSError:
+        closed = True
+print(json.dumps({"closed": closed, "seconds": round(time.monotonic() - t0, 2)}))
+EOF
+)
+t_jq "an endless chunked body: the connection is closed, not read to its end" \
+	'.closed and .seconds < 3' "$endless"
 t_jq "broken, non-object, trailing-garbage and too-deep JSON get 400" \
 	'[.broken_json, .array, .trailing_garbage, .deep_nesting] | all(. == 400)' "$r"
 t_jq "a missing or bad remote gets 400" '[.no_remote, .remote_not_ip, .remote_is_cidr] | all(. == 400)' "$r"

@@ -63,7 +63,7 @@ struct agent {
 	int unload_on_exit;
 
 	struct ig_policy pol; /* the policy in force */
-	struct ig_handle h;
+	struct ig_handle h;   /* h.meta: written by reload under lock */
 	int events_lock_fd;   /* flock: this process consumes the ring */
 	struct ring_buffer *rb;
 	struct ig_mapcount *mc;

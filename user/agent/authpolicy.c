@@ -312,6 +312,11 @@ static enum MHD_Result policy_request(struct agent *a, struct MHD_Connection *c,
 	return ret;
 }
 
+static unsigned int body_error_code(int err)
+{
+	return err == -E2BIG ? MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_INTERNAL_SERVER_ERROR;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
 			      const char *method, const char *version, const char *upload,
 			      size_t *upload_size, void **con_cls)
@@ -347,12 +352,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		http_body_add(&r->body, upload, *upload_size);
-		*upload_size = 0;
+		size_t n = *upload_size;
+
+		*upload_size = 0; /* kept, or dropped after an error */
+		if (http_body_add(&r->body, upload, n) && r->body.discarded > HTTP_DISCARD_MAX) {
+			/* no answer can be queued before the body ends (see
+			 * http.h): rather than read an endless one, hang up */
+			count_error(a, body_error_code(r->body.err));
+			return MHD_NO;
+		}
 		return MHD_YES;
 	}
-	if (r->body.too_big)
-		return policy_fail(a, c, MHD_HTTP_CONTENT_TOO_LARGE, "body too large");
+	if (r->body.err)
+		return policy_fail(a, c, body_error_code(r->body.err),
+				   r->body.err == -E2BIG ? "body too large" : "out of memory");
 	if (r->grants) {
 		__atomic_fetch_add(&a->auth_stats.requests[POLICY_GRANTS], 1, __ATOMIC_RELAXED);
 		return grants_request(a, c, url, method, r->body.p, r->body.len);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,18 +76,21 @@ int http_body_add(struct http_body *b, const char *data, size_t len)
 {
 	char *g;
 
-	if (b->too_big || len > HTTP_BODY_MAX - b->len) {
-		b->too_big = 1;
-		return -E2BIG;
+	if (!b->err && len > HTTP_BODY_MAX - b->len)
+		b->err = -E2BIG;
+	if (!b->err) {
+		g = realloc(b->p, b->len + len + 1);
+		if (g) {
+			memcpy(g + b->len, data, len);
+			b->len += len;
+			g[b->len] = '\0';
+			b->p = g;
+			return 0;
+		}
+		b->err = -ENOMEM;
 	}
-	g = realloc(b->p, b->len + len + 1);
-	if (!g)
-		return -ENOMEM;
-	memcpy(g + b->len, data, len);
-	b->len += len;
-	g[b->len] = '\0';
-	b->p = g;
-	return 0;
+	b->discarded = len > SIZE_MAX - b->discarded ? SIZE_MAX : b->discarded + len;
+	return b->err;
 }
 
 int http_too_big(struct MHD_Connection *c)

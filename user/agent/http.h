@@ -21,14 +21,25 @@ int ct_equal(const char *a, const char *b);
  * when also_api_key, as "X-API-Key: <secret>")? */
 int http_authorized(struct MHD_Connection *c, const char *secret, int also_api_key);
 
+/* What of a body still arrives after it failed (too large, out of memory)
+ * is read and dropped this far, to answer it at its end; past this the
+ * connection is closed without an answer. libmicrohttpd (0.9.75 at least)
+ * refuses a response while a body is arriving ("The response cannot be
+ * queued when this callback is called to process the client upload data"),
+ * so the answer waits for the body's end. */
+#define HTTP_DISCARD_MAX ((size_t)65536)
+
 /* A request body, collected across libmicrohttpd's calls and bounded. */
 struct http_body {
 	char *p;
 	size_t len;
-	int too_big;
+	int err;	  /* the first failure, and it sticks: -E2BIG or -ENOMEM */
+	size_t discarded; /* bytes dropped since then */
 };
 
-/* Feed one upload chunk; returns 0, or -E2BIG past HTTP_BODY_MAX. */
+/* Feed one upload chunk; returns 0, or the body's error: -E2BIG past
+ * HTTP_BODY_MAX, -ENOMEM. After an error no chunk is kept (a body with a
+ * hole in it is never parsed), each is only counted in `discarded`. */
 int http_body_add(struct http_body *b, const char *data, size_t len);
 
 /* Content-Length announces more than HTTP_BODY_MAX? */

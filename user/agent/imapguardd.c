@@ -23,8 +23,10 @@
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "agent.h"
@@ -94,6 +96,23 @@ static int on_event(const struct ig_event *ev, void *arg)
 	return 0;
 }
 
+/* Refresh a->h.meta from the pinned map (ig_handle_open checked its size
+ * and schema); under a->lock, which the metrics thread reads it with. */
+static int meta_reread(struct agent *a)
+{
+	struct ig_meta m;
+	__u32 key = 0;
+
+	if (bpf_map_lookup_elem(a->h.fd[IG_M_META], &key, &m))
+		return -errno;
+	if (m.magic != IG_META_MAGIC || m.schema != IG_SCHEMA_VERSION)
+		return -EPROTO;
+	pthread_mutex_lock(&a->lock);
+	a->h.meta = m;
+	pthread_mutex_unlock(&a->lock);
+	return 0;
+}
+
 static void reload(struct agent *a)
 {
 	struct ig_apply_report rep;
@@ -116,6 +135,12 @@ static void reload(struct agent *a)
 		      a->conf_path, strerror(-err));
 		return;
 	}
+	/* ig_apply rewrote the pinned meta (interfaces, attach kind): the
+	 * metrics and the nft counter overlay read ours */
+	err = meta_reread(a);
+	if (err)
+		jlogf("warning", "reload", "cannot re-read %s/%s: %s; metrics may show the "
+		      "previous interfaces", a->pin, IG_MAP_META, strerror(-err));
 	if (strcmp(np.agent.metrics_listen, a->pol.agent.metrics_listen) != 0 ||
 	    strcmp(np.agent.policy_listen, a->pol.agent.policy_listen) != 0 ||
 	    strcmp(np.agent.state_dir, a->pol.agent.state_dir) != 0 ||
@@ -188,14 +213,41 @@ static void maybe_save(struct agent *a, uint64_t now, int force)
 static int events_lock(struct agent *a)
 {
 	char path[PATH_MAX];
+	int err;
 
+	if (a->events_lock_fd >= 0)
+		close(a->events_lock_fd);
 	ig_pin_file(a->pin, IG_MAP_META, path, sizeof(path));
 	a->events_lock_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (a->events_lock_fd < 0)
 		return -errno;
-	if (flock(a->events_lock_fd, LOCK_EX | LOCK_NB))
-		return errno == EWOULDBLOCK ? -EBUSY : -errno;
+	if (flock(a->events_lock_fd, LOCK_EX | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		close(a->events_lock_fd);
+		a->events_lock_fd = -1; /* not ours: main must not unload */
+		return err;
+	}
 	return 0;
+}
+
+/* Is the file we hold locked still the pinned meta (not one an unload
+ * removed between our lock and our apply)? */
+static int events_lock_current(struct agent *a)
+{
+	char path[PATH_MAX];
+	struct stat held, now;
+
+	ig_pin_file(a->pin, IG_MAP_META, path, sizeof(path));
+	return a->events_lock_fd >= 0 && fstat(a->events_lock_fd, &held) == 0 &&
+	       stat(path, &now) == 0 && held.st_dev == now.st_dev && held.st_ino == now.st_ino;
+}
+
+static int events_lock_refused(struct agent *a, int err, int applied)
+{
+	jlogf("error", "start", "another consumer holds the event ring of %s "
+	      "(a second imapguardd, or imapguard events): %s%s", a->pin, strerror(-err),
+	      applied ? "" : "; the policy in force was left alone");
+	return err;
 }
 
 static int startup(struct agent *a)
@@ -204,15 +256,44 @@ static int startup(struct agent *a)
 	struct ig_handle probe;
 	int fresh, err, restored_b = 0, restored_o = 0;
 
-	fresh = ig_handle_open(&probe, a->pin) == -ENOENT;
-	if (!fresh)
+	if (ig_handle_open(&probe, a->pin) != -ENOENT) {
 		ig_handle_close(&probe);
+		/* pins exist, maybe kept by a running agent: become the one
+		 * consumer before applying, or a second imapguardd (or one
+		 * started under `imapguard events`) would replace the running
+		 * policy and then give up */
+		err = events_lock(a);
+		if (err)
+			return events_lock_refused(a, err, 0);
+	}
 	err = ig_apply(&a->pol, a->pin, &rep);
 	if (err)
 		return err;
+	fresh = rep.fresh;
 	err = ig_handle_open(&a->h, a->pin);
 	if (err)
 		return err;
+	if (!events_lock_current(a)) {
+		/* the meta, our lock, exists only now (a first start, after a
+		 * reboot, or pins unloaded under us) */
+		err = events_lock(a);
+		if (err)
+			return events_lock_refused(a, err, 1);
+		err = meta_reread(a);
+		if (err)
+			return err;
+		if (a->h.meta.generation != rep.generation) {
+			/* another start applied between our apply and our
+			 * lock, then found the ring ours: put ours back */
+			jlogf("warning", "start", "%s was re-applied by someone else during "
+			      "our start; applying %s again", a->pin, a->pol.path);
+			err = ig_apply(&a->pol, a->pin, &rep);
+			if (!err)
+				err = meta_reread(a);
+			if (err)
+				return err;
+		}
+	}
 	if (fresh) {
 		/* a reboot emptied the bpffs: bring back what was in force */
 		err = state_restore(a, &restored_b, &restored_o);
@@ -220,12 +301,6 @@ static int startup(struct agent *a)
 			jlogf("error", "state_restore", "%s/state.json is unreadable (%s); "
 			      "moved aside as state.json.corrupt", a->pol.agent.state_dir,
 			      strerror(-err));
-	}
-	err = events_lock(a);
-	if (err) {
-		jlogf("error", "start", "another consumer holds the event ring of %s "
-		      "(a second imapguardd, or imapguard events): %s", a->pin, strerror(-err));
-		return err;
 	}
 	a->rb = ig_events_open(&a->h, on_event, a);
 	if (!a->rb)
@@ -357,7 +432,7 @@ int main(int argc, char **argv)
 			   .lock = PTHREAD_MUTEX_INITIALIZER,
 			   .auth_lock = PTHREAD_MUTEX_INITIALIZER,
 			   .fanout_lock = PTHREAD_MUTEX_INITIALIZER };
-	int c, err, rc = EXIT_OK;
+	int c, err, owned, rc = EXIT_OK;
 
 	ig_progname = "imapguardd";
 	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
@@ -415,9 +490,12 @@ int main(int argc, char **argv)
 	if (a.h.cfg)
 		maybe_save(&a, ig_mono_ns(), 1);
 	ig_handle_close(&a.h);
+	/* unload only what we consumed: a start refused because another
+	 * agent runs must not detach that agent's enforcement */
+	owned = a.events_lock_fd >= 0;
 	if (a.events_lock_fd >= 0)
 		close(a.events_lock_fd);
-	if (a.unload_on_exit) {
+	if (a.unload_on_exit && owned) {
 		int loaded;
 
 		if (ig_unload(a.pin, &loaded) == 0)

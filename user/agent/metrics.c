@@ -168,10 +168,16 @@ static void render(struct agent *a, struct sbuf *b)
 	long long counts[3] = { -1, -1, -1 };
 	uint64_t now = ig_mono_ns();
 	int attached = 0;
+	/* a->h as of now: a reload replaces its meta (interfaces, attach
+	 * kind) under a->lock; the copy is a view, never closed */
+	struct ig_handle h;
 
-	if (ig_stats_read_all(&a->h, st))
+	pthread_mutex_lock(&a->lock);
+	h = a->h;
+	pthread_mutex_unlock(&a->lock);
+	if (ig_stats_read_all(&h, st))
 		memset(st, 0, sizeof(st));
-	ig_stats_overlay_nft(&a->h, st);
+	ig_stats_overlay_nft(&h, st);
 
 	family(b, "imapguard_build_info", "gauge", "Build of the running agent.");
 	sb_printf(b, "imapguard_build_info{version=\"%s\",schema=\"%d\"} 1\n", IG_VERSION,
@@ -247,14 +253,14 @@ static void render(struct agent *a, struct sbuf *b)
 	family(b, "imapguard_monitor_mode", "gauge", "1 when the policy only counts (mode = monitor).");
 	sb_printf(b, "imapguard_monitor_mode %d\n", !!(s->flags & IG_SLOT_MONITOR));
 
-	for (uint32_t i = 0; i < a->h.meta.n_ifaces && i < IG_MAX_IFACES; i++) {
-		struct ig_meta_iface now_if = a->h.meta.ifaces[i];
+	for (uint32_t i = 0; i < h.meta.n_ifaces && i < IG_MAX_IFACES; i++) {
+		struct ig_meta_iface now_if = h.meta.ifaces[i];
 
-		ig_iface_state(a->h.meta.attach, &now_if);
+		ig_iface_state(h.meta.attach, &now_if);
 		attached += now_if.mode != IG_MODE_NONE;
 	}
 	family(b, "imapguard_interfaces", "gauge", "Interfaces named by the policy.");
-	sb_printf(b, "imapguard_interfaces %u\n", a->h.meta.n_ifaces);
+	sb_printf(b, "imapguard_interfaces %u\n", h.meta.n_ifaces);
 	family(b, "imapguard_interfaces_attached", "gauge",
 	       "Interfaces of the policy that have the data plane attached.");
 	sb_printf(b, "imapguard_interfaces_attached %d\n", attached);
@@ -263,7 +269,7 @@ static void render(struct agent *a, struct sbuf *b)
 	sb_printf(b, "imapguard_sockops_attached %d\n", ig_sockops_attached(a->pin, NULL));
 
 	for (int i = 0; i < 3; i++)
-		fds[i] = a->h.fd[tables[i].map];
+		fds[i] = h.fd[tables[i].map];
 	if (a->mc)
 		ig_mapcount_read(a->mc, fds, 3, counts);
 	family(b, "imapguard_sources_tracked", "gauge",
