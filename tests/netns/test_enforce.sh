@@ -105,4 +105,17 @@ suite() { # ATTACH
 suite xdp
 suite tc
 suite nft
+
+# an apply that fails after swapping the XDP mode puts the old program back
+write_policy enforce xdp
+igs apply "$POL" >/dev/null
+write_policy enforce xdp-generic
+t_rc 1 "native -> generic XDP, failing after the swap: exit 1" ip netns exec "$NS_S" \
+	env IMAPGUARD_APPLY_INJECT_FAULT=1 "$IG" --pin-path "$PIN" apply "$POL"
+t_match "native XDP is back on the veth" "xdp " "$(ip -n "$NS_S" -d link show "$LAB_IF")"
+t_refute "no generic XDP and no tc stand-in left" sh -c \
+	"ip -n $NS_S link show $LAB_IF | grep -q xdpgeneric ||
+	 tc -n $NS_S filter show dev $LAB_IF ingress | grep -q ig_tc"
+t_refute "143 is still dropped" probe $CLI4 $SRV4 143
+igs unload >/dev/null
 t_done

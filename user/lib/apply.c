@@ -223,7 +223,8 @@ void ig_policy_commit(struct ig_handle *h)
 
 struct iface_plan {
 	struct ig_meta_iface ifc;
-	int added; /* what we attached in this apply, for a rollback */
+	int added;	  /* what we attached in this apply, for a rollback */
+	uint32_t swapped; /* the XDP mode we took off to change it, or 0 */
 };
 
 /* Attach what the policy wants and is not there yet. XDP changing mode
@@ -264,6 +265,7 @@ static int attach_wanted(const struct ig_policy *pol, const char *pin,
 			err = ig_detach_iface(pin, ifc, IG_DETACH_XDP);
 			if (err)
 				return err;
+			plan[i].swapped = xdp;
 		}
 		err = ig_attach_iface(pin, pol->max_sources, pol->attach,
 				      (int)ifc->ifindex, ifc);
@@ -272,6 +274,27 @@ static int attach_wanted(const struct ig_policy *pol, const char *pin,
 		plan[i].added |= want == IG_MODE_TC ? IG_DETACH_TC : IG_DETACH_XDP;
 	}
 	return 0;
+}
+
+/* Undo what an apply that failed attached. An XDP program taken off to
+ * change its mode goes back as it was; if even that fails, the tc program
+ * that held the fort stays, so the interface is never left unguarded. */
+static void roll_back(const char *pin, uint32_t max_sources, struct iface_plan *pl)
+{
+	if (pl->swapped) {
+		int kind = pl->swapped == IG_MODE_XDP_SKB ? IG_ATTACH_XDP_GENERIC : IG_ATTACH_XDP;
+
+		if (pl->added & IG_DETACH_XDP)
+			ig_detach_iface(pin, &pl->ifc, IG_DETACH_XDP);
+		pl->added &= ~IG_DETACH_XDP;
+		if (ig_attach_iface(pin, max_sources, kind, (int)pl->ifc.ifindex, &pl->ifc)) {
+			ig_warn("%s: the previous XDP program could not go back; the tc "
+				"program enforces the previous policy", pl->ifc.name);
+			return;
+		}
+	}
+	if (pl->added)
+		ig_detach_iface(pin, &pl->ifc, pl->added);
 }
 
 static int in_policy(const struct ig_policy *pol, const struct ig_meta_iface *ifc)
@@ -334,10 +357,14 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 	}
 	if (!err)
 		err = ig_sockops_attach(pin, pol->max_sources);
+	if (!err && getenv("IMAPGUARD_APPLY_INJECT_FAULT")) {
+		/* tests only: the last step fails, after every attach */
+		ig_err("injected fault after attaching");
+		err = -EIO;
+	}
 	if (err) {
 		for (int i = 0; i < pol->n_ifaces; i++)
-			if (plan[i].added)
-				ig_detach_iface(pin, &plan[i].ifc, plan[i].added);
+			roll_back(pin, pol->max_sources, &plan[i]);
 		goto out;
 	}
 
