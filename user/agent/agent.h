@@ -88,8 +88,9 @@ struct agent {
 
 	uint64_t saved_gen;   /* state_gen at the last state write */
 	uint64_t next_save_ns;
-	uint64_t save_gap_ns; /* grows with the cost of a snapshot */
 	uint64_t next_sweep_ns;
+	uint64_t synced_gen;  /* state_gen at the last nftables sync */
+	uint64_t next_sync_ns;
 	int nft_again;	      /* nft changes waited on expiring elements */
 };
 

@@ -172,12 +172,21 @@ static void reload(struct agent *a)
 
 /* Save when blocks changed; the gap grows with what a snapshot costs, so
  * a table of 100,000 blocks under churn does not eat the CPU. */
+/* When a job begun at t0 may run again: after ten times its cost,
+ * and at least SAVE_GAP_MIN_NS, so a large table never hogs the loop. */
+static uint64_t next_run(uint64_t t0)
+{
+	uint64_t now = ig_mono_ns(), gap = (now - t0) * 10;
+
+	return now + (gap < SAVE_GAP_MIN_NS ? SAVE_GAP_MIN_NS : gap);
+}
+
 static void maybe_save(struct agent *a, uint64_t now, int force)
 {
 	uint64_t gen = __atomic_load_n(&a->h.cfg->state_gen, __ATOMIC_RELAXED), t0;
 	int err;
 
-	if (!force && !a->nft_again && (gen == a->saved_gen || now < a->next_save_ns))
+	if (!force && (gen == a->saved_gen || now < a->next_save_ns))
 		return;
 	t0 = ig_mono_ns();
 	err = state_save(a);
@@ -186,23 +195,29 @@ static void maybe_save(struct agent *a, uint64_t now, int force)
 		      strerror(-err));
 	else
 		a->saved_gen = gen;
-	{
-		char why[256];
+	a->next_save_ns = next_run(t0);
+}
 
-		/* the nftables sets (enforcing or mirror) follow every change:
-		 * kernel bursts, auth blocks, expiries, CLI and API grants */
-		int rc = ig_nft_sync_dynamic(&a->h, why, sizeof(why));
+/* The nftables sets (enforcing or mirror) follow every change: kernel
+ * bursts, auth blocks, expiries, CLI and API grants. */
+static void maybe_sync(struct agent *a, uint64_t now, int force)
+{
+	uint64_t gen = __atomic_load_n(&a->h.cfg->state_gen, __ATOMIC_RELAXED), t0;
+	char why[256];
+	int rc;
 
-		if (rc < 0)
-			jlogf("error", "nft_sync", "%s", why);
-		/* > 0: some waited on elements about to lapse; the next tick
-		 * (a second away at most) tries again */
-		a->nft_again = rc > 0;
-	}
-	a->save_gap_ns = (ig_mono_ns() - t0) * 10;
-	if (a->save_gap_ns < SAVE_GAP_MIN_NS)
-		a->save_gap_ns = SAVE_GAP_MIN_NS;
-	a->next_save_ns = ig_mono_ns() + a->save_gap_ns;
+	if (!force && ((gen == a->synced_gen && !a->nft_again) || now < a->next_sync_ns))
+		return;
+	t0 = ig_mono_ns();
+	rc = ig_nft_sync_dynamic(&a->h, why, sizeof(why));
+	if (rc < 0)
+		jlogf("error", "nft_sync", "%s", why);
+	else
+		a->synced_gen = gen;
+	/* > 0: some changes waited on elements about to lapse; the next
+	 * run (250 ms away or more) makes them */
+	a->nft_again = rc > 0;
+	a->next_sync_ns = next_run(t0);
 }
 
 /*
@@ -321,6 +336,7 @@ static int startup(struct agent *a)
 		return err;
 	}
 	maybe_save(a, ig_mono_ns(), 1);
+	maybe_sync(a, ig_mono_ns(), 1);
 
 	json_object *f = json_object_new_object();
 
@@ -392,6 +408,7 @@ static int run(struct agent *a)
 					a->next_sweep_ns = now + SWEEP_EVERY_NS;
 				}
 				maybe_save(a, now, 0);
+				maybe_sync(a, now, 0);
 			} else if (fd == a->fanout_fd) {
 				fanout_accept(a);
 			} else {
@@ -487,8 +504,10 @@ int main(int argc, char **argv)
 		ring_buffer__consume(a.rb); /* last events before we go */
 		ring_buffer__free(a.rb);
 	}
-	if (a.h.cfg)
+	if (a.h.cfg) {
 		maybe_save(&a, ig_mono_ns(), 1);
+		maybe_sync(&a, ig_mono_ns(), 1);
+	}
 	ig_handle_close(&a.h);
 	/* unload only what we consumed: a start refused because another
 	 * agent runs must not detach that agent's enforcement */
