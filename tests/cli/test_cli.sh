@@ -36,6 +36,10 @@ t_rc 2 "block add host bits set: exit 2" "$IG" --pin-path /nonexistent/ig block 
 t_rc 2 "block add bad --ttl: exit 2" "$IG" --pin-path /nonexistent/ig block add 198.18.0.1 --ttl 5x
 t_rc 2 "block add too long --reason: exit 2" "$IG" --pin-path /nonexistent/ig block add \
 	198.18.0.1 --reason "$(printf 'x%.0s' $(seq 40))"
+t_rc 2 "block add --reason with a control character: exit 2" "$IG" --pin-path /nonexistent/ig \
+	block add 198.18.0.1 --reason "$(printf 'a\033[31mb')"
+t_rc 2 "grant add --user with a control character: exit 2" "$IG" --pin-path /nonexistent/ig \
+	grant add --user "$(printf 'al\001ice')" --ttl 1h
 t_rc 2 "stats with a stray operand: exit 2" "$IG" stats extra
 t_rc 2 "grant add without --ttl: exit 2" "$IG" --pin-path /nonexistent/ig grant add --user alice
 t_rc 2 "grant add with both a user and a CIDR: exit 2" "$IG" --pin-path /nonexistent/ig \

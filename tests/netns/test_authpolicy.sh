@@ -114,6 +114,9 @@ t_check "the grants API without the token: 401" test "$(api -X POST -d '{"user":
 	http://127.0.0.1:9744/v1/grants)" = 401
 t_check "with a wrong token: 401" test "$(api -H 'Authorization: Bearer wrong-token-0000000000' \
 	-X POST -d '{"user":"alice","ttl":"3s"}' http://127.0.0.1:9744/v1/grants)" = 401
+t_check "POST /v1/grants with a control character in the note: 400" test "$(api \
+	-H "Authorization: Bearer $TOKEN" -X POST -d '{"user":"alice","ttl":"3s","note":"a\u001bb"}' \
+	http://127.0.0.1:9744/v1/grants)" = 400
 t_check "POST /v1/grants with the token: 201" test "$(api -H "Authorization: Bearer $TOKEN" \
 	-X POST -d '{"user":"alice","ttl":"3s"}' http://127.0.0.1:9744/v1/grants)" = 201
 t_jq "...answering with the grant" '.kind == "user" and .user == "alice" and .seconds_left == 3' \

@@ -11,7 +11,6 @@
  *
  * JSON in and out; every error is a 4xx with {"error": "..."}.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -21,6 +20,7 @@
 #include "events.h"
 #include "grants.h"
 #include "http.h"
+#include "names.h"
 
 #define GRANT_TTL_MAX (30ull * 86400 * 1000000000ull)
 
@@ -68,19 +68,6 @@ static int list_one(int kind, const char *user, const struct ig_prefix *p,
 	return 0;
 }
 
-/* A user name as Dovecot would send it: printable, no spaces, bounded. */
-static int valid_user(const char *u)
-{
-	size_t n = strlen(u);
-
-	if (!n || n >= IG_USER_LEN)
-		return 0;
-	for (; *u; u++)
-		if ((unsigned char)*u <= ' ' || *u == 0x7f)
-			return 0;
-	return 1;
-}
-
 /* An optional string member: 0 (absent or a string), -1 (another type). */
 static int opt_str(json_object *o, const char *k, const char **out)
 {
@@ -121,11 +108,12 @@ static int create(struct agent *a, struct MHD_Connection *c, const char *body, s
 				 "'ttl' must be a duration up to 30d, e.g. \"8h\"");
 		goto out;
 	}
-	if (note && strlen(note) >= IG_NOTE_LEN) {
-		rc = policy_fail(a, c, MHD_HTTP_BAD_REQUEST, "'note' is too long");
+	if (!ig_note_ok(note)) {
+		rc = policy_fail(a, c, MHD_HTTP_BAD_REQUEST,
+				 "'note' must be text without control characters, shorter than 32 bytes");
 		goto out;
 	}
-	if (user && !valid_user(user)) {
+	if (user && !ig_user_ok(user)) {
 		rc = policy_fail(a, c, MHD_HTTP_BAD_REQUEST, "'user' must be printable, "
 				 "without spaces, shorter than 128 bytes");
 		goto out;

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* block add | del | list */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include "cli.h"
 #include "duration.h"
 #include "log.h"
+#include "names.h"
 
 #define BLOCK_USAGE                                                            \
 	"block add ADDR[/LEN] [--ttl DURATION] [--reason TEXT] | "           \
@@ -28,17 +28,10 @@ static int parse_prefix_arg(const char *s, struct ig_prefix *p)
 
 static int valid_note(const char *s)
 {
-	if (strlen(s) >= IG_NOTE_LEN) {
-		ig_err("--reason is longer than %d characters", IG_NOTE_LEN - 1);
-		return 0;
-	}
-	for (; *s; s++) {
-		if (!isprint((unsigned char)*s)) {
-			ig_err("--reason must be printable text");
-			return 0;
-		}
-	}
-	return 1;
+	if (!ig_note_ok(s))
+		ig_err("--reason must be text without control characters, at most %d bytes",
+		       IG_NOTE_LEN - 1);
+	return ig_note_ok(s);
 }
 
 static int block_add(struct cli *cli, int argc, char **argv)

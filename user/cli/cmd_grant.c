@@ -10,6 +10,7 @@
 #include "duration.h"
 #include "grants.h"
 #include "log.h"
+#include "names.h"
 
 #define GRANT_USAGE                                                            \
 	"grant add (--user NAME | ADDR[/LEN]) --ttl DURATION [--reason TEXT] | " \
@@ -58,17 +59,18 @@ static int parse_target(int argc, char **argv, int add, struct target *t)
 		ig_err("%s", err);
 		return -1;
 	}
-	if (t->user && (!*t->user || strlen(t->user) >= IG_USER_LEN || strpbrk(t->user, " \t\r\n"))) {
-		ig_err("--user must be a login name without spaces, shorter than %d bytes",
-		       IG_USER_LEN);
+	if (t->user && !ig_user_ok(t->user)) {
+		ig_err("--user must be a login name without spaces or control characters, "
+		       "shorter than %d bytes", IG_USER_LEN);
 		return -1;
 	}
 	if (add && !t->ttl) {
 		ig_err("a grant needs --ttl (grants always expire)");
 		return -1;
 	}
-	if (t->note && strlen(t->note) >= IG_NOTE_LEN) {
-		ig_err("--reason is longer than %d characters", IG_NOTE_LEN - 1);
+	if (!ig_note_ok(t->note)) {
+		ig_err("--reason must be text without control characters, at most %d bytes",
+		       IG_NOTE_LEN - 1);
 		return -1;
 	}
 	return 0;

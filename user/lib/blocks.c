@@ -6,6 +6,7 @@
 #include "blocks.h"
 #include "compile.h"
 #include "lpm.h"
+#include "names.h"
 #include "sessions.h"
 #include "stats.h"
 
@@ -53,6 +54,8 @@ int ig_block_add(struct ig_handle *h, const struct ig_prefix *p, uint64_t ttl_ns
 	struct ig_block b = { .origin = origin, .reason = reason };
 	int err;
 
+	if (!ig_note_ok(note))
+		return -EINVAL;
 	b.created_ns = ig_mono_ns();
 	b.expires_ns = ttl_ns ? b.created_ns + ttl_ns : 0;
 	if (note)

@@ -6,6 +6,7 @@
 #include "compile.h"
 #include "grants.h"
 #include "lpm.h"
+#include "names.h"
 
 const char *ig_grant_kind_name(int kind)
 {
@@ -14,12 +15,10 @@ const char *ig_grant_kind_name(int kind)
 
 static int user_key(const char *user, struct ig_user_key *k)
 {
-	size_t len = strlen(user);
-
 	memset(k, 0, sizeof(*k));
-	if (!len || len >= sizeof(k->user))
-		return -ENAMETOOLONG;
-	memcpy(k->user, user, len);
+	if (!ig_user_ok(user))
+		return -EINVAL;
+	memcpy(k->user, user, strlen(user));
 	return 0;
 }
 
@@ -68,7 +67,7 @@ static int add(struct ig_handle *h, int kind, const char *user, const struct ig_
 {
 	struct ig_grant g = {};
 
-	if (!ttl_ns)
+	if (!ttl_ns || !ig_note_ok(note))
 		return -EINVAL; /* a grant always expires */
 	g.created_ns = ig_mono_ns();
 	g.expires_ns = g.created_ns + ttl_ns;
@@ -94,7 +93,7 @@ int ig_grant_user_del(struct ig_handle *h, const char *user)
 	int err = user_key(user, &k);
 
 	if (err)
-		return err == -ENAMETOOLONG ? -ENOENT : err;
+		return -ENOENT; /* a name that cannot be granted has no grant */
 	if (bpf_map_delete_elem(h->fd[IG_M_USER_GRANTS], &k))
 		return -errno;
 	bump(h);

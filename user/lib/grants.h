@@ -14,7 +14,7 @@
 
 enum ig_grant_kind { IG_GRANT_USER, IG_GRANT_SOURCE };
 
-/* -ENAMETOOLONG: the user name does not fit IG_USER_LEN. ttl_ns > 0. */
+/* -EINVAL: a user name or note that names.h refuses, or ttl_ns == 0. */
 int ig_grant_user_add(struct ig_handle *h, const char *user, uint64_t ttl_ns, const char *note);
 int ig_grant_user_del(struct ig_handle *h, const char *user);
 int ig_grant_source_add(struct ig_handle *h, const struct ig_prefix *p, uint64_t ttl_ns,
