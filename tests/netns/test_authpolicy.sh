@@ -154,6 +154,18 @@ write_conf no allow
 kill -HUP $AG
 sleep 0.5
 
+# a reload that removes [auth] waits for the restart, api_key included
+sed -i '/^\[auth\]/,/^\[agent\]/{/^\[agent\]/!d}' "$CONF"
+kill -HUP $AG
+sleep 0.5
+t_check "[auth] removed by a reload: Dovecot's key still works until the restart" sh -c \
+	"[ \"\$(ip netns exec $NS_S curl -s -o /dev/null -w '%{http_code}' -H 'X-API-Key: $KEY' \
+	  -H 'Content-Type: application/json' -d '{\"login\":\"x\",\"remote\":\"198.18.5.99\"}' \
+	  'http://127.0.0.1:9744/policy?command=allow')\" != 401 ]"
+write_conf no allow
+kill -HUP $AG
+sleep 0.5
+
 # --- 6. hostile HTTP ---
 abuse() { ip netns exec "$NS_S" $PY "$ROOT/tests/lib/policy_abuse.py" 127.0.0.1:9744 "$KEY" "$1"; }
 att0=$(metric 'imapguard_auth_attempts_total{protocol="imap"}')

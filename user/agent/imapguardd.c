@@ -147,7 +147,11 @@ static void reload(struct agent *a)
 	    np.auth.enabled != a->pol.auth.enabled)
 		jlogf("warning", "reload", "listeners, state_dir and enabling [auth] take "
 		      "effect at the next restart");
-	/* keep the listeners and where state lives; take the tokens */
+	/* keep the listeners and where state lives; take the tokens. Turning
+	 * [auth] on or off waits for the restart, all of it: a removed
+	 * section must not leave the running server with no api_key */
+	if (np.auth.enabled != a->pol.auth.enabled)
+		np.auth = a->pol.auth;
 	memcpy(np.agent.metrics_listen, a->pol.agent.metrics_listen, sizeof(np.agent.metrics_listen));
 	memcpy(np.agent.policy_listen, a->pol.agent.policy_listen, sizeof(np.agent.policy_listen));
 	memcpy(np.agent.state_dir, a->pol.agent.state_dir, sizeof(np.agent.state_dir));
