@@ -574,20 +574,37 @@ static void msg_rule(struct nft_batch *b, struct nftnl_rule *r, const char *chai
 }
 
 /* "meta nfproto F" then the source address (masked to len when len>0). */
-static struct nftnl_rule *match_source(int family, int masklen)
+/*
+ * A rule on packets of `family` that leaves their source address, masked
+ * to `masklen` bits, in the register for what follows (a set lookup or a
+ * meter). syn_only: connection attempts only, SYN without ACK.
+ */
+static struct nftnl_rule *match_source(int family, int masklen, int syn_only)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	uint8_t proto = family == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6, m[16];
+	uint8_t flags = 0x12, syn = 0x02;
 	uint32_t bytes = family == 4 ? 4 : 16;
 
 	e_meta(r, NFT_META_NFPROTO);
 	e_cmp(r, NFT_CMP_EQ, &proto, 1);
+	if (syn_only) {
+		e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1);
+		e_mask(r, &flags, 1);
+		e_cmp(r, NFT_CMP_EQ, &syn, 1);
+	}
 	e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, family == 4 ? 12 : 8, bytes);
-	if (masklen && masklen < (int)bytes * 8) {
+	if (masklen < (int)bytes * 8) {
 		ig_mask_bytes(masklen, m);
 		e_mask(r, m, bytes);
 	}
 	return r;
+}
+
+/* The span of a rate limit: `rate = N/INTERVAL` as compiled (GCRA). */
+static uint64_t rate_interval_ns(const struct ig_port_cfg *pc)
+{
+	return pc->rate_emission_ns + pc->rate_tolerance_ns;
 }
 
 struct port_ctx {
@@ -614,7 +631,7 @@ static void decide(struct port_ctx *pc, struct nftnl_rule *r, int drop, int reas
 static void rate_set_name(char *buf, size_t len, int family, const struct ig_port_cfg *pc,
 			  uint8_t prefix)
 {
-	uint64_t interval = pc->rate_emission_ns + pc->rate_tolerance_ns;
+	uint64_t interval = rate_interval_ns(pc);
 
 	snprintf(buf, len, "rate%d_p%u_%llu_%llus_%u", family, pc->port,
 		 (unsigned long long)(interval / pc->rate_emission_ns),
@@ -637,7 +654,7 @@ static void port_rules(struct port_ctx *pc)
 
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		for (int f = 4; f <= 6; f += 2) {
-			struct nftnl_rule *r = match_source(f, 0);
+			struct nftnl_rule *r = match_source(f, f == 4 ? 32 : 128, 0);
 
 			snprintf(set, sizeof(set), "%s%d", lists[i].set, f);
 			e_lookup(r, set);
@@ -652,23 +669,10 @@ static void port_rules(struct port_ctx *pc)
 		return;
 	case IG_ACT_RATELIMIT:
 		for (int f = 4; f <= 6; f += 2) {
-			uint8_t flags = 0x12, syn = 0x02;
-			uint64_t interval = pc->pc->rate_emission_ns + pc->pc->rate_tolerance_ns;
-			struct nftnl_rule *r = nftnl_rule_alloc();
-			uint8_t proto = f == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6, m[16];
-			int plen = f == 4 ? s->prefix_v4 : s->prefix_v6, bytes = f == 4 ? 4 : 16;
+			uint64_t interval = rate_interval_ns(pc->pc);
+			int plen = f == 4 ? s->prefix_v4 : s->prefix_v6;
+			struct nftnl_rule *r = match_source(f, plen, 1);
 
-			e_meta(r, NFT_META_NFPROTO);
-			e_cmp(r, NFT_CMP_EQ, &proto, 1);
-			/* a connection attempt: SYN without ACK */
-			e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1);
-			e_mask(r, &flags, 1);
-			e_cmp(r, NFT_CMP_EQ, &syn, 1);
-			e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, f == 4 ? 12 : 8, (uint32_t)bytes);
-			if (plen < bytes * 8) {
-				ig_mask_bytes(plen, m);
-				e_mask(r, m, (uint32_t)bytes);
-			}
 			rate_set_name(set, sizeof(set), f, pc->pc, (uint8_t)plen);
 			e_meter(r, set, interval / pc->pc->rate_emission_ns, interval / 1000000000ull);
 			decide(pc, r, 1, IG_REASON_RATE_LIMIT, "rate limit");
@@ -929,7 +933,7 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 		if (pc->action != IG_ACT_RATELIMIT)
 			continue;
 		for (int f = 4; f <= 6; f += 2) {
-			uint64_t interval = pc->rate_emission_ns + pc->rate_tolerance_ns;
+			uint64_t interval = rate_interval_ns(pc);
 			struct set_def sd = { .family = f, .flags = NFT_SET_EVAL | NFT_SET_TIMEOUT,
 					      .timeout_ms = interval / 1000000ull,
 					      .size = pol->max_sources };
