@@ -10,7 +10,7 @@ SRC=$(ls user/*/*.c tests/lib/*.c)
 if ! command -v cppcheck >/dev/null; then
 	t_skip "cppcheck" "cppcheck not installed"
 else
-	out=$(cppcheck --quiet --enable=warning,performance,portability --inline-suppr \
+	out=$(cppcheck --quiet -j "$(nproc)" --enable=warning,performance,portability --inline-suppr \
 		--error-exitcode=1 --suppress=missingIncludeSystem -D__x86_64__ \
 		--library=tests/static/libbpf.cfg \
 		-Iinclude -Iuser/lib -I"$B" -Itests/lib $SRC 2>&1)
@@ -25,8 +25,11 @@ else
 	# bugprone-easily-swappable-parameters flags every (int, int) helper;
 	# reserved-identifier trips on the kernel's __u32 style names
 	checks='-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-assignment-in-if-condition'
-	out=$(for f in $SRC; do clang-tidy --quiet --checks="$checks" --warnings-as-errors='*' \
-		"$f" -- $flags 2>&1 | grep -E 'warning:|error:'; done)
+	# one file per clang-tidy, as many at once as there are CPUs
+	export checks flags
+	out=$(printf '%s\n' $SRC | xargs -P "$(nproc)" -I{} sh -c \
+		'clang-tidy --quiet --checks="$checks" --warnings-as-errors="*" {} -- $flags 2>&1' |
+		grep -E 'warning:|error:')
 	if [ -z "$out" ]; then t_ok "clang-tidy bugprone-*: no findings"
 	else t_fail "clang-tidy bugprone-*"; printf '%s\n' "$out" | sed 's/^/#   /' | awk 'NR<=40'; fi
 fi

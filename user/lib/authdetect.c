@@ -270,7 +270,7 @@ static void hll_window(struct src *s, uint64_t epoch, uint8_t *merged)
 {
 	if (epoch < s->hll_epoch) {
 		/* the step grew on a reload: as in ig_window_add, start afresh */
-		memset(s->hll, 0, IG_WINDOW_STEPS * IG_HLL_M);
+		memset(s->hll, 0, (size_t)IG_WINDOW_STEPS * IG_HLL_M);
 		s->hll_epoch = epoch;
 	} else if (epoch > s->hll_epoch) {
 		for (uint64_t i = 1; i <= epoch - s->hll_epoch && i <= IG_WINDOW_STEPS; i++)

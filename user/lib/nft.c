@@ -65,7 +65,7 @@ int ig_nft_counter_parse(const char *name, uint16_t *port, int *verdict, int *re
 	for (int v = 0; v < IG_NR_VERDICTS; v++) {
 		size_t n = strlen(ig_verdict_names[v]);
 
-		if (strncmp(rest, ig_verdict_names[v], n) || rest[n] != '_')
+		if (strncmp(rest, ig_verdict_names[v], n) != 0 || rest[n] != '_')
 			continue;
 		for (int r = 0; r < IG_NR_REASONS; r++) {
 			if (!strcmp(rest + n + 1, ig_reason_names[r])) {
