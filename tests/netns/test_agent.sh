@@ -160,6 +160,20 @@ sleep 0.5
 t_match "imapguard events -j shows the agent's events" '"type":"block","prefix":"198.18.5.51/32"' \
 	"$(cat "$LAB_DIR/ev.log")"
 kill $EVP 2>/dev/null
+# the text follower prints the same line from the agent's stream as from the ring
+ip netns exec "$NS_S" "$IG" --pin-path "$PIN" events --no-kill >"$LAB_DIR/evt.log" 2>&1 &
+EVP=$!
+LAB_PIDS+=($EVP)
+sleep 0.3
+W=198.18.5.52
+lab_client_addr $W
+probe $W $SRV4 993 --count 6 >/dev/null
+sleep 0.5
+kill $EVP 2>/dev/null
+t_match "imapguard events (text) from the agent: the ring's line format" \
+	'Z block 198.18.5.52/32 port 993: burst \(auto\), count 6, level 0, for 1h' \
+	"$(cat "$LAB_DIR/evt.log")"
+t_match "...and --no-kill says it has no effect on the agent" 'no effect' "$(cat "$LAB_DIR/evt.log")"
 
 # --- restart and crash while traffic flows: enforcement never stops ---
 igs block add 198.18.9.1 --ttl 1h --reason kept >/dev/null

@@ -38,6 +38,7 @@ blocks() { igs block list -j; }
 events_log=$LAB_DIR/events.log
 start_events() {
 	ip netns exec "$NS_S" "$IG" --pin-path "$PIN" events -j >"$events_log" 2>&1 &
+	EVENTS_PID=$!
 	LAB_PIDS+=($!)
 	sleep 0.3
 }
@@ -117,12 +118,22 @@ t_check "...and the source still connects" probe $C $SRV4 995
 sleep 2.3
 probe $C $SRV4 995 --count 4 >/dev/null
 t_check "4 connections within the window (one over) are blocked" has_block $C/32
+# (followed as text this time: the same line the agent's stream gives)
+kill "$EVENTS_PID"
+ip netns exec "$NS_S" "$IG" --pin-path "$PIN" events >"$LAB_DIR/events.txt" 2>&1 &
+LAB_PIDS+=($!)
+sleep 0.3
 D=198.18.5.21
 lab_client_addr $D
 probe $D $SRV4 995 --count 2 >/dev/null
 sleep 1.2
-probe $D $SRV4 995 --count 2 >/dev/null
+probe $D $SRV4 995 --count 2 --hold 1 >/dev/null
 t_check "2 + 2 connections 1.2 s apart (inside 2 s) are blocked" has_block $D/32
+wait_for "events (text) reported the block with its sessions ended" grep -qE \
+	'Z block 198.18.5.21/32 port 995: burst \(auto\), count 4, level 0, for 5s; [12] open sessions? ended' \
+	"$LAB_DIR/events.txt"
+kill "${LAB_PIDS[-1]}"
+start_events
 
 # --- the allow list is counted, never blocked ---
 probe 198.18.66.7 $SRV4 993 --count 8 >/dev/null

@@ -33,59 +33,36 @@ struct follow {
 	int nft_dirty; /* blocks changed since the last nftables sync */
 };
 
+/* One event, as JSON or as text: the same whether it came from the ring or
+ * from the agent's stream. Puts o. */
+static void emit(const struct cli *cli, json_object *o)
+{
+	char line[512];
+
+	if (cli->json) {
+		cli_json_print(o);
+		return;
+	}
+	ig_event_line(o, line, sizeof(line));
+	puts(line);
+	json_object_put(o);
+}
+
 static int on_event(const struct ig_event *ev, void *arg)
 {
 	struct follow *f = arg;
-	int killed = -1;
+	json_object *o = ig_event_json(ev);
+	int killed;
 
 	/* the kernel blocked the source; only user space can end the sessions
 	 * it already had open */
 	if (f->kill && ev->type == IG_EV_BLOCK &&
-	    ig_event_kill_sessions(f->h, ev, &killed))
-		killed = -1;
+	    !ig_event_kill_sessions(f->h, ev, &killed))
+		json_object_object_add(o, "sessions_killed", json_object_new_int(killed));
 	f->nft_dirty = 1; /* followed into nftables once the ring is drained */
-	if (f->cli->json) {
-		json_object *o = ig_event_json(ev);
-
-		if (killed >= 0)
-			json_object_object_add(o, "sessions_killed", json_object_new_int(killed));
-		cli_json_print(o);
-	} else {
-		char line[512];
-
-		ig_event_text(ev, line, sizeof(line));
-		if (killed > 0)
-			printf("%s; %d open session%s ended\n", line, killed, killed == 1 ? "" : "s");
-		else
-			printf("%s\n", line);
-	}
+	emit(f->cli, o);
 	fflush(stdout);
 	return 0;
-}
-
-/* A line from the agent's stream, printed as JSON or as text. */
-static void print_line(struct cli *cli, const char *line)
-{
-	json_object *o, *v;
-	const char *k[] = { "time", "type", "prefix", "reason", "origin" };
-	const char *s[5];
-
-	if (cli->json) {
-		puts(line);
-		return;
-	}
-	o = json_tokener_parse(line);
-	for (int i = 0; i < 5; i++)
-		s[i] = o && json_object_object_get_ex(o, k[i], &v) ? json_object_get_string(v) : "?";
-	printf("%s %s %s (%s, %s)", s[0], s[1], s[2], s[4], s[3]);
-	if (o && json_object_object_get_ex(o, "port", &v))
-		printf(" port %d", json_object_get_int(v));
-	if (o && json_object_object_get_ex(o, "duration_seconds", &v))
-		printf(" for %ds", json_object_get_int(v));
-	if (o && json_object_object_get_ex(o, "sessions_killed", &v) && json_object_get_int(v))
-		printf("; %d open sessions ended", json_object_get_int(v));
-	putchar('\n');
-	json_object_put(o);
 }
 
 /* The agent owns the ring: follow its stream instead. */
@@ -115,8 +92,12 @@ static int follow_agent(struct cli *cli, const char *path)
 		have += (size_t)n;
 		buf[have] = '\0';
 		while ((nl = strchr(buf, '\n'))) {
+			json_object *o;
+
 			*nl = '\0';
-			print_line(cli, buf);
+			o = json_tokener_parse(buf);
+			if (o)
+				emit(cli, o);
 			have -= (size_t)(nl + 1 - buf);
 			memmove(buf, nl + 1, have + 1);
 		}
@@ -130,6 +111,25 @@ static int follow_agent(struct cli *cli, const char *path)
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
+}
+
+/* The ring's consumer lock: an fd, -EWOULDBLOCK when another process
+ * holds it, or another -errno (said here). */
+static int lock_ring(const struct cli *cli)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	ig_pin_file(cli->pin, IG_MAP_META, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && !flock(fd, LOCK_EX | LOCK_NB))
+		return fd;
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (err != EWOULDBLOCK)
+		ig_err("cannot lock %s: %s", path, strerror(err));
+	return -err;
 }
 
 int cmd_events(struct cli *cli, int argc, char **argv)
@@ -164,29 +164,32 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 		return rc;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	/* the same lock imapguardd holds while it consumes the ring */
-	{
-		char path[PATH_MAX];
+	/* the same lock imapguardd holds while it consumes the ring: two
+	 * consumers would each see half the events */
+	lock_fd = lock_ring(cli);
+	if (lock_fd == -EWOULDBLOCK) {
+		char sock[sizeof(h.meta.agent_sock)];
 
-		ig_pin_file(cli->pin, IG_MAP_META, path, sizeof(path));
-		lock_fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (lock_fd >= 0 && flock(lock_fd, LOCK_EX | LOCK_NB) && errno == EWOULDBLOCK) {
-			char sock[sizeof(h.meta.agent_sock)];
-
-			memcpy(sock, h.meta.agent_sock, sizeof(sock));
-			ig_handle_close(&h);
-			close(lock_fd);
-			if (!sock[0]) {
-				ig_err("another process consumes the events of %s", cli->pin);
-				return EXIT_FAIL;
-			}
-			return follow_agent(cli, sock);
+		memcpy(sock, h.meta.agent_sock, sizeof(sock));
+		ig_handle_close(&h);
+		if (!sock[0]) {
+			ig_err("another process consumes the events of %s", cli->pin);
+			return EXIT_FAIL;
 		}
+		/* the agent ends the sessions itself, whatever we ask */
+		if (!f.kill)
+			ig_warn("--no-kill has no effect while imapguardd consumes the events");
+		return follow_agent(cli, sock);
+	}
+	if (lock_fd < 0) {
+		ig_handle_close(&h);
+		return EXIT_FAIL;
 	}
 	f.h = &h;
 	rb = ig_events_open(&h, on_event, &f);
 	if (!rb) {
 		ig_err("cannot read the event ring: %s", cli_strerror(-errno));
+		close(lock_fd);
 		ig_handle_close(&h);
 		return EXIT_FAIL;
 	}
@@ -210,8 +213,7 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 	}
 	ring_buffer__free(rb);
 	ig_handle_close(&h);
-	if (lock_fd >= 0)
-		close(lock_fd);
+	close(lock_fd);
 	if (err < 0) {
 		ig_err("reading events: %s", cli_strerror(err));
 		return EXIT_FAIL;

@@ -98,20 +98,43 @@ json_object *ig_event_json(const struct ig_event *ev)
 	return o;
 }
 
-void ig_event_text(const struct ig_event *ev, char *buf, size_t len)
+static const char *jstr(json_object *o, const char *key)
 {
-	char pfx[IG_PREFIX_STRLEN], when[32], d[32];
+	json_object *v;
 
-	event_prefix(ev, pfx);
-	iso8601(ig_mono_to_unix(ev->time_ns), when, sizeof(when));
-	ig_duration_str(ev->expires_ns - ev->created_ns + 500000000ull, d, sizeof(d));
-	if (ev->type == IG_EV_EXPIRE)
-		snprintf(buf, len, "%s expire %s (%s block of %s, port %u, level %u)", when,
-			 pfx, ig_origin_name(ev->origin), d, ev->port, ev->level);
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "?";
+}
+
+static int64_t jint(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+/* From the JSON rather than the kernel's struct: the agent's stream carries
+ * only the JSON, and a follower must print the same line either way. */
+void ig_event_line(json_object *o, char *buf, size_t len)
+{
+	char d[32];
+	int64_t killed = jint(o, "sessions_killed");
+	int n;
+
+	ig_duration_str((uint64_t)jint(o, "duration_seconds") * 1000000000ull, d, sizeof(d));
+	n = snprintf(buf, len, "%s %s %s port %lld: %s (%s), ", jstr(o, "time"),
+		     jstr(o, "type"), jstr(o, "prefix"), (long long)jint(o, "port"),
+		     jstr(o, "reason"), jstr(o, "origin"));
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (!strcmp(jstr(o, "type"), "expire"))
+		n += snprintf(buf + n, len - (size_t)n, "level %lld, after %s",
+			      (long long)jint(o, "level"), d);
 	else
-		snprintf(buf, len, "%s %s %s port %u: %s, %u connections in the window, "
-			 "level %u, for %s", when, ig_event_type_name(ev->type), pfx, ev->port,
-			 ig_block_reason_name(ev->reason), ev->count, ev->level, d);
+		n += snprintf(buf + n, len - (size_t)n, "count %lld, level %lld, for %s",
+			      (long long)jint(o, "count"), (long long)jint(o, "level"), d);
+	if (killed > 0 && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, "; %lld open session%s ended",
+			 (long long)killed, killed == 1 ? "" : "s");
 }
 
 int ig_event_kill_sessions(struct ig_handle *h, const struct ig_event *ev, int *killed)

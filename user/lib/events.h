@@ -23,9 +23,9 @@ const char *ig_event_type_name(unsigned int type);
 /* CLOCK_MONOTONIC nanoseconds to Unix seconds. */
 double ig_mono_to_unix(uint64_t mono_ns);
 
-/* One event as JSON (caller puts it) or one line of text. */
+/* One event as JSON (caller puts it), and that JSON as one line of text. */
 json_object *ig_event_json(const struct ig_event *ev);
-void ig_event_text(const struct ig_event *ev, char *buf, size_t len);
+void ig_event_line(json_object *o, char *buf, size_t len);
 
 /* End the open sessions of the event's prefix on every policed port. */
 int ig_event_kill_sessions(struct ig_handle *h, const struct ig_event *ev, int *killed);
