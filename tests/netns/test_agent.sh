@@ -149,27 +149,23 @@ t_match "the agent logged the block as JSON" '"event":"block".*"prefix":"198.18.
 	"$(cat "$LAB_DIR/agent.log")"
 
 # --- imapguard events follows the agent's stream while it owns the ring ---
-ip netns exec "$NS_S" "$IG" --pin-path "$PIN" events -j >"$LAB_DIR/ev.log" 2>&1 &
-EVP=$!
-LAB_PIDS+=($EVP)
-sleep 0.3
-W=198.18.5.51
-lab_client_addr $W
-probe $W $SRV4 993 --count 6 >/dev/null
-sleep 0.5
+# burst_followed ADDR LOG EVENTS-ARGS...: a follower runs while ADDR bursts
+burst_followed() {
+	local addr=$1 log=$2 pid; shift 2
+	ip netns exec "$NS_S" "$IG" --pin-path "$PIN" events "$@" >"$log" 2>&1 &
+	pid=$!
+	LAB_PIDS+=($pid)
+	sleep 0.3
+	lab_client_addr "$addr"
+	probe "$addr" $SRV4 993 --count 6 >/dev/null
+	sleep 0.5
+	kill $pid 2>/dev/null
+}
+burst_followed 198.18.5.51 "$LAB_DIR/ev.log" -j
 t_match "imapguard events -j shows the agent's events" '"type":"block","prefix":"198.18.5.51/32"' \
 	"$(cat "$LAB_DIR/ev.log")"
-kill $EVP 2>/dev/null
 # the text follower prints the same line from the agent's stream as from the ring
-ip netns exec "$NS_S" "$IG" --pin-path "$PIN" events --no-kill >"$LAB_DIR/evt.log" 2>&1 &
-EVP=$!
-LAB_PIDS+=($EVP)
-sleep 0.3
-W=198.18.5.52
-lab_client_addr $W
-probe $W $SRV4 993 --count 6 >/dev/null
-sleep 0.5
-kill $EVP 2>/dev/null
+burst_followed 198.18.5.52 "$LAB_DIR/evt.log" --no-kill
 t_match "imapguard events (text) from the agent: the ring's line format" \
 	'Z block 198.18.5.52/32 port 993: burst \(auto\), count 6, level 0, for 1h' \
 	"$(cat "$LAB_DIR/evt.log")"
