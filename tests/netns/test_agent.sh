@@ -69,6 +69,8 @@ code() { ip netns exec "$NS_S" curl -s -o /dev/null -w '%{http_code}' "$@"; }
 t_check "POST /metrics: 405" test "$(code -X POST -d x "http://$M/metrics")" = 405
 t_check "GET /: 404" test "$(code "http://$M/")" = 404
 t_check "DELETE /metrics: 405" test "$(code -X DELETE "http://$M/metrics")" = 405
+t_match "...with Allow: GET, HEAD" '^allow: GET, HEAD$' \
+	"$(ip netns exec "$NS_S" curl -si -X DELETE "http://$M/metrics" | tr -d '\r' | sed 's/^Allow:/allow:/')"
 t_check "a 64 KiB header: 4xx or closed, never 200" sh -c \
 	"c=\$(ip netns exec $NS_S curl -s -o /dev/null -w '%{http_code}' -H 'X-Big: $(head -c 65536 /dev/zero | tr '\0' a)' http://$M/metrics); [ \"\$c\" != 200 ]"
 rss0=$(awk '/VmRSS/ {print $2}' /proc/$AG/status)

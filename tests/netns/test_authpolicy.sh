@@ -129,6 +129,12 @@ t_check "DELETE /v1/grants/user/alice: 200" test "$(api -H "Authorization: Beare
 t_refute "after DELETE alice is refused at once" ok_login 198.18.5.24 imaps alice:alice-secret
 t_check "DELETE of a grant that is not there: 404" test "$(api -H "Authorization: Bearer $TOKEN" \
 	-X DELETE http://127.0.0.1:9744/v1/grants/user/alice)" = 404
+t_match "PUT /v1/grants: 405 with Allow: GET, POST" '^HTTP/1.1 405.*allow: GET, POST' \
+	"$(ip netns exec "$NS_S" curl -si -H "Authorization: Bearer $TOKEN" -X PUT \
+		http://127.0.0.1:9744/v1/grants | tr -d '\r' | tr '\n' ' ' | tr 'A' 'a')"
+t_match "GET /v1/grants/user/alice: 405 with Allow: DELETE" '^HTTP/1.1 405.*allow: DELETE' \
+	"$(ip netns exec "$NS_S" curl -si -H "Authorization: Bearer $TOKEN" \
+		http://127.0.0.1:9744/v1/grants/user/alice | tr -d '\r' | tr '\n' ' ' | tr 'A' 'a')"
 t_check "bad grant bodies get 400" test "$(api -H "Authorization: Bearer $TOKEN" \
 	-X POST -d '{"user":"alice","source":"198.18.5.0/24","ttl":"1h"}' http://127.0.0.1:9744/v1/grants)" = 400
 t_check "a bad ttl gets 400" test "$(api -H "Authorization: Bearer $TOKEN" \

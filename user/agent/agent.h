@@ -120,6 +120,7 @@ void policy_stop(struct agent *a);
 int grants_request(struct agent *a, struct MHD_Connection *c, const char *url,
 		   const char *method, const char *body, size_t len);
 int policy_fail(struct agent *a, struct MHD_Connection *c, unsigned int code, const char *msg);
+int policy_not_allowed(struct agent *a, struct MHD_Connection *c, const char *allow);
 
 int fanout_open(struct agent *a);
 void fanout_accept(struct agent *a);

@@ -72,6 +72,12 @@ int policy_fail(struct agent *a, struct MHD_Connection *c, unsigned int code, co
 	return http_error(c, code, msg);
 }
 
+int policy_not_allowed(struct agent *a, struct MHD_Connection *c, const char *allow)
+{
+	count_error(a, MHD_HTTP_METHOD_NOT_ALLOWED);
+	return http_not_allowed(c, allow);
+}
+
 static const char *field(json_object *o, const char *k)
 {
 	json_object *v;
@@ -340,8 +346,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 						   "the grants API is off (no [agent] grants_token)" :
 						   "missing or wrong credentials");
 		if (!grants && strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-			return policy_fail(a, c, MHD_HTTP_METHOD_NOT_ALLOWED,
-					   "the policy protocol is POST only");
+			return policy_not_allowed(a, c, "POST");
 		if (http_too_big(c))
 			return policy_fail(a, c, MHD_HTTP_CONTENT_TOO_LARGE, "body too large");
 		r = calloc(1, sizeof(*r));

@@ -158,7 +158,7 @@ int grants_request(struct agent *a, struct MHD_Connection *c, const char *url,
 			json_object_object_add(o, "grants", l.arr);
 			return http_json(c, MHD_HTTP_OK, o);
 		}
-		return policy_fail(a, c, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET or POST");
+		return policy_not_allowed(a, c, "GET, POST");
 	}
 	if (!strncmp(url, "/v1/grants/user/", 16) || !strncmp(url, "/v1/grants/source/", 18)) {
 		int is_user = url[11] == 'u';
@@ -168,7 +168,7 @@ int grants_request(struct agent *a, struct MHD_Connection *c, const char *url,
 		int rc;
 
 		if (!del)
-			return policy_fail(a, c, MHD_HTTP_METHOD_NOT_ALLOWED, "use DELETE");
+			return policy_not_allowed(a, c, "DELETE");
 		if (!is_user && ig_prefix_parse(what, &p, err, sizeof(err)))
 			return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, err);
 		rc = is_user ? ig_grant_user_del(&a->h, what) : ig_grant_source_del(&a->h, &p);

@@ -1,35 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
 
-enum MHD_Result http_text(struct MHD_Connection *c, unsigned int code, const char *text)
+/* One response, copied; the headers a status code calls for come with it. */
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned int code,
+			       const char *body, const char *type, const char *allow)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text,
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
 								 MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret;
 
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET");
-	ret = MHD_queue_response(c, code, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-enum MHD_Result http_json(struct MHD_Connection *c, unsigned int code, json_object *o)
-{
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-							      JSON_C_TO_STRING_NOSLASHESCAPE);
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(s), (void *)s,
-								 MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result ret;
-
-	json_object_put(o);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (allow) /* RFC 9110: a 405 says what the resource takes */
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
 	if (code == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
 	ret = MHD_queue_response(c, code, r);
@@ -37,12 +27,46 @@ enum MHD_Result http_json(struct MHD_Connection *c, unsigned int code, json_obje
 	return ret;
 }
 
-enum MHD_Result http_error(struct MHD_Connection *c, unsigned int code, const char *msg)
+enum MHD_Result http_text(struct MHD_Connection *c, unsigned int code, const char *text)
+{
+	return respond(c, code, text, "text/plain; charset=utf-8", NULL);
+}
+
+static enum MHD_Result json_reply(struct MHD_Connection *c, unsigned int code, json_object *o,
+				  const char *allow)
+{
+	enum MHD_Result ret = respond(c, code, json_object_to_json_string_ext(o,
+				      JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+				      "application/json", allow);
+
+	json_object_put(o);
+	return ret;
+}
+
+enum MHD_Result http_json(struct MHD_Connection *c, unsigned int code, json_object *o)
+{
+	return json_reply(c, code, o, NULL);
+}
+
+static json_object *error_object(const char *msg)
 {
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "error", json_object_new_string(msg));
-	return http_json(c, code, o);
+	return o;
+}
+
+enum MHD_Result http_not_allowed(struct MHD_Connection *c, const char *allow)
+{
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "method not allowed here; use %s", allow);
+	return json_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, error_object(msg), allow);
+}
+
+enum MHD_Result http_error(struct MHD_Connection *c, unsigned int code, const char *msg)
+{
+	return http_json(c, code, error_object(msg));
 }
 
 int ct_equal(const char *a, const char *b)

@@ -13,6 +13,8 @@
 enum MHD_Result http_text(struct MHD_Connection *c, unsigned int code, const char *text);
 enum MHD_Result http_json(struct MHD_Connection *c, unsigned int code, json_object *o);
 enum MHD_Result http_error(struct MHD_Connection *c, unsigned int code, const char *msg);
+/* 405 with its Allow header (e.g. "GET, POST") and a JSON error. */
+enum MHD_Result http_not_allowed(struct MHD_Connection *c, const char *allow);
 
 /* Equal in time independent of where they differ (and of b's length). */
 int ct_equal(const char *a, const char *b);

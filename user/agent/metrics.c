@@ -302,7 +302,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	(void)upload;
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
 		*upload_size = 0; /* never buffer a body */
-		return http_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET /metrics\n");
+		return http_not_allowed(c, "GET, HEAD");
 	}
 	if (!*con_cls) { /* first call: headers only; a GET has no body */
 		*con_cls = c;
