@@ -44,6 +44,8 @@ int cli_open_error(struct cli *cli, int err);
 
 /* Print a JSON document on one line and free it. */
 void cli_json_print(json_object *o);
+/* The end of a list command: with -j, {"key": arr} (arr is put). */
+void cli_list_print(const struct cli *cli, const char *key, json_object *arr);
 
 /* -errno from the library to a one-line reason for operators. */
 const char *cli_strerror(int err);

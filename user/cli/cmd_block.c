@@ -211,12 +211,7 @@ static int block_list(struct cli *cli, int argc, char **argv)
 		printf("%-44s %-7s %-14s %-20s %s\n", "PREFIX", "ORIGIN", "REASON", "LEFT", "NOTE");
 	ig_block_foreach(&h, list_one, &lc);
 	ig_handle_close(&h);
-	if (cli->json) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "blocks", lc.arr);
-		cli_json_print(o);
-	}
+	cli_list_print(cli, "blocks", lc.arr);
 	return EXIT_OK;
 }
 

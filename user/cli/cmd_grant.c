@@ -163,12 +163,7 @@ static int grant_list(struct cli *cli, int argc, char **argv)
 		printf("%-7s %-44s %9s  %s\n", "KIND", "USER OR SOURCE", "LEFT", "NOTE");
 	ig_grant_foreach(&h, list_one, &lc);
 	ig_handle_close(&h);
-	if (cli->json) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "grants", lc.arr);
-		cli_json_print(o);
-	}
+	cli_list_print(cli, "grants", lc.arr);
 	return EXIT_OK;
 }
 

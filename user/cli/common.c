@@ -65,6 +65,17 @@ void cli_json_print(json_object *o)
 	json_object_put(o);
 }
 
+void cli_list_print(const struct cli *cli, const char *key, json_object *arr)
+{
+	json_object *o;
+
+	if (!cli->json)
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, key, arr);
+	cli_json_print(o);
+}
+
 void cli_nft_follow(struct ig_handle *h, const char *what)
 {
 	char why[256];
