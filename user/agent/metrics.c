@@ -107,40 +107,36 @@ static uint64_t ld(const uint64_t *p)
 }
 
 /* The Dovecot auth-policy server's counters (zeros when [auth] is off). */
+/* A counter family with one label: name{label="names[i]"} vals[i]. */
+static void counters(struct sbuf *b, const char *name, const char *help, const char *label,
+		     const char *const *names, const uint64_t *vals, int n)
+{
+	family(b, name, "counter", help);
+	for (int i = 0; i < n; i++)
+		sb_printf(b, "%s{%s=\"%s\"} %llu\n", name, label, names[i],
+			  (unsigned long long)ld(&vals[i]));
+}
+
 static void render_auth(struct agent *a, struct sbuf *b)
 {
 	static const char *const codes[POLICY_NR_ERRORS] = { "400", "401", "404", "405",
 							      "413", "500" };
 	const struct auth_stats *s = &a->auth_stats;
 
-	family(b, "imapguard_auth_attempts_total", "counter",
-	       "Login attempts reported by Dovecot, by protocol.");
-	for (int i = 0; i < AUTH_NR_PROTOCOLS; i++)
-		sb_printf(b, "imapguard_auth_attempts_total{protocol=\"%s\"} %llu\n",
-			  auth_protocols[i], (unsigned long long)ld(&s->attempts[i]));
-	family(b, "imapguard_auth_failures_total", "counter",
-	       "Failed logins reported by Dovecot, by protocol.");
-	for (int i = 0; i < AUTH_NR_PROTOCOLS; i++)
-		sb_printf(b, "imapguard_auth_failures_total{protocol=\"%s\"} %llu\n",
-			  auth_protocols[i], (unsigned long long)ld(&s->failures[i]));
-	family(b, "imapguard_auth_rejected_total", "counter",
-	       "Logins the policy refused, by reason.");
-	for (int i = 0; i < AUTH_NR_REJECTS; i++)
-		sb_printf(b, "imapguard_auth_rejected_total{reason=\"%s\"} %llu\n",
-			  auth_reject_names[i], (unsigned long long)ld(&s->rejected[i]));
+	counters(b, "imapguard_auth_attempts_total", "Login attempts reported by Dovecot, by protocol.",
+		 "protocol", auth_protocols, s->attempts, AUTH_NR_PROTOCOLS);
+	counters(b, "imapguard_auth_failures_total", "Failed logins reported by Dovecot, by protocol.",
+		 "protocol", auth_protocols, s->failures, AUTH_NR_PROTOCOLS);
+	counters(b, "imapguard_auth_rejected_total", "Logins the policy refused, by reason.",
+		 "reason", auth_reject_names, s->rejected, AUTH_NR_REJECTS);
 	family(b, "imapguard_auth_tarpitted_total", "counter",
 	       "Logins delayed because their user name is under a distributed attack.");
 	sb_printf(b, "imapguard_auth_tarpitted_total %llu\n", (unsigned long long)ld(&s->tarpitted));
-	family(b, "imapguard_policy_requests_total", "counter",
-	       "Requests to the auth-policy server, by command.");
-	for (int i = 0; i < POLICY_NR_COMMANDS; i++)
-		sb_printf(b, "imapguard_policy_requests_total{command=\"%s\"} %llu\n",
-			  policy_commands[i], (unsigned long long)ld(&s->requests[i]));
-	family(b, "imapguard_policy_request_errors_total", "counter",
-	       "Requests to the auth-policy server answered with an error, by HTTP code.");
-	for (int i = 0; i < POLICY_NR_ERRORS; i++)
-		sb_printf(b, "imapguard_policy_request_errors_total{code=\"%s\"} %llu\n", codes[i],
-			  (unsigned long long)ld(&s->errors[i]));
+	counters(b, "imapguard_policy_requests_total", "Requests to the auth-policy server, by command.",
+		 "command", policy_commands, s->requests, POLICY_NR_COMMANDS);
+	counters(b, "imapguard_policy_request_errors_total",
+		 "Requests to the auth-policy server answered with an error, by HTTP code.",
+		 "code", codes, s->errors, POLICY_NR_ERRORS);
 	if (a->auth) {
 		size_t src, usr;
 
