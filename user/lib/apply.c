@@ -25,6 +25,7 @@
 #include "log.h"
 #include "pins.h"
 #include "sockops.h"
+#include "stats.h"
 
 static int list_key(const struct ig_prefix *p, uint32_t slot, void *key)
 {
@@ -118,17 +119,14 @@ static int write_lists(struct ig_handle *h, const struct ig_compiled *c, uint32_
  * ago; start them at zero. */
 static int zero_stat_slots(struct ig_handle *h, uint64_t slots)
 {
-	int ncpu = libbpf_num_possible_cpus();
 	uint64_t *zero;
-	int err = 0;
+	int ncpu, err = 0;
 
 	if (!slots)
 		return 0;
-	if (ncpu < 0)
-		return ncpu;
-	zero = calloc((size_t)ncpu, sizeof(*zero));
+	zero = ig_percpu_values(&ncpu);
 	if (!zero)
-		return -ENOMEM;
+		return -errno;
 	for (uint32_t s = 0; s < IG_PORT_SLOTS && !err; s++) {
 		if (!(slots & (1ull << s)))
 			continue;

@@ -75,16 +75,28 @@ int ig_stats_overlay_nft(struct ig_handle *h, uint64_t *out)
 	return ig_nft_counters(overlay_one, &o);
 }
 
+uint64_t *ig_percpu_values(int *ncpu)
+{
+	uint64_t *v;
+
+	*ncpu = libbpf_num_possible_cpus();
+	if (*ncpu <= 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	v = calloc((size_t)*ncpu, sizeof(*v));
+	if (!v)
+		errno = ENOMEM;
+	return v;
+}
+
 int ig_stat_bump(struct ig_handle *h, uint32_t idx)
 {
-	int ncpu = libbpf_num_possible_cpus(), err = 0;
-	uint64_t *vals;
+	int ncpu, err = 0;
+	uint64_t *vals = ig_percpu_values(&ncpu);
 
-	if (ncpu <= 0)
-		return -EINVAL;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
 	if (!vals)
-		return -ENOMEM;
+		return -errno;
 	if (bpf_map_lookup_elem(h->fd[IG_M_STATS], &idx, vals) == 0) {
 		vals[0]++;
 		if (bpf_map_update_elem(h->fd[IG_M_STATS], &idx, vals, BPF_ANY))
@@ -98,14 +110,11 @@ int ig_stat_bump(struct ig_handle *h, uint32_t idx)
 
 int ig_stat_read(struct ig_handle *h, uint32_t idx, uint64_t *out)
 {
-	int ncpu = libbpf_num_possible_cpus(), err = 0;
-	uint64_t *vals;
+	int ncpu, err = 0;
+	uint64_t *vals = ig_percpu_values(&ncpu);
 
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
 	if (!vals)
-		return -ENOMEM;
+		return -errno;
 	*out = 0;
 	if (bpf_map_lookup_elem(h->fd[IG_M_STATS], &idx, vals))
 		err = -errno;

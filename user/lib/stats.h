@@ -29,4 +29,8 @@ int ig_stats_overlay_nft(struct ig_handle *h, uint64_t *out);
  * may race each other hold the pin lock; the kernel never writes these. */
 int ig_stat_bump(struct ig_handle *h, uint32_t idx);
 
+/* A zeroed buffer for one element of a per-CPU map (*ncpu values), or NULL
+ * with errno set. */
+uint64_t *ig_percpu_values(int *ncpu);
+
 #endif
