@@ -63,6 +63,7 @@ lab_client_addr $SPRAY
 export SRC=$SPRAY
 login $SPRAY imaps alice:Winter2026 bob:Winter2026 carol:Winter2026 dave:Winter2026 \
 	erin:Winter2026 frank:Winter2026 --parallel
+echo "  (EOF: the block ended the sessions still waiting out Dovecot's failure delay)"
 show igs block list
 echo "the same block, mirrored for the nftables tools you already use:"
 for i in $(seq 20); do # the agent syncs the mirror within a second
