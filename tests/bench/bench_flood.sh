@@ -25,7 +25,9 @@
 # taken WARM_PER_SRC packets per source: a rate limit or a meter drops only
 # once every source has spent its budget, and while SYNs still reach the
 # stack the victim takes few packets, so 100k sources need longer than one.
-# Env: WARM MEAS (seconds, default 2 and 3), WARM_MAX (20), WARM_PER_SRC (8),
+# Measuring: REPS floods per case, each on a fresh topology, each measured
+# in MEAS windows of 1 s; the window with the fewest ns/pkt is kept.
+# Env: WARM MEAS (seconds, default 2 and 3), REPS (2), WARM_MAX (20), WARM_PER_SRC (8),
 # CASES (regex on case names),
 # GEN_CPU VIC_CPU (default 0 and 1), RES (keep the raw counters there;
 # `bench_flood.sh --report FILE` prints their table again).
@@ -45,6 +47,7 @@ WARM=${WARM:-2}
 WARM_MAX=${WARM_MAX:-20}
 WARM_PER_SRC=${WARM_PER_SRC:-8}
 MEAS=${MEAS:-3}
+REPS=${REPS:-2}
 CASES=${CASES:-.}
 
 fail() { echo "bench_flood: $*" >&2; exit 1; }
@@ -54,7 +57,7 @@ for c in ethtool nft tc taskset awk; do
 	command -v $c >/dev/null || fail "$c missing (scripts/deps.sh)"
 done
 { [ -x "$FG" ] && [ -x "$IG" ]; } || fail "build first: make all $B/tests/bench/flood_gen"
-if ! [[ $WARM =~ ^[0-9]+$ && $MEAS =~ ^[1-9][0-9]*$ && $WARM_MAX =~ ^[0-9]+$ &&
+if ! [[ $WARM =~ ^[0-9]+$ && $MEAS =~ ^[1-9][0-9]*$ && $REPS =~ ^[1-9][0-9]*$ && $WARM_MAX =~ ^[0-9]+$ &&
 	$WARM_PER_SRC =~ ^[0-9]+$ ]] || [ "$WARM_MAX" -lt "$WARM" ]; then
 	fail "WARM MEAS WARM_MAX WARM_PER_SRC: whole numbers, WARM <= WARM_MAX"
 fi
@@ -196,14 +199,18 @@ EOF
 }
 
 # ------------------------------------------------------------- one case
-run_case() { # NAME NSRC DPORT TARGET SETUP [ARG]
-	local name=$1 dport=$3 target=$4 setup=$5 b1 b2 s1 s2 gout rx0 want t=0 settled=1
-	NSRC=$2
-	[[ $name =~ $CASES ]] || return 0
-	log "$name nsrc=$NSRC dport=$dport"
-	if ! topo_up || ! $setup "${6:-}" || ! pin_napi; then
+# ns/pkt of the window between two snaps (any unit: only compared)
+window_cost() { # SNAP SNAP
+	echo "$1 $2" | awk '{ vb = $10 - $2; vt = $11 - $3; rx = $13 - $5
+		print (vt > 0 && rx > 0) ? vb / vt / rx * ($9 - $1) : "inf" }'
+}
+
+# One flood on a fresh topology: sets LINE (a row of $RES) and COST.
+flood_once() { # NAME DPORT TARGET SETUP ARG
+	local name=$1 dport=$2 target=$3 setup=$4 b1 b2 gout rx0 want t=0 settled=1 i c snaps
+	LINE=$(printf '%s\t%s\tFAIL\t%s' "$name" "$NSRC" "$target") COST=inf
+	if ! topo_up || ! $setup "$5" || ! pin_napi; then
 		log "  setup failed"
-		printf '%s\t%s\tFAIL\t%s\n' "$name" "$NSRC" "$target" >>"$RES"
 		topo_down
 		return
 	fi
@@ -222,16 +229,42 @@ run_case() { # NAME NSRC DPORT TARGET SETUP [ARG]
 		sleep 0.25
 		t=$((t + 1))
 	done
-	s1=$(snap "$KIND")
-	sleep "$MEAS"
-	s2=$(snap "$KIND")
+	# MEAS windows of one second, the quietest kept (below)
+	snaps=("$(snap "$KIND")")
+	for ((i = 1; i <= MEAS; i++)); do
+		sleep 1
+		snaps+=("$(snap "$KIND")")
+		c=$(window_cost "${snaps[i - 1]}" "${snaps[i]}")
+		if awk -v c="$c" -v b="$COST" 'BEGIN {exit !(c != "inf" && (b == "inf" || c + 0 < b + 0))}'; then
+			COST=$c
+			LINE=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$name" "$NSRC" "$KIND" \
+				"$target" "${snaps[i - 1]}" "${snaps[i]}" "$b1" "$b2" "$settled")
+		fi
+	done
 	stop_pid GEN_PID
 	gout=$(tr '\n' ' ' <"$DIR/gen.out")
 	log "  warm-up $(awk -v w="$WARM" -v t="$t" 'BEGIN {print w + t / 4}') s$([ $settled = 1 ] ||
 		echo " (WARM_MAX reached before $WARM_PER_SRC packets per source)"); $gout"
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$NSRC" "$KIND" "$target" "$s1" "$s2" \
-		"$b1" "$b2" "$settled" >>"$RES"
 	topo_down
+}
+
+# The quietest second of REPS floods, each on a fresh topology: on a shared
+# VM the same case moves by 2x from one flood to the next (the paravirt
+# page-pool lock between the two CPUs), and a bench keeps its best run, as
+# the test_run part does. The floor rows are measured the same way.
+run_case() { # NAME NSRC DPORT TARGET SETUP [ARG]
+	local name=$1 r best=inf bestline
+	NSRC=$2
+	[[ $name =~ $CASES ]] || return 0
+	for ((r = 1; r <= REPS; r++)); do
+		log "$name nsrc=$NSRC dport=$3 (flood $r of $REPS)"
+		flood_once "$name" "$3" "$4" "$5" "${6:-}"
+		if [ -z "${bestline:-}" ] || awk -v c="$COST" -v b="$best" \
+			'BEGIN {exit !(c != "inf" && (b == "inf" || c + 0 < b + 0))}'; then
+			best=$COST bestline=$LINE
+		fi
+	done
+	printf '%s\n' "$bestline" >>"$RES"
 }
 
 report() {
@@ -300,7 +333,7 @@ run_case nft_meter_hand     100000 993   -      S_nft_meter
 run_case floor_end          1      993   -      S_floor
 
 echo
-echo "SYN flood in situ: victim CPU per packet vs bare XDP_DROP ($(uname -r), WARM=${WARM}s+ MEAS=${MEAS}s)"
+echo "SYN flood in situ: victim CPU per packet vs bare XDP_DROP ($(uname -r), WARM=${WARM}s+ MEAS=${MEAS}s, best second of $REPS floods)"
 report
 log "done in $(($(date +%s) - T0)) s"
 exit 0
