@@ -59,7 +59,7 @@ done
 { [ -x "$FG" ] && [ -x "$IG" ]; } || fail "build first: make all $B/tests/bench/flood_gen"
 if ! [[ $WARM =~ ^[0-9]+$ && $MEAS =~ ^[1-9][0-9]*$ && $REPS =~ ^[1-9][0-9]*$ && $WARM_MAX =~ ^[0-9]+$ &&
 	$WARM_PER_SRC =~ ^[0-9]+$ ]] || [ "$WARM_MAX" -lt "$WARM" ]; then
-	fail "WARM MEAS WARM_MAX WARM_PER_SRC: whole numbers, WARM <= WARM_MAX"
+	fail "WARM MEAS REPS WARM_MAX WARM_PER_SRC: whole numbers (MEAS, REPS >= 1), WARM <= WARM_MAX"
 fi
 
 # names carry our PID: a concurrent run or test never collides with us

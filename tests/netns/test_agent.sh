@@ -161,7 +161,7 @@ burst_followed() {
 	lab_client_addr "$addr"
 	probe "$addr" $SRV4 993 --count 6 >/dev/null
 	sleep 0.5
-	kill $pid 2>/dev/null
+	kill $pid 2>/dev/null; wait $pid 2>/dev/null
 }
 burst_followed 198.18.5.51 "$LAB_DIR/ev.log" -j
 t_match "imapguard events -j shows the agent's events" '"type":"block","prefix":"198.18.5.51/32"' \

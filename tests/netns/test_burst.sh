@@ -119,8 +119,10 @@ sleep 2.3
 probe $C $SRV4 995 --count 4 >/dev/null
 t_check "4 connections within the window (one over) are blocked" has_block $C/32
 # (followed as text this time: the same line the agent's stream gives)
-kill "$EVENTS_PID"
+# (a follower holds the ring's lock until it has exited: wait for it)
+kill "$EVENTS_PID"; wait "$EVENTS_PID" 2>/dev/null
 ip netns exec "$NS_S" "$IG" --pin-path "$PIN" events >"$LAB_DIR/events.txt" 2>&1 &
+TEXT_PID=$!
 LAB_PIDS+=($!)
 sleep 0.3
 D=198.18.5.21
@@ -132,7 +134,7 @@ t_check "2 + 2 connections 1.2 s apart (inside 2 s) are blocked" has_block $D/32
 wait_for "events (text) reported the block with its sessions ended" grep -qE \
 	'Z block 198.18.5.21/32 port 995: burst \(auto\), count 4, level 0, for 5s; [12] open sessions? ended' \
 	"$LAB_DIR/events.txt"
-kill "${LAB_PIDS[-1]}"
+kill "$TEXT_PID"; wait "$TEXT_PID" 2>/dev/null
 start_events
 
 # --- the allow list is counted, never blocked ---

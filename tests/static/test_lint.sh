@@ -27,8 +27,8 @@ else
 	checks='-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-assignment-in-if-condition'
 	# one file per clang-tidy, as many at once as there are CPUs
 	export checks flags
-	out=$(printf '%s\n' $SRC | xargs -P "$(nproc)" -I{} sh -c \
-		'clang-tidy --quiet --checks="$checks" --warnings-as-errors="*" {} -- $flags 2>&1' |
+	out=$(printf '%s\n' $SRC | xargs -P "$(nproc)" -n 1 sh -c \
+		'clang-tidy --quiet --checks="$checks" --warnings-as-errors="*" "$1" -- $flags 2>&1' _ |
 		grep -E 'warning:|error:')
 	if [ -z "$out" ]; then t_ok "clang-tidy bugprone-*: no findings"
 	else t_fail "clang-tidy bugprone-*"; printf '%s\n' "$out" | sed 's/^/#   /' | awk 'NR<=40'; fi

@@ -98,6 +98,8 @@ static int follow_agent(struct cli *cli, const char *path)
 			o = json_tokener_parse(buf);
 			if (o)
 				emit(cli, o);
+			else
+				ig_warn("the agent sent a line that is not JSON; skipped");
 			have -= (size_t)(nl + 1 - buf);
 			memmove(buf, nl + 1, have + 1);
 		}

@@ -121,9 +121,14 @@ void ig_event_line(json_object *o, char *buf, size_t len)
 	int n;
 
 	ig_duration_str((uint64_t)jint(o, "duration_seconds") * 1000000000ull, d, sizeof(d));
-	n = snprintf(buf, len, "%s %s %s port %lld: %s (%s), ", jstr(o, "time"),
-		     jstr(o, "type"), jstr(o, "prefix"), (long long)jint(o, "port"),
-		     jstr(o, "reason"), jstr(o, "origin"));
+	/* an auth-policy block knows no port when Dovecot sent no local_port */
+	if (jint(o, "port") > 0)
+		n = snprintf(buf, len, "%s %s %s port %lld: %s (%s), ", jstr(o, "time"),
+			     jstr(o, "type"), jstr(o, "prefix"), (long long)jint(o, "port"),
+			     jstr(o, "reason"), jstr(o, "origin"));
+	else
+		n = snprintf(buf, len, "%s %s %s: %s (%s), ", jstr(o, "time"), jstr(o, "type"),
+			     jstr(o, "prefix"), jstr(o, "reason"), jstr(o, "origin"));
 	if (n < 0 || (size_t)n >= len)
 		return;
 	if (!strcmp(jstr(o, "type"), "expire"))
