@@ -177,6 +177,7 @@ policy() { # ATTACH LINE...: [general] plus these lines
 	KIND=$1
 }
 S_floor() { nsV "$FG" drop "$IF_V" && KIND=xdp; }
+S_portdrop() { nsV "$FG" portdrop "$IF_V" 143 && KIND=xdp; }
 S_drop143() { policy "$1" "[port 143]" "action = drop"; }
 S_burst993() { policy "$1" "[port 993]" "action = allow" "burst = 20/1m"; }
 S_rate993() { policy "$1" "[port 993]" "action = ratelimit" "rate = 5/1m"; }
@@ -317,6 +318,7 @@ log "kernel $(uname -r), generator on CPU$GEN_CPU, victim on CPU$VIC_CPU, WARM=$
 
 #        case               nsrc   dport target setup        attach
 run_case floor              1      993   -      S_floor
+run_case port_drop_hand     1      143   -      S_portdrop
 run_case ig_xdp_143_drop    1      143   2.5    S_drop143    xdp
 run_case ig_xdp_993_burst   1      993   -      S_burst993   xdp
 run_case ig_xdp_993_burst   100000 993   -      S_burst993   xdp

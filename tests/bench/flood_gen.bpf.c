@@ -9,6 +9,10 @@
  *   fg_drop  XDP_DROP without reading the packet: the floor every figure is
  *            divided by (and, on the attacker side, the sink for the
  *            victim's answers)
+ *   fg_port_drop  the minimal port drop: parse Ethernet, IPv4 and TCP and
+ *            drop TCP to fg_dport. Unlike the floor it reads the packet,
+ *            which the generator wrote on the other CPU: the reference for
+ *            what reading a fresh packet costs on this machine
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -127,4 +131,22 @@ int fg_drop(struct xdp_md *ctx)
 {
 	(void)ctx;
 	return XDP_DROP;
+}
+
+SEC("xdp")
+int fg_port_drop(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct tcphdr *tcp;
+
+	if ((void *)(ip + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    ip->protocol != IPPROTO_TCP)
+		return XDP_PASS;
+	tcp = (void *)ip + ip->ihl * 4;
+	if ((void *)(tcp + 1) > end)
+		return XDP_PASS;
+	return tcp->dest == bpf_htons(fg_dport) ? XDP_DROP : XDP_PASS;
 }

@@ -9,6 +9,8 @@
  *       prints what it sent
  *   flood_gen drop IFNAME
  *       attach fg_drop (native XDP) to IFNAME; the attachment outlives us
+ *   flood_gen portdrop IFNAME PORT
+ *       the same with fg_port_drop, dropping TCP to PORT
  *   flood_gen listen ADDR PORT SECS
  *       a TCP listener that never accepts (the kernel answers SYNs with
  *       SYN-ACKs and syncookies), for SECS seconds
@@ -235,29 +237,44 @@ cleanup:
 	return err;
 }
 
-static int cmd_drop(char **argv)
+/* Attach one of our programs (native XDP) to an interface; port: fg_dport. */
+static int attach(const char *ifname, const char *name, __u16 port)
 {
 	struct flood_gen_bpf *skel;
 	struct bpf_program *prog = NULL;
 	unsigned int ifindex;
 	int err;
 
-	ifindex = if_nametoindex(argv[2]);
+	ifindex = if_nametoindex(ifname);
 	if (!ifindex) {
-		ig_err("%s: no such interface", argv[2]);
+		ig_err("%s: no such interface", ifname);
 		return -ENODEV;
 	}
-	skel = open_only("fg_drop", &prog);
+	skel = open_only(name, &prog);
 	if (!skel)
 		return -ENOMEM;
+	skel->rodata->fg_dport = port;
 	if ((err = flood_gen_bpf__load(skel)))
-		ig_err("load fg_drop: %s", strerror(-err));
+		ig_err("load %s: %s", name, strerror(-err));
 	else if ((err = bpf_xdp_attach((int)ifindex, bpf_program__fd(prog), XDP_FLAGS_DRV_MODE,
 				       NULL)))
-		ig_err("attach fg_drop to %s: %s", argv[2], strerror(-err));
+		ig_err("attach %s to %s: %s", name, ifname, strerror(-err));
 	/* a netlink XDP attachment holds its own reference to the program */
 	flood_gen_bpf__destroy(skel);
 	return err;
+}
+
+static int cmd_drop(char **argv)
+{
+	return attach(argv[2], "fg_drop", 0);
+}
+
+static int cmd_portdrop(char **argv)
+{
+	__u32 port;
+	int err = parse_u32(argv[3], 1, 65535, &port);
+
+	return err ? err : attach(argv[2], "fg_port_drop", (__u16)port);
 }
 
 static int cmd_listen(char **argv)
@@ -336,6 +353,7 @@ static const struct {
 } cmds[] = {
 	{ "gen", "IFNAME DMAC SMAC SRC_BASE NSRC DST PORT SECS", 8, cmd_gen },
 	{ "drop", "IFNAME", 1, cmd_drop },
+	{ "portdrop", "IFNAME PORT", 2, cmd_portdrop },
 	{ "listen", "ADDR PORT SECS", 3, cmd_listen },
 	{ "block", "PIN SRC_BASE NSRC", 3, cmd_block },
 };
