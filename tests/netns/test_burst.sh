@@ -66,8 +66,13 @@ probe $A $SRV4 993 --count 6 --hold 1.5 --timeout 3 >"$LAB_DIR/a.json" &
 pa=$!
 probe $B $SRV4 993 --count 3 --hold 1.5 --timeout 3 >"$LAB_DIR/b.json"
 wait $pa
-t_jq "client A: 6 connections made" '.connected == 6' "$(cat "$LAB_DIR/a.json")"
-t_jq "client A: its open sessions were reset" '.reset == 6 and .alive == 0' "$(cat "$LAB_DIR/a.json")"
+# the sixth handshake completes at the server (the block's count says 6,
+# below), but on a busy machine the reset that ends it can reach the client
+# before its connect() has returned, which then fails: 5 or 6
+t_jq "client A: 6 handshakes, 5 or 6 seen by the client" '.connected == 6 or .connected == 5' \
+	"$(cat "$LAB_DIR/a.json")"
+t_jq "client A: its open sessions were reset" '.reset == .connected and .alive == 0' \
+	"$(cat "$LAB_DIR/a.json")"
 t_jq "client B (3 connections, same time): unaffected" '.connected == 3 and .alive == 3' \
 	"$(cat "$LAB_DIR/b.json")"
 t_jq "A is blocked: origin auto, reason burst, port 993, count 6, level 0" \
