@@ -64,6 +64,13 @@ $(BUILD)/tests/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_LIB_SRC) $(wild
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_policy.c $(FUZZ_LIB_SRC) -linih -o $@
 
+FUZZ_REQ_SRC := user/agent/requests.c user/agent/http.c user/lib/addr.c user/lib/duration.c \
+		user/lib/names.c
+$(BUILD)/tests/fuzz/fuzz_requests: tests/fuzz/fuzz_requests.c $(FUZZ_REQ_SRC) $(wildcard user/*/*.h)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Iuser/agent tests/fuzz/fuzz_requests.c $(FUZZ_REQ_SRC) \
+		$(shell pkg-config --libs json-c libmicrohttpd) -o $@
+
 .PHONY: fuzz
 fuzz: $(FUZZ_BIN)
 	for f in $(FUZZ_BIN); do n=$${f##*/fuzz_}; mkdir -p $(BUILD)/fuzz-corpus/$$n; \

@@ -9,6 +9,7 @@
 
 #include "pins.h"
 #include "policy.h"
+#include "requests.h"
 
 struct ring_buffer;
 struct ig_mapcount;
@@ -18,7 +19,6 @@ struct MHD_Daemon;
 struct MHD_Connection;
 
 /* The auth-policy server's counters (metrics), bumped atomically. */
-enum { AUTH_PROTO_OTHER = 4, AUTH_NR_PROTOCOLS = 5 };
 enum auth_reject {
 	AUTH_REJECT_BLOCKED,
 	AUTH_REJECT_FAILURES,
@@ -29,7 +29,6 @@ enum auth_reject {
 };
 enum { POLICY_ALLOW, POLICY_REPORT, POLICY_GRANTS, POLICY_NR_COMMANDS };
 #define POLICY_NR_ERRORS 6 /* 400 401 404 405 413 5xx */
-extern const char *const auth_protocols[AUTH_NR_PROTOCOLS];
 extern const char *const auth_reject_names[AUTH_NR_REJECTS];
 extern const char *const policy_commands[POLICY_NR_COMMANDS];
 

@@ -37,10 +37,7 @@
 #define POLICY_PER_IP 256 /* Dovecot connects from one address, keep-alive */
 #define POLICY_TIMEOUT_S 15
 #define POLICY_CONN_MEMORY (64 * 1024)
-#define FIELD_MAX 512
 
-const char *const auth_protocols[AUTH_NR_PROTOCOLS] = { "imap", "pop3", "submission",
-							 "sieve", "other" };
 const char *const auth_reject_names[AUTH_NR_REJECTS] = { "blocked", "auth_failures", "spray",
 							  "no_grant", "plaintext" };
 const char *const policy_commands[POLICY_NR_COMMANDS] = { "allow", "report", "grants" };
@@ -49,14 +46,6 @@ struct req {
 	struct http_body body;
 	int grants; /* a /v1/grants request */
 };
-
-static int protocol_index(const char *p)
-{
-	for (int i = 0; i < AUTH_NR_PROTOCOLS - 1; i++)
-		if (p && !strcmp(p, auth_protocols[i]))
-			return i;
-	return AUTH_NR_PROTOCOLS - 1;
-}
 
 static void count_error(struct agent *a, unsigned int code)
 {
@@ -76,37 +65,6 @@ int policy_not_allowed(struct agent *a, struct MHD_Connection *c, const char *al
 {
 	count_error(a, MHD_HTTP_METHOD_NOT_ALLOWED);
 	return http_not_allowed(c, allow);
-}
-
-static const char *field(json_object *o, const char *k)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-/* Every string attribute within bounds (Dovecot's are short). */
-static int fields_bounded(json_object *o)
-{
-	json_object_object_foreach(o, k, v) {
-		(void)k;
-		if (json_object_is_type(v, json_type_string) &&
-		    json_object_get_string_len(v) >= FIELD_MAX)
-			return 0;
-	}
-	return 1;
-}
-
-/* -1 absent, 0 false, 1 true */
-static int flag(json_object *o, const char *k)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_boolean))
-		return -1;
-	return json_object_get_boolean(v);
 }
 
 static enum MHD_Result verdict(struct MHD_Connection *c, int status, const char *msg)
@@ -239,17 +197,17 @@ static void auth_block(struct agent *a, const struct ig_auth_conf *conf,
 
 static enum MHD_Result do_report(struct agent *a, struct MHD_Connection *c,
 				 const struct ig_auth_conf *conf, uint8_t prefixlen,
-				 const struct ig_prefix *addr, const char *user, int proto,
-				 json_object *body)
+				 const struct auth_req *q)
 {
-	int success = flag(body, "success"), rejected = flag(body, "policy_reject");
-	const char *lport = field(body, "local_port");
+	const struct ig_prefix *addr = &q->remote;
+	const char *user = q->user;
+	int proto = q->protocol;
 	struct ig_auth_result r;
 	struct ig_prefix pfx = *addr;
 
 	__atomic_fetch_add(&a->auth_stats.attempts[proto], 1, __ATOMIC_RELAXED);
 	/* a login we rejected ourselves says nothing about the password */
-	if (success == 0 && rejected != 1) {
+	if (q->success == 0 && q->rejected != 1) {
 		__atomic_fetch_add(&a->auth_stats.failures[proto], 1, __ATOMIC_RELAXED);
 		pfx.len = prefixlen;
 		ig_prefix_mask(&pfx);
@@ -260,7 +218,7 @@ static enum MHD_Result do_report(struct agent *a, struct MHD_Connection *c,
 			auth_block(a, conf, &pfx, r.outcome == IG_AUTH_BLOCK_SPRAY ? IG_BR_SPRAY :
 					    IG_BR_AUTH_FAILURES,
 				   r.outcome == IG_AUTH_BLOCK_SPRAY ? r.users : r.fails,
-				   lport ? (uint16_t)strtoul(lport, NULL, 10) : 0);
+				   q->local_port);
 	}
 	return verdict(c, 0, "");
 }
@@ -269,52 +227,30 @@ static enum MHD_Result policy_request(struct agent *a, struct MHD_Connection *c,
 				      const struct http_body *b)
 {
 	const char *cmd = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "command");
-	const char *remote, *user, *secured;
-	struct ig_prefix addr;
-	json_object *o;
-	char err[128];
-	int tls, plaintext, report;
+	const char *why;
 	struct ig_auth_conf conf;
+	struct auth_req q;
 	uint8_t prefixlen;
 	enum MHD_Result ret;
+	int report;
 
 	if (!cmd || (strcmp(cmd, "allow") != 0 && strcmp(cmd, "report") != 0))
 		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST,
 				   "command must be allow or report");
 	report = cmd[0] == 'r';
-	o = b->p ? http_parse_object(b->p, b->len) : NULL;
-	if (!o)
-		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object");
-	if (!fields_bounded(o)) {
-		json_object_put(o);
-		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, "an attribute is too long");
-	}
-	remote = field(o, "remote");
-	if (!remote || ig_prefix_parse(remote, &addr, err, sizeof(err)) ||
-	    addr.len != (addr.family == 4 ? 32 : 128)) {
-		json_object_put(o);
-		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST,
-				   "'remote' must be the client's IP address");
-	}
-	/* the requested name is what the attacker controls and varies */
-	user = field(o, "login");
-	if (!user || !*user)
-		user = field(o, "user");
-	tls = flag(o, "tls");
-	secured = field(o, "secured");
-	plaintext = tls == 0 || (secured && !*secured);
+	if (auth_req_parse(b->p, b->len, &q, &why))
+		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, why);
 	__atomic_fetch_add(&a->auth_stats.requests[report], 1, __ATOMIC_RELAXED);
 	/* a reload may swap the policy under us: work on a copy */
 	pthread_mutex_lock(&a->lock);
 	conf = a->pol.auth;
-	prefixlen = addr.family == 4 ? a->pol.prefix_v4 : a->pol.prefix_v6;
+	prefixlen = q.remote.family == 4 ? a->pol.prefix_v4 : a->pol.prefix_v6;
 	pthread_mutex_unlock(&a->lock);
 	if (report)
-		ret = do_report(a, c, &conf, prefixlen, &addr, user,
-				protocol_index(field(o, "protocol")), o);
+		ret = do_report(a, c, &conf, prefixlen, &q);
 	else
-		ret = do_allow(a, c, &conf, &addr, user && *user ? user : NULL, plaintext);
-	json_object_put(o);
+		ret = do_allow(a, c, &conf, &q.remote, q.user, q.plaintext);
+	auth_req_free(&q);
 	return ret;
 }
 

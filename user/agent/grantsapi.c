@@ -22,8 +22,6 @@
 #include "http.h"
 #include "names.h"
 
-#define GRANT_TTL_MAX (30ull * 86400 * 1000000000ull)
-
 static void iso(uint64_t mono_ns, char *buf, size_t len)
 {
 	time_t t = (time_t)ig_mono_to_unix(mono_ns);
@@ -69,76 +67,32 @@ static int list_one(int kind, const char *user, const struct ig_prefix *p,
 }
 
 /* An optional string member: 0 (absent or a string), -1 (another type). */
-static int opt_str(json_object *o, const char *k, const char **out)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, k, &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return -1;
-	*out = json_object_get_string(v);
-	return 0;
-}
-
 static int create(struct agent *a, struct MHD_Connection *c, const char *body, size_t len)
 {
-	json_object *o = body ? http_parse_object(body, len) : NULL;
-	const char *user = NULL, *source = NULL, *ttl = NULL, *note = NULL;
-	struct ig_prefix p;
+	struct grant_req q;
 	struct ig_grant g;
-	uint64_t ttl_ns;
-	char err[256];
+	char why[256];
 	int rc;
 
-	if (!o)
-		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object");
-	if (opt_str(o, "user", &user) || opt_str(o, "source", &source) ||
-	    opt_str(o, "ttl", &ttl) || opt_str(o, "note", &note)) {
-		rc = policy_fail(a, c, MHD_HTTP_BAD_REQUEST,
-				 "'user', 'source', 'ttl' and 'note' must be strings");
-		goto out;
-	}
-	if (!user == !source) {
-		rc = policy_fail(a, c, MHD_HTTP_BAD_REQUEST, "give exactly one of 'user' and 'source'");
-		goto out;
-	}
-	if (!ttl || ig_duration_parse(ttl, &ttl_ns, err, sizeof(err)) || ttl_ns > GRANT_TTL_MAX) {
-		rc = policy_fail(a, c, MHD_HTTP_BAD_REQUEST,
-				 "'ttl' must be a duration up to 30d, e.g. \"8h\"");
-		goto out;
-	}
-	if (!ig_note_ok(note)) {
-		rc = policy_fail(a, c, MHD_HTTP_BAD_REQUEST,
-				 "'note' must be text without control characters, shorter than 32 bytes");
-		goto out;
-	}
-	if (user && !ig_user_ok(user)) {
-		rc = policy_fail(a, c, MHD_HTTP_BAD_REQUEST, "'user' must be printable, "
-				 "without spaces, shorter than 128 bytes");
-		goto out;
-	}
-	if (source && ig_prefix_parse(source, &p, err, sizeof(err))) {
-		rc = policy_fail(a, c, MHD_HTTP_BAD_REQUEST, err);
-		goto out;
-	}
-	rc = user ? ig_grant_user_add(&a->h, user, ttl_ns, note) :
-		    ig_grant_source_add(&a->h, &p, ttl_ns, note);
+	if (grant_req_parse(body, len, &q, why, sizeof(why)))
+		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, why);
+	rc = q.user ? ig_grant_user_add(&a->h, q.user, q.ttl_ns, q.note) :
+		      ig_grant_source_add(&a->h, &q.source, q.ttl_ns, q.note);
 	if (rc) {
 		rc = policy_fail(a, c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-rc));
 		goto out;
 	}
 	g = (struct ig_grant){ .created_ns = ig_mono_ns() };
-	g.expires_ns = g.created_ns + ttl_ns;
-	if (note)
-		snprintf(g.note, sizeof(g.note), "%s", note);
-	json_object *f = grant_json(user ? IG_GRANT_USER : IG_GRANT_SOURCE, user, &p, &g,
-				    g.created_ns);
+	g.expires_ns = g.created_ns + q.ttl_ns;
+	if (q.note)
+		snprintf(g.note, sizeof(g.note), "%s", q.note);
+	json_object *f = grant_json(q.user ? IG_GRANT_USER : IG_GRANT_SOURCE, q.user, &q.source,
+				    &g, g.created_ns);
 
 	jlog("info", "grant", json_object_get(f));
 	rc = http_json(c, MHD_HTTP_CREATED, f);
 out:
-	json_object_put(o);
+	grant_req_free(&q);
 	return rc;
 }
 

@@ -136,7 +136,7 @@ json_object *http_parse_object(const char *text, size_t len)
 	/* the whole body, one object, nothing after it */
 	if (o && json_tokener_get_error(tok) == json_tokener_success)
 		for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
-			if (!strchr(" \t\r\n", text[i]))
+			if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r' && text[i] != '\n')
 				o = (json_object_put(o), NULL);
 	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
 	    !json_object_is_type(o, json_type_object)) {
