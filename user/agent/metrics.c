@@ -76,6 +76,14 @@ static void family(struct sbuf *b, const char *name, const char *type, const cha
 	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A family of one unlabelled sample. */
+static void scalar(struct sbuf *b, const char *name, const char *type, const char *help,
+		   unsigned long long v)
+{
+	family(b, name, type, help);
+	sb_printf(b, "%s %llu\n", name, v);
+}
+
 /* A verdict/reason pair that can happen (pass on a deny list cannot). */
 static int possible(int verdict, int reason)
 {
@@ -129,9 +137,9 @@ static void render_auth(struct agent *a, struct sbuf *b)
 		 "protocol", auth_protocols, s->failures, AUTH_NR_PROTOCOLS);
 	counters(b, "imapguard_auth_rejected_total", "Logins the policy refused, by reason.",
 		 "reason", auth_reject_names, s->rejected, AUTH_NR_REJECTS);
-	family(b, "imapguard_auth_tarpitted_total", "counter",
-	       "Logins delayed because their user name is under a distributed attack.");
-	sb_printf(b, "imapguard_auth_tarpitted_total %llu\n", (unsigned long long)ld(&s->tarpitted));
+	scalar(b, "imapguard_auth_tarpitted_total", "counter",
+	       "Logins delayed because their user name is under a distributed attack.",
+	       ld(&s->tarpitted));
 	counters(b, "imapguard_policy_requests_total", "Requests to the auth-policy server, by command.",
 		 "command", policy_commands, s->requests, POLICY_NR_COMMANDS);
 	counters(b, "imapguard_policy_request_errors_total",
@@ -202,8 +210,7 @@ static void render(struct agent *a, struct sbuf *b)
 		char name[96];
 
 		snprintf(name, sizeof(name), "imapguard_%s_total", ig_global_names[g]);
-		family(b, name, "counter", ig_global_help[g]);
-		sb_printf(b, "%s %llu\n", name, (unsigned long long)st[g]);
+		scalar(b, name, "counter", ig_global_help[g], st[g]);
 	}
 
 	family(b, "imapguard_blocks_total", "counter", "Blocks created, by origin and reason.");
@@ -224,18 +231,14 @@ static void render(struct agent *a, struct sbuf *b)
 		sb_printf(b, "imapguard_grants_active{kind=\"%s\"} %zu\n",
 			  k == CENSUS_GRANT_USER ? "user" : "source",
 			  live_after(a->census.expires[k], a->census.n[k], now));
-	family(b, "imapguard_policy_reloads_total", "counter", "Successful policy reloads (SIGHUP).");
-	sb_printf(b, "imapguard_policy_reloads_total %llu\n", (unsigned long long)a->reloads);
-	family(b, "imapguard_policy_reload_failures_total", "counter",
-	       "Rejected policy reloads; the previous policy stayed in force.");
-	sb_printf(b, "imapguard_policy_reload_failures_total %llu\n",
-		  (unsigned long long)a->reload_failures);
-	family(b, "imapguard_state_writes_total", "counter", "Durable state files written.");
-	sb_printf(b, "imapguard_state_writes_total %llu\n", (unsigned long long)a->state_writes);
-	family(b, "imapguard_state_write_failures_total", "counter",
-	       "Durable state writes that failed.");
-	sb_printf(b, "imapguard_state_write_failures_total %llu\n",
-		  (unsigned long long)a->state_write_failures);
+	scalar(b, "imapguard_policy_reloads_total", "counter", "Successful policy reloads (SIGHUP).",
+	       a->reloads);
+	scalar(b, "imapguard_policy_reload_failures_total", "counter",
+	       "Rejected policy reloads; the previous policy stayed in force.", a->reload_failures);
+	scalar(b, "imapguard_state_writes_total", "counter", "Durable state files written.",
+	       a->state_writes);
+	scalar(b, "imapguard_state_write_failures_total", "counter",
+	       "Durable state writes that failed.", a->state_write_failures);
 	family(b, "imapguard_events_total", "counter", "Kernel events consumed, by type.");
 	for (unsigned int t = IG_EV_BLOCK; t <= IG_EV_EXPIRE; t++)
 		sb_printf(b, "imapguard_events_total{type=\"%s\"} %llu\n", ig_event_type_name(t),
@@ -244,10 +247,10 @@ static void render(struct agent *a, struct sbuf *b)
 
 	render_auth(a, b);
 
-	family(b, "imapguard_policy_generation", "gauge", "Generation of the policy in force.");
-	sb_printf(b, "imapguard_policy_generation %llu\n", (unsigned long long)s->generation);
-	family(b, "imapguard_monitor_mode", "gauge", "1 when the policy only counts (mode = monitor).");
-	sb_printf(b, "imapguard_monitor_mode %d\n", !!(s->flags & IG_SLOT_MONITOR));
+	scalar(b, "imapguard_policy_generation", "gauge", "Generation of the policy in force.",
+	       s->generation);
+	scalar(b, "imapguard_monitor_mode", "gauge", "1 when the policy only counts (mode = monitor).",
+	       !!(s->flags & IG_SLOT_MONITOR));
 
 	for (uint32_t i = 0; i < h.meta.n_ifaces && i < IG_MAX_IFACES; i++) {
 		struct ig_meta_iface now_if = h.meta.ifaces[i];
@@ -255,14 +258,12 @@ static void render(struct agent *a, struct sbuf *b)
 		ig_iface_state(h.meta.attach, &now_if);
 		attached += now_if.mode != IG_MODE_NONE;
 	}
-	family(b, "imapguard_interfaces", "gauge", "Interfaces named by the policy.");
-	sb_printf(b, "imapguard_interfaces %u\n", h.meta.n_ifaces);
-	family(b, "imapguard_interfaces_attached", "gauge",
-	       "Interfaces of the policy that have the data plane attached.");
-	sb_printf(b, "imapguard_interfaces_attached %d\n", attached);
-	family(b, "imapguard_sockops_attached", "gauge",
-	       "1 when the burst counter is attached to the cgroup-v2 root.");
-	sb_printf(b, "imapguard_sockops_attached %d\n", ig_sockops_attached(a->pin, NULL));
+	scalar(b, "imapguard_interfaces", "gauge", "Interfaces named by the policy.", h.meta.n_ifaces);
+	scalar(b, "imapguard_interfaces_attached", "gauge",
+	       "Interfaces of the policy that have the data plane attached.", attached);
+	scalar(b, "imapguard_sockops_attached", "gauge",
+	       "1 when the burst counter is attached to the cgroup-v2 root.",
+	       ig_sockops_attached(a->pin, NULL));
 
 	for (int i = 0; i < 3; i++)
 		fds[i] = h.fd[tables[i].map];
