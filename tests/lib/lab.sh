@@ -83,6 +83,20 @@ probe() {
 # igs ARGS...: the CLI in the server namespace, on the lab's pins
 igs() { ip netns exec "$NS_S" "$IG" --pin-path "$PIN" "$@"; }
 
+# lab_follow LOG [ARGS]: `imapguard events ARGS` on the lab's pins in the
+# background, its output in LOG, its PID in FOLLOW_PID (and LAB_PIDS).
+# lab_unfollow stops it and waits: a follower holds the ring's lock until
+# it has exited, and the next one would find it taken.
+FOLLOW_PID=
+lab_follow() {
+	local log=$1; shift
+	ip netns exec "$NS_S" "$IG" --pin-path "$PIN" events "$@" >"$log" 2>&1 &
+	FOLLOW_PID=$!
+	LAB_PIDS+=("$FOLLOW_PID")
+	sleep 0.3
+}
+lab_unfollow() { kill "$FOLLOW_PID" 2>/dev/null; wait "$FOLLOW_PID" 2>/dev/null; }
+
 # lab_agent CONF URL [ARGS]: start imapguardd in the server namespace (its
 # log appended to $LAB_DIR/agent.log, its PID in AG and LAB_PIDS) and wait,
 # bounded, until URL answers. Fails at once if the agent exits.
@@ -92,7 +106,7 @@ lab_agent() {
 	shift 2
 	ip netns exec "$NS_S" "$IG"d --pin-path "$PIN" -c "$conf" "$@" >>"$LAB_DIR/agent.log" 2>&1 &
 	AG=$!
-	LAB_PIDS+=($AG)
+	LAB_PIDS+=("$AG")
 	for i in $(seq 50); do
 		ip netns exec "$NS_S" curl -s -o /dev/null "$url" && return 0
 		kill -0 $AG 2>/dev/null || return 1

@@ -153,15 +153,12 @@ t_match "the agent logged the block as JSON" '"event":"block".*"prefix":"198.18.
 # --- imapguard events follows the agent's stream while it owns the ring ---
 # burst_followed ADDR LOG EVENTS-ARGS...: a follower runs while ADDR bursts
 burst_followed() {
-	local addr=$1 log=$2 pid; shift 2
-	ip netns exec "$NS_S" "$IG" --pin-path "$PIN" events "$@" >"$log" 2>&1 &
-	pid=$!
-	LAB_PIDS+=($pid)
-	sleep 0.3
+	local addr=$1; shift
+	lab_follow "$@"
 	lab_client_addr "$addr"
 	probe "$addr" $SRV4 993 --count 6 >/dev/null
 	sleep 0.5
-	kill $pid 2>/dev/null; wait $pid 2>/dev/null
+	lab_unfollow
 }
 burst_followed 198.18.5.51 "$LAB_DIR/ev.log" -j
 t_match "imapguard events -j shows the agent's events" '"type":"block","prefix":"198.18.5.51/32"' \

@@ -36,12 +36,7 @@ EOF
 
 blocks() { igs block list -j; }
 events_log=$LAB_DIR/events.log
-start_events() {
-	ip netns exec "$NS_S" "$IG" --pin-path "$PIN" events -j >"$events_log" 2>&1 &
-	EVENTS_PID=$!
-	LAB_PIDS+=($!)
-	sleep 0.3
-}
+start_events() { lab_follow "$events_log" -j; }
 # wait_for DESC CMD...: poll up to 5 s (events are asynchronous)
 wait_for() {
 	local desc=$1 i; shift
@@ -124,12 +119,8 @@ sleep 2.3
 probe $C $SRV4 995 --count 4 >/dev/null
 t_check "4 connections within the window (one over) are blocked" has_block $C/32
 # (followed as text this time: the same line the agent's stream gives)
-# (a follower holds the ring's lock until it has exited: wait for it)
-kill "$EVENTS_PID"; wait "$EVENTS_PID" 2>/dev/null
-ip netns exec "$NS_S" "$IG" --pin-path "$PIN" events >"$LAB_DIR/events.txt" 2>&1 &
-TEXT_PID=$!
-LAB_PIDS+=($!)
-sleep 0.3
+lab_unfollow
+lab_follow "$LAB_DIR/events.txt"
 D=198.18.5.21
 lab_client_addr $D
 probe $D $SRV4 995 --count 2 >/dev/null
@@ -139,7 +130,7 @@ t_check "2 + 2 connections 1.2 s apart (inside 2 s) are blocked" has_block $D/32
 wait_for "events (text) reported the block with its sessions ended" grep -qE \
 	'Z block 198.18.5.21/32 port 995: burst \(auto\), count 4, level 0, for 5s; [12] open sessions? ended' \
 	"$LAB_DIR/events.txt"
-kill "$TEXT_PID"; wait "$TEXT_PID" 2>/dev/null
+lab_unfollow
 start_events
 
 # --- the allow list is counted, never blocked ---

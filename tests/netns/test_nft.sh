@@ -81,9 +81,7 @@ t_check "all 100,000 are in deny4" test "$(nfts list set inet imapguard deny4 | 
 # --- attach = nft enforces kernel-decided blocks ---
 conf "[general]" "interfaces = @IF@" "attach = nft" "[port 993]" "action = allow" "burst = 4/30s" "block = 1h"
 t_rc 0 "apply: burst detection with attach = nft" igs apply "$LAB_DIR/p.conf"
-ip netns exec "$NS_S" "$IG" --pin-path "$PIN" events -j >"$LAB_DIR/ev.log" 2>&1 &
-LAB_PIDS+=($!)
-sleep 0.3
+lab_follow "$LAB_DIR/ev.log" -j
 V=198.18.5.40
 lab_client_addr $V
 probe $V $SRV4 993 --count 5 >/dev/null
