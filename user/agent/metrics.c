@@ -84,16 +84,6 @@ static void scalar(struct sbuf *b, const char *name, const char *type, const cha
 	sb_printf(b, "%s %llu\n", name, v);
 }
 
-/* A verdict/reason pair that can happen (pass on a deny list cannot). */
-static int possible(int verdict, int reason)
-{
-	int passes = reason == IG_REASON_POLICY || reason == IG_REASON_ALLOW_LIST ||
-		     reason == IG_REASON_GRANT;
-	int drops = reason != IG_REASON_ALLOW_LIST && reason != IG_REASON_GRANT;
-
-	return verdict == IG_VERDICT_PASS ? passes : drops;
-}
-
 static size_t live_after(const uint64_t *v, size_t n, uint64_t now)
 {
 	size_t lo = 0, hi = n; /* first index with v > now */
@@ -192,7 +182,7 @@ static void render(struct agent *a, struct sbuf *b)
 	for (int i = 0; i < s->nports && i < IG_MAX_PORTS; i++)
 		for (int v = 0; v < IG_NR_VERDICTS; v++)
 			for (int r = 0; r < IG_NR_REASONS; r++)
-				if (possible(v, r))
+				if (ig_stat_possible(v, r))
 					sb_printf(b, "imapguard_packets_total{port=\"%u\",action=\"%s\","
 						  "reason=\"%s\"} %llu\n", s->ports[i].port,
 						  ig_verdict_names[v], ig_reason_names[r],

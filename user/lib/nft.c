@@ -79,15 +79,6 @@ int ig_nft_counter_parse(const char *name, uint16_t *port, int *verdict, int *re
 	return -EINVAL;
 }
 
-/* Pass can only be policy, allow list or grant; drops anything else. */
-static int possible(int verdict, int reason)
-{
-	int passes = reason == IG_REASON_POLICY || reason == IG_REASON_ALLOW_LIST ||
-		     reason == IG_REASON_GRANT;
-
-	return verdict == IG_VERDICT_PASS ? passes : !passes || reason == IG_REASON_POLICY;
-}
-
 /* ---------------------------------------------------------------- state */
 
 /* What exists in our table now, from a dump. */
@@ -948,7 +939,7 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 	for (int i = 0; i < s->nports; i++)
 		for (int v = 0; v < IG_NR_VERDICTS; v++)
 			for (int r = 0; r < IG_NR_REASONS; r++) {
-				if (!possible(v, r))
+				if (!ig_stat_possible(v, r))
 					continue;
 				ig_nft_counter_name(s->ports[i].port, v, r, name, sizeof(name));
 				remember(&keep_objs, &nkeep_objs, name);

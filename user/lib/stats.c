@@ -20,6 +20,14 @@ const char *const ig_global_help[IG_NR_GLOBALS] = { IG_GLOBALS(IG__HELP3) };
 const char *const ig_extra_names[IG_NR_PORT_EXTRAS] = { IG_PORT_EXTRAS(IG__NAME3) };
 const char *const ig_extra_help[IG_NR_PORT_EXTRAS] = { IG_PORT_EXTRAS(IG__HELP3) };
 
+int ig_stat_possible(int verdict, int reason)
+{
+	int passes = reason == IG_REASON_POLICY || reason == IG_REASON_ALLOW_LIST ||
+		     reason == IG_REASON_GRANT;
+
+	return verdict == IG_VERDICT_PASS ? passes : !passes || reason == IG_REASON_POLICY;
+}
+
 int ig_stats_read_all(struct ig_handle *h, uint64_t *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), err = 0;

@@ -29,6 +29,10 @@ int ig_stats_overlay_nft(struct ig_handle *h, uint64_t *out);
  * may race each other hold the pin lock; the kernel never writes these. */
 int ig_stat_bump(struct ig_handle *h, uint32_t idx);
 
+/* Can this verdict have this reason? A pass is by policy, allow list or
+ * grant; a drop is for anything but the allow list or a grant. */
+int ig_stat_possible(int verdict, int reason);
+
 /* A zeroed buffer for one element of a per-CPU map (*ncpu values), or NULL
  * with errno set. */
 uint64_t *ig_percpu_values(int *ncpu);
