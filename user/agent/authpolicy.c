@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <bpf/bpf.h>
 
 #include "agent.h"
@@ -102,15 +101,6 @@ static int allow_listed(struct agent *a, const struct ig_prefix *addr)
 	return !!(flags & IG_LIST_ALLOW);
 }
 
-static void until(uint64_t expires_ns, char *buf, size_t len)
-{
-	time_t t = (time_t)ig_mono_to_unix(expires_ns);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%H:%M UTC", &tm);
-}
-
 static enum MHD_Result do_allow(struct agent *a, struct MHD_Connection *c,
 				const struct ig_auth_conf *conf, const struct ig_prefix *addr,
 				const char *user, int plaintext)
@@ -124,7 +114,7 @@ static enum MHD_Result do_allow(struct agent *a, struct MHD_Connection *c,
 
 		reject_count(a, why);
 		if (b.expires_ns) {
-			until(b.expires_ns, t, sizeof(t));
+			ig_mono_strftime(b.expires_ns, "%H:%M UTC", t, sizeof(t));
 			snprintf(msg, sizeof(msg), "Too many failed logins from your network; "
 				 "try again after %s.", t);
 		} else {

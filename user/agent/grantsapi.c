@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include "agent.h"
 #include "duration.h"
@@ -21,15 +20,6 @@
 #include "grants.h"
 #include "http.h"
 #include "names.h"
-
-static void iso(uint64_t mono_ns, char *buf, size_t len)
-{
-	time_t t = (time_t)ig_mono_to_unix(mono_ns);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static json_object *grant_json(int kind, const char *user, const struct ig_prefix *p,
 			       const struct ig_grant *g, uint64_t now)
@@ -42,7 +32,7 @@ static json_object *grant_json(int kind, const char *user, const struct ig_prefi
 		json_object_object_add(o, "user", json_object_new_string(user));
 	else
 		json_object_object_add(o, "source", json_object_new_string(ig_prefix_str(p, buf)));
-	iso(g->expires_ns, when, sizeof(when));
+	ig_mono_strftime(g->expires_ns, IG_ISO8601, when, sizeof(when));
 	json_object_object_add(o, "expires", json_object_new_string(when));
 	json_object_object_add(o, "seconds_left", json_object_new_int64(
 		g->expires_ns > now ? (int64_t)((g->expires_ns - now + 999999999ull) / 1000000000ull) : 0));

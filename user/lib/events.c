@@ -56,13 +56,18 @@ double ig_mono_to_unix(uint64_t mono_ns)
 	return (double)rt.tv_sec + (double)rt.tv_nsec / 1e9 - (now_mono - (double)mono_ns / 1e9);
 }
 
-static void iso8601(double unix_s, char *buf, size_t len)
+void ig_mono_strftime(uint64_t mono_ns, const char *fmt, char *buf, size_t len)
 {
-	time_t t = (time_t)unix_s;
+	time_t t = (time_t)ig_mono_to_unix(mono_ns);
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	strftime(buf, len, fmt, &tm);
+}
+
+static void iso8601(uint64_t mono_ns, char *buf, size_t len)
+{
+	ig_mono_strftime(mono_ns, IG_ISO8601, buf, len);
 }
 
 static void event_prefix(const struct ig_event *ev, char buf[IG_PREFIX_STRLEN])
@@ -77,10 +82,9 @@ json_object *ig_event_json(const struct ig_event *ev)
 {
 	json_object *o = json_object_new_object();
 	char pfx[IG_PREFIX_STRLEN], when[32];
-	double t = ig_mono_to_unix(ev->time_ns), exp = ig_mono_to_unix(ev->expires_ns);
 
 	event_prefix(ev, pfx);
-	iso8601(t, when, sizeof(when));
+	iso8601(ev->time_ns, when, sizeof(when));
 	json_object_object_add(o, "time", json_object_new_string(when));
 	json_object_object_add(o, "type", json_object_new_string(ig_event_type_name(ev->type)));
 	json_object_object_add(o, "prefix", json_object_new_string(pfx));
@@ -91,9 +95,9 @@ json_object *ig_event_json(const struct ig_event *ev)
 	json_object_object_add(o, "level", json_object_new_int(ev->level));
 	json_object_object_add(o, "duration_seconds", json_object_new_int64(
 		(int64_t)((ev->expires_ns - ev->created_ns + 500000000ull) / 1000000000ull)));
-	iso8601(exp, when, sizeof(when));
+	iso8601(ev->expires_ns, when, sizeof(when));
 	json_object_object_add(o, "expires", json_object_new_string(when));
-	iso8601(ig_mono_to_unix(ev->created_ns), when, sizeof(when));
+	iso8601(ev->created_ns, when, sizeof(when));
 	json_object_object_add(o, "started", json_object_new_string(when));
 	return o;
 }

@@ -20,8 +20,10 @@ struct ring_buffer *ig_events_open(struct ig_handle *h, ig_event_fn fn, void *ar
 
 const char *ig_event_type_name(unsigned int type);
 
-/* CLOCK_MONOTONIC nanoseconds to Unix seconds. */
+/* CLOCK_MONOTONIC nanoseconds to Unix seconds, and to UTC text. */
 double ig_mono_to_unix(uint64_t mono_ns);
+#define IG_ISO8601 "%Y-%m-%dT%H:%M:%SZ"
+void ig_mono_strftime(uint64_t mono_ns, const char *fmt, char *buf, size_t len);
 
 /* One event as JSON (caller puts it), and that JSON as one line of text. */
 json_object *ig_event_json(const struct ig_event *ev);
