@@ -37,13 +37,6 @@ static __always_inline void ig_count(__u32 idx)
 		*c += 1; /* per-CPU slot: no atomics needed */
 }
 
-static __always_inline __u32 ig_pkt_sum_bit(const struct ig_pkt *p)
-{
-	if (p->family == 4)
-		return ig_sum4_bit(bpf_ntohl(p->saddr[0]));
-	return ig_sum6_bit(bpf_ntohl(p->saddr[0]), bpf_ntohl(p->saddr[1]) >> 16);
-}
-
 /*
  * The LPM lookups below run only when the summary byte says the source may
  * be listed, blocked or granted: the slow path. They are real BPF
@@ -199,12 +192,13 @@ static __always_inline int ig_decide(const struct ig_pkt *p,
 		return IG_REASON_TINY_FRAGMENT;
 
 	if (p->family == 4) {
-		sum = cfg->sum4[ig_pkt_sum_bit(p) & (IG_SUM_SIZE - 1)];
+		sum = cfg->sum4[ig_sum4_bit(bpf_ntohl(p->saddr[0])) & (IG_SUM_SIZE - 1)];
 		maybe_listed = sum & IG_SUM_LIST(s);
 		maybe_blocked = (sum & IG_SUM_DYN) || (cfg->dyn_flags & IG_DYN_BLOCKS4_WILD);
 		maybe_granted = (sum & IG_SUM_GRANT) || (cfg->dyn_flags & IG_DYN_GRANTS4_WILD);
 	} else {
-		sum = cfg->sum6[ig_pkt_sum_bit(p) & (IG_SUM_SIZE - 1)];
+		sum = cfg->sum6[ig_sum6_bit(bpf_ntohl(p->saddr[0]), bpf_ntohl(p->saddr[1]) >> 16) &
+				(IG_SUM_SIZE - 1)];
 		maybe_listed = (sum & IG_SUM_LIST(s)) || (slot->flags & IG_SLOT_LISTS6_WILD);
 		maybe_blocked = (sum & IG_SUM_DYN) || (cfg->dyn_flags & IG_DYN_BLOCKS6_WILD);
 		maybe_granted = (sum & IG_SUM_GRANT) || (cfg->dyn_flags & IG_DYN_GRANTS6_WILD);

@@ -14,14 +14,12 @@
  *            change (coalesced), sweep lapsed blocks, serve /metrics
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -231,18 +229,12 @@ static void maybe_sync(struct agent *a, uint64_t now, int force)
  */
 static int events_lock(struct agent *a)
 {
-	char path[PATH_MAX];
-	int err;
-
 	if (a->events_lock_fd >= 0)
 		close(a->events_lock_fd);
-	ig_pin_file(a->pin, IG_MAP_META, path, sizeof(path));
-	a->events_lock_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (a->events_lock_fd < 0)
-		return -errno;
-	if (flock(a->events_lock_fd, LOCK_EX | LOCK_NB)) {
-		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		close(a->events_lock_fd);
+	a->events_lock_fd = ig_events_lock(a->pin);
+	if (a->events_lock_fd < 0) {
+		int err = a->events_lock_fd;
+
 		a->events_lock_fd = -1; /* not ours: main must not unload */
 		return err;
 	}

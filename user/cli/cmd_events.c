@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* events: follow automatic blocks and their expiry, live, until interrupted. */
 #include <errno.h>
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -115,25 +113,6 @@ static int follow_agent(struct cli *cli, const char *path)
 	return EXIT_OK;
 }
 
-/* The ring's consumer lock: an fd, -EWOULDBLOCK when another process
- * holds it, or another -errno (said here). */
-static int lock_ring(const struct cli *cli)
-{
-	char path[PATH_MAX];
-	int fd, err;
-
-	ig_pin_file(cli->pin, IG_MAP_META, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && !flock(fd, LOCK_EX | LOCK_NB))
-		return fd;
-	err = errno;
-	if (fd >= 0)
-		close(fd);
-	if (err != EWOULDBLOCK)
-		ig_err("cannot lock %s: %s", path, strerror(err));
-	return -err;
-}
-
 int cmd_events(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -168,8 +147,8 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	/* the same lock imapguardd holds while it consumes the ring: two
 	 * consumers would each see half the events */
-	lock_fd = lock_ring(cli);
-	if (lock_fd == -EWOULDBLOCK) {
+	lock_fd = ig_events_lock(cli->pin);
+	if (lock_fd == -EBUSY) {
 		char sock[sizeof(h.meta.agent_sock)];
 
 		memcpy(sock, h.meta.agent_sock, sizeof(sock));
@@ -184,6 +163,7 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 		return follow_agent(cli, sock);
 	}
 	if (lock_fd < 0) {
+		ig_err("cannot lock the event ring of %s: %s", cli->pin, strerror(-lock_fd));
 		ig_handle_close(&h);
 		return EXIT_FAIL;
 	}

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -35,6 +39,21 @@ struct ring_buffer *ig_events_open(struct ig_handle *h, ig_event_fn fn, void *ar
 	ctx.fn = fn;
 	ctx.arg = arg;
 	return ring_buffer__new(h->fd[IG_M_EVENTS], on_sample, &ctx, NULL);
+}
+
+int ig_events_lock(const char *pin)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	ig_pin_file(pin, IG_MAP_META, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && !flock(fd, LOCK_EX | LOCK_NB))
+		return fd;
+	err = errno == EWOULDBLOCK ? EBUSY : errno;
+	if (fd >= 0)
+		close(fd);
+	return -err;
 }
 
 const char *ig_event_type_name(unsigned int type)

@@ -15,6 +15,11 @@
 struct ring_buffer;
 typedef int (*ig_event_fn)(const struct ig_event *ev, void *arg);
 
+/* The ring has one read position, so one consumer: an flock on the pinned
+ * meta under `pin`. Returns the fd holding it, -EBUSY when another process
+ * does, or another -errno. */
+int ig_events_lock(const char *pin);
+
 /* A ring buffer reader on the pinned ig_events; fn runs per event. */
 struct ring_buffer *ig_events_open(struct ig_handle *h, ig_event_fn fn, void *arg);
 
