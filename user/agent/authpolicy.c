@@ -29,6 +29,7 @@
 #include "events.h"
 #include "grants.h"
 #include "http.h"
+#include "lpm.h"
 #include "stats.h"
 
 #define POLICY_THREADS 2
@@ -83,22 +84,7 @@ static void reject_count(struct agent *a, int why)
 /* Is the address on the policy's allow list (of the slot in force)? */
 static int allow_listed(struct agent *a, const struct ig_prefix *addr)
 {
-	uint32_t s = a->h.cfg->active & 1, flags = 0;
-
-	if (addr->family == 4) {
-		struct ig_list_key4 k = { .prefixlen = 64, .slot = s };
-
-		memcpy(&k.addr, addr->addr, 4);
-		if (bpf_map_lookup_elem(a->h.fd[IG_M_LISTS4], &k, &flags))
-			flags = 0;
-	} else {
-		struct ig_list_key6 k = { .prefixlen = 160, .slot = s };
-
-		memcpy(k.addr, addr->addr, 16);
-		if (bpf_map_lookup_elem(a->h.fd[IG_M_LISTS6], &k, &flags))
-			flags = 0;
-	}
-	return !!(flags & IG_LIST_ALLOW);
+	return !!(ig_list_flags(&a->h, addr) & IG_LIST_ALLOW);
 }
 
 static enum MHD_Result do_allow(struct agent *a, struct MHD_Connection *c,

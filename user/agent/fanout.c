@@ -79,14 +79,17 @@ void fanout_accept(struct agent *a)
 
 void fanout_send(struct agent *a, const char *line)
 {
-	size_t len = strlen(line);
+	/* one send per reader, line and newline together; `imapguard events`
+	 * reads lines of up to 4095 bytes (an event is a few hundred) */
+	char buf[4096];
+	int len = snprintf(buf, sizeof(buf), "%s\n", line);
 
+	if (len < 0 || (size_t)len >= sizeof(buf))
+		return;
 	/* the main loop and the auth-policy threads both publish */
 	pthread_mutex_lock(&a->fanout_lock);
 	for (int i = 0; i < a->nsubscribers;) {
-		ssize_t n = send(a->subscribers[i], line, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-		if (n == (ssize_t)len && send(a->subscribers[i], "\n", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1) {
+		if (send(a->subscribers[i], buf, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) == len) {
 			i++;
 			continue;
 		}

@@ -161,6 +161,8 @@ static void render(struct agent *a, struct sbuf *b)
 	int fds[3];
 	long long counts[3] = { -1, -1, -1 };
 	uint64_t now = ig_mono_ns();
+	struct ig_meta_iface ifs[IG_MAX_IFACES];
+	uint32_t n_if;
 	int attached = 0;
 	/* a->h as of now: a reload replaces its meta (interfaces, attach
 	 * kind) under a->lock; the copy is a view, never closed */
@@ -242,12 +244,9 @@ static void render(struct agent *a, struct sbuf *b)
 	scalar(b, "imapguard_monitor_mode", "gauge", "1 when the policy only counts (mode = monitor).",
 	       !!(s->flags & IG_SLOT_MONITOR));
 
-	for (uint32_t i = 0; i < h.meta.n_ifaces && i < IG_MAX_IFACES; i++) {
-		struct ig_meta_iface now_if = h.meta.ifaces[i];
-
-		ig_iface_state(h.meta.attach, &now_if);
-		attached += now_if.mode != IG_MODE_NONE;
-	}
+	n_if = ig_ifaces_state(&h.meta, ifs);
+	for (uint32_t i = 0; i < n_if; i++)
+		attached += ifs[i].mode != IG_MODE_NONE;
 	scalar(b, "imapguard_interfaces", "gauge", "Interfaces named by the policy.", h.meta.n_ifaces);
 	scalar(b, "imapguard_interfaces_attached", "gauge",
 	       "Interfaces of the policy that have the data plane attached.", attached);

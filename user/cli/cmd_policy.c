@@ -134,6 +134,8 @@ static const char *burst_str(const struct ig_port_cfg *pc, char *buf, size_t len
 
 static void status_human(struct ig_handle *h, const struct ig_slot *s, uint64_t blocks)
 {
+	struct ig_meta_iface cur[IG_MAX_IFACES];
+	uint32_t n;
 	char burst[96];
 	uint64_t cg = 0;
 	char when[64], rate[48];
@@ -149,10 +151,10 @@ static void status_human(struct ig_handle *h, const struct ig_slot *s, uint64_t 
 	       s->prefix_v6);
 	printf("pins:      %s\n", h->pin);
 	printf("attach:    %s\n", ig_attach_name((int)h->meta.attach));
-	for (uint32_t i = 0; i < h->meta.n_ifaces && i < IG_MAX_IFACES; i++) {
-		struct ig_meta_iface now = h->meta.ifaces[i];
+	n = ig_ifaces_state(&h->meta, cur);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ig_meta_iface now = cur[i];
 
-		ig_iface_state(h->meta.attach, &now);
 		printf("  %-15s %s%s\n", now.name, ig_mode_name(now.mode),
 		       now.mode == IG_MODE_NONE ? " (NOT ATTACHED: re-apply)" :
 		       now.mode == IG_MODE_NFT ? " (table inet imapguard, prerouting priority -300)" :
@@ -183,6 +185,8 @@ static void status_json(struct ig_handle *h, const struct ig_slot *s, uint64_t b
 {
 	json_object *o = json_object_new_object(), *ifs = json_object_new_array(),
 		    *ports = json_object_new_array();
+	struct ig_meta_iface cur[IG_MAX_IFACES];
+	uint32_t n;
 	char rate[48];
 
 	json_object_object_add(o, "loaded", json_object_new_boolean(1));
@@ -199,11 +203,11 @@ static void status_json(struct ig_handle *h, const struct ig_slot *s, uint64_t b
 	json_object_object_add(o, "prefix_v4", json_object_new_int(s->prefix_v4));
 	json_object_object_add(o, "prefix_v6", json_object_new_int(s->prefix_v6));
 	json_object_object_add(o, "max_sources", json_object_new_int64(h->meta.max_sources));
-	for (uint32_t i = 0; i < h->meta.n_ifaces && i < IG_MAX_IFACES; i++) {
-		struct ig_meta_iface now = h->meta.ifaces[i];
+	n = ig_ifaces_state(&h->meta, cur);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ig_meta_iface now = cur[i];
 		json_object *ifc = json_object_new_object();
 
-		ig_iface_state(h->meta.attach, &now);
 		json_object_object_add(ifc, "name", json_object_new_string(now.name));
 		json_object_object_add(ifc, "ifindex", json_object_new_int((int)now.ifindex));
 		json_object_object_add(ifc, "mode", json_object_new_string(ig_mode_name(now.mode)));

@@ -23,28 +23,10 @@
 #include "loader.h"
 #include "nft.h"
 #include "log.h"
+#include "lpm.h"
 #include "pins.h"
 #include "sockops.h"
 #include "stats.h"
-
-static int list_key(const struct ig_prefix *p, uint32_t slot, void *key)
-{
-	if (p->family == 4) {
-		struct ig_list_key4 *k = key;
-
-		k->prefixlen = 32 + p->len;
-		k->slot = slot;
-		memcpy(&k->addr, p->addr, 4);
-		return IG_M_LISTS4;
-	} else {
-		struct ig_list_key6 *k = key;
-
-		k->prefixlen = 32 + p->len;
-		k->slot = slot;
-		memcpy(k->addr, p->addr, 16);
-		return IG_M_LISTS6;
-	}
-}
 
 /* Delete every list entry of `slot` (left by the policy before the last,
  * or by an apply that was interrupted). */
@@ -99,7 +81,7 @@ static int write_lists(struct ig_handle *h, const struct ig_compiled *c, uint32_
 {
 	for (size_t i = 0; i < c->n_lists; i++) {
 		struct ig_list_key6 key = {};
-		int m = list_key(&c->lists[i].pfx, slot, &key);
+		int m = ig_list_key(&c->lists[i].pfx, slot, &key);
 
 		if (allow_only && !(c->lists[i].flags & IG_LIST_ALLOW))
 			continue;

@@ -96,14 +96,22 @@ int ig_tc_attached(int ifindex)
 	return ours;
 }
 
-void ig_iface_state(uint32_t attach, struct ig_meta_iface *ifc)
+uint32_t ig_ifaces_state(const struct ig_meta *m, struct ig_meta_iface out[IG_MAX_IFACES])
 {
-	if (attach == IG_ATTACH_NFT) {
-		ifc->mode = ig_nft_present() ? IG_MODE_NFT : IG_MODE_NONE;
-		ifc->multiprog = 0;
-		return;
+	uint32_t n = m->n_ifaces < IG_MAX_IFACES ? m->n_ifaces : IG_MAX_IFACES;
+	/* one table, whatever the number of interfaces: ask once */
+	int nft = m->attach == IG_ATTACH_NFT && ig_nft_present();
+
+	for (uint32_t i = 0; i < n; i++) {
+		out[i] = m->ifaces[i];
+		if (m->attach == IG_ATTACH_NFT) {
+			out[i].mode = nft ? IG_MODE_NFT : IG_MODE_NONE;
+			out[i].multiprog = 0;
+		} else {
+			ig_query_iface((int)out[i].ifindex, &out[i]);
+		}
 	}
-	ig_query_iface((int)ifc->ifindex, ifc);
+	return n;
 }
 
 uint32_t ig_attach_mode(int attach)

@@ -39,8 +39,8 @@ uint32_t ig_attach_mode(int attach);
 
 const char *ig_mode_name(uint32_t mode);
 
-/* What serves an interface now, given how the policy attaches (nft mode
- * has no per-interface program: the table has to be there). */
-void ig_iface_state(uint32_t attach, struct ig_meta_iface *ifc);
+/* What serves each interface of the pins now, into out; returns how many.
+ * (nft mode has no per-interface program: the table has to be there.) */
+uint32_t ig_ifaces_state(const struct ig_meta *m, struct ig_meta_iface out[IG_MAX_IFACES]);
 
 #endif

@@ -12,6 +12,26 @@ void ig_lpm_key(const struct ig_prefix *p, struct ig_lpm_key6 *k)
 	memcpy(k->addr, p->addr, p->family == 4 ? 4 : 16);
 }
 
+int ig_list_key(const struct ig_prefix *p, uint32_t slot, struct ig_list_key6 *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->prefixlen = 32 + p->len; /* the slot word, then the address */
+	key->slot = slot;
+	memcpy(key->addr, p->addr, p->family == 4 ? 4 : 16);
+	return p->family == 4 ? IG_M_LISTS4 : IG_M_LISTS6;
+}
+
+uint32_t ig_list_flags(const struct ig_handle *h, const struct ig_prefix *addr)
+{
+	struct ig_list_key6 key;
+	uint32_t flags = 0;
+	int m = ig_list_key(addr, h->cfg->active & 1, &key);
+
+	if (bpf_map_lookup_elem(h->fd[m], &key, &flags))
+		return 0;
+	return flags;
+}
+
 int ig_lpm_live(int fd, const struct ig_prefix *addr, void *val, size_t plen_off)
 {
 	struct ig_lpm_key6 key;

@@ -17,6 +17,14 @@
 /* The trie key of p; struct ig_lpm_key4 is the start of ig_lpm_key6. */
 void ig_lpm_key(const struct ig_prefix *p, struct ig_lpm_key6 *k);
 
+/* The list trie key of p in a policy slot (struct ig_list_key4 is the
+ * start of ig_list_key6); returns the map, IG_M_LISTS4 or IG_M_LISTS6. */
+int ig_list_key(const struct ig_prefix *p, uint32_t slot, struct ig_list_key6 *key);
+
+/* The list flags (IG_LIST_ALLOW, IG_LIST_DENY) of the policy in force for
+ * addr: those of the longest listed prefix covering it, or 0. */
+uint32_t ig_list_flags(const struct ig_handle *h, const struct ig_prefix *addr);
+
 /*
  * A live entry covering the address addr in the trie fd: 1 with *val
  * filled, or 0. `plen_off` is where the value keeps its prefix length.
