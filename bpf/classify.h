@@ -69,7 +69,6 @@ static __noinline __u32 ig_list_flags(const struct ig_pkt *p, __u32 s)
  * grants both start with their expiry (0: never) and keep the key's prefix
  * length at `plen_off` (a constant: this is inlined).
  */
-#define IG_LPM_LIVE_TRIES 3
 static __always_inline int ig_lpm_live(void *map, void *key, __u32 *prefixlen,
 				       __u64 *now, const int plen_off)
 {

@@ -249,6 +249,11 @@ struct ig_list_key6 {
 	__u8 addr[16];
 };
 
+/* How many entries a lookup in a block or grant trie looks through, from
+ * the longest match upwards, past lapsed ones the sweeper has not removed:
+ * the data plane and user space must agree. */
+#define IG_LPM_LIVE_TRIES 3
+
 /* Blocks: LPM tries so manual blocks can be any CIDR. Not LRU: a flood of
  * spoofed sources can never push a block out. */
 struct ig_lpm_key4 {

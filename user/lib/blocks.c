@@ -75,30 +75,24 @@ int ig_block_del(struct ig_handle *h, const struct ig_prefix *p)
 	return 0;
 }
 
+struct block_walk {
+	ig_block_fn fn;
+	void *arg;
+};
+
+static int block_one(const struct ig_prefix *p, void *val, void *arg)
+{
+	const struct block_walk *w = arg;
+
+	return w->fn(p, val, w->arg);
+}
+
 int ig_block_foreach(struct ig_handle *h, ig_block_fn fn, void *arg)
 {
-	for (int fam = 4; fam <= 6; fam += 2) {
-		int fd = h->fd[fam == 4 ? IG_M_BLOCKS4 : IG_M_BLOCKS6];
-		struct ig_lpm_key6 cur, next;
-		void *prev = NULL;
+	struct block_walk w = { fn, arg };
+	struct ig_block b;
 
-		while (!bpf_map_get_next_key(fd, prev, &next)) {
-			struct ig_prefix p = { .family = (uint8_t)fam,
-					       .len = (uint8_t)next.prefixlen };
-			struct ig_block b;
-			int rc;
-
-			cur = next;
-			prev = &cur;
-			if (bpf_map_lookup_elem(fd, &next, &b))
-				continue; /* deleted meanwhile */
-			memcpy(p.addr, next.addr, fam == 4 ? 4 : 16);
-			rc = fn(&p, &b, arg);
-			if (rc)
-				return rc;
-		}
-	}
-	return 0;
+	return ig_lpm_foreach(h->fd[IG_M_BLOCKS4], h->fd[IG_M_BLOCKS6], &b, block_one, &w);
 }
 
 uint32_t ig_offence_record(struct ig_handle *h, const struct ig_prefix *p, uint64_t now)

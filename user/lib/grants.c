@@ -129,6 +129,18 @@ int ig_grant_source_live(struct ig_handle *h, const struct ig_prefix *addr)
 			   offsetof(struct ig_grant, prefixlen));
 }
 
+struct grant_walk {
+	ig_grant_fn fn;
+	void *arg;
+};
+
+static int source_one(const struct ig_prefix *p, void *val, void *arg)
+{
+	const struct grant_walk *w = arg;
+
+	return w->fn(IG_GRANT_SOURCE, NULL, p, val, w->arg);
+}
+
 int ig_grant_foreach(struct ig_handle *h, ig_grant_fn fn, void *arg)
 {
 	struct ig_user_key ucur, unext;
@@ -145,22 +157,6 @@ int ig_grant_foreach(struct ig_handle *h, ig_grant_fn fn, void *arg)
 		if ((rc = fn(IG_GRANT_USER, unext.user, NULL, &g, arg)))
 			return rc;
 	}
-	for (int fam = 4; fam <= 6; fam += 2) {
-		int fd = h->fd[fam == 4 ? IG_M_GRANTS4 : IG_M_GRANTS6];
-		struct ig_lpm_key6 cur, next;
-
-		prev = NULL;
-		while (!bpf_map_get_next_key(fd, prev, &next)) {
-			struct ig_prefix p = { .family = (uint8_t)fam, .len = (uint8_t)next.prefixlen };
-
-			cur = next;
-			prev = &cur;
-			if (bpf_map_lookup_elem(fd, &next, &g))
-				continue;
-			memcpy(p.addr, next.addr, fam == 4 ? 4 : 16);
-			if ((rc = fn(IG_GRANT_SOURCE, NULL, &p, &g, arg)))
-				return rc;
-		}
-	}
-	return 0;
+	return ig_lpm_foreach(h->fd[IG_M_GRANTS4], h->fd[IG_M_GRANTS6], &g, source_one,
+			      &(struct grant_walk){ fn, arg });
 }

@@ -12,6 +12,31 @@ void ig_lpm_key(const struct ig_prefix *p, struct ig_lpm_key6 *k)
 	memcpy(k->addr, p->addr, p->family == 4 ? 4 : 16);
 }
 
+int ig_lpm_foreach(int fd4, int fd6, void *val, ig_lpm_fn fn, void *arg)
+{
+	for (int fam = 4; fam <= 6; fam += 2) {
+		int fd = fam == 4 ? fd4 : fd6;
+		struct ig_lpm_key6 cur, next;
+		void *prev = NULL;
+
+		while (!bpf_map_get_next_key(fd, prev, &next)) {
+			struct ig_prefix p = { .family = (uint8_t)fam,
+					       .len = (uint8_t)next.prefixlen };
+			int rc;
+
+			cur = next;
+			prev = &cur;
+			if (bpf_map_lookup_elem(fd, &next, val))
+				continue; /* deleted meanwhile */
+			memcpy(p.addr, next.addr, fam == 4 ? 4 : 16);
+			rc = fn(&p, val, arg);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 int ig_list_key(const struct ig_prefix *p, uint32_t slot, struct ig_list_key6 *key)
 {
 	memset(key, 0, sizeof(*key));
@@ -40,7 +65,7 @@ int ig_lpm_live(int fd, const struct ig_prefix *addr, void *val, size_t plen_off
 
 	ig_lpm_key(addr, &key);
 	key.prefixlen = addr->family == 4 ? 32 : 128;
-	for (int tries = 0; tries < 3; tries++) { /* as IG_LPM_LIVE_TRIES */
+	for (int tries = 0; tries < IG_LPM_LIVE_TRIES; tries++) {
 		if (bpf_map_lookup_elem(fd, &key, val))
 			return 0;
 		memcpy(&expires, val, sizeof(expires));

@@ -17,6 +17,12 @@
 /* The trie key of p; struct ig_lpm_key4 is the start of ig_lpm_key6. */
 void ig_lpm_key(const struct ig_prefix *p, struct ig_lpm_key6 *k);
 
+/* Every entry of a v4 and a v6 trie: its prefix and its value, read into
+ * val (the caller's, sized for the value). Stops at fn's first non-zero,
+ * which it returns. */
+typedef int (*ig_lpm_fn)(const struct ig_prefix *p, void *val, void *arg);
+int ig_lpm_foreach(int fd4, int fd6, void *val, ig_lpm_fn fn, void *arg);
+
 /* The list trie key of p in a policy slot (struct ig_list_key4 is the
  * start of ig_list_key6); returns the map, IG_M_LISTS4 or IG_M_LISTS6. */
 int ig_list_key(const struct ig_prefix *p, uint32_t slot, struct ig_list_key6 *key);
