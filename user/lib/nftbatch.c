@@ -117,6 +117,26 @@ static const char *what_of(const struct nft_batch *b, uint32_t seq)
 	return "unknown object";
 }
 
+/* A bound netfilter socket whose reads give up after 10 s, never hanging
+ * on a lost answer; NULL with errno set. */
+static struct mnl_socket *nft_open(void)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	struct timeval tv = { .tv_sec = 10 };
+	int err;
+
+	if (!nl)
+		return NULL;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = errno;
+		mnl_socket_close(nl);
+		errno = err;
+		return NULL;
+	}
+	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return nl;
+}
+
 int nftb_send(struct nft_batch *b, char *err, size_t errlen)
 {
 	struct mnl_socket *nl;
@@ -136,24 +156,17 @@ int nftb_send(struct nft_batch *b, char *err, size_t errlen)
 	nftb_commit(b, nftnl_batch_end(p, s));
 	want = b->nwhats - 2;
 
-	nl = mnl_socket_open(NETLINK_NETFILTER);
+	nl = nft_open();
 	if (!nl) {
 		snprintf(err, errlen, "netlink: %s", strerror(errno));
 		return -errno;
 	}
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		first = -errno;
-		snprintf(err, errlen, "netlink bind: %s", strerror(errno));
-		goto out;
-	}
-	/* one sendmsg carries the whole transaction: make room for it */
-	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz));
-	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz));
 	{
-		struct timeval tv = { .tv_sec = 10 }; /* never hang on a lost answer */
 		int one = 1;
 
-		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		/* one sendmsg carries the whole transaction: make room for it */
+		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz));
+		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz));
 		/* ACKs without a copy of the request: a 2,000-element message
 		 * would otherwise come back whole with each answer */
 		setsockopt(mnl_socket_get_fd(nl), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
@@ -206,7 +219,7 @@ int nft_query(struct nlmsghdr *req, int (*cb)(const struct nlmsghdr *nlh, void *
 {
 	/* a dump answers in chunks of up to 32 KiB */
 	size_t len = 64u << 10;
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	struct mnl_socket *nl = nft_open();
 	char *buf = malloc(len);
 	int ret = MNL_CB_OK;
 	ssize_t n;
@@ -215,15 +228,9 @@ int nft_query(struct nlmsghdr *req, int (*cb)(const struct nlmsghdr *nlh, void *
 		ret = nl ? -ENOMEM : -errno;
 		goto out;
 	}
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_sendto(nl, req, req->nlmsg_len) < 0) {
+	if (mnl_socket_sendto(nl, req, req->nlmsg_len) < 0) {
 		ret = -errno;
 		goto out;
-	}
-	{
-		struct timeval tv = { .tv_sec = 10 }; /* never hang on a lost answer */
-
-		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	}
 	errno = 0;
 	while (ret > MNL_CB_STOP) {
