@@ -16,19 +16,23 @@
 
 #include "agent.h"
 
+/* Where `imapguard events` finds our stream, recorded in the pinned meta
+ * (under the pins' lock: an apply writes the meta too). */
 static int meta_set_sock(struct agent *a, const char *path)
 {
-	struct ig_handle h;
+	struct ig_meta m;
 	int lock = -1, err;
 
 	err = ig_lock(a->pin, &lock);
 	if (err)
 		return err;
-	err = ig_handle_open(&h, a->pin);
+	err = ig_meta_read(&a->h, &m);
 	if (!err) {
-		snprintf(h.meta.agent_sock, sizeof(h.meta.agent_sock), "%s", path);
-		err = ig_meta_write(&h);
-		ig_handle_close(&h);
+		snprintf(m.agent_sock, sizeof(m.agent_sock), "%s", path);
+		pthread_mutex_lock(&a->lock);
+		a->h.meta = m;
+		pthread_mutex_unlock(&a->lock);
+		err = ig_meta_write(&a->h);
 	}
 	ig_unlock(&lock);
 	return err;

@@ -99,12 +99,10 @@ static int on_event(const struct ig_event *ev, void *arg)
 static int meta_reread(struct agent *a)
 {
 	struct ig_meta m;
-	__u32 key = 0;
+	int err = ig_meta_read(&a->h, &m);
 
-	if (bpf_map_lookup_elem(a->h.fd[IG_M_META], &key, &m))
-		return -errno;
-	if (m.magic != IG_META_MAGIC || m.schema != IG_SCHEMA_VERSION)
-		return -EPROTO;
+	if (err)
+		return err;
 	pthread_mutex_lock(&a->lock);
 	a->h.meta = m;
 	pthread_mutex_unlock(&a->lock);

@@ -141,7 +141,7 @@ void ig_sync_programs(void)
 	usleep(50000); /* nohz_full kernels refuse it; programs run in ns */
 }
 
-static int check_meta(struct ig_handle *h)
+int ig_meta_read(struct ig_handle *h, struct ig_meta *out)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info), key = 0;
@@ -168,7 +168,7 @@ static int check_meta(struct ig_handle *h)
 		       h->pin, m->schema, IG_SCHEMA_VERSION, h->pin);
 		err = -EPROTO;
 	} else {
-		memcpy(&h->meta, m, sizeof(h->meta));
+		memcpy(out, m, sizeof(*out));
 	}
 	free(m);
 	return err;
@@ -194,7 +194,7 @@ int ig_handle_open(struct ig_handle *h, const char *pin)
 		err = errno == ENOENT || errno == ENOTDIR ? -ENOENT : -errno;
 		goto fail;
 	}
-	err = check_meta(h);
+	err = ig_meta_read(h, &h->meta);
 	if (err)
 		goto fail;
 	for (int i = 0; i < IG_NR_MAPS; i++) {

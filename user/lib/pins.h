@@ -58,6 +58,8 @@ void ig_unlock(int *fd);
 int ig_handle_open(struct ig_handle *h, const char *pin);
 void ig_handle_close(struct ig_handle *h);
 int ig_meta_write(struct ig_handle *h);
+/* The pinned meta, checked (ours, and this binary's schema), into out. */
+int ig_meta_read(struct ig_handle *h, struct ig_meta *out);
 
 /* Path of a pinned object under the pin directory. */
 void ig_pin_file(const char *pin, const char *name, char *buf, size_t len);
