@@ -77,19 +77,6 @@ static __always_inline __u32 ig_burst_count(const struct ig_src_key *k,
 	return sum;
 }
 
-/* Block duration: block_ns doubled per level, capped at block_max_ns. */
-static __always_inline __u64 ig_block_duration(const struct ig_port_cfg *pc, __u32 level)
-{
-	__u64 d = pc->block_ns;
-	int i;
-
-#pragma unroll
-	for (i = 0; i < IG_MAX_LEVEL; i++)
-		if (i < level && d < pc->block_max_ns)
-			d <<= 1;
-	return d < pc->block_max_ns ? d : pc->block_max_ns;
-}
-
 /* Escalation: a repeat offence within 24 h climbs one level. */
 static __always_inline __u32 ig_offence_level(const struct ig_src_key *k, __u64 now)
 {
@@ -252,7 +239,7 @@ static __always_inline void ig_auto_block(struct ig_cfg *cfg, const struct ig_sl
 		return; /* already blocked: a handshake that was in flight */
 
 	level = ig_offence_level(k, now);
-	dur = ig_block_duration(pc, level);
+	dur = ig_escalated_ns(pc->block_ns, pc->block_max_ns, level);
 	b.created_ns = now;
 	b.expires_ns = now + dur;
 	b.count = count;

@@ -152,6 +152,18 @@ struct ig_port_cfg {
 #define IG_OFFENCE_MEMORY_NS (24ull * 3600 * 1000000000ull) /* repeat window */
 #define IG_MAX_LEVEL 30
 
+/* A block at escalation `level`: base doubled per level, capped at max.
+ * One rule for the kernel's automatic blocks and the agent's auth blocks
+ * (the loop is bounded for the verifier). */
+static inline __u64 ig_escalated_ns(__u64 base, __u64 max, __u32 level)
+{
+	__u64 d = base;
+
+	for (__u32 i = 0; i < IG_MAX_LEVEL && i < level && d < max; i++)
+		d <<= 1;
+	return d < max ? d : max;
+}
+
 /* Slot flags. */
 #define IG_SLOT_MONITOR (1u << 0)      /* count would_drop, drop nothing */
 #define IG_SLOT_DEFAULT_DENY (1u << 1) /* sources on no list are dropped */

@@ -152,7 +152,7 @@ static void auth_block(struct agent *a, const struct ig_auth_conf *conf,
 	int killed = 0;
 
 	b.level = (uint8_t)level;
-	b.expires_ns = now + ig_escalate(conf->block_ns, conf->block_max_ns, level);
+	b.expires_ns = now + ig_escalated_ns(conf->block_ns, conf->block_max_ns, level);
 	if (ig_block_put(&a->h, pfx, &b)) {
 		jlogf("error", "auth_block", "cannot add the block: %s", strerror(errno));
 		return;

@@ -108,15 +108,6 @@ uint32_t ig_offence_record(struct ig_handle *h, const struct ig_prefix *p, uint6
 	return n.level;
 }
 
-uint64_t ig_escalate(uint64_t base_ns, uint64_t max_ns, uint32_t level)
-{
-	uint64_t d = base_ns;
-
-	for (uint32_t i = 0; i < level && d < max_ns; i++)
-		d <<= 1;
-	return d < max_ns ? d : max_ns;
-}
-
 int ig_block_lookup(struct ig_handle *h, const struct ig_prefix *addr, struct ig_block *out)
 {
 	return ig_lpm_live(h->fd[addr->family == 4 ? IG_M_BLOCKS4 : IG_M_BLOCKS6], addr, out,

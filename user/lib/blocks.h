@@ -36,7 +36,6 @@ int ig_block_kill_sessions(struct ig_handle *h, const struct ig_prefix *p, int *
  * 24 h climbs one level, and the block doubles per level up to a cap.
  */
 uint32_t ig_offence_record(struct ig_handle *h, const struct ig_prefix *p, uint64_t now);
-uint64_t ig_escalate(uint64_t base_ns, uint64_t max_ns, uint32_t level);
 
 /* A live block covering this address (a full-length prefix)? */
 int ig_block_lookup(struct ig_handle *h, const struct ig_prefix *addr, struct ig_block *out);
