@@ -144,28 +144,21 @@ static void auth_block(struct agent *a, const struct ig_auth_conf *conf,
 	uint64_t now = ig_mono_ns();
 	struct ig_block b = { .origin = IG_ORIGIN_AUTH, .reason = (uint8_t)reason,
 			      .count = count, .port = port, .created_ns = now };
-	struct ig_event ev = { .type = IG_EV_BLOCK, .time_ns = now, .family = pfx->family,
-			       .prefixlen = pfx->len, .origin = IG_ORIGIN_AUTH,
-			       .reason = (uint8_t)reason, .count = count, .port = port };
 	uint32_t level = ig_offence_record(&a->h, pfx, now);
+	struct ig_event ev;
 	json_object *o;
-	int killed = 0;
+	int killed = 0, monitor;
 
 	b.level = (uint8_t)level;
 	b.expires_ns = now + ig_escalated_ns(conf->block_ns, conf->block_max_ns, level);
-	if (ig_block_put(&a->h, pfx, &b)) {
+	if (ig_block_create(&a->h, pfx, &b)) {
 		jlogf("error", "auth_block", "cannot add the block: %s", strerror(errno));
 		return;
 	}
-	ig_stat_bump(&a->h, IG_STAT_BLOCKS(IG_ORIGIN_AUTH, reason));
-	if (a->h.cfg->slot[a->h.cfg->active & 1].flags & IG_SLOT_MONITOR)
-		ev.type = IG_EV_WOULD_BLOCK;
-	else
+	monitor = a->h.cfg->slot[a->h.cfg->active & 1].flags & IG_SLOT_MONITOR;
+	if (!monitor)
 		ig_block_kill_sessions(&a->h, pfx, &killed);
-	ev.expires_ns = b.expires_ns;
-	ev.created_ns = now;
-	ev.level = b.level;
-	memcpy(ev.addr, pfx->addr, 16);
+	ig_event_of(&ev, monitor ? IG_EV_WOULD_BLOCK : IG_EV_BLOCK, pfx, &b, now);
 	o = ig_event_json(&ev);
 	json_object_object_add(o, "sessions_killed", json_object_new_int(killed));
 	agent_publish(a, &ev, o);

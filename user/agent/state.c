@@ -481,10 +481,11 @@ corrupt: {
 }
 
 struct sweep {
-	struct agent *a;
 	uint64_t now;
-	struct ig_prefix *dead;
-	struct ig_block *blocks;
+	struct lapsed {
+		struct ig_prefix p;
+		struct ig_block b;
+	} *dead;
 	size_t n, cap;
 };
 
@@ -496,44 +497,31 @@ static int sweep_one(const struct ig_prefix *p, const struct ig_block *b, void *
 		return 0;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
-		struct ig_prefix *d = realloc(s->dead, cap * sizeof(*d));
-		struct ig_block *bl;
+		struct lapsed *d = realloc(s->dead, cap * sizeof(*d));
 
 		if (!d)
 			return 1;
 		s->dead = d;
-		bl = realloc(s->blocks, cap * sizeof(*bl));
-		if (!bl)
-			return 1;
-		s->blocks = bl;
 		s->cap = cap;
 	}
-	s->dead[s->n] = *p;
-	s->blocks[s->n++] = *b;
+	s->dead[s->n++] = (struct lapsed){ *p, *b };
 	return 0;
 }
 
 void sweep_blocks(struct agent *a)
 {
-	struct sweep s = { .a = a, .now = ig_mono_ns() };
+	struct sweep s = { .now = ig_mono_ns() };
 
 	ig_block_foreach(&a->h, sweep_one, &s);
 	for (size_t i = 0; i < s.n; i++) {
-		struct ig_event ev = { .type = IG_EV_EXPIRE, .time_ns = s.now,
-				       .expires_ns = s.blocks[i].expires_ns,
-				       .created_ns = s.blocks[i].created_ns,
-				       .count = s.blocks[i].count, .family = s.dead[i].family,
-				       .prefixlen = s.dead[i].len, .port = s.blocks[i].port,
-				       .origin = s.blocks[i].origin, .reason = s.blocks[i].reason,
-				       .level = s.blocks[i].level };
+		struct ig_event ev;
 
 		/* the kernel's timer may have beaten us to it: no double report */
-		if (ig_block_del(&a->h, &s.dead[i]))
+		if (ig_block_del(&a->h, &s.dead[i].p))
 			continue;
-		memcpy(ev.addr, s.dead[i].addr, 16);
+		ig_event_of(&ev, IG_EV_EXPIRE, &s.dead[i].p, &s.dead[i].b, s.now);
 		agent_publish(a, &ev, ig_event_json(&ev));
 	}
 	free(s.dead);
-	free(s.blocks);
 	sweep_grants(a, s.now);
 }

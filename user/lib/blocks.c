@@ -48,11 +48,17 @@ int ig_block_put(struct ig_handle *h, const struct ig_prefix *p, const struct ig
 	return 0;
 }
 
+int ig_block_create(struct ig_handle *h, const struct ig_prefix *p, const struct ig_block *b)
+{
+	int err = ig_block_put(h, p, b);
+
+	return err ? err : ig_stat_bump(h, IG_STAT_BLOCKS(b->origin, b->reason));
+}
+
 int ig_block_add(struct ig_handle *h, const struct ig_prefix *p, uint64_t ttl_ns,
 		 const char *note, uint8_t origin, uint8_t reason)
 {
 	struct ig_block b = { .origin = origin, .reason = reason };
-	int err;
 
 	if (!ig_note_ok(note))
 		return -EINVAL;
@@ -60,8 +66,7 @@ int ig_block_add(struct ig_handle *h, const struct ig_prefix *p, uint64_t ttl_ns
 	b.expires_ns = ttl_ns ? b.created_ns + ttl_ns : 0;
 	if (note)
 		snprintf(b.note, sizeof(b.note), "%s", note);
-	err = ig_block_put(h, p, &b);
-	return err ? err : ig_stat_bump(h, IG_STAT_BLOCKS(origin, reason));
+	return ig_block_create(h, p, &b);
 }
 
 int ig_block_del(struct ig_handle *h, const struct ig_prefix *p)

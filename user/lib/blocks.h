@@ -9,6 +9,9 @@
 #include "pins.h"
 
 /* Add or replace the block on exactly this prefix. ttl_ns 0 = permanent. */
+/* A new block, made by us (counted in the blocks statistics); put only
+ * brings back one that existed before (restore). */
+int ig_block_create(struct ig_handle *h, const struct ig_prefix *p, const struct ig_block *b);
 int ig_block_add(struct ig_handle *h, const struct ig_prefix *p, uint64_t ttl_ns,
 		 const char *note, uint8_t origin, uint8_t reason);
 

@@ -97,6 +97,16 @@ static void event_prefix(const struct ig_event *ev, char buf[IG_PREFIX_STRLEN])
 	ig_prefix_str(&p, buf);
 }
 
+void ig_event_of(struct ig_event *ev, uint32_t type, const struct ig_prefix *p,
+		 const struct ig_block *b, uint64_t now)
+{
+	*ev = (struct ig_event){ .type = type, .time_ns = now, .expires_ns = b->expires_ns,
+				 .created_ns = b->created_ns, .count = b->count,
+				 .family = p->family, .prefixlen = p->len, .port = b->port,
+				 .origin = b->origin, .reason = b->reason, .level = b->level };
+	memcpy(ev->addr, p->addr, sizeof(ev->addr));
+}
+
 json_object *ig_event_json(const struct ig_event *ev)
 {
 	json_object *o = json_object_new_object();

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include "addr.h"
 #include "pins.h"
 
 struct ring_buffer;
@@ -29,6 +30,11 @@ const char *ig_event_type_name(unsigned int type);
 double ig_mono_to_unix(uint64_t mono_ns);
 #define IG_ISO8601 "%Y-%m-%dT%H:%M:%SZ"
 void ig_mono_strftime(uint64_t mono_ns, const char *fmt, char *buf, size_t len);
+
+/* The event of type `type` about block b of prefix p, at now: what user
+ * space reports as the kernel does. */
+void ig_event_of(struct ig_event *ev, uint32_t type, const struct ig_prefix *p,
+		 const struct ig_block *b, uint64_t now);
 
 /* One event as JSON (caller puts it), and that JSON as one line of text. */
 json_object *ig_event_json(const struct ig_event *ev);
