@@ -87,7 +87,7 @@ struct agent {
 
 	uint64_t saved_gen;   /* state_gen at the last state write */
 	uint64_t next_save_ns;
-	uint64_t next_sweep_ns;
+	uint64_t next_sweep_ns, last_sweep_ns;
 	uint64_t synced_gen;  /* state_gen at the last nftables sync */
 	uint64_t next_sync_ns;
 	int nft_again;	      /* nft changes waited on expiring elements */
@@ -107,6 +107,9 @@ int state_restore(struct agent *a, int *blocks, int *offences);
 
 /* Remove lapsed blocks the kernel's timers did not (manual ones, restored
  * ones); logs each. */
+/* Can a block or grant have lapsed since the last snapshot (or is a change
+ * not in one yet)? Then sweep_blocks is worth its walk of every table. */
+int sweep_due(struct agent *a, uint64_t now);
 void sweep_blocks(struct agent *a);
 void sweep_grants(struct agent *a, uint64_t now);
 

@@ -37,6 +37,7 @@
 
 #define TICK_MS 250
 #define SWEEP_EVERY_NS (5ull * 1000000000ull)
+#define SWEEP_MAX_NS (60ull * 1000000000ull)
 #define SAVE_GAP_MIN_NS (250ull * 1000000ull) /* at most 4 writes a second */
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -397,10 +398,15 @@ static int run(struct agent *a)
 
 				if (read(tfd, &ticks, sizeof(ticks)) < 0)
 					continue;
-				if (now >= a->next_sweep_ns) {
+				/* a walk of every block and grant: only when something
+				 * may have lapsed, and at least once a minute */
+				if (now >= a->next_sweep_ns &&
+				    (sweep_due(a, now) || now >= a->last_sweep_ns + SWEEP_MAX_NS)) {
 					sweep_blocks(a);
-					a->next_sweep_ns = now + SWEEP_EVERY_NS;
+					a->last_sweep_ns = now;
 				}
+				if (now >= a->next_sweep_ns)
+					a->next_sweep_ns = now + SWEEP_EVERY_NS;
 				maybe_save(a, now, 0);
 				maybe_sync(a, now, 0);
 			} else if (fd == a->fanout_fd) {

@@ -508,6 +508,19 @@ static int sweep_one(const struct ig_prefix *p, const struct ig_block *b, void *
 	return 0;
 }
 
+int sweep_due(struct agent *a, uint64_t now)
+{
+	int due = __atomic_load_n(&a->h.cfg->state_gen, __ATOMIC_RELAXED) != a->saved_gen;
+
+	/* the census is the last snapshot, its expiries ascending: the first
+	 * of each kind says whether anything in it can have lapsed */
+	pthread_mutex_lock(&a->lock);
+	for (int k = 0; k < CENSUS_KINDS && !due; k++)
+		due = a->census.n[k] && a->census.expires[k][0] <= now;
+	pthread_mutex_unlock(&a->lock);
+	return due;
+}
+
 void sweep_blocks(struct agent *a)
 {
 	struct sweep s = { .now = ig_mono_ns() };
