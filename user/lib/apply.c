@@ -142,30 +142,22 @@ static int check_compatible(struct ig_handle *h, const struct ig_policy *pol)
 
 /*
  * Copy a compiled bitmap into the idle slot's bit of every summary byte.
- * Four bytes at a time, atomically: the kernel sets block bits in the same
- * words at any moment. Untouched words (most) cost a read.
+ * Only bytes whose bit differs are written, with a byte-wide atomic: the
+ * kernel sets block bits in the same bytes at any moment. Most cost a read.
  */
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-	       "summary words are assembled little-endian, as the kernel reads them");
-
 static void stage_summary(__u8 *bytes, const __u64 *bits, uint32_t slot)
 {
-	const __u32 bit = IG_SUM_LIST(slot), mask = bit * 0x01010101u;
-	__u32 *words = (__u32 *)bytes;
+	const __u8 bit = (__u8)IG_SUM_LIST(slot);
 
-	for (uint32_t w = 0; w < IG_SUM_SIZE / 4; w++) {
-		__u32 want = 0, cur = __atomic_load_n(&words[w], __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < IG_SUM_SIZE; i++) {
+		__u8 want = (bits[i >> 6] >> (i & 63)) & 1 ? bit : 0;
 
-		for (uint32_t b = 0; b < 4; b++) {
-			uint32_t i = w * 4 + b;
-
-			if ((bits[i >> 6] >> (i & 63)) & 1)
-				want |= bit << (8 * b); /* byte b of a little-endian word */
-		}
-		if ((cur & mask) == want)
+		if ((__atomic_load_n(&bytes[i], __ATOMIC_RELAXED) & bit) == want)
 			continue;
-		__atomic_fetch_and(&words[w], ~(mask & ~want), __ATOMIC_RELAXED);
-		__atomic_fetch_or(&words[w], want, __ATOMIC_RELAXED);
+		if (want)
+			__atomic_fetch_or(&bytes[i], bit, __ATOMIC_RELAXED);
+		else
+			__atomic_fetch_and(&bytes[i], (__u8)~bit, __ATOMIC_RELAXED);
 	}
 }
 
