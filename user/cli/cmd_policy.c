@@ -9,6 +9,7 @@
 #include "attach.h"
 #include "blocks.h"
 #include "cli.h"
+#include "compile.h"
 #include "duration.h"
 #include "log.h"
 #include "policy.h"
@@ -112,12 +113,10 @@ static int count_active(const struct ig_prefix *p, const struct ig_block *b, voi
 
 static const char *rate_str(const struct ig_port_cfg *pc, char *buf, size_t len)
 {
-	uint64_t interval = pc->rate_emission_ns + pc->rate_tolerance_ns;
 	char d[32];
 
-	snprintf(buf, len, "%llu/%s",
-		 (unsigned long long)(pc->rate_emission_ns ? interval / pc->rate_emission_ns : 0),
-		 ig_duration_str(interval, d, sizeof(d)));
+	snprintf(buf, len, "%llu/%s", (unsigned long long)ig_rate_count(pc),
+		 ig_duration_str(ig_rate_interval_ns(pc), d, sizeof(d)));
 	return buf;
 }
 

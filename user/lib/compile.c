@@ -198,3 +198,13 @@ void ig_compiled_free(struct ig_compiled *c)
 	free(c->sum6);
 	memset(c, 0, sizeof(*c));
 }
+
+uint64_t ig_rate_interval_ns(const struct ig_port_cfg *pc)
+{
+	return pc->rate_emission_ns + pc->rate_tolerance_ns;
+}
+
+uint64_t ig_rate_count(const struct ig_port_cfg *pc)
+{
+	return pc->rate_emission_ns ? ig_rate_interval_ns(pc) / pc->rate_emission_ns : 0;
+}

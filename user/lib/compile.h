@@ -36,6 +36,11 @@ int ig_compile(const struct ig_policy *pol, const struct ig_slot *prev,
 	       struct ig_compiled *out);
 void ig_compiled_free(struct ig_compiled *c);
 
+/* A rate-limited port's `rate = count/interval`, back from the GCRA form
+ * the data plane keeps (emission interval and tolerance). */
+uint64_t ig_rate_interval_ns(const struct ig_port_cfg *pc);
+uint64_t ig_rate_count(const struct ig_port_cfg *pc);
+
 /* Call fn for every summary index a prefix overlaps; returns 1 (calling
  * nothing) if the prefix is too short to enumerate, so its family must be
  * marked "wild" instead. */

@@ -593,11 +593,6 @@ static struct nftnl_rule *match_source(int family, int masklen, int syn_only)
 }
 
 /* The span of a rate limit: `rate = N/INTERVAL` as compiled (GCRA). */
-static uint64_t rate_interval_ns(const struct ig_port_cfg *pc)
-{
-	return pc->rate_emission_ns + pc->rate_tolerance_ns;
-}
-
 struct port_ctx {
 	struct nft_batch *b;
 	const struct ig_slot *slot;
@@ -619,14 +614,18 @@ static void decide(struct port_ctx *pc, struct nftnl_rule *r, int drop, int reas
 	msg_rule(pc->b, r, pc->chain, what);
 }
 
+/* The chain of one policed port. */
+static void port_chain(char *buf, size_t len, uint16_t port)
+{
+	snprintf(buf, len, "p%u", port);
+}
+
 static void rate_set_name(char *buf, size_t len, int family, const struct ig_port_cfg *pc,
 			  uint8_t prefix)
 {
-	uint64_t interval = rate_interval_ns(pc);
-
 	snprintf(buf, len, "rate%d_p%u_%llu_%llus_%u", family, pc->port,
-		 (unsigned long long)(interval / pc->rate_emission_ns),
-		 (unsigned long long)(interval / 1000000000ull), prefix);
+		 (unsigned long long)ig_rate_count(pc),
+		 (unsigned long long)(ig_rate_interval_ns(pc) / 1000000000ull), prefix);
 }
 
 static void port_rules(struct port_ctx *pc)
@@ -660,12 +659,12 @@ static void port_rules(struct port_ctx *pc)
 		return;
 	case IG_ACT_RATELIMIT:
 		for (int f = 4; f <= 6; f += 2) {
-			uint64_t interval = rate_interval_ns(pc->pc);
+			uint64_t interval = ig_rate_interval_ns(pc->pc);
 			int plen = f == 4 ? s->prefix_v4 : s->prefix_v6;
 			struct nftnl_rule *r = match_source(f, plen, 1);
 
 			rate_set_name(set, sizeof(set), f, pc->pc, (uint8_t)plen);
-			e_meter(r, set, interval / pc->pc->rate_emission_ns, interval / 1000000000ull);
+			e_meter(r, set, ig_rate_count(pc->pc), interval / 1000000000ull);
 			decide(pc, r, 1, IG_REASON_RATE_LIMIT, "rate limit");
 		}
 		/* under the rate, the port allows */
@@ -924,7 +923,7 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 		if (pc->action != IG_ACT_RATELIMIT)
 			continue;
 		for (int f = 4; f <= 6; f += 2) {
-			uint64_t interval = rate_interval_ns(pc);
+			uint64_t interval = ig_rate_interval_ns(pc);
 			struct set_def sd = { .family = f, .flags = NFT_SET_EVAL | NFT_SET_TIMEOUT,
 					      .timeout_ms = interval / 1000000ull,
 					      .size = pol->max_sources };
@@ -952,10 +951,20 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 	msg_chain(&b, NFT_MSG_NEWCHAIN, "dispatch", 0);
 	for (int i = 0; i < s->nports; i++) {
 		struct port_ctx pc = { .b = &b, .slot = s, .pc = &s->ports[i] };
+		struct nftnl_rule *r = nftnl_rule_alloc();
+		uint8_t tcp = IPPROTO_TCP;
+		uint16_t port = htons(s->ports[i].port);
 
-		snprintf(pc.chain, sizeof(pc.chain), "p%u", s->ports[i].port);
+		port_chain(pc.chain, sizeof(pc.chain), s->ports[i].port);
 		msg_chain(&b, NFT_MSG_NEWCHAIN, pc.chain, 0);
 		port_rules(&pc);
+		/* dispatch: TCP to this port goes to its chain */
+		e_meta(r, NFT_META_L4PROTO);
+		e_cmp(r, NFT_CMP_EQ, &tcp, 1);
+		e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+		e_cmp(r, NFT_CMP_EQ, &port, 2);
+		e_verdict(r, NFT_JUMP, pc.chain);
+		msg_rule(&b, r, "dispatch", pc.chain);
 	}
 	for (int i = 0; i < pol->n_ifaces; i++) {
 		struct nftnl_rule *r = nftnl_rule_alloc();
@@ -967,27 +976,13 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 		e_verdict(r, NFT_JUMP, "dispatch");
 		msg_rule(&b, r, "prerouting", pol->ifaces[i]);
 	}
-	for (int i = 0; i < s->nports; i++) {
-		struct nftnl_rule *r = nftnl_rule_alloc();
-		uint8_t tcp = IPPROTO_TCP;
-		uint16_t port = htons(s->ports[i].port);
-		char chain[16];
-
-		snprintf(chain, sizeof(chain), "p%u", s->ports[i].port);
-		e_meta(r, NFT_META_L4PROTO);
-		e_cmp(r, NFT_CMP_EQ, &tcp, 1);
-		e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
-		e_cmp(r, NFT_CMP_EQ, &port, 2);
-		e_verdict(r, NFT_JUMP, chain);
-		msg_rule(&b, r, "dispatch", chain);
-	}
 
 	/* what the old policy had and this one does not */
 	for (size_t i = 0; i < ex.nchains; i++) {
 		int wanted = !strcmp(ex.chains[i], "prerouting") || !strcmp(ex.chains[i], "dispatch");
 
 		for (int p = 0; p < s->nports && !wanted; p++) {
-			snprintf(name, sizeof(name), "p%u", s->ports[p].port);
+			port_chain(name, sizeof(name), s->ports[p].port);
 			wanted = !strcmp(ex.chains[i], name);
 		}
 		if (!wanted)
