@@ -147,15 +147,16 @@ static void auth_block(struct agent *a, const struct ig_auth_conf *conf,
 	uint32_t level = ig_offence_record(&a->h, pfx, now);
 	struct ig_event ev;
 	json_object *o;
-	int killed = 0, monitor;
+	int killed = 0, monitor, err;
 
 	b.level = (uint8_t)level;
 	b.expires_ns = now + ig_escalated_ns(conf->block_ns, conf->block_max_ns, level);
-	if (ig_block_create(&a->h, pfx, &b)) {
-		jlogf("error", "auth_block", "cannot add the block: %s", strerror(errno));
+	err = ig_block_create(&a->h, pfx, &b);
+	if (err) {
+		jlogf("error", "auth_block", "cannot add the block: %s", strerror(-err));
 		return;
 	}
-	monitor = a->h.cfg->slot[a->h.cfg->active & 1].flags & IG_SLOT_MONITOR;
+	monitor = (a->h.cfg->slot[a->h.cfg->active & 1].flags & IG_SLOT_MONITOR) != 0;
 	if (!monitor)
 		ig_block_kill_sessions(&a->h, pfx, &killed);
 	ig_event_of(&ev, monitor ? IG_EV_WOULD_BLOCK : IG_EV_BLOCK, pfx, &b, now);

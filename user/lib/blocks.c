@@ -52,7 +52,10 @@ int ig_block_create(struct ig_handle *h, const struct ig_prefix *p, const struct
 {
 	int err = ig_block_put(h, p, b);
 
-	return err ? err : ig_stat_bump(h, IG_STAT_BLOCKS(b->origin, b->reason));
+	/* the block is what matters; its counter is best effort */
+	if (!err)
+		ig_stat_bump(h, IG_STAT_BLOCKS(b->origin, b->reason));
+	return err;
 }
 
 int ig_block_add(struct ig_handle *h, const struct ig_prefix *p, uint64_t ttl_ns,
