@@ -238,19 +238,25 @@ static __always_inline int ig_decide(const struct ig_pkt *p,
 }
 
 /*
- * The verdict on the packet in [data, end). `more`: the packet goes on
- * past `end` (tc: an skb whose tail is not linear); a parse that runs short
- * then returns IG_RETRY, having counted nothing, so the caller can make the
- * headers linear and ask again.
+ * The verdict on the frame in [data, end), `frame_len` bytes long in all
+ * (tc: skb->len, which may run past the linear `end`). `ctx` and `hook`
+ * (enum ig_hook, a constant at each call site) let the parser read past
+ * the linear area. At IG_HOOK_TC a parse that runs short of linear bytes
+ * returns IG_RETRY, having counted nothing, so the caller can make the
+ * headers linear and ask again with IG_HOOK_TC_FINAL.
+ *
+ * A real BPF subprogram: the tc program calls it twice (before and after
+ * the pull) and carries one copy; the verifier checks it per call site, so
+ * `hook` is still known and the other hook's helper is never seen.
  */
-static __always_inline int ig_classify(void *data, void *end, int more)
+static __noinline int ig_classify(void *ctx, void *data, void *end, __u32 frame_len, __u64 hook)
 {
 	const struct ig_port_cfg *port;
 	const struct ig_slot *slot;
 	const struct ig_cfg *cfg;
 	struct ig_pkt p;
 	__u32 zero = 0, s, verdict;
-	int r, reason, drop;
+	int r, reason, drop, more;
 	__u8 pi;
 
 	/* the lookup first: as a call it clobbers r1-r5, and nothing of the
@@ -260,26 +266,42 @@ static __always_inline int ig_classify(void *data, void *end, int more)
 		return IG_PASS;
 	p.tiny = 0;
 	p.tcp_flags = 0;
-	r = ig_parse(data, end, &p);
-	if (r == IG_P_TCP) {
-		s = cfg->active & 1;
-		slot = &cfg->slot[s];
-		pi = slot->port_map[p.dport];
-		if (!pi)
-			return IG_PASS; /* not a policed port: not ours */
-		port = &slot->ports[(pi - 1) & (IG_MAX_PORTS - 1)];
-		r = ig_parse_rest(end, &p, port->action != IG_ACT_DROP);
-	}
+	p.chain = 0;
+	more = hook == IG_HOOK_TC && frame_len > (__u32)(end - data);
+	r = ig_parse(ctx, hook, data, end, frame_len, &p);
+	s = cfg->active & 1;
+	slot = &cfg->slot[s];
 	if (r != IG_P_TCP) {
-		if (more && r == IG_P_MALFORMED)
-			return IG_RETRY;
-		if (r == IG_P_MALFORMED)
-			ig_count(IG_G_MALFORMED);
-		else if (r == IG_P_FRAGMENT)
+		if (r == IG_P_OTHER)
+			return IG_PASS;
+		if (r == IG_P_FRAGMENT) {
 			ig_count(IG_G_FRAGMENT);
-		else if (r == IG_P_EXTHDR_LIMIT)
-			ig_count(IG_G_EXTHDR_LIMIT);
-		return IG_PASS;
+			return IG_PASS;
+		}
+		/* no port: nothing is known about the packet, so no list,
+		 * grant or port action can speak for it */
+		if (more)
+			return IG_RETRY;
+		if (slot->flags & IG_SLOT_MONITOR) {
+			ig_count(IG_G_UNPARSEABLE_MONITOR);
+			return IG_PASS;
+		}
+		ig_count(IG_G_UNPARSEABLE);
+		return IG_DROP;
+	}
+	pi = slot->port_map[p.dport];
+	if (!pi)
+		return IG_PASS; /* not a policed port: not ours */
+	port = &slot->ports[(pi - 1) & (IG_MAX_PORTS - 1)];
+	r = ig_parse_rest(ctx, hook, end, &p, port->action != IG_ACT_DROP);
+	if (r != IG_P_TCP) {
+		if (more)
+			return IG_RETRY;
+		/* a policed port and a TCP header the packet does not carry:
+		 * the kernel would discard it, so dropping costs nothing */
+		drop = 1;
+		reason = IG_REASON_UNPARSEABLE;
+		goto count;
 	}
 
 	if (ig_bench_spread && p.family == 4) {
@@ -290,6 +312,7 @@ static __always_inline int ig_classify(void *data, void *end, int more)
 	}
 
 	reason = ig_decide(&p, cfg, slot, s, port, &drop);
+count:
 	verdict = IG_VERDICT_PASS;
 	if (drop)
 		verdict = (slot->flags & IG_SLOT_MONITOR) ? IG_VERDICT_WOULD_DROP :

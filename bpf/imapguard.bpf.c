@@ -19,11 +19,15 @@ int ig_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 
-	return ig_classify(data, end, 0) == IG_DROP ? XDP_DROP : XDP_PASS;
+	/* not xdp.frags: the whole frame is in [data, end) */
+	return ig_classify(ctx, data, end, (__u32)(end - data), IG_HOOK_XDP) == IG_DROP ?
+		       XDP_DROP : XDP_PASS;
 }
 
-/* Headers we may need in the linear area: Ethernet, two VLAN tags, IPv6,
- * IG_MAX_EXTHDR extension headers of typical size, and TCP. */
+/* What must be linear for the direct reads: Ethernet, IG_MAX_VLAN tags,
+ * IPv4 with options (60) or IPv6 (40), and the TCP header: 126 bytes. An
+ * IPv6 extension chain and the TCP header behind it are read with
+ * bpf_skb_load_bytes, linear or not, so the pull never needs more. */
 #define IG_TC_PULL_LEN 256
 
 SEC("tc")
@@ -37,16 +41,17 @@ int ig_tc(struct __sk_buff *skb)
 	 * pages, so classify what is linear. Only when the headers themselves
 	 * run past it (some GRO'd skbs) pull them in and ask again: a pull
 	 * copies, which every packet should not pay. */
-	r = ig_classify(data, end, skb->len > (__u32)(end - data));
+	r = ig_classify(skb, data, end, skb->len, IG_HOOK_TC);
 	if (r == IG_RETRY) {
 		__u32 want = skb->len < IG_TC_PULL_LEN ? skb->len : IG_TC_PULL_LEN;
 
 		/* the call invalidates packet pointers whether or not it
-		 * succeeds; on failure we classify what is linear */
+		 * succeeds; on failure what is linear is all there is, and
+		 * a packet whose port is not in it is dropped */
 		bpf_skb_pull_data(skb, want);
 		data = (void *)(long)skb->data;
 		end = (void *)(long)skb->data_end;
-		r = ig_classify(data, end, 0);
+		r = ig_classify(skb, data, end, skb->len, IG_HOOK_TC_FINAL);
 	}
 	/* TC_ACT_UNSPEC lets the next filter on the hook run, so we coexist
 	 * with the operator's own tc programs. */

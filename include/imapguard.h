@@ -12,7 +12,7 @@
 
 /* Bumped whenever a pinned map's layout or meaning changes. A binary refuses
  * pins whose schema differs, so it can never misread an older layout. */
-#define IG_SCHEMA_VERSION 1
+#define IG_SCHEMA_VERSION 2
 #define IG_META_MAGIC 0x31474d49u
 
 /* Policy limits. */
@@ -72,21 +72,27 @@ enum ig_attach {
 	X(RATE_LIMIT, "rate_limit", "SYN over the port's rate")               \
 	X(DEFAULT_DENY, "default_deny", "source on no list under default=deny") \
 	X(TINY_FRAGMENT, "tiny_fragment",                                      \
-	  "first fragment too short for the TCP header")
+	  "first fragment too short for the TCP header")                      \
+	X(UNPARSEABLE, "unparseable",                                          \
+	  "TCP header truncated or inconsistent")
 
 #define IG_VERDICTS(X)                                                         \
 	X(PASS, "pass")                                                        \
 	X(DROP, "drop")                                                        \
 	X(WOULD_DROP, "would_drop")
 
-/* Counters that belong to no policed port (the port is unknown). */
+/* Counters that belong to no policed port (the port is unknown). A packet
+ * is either TCP with a destination port we found, or proven not TCP, or
+ * unparseable: dropped (monitor mode: passed) and counted here. */
 #define IG_GLOBALS(X)                                                          \
-	X(MALFORMED, "malformed_packets",                                      \
-	  "truncated or inconsistent headers; passed unclassified")           \
+	X(UNPARSEABLE, "unparseable_packets",                                  \
+	  "TCP (or possibly TCP) whose destination port cannot be found: "      \
+	  "truncated, past the parse bounds, or ports beyond the first "        \
+	  "fragment; dropped")                                                 \
 	X(FRAGMENT, "fragments",                                               \
 	  "non-first IP fragments; passed (the first fragment is policed)")   \
-	X(EXTHDR_LIMIT, "ipv6_exthdr_limit",                                  \
-	  "IPv6 packets with more extension headers than parsed; passed")
+	X(UNPARSEABLE_MONITOR, "unparseable_would_drop",                       \
+	  "the same as unparseable_packets in monitor mode; passed")
 
 #define IG__ENUM_REASON(name, label, help) IG_REASON_##name,
 #define IG__ENUM_VERDICT(name, label) IG_VERDICT_##name,
