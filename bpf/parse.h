@@ -156,7 +156,7 @@ static __always_inline int ig_parse_rest(void *ctx, __u64 hook, void *end, struc
 			return IG_P_UNPARSEABLE;
 		p->tiny = 1;
 	} else if (p->chain) {
-		__u8 t[14];
+		__u8 t[IG_TCP_MIN_HDR];
 
 		if (ig_load(ctx, hook, p->l4_off, t, sizeof(t)))
 			return IG_P_UNPARSEABLE;

@@ -93,9 +93,9 @@ t_rc 0 "status human output" igs status
 t_match "status says whether the dispatcher is in use" "dispatcher" "$T_OUT"
 S=$(igs stats -j)
 t_jq "stats -j shape" '(.ports | length) == 2 and (.ports[0] | .port == 143 and
-	.action == "drop" and (.counters | length) == 24 and (.counters[0] |
+	.action == "drop" and (.counters | length) == 27 and (.counters[0] |
 	has("verdict") and has("reason") and has("packets"))) and
-	(.global | has("malformed_packets") and has("fragments"))' "$S"
+	(.global | has("unparseable_packets") and has("fragments") and has("unparseable_would_drop"))' "$S"
 t_rc 0 "block add CIDR with ttl and reason" igs block add 198.18.7.0/24 --ttl 10m --reason "spray test"
 t_rc 0 "block add IPv6 permanent" igs block add 2001:db8:7::/48
 t_rc 0 "block add the same prefix again replaces it" igs block add 198.18.7.0/24 --ttl 20m

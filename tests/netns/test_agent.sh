@@ -57,7 +57,7 @@ t_match "Content-Type: text/plain; version=0.0.4" "^Content-Type: text/plain; ve
 for name in 'imapguard_packets_total{port="143",action="drop",reason="policy"}' \
 	'imapguard_connections_total{port="993"}' 'imapguard_blocks_active{origin="auto"}' \
 	'imapguard_blocks_total{origin="auto",reason="burst"}' 'imapguard_sources_tracked{table="burst"}' \
-	'imapguard_sources_capacity{table="rate"}' imapguard_malformed_packets_total \
+	'imapguard_sources_capacity{table="rate"}' imapguard_unparseable_packets_total \
 	imapguard_policy_generation imapguard_policy_reloads_total \
 	imapguard_policy_reload_failures_total; do
 	t_check "exports $name" grep -qF "$name " "$LAB_DIR/m1.txt"
