@@ -43,7 +43,7 @@ static size_t put_ext(uint8_t *p, uint8_t t, size_t len)
 	len = len ? len : 8;
 	p[1] = (uint8_t)(len / 8 - 1);
 	if (t == IPPROTO_ROUTING)
-		p[2] = 4; /* segment routing, segments left 0: skipped */
+		p[2] = 253; /* experimental (RFC 4727), segments left 0: skipped */
 	else
 		fill_options(p + 2, len - 2);
 	return len;
