@@ -51,13 +51,14 @@ static size_t put_ext(uint8_t *p, uint8_t t, size_t len)
 
 size_t pkt_build(const struct pkt_spec *s, uint8_t *buf)
 {
+	static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2 };
 	uint8_t proto = s->proto ? s->proto : IPPROTO_TCP;
 	int l4 = s->l4_bytes < 0 ? 0 : s->l4_bytes ? s->l4_bytes : 20;
 	size_t off = 12, ip_off, l4_off;
 	int nh_off = -1;
 
 	memset(buf, 0, PKT_MAX);
-	memcpy(buf, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02", 12);
+	memcpy(buf, macs, sizeof(macs));
 	for (int i = 0; i < s->vlans; i++) {
 		put16(buf + off, i == 0 && s->vlans > 1 ? 0x88a8 : 0x8100);
 		put16(buf + off + 2, (uint16_t)(100 + i));
