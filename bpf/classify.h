@@ -240,16 +240,13 @@ static __always_inline int ig_decide(const struct ig_pkt *p,
 /*
  * The verdict on the frame in [data, end), `frame_len` bytes long in all
  * (tc: skb->len, which may run past the linear `end`). `ctx` and `hook`
- * (enum ig_hook, a constant at each call site) let the parser read past
- * the linear area. At IG_HOOK_TC a parse that runs short of linear bytes
- * returns IG_RETRY, having counted nothing, so the caller can make the
- * headers linear and ask again with IG_HOOK_TC_FINAL.
- *
- * A real BPF subprogram: the tc program calls it twice (before and after
- * the pull) and carries one copy; the verifier checks it per call site, so
- * `hook` is still known and the other hook's helper is never seen.
+ * (enum ig_hook) let the parser read past the linear area. At IG_HOOK_TC a
+ * parse that runs short of linear bytes returns IG_RETRY, having counted
+ * nothing, so the caller can make the headers linear and ask again with
+ * IG_HOOK_TC_FINAL.
  */
-static __noinline int ig_classify(void *ctx, void *data, void *end, __u32 frame_len, __u64 hook)
+static __always_inline int ig_classify_core(void *ctx, void *data, void *end, __u32 frame_len,
+					    __u64 hook)
 {
 	const struct ig_port_cfg *port;
 	const struct ig_slot *slot;
@@ -320,6 +317,18 @@ count:
 	ig_count(IG_STAT_PORT(port->stat_idx & (IG_PORT_SLOTS - 1), verdict,
 			      reason));
 	return verdict == IG_VERDICT_DROP ? IG_DROP : IG_PASS;
+}
+
+/*
+ * ig_classify_core as a real BPF subprogram, for tc, which asks twice
+ * (before and after the pull) and so carries one copy instead of two. The
+ * verifier checks it per call site, so `hook` is still a known constant and
+ * the other hook's load helper is never seen. XDP asks once and inlines the
+ * core: a call costs the fast path its arguments' spills.
+ */
+static __noinline int ig_classify(void *ctx, void *data, void *end, __u32 frame_len, __u64 hook)
+{
+	return ig_classify_core(ctx, data, end, frame_len, hook);
 }
 
 #endif /* IG_CLASSIFY_H */

@@ -20,7 +20,7 @@ int ig_xdp(struct xdp_md *ctx)
 	void *end = (void *)(long)ctx->data_end;
 
 	/* not xdp.frags: the whole frame is in [data, end) */
-	return ig_classify(ctx, data, end, (__u32)(end - data), IG_HOOK_XDP) == IG_DROP ?
+	return ig_classify_core(ctx, data, end, (__u32)(end - data), IG_HOOK_XDP) == IG_DROP ?
 		       XDP_DROP : XDP_PASS;
 }
 
