@@ -341,6 +341,11 @@ static inline __u64 ig_sum_gen_next(__u64 w)
 	return (w & ~IG_SUM_GEN64) | (((w | ~IG_SUM_GEN64) + 0x10) & IG_SUM_GEN64);
 }
 
+/* A test widens the windows between the steps (tests/unit/test_sumcount.c). */
+#ifndef IG_SUM_STEP
+#define IG_SUM_STEP() do { } while (0)
+#endif
+
 /* I1, I2 for one cell (see above); returns the count before. */
 static inline __u32 ig_sum_get(__u32 *count, __u64 *word, __u64 bit)
 {
@@ -348,7 +353,9 @@ static inline __u32 ig_sum_get(__u32 *count, __u64 *word, __u64 bit)
 	__u64 w;
 
 	for (int i = 0; i < IG_SUM_CAS_TRIES; i++) {
+		IG_SUM_STEP();
 		w = *(volatile __u64 *)word;
+		IG_SUM_STEP();
 		if (__sync_val_compare_and_swap(word, w, ig_sum_gen_next(w) | bit) == w)
 			return old;
 	}
@@ -364,9 +371,12 @@ static inline __u32 ig_sum_put(__u32 *count, __u64 *word, __u64 bit)
 	__u64 w;
 
 	for (int i = 0; i < IG_SUM_CAS_TRIES && !left; i++) {
+		IG_SUM_STEP();
 		w = *(volatile __u64 *)word;
+		IG_SUM_STEP();
 		if (!(w & bit) || __sync_fetch_and_add(count, 0))
 			break;
+		IG_SUM_STEP();
 		if (__sync_val_compare_and_swap(word, w, w & ~bit) == w)
 			break;
 	}
@@ -378,6 +388,7 @@ static inline __u32 ig_wild_get(__u32 *count, __u32 *flags, __u32 bit)
 {
 	__u32 old = __sync_fetch_and_add(count, 1);
 
+	IG_SUM_STEP();
 	__sync_fetch_and_add(flags, 1u << 4);
 	__sync_fetch_and_or(flags, bit);
 	return old;
@@ -388,9 +399,12 @@ static inline __u32 ig_wild_put(__u32 *count, __u32 *flags, __u32 bit)
 	__u32 left = __sync_fetch_and_sub(count, 1) - 1, w;
 
 	for (int i = 0; i < IG_SUM_CAS_TRIES && !left; i++) {
+		IG_SUM_STEP();
 		w = *(volatile __u32 *)flags;
+		IG_SUM_STEP();
 		if (!(w & bit) || __sync_fetch_and_add(count, 0))
 			break;
+		IG_SUM_STEP();
 		if (__sync_val_compare_and_swap(flags, w, w & ~bit) == w)
 			break;
 	}
