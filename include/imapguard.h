@@ -246,17 +246,21 @@ struct ig_slot {
  * between D2 and D4 it changed the word's generation, so D4 failed. So I2
  * came after D4 and set the bit again, before I3 made E visible. The count
  * never goes below the entries in the map (increment before insert,
- * decrement after delete), so a bit is never wrongly cleared.
+ * decrement after delete), so a bit is never wrongly cleared. An insert
+ * that replaces an entry of the same prefix gives its own increment back
+ * (a D1..D4 of its own): the replaced entry's increment, whose I2 came
+ * before it was visible, stands for the key, which never leaves the map.
  * ABA: D4 succeeds wrongly only if the word returned to w, i.e. the
  * generation advanced by a multiple of its range between D2 and D4. Other
  * writers (deleters, apply's list bits) never touch it. A summary word is
  * 8 cells (64 bits) whose high nibbles form a 32-bit generation; I2 adds 1
  * to it by compare-and-swap, or, after IG_SUM_CAS_TRIES lost races, adds
  * 2^28 to it (1 << 60 on the word: its top nibble, whose carry falls off)
- * before setting the bit. Wrapping it takes 2^28 inserts into those 8 cells within one
- * deleter's D2..D4, or 16 inserts that each lost IG_SUM_CAS_TRIES races in
- * a row on that word; the wild flags' generation (dyn_flags bits 4-31) wraps
- * after 2^28 wild inserts. Neither happens within a preempted deleter.
+ * before setting the bit. Wrapping it takes 2^28 inserts into those 8
+ * cells within one deleter's D2..D4 (minutes of nothing else), or 16
+ * inserts that each lost IG_SUM_CAS_TRIES races in a row on that word. The
+ * wild flags' generation (dyn_flags bits 4-31) is a plain counter: 2^28
+ * wild inserts. A deleter preempted for milliseconds sees neither.
  *
  * ig_sumcnt is touched only on insert and delete, never per packet.
  */
@@ -332,7 +336,7 @@ static inline __u64 ig_sum_word_bit(__u32 cell, __u8 bit)
 #endif
 }
 
-#define IG_SUM_GEN64 0xf0f0f0f0f0f0f0f0ull
+#define IG_SUM_GEN64 (0x0101010101010101ull * IG_SUM_GEN)
 
 /* w with its generation (the high nibbles) advanced by one: the other bits
  * set to 1 carry the increment from nibble to nibble. */
