@@ -211,6 +211,28 @@ static int block_v6_many(uint64_t ttl)
 	return ok;
 }
 
+/*
+ * Proof that a clear bit skips the lookup: an entry written straight into
+ * the trie, uncounted, behind the summary's back. The data plane must not
+ * see it (had it looked, it would have found it). Removed again after.
+ */
+static void expect_unlooked(const char *what, const char *src, int grant, int drop, int reason)
+{
+	struct ig_prefix p = pfx(src);
+	struct ig_lpm_key6 k = { .prefixlen = p.family == 4 ? 32 : 128 };
+	struct ig_block b = { .prefixlen = (uint8_t)k.prefixlen };
+	struct ig_grant g = { .expires_ns = ig_mono_ns() + 60 * S_NS,
+			      .prefixlen = (uint8_t)k.prefixlen };
+	int fd = env.h.fd[grant ? (p.family == 4 ? IG_M_GRANTS4 : IG_M_GRANTS6) :
+				  (p.family == 4 ? IG_M_BLOCKS4 : IG_M_BLOCKS6)];
+
+	memcpy(k.addr, p.addr, 16);
+	tap(!bpf_map_update_elem(fd, &k, grant ? (void *)&g : (void *)&b, BPF_NOEXIST),
+	    "an uncounted %s for %s, behind the summary's back", grant ? "grant" : "block", src);
+	expect(what, src, 993, drop, reason);
+	bpf_map_delete_elem(fd, &k);
+}
+
 static void run_blocks(void)
 {
 	const char *v4 = "198.18.20.5", *v6 = "2001:db8:5:77::9";
@@ -248,6 +270,8 @@ static void run_blocks(void)
 	tap(!(sum_of(v4) & IG_SUM_DYN) && count_of(v4, IG_SUM_KIND_BLOCK) == 0,
 	    "all deleted: the bit is clear again, the count 0 (byte %#x)", sum_of(v4));
 	expect("the next packet from the cell takes the fast path", v4, 993, 0, IG_REASON_POLICY);
+	expect_unlooked("fast path: the block trie is not even looked at", v4, 0, 0,
+			IG_REASON_POLICY);
 
 	/* lapsed blocks, removed by the agent's sweep */
 	tap(block_every_prefix(1) == 8191 && (sum_of(v4) & IG_SUM_DYN),
@@ -269,6 +293,8 @@ static void run_blocks(void)
 	tap(!(sum_of(v6) & IG_SUM_DYN) && count_of(v6, IG_SUM_KIND_BLOCK) == 0,
 	    "v6: the bit is clear, the count 0");
 	expect("v6: the fast path again", v6, 993, 0, IG_REASON_POLICY);
+	expect_unlooked("v6 fast path: the block trie is not looked at", v6, 0, 0,
+			IG_REASON_POLICY);
 }
 
 static int add_block(const char *c, uint64_t ttl)
@@ -311,6 +337,8 @@ static void run_wide(void)
 		    wild_count(0, IG_SUM_KIND_BLOCK) == 0,
 	    "both deleted: IG_DYN_BLOCKS4_WILD clear again");
 	expect("no longer wild: the fast path", "198.19.200.1", 993, 0, IG_REASON_POLICY);
+	expect_unlooked("no longer wild: the trie is not looked at", "198.19.200.1", 0, 0,
+			IG_REASON_POLICY);
 
 	tap(add_block("2001:db8::/32", 60 * S_NS) == 0 && (dyn_flags() & IG_DYN_BLOCKS6_WILD),
 	    "a v6 /32 block sets IG_DYN_BLOCKS6_WILD");
@@ -368,6 +396,8 @@ static void run_grants(void)
 	tap(!(sum_of(a) & IG_SUM_GRANT) && count_of(a, IG_SUM_KIND_GRANT) == 0,
 	    "all grants gone: the grant bit is clear, the count 0");
 	expect("default=deny again, by the fast path", a, 993, 1, IG_REASON_DEFAULT_DENY);
+	expect_unlooked("fast path: the grant trie is not looked at", a, 1, 1,
+			IG_REASON_DEFAULT_DENY);
 
 	tap(ig_grant_source_add(&env.h, &w4, 60 * S_NS, NULL) == 0 &&
 		    (dyn_flags() & IG_DYN_GRANTS4_WILD),
@@ -624,6 +654,8 @@ static void run_kernel(void)
 	tap(count_of(a, IG_SUM_KIND_BLOCK) == 0 && !(sum_of(a) & IG_SUM_DYN),
 	    "all expired: the count is 0 (%u), the bit clear", count_of(a, IG_SUM_KIND_BLOCK));
 	expect("the next packet from the cell takes the fast path", a, 993, 0, IG_REASON_POLICY);
+	expect_unlooked("after the kernel's expiries the trie is not looked at", a, 0, 0,
+			IG_REASON_POLICY);
 
 	/* the kernel's wide blocks: 16 cells at /16, wild at /12 */
 	bpfenv_policy(&env, POLICY("prefix_v4 = 16"));
