@@ -24,6 +24,9 @@
 #define AF_INET6 10
 #endif
 #define IG_CLOCK_MONOTONIC 1
+#ifndef EEXIST
+#define EEXIST 17
+#endif
 
 static __always_inline int ig_v4mapped(const __u32 *a)
 {
@@ -91,35 +94,48 @@ static __always_inline __u32 ig_offence_level(const struct ig_src_key *k, __u64 
 	return n.level;
 }
 
-/* Set the block's summary bit first: until it is set the data plane skips
- * the block lookup for this source. */
-static __always_inline void ig_mark_dyn(struct ig_cfg *cfg, const struct ig_src_key *k,
-					__u8 prefixlen)
+/*
+ * Count a block of `len` bits at addr (network order) in or out of the
+ * summary: get before it is inserted, put after it was deleted. The cells
+ * are the ones user space counts (ig_sum_span, ig_sum_cell), so either side
+ * can delete what the other inserted. A real subprogram: two callers.
+ */
+static __noinline void ig_dyn_count(struct ig_cfg *cfg, __u8 family, const __u8 *addr,
+				    __u8 len, int get)
 {
-	__u32 idx, *word;
+	__u32 span = ig_sum_span(family, len), v6 = family == 6, i, idx;
+	struct ig_sum_count *c;
+	__u8 *sum;
 
-	if (k->family == 4) {
-		if (prefixlen < IG_SUM4_PREFIX) {
-			__sync_fetch_and_or(&cfg->dyn_flags, IG_DYN_BLOCKS4_WILD);
+	if (!cfg)
+		return;
+	if (!span) {
+		idx = IG_SUMCNT_WILD(v6);
+		c = bpf_map_lookup_elem(&ig_sumcnt, &idx);
+		if (!c)
 			return;
-		}
-		idx = ig_sum4_bit(bpf_ntohl(k->addr[0])) & (IG_SUM_SIZE - 1);
-		word = (__u32 *)&cfg->sum4[idx & ~3u];
-	} else {
-		if (prefixlen < IG_SUM6_PREFIX) {
-			__sync_fetch_and_or(&cfg->dyn_flags, IG_DYN_BLOCKS6_WILD);
-			return;
-		}
-		idx = ig_sum6_bit(bpf_ntohl(k->addr[0]), bpf_ntohl(k->addr[1]) >> 16) &
-		      (IG_SUM_SIZE - 1);
-		word = (__u32 *)&cfg->sum6[idx & ~3u];
+		if (get)
+			ig_wild_get(&c->n[IG_SUM_KIND_BLOCK], &cfg->dyn_flags,
+				    ig_dyn_wild_bit(IG_SUM_KIND_BLOCK, v6));
+		else
+			ig_wild_put(&c->n[IG_SUM_KIND_BLOCK], &cfg->dyn_flags,
+				    ig_dyn_wild_bit(IG_SUM_KIND_BLOCK, v6));
+		return;
 	}
-	/* BPF atomics are 32/64-bit: OR the byte's bit in through its word */
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	__sync_fetch_and_or(word, IG_SUM_DYN << ((idx & 3) * 8));
-#else
-	__sync_fetch_and_or(word, IG_SUM_DYN << ((3 - (idx & 3)) * 8));
-#endif
+	sum = v6 ? cfg->sum6 : cfg->sum4;
+	for (i = 0; i < (1u << IG_SUM_DYN_ENUM_MAX) && i < span; i++) {
+		__u32 cell = ig_sum_cell(family, addr, i);
+		__u64 *word = ig_sum_word(sum, cell), bit = ig_sum_word_bit(cell, IG_SUM_DYN);
+
+		idx = IG_SUMCNT_CELL(v6, cell);
+		c = bpf_map_lookup_elem(&ig_sumcnt, &idx);
+		if (!c)
+			return;
+		if (get)
+			ig_sum_get(&c->n[IG_SUM_KIND_BLOCK], word, bit);
+		else
+			ig_sum_put(&c->n[IG_SUM_KIND_BLOCK], word, bit);
+	}
 }
 
 static __always_inline void ig_emit(__u32 type, const struct ig_block *b,
@@ -165,18 +181,35 @@ static __always_inline struct ig_block *ig_block_at(const struct ig_timer_key *t
 	}
 }
 
-static __always_inline void ig_block_remove(const struct ig_timer_key *tk)
+/* 0 when this call removed the entry (and must uncount it). */
+static __always_inline long ig_block_remove(const struct ig_timer_key *tk)
 {
 	if (tk->family == 4) {
 		struct ig_lpm_key4 k = { .prefixlen = tk->prefixlen };
 
 		__builtin_memcpy(&k.addr, tk->addr, 4);
-		bpf_map_delete_elem(&ig_blocks4, &k);
+		return bpf_map_delete_elem(&ig_blocks4, &k);
 	} else {
 		struct ig_lpm_key6 k = { .prefixlen = tk->prefixlen };
 
 		__builtin_memcpy(k.addr, tk->addr, 16);
-		bpf_map_delete_elem(&ig_blocks6, &k);
+		return bpf_map_delete_elem(&ig_blocks6, &k);
+	}
+}
+
+static __always_inline long ig_block_insert(const struct ig_timer_key *tk,
+					    const struct ig_block *b, __u64 flags)
+{
+	if (tk->family == 4) {
+		struct ig_lpm_key4 k = { .prefixlen = tk->prefixlen };
+
+		__builtin_memcpy(&k.addr, tk->addr, 4);
+		return bpf_map_update_elem(&ig_blocks4, &k, b, flags);
+	} else {
+		struct ig_lpm_key6 k = { .prefixlen = tk->prefixlen };
+
+		__builtin_memcpy(k.addr, tk->addr, 16);
+		return bpf_map_update_elem(&ig_blocks6, &k, b, flags);
 	}
 }
 
@@ -198,11 +231,13 @@ static int ig_block_expire_cb(void *map, struct ig_timer_key *tk, struct ig_bloc
 		struct ig_cfg *cfg;
 		__u32 zero = 0;
 
-		ig_block_remove(tk);
-		cfg = bpf_map_lookup_elem(&ig_cfg, &zero);
-		if (cfg)
-			__sync_fetch_and_add(&cfg->state_gen, 1);
-		ig_emit(IG_EV_EXPIRE, &copy, tk->addr, tk->family, now);
+		if (ig_block_remove(tk) == 0) { /* else someone else removed it */
+			cfg = bpf_map_lookup_elem(&ig_cfg, &zero);
+			ig_dyn_count(cfg, tk->family, tk->addr, tk->prefixlen, 0);
+			if (cfg)
+				__sync_fetch_and_add(&cfg->state_gen, 1);
+			ig_emit(IG_EV_EXPIRE, &copy, tk->addr, tk->family, now);
+		}
 	}
 	bpf_map_delete_elem(map, tk);
 	return 0;
@@ -249,19 +284,19 @@ static __always_inline void ig_auto_block(struct ig_cfg *cfg, const struct ig_sl
 	b.prefixlen = tk.prefixlen;
 	b.level = (__u8)level;
 
-	ig_mark_dyn(cfg, k, tk.prefixlen);
-	if (k->family == 4) {
-		struct ig_lpm_key4 lk = { .prefixlen = tk.prefixlen, .addr = k->addr[0] };
-
-		err = bpf_map_update_elem(&ig_blocks4, &lk, &b, BPF_ANY);
-	} else {
-		struct ig_lpm_key6 lk = { .prefixlen = tk.prefixlen };
-
-		__builtin_memcpy(lk.addr, k->addr, 16);
-		err = bpf_map_update_elem(&ig_blocks6, &lk, &b, BPF_ANY);
+	/* counted before it goes in; a lapsed block of the same prefix that is
+	 * replaced was counted already, so the replace gives it back */
+	ig_dyn_count(cfg, tk.family, tk.addr, tk.prefixlen, 1);
+	err = ig_block_insert(&tk, &b, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		err = ig_block_insert(&tk, &b, BPF_EXIST);
+		ig_dyn_count(cfg, tk.family, tk.addr, tk.prefixlen, 0);
+	} else if (err) {
+		ig_dyn_count(cfg, tk.family, tk.addr, tk.prefixlen, 0);
 	}
 	if (err)
-		return; /* table full: counted by user space from its size */
+		return; /* table full (counted by user space from its size), or
+			 * the lapsed one vanished under us: the next burst blocks */
 	__sync_fetch_and_add(&cfg->state_gen, 1);
 	ig_arm_timer(&tk, dur);
 	ig_count(IG_STAT_EXTRA(pc->stat_idx & (IG_PORT_SLOTS - 1), IG_X_AUTO_BLOCKS));

@@ -18,6 +18,16 @@ struct {
 	__type(value, struct ig_cfg);
 } ig_cfg SEC(".maps");
 
+/* Per summary cell, the blocks and grants overlapping it (imapguard.h):
+ * touched on insert and delete only, never per packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, IG_SUMCNT_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct ig_sum_count);
+} ig_sumcnt SEC(".maps");
+
 /* Twice the per-policy limit: both slots coexist during a re-apply. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -43,6 +43,7 @@
 #define IG_MAP_GRANTS4 "ig_grants4"
 #define IG_MAP_GRANTS6 "ig_grants6"
 #define IG_MAP_USER_GRANTS "ig_user_grants"
+#define IG_MAP_SUMCNT "ig_sumcnt"
 #define IG_LINK_SOCKOPS "link_sockops" /* pinned cgroup link */
 
 #define IG_MAX_GRANTS 65536
@@ -194,19 +195,20 @@ struct ig_slot {
 	__u8 port_map[65536];
 };
 
-#define IG_DYN_BLOCKS4_WILD (1u << 0) /* a v4 block shorter than /IG_SUM4_PREFIX */
-#define IG_DYN_BLOCKS6_WILD (1u << 1) /* a v6 block shorter than /IG_SUM6_PREFIX */
+#define IG_DYN_BLOCKS4_WILD (1u << 0) /* a v4 block too short for the summary */
+#define IG_DYN_BLOCKS6_WILD (1u << 1) /* a v6 block too short for the summary */
 #define IG_DYN_GRANTS4_WILD (1u << 2)
 #define IG_DYN_GRANTS6_WILD (1u << 3)
+#define IG_DYN_FLAGS 0xfu	/* bits 4-31 of dyn_flags: a generation (below) */
 
 /*
  * Summaries: one byte per IPv4 /20 and per hashed IPv6 /48, saying what
- * overlaps it: a list entry of slot 0 or 1, or a block. A byte with no bit
- * for the active slot and no block bit proves the source is on no list and
- * under no block, so the packet skips every LPM lookup with one load. A set
- * bit only means "look it up": false positives cost time, never a wrong
- * verdict. Block bits are only ever set while the maps live (atomically, by
- * user space and by the kernel), so a block can never be skipped.
+ * overlaps it: a list entry of slot 0 or 1, a block, a source grant. A byte
+ * with no bit for the active slot, no block bit and no grant bit proves the
+ * source is on no list, under no block and holds no grant, so the packet
+ * skips every LPM lookup with one load. A set bit only means "look it up":
+ * false positives cost time, never a wrong verdict. The list bits are
+ * written by apply; the block and grant bits follow ig_sumcnt (below).
  */
 #define IG_SUM_BITS 20
 #define IG_SUM_SIZE (1u << IG_SUM_BITS)
@@ -214,26 +216,93 @@ struct ig_slot {
 #define IG_SUM_LIST(slot) (1u << (slot))
 #define IG_SUM_DYN (1u << 2)   /* a block overlaps */
 #define IG_SUM_GRANT (1u << 3) /* a source grant overlaps */
+#define IG_SUM_GEN 0xf0u       /* per byte: a nibble of its word's generation */
 #define IG_SUM4_PREFIX 20
 #define IG_SUM6_PREFIX 48
-#define IG_SUM6_ENUM_MAX 16 /* enumerate up to 2^16 /48s, else go wild */
+#define IG_SUM6_ENUM_MAX 16 /* lists: enumerate up to 2^16 /48s, else go wild */
 
-/* The whole configuration, one array element mapped into user space. */
-struct ig_cfg {
-	__u32 active;	 /* slot in force (0 or 1); written last by apply */
-	__u32 dyn_flags; /* IG_DYN_*, only ever set while loaded */
-	__u64 netns_cookie; /* sockops counts only sockets of this namespace */
-	__u64 state_gen;   /* bumped by every block or grant added or removed,
-			     * by anyone: the agent saves state when it moves */
-	struct ig_slot slot[2];
-	__u8 sum4[IG_SUM_SIZE];
-	__u8 sum6[IG_SUM_SIZE];
+/*
+ * Blocks and source grants (the "kinds") come and go at run time, so their
+ * bits are counted: ig_sumcnt holds, per family and summary cell, how many
+ * entries of each kind overlap it, and per family one count for the wild
+ * flag. A bit is set while its count is not 0, and cleared again when the
+ * last entry leaves: the fast path does not decay as blocks come and go.
+ *
+ * An entry overlaps 1 << (prefix - len) consecutive cells (IPv6: /48s,
+ * hashed) when that is at most 1 << IG_SUM_DYN_ENUM_MAX; a shorter one sets
+ * the family's wild flag instead. ig_sum_span and ig_sum_cell are the one
+ * rule for the kernel's automatic blocks and for user space, so whoever
+ * deletes an entry uncounts exactly what its inserter counted.
+ *
+ * Why a live entry is never skipped, though user space deletes while the
+ * kernel inserts (and either may be delayed for milliseconds):
+ *   inserter: I1 count += 1; I2 set the bit AND advance the generation of
+ *             the bit's word, in one atomic write; I3 insert into the map.
+ *   deleter:  D0 delete from the map; D1 count -= 1; then D2 read the word
+ *             w (bit clear: done); D3 read the count (not 0: done, the bit
+ *             stays); D4 compare-and-swap the word from w to w without the
+ *             bit. A failed D4 goes back to D2 (a bounded number of times;
+ *             giving up leaves a harmless false positive).
+ * The counts and the compare-and-swaps are fully ordered atomics (in BPF
+ * their FETCH forms); the fallback's add and OR (below) hit the same word,
+ * ordered by coherence, and the map update publishes after them. Take an entry
+ * E whose I3 is done and a deleter whose D4 clears E's bit. If E's I1 came
+ * before D3, D3 saw a count >= 1 (E's, which only E's own delete removes):
+ * no D4. So E's I1, and thus I2, came after D3, hence after D2. If I2 fell
+ * between D2 and D4 it changed the word's generation, so D4 failed. So I2
+ * came after D4 and set the bit again, before I3 made E visible. The count
+ * never goes below the entries in the map (increment before insert,
+ * decrement after delete), so a bit is never wrongly cleared. An insert
+ * that replaces an entry of the same prefix gives its own increment back
+ * (a D1..D4 of its own): the replaced entry's increment, whose I2 came
+ * before it was visible, stands for the key, which never leaves the map.
+ * ABA: D4 succeeds wrongly only if the word returned to w, i.e. the
+ * generation advanced by a multiple of its range between D2 and D4. Other
+ * writers (deleters, apply's list bits) never touch it. A summary word is
+ * 8 cells (64 bits) whose high nibbles form a 32-bit generation; I2 adds 1
+ * to it by compare-and-swap, or, after IG_SUM_CAS_TRIES lost races, adds
+ * 2^28 to it (1 << 60 on the word: its top nibble, whose carry falls off)
+ * before setting the bit. Wrapping it takes 2^28 inserts into those 8
+ * cells within one deleter's D2..D4 (minutes of nothing else), or 16
+ * inserts that each lost IG_SUM_CAS_TRIES races in a row on that word. The
+ * wild flags' generation (dyn_flags bits 4-31) is a plain counter: 2^28
+ * wild inserts. A deleter preempted for milliseconds sees neither.
+ *
+ * ig_sumcnt is touched only on insert and delete, never per packet.
+ */
+#define IG_SUM_DYN_ENUM_MAX 4 /* blocks, grants: up to 16 cells, else wild */
+#define IG_SUM_CAS_TRIES 16
+#define IG_SUM_KIND_BLOCK 0
+#define IG_SUM_KIND_GRANT 1
+#define IG_SUMCNT_CELL(v6, cell) (((__u32)(v6) << IG_SUM_BITS) | (cell))
+#define IG_SUMCNT_WILD(v6) ((2u << IG_SUM_BITS) + (v6))
+#define IG_SUMCNT_ENTRIES ((2u << IG_SUM_BITS) + 2)
+
+/* ig_sumcnt, an mmapable array of IG_SUMCNT_ENTRIES (16 MiB): entries of
+ * each kind (IG_SUM_KIND_*) that overlap a cell, or set a wild flag. */
+struct ig_sum_count {
+	__u32 n[2];
 };
 
-/* Bit index of an IPv4 address given in host order. */
-static inline __u32 ig_sum4_bit(__u32 addr_host)
+/* The bit of kind `kind` for summary bytes and for dyn_flags. */
+static inline __u8 ig_sum_kind_bit(int kind)
 {
-	return addr_host >> (32 - IG_SUM4_PREFIX);
+	return kind == IG_SUM_KIND_GRANT ? IG_SUM_GRANT : IG_SUM_DYN;
+}
+
+static inline __u32 ig_dyn_wild_bit(int kind, int v6)
+{
+	return 1u << (kind * 2 + v6);
+}
+
+/* How many summary cells an entry of `len` bits overlaps, or 0: wild. */
+static inline __u32 ig_sum_span(__u8 family, __u8 len)
+{
+	__u32 p = family == 4 ? IG_SUM4_PREFIX : IG_SUM6_PREFIX;
+
+	if (len >= p)
+		return 1;
+	return p - len <= IG_SUM_DYN_ENUM_MAX ? 1u << (p - len) : 0;
 }
 
 /* Bit index of an IPv6 address from its first 48 bits (host-order halves).
@@ -243,6 +312,136 @@ static inline __u32 ig_sum6_bit(__u32 hi32_host, __u16 next16_host)
 	__u64 v = ((__u64)hi32_host << 16) | next16_host;
 
 	return (__u32)((v * 0x9E3779B97F4A7C15ull) >> (64 - IG_SUM_BITS));
+}
+
+/* The i-th cell (i < ig_sum_span) of the entry starting at `addr`, the
+ * address in network order (IPv4 in its first 4 bytes). */
+static inline __u32 ig_sum_cell(__u8 family, const __u8 *addr, __u32 i)
+{
+	__u64 v = ((__u64)addr[0] << 40) | ((__u64)addr[1] << 32) | ((__u64)addr[2] << 24) |
+		  ((__u64)addr[3] << 16) | ((__u64)addr[4] << 8) | addr[5];
+
+	if (family == 4)
+		return (((__u32)(v >> 16) >> (32 - IG_SUM4_PREFIX)) + i) & (IG_SUM_SIZE - 1);
+	v += i;
+	return ig_sum6_bit((__u32)(v >> 16), (__u16)v) & (IG_SUM_SIZE - 1);
+}
+
+/* The 64-bit word holding summary byte `cell`, and `bit` of that byte in it. */
+static inline __u64 *ig_sum_word(__u8 *sum, __u32 cell)
+{
+	return (__u64 *)(sum + (cell & (IG_SUM_SIZE - 8)));
+}
+
+static inline __u64 ig_sum_word_bit(__u32 cell, __u8 bit)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (__u64)bit << ((cell & 7) * 8);
+#else
+	return (__u64)bit << ((7 - (cell & 7)) * 8);
+#endif
+}
+
+#define IG_SUM_GEN64 (0x0101010101010101ull * IG_SUM_GEN)
+
+/* w with its generation (the high nibbles) advanced by one: the other bits
+ * set to 1 carry the increment from nibble to nibble. */
+static inline __u64 ig_sum_gen_next(__u64 w)
+{
+	return (w & ~IG_SUM_GEN64) | (((w | ~IG_SUM_GEN64) + 0x10) & IG_SUM_GEN64);
+}
+
+/* A test widens the windows between the steps (tests/unit/test_sumcount.c). */
+#ifndef IG_SUM_STEP
+#define IG_SUM_STEP() do { } while (0)
+#endif
+
+/* I1, I2 for one cell (see above); returns the count before. */
+static inline __u32 ig_sum_get(__u32 *count, __u64 *word, __u64 bit)
+{
+	__u32 old = __sync_fetch_and_add(count, 1);
+	__u64 w;
+
+	for (int i = 0; i < IG_SUM_CAS_TRIES; i++) {
+		IG_SUM_STEP();
+		w = *(volatile __u64 *)word;
+		IG_SUM_STEP();
+		if (__sync_val_compare_and_swap(word, w, ig_sum_gen_next(w) | bit) == w)
+			return old;
+	}
+	__sync_fetch_and_add(word, 1ull << 60);
+	__sync_fetch_and_or(word, bit);
+	return old;
+}
+
+/* D1..D4 for one cell; returns the count after. */
+static inline __u32 ig_sum_put(__u32 *count, __u64 *word, __u64 bit)
+{
+	__u32 left = __sync_fetch_and_sub(count, 1) - 1;
+	__u64 w;
+
+	for (int i = 0; i < IG_SUM_CAS_TRIES && !left; i++) {
+		IG_SUM_STEP();
+		w = *(volatile __u64 *)word;
+		IG_SUM_STEP();
+		if (!(w & bit) || __sync_fetch_and_add(count, 0))
+			break;
+		IG_SUM_STEP();
+		if (__sync_val_compare_and_swap(word, w, w & ~bit) == w)
+			break;
+	}
+	return left;
+}
+
+/* The same for a wild flag: dyn_flags bits 4-31 are a plain counter. */
+static inline __u32 ig_wild_get(__u32 *count, __u32 *flags, __u32 bit)
+{
+	__u32 old = __sync_fetch_and_add(count, 1);
+
+	IG_SUM_STEP();
+	__sync_fetch_and_add(flags, 1u << 4);
+	__sync_fetch_and_or(flags, bit);
+	return old;
+}
+
+static inline __u32 ig_wild_put(__u32 *count, __u32 *flags, __u32 bit)
+{
+	__u32 left = __sync_fetch_and_sub(count, 1) - 1, w;
+
+	for (int i = 0; i < IG_SUM_CAS_TRIES && !left; i++) {
+		IG_SUM_STEP();
+		w = *(volatile __u32 *)flags;
+		IG_SUM_STEP();
+		if (!(w & bit) || __sync_fetch_and_add(count, 0))
+			break;
+		IG_SUM_STEP();
+		if (__sync_val_compare_and_swap(flags, w, w & ~bit) == w)
+			break;
+	}
+	return left;
+}
+
+/* The whole configuration, one array element mapped into user space. */
+struct ig_cfg {
+	__u32 active;	 /* slot in force (0 or 1); written last by apply */
+	__u32 dyn_flags; /* IG_DYN_* (bits 0-3) while counted in ig_sumcnt;
+			  * bits 4-31 a generation, see above */
+	__u64 netns_cookie; /* sockops counts only sockets of this namespace */
+	__u64 state_gen;   /* bumped by every block or grant added or removed,
+			     * by anyone: the agent saves state when it moves */
+	struct ig_slot slot[2];
+	__u8 sum4[IG_SUM_SIZE]; /* 8-byte aligned: read as 64-bit words */
+	__u8 sum6[IG_SUM_SIZE];
+};
+
+_Static_assert(__builtin_offsetof(struct ig_cfg, sum4) % 8 == 0 &&
+	       __builtin_offsetof(struct ig_cfg, sum6) % 8 == 0,
+	       "summary words are aligned");
+
+/* Bit index of an IPv4 address given in host order. */
+static inline __u32 ig_sum4_bit(__u32 addr_host)
+{
+	return addr_host >> (32 - IG_SUM4_PREFIX);
 }
 
 /*

@@ -25,25 +25,21 @@ const char *ig_block_reason_name(int reason)
 	return reason >= 0 && reason < IG_NR_BLOCK_REASONS ? n[reason] : "unknown";
 }
 
-static int block_key(const struct ig_prefix *p, struct ig_lpm_key6 *key)
+static int block_fd(const struct ig_handle *h, const struct ig_prefix *p)
 {
-	ig_lpm_key(p, key);
-	return p->family == 4 ? IG_M_BLOCKS4 : IG_M_BLOCKS6;
+	return h->fd[p->family == 4 ? IG_M_BLOCKS4 : IG_M_BLOCKS6];
 }
 
 int ig_block_put(struct ig_handle *h, const struct ig_prefix *p, const struct ig_block *in)
 {
 	struct ig_block b = *in;
-	struct ig_lpm_key6 key = {};
-	int m = block_key(p, &key);
+	int err;
 
 	b.prefixlen = p->len;
-	/* the summary bit goes first: the data plane skips the lookup while
-	 * it is clear */
-	ig_summary_mark_live(h, p, IG_SUM_DYN,
-			p->family == 4 ? IG_DYN_BLOCKS4_WILD : IG_DYN_BLOCKS6_WILD);
-	if (bpf_map_update_elem(h->fd[m], &key, &b, BPF_ANY))
-		return -errno;
+	/* counted in the summary first: the data plane skips the lookup
+	 * while the bit is clear */
+	if ((err = ig_lpm_put(h, block_fd(h, p), p, &b, IG_SUM_KIND_BLOCK)))
+		return err;
 	__atomic_fetch_add(&h->cfg->state_gen, 1, __ATOMIC_RELAXED);
 	return 0;
 }
@@ -74,11 +70,10 @@ int ig_block_add(struct ig_handle *h, const struct ig_prefix *p, uint64_t ttl_ns
 
 int ig_block_del(struct ig_handle *h, const struct ig_prefix *p)
 {
-	struct ig_lpm_key6 key = {};
-	int m = block_key(p, &key);
+	int err = ig_lpm_del(h, block_fd(h, p), p, IG_SUM_KIND_BLOCK);
 
-	if (bpf_map_delete_elem(h->fd[m], &key))
-		return -errno;
+	if (err)
+		return err;
 	__atomic_fetch_add(&h->cfg->state_gen, 1, __ATOMIC_RELAXED);
 	return 0;
 }

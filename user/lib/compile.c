@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,41 +10,19 @@ static void set_bit(uint32_t bit, void *words)
 	((__u64 *)words)[bit >> 6] |= 1ull << (bit & 63);
 }
 
-static uint32_t be32_at(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return ntohl(v);
-}
-
 int ig_summary_for_each(const struct ig_prefix *p, void (*fn)(uint32_t bit, void *arg),
 			void *arg)
 {
-	if (p->family == 4) {
-		uint32_t first = ig_sum4_bit(be32_at(p->addr));
-		uint32_t span = p->len >= IG_SUM4_PREFIX ? 1 :
-				1u << (IG_SUM4_PREFIX - p->len);
+	uint32_t plen = p->family == 4 ? IG_SUM4_PREFIX : IG_SUM6_PREFIX;
+	uint32_t span = p->len >= plen ? 1 : 1u << (plen - p->len);
 
-		for (uint32_t i = 0; i < span; i++)
-			fn(first + i, arg);
-		return 0;
-	}
-	if (p->len < IG_SUM6_PREFIX && IG_SUM6_PREFIX - p->len > IG_SUM6_ENUM_MAX)
+	/* lists enumerate every IPv4 /20 (a bitmap at apply time is cheap),
+	 * and up to 2^IG_SUM6_ENUM_MAX /48s; the cells are those blocks and
+	 * grants count (ig_sum_cell) */
+	if (p->family == 6 && p->len < plen && plen - p->len > IG_SUM6_ENUM_MAX)
 		return 1;
-	{
-		/* the first 48 bits as one number, so /48s can be enumerated */
-		uint64_t base = ((uint64_t)be32_at(p->addr) << 16) |
-				((uint64_t)p->addr[4] << 8) | p->addr[5];
-		uint64_t span = p->len >= IG_SUM6_PREFIX ? 1 :
-				1ull << (IG_SUM6_PREFIX - p->len);
-
-		for (uint64_t i = 0; i < span; i++) {
-			uint64_t v = base + i;
-
-			fn(ig_sum6_bit((uint32_t)(v >> 16), (uint16_t)v), arg);
-		}
-	}
+	for (uint32_t i = 0; i < span; i++)
+		fn(ig_sum_cell(p->family, p->addr, i), arg);
 	return 0;
 }
 

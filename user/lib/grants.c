@@ -27,10 +27,9 @@ static void bump(struct ig_handle *h)
 	__atomic_fetch_add(&h->cfg->state_gen, 1, __ATOMIC_RELAXED);
 }
 
-static int source_key(const struct ig_prefix *p, struct ig_lpm_key6 *k)
+static int source_fd(const struct ig_handle *h, const struct ig_prefix *p)
 {
-	ig_lpm_key(p, k);
-	return p->family == 4 ? IG_M_GRANTS4 : IG_M_GRANTS6;
+	return h->fd[p->family == 4 ? IG_M_GRANTS4 : IG_M_GRANTS6];
 }
 
 int ig_grant_put(struct ig_handle *h, int kind, const char *user, const struct ig_prefix *p,
@@ -47,16 +46,13 @@ int ig_grant_put(struct ig_handle *h, int kind, const char *user, const struct i
 		if (bpf_map_update_elem(h->fd[IG_M_USER_GRANTS], &k, &g, BPF_ANY))
 			return -errno;
 	} else {
-		struct ig_lpm_key6 k;
-		int m = source_key(p, &k);
+		int err;
 
 		g.prefixlen = p->len;
-		/* the summary bit first: until it is set the data plane does
-		 * not look for grants of this source */
-		ig_summary_mark_live(h, p, IG_SUM_GRANT,
-				p->family == 4 ? IG_DYN_GRANTS4_WILD : IG_DYN_GRANTS6_WILD);
-		if (bpf_map_update_elem(h->fd[m], &k, &g, BPF_ANY))
-			return -errno;
+		/* counted in the summary first: until its bit is set the data
+		 * plane does not look for grants of this source */
+		if ((err = ig_lpm_put(h, source_fd(h, p), p, &g, IG_SUM_KIND_GRANT)))
+			return err;
 	}
 	bump(h);
 	return 0;
@@ -102,11 +98,10 @@ int ig_grant_user_del(struct ig_handle *h, const char *user)
 
 int ig_grant_source_del(struct ig_handle *h, const struct ig_prefix *p)
 {
-	struct ig_lpm_key6 k;
-	int m = source_key(p, &k);
+	int err = ig_lpm_del(h, source_fd(h, p), p, IG_SUM_KIND_GRANT);
 
-	if (bpf_map_delete_elem(h->fd[m], &k))
-		return -errno;
+	if (err)
+		return err;
 	bump(h);
 	return 0;
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
 #include <string.h>
 #include <bpf/bpf.h>
 
@@ -79,24 +80,70 @@ int ig_lpm_live(int fd, const struct ig_prefix *addr, void *val, size_t plen_off
 	return 0;
 }
 
-struct mark {
-	__u8 *sum;
-	uint8_t bit;
-};
-
-/* Atomic: the kernel sets bits in the same bytes concurrently. */
-static void mark(uint32_t idx, void *arg)
+void ig_summary_count(struct ig_handle *h, const struct ig_prefix *p, int kind, int get)
 {
-	const struct mark *m = arg;
+	uint32_t span = ig_sum_span(p->family, p->len), v6 = p->family == 6;
+	uint8_t *sum = v6 ? h->cfg->sum6 : h->cfg->sum4;
 
-	__atomic_fetch_or(m->sum + (idx & (IG_SUM_SIZE - 1)), m->bit, __ATOMIC_RELAXED);
+	if (!span) {
+		uint32_t *c = &h->cnt[IG_SUMCNT_WILD(v6)].n[kind], bit = ig_dyn_wild_bit(kind, (int)v6);
+
+		if (get)
+			ig_wild_get(c, &h->cfg->dyn_flags, bit);
+		else
+			ig_wild_put(c, &h->cfg->dyn_flags, bit);
+		return;
+	}
+	for (uint32_t i = 0; i < span; i++) {
+		uint32_t cell = ig_sum_cell(p->family, p->addr, i);
+		uint32_t *c = &h->cnt[IG_SUMCNT_CELL(v6, cell)].n[kind];
+		__u64 bit = ig_sum_word_bit(cell, ig_sum_kind_bit(kind));
+
+		if (get)
+			ig_sum_get(c, ig_sum_word(sum, cell), bit);
+		else
+			ig_sum_put(c, ig_sum_word(sum, cell), bit);
+	}
 }
 
-void ig_summary_mark_live(struct ig_handle *h, const struct ig_prefix *p, uint8_t sum_bit,
-			  uint32_t wild)
+int ig_lpm_put(struct ig_handle *h, int fd, const struct ig_prefix *p, const void *val,
+	       int kind)
 {
-	struct mark m = { p->family == 4 ? h->cfg->sum4 : h->cfg->sum6, sum_bit };
+	struct ig_lpm_key6 key;
+	int err = -EAGAIN;
 
-	if (ig_summary_for_each(p, mark, &m))
-		__atomic_fetch_or(&h->cfg->dyn_flags, wild, __ATOMIC_RELAXED);
+	ig_lpm_key(p, &key);
+	ig_summary_count(h, p, kind, 1);
+	/* a new entry keeps the count; one that replaces an entry of the same
+	 * prefix gives it back, the old one's stands for it. Bounded: each
+	 * round lost a race with a delete or an insert of this prefix. */
+	for (int tries = 0; tries < 8; tries++) {
+		if (!bpf_map_update_elem(fd, &key, val, BPF_NOEXIST))
+			return 0;
+		if (errno != EEXIST) {
+			err = -errno;
+			break;
+		}
+		if (!bpf_map_update_elem(fd, &key, val, BPF_EXIST)) {
+			err = 0;
+			break;
+		}
+		if (errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+	}
+	ig_summary_count(h, p, kind, 0);
+	return err;
+}
+
+int ig_lpm_del(struct ig_handle *h, int fd, const struct ig_prefix *p, int kind)
+{
+	struct ig_lpm_key6 key;
+
+	ig_lpm_key(p, &key);
+	if (bpf_map_delete_elem(fd, &key))
+		return -errno;
+	ig_summary_count(h, p, kind, 0);
+	return 0;
 }

@@ -38,11 +38,23 @@ uint32_t ig_list_flags(const struct ig_handle *h, const struct ig_prefix *addr);
 int ig_lpm_live(int fd, const struct ig_prefix *addr, void *val, size_t plen_off);
 
 /*
- * Before an entry for p goes in: set `sum_bit` in the summary bytes p
- * overlaps, or `wild` in dyn_flags when p is too short for them, so that
- * the data plane does not skip the lookup that would find it.
+ * Count an entry for p of `kind` (IG_SUM_KIND_BLOCK or _GRANT) in the
+ * summary (get = 1, before it goes in) or out of it (get = 0, after it was
+ * deleted): the bits of the cells it overlaps, or the family's wild flag,
+ * stay set while any entry counts there (see ig_sumcnt in imapguard.h).
  */
-void ig_summary_mark_live(struct ig_handle *h, const struct ig_prefix *p, uint8_t sum_bit,
-			  uint32_t wild);
+void ig_summary_count(struct ig_handle *h, const struct ig_prefix *p, int kind, int get);
+
+/*
+ * Insert or replace the entry for p in the trie fd, value val, counted once
+ * in the summary however many times it is replaced. 0, or -errno of the
+ * update (-EAGAIN: lost 8 races in a row with changes of this prefix).
+ */
+int ig_lpm_put(struct ig_handle *h, int fd, const struct ig_prefix *p, const void *val,
+	       int kind);
+
+/* Delete the entry for p from fd and uncount it. 0, or -errno (-ENOENT:
+ * there was none, or another deleter got it first and uncounted it). */
+int ig_lpm_del(struct ig_handle *h, int fd, const struct ig_prefix *p, int kind);
 
 #endif

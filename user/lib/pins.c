@@ -28,6 +28,7 @@ const char *const ig_map_names[IG_NR_MAPS] = {
 	[IG_M_OFFENCES] = IG_MAP_OFFENCES, [IG_M_TIMERS] = IG_MAP_TIMERS,
 	[IG_M_EVENTS] = IG_MAP_EVENTS,	   [IG_M_GRANTS4] = IG_MAP_GRANTS4,
 	[IG_M_GRANTS6] = IG_MAP_GRANTS6,   [IG_M_USER_GRANTS] = IG_MAP_USER_GRANTS,
+	[IG_M_SUMCNT] = IG_MAP_SUMCNT,
 };
 
 #define IG_LOCK_WAIT_MS 10000
@@ -215,6 +216,12 @@ int ig_handle_open(struct ig_handle *h, const char *pin)
 		err = -errno;
 		goto fail;
 	}
+	h->cnt = mmap(NULL, IG_SUMCNT_ENTRIES * sizeof(*h->cnt), PROT_READ | PROT_WRITE,
+		      MAP_SHARED, h->fd[IG_M_SUMCNT], 0);
+	if (h->cnt == MAP_FAILED) {
+		err = -errno;
+		goto fail;
+	}
 	return 0;
 fail:
 	ig_handle_close(h);
@@ -226,6 +233,9 @@ void ig_handle_close(struct ig_handle *h)
 	if (h->cfg && h->cfg != MAP_FAILED)
 		munmap(h->cfg, sizeof(*h->cfg));
 	h->cfg = NULL;
+	if (h->cnt && h->cnt != MAP_FAILED)
+		munmap(h->cnt, IG_SUMCNT_ENTRIES * sizeof(*h->cnt));
+	h->cnt = NULL;
 	for (int i = 0; i < IG_NR_MAPS; i++) {
 		if (h->fd[i] >= 0)
 			close(h->fd[i]);

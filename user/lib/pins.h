@@ -31,6 +31,7 @@ enum ig_map_id {
 	IG_M_GRANTS4,
 	IG_M_GRANTS6,
 	IG_M_USER_GRANTS,
+	IG_M_SUMCNT,
 	IG_NR_MAPS
 };
 
@@ -41,6 +42,7 @@ struct ig_handle {
 	int lock_fd; /* -1 unless ig_lock() was called */
 	int fd[IG_NR_MAPS];
 	struct ig_cfg *cfg;	 /* mmap of ig_cfg */
+	struct ig_sum_count *cnt; /* mmap of ig_sumcnt, IG_SUMCNT_ENTRIES */
 	struct ig_meta meta;	 /* as read at open time */
 };
 
