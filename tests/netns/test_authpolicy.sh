@@ -91,6 +91,21 @@ t_jq "plaintext LOGIN on 143 is rejected by require_tls" '(.ok | not) and
 	(.detail | test("Plaintext authentication is not allowed"))' "$r"
 t_check "the rejection is counted" test "$(metric 'imapguard_auth_rejected_total{reason="plaintext"}')" -ge 1
 t_check "the same user with STARTTLS is fine" ok_login $P starttls dave:dave-secret
+# a request that says nothing about its transport is refused, not taken for TLS
+ask() { ip netns exec "$NS_S" curl -s -H "X-API-Key: $KEY" -d "$1" \
+	'http://127.0.0.1:9744/policy?command=allow'; }
+t_jq "require_tls: a request with neither 'tls' nor 'secured' is refused" '.status == -1' \
+	"$(ask '{"remote":"198.18.1.10","login":"dave","protocol":"imap"}')"
+t_check "...counted under its own reason" \
+	test "$(metric 'imapguard_auth_rejected_total{reason="transport_unknown"}')" = 1
+t_match "...and logged as an error that names the fix" '"level":"error".*secured=%\{secured\}' \
+	"$(cat "$LAB_DIR/agent.log")"
+t_jq "either attribute alone decides: tls true passes" '.status == 0' \
+	"$(ask '{"remote":"198.18.1.10","login":"dave","protocol":"imap","tls":true}')"
+t_jq "secured \"TLS\" alone passes" '.status == 0' \
+	"$(ask '{"remote":"198.18.1.10","login":"dave","protocol":"imap","secured":"TLS"}')"
+t_jq "tls true with secured \"\" is clear text" '.status == -1' \
+	"$(ask '{"remote":"198.18.1.10","login":"dave","protocol":"imap","tls":true,"secured":""}')"
 
 # --- 4. zero trust: require_grant = yes ---
 write_conf yes allow

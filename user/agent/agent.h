@@ -25,6 +25,7 @@ enum auth_reject {
 	AUTH_REJECT_SPRAY,
 	AUTH_REJECT_NO_GRANT,
 	AUTH_REJECT_PLAINTEXT,
+	AUTH_REJECT_TRANSPORT_UNKNOWN, /* require_tls, and the request says neither */
 	AUTH_NR_REJECTS
 };
 enum { POLICY_ALLOW, POLICY_REPORT, POLICY_GRANTS, POLICY_NR_COMMANDS };
@@ -77,6 +78,7 @@ struct agent {
 	struct ig_auth *auth;
 	pthread_mutex_t auth_lock; /* guards auth */
 	struct auth_stats auth_stats;
+	uint64_t transport_unknown_logged_ns; /* CLOCK_MONOTONIC of the last such log line */
 
 	/* read by the metrics thread: guarded by lock */
 	pthread_mutex_t lock;

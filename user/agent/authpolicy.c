@@ -39,7 +39,8 @@
 #define POLICY_CONN_MEMORY (64 * 1024)
 
 const char *const auth_reject_names[AUTH_NR_REJECTS] = { "blocked", "auth_failures", "spray",
-							  "no_grant", "plaintext" };
+							  "no_grant", "plaintext",
+							  "transport_unknown" };
 const char *const policy_commands[POLICY_NR_COMMANDS] = { "allow", "report", "grants" };
 
 struct req {
@@ -87,9 +88,20 @@ static int allow_listed(struct agent *a, const struct ig_prefix *addr)
 	return !!(ig_list_flags(&a->h, addr) & IG_LIST_ALLOW);
 }
 
+/* At most once a minute, across the pool's threads: for a log line that a
+ * misconfiguration would otherwise repeat on every request. */
+static int log_due(uint64_t *last_ns)
+{
+	uint64_t now = ig_mono_ns(), prev = __atomic_load_n(last_ns, __ATOMIC_RELAXED);
+
+	return (!prev || now - prev >= 60000000000ull) &&
+	       __atomic_compare_exchange_n(last_ns, &prev, now, 0, __ATOMIC_RELAXED,
+					   __ATOMIC_RELAXED);
+}
+
 static enum MHD_Result do_allow(struct agent *a, struct MHD_Connection *c,
 				const struct ig_auth_conf *conf, const struct ig_prefix *addr,
-				const char *user, int plaintext)
+				const char *user, int transport)
 {
 	struct ig_block b;
 	char msg[160], t[32];
@@ -108,7 +120,19 @@ static enum MHD_Result do_allow(struct agent *a, struct MHD_Connection *c,
 		}
 		return verdict(c, -1, msg);
 	}
-	if (conf->require_tls && plaintext) {
+	if (conf->require_tls && transport == AUTH_TRANSPORT_UNKNOWN) {
+		/* fail closed: a Dovecot that does not say must not turn the
+		 * check off */
+		reject_count(a, AUTH_REJECT_TRANSPORT_UNKNOWN);
+		if (log_due(&a->transport_unknown_logged_ns))
+			jlogf("error", "auth", "require_tls: the request carries neither 'tls' "
+			      "nor 'secured', so the login was refused (said once a minute; "
+			      "the metric counts each); add secured=%%{secured} to "
+			      "auth_policy_request_attributes");
+		return verdict(c, -1, "Login refused: the server cannot tell whether this "
+				      "connection is encrypted.");
+	}
+	if (conf->require_tls && transport == AUTH_TRANSPORT_PLAINTEXT) {
 		reject_count(a, AUTH_REJECT_PLAINTEXT);
 		return verdict(c, -1, "Plaintext authentication is not allowed: use IMAPS "
 				      "(port 993) or STARTTLS.");
@@ -219,7 +243,7 @@ static enum MHD_Result policy_request(struct agent *a, struct MHD_Connection *c,
 	if (report)
 		ret = do_report(a, c, &conf, prefixlen, &q);
 	else
-		ret = do_allow(a, c, &conf, &q.remote, q.user, q.plaintext);
+		ret = do_allow(a, c, &conf, &q.remote, q.user, q.transport);
 	auth_req_free(&q);
 	return ret;
 }
