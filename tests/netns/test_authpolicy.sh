@@ -240,4 +240,18 @@ t_jq "1,000 concurrent requests: every one answered 200, the agent stays respons
 t_check "imapguardd is still running" kill -0 $AG
 t_check "alice still logs in after all that" ok_login $LEGIT imaps alice:alice-secret
 t_check "the 401s were counted" test "$(metric 'imapguard_policy_request_errors_total{code="401"}')" -ge 5
+
+# --- every listener on IPv6 loopback ---
+kill $AG; wait $AG 2>/dev/null
+sed -i 's/127\.0\.0\.1:/[::1]:/' "$CONF"
+t_check "imapguardd starts with every listener on [::1]" \
+	lab_agent "$CONF" 'http://[::1]:9743/metrics'
+t_check "the policy listener is bound there" grep -q '"auth_policy":"\[::1\]:9744"' "$LAB_DIR/agent.log"
+t_match "/metrics answers on [::1]" '^imapguard_' \
+	"$(ip netns exec "$NS_S" curl -s 'http://[::1]:9743/metrics')"
+t_jq "the auth policy answers on [::1]" '.status == 0' "$(ip netns exec "$NS_S" curl -s \
+	-H "X-API-Key: $KEY" -d '{"remote":"198.18.1.2","login":"alice","tls":true}' \
+	'http://[::1]:9744/policy?command=allow')"
+t_jq "the grants API answers on [::1]" '.grants | type == "array"' "$(ip netns exec "$NS_S" \
+	curl -s -H "Authorization: Bearer $TOKEN" 'http://[::1]:9744/v1/grants')"
 t_done

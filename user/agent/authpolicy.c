@@ -336,7 +336,7 @@ int policy_start(struct agent *a)
 	if (!a->auth)
 		return -ENOMEM;
 	a->policy = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO, 0, NULL, NULL,
+		http_daemon_flags(&ss), 0, NULL, NULL,
 		handle, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)POLICY_THREADS,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)POLICY_MAX_CONNS,

@@ -326,7 +326,7 @@ int metrics_start(struct agent *a)
 		jlogf("warning", "metrics", "element counts unavailable (kernel without "
 		      "bpf_map_sum_elem_count): imapguard_sources_tracked omitted");
 	a->metrics = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO, 0, NULL, NULL,
+		http_daemon_flags(&ss), 0, NULL, NULL,
 		handle, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_MAX_CONNS,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)METRICS_PER_IP,
