@@ -295,8 +295,19 @@ done
 t_check "12 kills at random points: the state file always parses" test $bad = 0
 t_refute "no temp file is left behind" test -e "$STATE/state.json.tmp"
 
+# --- unload while the agent runs: refused, or --force stops the agent first ---
+t_rc 1 "unload while the agent runs is refused" igs unload
+t_match "...naming the agent's PID and the way out" "process $AG .*unload --force" "$T_OUT"
+t_check "...the pins are untouched" test -e "$PIN/ig_meta"
+t_check "...and the agent still runs" kill -0 $AG
+t_rc 0 "unload --force" igs unload --force
+wait $AG 2>/dev/null # reap it: a zombie still answers kill -0
+t_refute "--force stopped the agent" kill -0 $AG
+t_match "...which logged its stop on the way out" '"event":"stop"' "$(tail -3 "$LAB_DIR/agent.log")"
+t_refute "...and removed the pins" test -e "$PIN/ig_meta"
+t_rc 2 "unload with an unknown option: exit 2" igs unload --frce
+
 # --- --unload-on-exit ---
-agent_stop TERM
 t_check "start with --unload-on-exit" agent_start --unload-on-exit
 agent_stop TERM
 t_refute "SIGTERM with --unload-on-exit removes the pins" test -e "$PIN/ig_meta"

@@ -172,6 +172,7 @@ wait_for "monitor: events -j says would_block" grep -q '"type":"would_block","pr
 # our own program by its id: other instances may hold sock_ops there too
 sockops_id=$(bpftool -j link show pinned "$PIN/link_sockops" | jq .prog_id)
 t_check "the sock_ops link is pinned (program $sockops_id)" test "$sockops_id" -gt 0
+lab_unfollow # unload refuses while a consumer reads the events
 t_rc 0 "unload" igs unload
 t_absent "unload detaches the sock_ops program from the cgroup-v2 root" \
 	"^ *$sockops_id +cgroup_sock_ops" bpftool cgroup tree

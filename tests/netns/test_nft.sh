@@ -154,6 +154,7 @@ t_rc 0 "a list their rule uses can still change (no delete of a set in use)" \
 t_match "it holds the new list" "198.18.67.0/24" "$(nfts list set inet imapguard deny4)"
 t_match "and their rule still uses it" "@deny4" "$(nfts list chain inet imapguard user_seen)"
 
+lab_unfollow # unload refuses while a consumer reads the events
 t_rc 0 "unload" igs unload
 t_absent "unload removes our table" imapguard ip netns exec "$NS_S" nft list tables
 t_check "and nothing else: someone else's tables are unchanged" test "$(others)" = "$before"

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* check, apply, unload and status. */
 #include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "apply.h"
 #include "attach.h"
@@ -11,6 +14,7 @@
 #include "cli.h"
 #include "compile.h"
 #include "duration.h"
+#include "events.h"
 #include "log.h"
 #include "policy.h"
 #include "sockops.h"
@@ -86,13 +90,70 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 	return err ? EXIT_FAIL : EXIT_OK;
 }
 
+/*
+ * Unloading under a running agent would leave it enforcing nothing on
+ * unpinned maps (blocks, grants and events going nowhere, silently): the
+ * consumer of the events is stopped first with --force, else refused.
+ */
+static int stop_consumer(const struct cli *cli, int force)
+{
+	int pid = ig_events_holder(cli->pin);
+
+	if (pid <= 0)
+		return 0;
+	if (!force) {
+		ig_err("process %d (imapguardd or 'imapguard events') consumes the events of "
+		       "%s; unloading now would leave it working on maps nothing reads. Stop "
+		       "it first (systemctl stop imapguardd), or use 'imapguard unload "
+		       "--force' to stop it and unload", pid, cli->pin);
+		return -EBUSY;
+	}
+	if (kill(pid, SIGTERM) && errno != ESRCH) {
+		ig_err("cannot stop process %d: %s", pid, strerror(errno));
+		return -errno;
+	}
+	/* it lets go of the lock as it exits (the agent saves its state
+	 * first); bounded: 10 s */
+	for (int i = 0; i < 200; i++) {
+		int fd = ig_events_lock(cli->pin);
+
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		usleep(50000);
+	}
+	ig_err("process %d still holds the events of %s after 10 s", pid, cli->pin);
+	return -ETIMEDOUT;
+}
+
 int cmd_unload(struct cli *cli, int argc, char **argv)
 {
-	int loaded, err;
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int loaded, err, c, force = 0;
 
-	if (cli_read_opts(cli, argc, argv, "unload") != argc)
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+jf", opts, NULL)) != -1) {
+		if (c == 'j') {
+			cli->json = 1;
+		} else if (c == 'f') {
+			force = 1;
+		} else {
+			fprintf(stderr, "usage: imapguard unload [--force]\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: imapguard unload [--force]\n");
 		return EXIT_USAGE;
+	}
 	if (cli_need_root())
+		return EXIT_FAIL;
+	if (stop_consumer(cli, force))
 		return EXIT_FAIL;
 	err = ig_unload(cli->pin, &loaded);
 	if (err)
