@@ -156,6 +156,46 @@ t_check "a bad ttl gets 400" test "$(api -H "Authorization: Bearer $TOKEN" \
 	-X POST -d '{"user":"alice","ttl":"forever"}' http://127.0.0.1:9744/v1/grants)" = 400
 t_check "the allow-listed network needs no grant" ok_login $LEGIT imaps alice:alice-secret
 
+# --- the policy listener cannot be starved (Dovecot: auth_policy_reject_on_fail = no) ---
+# 1,000 connections of a local unprivileged user, one byte every 5 s: hung
+# up on at accept, since only policy_clients (root, dovecot) may connect
+rss() { awk '/^VmRSS/ {print $2}' /proc/$AG/status; }
+rss0=$(rss)
+slow() { ip netns exec "$NS_S" setpriv --reuid nobody --regid nogroup --clear-groups \
+	$PY "$ROOT/tests/lib/slowloris.py" 127.0.0.1:9744 1000 15 >"$LAB_DIR/slow.json" 2>&1; }
+slow &
+slow_pid=$!
+sleep 3
+t_rc 0 "under the attack: grant bob" igs grant add --user bob --ttl 1m
+t_check "...bob (granted) logs in: the policy answered" ok_login 198.18.5.25 imaps bob:bob-secret
+r=$(imap 198.18.5.26 imaps carol:carol-secret)
+t_jq "...carol (no grant) is refused by the policy, not let through" \
+	'(.ok | not) and (.detail | test("multi-factor"))' "$r"
+wait $slow_pid
+t_jq "the unprivileged slow clients were all hung up on at once" \
+	'.held_at_end == 0 and .opened >= 1000 and .median_lifetime < 0.5' \
+	"$(cat "$LAB_DIR/slow.json")"
+t_check "...counted as refused connections" \
+	test "$(metric imapguard_policy_connections_refused_total)" -ge 1000
+t_check "the agent's RSS stayed bounded ($rss0 -> $(rss) KiB)" test "$(rss)" -lt $((rss0 + 16384))
+# a slow client the owner rule admits (root) is cut at its deadline: 5 s
+# for a request head, however often it sends a byte
+d0=$(metric imapguard_policy_connections_deadline_total)
+r=$(ip netns exec "$NS_S" $PY "$ROOT/tests/lib/slowloris.py" 127.0.0.1:9744 50 8 1)
+t_jq "50 slow root connections, a byte a second: each closed at its 5 s deadline" \
+	'.closed_by_server >= 50 and .max_lifetime < 6.5 and .median_lifetime >= 4.5' "$r"
+t_check "...counted" test "$(metric imapguard_policy_connections_deadline_total)" -ge $((d0 + 50))
+# under pressure (3/4 of the 512 slots) connections waiting for a head go
+# first: 400 idle ones, which the 5 s deadline alone would all keep for 2 s
+idle() { ip netns exec "$NS_S" $PY "$ROOT/tests/lib/idle_conns.py" "$1" 127.0.0.1:9744 200 2; }
+idle 127.0.0.2 >"$LAB_DIR/idle2.json" &
+idle2=$!
+idle 127.0.0.3 >"$LAB_DIR/idle3.json"
+wait $idle2
+t_jq "400 idle connections (over 3/4 of the slots): closed early, down below 384 within 2 s" \
+	'length == 2 and all(.opened == 200) and (map(.open_after) | add) < 384' \
+	"$(cat "$LAB_DIR/idle2.json" "$LAB_DIR/idle3.json" | jq -cs .)"
+
 # a source grant opens the policed ports at XDP under default = deny
 write_conf yes deny
 kill -HUP $AG

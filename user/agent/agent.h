@@ -17,6 +17,7 @@ struct ig_auth;
 struct ig_event;
 struct MHD_Daemon;
 struct MHD_Connection;
+enum MHD_ConnectionNotificationCode;
 
 /* The auth-policy server's counters (metrics), bumped atomically. */
 enum auth_reject {
@@ -40,6 +41,8 @@ struct auth_stats {
 	uint64_t tarpitted;
 	uint64_t requests[POLICY_NR_COMMANDS];
 	uint64_t errors[POLICY_NR_ERRORS];
+	uint64_t conn_refused;	/* not a policy client (conns.c) */
+	uint64_t conn_deadline; /* closed past its deadline (conns.c) */
 };
 
 #define AUTH_MAX_SOURCES 16384 /* detector tables: a few MiB at most */
@@ -75,6 +78,7 @@ struct agent {
 
 	/* the auth-policy server (threads of its own) */
 	struct MHD_Daemon *policy;
+	struct conns *conns; /* admission and deadlines of its connections */
 	struct ig_auth *auth;
 	pthread_mutex_t auth_lock; /* guards auth */
 	struct auth_stats auth_stats;
@@ -120,6 +124,22 @@ void sweep_grants(struct agent *a, uint64_t now);
 void agent_publish(struct agent *a, const struct ig_event *ev, json_object *o);
 
 int policy_start(struct agent *a);
+
+/*
+ * The policy listener's connections (conns.c): admission by the owner of a
+ * local peer socket ([agent] policy_clients) and hard deadlines, enforced
+ * by a watchdog thread. conns_start resolves policy_clients (-ENOENT for a
+ * user that does not exist) and starts the watchdog for `cap` connections;
+ * conns_notify is libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION callback
+ * (cls: the agent); conns_head marks a request's head received, and
+ * conns_answered its answer sent. conns_stop after the daemon is stopped.
+ */
+int conns_start(struct agent *a, int cap);
+void conns_stop(struct agent *a);
+void conns_notify(void *cls, struct MHD_Connection *mc, void **ctx,
+		  enum MHD_ConnectionNotificationCode code);
+void conns_head(struct agent *a, struct MHD_Connection *mc);
+void conns_answered(struct agent *a, struct MHD_Connection *mc);
 void policy_stop(struct agent *a);
 int grants_request(struct agent *a, struct MHD_Connection *c, const char *url,
 		   const char *method, const char *body, size_t len);

@@ -262,6 +262,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 	(void)version;
 	if (!r) { /* the head: decide what we can before any body is read */
+		conns_head(a, c);
 		int grants = !strncmp(url, "/v1/grants", 10), ok;
 		char secret[IG_SECRET_MAX];
 
@@ -313,9 +314,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct req *r = *con_cls;
 
-	(void)cls;
-	(void)c;
 	(void)toe;
+	conns_answered(cls, c);
 	if (r) {
 		free(r->body.p);
 		free(r);
@@ -327,6 +327,7 @@ int policy_start(struct agent *a)
 {
 	struct sockaddr_storage ss;
 	unsigned int len;
+	int err;
 
 	if (!a->pol.auth.enabled || !strcmp(a->pol.agent.policy_listen, "off"))
 		return 0;
@@ -335,6 +336,9 @@ int policy_start(struct agent *a)
 	a->auth = ig_auth_new(&a->pol.auth, AUTH_MAX_SOURCES, AUTH_MAX_USERS);
 	if (!a->auth)
 		return -ENOMEM;
+	err = conns_start(a, POLICY_MAX_CONNS);
+	if (err)
+		return err;
 	a->policy = MHD_start_daemon(
 		http_daemon_flags(&ss), 0, NULL, NULL,
 		handle, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -344,9 +348,13 @@ int policy_start(struct agent *a)
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)POLICY_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)POLICY_CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, completed, a,
+		MHD_OPTION_NOTIFY_CONNECTION, conns_notify, a,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 512u, MHD_OPTION_END);
-	if (!a->policy)
-		return errno ? -errno : -EADDRINUSE;
+	if (!a->policy) {
+		err = errno ? -errno : -EADDRINUSE;
+		conns_stop(a);
+		return err;
+	}
 	return 0;
 }
 
@@ -355,6 +363,7 @@ void policy_stop(struct agent *a)
 	if (a->policy)
 		MHD_stop_daemon(a->policy);
 	a->policy = NULL;
+	conns_stop(a); /* after the daemon: its CLOSED notices need the table */
 	ig_auth_free(a->auth);
 	a->auth = NULL;
 }

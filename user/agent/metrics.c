@@ -135,6 +135,14 @@ static void render_auth(struct agent *a, struct sbuf *b)
 	counters(b, "imapguard_policy_request_errors_total",
 		 "Requests to the auth-policy server answered with an error, by HTTP code.",
 		 "code", codes, s->errors, POLICY_NR_ERRORS);
+	scalar(b, "imapguard_policy_connections_refused_total", "counter",
+	       "Connections to the policy listener refused at accept: a local socket whose "
+	       "owner is not in policy_clients, or whose owner could not be told.",
+	       ld(&s->conn_refused));
+	scalar(b, "imapguard_policy_connections_deadline_total", "counter",
+	       "Connections to the policy listener closed for missing their deadline "
+	       "(a request head, a request, or an idle keep-alive).",
+	       ld(&s->conn_deadline));
 	if (a->auth) {
 		size_t src, usr;
 

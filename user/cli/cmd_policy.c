@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* check, apply, unload and status. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +22,36 @@
 #include "sockops.h"
 
 /* Parse FILE; on errors print them and return EXIT_USAGE. */
+/* A listen address on loopback (127.0.0.0/8, ::1)? */
+static int loopback(const char *listen)
+{
+	struct sockaddr_storage ss;
+	unsigned int len;
+
+	if (ig_parse_listen(listen, &ss, &len))
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+}
+
+/* Settings that are valid but leave the auth policy open. */
+static void auth_warnings(const char *path, const struct ig_policy *pol)
+{
+	const char *listen = pol->agent.policy_listen;
+
+	if (!pol->auth.enabled)
+		return;
+	if (!strcmp(listen, "off"))
+		ig_warn("%s: [auth] is on but policy_listen = off: Dovecot cannot ask the "
+			"auth policy, so require_tls, require_grant and spray blocks do "
+			"nothing", path);
+	else if (!loopback(listen))
+		ig_warn("%s: policy_listen = %s is beyond loopback and the listener has no "
+			"TLS: the api_key, grants_token and Dovecot's requests cross the "
+			"network in clear text; keep it on 127.0.0.1 or [::1]", path, listen);
+}
+
 static int load_policy(struct cli *cli, int argc, char **argv, const char *cmd,
 		       struct ig_policy *pol)
 {
@@ -50,6 +82,7 @@ static int load_policy(struct cli *cli, int argc, char **argv, const char *cmd,
 	}
 	if (!pol->n_ports)
 		ig_warn("%s: no [port N] section, so nothing is policed", argv[first]);
+	auth_warnings(argv[first], pol);
 	return EXIT_OK;
 }
 
