@@ -88,6 +88,8 @@ struct agent {
 	pthread_mutex_t lock;
 	uint64_t reloads, reload_failures;
 	uint64_t state_writes, state_write_failures;
+	uint64_t state_corrupt; /* state files found corrupt and set aside */
+	long state_entries;	/* entries in the state file on disk (main thread) */
 	uint64_t events[4]; /* by enum ig_event_type */
 	struct ig_block_census census;
 
@@ -109,7 +111,23 @@ void metrics_stop(struct agent *a);
 
 /* Durable state under [agent] state_dir. */
 int state_save(struct agent *a);
-int state_restore(struct agent *a, int *blocks, int *offences);
+/* What a restore merged into the maps, and from which file. */
+struct state_restored {
+	int blocks, offences, grants; /* merged: new, or outliving what was there */
+	int skipped;		      /* valid JSON, but unusable entries */
+	const char *file;	      /* "state.json", "state.json.prev" or NULL */
+};
+
+/*
+ * Merge the saved state into the maps: an entry already there that lasts
+ * at least as long is kept, so merging twice changes nothing. A file that
+ * is truncated or not ours is never partly applied: it is set aside as
+ * state.json.corrupt.N (never overwritten), counted in a->state_corrupt,
+ * and the restore falls back to state.json.prev. With merge == 0 the file
+ * is only checked and counted (a->state_entries). Returns 0 (also when
+ * there is no state at all), or -EBADMSG when no valid file was found.
+ */
+int state_restore(struct agent *a, struct state_restored *r, int merge);
 
 /* Remove lapsed blocks the kernel's timers did not (manual ones, restored
  * ones); logs each. */

@@ -239,6 +239,9 @@ static void render(struct agent *a, struct sbuf *b)
 	       a->state_writes);
 	scalar(b, "imapguard_state_write_failures_total", "counter",
 	       "Durable state writes that failed.", a->state_write_failures);
+	scalar(b, "imapguard_state_corrupt_total", "counter",
+	       "State files found truncated or foreign at start: kept aside, nothing restored "
+	       "from them.", ld(&a->state_corrupt));
 	family(b, "imapguard_events_total", "counter", "Kernel events consumed, by type.");
 	for (unsigned int t = IG_EV_BLOCK; t <= IG_EV_EXPIRE; t++)
 		sb_printf(b, "imapguard_events_total{type=\"%s\"} %llu\n", ig_event_type_name(t),
