@@ -620,11 +620,19 @@ struct ig_meta {
 	__u32 attach;	 /* enum ig_attach */
 	__u32 n_ifaces;
 	__u32 max_sources;
-	__u32 pad;
+	__u32 flags;	 /* IG_META_* */
 	struct ig_meta_iface ifaces[IG_MAX_IFACES];
 	char policy_path[256];
 	/* unix socket where a running agent streams events; "" when none */
 	char agent_sock[108];
+	/* /proc/sys/kernel/random/boot_id of the boot the pins were made in,
+	 * as its 16 bytes: a state file written in another boot cannot be in
+	 * them */
+	__u8 boot_id[16];
 };
+
+/* The agent merged its state file into these pins (whoever made them):
+ * a later start of the agent on the same pins does not merge again. */
+#define IG_META_STATE_MERGED (1u << 0)
 
 #endif /* IMAPGUARD_H */

@@ -5,6 +5,7 @@
 #   tests/run.sh PATTERN    only tests whose path matches PATTERN
 # Tiers: unit (no privileges), bpf (test_run in the real kernel), cli, netns.
 set -u
+shopt -s nullglob # a tier with no tests is empty, not a literal "test_*"
 cd "$(dirname "$0")/.." || exit 2
 B=${BUILD:-build}
 FILTER=${1:-}
@@ -23,36 +24,63 @@ run_one() { # NAME CMD...
 	p=$(grep -Ec '^ok ' "$out")
 	s=$(grep -Ec '^ok .*# SKIP' "$out")
 	f=$(grep -Ec '^not ok ' "$out")
+	# the plan: one "1..N" per TAP stream (cmocka prints one per group);
+	# none means the test ended early, a different sum that it lost some
+	planned=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$out" | awk '{n += $1} END {print n + 0}')
+	if ! grep -Eq '^1\.\.[0-9]+$' "$out"; then
+		bad "$name: printed no plan (1..N): it ended before its last assertion"
+	elif [ "$planned" != $((p + f)) ]; then
+		bad "$name: planned $planned assertions, printed $((p + f))"
+	fi
 	p=$((p - s))
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
-		f=1
-		echo "  not ok - $name exited with status $rc"
+		bad "$name: exited with status $rc"
 	fi
 	grep -E '^not ok ' "$out" | sed "s|^|$name: |" >>"$FAILS"
-	[ "$rc" != 0 ] && [ "$(grep -Ec '^not ok ' "$out")" = 0 ] &&
-		echo "$name: exited with status $rc" >>"$FAILS"
 	echo "    $p passed, $f failed, $s skipped"
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	rm -f "$out"
 }
 
+# bad MESSAGE: a failure of the runner's own checks, counted and listed
+bad() {
+	echo "  not ok - $1"
+	echo "$1" >>"$FAILS"
+	f=$((f + 1))
+}
+
+# missing NAME: a test that exists in the tree but cannot be run is a failure
+missing() {
+	[ -n "$FILTER" ] && [[ $1 != *$FILTER* ]] && return
+	echo "=== $1"
+	local f=0
+	bad "$1: $2"
+	fail=$((fail + 1))
+}
+
 FAILS=$(mktemp)
 trap 'rm -f "$FAILS"' EXIT
 
-for t in "$B"/tests/unit/test_*; do
-	[ -x "$t" ] && [ "${t%.o}" = "$t" ] && run_one "unit/${t##*/}" "$t"
+# the programs are found from their sources, so one that was not built fails
+for src in tests/unit/test_*.c; do
+	n=$(basename "$src" .c) t=$B/tests/unit/$(basename "$src" .c)
+	if [ -x "$t" ]; then run_one "unit/$n" "$t"
+	else missing "unit/$n" "$t was not built (make tests)"; fi
 done
-for t in "$B"/tests/bpf/test_*; do
-	[ -x "$t" ] && [ "${t%.o}" = "$t" ] || continue
-	if [ "$(id -u)" = 0 ]; then
-		run_one "bpf/${t##*/}" "$t"
+for src in tests/bpf/test_*.c; do
+	n=$(basename "$src" .c) t=$B/tests/bpf/$(basename "$src" .c)
+	if [ ! -x "$t" ]; then
+		missing "bpf/$n" "$t was not built (make tests)"
+	elif [ "$(id -u)" = 0 ]; then
+		run_one "bpf/$n" "$t"
 	else
-		echo "=== bpf/${t##*/}: skipped (needs root for BPF_PROG_TEST_RUN)"
+		echo "=== bpf/$n: skipped (needs root for BPF_PROG_TEST_RUN)"
 		skip=$((skip + 1))
 	fi
 done
 for t in tests/static/test_*.sh tests/cli/test_*.sh tests/netns/test_*.sh; do
-	[ -x "$t" ] && run_one "${t#tests/}" "$t"
+	if [ -x "$t" ]; then run_one "${t#tests/}" "$t"
+	else missing "${t#tests/}" "$t is not executable"; fi
 done
 
 echo

@@ -76,7 +76,7 @@ printf '[general]\ninterfaces = nosuch0\n[port 143]\naction = drop\n' >"$LAB_DIR
 t_rc 2 "apply bad policy: exit 2" igs apply "$BAD"
 t_rc 2 "apply with an unknown interface: exit 2" igs apply "$LAB_DIR/noif.conf"
 t_refute "a rejected apply leaves no pins" test -e "$PIN/ig_meta"
-t_refute "a rejected apply attaches nothing" sh -c "ip -n $NS_S link | grep -q prog/xdp"
+t_absent "a rejected apply attaches nothing" prog/xdp ip -n "$NS_S" link
 t_rc 1 "apply as an unprivileged user: exit 1" ip netns exec "$NS_S" setpriv --reuid 65534 \
 	--regid 65534 --clear-groups "$IG" --pin-path "$PIN" apply "$LAB_DIR/p.conf"
 
@@ -144,8 +144,8 @@ for at in xdp-generic tc xdp; do
 	t_jq "status shows $at" ".attach == \"$at\" and .interfaces[0].mode == \"$at\" and
 		.interfaces[0].attached" "$(igs status -j)"
 done
-t_refute "after the switch back to xdp no tc filter is left" sh -c \
-	"tc -n $NS_S filter show dev $LAB_IF ingress | grep -q ig_tc"
+t_absent "after the switch back to xdp no tc filter is left" ig_tc \
+	tc -n "$NS_S" filter show dev "$LAB_IF" ingress
 t_match "and the native XDP program is there" "prog/xdp .*ig_xdp" "$(ip -n $NS_S link show $LAB_IF)"
 t_jq "blocks survive the hook changes" '.blocks_active == 2' "$(igs status -j)"
 

@@ -4,10 +4,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 IG=${IG:-$ROOT/build/imapguard}
 PY=/usr/bin/python3 # Debian's python3: the tests use its stdlib only
 T_FAILED=0
+T_COUNT=0 # assertions made; t_done prints the plan, which tests/run.sh checks
 
-t_ok() { echo "ok - $*"; }
-t_fail() { echo "not ok - $*"; T_FAILED=$((T_FAILED + 1)); }
-t_skip() { echo "ok - $1 # SKIP $2"; }
+t_ok() { echo "ok - $*"; T_COUNT=$((T_COUNT + 1)); }
+t_fail() { echo "not ok - $*"; T_FAILED=$((T_FAILED + 1)); T_COUNT=$((T_COUNT + 1)); }
+t_skip() { echo "ok - $1 # SKIP $2"; T_COUNT=$((T_COUNT + 1)); }
 
 # t_check DESC CMD...: passes when CMD succeeds
 t_check() {
@@ -15,10 +16,26 @@ t_check() {
 	if "$@" >/dev/null 2>&1; then t_ok "$desc"; else t_fail "$desc"; fi
 }
 
-# t_refute DESC CMD...: passes when CMD fails
+# t_refute DESC CMD...: passes when CMD fails. Not for "CMD | grep -q X"
+# (a failing CMD would pass it): use t_absent.
 t_refute() {
 	local desc=$1; shift
 	if "$@" >/dev/null 2>&1; then t_fail "$desc"; else t_ok "$desc"; fi
+}
+
+# t_absent DESC REGEX CMD...: CMD must succeed and its output must not
+# match REGEX (a CMD that fails proves nothing, so it fails the assertion)
+t_absent() {
+	local desc=$1 re=$2 out rc; shift 2
+	out=$("$@" 2>&1); rc=$?
+	if [ "$rc" != 0 ]; then
+		t_fail "$desc (the command itself failed with exit $rc)"
+		printf '%s\n' "$out" | sed 's/^/#   /' | awk 'NR<=5'
+	elif printf '%s' "$out" | grep -Eq -- "$re"; then
+		t_fail "$desc"; printf '%s\n' "$out" | grep -E -- "$re" | sed 's/^/#   /' | awk 'NR<=5'
+	else
+		t_ok "$desc"
+	fi
 }
 
 # t_rc WANT DESC CMD...: exit code must be WANT; output kept in $T_OUT
@@ -46,7 +63,17 @@ t_match() {
 }
 
 t_need_root() {
-	if [ "$(id -u)" != 0 ]; then t_skip "$1" "needs root"; exit 0; fi
+	if [ "$(id -u)" != 0 ]; then t_skip "$1" "needs root"; t_done; exit 0; fi
 }
 
-t_done() { [ "$T_FAILED" = 0 ]; }
+# t_need_cmd CMD PACKAGE: `make test` installs PACKAGE (scripts/deps.sh), so
+# a missing CMD is a failure, not a skip; the test stops here
+t_need_cmd() {
+	command -v "$1" >/dev/null && return 0
+	t_fail "$1 is missing: scripts/deps.sh installs it (Debian package $2)"
+	t_done; exit 1
+}
+
+# The plan: the last line of every test. tests/run.sh fails a test whose
+# plan is missing (it ended early) or differs from the results it printed.
+t_done() { echo "1..$T_COUNT"; [ "$T_FAILED" = 0 ]; }

@@ -6,7 +6,7 @@
 # shellcheck source=tests/lib/lab.sh
 . "$(dirname "$0")/../lib/lab.sh"
 t_need_root "namespace lab"
-command -v promtool >/dev/null || { t_skip "agent tests" "promtool missing (Debian prometheus)"; exit 0; }
+t_need_cmd promtool prometheus
 lab_up || { t_fail "lab setup"; exit 1; }
 lab_servers 993 143 || { t_fail "servers start"; exit 1; }
 
@@ -64,7 +64,7 @@ for name in 'imapguard_packets_total{port="143",action="drop",reason="policy"}' 
 done
 t_match "imapguard_build_info carries the version" '^imapguard_build_info\{version="[^"]+"' \
 	"$(cat "$LAB_DIR/m1.txt")"
-t_refute "no label carries an address" grep -Eq '198\.18|2001:db8' "$LAB_DIR/m1.txt"
+t_absent "no label carries an address" '198\.18|2001:db8' cat "$LAB_DIR/m1.txt"
 code() { ip netns exec "$NS_S" curl -s -o /dev/null -w '%{http_code}' "$@"; }
 t_check "POST /metrics: 405" test "$(code -X POST -d x "http://$M/metrics")" = 405
 t_check "GET /: 404" test "$(code "http://$M/")" = 404
@@ -196,7 +196,7 @@ for sig in TERM KILL; do
 	t_jq "after SIG$sig the blocks are all still there" '[.blocks[].prefix] |
 		index("198.18.9.1/32") != null and index("198.18.5.50/32") != null' "$(igs block list -j)"
 	d2=$(drops143)
-	t_check "after SIG$sig counters kept counting ($d1 -> $d2)" test "$d2" -ge "$d1"
+	t_check "after SIG$sig counters kept counting ($d1 -> $d2)" test "$d2" -gt "$d1"
 done
 t_match "the restarted agent adopted the pins" '"event":"start".*"adopted":true' "$(tail -3 "$LAB_DIR/agent.log")"
 kill $TRAFFIC 2>/dev/null
@@ -257,8 +257,8 @@ t_check "the first agent still runs" kill -0 $AG
 # --- sweeping lapsed manual blocks ---
 igs block add 198.18.9.2 --ttl 1s >/dev/null
 sleep 6.5
-t_refute "the sweeper removed a lapsed manual block" sh -c \
-	"ip netns exec $NS_S $IG --pin-path $PIN block list --all | grep -q 198.18.9.2/"
+t_absent "the sweeper removed a lapsed manual block" 198.18.9.2/ \
+	ip netns exec "$NS_S" "$IG" --pin-path "$PIN" block list --all
 t_match "and logged its expiry" '"event":"expire".*"prefix":"198.18.9.2/32"' "$(cat "$LAB_DIR/agent.log")"
 
 # --- reboot: the bpffs is empty, the state file brings blocks back ---
@@ -281,6 +281,71 @@ t_jq "a block that lapsed during the reboot is not restored" \
 	'[.blocks[] | select(.prefix == "198.18.9.3/32")] | length == 0' "$B"
 t_refute "restored blocks are enforced" probe 198.18.5.50 $SRV4 993
 
+# --- reboot, and `imapguard apply` runs before the agent (config management) ---
+igs grant add --user carol --ttl 1h >/dev/null
+igs grant add 198.18.9.77 --ttl 1h >/dev/null
+offences() { bpftool -j map dump pinned "$PIN/ig_offences" | jq length; }
+o0=$(offences)
+sleep 0.6
+agent_stop TERM
+saved=$(jq -c '{b: [.blocks[].prefix] | sort, g: [.grants[] | .user // .source] | sort,
+	o: [.offences[].prefix] | sort}' "$STATE/state.json")
+t_jq "before the reboot the state file holds blocks, grants and offences ($o0 in the kernel)" \
+	'(.b | length) >= 2 and .g == ["198.18.9.77/32", "carol"] and (.o | length) >= 1' "$saved"
+igs unload >/dev/null
+t_rc 0 "after the reboot, apply runs first (empty maps)" igs apply "$CONF"
+t_check "then the agent starts" agent_start
+t_match "it merged the state into pins it did not make" \
+	'"adopted":true,"restored_blocks":[1-9].*"restored_grants":2,"restored_from":"state.json"' \
+	"$(tail -1 "$LAB_DIR/agent.log")"
+t_jq "every block is back" "[.blocks[].prefix] | sort == $(jq -c .b <<<"$saved")" \
+	"$(igs block list -j)"
+t_jq "every grant is back" '[.grants[] | .user // .source] | sort == ["198.18.9.77/32", "carol"]' \
+	"$(igs grant list -j)"
+t_check "the offence history is back ($(offences) entries)" test "$(offences)" -ge "$o0"
+agent_stop TERM
+t_check "a restart on the same pins" agent_start
+t_match "does not merge again" '"restored_blocks":0,"restored_offences":0,"restored_grants":0' \
+	"$(tail -1 "$LAB_DIR/agent.log")"
+
+# --- a truncated state file is never partly applied ---
+agent_stop TERM
+cp "$STATE/state.json" "$LAB_DIR/full.json"
+size=$(stat -c %s "$LAB_DIR/full.json")
+bad=0
+for pct in 10 20 30 40 50 60 70 80 90; do
+	igs unload >/dev/null
+	rm -f "$STATE"/state.json*
+	head -c $((size * pct / 100)) "$LAB_DIR/full.json" >"$STATE/state.json"
+	cp "$STATE/state.json" "$LAB_DIR/cut.json"
+	if ! agent_start; then bad=$((bad + 1)); echo "# $pct%: no start"; continue; fi
+	n=$(igs block list -j | jq '.blocks | length')
+	[ "$n" = 0 ] || { bad=$((bad + 1)); echo "# $pct%: $n blocks restored from a cut file"; }
+	cmp -s "$STATE/state.json.corrupt.1" "$LAB_DIR/cut.json" ||
+		{ bad=$((bad + 1)); echo "# $pct%: the cut file was not kept as state.json.corrupt.1"; }
+	[ "$(metric imapguard_state_corrupt_total)" = 1 ] ||
+		{ bad=$((bad + 1)); echo "# $pct%: not counted"; }
+	agent_stop TERM
+done
+t_check "a state file cut at 10%, 20% ... 90%: the agent starts, restores nothing, keeps it" \
+	test $bad = 0
+t_match "...and says so in its log" '"level":"error".*state.json is truncated or not a state file' \
+	"$(cat "$LAB_DIR/agent.log")"
+igs unload >/dev/null
+rm -f "$STATE"/state.json*
+head -c $((size / 2)) "$LAB_DIR/full.json" >"$STATE/state.json"
+cp "$LAB_DIR/full.json" "$STATE/state.json.prev"
+t_check "a cut state.json next to a whole state.json.prev" agent_start
+t_match "...falls back to the .prev" '"restored_from":"state.json.prev"' "$(tail -1 "$LAB_DIR/agent.log")"
+t_jq "...and every block of it is back" "[.blocks[].prefix] | sort == $(jq -c .b <<<"$saved")" \
+	"$(igs block list -j)"
+igs block del 198.18.9.1 >/dev/null
+sleep 0.6
+t_jq "a save with fewer entries keeps the fuller file as state.json.prev" \
+	'[.blocks[].prefix] | index("198.18.9.1/32") != null' "$(cat "$STATE/state.json.prev")"
+t_jq "...and writes the emptier one" '[.blocks[].prefix] | index("198.18.9.1/32") == null' \
+	"$(cat "$STATE/state.json")"
+
 # --- the state file survives being killed mid-write ---
 bad=0
 for i in $(seq 12); do
@@ -290,15 +355,35 @@ for i in $(seq 12); do
 	agent_stop KILL
 	wait $adder
 	jq -e '.version == 1 and (.blocks | type == "array")' "$STATE/state.json" >/dev/null 2>&1 || bad=$((bad + 1))
+	# everything the file holds was in force (the pins outlive the agent)
+	jq -e --argjson live "$(igs block list -j | jq '[.blocks[].prefix]')" \
+		'[.blocks[].prefix] - $live == []' "$STATE/state.json" >/dev/null ||
+		{ bad=$((bad + 1)); echo "# kill $i: the state file holds a block that was not active"; }
 	agent_start || bad=$((bad + 1))
 done
-t_check "12 kills at random points: the state file always parses" test $bad = 0
+t_check "12 kills at random points: the state file always parses, and holds only what was active" \
+	test $bad = 0
+sleep 0.6 # the restarted agent's save
+t_jq "after the last restart the file holds exactly the blocks in force" \
+	"[.blocks[].prefix] | sort == $(igs block list -j | jq -c '[.blocks[].prefix] | sort')" \
+	"$(cat "$STATE/state.json")"
 t_refute "no temp file is left behind" test -e "$STATE/state.json.tmp"
 
+# --- unload while the agent runs: refused, or --force stops the agent first ---
+t_rc 1 "unload while the agent runs is refused" igs unload
+t_match "...naming the agent's PID and the way out" "process $AG .*unload --force" "$T_OUT"
+t_check "...the pins are untouched" test -e "$PIN/ig_meta"
+t_check "...and the agent still runs" kill -0 $AG
+t_rc 0 "unload --force" igs unload --force
+wait $AG 2>/dev/null # reap it: a zombie still answers kill -0
+t_refute "--force stopped the agent" kill -0 $AG
+t_match "...which logged its stop on the way out" '"event":"stop"' "$(tail -3 "$LAB_DIR/agent.log")"
+t_refute "...and removed the pins" test -e "$PIN/ig_meta"
+t_rc 2 "unload with an unknown option: exit 2" igs unload --frce
+
 # --- --unload-on-exit ---
-agent_stop TERM
 t_check "start with --unload-on-exit" agent_start --unload-on-exit
 agent_stop TERM
 t_refute "SIGTERM with --unload-on-exit removes the pins" test -e "$PIN/ig_meta"
-t_refute "and detaches XDP" sh -c "ip -n $NS_S link show $LAB_IF | grep -q prog/xdp"
+t_absent "and detaches XDP" prog/xdp ip -n "$NS_S" link show "$LAB_IF"
 t_done

@@ -94,12 +94,11 @@ suite() { # ATTACH
 	t_rc 0 "$at: unload" igs unload
 	t_check "$at: after unload 143 connects" probe $CLI4 $SRV4 143
 	t_check "$at: after unload the deny CIDR connects" probe 198.18.66.9 $SRV4 993
-	t_refute "$at: no XDP program left on the veth" sh -c \
-		"ip -n $NS_S link show $LAB_IF | grep -q 'prog/xdp'"
-	t_refute "$at: no tc filter left on the veth" sh -c \
-		"tc -n $NS_S filter show dev $LAB_IF ingress | grep -q ig_tc"
+	t_absent "$at: no XDP program left on the veth" prog/xdp ip -n "$NS_S" link show "$LAB_IF"
+	t_absent "$at: no tc filter left on the veth" ig_tc \
+		tc -n "$NS_S" filter show dev "$LAB_IF" ingress
 	t_refute "$at: no pins left" test -e "$PIN"
-	t_refute "$at: no nftables table left" sh -c "ip netns exec $NS_S nft list tables | grep -q imapguard"
+	t_absent "$at: no nftables table left" imapguard ip netns exec "$NS_S" nft list tables
 }
 
 suite xdp
@@ -113,9 +112,8 @@ write_policy enforce xdp-generic
 t_rc 1 "native -> generic XDP, failing after the swap: exit 1" ip netns exec "$NS_S" \
 	env IMAPGUARD_APPLY_INJECT_FAULT=1 "$IG" --pin-path "$PIN" apply "$POL"
 t_match "native XDP is back on the veth" "xdp " "$(ip -n "$NS_S" -d link show "$LAB_IF")"
-t_refute "no generic XDP and no tc stand-in left" sh -c \
-	"ip -n $NS_S link show $LAB_IF | grep -q xdpgeneric ||
-	 tc -n $NS_S filter show dev $LAB_IF ingress | grep -q ig_tc"
+t_absent "no generic XDP left" xdpgeneric ip -n "$NS_S" link show "$LAB_IF"
+t_absent "no tc stand-in left" ig_tc tc -n "$NS_S" filter show dev "$LAB_IF" ingress
 t_refute "143 is still dropped" probe $CLI4 $SRV4 143
 igs unload >/dev/null
 t_done

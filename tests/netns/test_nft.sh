@@ -101,10 +101,10 @@ t_match "within a second it is in blocked4" "198.18.7.7" "$(nfts list set inet i
 t_rc 0 "block add 2001:db8:7::/48" igs block add 2001:db8:7::/48
 t_match "IPv6 blocks go to blocked6" "2001:db8:7::/48" "$(nfts list set inet imapguard blocked6)"
 t_rc 0 "block del 2001:db8:7::/48" igs block del 2001:db8:7::/48
-t_refute "a deleted block leaves the mirror" sh -c "ip netns exec $NS_S nft list set inet imapguard blocked6 | grep -q 2001"
+t_absent "a deleted block leaves the mirror" 2001 ip netns exec "$NS_S" nft list set inet imapguard blocked6
 sleep 2.2
-t_refute "an expired block leaves the mirror by itself (element timeout)" sh -c \
-	"ip netns exec $NS_S nft list set inet imapguard blocked4 | grep -q 198.18.7.7"
+t_absent "an expired block leaves the mirror by itself (element timeout)" 198.18.7.7 \
+	ip netns exec "$NS_S" nft list set inet imapguard blocked4
 W=198.18.5.41
 lab_client_addr $W
 probe $W $SRV4 993 --count 3 >/dev/null
@@ -154,7 +154,8 @@ t_rc 0 "a list their rule uses can still change (no delete of a set in use)" \
 t_match "it holds the new list" "198.18.67.0/24" "$(nfts list set inet imapguard deny4)"
 t_match "and their rule still uses it" "@deny4" "$(nfts list chain inet imapguard user_seen)"
 
+lab_unfollow # unload refuses while a consumer reads the events
 t_rc 0 "unload" igs unload
-t_refute "unload removes our table" sh -c "ip netns exec $NS_S nft list tables | grep -q imapguard"
+t_absent "unload removes our table" imapguard ip netns exec "$NS_S" nft list tables
 t_check "and nothing else: someone else's tables are unchanged" test "$(others)" = "$before"
 t_done

@@ -9,9 +9,13 @@ B=${BUILD:-build}
 # scratch one, so the seed corpus in git is only read
 NEW=$(mktemp -d)
 trap 'rm -rf "$NEW"' EXIT
-for f in "$ROOT/$B"/tests/fuzz/fuzz_*; do
-	[ -x "$f" ] || continue
-	n=${f##*/fuzz_}
+for src in "$ROOT"/tests/fuzz/fuzz_*.c; do
+	n=${src##*/fuzz_}; n=${n%.c}
+	f=$ROOT/$B/tests/fuzz/fuzz_$n
+	if [ ! -x "$f" ]; then
+		t_fail "fuzz_$n: $f was not built (make tests builds it)"
+		continue
+	fi
 	out=$("$f" -runs=${FUZZ_RUNS:-40000} -seed=1 -timeout=5 "$NEW" "$ROOT/tests/fuzz/corpus/$n" 2>&1)
 	if [ $? = 0 ]; then
 		t_ok "fuzz_$n: ${FUZZ_RUNS:-40000} seeded runs, no crash, leak or UB"

@@ -8,7 +8,7 @@ B=${BUILD:-build}
 SRC=$(ls user/*/*.c tests/lib/*.c)
 
 if ! command -v cppcheck >/dev/null; then
-	t_skip "cppcheck" "cppcheck not installed"
+	t_fail "cppcheck is missing: scripts/deps.sh installs it"
 else
 	out=$(cppcheck --quiet -j "$(nproc)" --enable=warning,performance,portability --inline-suppr \
 		--error-exitcode=1 --suppress=missingIncludeSystem -D__x86_64__ \
@@ -19,7 +19,7 @@ else
 fi
 
 if ! command -v clang-tidy >/dev/null; then
-	t_skip "clang-tidy" "clang-tidy not installed"
+	t_fail "clang-tidy is missing: scripts/deps.sh installs it"
 else
 	flags="-std=gnu11 -D_GNU_SOURCE -DIG_VERSION=\"lint\" -Iinclude -Iuser/lib -Iuser/agent -I$B -Itests/lib -I/usr/include/json-c"
 	# bugprone-easily-swappable-parameters flags every (int, int) helper;

@@ -142,6 +142,10 @@ static const struct reject_case rejects[] = {
 	{ GEN "[agent]\npolicy_listen = 127.0.0.1:99999\n", 4, "policy_listen must be HOST:PORT" },
 	{ GEN "[agent]\nstate_dir = relative/dir\n", 4, "state_dir must be an absolute path" },
 	{ GEN "[agent]\ngrants_token = tiny\n", 4, "grants_token must be 16 to 255" },
+	{ GEN "[agent]\npolicy_clients = dovecot, bad user\n", 4,
+	  "policy_clients must list user names or uids, not 'bad user'" },
+	{ GEN "[agent]\npolicy_clients = ,\n", 4, "policy_clients must list at least one user" },
+	{ GEN "[agent]\npolicy_clients = a,b,c,d,e,f,g,h,i\n", 4, "policy_clients lists more than 8 users" },
 	{ GEN "; long line\n[deny]\ncidr = 198.18.0.0/24, 198.18.1.0/24, 198.18.2.0/24, "
 		   "198.18.3.0/24, 198.18.4.0/24, 198.18.5.0/24, 198.18.6.0/24, 198.18.7.0/24, "
 		   "198.18.8.0/24, 198.18.9.0/24, 198.18.10.0/24, 198.18.11.0/24, 198.18.12.0/24\n",

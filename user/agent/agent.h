@@ -17,6 +17,7 @@ struct ig_auth;
 struct ig_event;
 struct MHD_Daemon;
 struct MHD_Connection;
+enum MHD_ConnectionNotificationCode;
 
 /* The auth-policy server's counters (metrics), bumped atomically. */
 enum auth_reject {
@@ -25,6 +26,7 @@ enum auth_reject {
 	AUTH_REJECT_SPRAY,
 	AUTH_REJECT_NO_GRANT,
 	AUTH_REJECT_PLAINTEXT,
+	AUTH_REJECT_TRANSPORT_UNKNOWN, /* require_tls, and the request says neither */
 	AUTH_NR_REJECTS
 };
 enum { POLICY_ALLOW, POLICY_REPORT, POLICY_GRANTS, POLICY_NR_COMMANDS };
@@ -39,6 +41,8 @@ struct auth_stats {
 	uint64_t tarpitted;
 	uint64_t requests[POLICY_NR_COMMANDS];
 	uint64_t errors[POLICY_NR_ERRORS];
+	uint64_t conn_refused;	/* not a policy client (conns.c) */
+	uint64_t conn_deadline; /* closed past its deadline (conns.c) */
 };
 
 #define AUTH_MAX_SOURCES 16384 /* detector tables: a few MiB at most */
@@ -74,14 +78,18 @@ struct agent {
 
 	/* the auth-policy server (threads of its own) */
 	struct MHD_Daemon *policy;
+	struct conns *conns; /* admission and deadlines of its connections */
 	struct ig_auth *auth;
 	pthread_mutex_t auth_lock; /* guards auth */
 	struct auth_stats auth_stats;
+	uint64_t transport_unknown_logged_ns; /* CLOCK_MONOTONIC of the last such log line */
 
 	/* read by the metrics thread: guarded by lock */
 	pthread_mutex_t lock;
 	uint64_t reloads, reload_failures;
 	uint64_t state_writes, state_write_failures;
+	uint64_t state_corrupt; /* state files found corrupt and set aside */
+	long state_entries;	/* entries in the state file on disk (main thread) */
 	uint64_t events[4]; /* by enum ig_event_type */
 	struct ig_block_census census;
 
@@ -103,7 +111,23 @@ void metrics_stop(struct agent *a);
 
 /* Durable state under [agent] state_dir. */
 int state_save(struct agent *a);
-int state_restore(struct agent *a, int *blocks, int *offences);
+/* What a restore merged into the maps, and from which file. */
+struct state_restored {
+	int blocks, offences, grants; /* merged: new, or outliving what was there */
+	int skipped;		      /* valid JSON, but unusable entries */
+	const char *file;	      /* "state.json", "state.json.prev" or NULL */
+};
+
+/*
+ * Merge the saved state into the maps: an entry already there that lasts
+ * at least as long is kept, so merging twice changes nothing. A file that
+ * is truncated or not ours is never partly applied: it is set aside as
+ * state.json.corrupt.N (never overwritten), counted in a->state_corrupt,
+ * and the restore falls back to state.json.prev. With merge == 0 the file
+ * is only checked and counted (a->state_entries). Returns 0 (also when
+ * there is no state at all), or -EBADMSG when no valid file was found.
+ */
+int state_restore(struct agent *a, struct state_restored *r, int merge);
 
 /* Remove lapsed blocks the kernel's timers did not (manual ones, restored
  * ones); logs each. */
@@ -118,6 +142,22 @@ void sweep_grants(struct agent *a, uint64_t now);
 void agent_publish(struct agent *a, const struct ig_event *ev, json_object *o);
 
 int policy_start(struct agent *a);
+
+/*
+ * The policy listener's connections (conns.c): admission by the owner of a
+ * local peer socket ([agent] policy_clients) and hard deadlines, enforced
+ * by a watchdog thread. conns_start resolves policy_clients (-ENOENT for a
+ * user that does not exist) and starts the watchdog for `cap` connections;
+ * conns_notify is libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION callback
+ * (cls: the agent); conns_head marks a request's head received, and
+ * conns_answered its answer sent. conns_stop after the daemon is stopped.
+ */
+int conns_start(struct agent *a, int cap);
+void conns_stop(struct agent *a);
+void conns_notify(void *cls, struct MHD_Connection *mc, void **ctx,
+		  enum MHD_ConnectionNotificationCode code);
+void conns_head(struct agent *a, struct MHD_Connection *mc);
+void conns_answered(struct agent *a, struct MHD_Connection *mc);
 void policy_stop(struct agent *a);
 int grants_request(struct agent *a, struct MHD_Connection *c, const char *url,
 		   const char *method, const char *body, size_t len);

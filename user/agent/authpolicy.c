@@ -39,7 +39,8 @@
 #define POLICY_CONN_MEMORY (64 * 1024)
 
 const char *const auth_reject_names[AUTH_NR_REJECTS] = { "blocked", "auth_failures", "spray",
-							  "no_grant", "plaintext" };
+							  "no_grant", "plaintext",
+							  "transport_unknown" };
 const char *const policy_commands[POLICY_NR_COMMANDS] = { "allow", "report", "grants" };
 
 struct req {
@@ -87,9 +88,20 @@ static int allow_listed(struct agent *a, const struct ig_prefix *addr)
 	return !!(ig_list_flags(&a->h, addr) & IG_LIST_ALLOW);
 }
 
+/* At most once a minute, across the pool's threads: for a log line that a
+ * misconfiguration would otherwise repeat on every request. */
+static int log_due(uint64_t *last_ns)
+{
+	uint64_t now = ig_mono_ns(), prev = __atomic_load_n(last_ns, __ATOMIC_RELAXED);
+
+	return (!prev || now - prev >= 60000000000ull) &&
+	       __atomic_compare_exchange_n(last_ns, &prev, now, 0, __ATOMIC_RELAXED,
+					   __ATOMIC_RELAXED);
+}
+
 static enum MHD_Result do_allow(struct agent *a, struct MHD_Connection *c,
 				const struct ig_auth_conf *conf, const struct ig_prefix *addr,
-				const char *user, int plaintext)
+				const char *user, int transport)
 {
 	struct ig_block b;
 	char msg[160], t[32];
@@ -108,7 +120,19 @@ static enum MHD_Result do_allow(struct agent *a, struct MHD_Connection *c,
 		}
 		return verdict(c, -1, msg);
 	}
-	if (conf->require_tls && plaintext) {
+	if (conf->require_tls && transport == AUTH_TRANSPORT_UNKNOWN) {
+		/* fail closed: a Dovecot that does not say must not turn the
+		 * check off */
+		reject_count(a, AUTH_REJECT_TRANSPORT_UNKNOWN);
+		if (log_due(&a->transport_unknown_logged_ns))
+			jlogf("error", "auth", "require_tls: the request carries neither 'tls' "
+			      "nor 'secured', so the login was refused (said once a minute; "
+			      "the metric counts each); add secured=%%{secured} to "
+			      "auth_policy_request_attributes");
+		return verdict(c, -1, "Login refused: the server cannot tell whether this "
+				      "connection is encrypted.");
+	}
+	if (conf->require_tls && transport == AUTH_TRANSPORT_PLAINTEXT) {
 		reject_count(a, AUTH_REJECT_PLAINTEXT);
 		return verdict(c, -1, "Plaintext authentication is not allowed: use IMAPS "
 				      "(port 993) or STARTTLS.");
@@ -219,7 +243,7 @@ static enum MHD_Result policy_request(struct agent *a, struct MHD_Connection *c,
 	if (report)
 		ret = do_report(a, c, &conf, prefixlen, &q);
 	else
-		ret = do_allow(a, c, &conf, &q.remote, q.user, q.plaintext);
+		ret = do_allow(a, c, &conf, &q.remote, q.user, q.transport);
 	auth_req_free(&q);
 	return ret;
 }
@@ -238,6 +262,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 	(void)version;
 	if (!r) { /* the head: decide what we can before any body is read */
+		conns_head(a, c);
 		int grants = !strncmp(url, "/v1/grants", 10), ok;
 		char secret[IG_SECRET_MAX];
 
@@ -289,9 +314,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct req *r = *con_cls;
 
-	(void)cls;
-	(void)c;
 	(void)toe;
+	conns_answered(cls, c);
 	if (r) {
 		free(r->body.p);
 		free(r);
@@ -303,6 +327,7 @@ int policy_start(struct agent *a)
 {
 	struct sockaddr_storage ss;
 	unsigned int len;
+	int err;
 
 	if (!a->pol.auth.enabled || !strcmp(a->pol.agent.policy_listen, "off"))
 		return 0;
@@ -311,8 +336,11 @@ int policy_start(struct agent *a)
 	a->auth = ig_auth_new(&a->pol.auth, AUTH_MAX_SOURCES, AUTH_MAX_USERS);
 	if (!a->auth)
 		return -ENOMEM;
+	err = conns_start(a, POLICY_MAX_CONNS);
+	if (err)
+		return err;
 	a->policy = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO, 0, NULL, NULL,
+		http_daemon_flags(&ss), 0, NULL, NULL,
 		handle, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)POLICY_THREADS,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)POLICY_MAX_CONNS,
@@ -320,9 +348,13 @@ int policy_start(struct agent *a)
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)POLICY_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)POLICY_CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, completed, a,
+		MHD_OPTION_NOTIFY_CONNECTION, conns_notify, a,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 512u, MHD_OPTION_END);
-	if (!a->policy)
-		return errno ? -errno : -EADDRINUSE;
+	if (!a->policy) {
+		err = errno ? -errno : -EADDRINUSE;
+		conns_stop(a);
+		return err;
+	}
 	return 0;
 }
 
@@ -331,6 +363,7 @@ void policy_stop(struct agent *a)
 	if (a->policy)
 		MHD_stop_daemon(a->policy);
 	a->policy = NULL;
+	conns_stop(a); /* after the daemon: its CLOSED notices need the table */
 	ig_auth_free(a->auth);
 	a->auth = NULL;
 }

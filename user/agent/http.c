@@ -146,3 +146,10 @@ json_object *http_parse_object(const char *text, size_t len)
 	json_tokener_free(tok);
 	return o;
 }
+
+unsigned int http_daemon_flags(const struct sockaddr_storage *ss)
+{
+	unsigned int f = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
+
+	return ss->ss_family == AF_INET6 ? f | MHD_USE_IPv6 : f;
+}

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <microhttpd.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #define HTTP_BODY_MAX ((size_t)16384) /* bodies over this get 413, never buffered */
 
@@ -46,6 +47,11 @@ int http_body_add(struct http_body *b, const char *data, size_t len);
 
 /* Content-Length announces more than HTTP_BODY_MAX? */
 int http_too_big(struct MHD_Connection *c);
+
+/* The daemon flags for a listener at ss (from ig_parse_listen): the
+ * common ones, plus MHD_USE_IPv6 for an IPv6 address, without which
+ * libmicrohttpd opens an AF_INET socket and cannot bind "[::1]:PORT". */
+unsigned int http_daemon_flags(const struct sockaddr_storage *ss);
 
 /* Parse a bounded JSON object (depth <= 8); NULL if not one. */
 json_object *http_parse_object(const char *text, size_t len);

@@ -264,7 +264,10 @@ static int startup(struct agent *a)
 {
 	struct ig_apply_report rep;
 	struct ig_handle probe;
-	int fresh, err, restored_b = 0, restored_o = 0;
+	struct state_restored res = {};
+	char pins_boot[37], this_boot[37] = "";
+	uint8_t boot[16];
+	int fresh, err, merge;
 
 	if (ig_handle_open(&probe, a->pin) != -ENOENT) {
 		ig_handle_close(&probe);
@@ -304,14 +307,24 @@ static int startup(struct agent *a)
 				return err;
 		}
 	}
-	if (fresh) {
-		/* a reboot emptied the bpffs: bring back what was in force */
-		err = state_restore(a, &restored_b, &restored_o);
+	/* Merge the saved state whenever these pins do not hold it yet,
+	 * whoever made them: after a reboot `imapguard apply` may well have
+	 * run before us, and its empty maps must not overwrite the file. */
+	merge = !(a->h.meta.flags & IG_META_STATE_MERGED);
+	err = state_restore(a, &res, merge);
+	if (err)
+		jlogf("error", "state_restore", "no valid state file in %s: nothing restored "
+		      "(corrupt files are kept as state.json*.corrupt.N)", a->pol.agent.state_dir);
+	if (merge) {
+		a->h.meta.flags |= IG_META_STATE_MERGED;
+		err = ig_meta_write(&a->h);
 		if (err)
-			jlogf("error", "state_restore", "%s/state.json is unreadable (%s); "
-			      "moved aside as state.json.corrupt", a->pol.agent.state_dir,
+			jlogf("warning", "start", "cannot mark the pins as holding the state: %s",
 			      strerror(-err));
 	}
+	ig_boot_id_str(a->h.meta.boot_id, pins_boot);
+	if (!ig_boot_id(boot))
+		ig_boot_id_str(boot, this_boot);
 	a->rb = ig_events_open(&a->h, on_event, a);
 	if (!a->rb)
 		return -errno;
@@ -340,8 +353,12 @@ static int startup(struct agent *a)
 	json_object_object_add(f, "pin_path", json_object_new_string(a->pin));
 	json_object_object_add(f, "generation", json_object_new_int64((int64_t)rep.generation));
 	json_object_object_add(f, "adopted", json_object_new_boolean(!fresh));
-	json_object_object_add(f, "restored_blocks", json_object_new_int(restored_b));
-	json_object_object_add(f, "restored_offences", json_object_new_int(restored_o));
+	json_object_object_add(f, "restored_blocks", json_object_new_int(res.blocks));
+	json_object_object_add(f, "restored_offences", json_object_new_int(res.offences));
+	json_object_object_add(f, "restored_grants", json_object_new_int(res.grants));
+	json_object_object_add(f, "restored_from", res.file ? json_object_new_string(res.file) : NULL);
+	json_object_object_add(f, "boot_id", json_object_new_string(this_boot));
+	json_object_object_add(f, "pins_boot_id", json_object_new_string(pins_boot));
 	json_object_object_add(f, "metrics", json_object_new_string(a->pol.agent.metrics_listen));
 	json_object_object_add(f, "auth_policy", json_object_new_string(
 		a->policy ? a->pol.agent.policy_listen : "off"));

@@ -135,6 +135,14 @@ static void render_auth(struct agent *a, struct sbuf *b)
 	counters(b, "imapguard_policy_request_errors_total",
 		 "Requests to the auth-policy server answered with an error, by HTTP code.",
 		 "code", codes, s->errors, POLICY_NR_ERRORS);
+	scalar(b, "imapguard_policy_connections_refused_total", "counter",
+	       "Connections to the policy listener refused at accept: a local socket whose "
+	       "owner is not in policy_clients, or whose owner could not be told.",
+	       ld(&s->conn_refused));
+	scalar(b, "imapguard_policy_connections_deadline_total", "counter",
+	       "Connections to the policy listener closed for missing their deadline "
+	       "(a request head, a request, or an idle keep-alive).",
+	       ld(&s->conn_deadline));
 	if (a->auth) {
 		size_t src, usr;
 
@@ -231,6 +239,9 @@ static void render(struct agent *a, struct sbuf *b)
 	       a->state_writes);
 	scalar(b, "imapguard_state_write_failures_total", "counter",
 	       "Durable state writes that failed.", a->state_write_failures);
+	scalar(b, "imapguard_state_corrupt_total", "counter",
+	       "State files found truncated or foreign at start: kept aside, nothing restored "
+	       "from them.", ld(&a->state_corrupt));
 	family(b, "imapguard_events_total", "counter", "Kernel events consumed, by type.");
 	for (unsigned int t = IG_EV_BLOCK; t <= IG_EV_EXPIRE; t++)
 		sb_printf(b, "imapguard_events_total{type=\"%s\"} %llu\n", ig_event_type_name(t),
@@ -326,7 +337,7 @@ int metrics_start(struct agent *a)
 		jlogf("warning", "metrics", "element counts unavailable (kernel without "
 		      "bpf_map_sum_elem_count): imapguard_sources_tracked omitted");
 	a->metrics = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO, 0, NULL, NULL,
+		http_daemon_flags(&ss), 0, NULL, NULL,
 		handle, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_MAX_CONNS,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)METRICS_PER_IP,

@@ -66,6 +66,7 @@ int auth_req_parse(const char *body, size_t len, struct auth_req *r, const char 
 {
 	const char *remote, *secured;
 	char err[128];
+	int tls;
 
 	memset(r, 0, sizeof(*r));
 	r->o = body ? http_parse_object(body, len) : NULL;
@@ -90,7 +91,13 @@ int auth_req_parse(const char *body, size_t len, struct auth_req *r, const char 
 	if (r->user && !*r->user)
 		r->user = NULL;
 	secured = field(r->o, "secured");
-	r->plaintext = flag(r->o, "tls") == 0 || (secured && !*secured);
+	tls = flag(r->o, "tls");
+	if (tls == 0 || (secured && !*secured))
+		r->transport = AUTH_TRANSPORT_PLAINTEXT;
+	else if (tls == 1 || secured)
+		r->transport = AUTH_TRANSPORT_TLS;
+	else
+		r->transport = AUTH_TRANSPORT_UNKNOWN;
 	r->protocol = protocol_index(field(r->o, "protocol"));
 	r->success = flag(r->o, "success");
 	r->rejected = flag(r->o, "policy_reject");

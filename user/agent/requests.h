@@ -18,12 +18,22 @@ extern const char *const auth_protocols[AUTH_NR_PROTOCOLS];
 
 #define FIELD_MAX 512 /* any string attribute; Dovecot's are short */
 
+/*
+ * How the login reached Dovecot, from the attributes Dovecot sends: its
+ * own "tls" boolean (always appended by Dovecot 2.3's auth-policy.c) and
+ * "secured" from auth_policy_request_attributes (%{secured}: "" in clear
+ * text, "TLS" for STARTTLS and implicit TLS, "secured" on loopback).
+ * Either one saying clear text wins; neither present is UNKNOWN, which a
+ * require_tls check refuses rather than takes for TLS.
+ */
+enum auth_transport { AUTH_TRANSPORT_UNKNOWN, AUTH_TRANSPORT_PLAINTEXT, AUTH_TRANSPORT_TLS };
+
 /* An auth-policy request (allow or report). Strings point into o. */
 struct auth_req {
 	json_object *o;
 	struct ig_prefix remote; /* the client's address, full length */
 	const char *user;	 /* "login", else "user"; NULL if both are empty */
-	int plaintext;		 /* "tls": false, or "secured": "" */
+	int transport;		 /* enum auth_transport */
 	int protocol;		 /* index into auth_protocols */
 	int success, rejected;	 /* report: -1 absent, 0 or 1 */
 	uint16_t local_port;	 /* 0: absent or not a port */

@@ -51,6 +51,7 @@ struct snap {
 	struct ig_block_census census;
 	size_t cap[CENSUS_KINDS];
 	int n, oom;
+	long entries; /* blocks, grants and offences written */
 };
 
 /* Count one live thing of `kind` into the census. */
@@ -102,6 +103,7 @@ static int snap_block(const struct ig_prefix *p, const struct ig_block *b, void 
 	json_object_object_add(o, "expires_unix", b->expires_ns ?
 			       json_object_new_double(ig_mono_to_unix(b->expires_ns)) : NULL);
 	put_entry(s->f, &s->n, o);
+	s->entries++;
 	census_add(s, (int)org, b->expires_ns);
 	return 0;
 }
@@ -123,6 +125,7 @@ static int snap_grant(int kind, const char *user, const struct ig_prefix *p,
 	json_object_object_add(o, "created_unix", json_object_new_double(ig_mono_to_unix(g->created_ns)));
 	json_object_object_add(o, "expires_unix", json_object_new_double(ig_mono_to_unix(g->expires_ns)));
 	put_entry(s->f, &s->n, o);
+	s->entries++;
 	census_add(s, kind == IG_GRANT_USER ? CENSUS_GRANT_USER : CENSUS_GRANT_SOURCE, g->expires_ns);
 	return 0;
 }
@@ -134,7 +137,7 @@ static int cmp_u64(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
-static void snap_offences(struct agent *a, FILE *f)
+static int snap_offences(struct agent *a, FILE *f)
 {
 	struct ig_offence_key cur, next;
 	void *prev = NULL;
@@ -158,19 +161,22 @@ static void snap_offences(struct agent *a, FILE *f)
 		json_object_object_add(e, "last_unix", json_object_new_double(ig_mono_to_unix(o.last_ns)));
 		put_entry(f, &n, e);
 	}
+	return n;
 }
 
 /* Stream the state into dir/STATE_FILE via a temp file, fsync and rename. */
 static int write_state(struct agent *a, struct snap *s)
 {
 	const char *dir = a->pol.agent.state_dir;
-	char tmp[PATH_MAX], final[PATH_MAX];
+	char tmp[PATH_MAX], final[PATH_MAX], prev[PATH_MAX], boot_text[37];
+	uint8_t boot[16] = {};
 	int fd, dfd, err = 0;
 
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return -errno;
 	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, STATE_FILE);
 	snprintf(final, sizeof(final), "%s/%s", dir, STATE_FILE);
+	snprintf(prev, sizeof(prev), "%s/%s.prev", dir, STATE_FILE);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -181,11 +187,14 @@ static int write_state(struct agent *a, struct snap *s)
 		unlink(tmp);
 		return err;
 	}
-	fprintf(s->f, "{\"version\":%d,\"written_unix\":%.3f,\"blocks\":[", STATE_VERSION,
-		wall_now());
+	boot_text[0] = '\0';
+	if (!ig_boot_id(boot))
+		ig_boot_id_str(boot, boot_text);
+	fprintf(s->f, "{\"version\":%d,\"written_unix\":%.3f,\"boot_id\":\"%s\",\"blocks\":[",
+		STATE_VERSION, wall_now(), boot_text);
 	ig_block_foreach(&a->h, snap_block, s);
 	fprintf(s->f, "\n],\"offences\":[");
-	snap_offences(a, s->f);
+	s->entries += snap_offences(a, s->f);
 	fprintf(s->f, "\n],\"grants\":[");
 	s->n = 0;
 	ig_grant_foreach(&a->h, snap_grant, s);
@@ -194,8 +203,15 @@ static int write_state(struct agent *a, struct snap *s)
 		err = errno ? -errno : -EIO;
 	if (fclose(s->f) && !err)
 		err = -errno;
+	/* an emptier state never replaces a fuller one without keeping it:
+	 * the fuller one becomes state.json.prev (a crash between the two
+	 * renames leaves only .prev, which the restore falls back to) */
+	if (!err && s->entries < a->state_entries && rename(final, prev) && errno != ENOENT)
+		err = -errno;
 	if (!err && rename(tmp, final))
 		err = -errno;
+	if (!err)
+		a->state_entries = s->entries;
 	if (err) {
 		unlink(tmp);
 		return err;
@@ -269,9 +285,15 @@ static uint64_t to_mono(double unix_s, double now_wall, uint64_t now_mono)
 	return mono > 0 ? (uint64_t)mono : 0;
 }
 
+/* Does an entry expiring at `have` (0: never) last as long as one at `want`? */
+static int outlives(uint64_t have, uint64_t want)
+{
+	return !have || (want && have >= want);
+}
+
 static int restore_block(struct agent *a, json_object *e, double now_wall, uint64_t now_mono)
 {
-	struct ig_block b = {};
+	struct ig_block b = {}, cur;
 	struct ig_prefix p;
 	double exp, created, num;
 	const char *pfx = jstr(e, "prefix"), *org = jstr(e, "origin"), *rsn = jstr(e, "reason"),
@@ -302,13 +324,16 @@ static int restore_block(struct agent *a, json_object *e, double now_wall, uint6
 		b.level = (uint8_t)num;
 	if (note)
 		snprintf(b.note, sizeof(b.note), "%s", note);
+	if (!ig_block_get(&a->h, &p, &cur) && (!cur.expires_ns || cur.expires_ns > now_mono) &&
+	    outlives(cur.expires_ns, b.expires_ns))
+		return 0; /* a live block there already lasts as long */
 	return ig_block_put(&a->h, &p, &b) ? -EIO : 1;
 }
 
 static int restore_offence(struct agent *a, json_object *e, double now_wall, uint64_t now_mono)
 {
 	struct ig_offence_key k = {};
-	struct ig_offence o = {};
+	struct ig_offence o = {}, cur;
 	struct ig_prefix p;
 	double last, level;
 	const char *pfx = jstr(e, "prefix");
@@ -323,19 +348,17 @@ static int restore_offence(struct agent *a, json_object *e, double now_wall, uin
 	memcpy(k.addr, p.addr, 16);
 	o.level = (uint32_t)level;
 	o.last_ns = to_mono(last, now_wall, now_mono);
+	if (!bpf_map_lookup_elem(a->h.fd[IG_M_OFFENCES], &k, &cur) && cur.level >= o.level &&
+	    cur.last_ns >= o.last_ns)
+		return 0;
 	return bpf_map_update_elem(a->h.fd[IG_M_OFFENCES], &k, &o, BPF_ANY) ? -errno : 1;
 }
 
-/*
- * Read back what write_state wrote, one entry line at a time. Anything
- * else (a truncated or foreign file) is moved aside, never half-applied
- * silently: entries that do not parse are counted and reported.
- */
 static int restore_grant(struct agent *a, json_object *e, double now_wall, uint64_t now_mono)
 {
 	const char *kind = jstr(e, "kind"), *user = jstr(e, "user"), *src = jstr(e, "source"),
 		   *note = jstr(e, "note");
-	struct ig_grant g = {};
+	struct ig_grant g = {}, cur;
 	struct ig_prefix p = {};
 	double exp, created;
 	char err[128];
@@ -354,6 +377,8 @@ static int restore_grant(struct agent *a, json_object *e, double now_wall, uint6
 		       to_mono(created, now_wall, now_mono);
 	if (note)
 		snprintf(g.note, sizeof(g.note), "%s", note);
+	if (!ig_grant_get(&a->h, k, user, &p, &cur) && cur.expires_ns >= g.expires_ns)
+		return 0;
 	return ig_grant_put(&a->h, k, user, &p, &g) ? -EIO : 1;
 }
 
@@ -412,22 +437,26 @@ void sweep_grants(struct agent *a, uint64_t now)
 	free(s);
 }
 
-int state_restore(struct agent *a, int *blocks, int *offences)
+/*
+ * One pass over a state file, one entry line at a time: with r == NULL
+ * only checked (every line JSON, the sections in order, the document
+ * closed), else merged into the maps. 0, -ENOENT, or -EBADMSG.
+ */
+static int state_read(struct agent *a, const char *path, struct state_restored *r,
+		      long *entries)
 {
-	char path[PATH_MAX], line[1024];
+	char line[1024];
 	double now_wall = wall_now();
 	uint64_t now_mono = ig_mono_ns();
-	int section = 0, bad = 0, closed = 0;
-	FILE *f;
+	int section = 0, closed = 0;
+	FILE *f = fopen(path, "re");
 
-	*blocks = *offences = 0;
-	snprintf(path, sizeof(path), "%s/%s", a->pol.agent.state_dir, STATE_FILE);
-	f = fopen(path, "r");
+	*entries = 0;
 	if (!f)
-		return errno == ENOENT ? 0 : -errno; /* first start: nothing to restore */
+		return errno == ENOENT ? -ENOENT : -errno;
 	if (!fgets(line, sizeof(line), f) || strncmp(line, "{\"version\":1,", 13) != 0) {
 		fclose(f);
-		goto corrupt;
+		return -EBADMSG;
 	}
 	section = 1; /* the first line opens "blocks" */
 	while (fgets(line, sizeof(line), f)) {
@@ -435,49 +464,96 @@ int state_restore(struct agent *a, int *blocks, int *offences)
 		json_object *e;
 		int rc;
 
+		if (line[len] != '\n')
+			break; /* cut short, or longer than any line we write */
 		line[len] = '\0';
 		if (len && line[len - 1] == ',')
 			line[--len] = '\0';
-		if (!strcmp(line, "],\"offences\":[")) {
+		if (!strcmp(line, "],\"offences\":[") && section == 1) {
 			section = 2;
 			continue;
 		}
-		if (!strcmp(line, "],\"grants\":[")) {
+		if (!strcmp(line, "],\"grants\":[") && section == 2) {
 			section = 3;
 			continue;
 		}
-		if (!strcmp(line, "]}")) {
-			closed = 1;
+		if (!strcmp(line, "]}") && section == 3) {
+			closed = fgetc(f) == EOF; /* nothing after the end */
 			break;
 		}
 		e = json_tokener_parse(line);
 		if (!e || !json_object_is_type(e, json_type_object)) {
-			bad++;
 			json_object_put(e);
-			continue;
+			break;
 		}
-		rc = section == 1 ? restore_block(a, e, now_wall, now_mono) :
-		     section == 2 ? restore_offence(a, e, now_wall, now_mono) :
-				    restore_grant(a, e, now_wall, now_mono);
+		(*entries)++;
+		if (r) {
+			rc = section == 1 ? restore_block(a, e, now_wall, now_mono) :
+			     section == 2 ? restore_offence(a, e, now_wall, now_mono) :
+					    restore_grant(a, e, now_wall, now_mono);
+			if (rc > 0)
+				(*(section == 1 ? &r->blocks : section == 2 ? &r->offences :
+						  &r->grants))++;
+			r->skipped += rc < 0;
+		}
 		json_object_put(e);
-		if (rc > 0 && section < 3)
-			*(section == 1 ? blocks : offences) += 1;
-		bad += rc < 0;
 	}
 	fclose(f);
-	if (!closed)
-		goto corrupt;
-	if (bad)
-		jlogf("warning", "state_restore", "%d entries of %s were unusable and skipped",
-		      bad, path);
-	return 0;
-corrupt: {
-	char aside[PATH_MAX + 16];
-
-	snprintf(aside, sizeof(aside), "%s.corrupt", path);
-	rename(path, aside); /* keep it for the operator, start clean */
-	return -EBADMSG;
+	return closed ? 0 : -EBADMSG;
 }
+
+/* Keep a corrupt file for the operator under a name of its own. */
+static void set_aside(struct agent *a, const char *path)
+{
+	char aside[PATH_MAX + 32];
+
+	for (int n = 1; n < 1000; n++) {
+		snprintf(aside, sizeof(aside), "%s.corrupt.%d", path, n);
+		if (access(aside, F_OK) == 0)
+			continue;
+		if (rename(path, aside) == 0)
+			jlogf("error", "state_restore", "%s is truncated or not a state file: "
+			      "nothing restored from it, kept as %s", path, aside);
+		break;
+	}
+	__atomic_fetch_add(&a->state_corrupt, 1, __ATOMIC_RELAXED);
+}
+
+int state_restore(struct agent *a, struct state_restored *r, int merge)
+{
+	static const char *const names[] = { STATE_FILE, STATE_FILE ".prev" };
+	int missing = 0;
+	long n;
+
+	memset(r, 0, sizeof(*r));
+	for (int i = 0; i < 2; i++) {
+		char path[PATH_MAX];
+		int err;
+
+		snprintf(path, sizeof(path), "%s/%s", a->pol.agent.state_dir, names[i]);
+		err = state_read(a, path, NULL, &n);
+		if (err == -ENOENT) {
+			missing++;
+			continue;
+		}
+		if (err) {
+			set_aside(a, path);
+			continue;
+		}
+		a->state_entries = n; /* what an emptier save must not lose */
+		if (!merge)
+			return 0;
+		/* checked whole: only now does anything reach the maps */
+		err = state_read(a, path, r, &n);
+		if (err)
+			return err; /* changed under us between the passes */
+		r->file = names[i];
+		if (r->skipped)
+			jlogf("warning", "state_restore", "%d entries of %s were unusable and "
+			      "skipped", r->skipped, path);
+		return 0;
+	}
+	return missing == 2 ? 0 : -EBADMSG;
 }
 
 struct sweep {

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* check, apply, unload and status. */
 #include <errno.h>
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "apply.h"
 #include "attach.h"
@@ -11,11 +16,42 @@
 #include "cli.h"
 #include "compile.h"
 #include "duration.h"
+#include "events.h"
 #include "log.h"
 #include "policy.h"
 #include "sockops.h"
 
 /* Parse FILE; on errors print them and return EXIT_USAGE. */
+/* A listen address on loopback (127.0.0.0/8, ::1)? */
+static int loopback(const char *listen)
+{
+	struct sockaddr_storage ss;
+	unsigned int len;
+
+	if (ig_parse_listen(listen, &ss, &len))
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+}
+
+/* Settings that are valid but leave the auth policy open. */
+static void auth_warnings(const char *path, const struct ig_policy *pol)
+{
+	const char *listen = pol->agent.policy_listen;
+
+	if (!pol->auth.enabled)
+		return;
+	if (!strcmp(listen, "off"))
+		ig_warn("%s: [auth] is on but policy_listen = off: Dovecot cannot ask the "
+			"auth policy, so require_tls, require_grant and spray blocks do "
+			"nothing", path);
+	else if (!loopback(listen))
+		ig_warn("%s: policy_listen = %s is beyond loopback and the listener has no "
+			"TLS: the api_key, grants_token and Dovecot's requests cross the "
+			"network in clear text; keep it on 127.0.0.1 or [::1]", path, listen);
+}
+
 static int load_policy(struct cli *cli, int argc, char **argv, const char *cmd,
 		       struct ig_policy *pol)
 {
@@ -46,6 +82,7 @@ static int load_policy(struct cli *cli, int argc, char **argv, const char *cmd,
 	}
 	if (!pol->n_ports)
 		ig_warn("%s: no [port N] section, so nothing is policed", argv[first]);
+	auth_warnings(argv[first], pol);
 	return EXIT_OK;
 }
 
@@ -86,13 +123,70 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 	return err ? EXIT_FAIL : EXIT_OK;
 }
 
+/*
+ * Unloading under a running agent would leave it enforcing nothing on
+ * unpinned maps (blocks, grants and events going nowhere, silently): the
+ * consumer of the events is stopped first with --force, else refused.
+ */
+static int stop_consumer(const struct cli *cli, int force)
+{
+	int pid = ig_events_holder(cli->pin);
+
+	if (pid <= 0)
+		return 0;
+	if (!force) {
+		ig_err("process %d (imapguardd or 'imapguard events') consumes the events of "
+		       "%s; unloading now would leave it working on maps nothing reads. Stop "
+		       "it first (systemctl stop imapguardd), or use 'imapguard unload "
+		       "--force' to stop it and unload", pid, cli->pin);
+		return -EBUSY;
+	}
+	if (kill(pid, SIGTERM) && errno != ESRCH) {
+		ig_err("cannot stop process %d: %s", pid, strerror(errno));
+		return -errno;
+	}
+	/* it lets go of the lock as it exits (the agent saves its state
+	 * first); bounded: 10 s */
+	for (int i = 0; i < 200; i++) {
+		int fd = ig_events_lock(cli->pin);
+
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		usleep(50000);
+	}
+	ig_err("process %d still holds the events of %s after 10 s", pid, cli->pin);
+	return -ETIMEDOUT;
+}
+
 int cmd_unload(struct cli *cli, int argc, char **argv)
 {
-	int loaded, err;
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int loaded, err, c, force = 0;
 
-	if (cli_read_opts(cli, argc, argv, "unload") != argc)
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+jf", opts, NULL)) != -1) {
+		if (c == 'j') {
+			cli->json = 1;
+		} else if (c == 'f') {
+			force = 1;
+		} else {
+			fprintf(stderr, "usage: imapguard unload [--force]\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: imapguard unload [--force]\n");
 		return EXIT_USAGE;
+	}
 	if (cli_need_root())
+		return EXIT_FAIL;
+	if (stop_consumer(cli, force))
 		return EXIT_FAIL;
 	err = ig_unload(cli->pin, &loaded);
 	if (err)

@@ -21,7 +21,7 @@ static const struct cli_cmd cmds[] = {
 		   "  grant list [-j]", "MFA grants (zero-trust IMAP)", cmd_grant },
 	{ "events", "[-j] [--no-kill]", "follow automatic blocks and their expiry, live;\n"
 	  "      ends the blocked sources' open sessions unless --no-kill", cmd_events },
-	{ "unload", "", "detach everything and remove the pins", cmd_unload },
+	{ "unload", "[--force]", "detach everything and remove the pins (--force: stop the agent first)", cmd_unload },
 };
 
 static void usage(FILE *out)

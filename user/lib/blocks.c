@@ -117,6 +117,17 @@ int ig_block_lookup(struct ig_handle *h, const struct ig_prefix *addr, struct ig
 			   offsetof(struct ig_block, prefixlen));
 }
 
+int ig_block_get(struct ig_handle *h, const struct ig_prefix *p, struct ig_block *out)
+{
+	struct ig_lpm_key6 key = {};
+	int m = block_key(p, &key);
+
+	/* an LPM lookup answers the longest match: demand this very entry */
+	if (bpf_map_lookup_elem(h->fd[m], &key, out) || out->prefixlen != p->len)
+		return -ENOENT;
+	return 0;
+}
+
 int ig_block_kill_sessions(struct ig_handle *h, const struct ig_prefix *p, int *killed)
 {
 	const struct ig_slot *s = &h->cfg->slot[h->cfg->active & 1];

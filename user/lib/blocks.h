@@ -43,6 +43,10 @@ uint32_t ig_offence_record(struct ig_handle *h, const struct ig_prefix *p, uint6
 /* A live block covering this address (a full-length prefix)? */
 int ig_block_lookup(struct ig_handle *h, const struct ig_prefix *addr, struct ig_block *out);
 
+/* The block on exactly prefix p (not one covering it), lapsed or not:
+ * 0 with *out, or -ENOENT. */
+int ig_block_get(struct ig_handle *h, const struct ig_prefix *p, struct ig_block *out);
+
 const char *ig_origin_name(int origin);
 const char *ig_block_reason_name(int reason);
 

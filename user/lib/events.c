@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,6 +56,35 @@ int ig_events_lock(const char *pin)
 	if (fd >= 0)
 		close(fd);
 	return -err;
+}
+
+int ig_events_holder(const char *pin)
+{
+	char path[PATH_MAX], line[256];
+	struct stat st;
+	int pid = 0;
+	FILE *f;
+
+	ig_pin_file(pin, IG_MAP_META, path, sizeof(path));
+	if (stat(path, &st))
+		return errno == ENOENT ? 0 : -errno;
+	f = fopen("/proc/locks", "re");
+	if (!f)
+		return -errno;
+	/* "1: FLOCK  ADVISORY  WRITE 4242 00:2d:1234 0 EOF" (proc(5)) */
+	while (!pid && fgets(line, sizeof(line), f)) {
+		unsigned int maj, min;
+		unsigned long long ino;
+		char kind[16];
+		int p;
+
+		if (sscanf(line, "%*s %15s %*s %*s %d %x:%x:%llu", kind, &p, &maj, &min, &ino) == 5 &&
+		    !strcmp(kind, "FLOCK") && ino == (unsigned long long)st.st_ino &&
+		    makedev(maj, min) == st.st_dev)
+			pid = p;
+	}
+	fclose(f);
+	return pid;
 }
 
 const char *ig_event_type_name(unsigned int type)

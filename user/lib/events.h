@@ -21,6 +21,10 @@ typedef int (*ig_event_fn)(const struct ig_event *ev, void *arg);
  * does, or another -errno. */
 int ig_events_lock(const char *pin);
 
+/* The process holding that lock (the agent, or `imapguard events`), read
+ * from /proc/locks: its PID, 0 when nobody holds it, or -errno. */
+int ig_events_holder(const char *pin);
+
 /* A ring buffer reader on the pinned ig_events; fn runs per event. */
 struct ring_buffer *ig_events_open(struct ig_handle *h, ig_event_fn fn, void *arg);
 

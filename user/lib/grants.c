@@ -58,6 +58,26 @@ int ig_grant_put(struct ig_handle *h, int kind, const char *user, const struct i
 	return 0;
 }
 
+int ig_grant_get(struct ig_handle *h, int kind, const char *user, const struct ig_prefix *p,
+		 struct ig_grant *out)
+{
+	if (kind == IG_GRANT_USER) {
+		struct ig_user_key k;
+		int err = user_key(user, &k);
+
+		if (err)
+			return err;
+		return bpf_map_lookup_elem(h->fd[IG_M_USER_GRANTS], &k, out) ? -ENOENT : 0;
+	} else {
+		struct ig_lpm_key6 k;
+		int m = source_key(p, &k);
+
+		if (bpf_map_lookup_elem(h->fd[m], &k, out) || out->prefixlen != p->len)
+			return -ENOENT;
+		return 0;
+	}
+}
+
 static int add(struct ig_handle *h, int kind, const char *user, const struct ig_prefix *p,
 	       uint64_t ttl_ns, const char *note)
 {

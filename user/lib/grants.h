@@ -25,6 +25,12 @@ int ig_grant_source_del(struct ig_handle *h, const struct ig_prefix *p);
 int ig_grant_user_live(struct ig_handle *h, const char *user);
 int ig_grant_source_live(struct ig_handle *h, const struct ig_prefix *addr);
 
+/* The grant of this user (kind IG_GRANT_USER) or on exactly prefix p
+ * (IG_GRANT_SOURCE), lapsed or not: 0 with *out, -ENOENT, or -EINVAL for a
+ * user name names.h refuses. */
+int ig_grant_get(struct ig_handle *h, int kind, const char *user, const struct ig_prefix *p,
+		 struct ig_grant *out);
+
 /* Write a grant exactly as given (restoring saved state). */
 int ig_grant_put(struct ig_handle *h, int kind, const char *user, const struct ig_prefix *p,
 		 const struct ig_grant *g);

@@ -75,6 +75,8 @@ int ig_maps_create(const char *pin, uint32_t max_sources)
 					.max_sources = max_sources };
 		__u32 key = 0;
 
+		if (ig_boot_id(meta.boot_id))
+			ig_debug("no boot id: the state file's boot cannot be compared");
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.ig_meta), &key, &meta, BPF_ANY))
 			err = -errno;
 	}

@@ -133,6 +133,43 @@ uint64_t ig_netns_ino(void)
 	return stat("/proc/self/ns/net", &st) ? 0 : (uint64_t)st.st_ino;
 }
 
+int ig_boot_id(uint8_t id[16])
+{
+	char text[64];
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	int n = 0;
+
+	if (!f)
+		return -errno;
+	if (!fgets(text, sizeof(text), f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	for (const char *c = text; *c && *c != '\n' && n < 32; c++) {
+		unsigned int v;
+
+		if (*c == '-')
+			continue;
+		if (sscanf(c, "%1x", &v) != 1)
+			return -EINVAL;
+		id[n / 2] = (uint8_t)(n % 2 ? id[n / 2] | v : v << 4);
+		n++;
+	}
+	return n == 32 ? 0 : -EINVAL;
+}
+
+void ig_boot_id_str(const uint8_t id[16], char buf[37])
+{
+	char *p = buf;
+
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		p += sprintf(p, "%02x", id[i]);
+	}
+}
+
 void ig_sync_programs(void)
 {
 	/* MEMBARRIER_CMD_GLOBAL waits for an RCU grace period, and XDP and tc

@@ -69,6 +69,12 @@ void ig_pin_file(const char *pin, const char *name, char *buf, size_t len);
 /* Inode of this process's network namespace. */
 uint64_t ig_netns_ino(void);
 
+/* This boot's /proc/sys/kernel/random/boot_id (a UUID: 16 bytes, in the
+ * order the text gives them). 0, or -errno; -EINVAL if it does not parse. */
+int ig_boot_id(uint8_t id[16]);
+/* As text, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (37 bytes with the NUL). */
+void ig_boot_id_str(const uint8_t id[16], char buf[37]);
+
 /* Wait until every BPF program that may have read the old config has
  * finished (an RCU grace period). */
 void ig_sync_programs(void);

@@ -43,7 +43,7 @@ struct parser {
 	int iface_lines[IG_MAX_IFACES];
 	/* line of each once-only key, to spot repeats (see once()); [port N]
 	 * keeps its own in struct ig_port_policy */
-	int general_seen[8], agent_seen[4], auth_seen[9];
+	int general_seen[8], agent_seen[5], auth_seen[9];
 };
 
 #define perr(ps, ...) ig_diag_add((ps)->d, (ps)->file, (ps)->line, __VA_ARGS__)
@@ -437,20 +437,45 @@ static void secret(struct parser *ps, const char *name, const char *value, char 
 		memcpy(dst, value, len + 1);
 }
 
-enum agent_key { AG_METRICS, AG_POLICY, AG_TOKEN, AG_STATE };
+enum agent_key { AG_METRICS, AG_POLICY, AG_TOKEN, AG_STATE, AG_CLIENTS };
+
+/* policy_clients: user names (as useradd takes them) or numeric uids. */
+static void clients_key(struct parser *ps, char *value, struct ig_agent_conf *a)
+{
+	char *save = NULL;
+
+	a->n_policy_clients = 0;
+	for (char *t = strtok_r(value, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		t = trim(t);
+		if (!*t || strlen(t) >= sizeof(a->policy_clients[0]) ||
+		    strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+			    strlen(t) || *t == '-') {
+			perr(ps, "policy_clients must list user names or uids, not '%s'", t);
+			return;
+		}
+		if (a->n_policy_clients == IG_MAX_POLICY_CLIENTS) {
+			perr(ps, "policy_clients lists more than %d users", IG_MAX_POLICY_CLIENTS);
+			return;
+		}
+		snprintf(a->policy_clients[a->n_policy_clients++], sizeof(a->policy_clients[0]),
+			 "%s", t);
+	}
+	if (!a->n_policy_clients)
+		perr(ps, "policy_clients must list at least one user");
+}
 
 static void agent_key(struct parser *ps, const char *name, char *value)
 {
 	static const char *const keys[] = { "metrics_listen", "policy_listen", "grants_token",
-					    "state_dir" };
+					    "state_dir", "policy_clients" };
 	struct ig_agent_conf *a = &ps->pol->agent;
 	struct sockaddr_storage ss;
 	unsigned int len;
-	int k = pick(name, keys, 4);
+	int k = pick(name, keys, 5);
 
 	if (k < 0) {
 		perr(ps, "unknown key '%s' in [agent] (known: metrics_listen, policy_listen, "
-			 "grants_token, state_dir)", name);
+			 "grants_token, state_dir, policy_clients)", name);
 		return;
 	}
 	if (!once(ps, name, &ps->agent_seen[k]))
@@ -477,6 +502,9 @@ static void agent_key(struct parser *ps, const char *name, char *value)
 			perr(ps, "state_dir must be an absolute path");
 		else
 			snprintf(a->state_dir, sizeof(a->state_dir), "%s", value);
+		break;
+	case AG_CLIENTS:
+		clients_key(ps, value, a);
 		break;
 	}
 }
@@ -761,6 +789,9 @@ static void policy_defaults(struct ig_policy *pol)
 	snprintf(pol->agent.state_dir, sizeof(pol->agent.state_dir), "%s", IG_DEFAULT_STATE_DIR);
 	snprintf(pol->agent.policy_listen, sizeof(pol->agent.policy_listen), "%s",
 		 IG_DEFAULT_POLICY_LISTEN);
+	snprintf(pol->agent.policy_clients[0], sizeof(pol->agent.policy_clients[0]), "root");
+	snprintf(pol->agent.policy_clients[1], sizeof(pol->agent.policy_clients[1]), "dovecot");
+	pol->agent.n_policy_clients = 2;
 	pol->auth.fail_burst = (struct ig_rate){ 10, 600 * IG_NSEC_PER_SEC };
 	pol->auth.spray_users = (struct ig_rate){ 5, 600 * IG_NSEC_PER_SEC };
 	pol->auth.user_fail_burst = (struct ig_rate){ 30, 600 * IG_NSEC_PER_SEC };

@@ -45,6 +45,7 @@ struct ig_prefix_list {
 #define IG_DEFAULT_METRICS_LISTEN "127.0.0.1:9743"
 #define IG_DEFAULT_POLICY_LISTEN "127.0.0.1:9744"
 #define IG_DEFAULT_STATE_DIR "/var/lib/imapguard"
+#define IG_MAX_POLICY_CLIENTS 8
 #define IG_SECRET_MIN 16
 #define IG_SECRET_MAX 256
 
@@ -54,6 +55,10 @@ struct ig_agent_conf {
 	char policy_listen[64];	 /* Dovecot auth-policy and grants API */
 	char grants_token[IG_SECRET_MAX]; /* bearer token of /v1/grants; "" = API off */
 	char state_dir[PATH_MAX - 64];
+	/* Local users (names or numeric uids) whose sockets may connect to
+	 * policy_listen; resolved by the agent. Default: root, dovecot. */
+	char policy_clients[IG_MAX_POLICY_CLIENTS][32];
+	int n_policy_clients;
 };
 
 /* A rate in a window: COUNT per INTERVAL. */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -72,9 +73,9 @@ static int on_sock(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* One request and its answers; dump collects into v, destroy just acks. */
+/* One request and its answers, each passed to cb (NULL: just the ack). */
 static int talk(struct mnl_socket *nl, uint16_t type, uint16_t flags, uint8_t family,
-		const struct inet_diag_sockid *id, struct victims *v)
+		const struct inet_diag_sockid *id, mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -99,7 +100,7 @@ static int talk(struct mnl_socket *nl, uint16_t type, uint16_t flags, uint8_t fa
 		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
 		if (n < 0)
 			return -errno;
-		rc = mnl_cb_run(buf, (size_t)n, seq, portid, v ? on_sock : NULL, v);
+		rc = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
 	} while (rc > MNL_CB_STOP);
 	return rc < 0 ? -errno : 0;
 }
@@ -126,9 +127,9 @@ int ig_sessions_kill(const struct ig_prefix *p, const uint16_t *ports, int nport
 	for (int f = 0; f < nfams && !err; f++) {
 		struct victims v = { .p = p, .ports = ports, .nports = nports, .family = fams[f] };
 
-		err = talk(nl, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, fams[f], NULL, &v);
+		err = talk(nl, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, fams[f], NULL, on_sock, &v);
 		for (size_t i = 0; i < v.n && !err; i++) {
-			int rc = talk(nl, SOCK_DESTROY, NLM_F_ACK, fams[f], &v.ids[i], NULL);
+			int rc = talk(nl, SOCK_DESTROY, NLM_F_ACK, fams[f], &v.ids[i], NULL, NULL);
 
 			if (rc == 0)
 				(*killed)++;
@@ -140,4 +141,80 @@ int ig_sessions_kill(const struct ig_prefix *p, const uint16_t *ports, int nport
 out:
 	mnl_socket_close(nl);
 	return err;
+}
+
+static int on_owner(const struct nlmsghdr *nlh, void *data)
+{
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+
+	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(*m))
+		*(int64_t *)data = m->idiag_uid;
+	return MNL_CB_OK;
+}
+
+/* An IPv4 peer of a dual-stack socket is ::ffff:a.b.c.d; its own socket is
+ * AF_INET. Returns the family to ask in, with the addresses made to fit. */
+static uint8_t unmap(struct sockaddr_in6 *a, struct sockaddr_in6 *b, struct inet_diag_sockid *id)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (!memcmp(&a->sin6_addr, mapped, 12) && !memcmp(&b->sin6_addr, mapped, 12)) {
+		memcpy(id->idiag_src, (uint8_t *)&a->sin6_addr + 12, 4);
+		memcpy(id->idiag_dst, (uint8_t *)&b->sin6_addr + 12, 4);
+		return AF_INET;
+	}
+	memcpy(id->idiag_src, &a->sin6_addr, 16);
+	memcpy(id->idiag_dst, &b->sin6_addr, 16);
+	return AF_INET6;
+}
+
+int ig_sock_peer_uid(int fd, uint32_t *uid)
+{
+	struct sockaddr_storage local, peer;
+	socklen_t ll = sizeof(local), pl = sizeof(peer);
+	struct inet_diag_sockid id = { .idiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE } };
+	const struct timeval tmo = { .tv_sec = 1 };
+	struct mnl_socket *nl;
+	int64_t owner = -1;
+	uint8_t family;
+	int err;
+
+	if (getsockname(fd, (struct sockaddr *)&local, &ll) ||
+	    getpeername(fd, (struct sockaddr *)&peer, &pl))
+		return -errno;
+	/* the peer's socket: its local end is our peer, its remote end us */
+	if (peer.ss_family == AF_INET) {
+		const struct sockaddr_in *p = (const void *)&peer, *l = (const void *)&local;
+
+		family = AF_INET;
+		memcpy(id.idiag_src, &p->sin_addr, 4);
+		memcpy(id.idiag_dst, &l->sin_addr, 4);
+		id.idiag_sport = p->sin_port;
+		id.idiag_dport = l->sin_port;
+	} else if (peer.ss_family == AF_INET6) {
+		struct sockaddr_in6 *p = (void *)&peer, *l = (void *)&local;
+
+		family = unmap(p, l, &id);
+		id.idiag_sport = p->sin6_port;
+		id.idiag_dport = l->sin6_port;
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	nl = mnl_socket_open(NETLINK_SOCK_DIAG);
+	if (!nl)
+		return -errno;
+	/* one answer, then the ack that ends it (an exact lookup is not a
+	 * multipart dump, so no NLMSG_DONE); never wait on the kernel long */
+	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)) ||
+	    mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		err = -errno;
+	else
+		err = talk(nl, SOCK_DIAG_BY_FAMILY, NLM_F_ACK, family, &id, on_owner, &owner);
+	mnl_socket_close(nl);
+	if (err)
+		return err; /* -ENOENT: not a socket of this namespace */
+	if (owner < 0)
+		return -ENOENT;
+	*uid = (uint32_t)owner;
+	return 0;
 }

@@ -17,4 +17,15 @@
 int ig_sessions_kill(const struct ig_prefix *p, const uint16_t *ports, int nports,
 		     int *killed);
 
+/*
+ * The owner of the socket at the other end of the connected TCP socket fd,
+ * when that socket lives on this host (in this network namespace): an
+ * exact NETLINK_SOCK_DIAG lookup (inet_diag_req_v2 without NLM_F_DUMP) of
+ * the 4-tuple seen from the peer's side. TCP has no SO_PEERCRED; this is
+ * its equivalent for local peers. Returns 0 with *uid set, -ENOENT when
+ * the peer is not a socket of this namespace (a remote client), or
+ * another -errno.
+ */
+int ig_sock_peer_uid(int fd, uint32_t *uid);
+
 #endif
