@@ -119,11 +119,11 @@ int ig_block_lookup(struct ig_handle *h, const struct ig_prefix *addr, struct ig
 
 int ig_block_get(struct ig_handle *h, const struct ig_prefix *p, struct ig_block *out)
 {
-	struct ig_lpm_key6 key = {};
-	int m = block_key(p, &key);
+	struct ig_lpm_key6 key;
 
+	ig_lpm_key(p, &key);
 	/* an LPM lookup answers the longest match: demand this very entry */
-	if (bpf_map_lookup_elem(h->fd[m], &key, out) || out->prefixlen != p->len)
+	if (bpf_map_lookup_elem(block_fd(h, p), &key, out) || out->prefixlen != p->len)
 		return -ENOENT;
 	return 0;
 }

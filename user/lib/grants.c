@@ -70,9 +70,9 @@ int ig_grant_get(struct ig_handle *h, int kind, const char *user, const struct i
 		return bpf_map_lookup_elem(h->fd[IG_M_USER_GRANTS], &k, out) ? -ENOENT : 0;
 	} else {
 		struct ig_lpm_key6 k;
-		int m = source_key(p, &k);
 
-		if (bpf_map_lookup_elem(h->fd[m], &k, out) || out->prefixlen != p->len)
+		ig_lpm_key(p, &k);
+		if (bpf_map_lookup_elem(source_fd(h, p), &k, out) || out->prefixlen != p->len)
 			return -ENOENT;
 		return 0;
 	}
