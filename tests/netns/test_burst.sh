@@ -163,11 +163,12 @@ write_policy monitor 32
 t_rc 0 "re-apply in monitor mode" igs apply "$POL"
 E=198.18.5.30
 lab_client_addr $E
+ab=$(igs stats -j | jq '.ports[] | select(.port == 993) | .auto_blocks')
 r=$(probe $E $SRV4 993 --count 6 --hold 1)
 wait_for "monitor: events -j says would_block" grep -q '"type":"would_block","prefix":"198.18.5.30/32"' "$events_log"
 t_refute "monitor: the burst records no block" has_block $E/32
-t_jq "monitor: counted as would_blocks on 993, not as auto_blocks" '.ports[] |
-	select(.port == 993) | .would_blocks >= 1' "$(igs stats -j)"
+t_jq "monitor: counted as would_blocks on 993, not as auto_blocks" ".ports[] |
+	select(.port == 993) | .would_blocks >= 1 and .auto_blocks == $ab" "$(igs stats -j)"
 t_jq "monitor: sessions are not ended" '.alive == 6' "$r"
 t_check "monitor: the source still connects" probe $E $SRV4 993
 write_policy enforce 32
