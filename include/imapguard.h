@@ -66,7 +66,7 @@ enum ig_attach {
 #define IG_REASONS(X)                                                          \
 	X(POLICY, "policy", "the action of the port")                              \
 	X(ALLOW_LIST, "allow_list", "source on the allow list")               \
-	X(GRANT, "grant", "source holds an MFA grant")                         \
+	X(GRANT, "grant", "default=deny lifted by an MFA grant of the source")  \
 	X(DENY_LIST, "deny_list", "source on the deny list")                   \
 	X(BLOCKED, "blocked", "source under an active block")                  \
 	X(RATE_LIMIT, "rate_limit", "SYN over the port's rate")               \
