@@ -131,10 +131,10 @@ static void render_auth(struct agent *a, struct sbuf *b)
 	       "Logins delayed because their user name is under a distributed attack.",
 	       ld(&s->tarpitted));
 	counters(b, "imapguard_auth_would_reject_total",
-		 "Logins monitor mode let through that enforce would refuse, by reason.", "reason",
+		 "Allow checks monitor mode accepted that enforce would refuse, by reason.", "reason",
 		 auth_reject_names, s->would_reject, AUTH_NR_REJECTS);
 	scalar(b, "imapguard_auth_would_tarpit_total", "counter",
-	       "Logins monitor mode did not delay that enforce would delay.",
+	       "Allow checks monitor mode did not delay that enforce would delay.",
 	       ld(&s->would_tarpit));
 	counters(b, "imapguard_policy_requests_total", "Requests to the auth-policy server, by command.",
 		 "command", policy_commands, s->requests, POLICY_NR_COMMANDS);
