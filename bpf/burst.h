@@ -80,8 +80,10 @@ static __always_inline __u32 ig_burst_count(const struct ig_src_key *k,
 	return sum;
 }
 
-/* Escalation: a repeat offence within 24 h climbs one level. */
-static __always_inline __u32 ig_offence_level(const struct ig_src_key *k, __u64 now)
+/* Escalation: a repeat offence within 24 h climbs one level. `record`: 0
+ * only computes the level (monitor mode keeps no history). */
+static __always_inline __u32 ig_offence_level(const struct ig_src_key *k, __u64 now,
+					      int record)
 {
 	struct ig_offence_key ok = { .family = k->family };
 	struct ig_offence *o, n = { .last_ns = now };
@@ -90,7 +92,8 @@ static __always_inline __u32 ig_offence_level(const struct ig_src_key *k, __u64 
 	o = bpf_map_lookup_elem(&ig_offences, &ok);
 	if (o && now - o->last_ns < IG_OFFENCE_MEMORY_NS)
 		n.level = o->level < IG_MAX_LEVEL ? o->level + 1 : IG_MAX_LEVEL;
-	bpf_map_update_elem(&ig_offences, &ok, &n, BPF_ANY);
+	if (record)
+		bpf_map_update_elem(&ig_offences, &ok, &n, BPF_ANY);
 	return n.level;
 }
 
@@ -263,6 +266,7 @@ static __always_inline void ig_auto_block(struct ig_cfg *cfg, const struct ig_sl
 {
 	struct ig_timer_key tk = { .family = k->family };
 	struct ig_block b = {}, *cur;
+	int monitor = slot->flags & IG_SLOT_MONITOR;
 	__u32 level;
 	__u64 dur;
 	int err;
@@ -273,7 +277,7 @@ static __always_inline void ig_auto_block(struct ig_cfg *cfg, const struct ig_sl
 	if (cur && (!cur->expires_ns || cur->expires_ns > now))
 		return; /* already blocked: a handshake that was in flight */
 
-	level = ig_offence_level(k, now);
+	level = ig_offence_level(k, now, !monitor);
 	dur = ig_escalated_ns(pc->block_ns, pc->block_max_ns, level);
 	b.created_ns = now;
 	b.expires_ns = now + dur;
@@ -283,6 +287,15 @@ static __always_inline void ig_auto_block(struct ig_cfg *cfg, const struct ig_sl
 	b.reason = IG_BR_BURST;
 	b.prefixlen = tk.prefixlen;
 	b.level = (__u8)level;
+	if (monitor) {
+		/* monitor mode decides nothing: it reports the block enforce
+		 * would make and records none of it (no block, timer or
+		 * offence), so a later switch to enforce inherits nothing */
+		ig_count(IG_STAT_EXTRA(pc->stat_idx & (IG_PORT_SLOTS - 1), IG_X_WOULD_BLOCKS));
+		ig_count(IG_STAT_WOULD_BLOCKS(IG_ORIGIN_AUTO, IG_BR_BURST));
+		ig_emit(IG_EV_WOULD_BLOCK, &b, tk.addr, tk.family, now);
+		return;
+	}
 
 	/* counted before it goes in; a lapsed block of the same prefix that is
 	 * replaced was counted already, so the replace gives it back */
@@ -301,8 +314,7 @@ static __always_inline void ig_auto_block(struct ig_cfg *cfg, const struct ig_sl
 	ig_arm_timer(&tk, dur);
 	ig_count(IG_STAT_EXTRA(pc->stat_idx & (IG_PORT_SLOTS - 1), IG_X_AUTO_BLOCKS));
 	ig_count(IG_STAT_BLOCKS(IG_ORIGIN_AUTO, IG_BR_BURST));
-	ig_emit(slot->flags & IG_SLOT_MONITOR ? IG_EV_WOULD_BLOCK : IG_EV_BLOCK, &b,
-		tk.addr, tk.family, now);
+	ig_emit(IG_EV_BLOCK, &b, tk.addr, tk.family, now);
 }
 
 static __always_inline int ig_sockops_established(struct bpf_sock_ops *skops)

@@ -4,14 +4,19 @@
  *
  * Default verdict: pass. Only TCP to a port named in the policy is looked
  * at; everything else (other ports, UDP, ICMP, ARP, unknown EtherTypes)
- * passes after the parse and one table read. On a policed port:
+ * passes after the parse and one table read. On a policed port,
+ * the first step that applies decides:
  *   tiny first fragment -> drop
  *   allow list          -> pass
- *   MFA grant           -> pass
  *   deny list           -> drop
  *   active block        -> drop
- *   default=deny, on no list -> drop
- *   otherwise the port's action (allow, drop, ratelimit of SYNs)
+ *   action = drop       -> drop
+ *   default=deny, on no list -> drop, unless a live MFA grant covers the
+ *                          source (then on to the port's action, as "grant")
+ *   otherwise the port's action (allow, ratelimit of SYNs)
+ * A grant only lifts default deny: it never re-opens a drop port (plaintext
+ * 143) and never beats the deny list or a block. It is looked up only where
+ * it can matter, so the fast path pays nothing for it.
  * In monitor mode every drop is counted as would_drop and the packet passes.
  */
 #ifndef IG_CLASSIFY_H
@@ -174,15 +179,15 @@ static __always_inline int ig_rate_ok(const struct ig_pkt *p,
 	return 1;
 }
 
-/* The precedence for a packet to a policed port; returns the reason and
- * sets *drop. */
+/* The precedence for a packet to a policed port (the table at the top of
+ * this file); returns the reason and sets *drop. */
 static __always_inline int ig_decide(const struct ig_pkt *p,
 				     const struct ig_cfg *cfg,
 				     const struct ig_slot *slot, __u32 s,
 				     const struct ig_port_cfg *port, int *drop)
 {
 	__u32 lists = 0;
-	int maybe_listed, maybe_blocked, maybe_granted;
+	int maybe_listed, maybe_blocked, maybe_granted, pass_reason = IG_REASON_POLICY;
 	__u8 sum;
 	__u64 now = 0;
 
@@ -209,32 +214,26 @@ static __always_inline int ig_decide(const struct ig_pkt *p,
 		*drop = 0;
 		return IG_REASON_ALLOW_LIST;
 	}
-	if (maybe_granted && ig_granted(p, &now)) {
-		*drop = 0;
-		return IG_REASON_GRANT;
-	}
 	if (lists & IG_LIST_DENY)
 		return IG_REASON_DENY_LIST;
 	if (maybe_blocked && ig_blocked(p, &now))
 		return IG_REASON_BLOCKED;
-	if ((slot->flags & IG_SLOT_DEFAULT_DENY) && !lists)
-		return IG_REASON_DEFAULT_DENY;
-
-	switch (port->action) {
-	case IG_ACT_DROP:
+	if (port->action == IG_ACT_DROP)
 		return IG_REASON_POLICY;
-	case IG_ACT_RATELIMIT:
-		/* only connection attempts spend tokens */
-		if ((p->tcp_flags & (IG_TCP_FLAG_SYN | IG_TCP_FLAG_ACK)) ==
-			    IG_TCP_FLAG_SYN &&
-		    !ig_rate_ok(p, slot, port, &now))
-			return IG_REASON_RATE_LIMIT;
-		break;
-	default:
-		break;
+	if (slot->flags & IG_SLOT_DEFAULT_DENY) {
+		/* the source is on no list here: only a grant lets it on */
+		if (!maybe_granted || !ig_granted(p, &now))
+			return IG_REASON_DEFAULT_DENY;
+		pass_reason = IG_REASON_GRANT;
 	}
+
+	/* only connection attempts spend tokens, granted or not */
+	if (port->action == IG_ACT_RATELIMIT &&
+	    (p->tcp_flags & (IG_TCP_FLAG_SYN | IG_TCP_FLAG_ACK)) == IG_TCP_FLAG_SYN &&
+	    !ig_rate_ok(p, slot, port, &now))
+		return IG_REASON_RATE_LIMIT;
 	*drop = 0;
-	return IG_REASON_POLICY;
+	return pass_reason;
 }
 
 /*

@@ -67,7 +67,7 @@ enum ig_attach {
 #define IG_REASONS(X)                                                          \
 	X(POLICY, "policy", "the action of the port")                              \
 	X(ALLOW_LIST, "allow_list", "source on the allow list")               \
-	X(GRANT, "grant", "source holds an MFA grant")                         \
+	X(GRANT, "grant", "default=deny lifted by an MFA grant of the source")  \
 	X(DENY_LIST, "deny_list", "source on the deny list")                   \
 	X(BLOCKED, "blocked", "source under an active block")                  \
 	X(RATE_LIMIT, "rate_limit", "SYN over the port's rate")               \
@@ -105,7 +105,9 @@ enum ig_global { IG_GLOBALS(IG__ENUM_GLOBAL) IG_NR_GLOBALS };
 /* Per-port counters that are not packet verdicts (counted by sockops). */
 #define IG_PORT_EXTRAS(X)                                                      \
 	X(CONNECTIONS, "connections", "established connections seen")          \
-	X(AUTO_BLOCKS, "auto_blocks", "automatic blocks decided on this port")
+	X(AUTO_BLOCKS, "auto_blocks", "automatic blocks decided on this port")  \
+	X(WOULD_BLOCKS, "would_blocks",                                        \
+	  "automatic blocks monitor mode reported on this port and did not make")
 
 #define IG__ENUM_EXTRA(name, label, help) IG_X_##name,
 enum ig_port_extra { IG_PORT_EXTRAS(IG__ENUM_EXTRA) IG_NR_PORT_EXTRAS };
@@ -124,15 +126,18 @@ enum ig_port_extra { IG_PORT_EXTRAS(IG__ENUM_EXTRA) IG_NR_PORT_EXTRAS };
 	(IG_NR_GLOBALS + (slot) * IG_STATS_PER_PORT +                          \
 	 IG_NR_VERDICTS * IG_NR_REASONS + (extra))
 /* Blocks decided, by origin and reason (enum ig_origin, ig_block_reason),
- * after the per-port blocks. */
+ * after the per-port blocks; then, laid out the same, the blocks monitor
+ * mode would have made (reported, never recorded). */
 #define IG_STAT_BLOCKS(origin, reason)                                         \
 	(IG_NR_GLOBALS + IG_PORT_SLOTS * IG_STATS_PER_PORT +                   \
 	 (origin) * IG__NR_BLOCK_REASONS + (reason))
+#define IG_STAT_WOULD_BLOCKS(origin, reason)                                   \
+	(IG_STAT_BLOCKS(origin, reason) + IG__NR_ORIGINS * IG__NR_BLOCK_REASONS)
 #define IG__NR_ORIGINS 4
 #define IG__NR_BLOCK_REASONS 5
 #define IG_NR_STATS                                                            \
 	(IG_NR_GLOBALS + IG_PORT_SLOTS * IG_STATS_PER_PORT +                   \
-	 IG__NR_ORIGINS * IG__NR_BLOCK_REASONS)
+	 2 * IG__NR_ORIGINS * IG__NR_BLOCK_REASONS)
 
 struct ig_port_cfg {
 	__u16 port;	  /* host order */
@@ -172,7 +177,8 @@ static inline __u64 ig_escalated_ns(__u64 base, __u64 max, __u32 level)
 }
 
 /* Slot flags. */
-#define IG_SLOT_MONITOR (1u << 0)      /* count would_drop, drop nothing */
+#define IG_SLOT_MONITOR (1u << 0)      /* count would_drop and would_block;
+					* drop, block and record nothing */
 #define IG_SLOT_DEFAULT_DENY (1u << 1) /* sources on no list are dropped */
 #define IG_SLOT_LISTS6_WILD (1u << 2)  /* v6 summary unusable: always look up */
 
@@ -574,7 +580,8 @@ struct ig_offence {
 /* Ring buffer events (ig_events). */
 enum ig_event_type {
 	IG_EV_BLOCK = 1,       /* an automatic block was decided */
-	IG_EV_WOULD_BLOCK = 2, /* the same, in monitor mode: recorded, not enforced */
+	IG_EV_WOULD_BLOCK = 2, /* the same, in monitor mode: reported only, nothing
+				* recorded (no block, timer or offence) */
 	IG_EV_EXPIRE = 3,      /* an automatic block lapsed and was removed */
 };
 

@@ -496,31 +496,110 @@ static int add_grant(const char *cidr, int64_t ttl_ns)
 	}
 }
 
+/*
+ * The precedence with grants, step by step (README "Precedence"): a grant
+ * lifts default deny and nothing else. Each row states the verdict and the
+ * counter on XDP and tc.
+ */
 static void run_grants(void)
 {
 	struct pkt_spec s = { .family = 4, .src = "198.18.0.60", .dport = 993 };
 	struct pkt_spec s6 = { .family = 6, .src = "2001:db8:60::1", .dport = 993 };
+	struct expect pass_grant = E_PORT(PASS, 993, PASS, GRANT);
+	uint8_t pkt[PKT_MAX];
+	size_t len;
 
 	use_policy(P_DEFAULT_DENY);
 	expect_frame("default=deny: an ungranted source drops", &s,
 		     &(struct expect)E_PORT(DROP, 993, DROP, DEFAULT_DENY));
 	tap(add_grant("198.18.0.60", 60000000000ll) == 0, "grant 198.18.0.60 for 60 s");
-	expect_frame("default=deny: a granted source passes", &s,
-		     &(struct expect)E_PORT(PASS, 993, PASS, GRANT));
+	expect_frame("default=deny: a granted source passes as grant", &s, &pass_grant);
 	tap(add_grant("2001:db8:60::/48", 60000000000ll) == 0, "grant 2001:db8:60::/48");
-	expect_frame("v6: a granted prefix passes", &s6, &(struct expect)E_PORT(PASS, 993, PASS, GRANT));
+	expect_frame("v6: a granted prefix passes as grant", &s6, &pass_grant);
+
+	/* action = drop comes before default deny: a grant never re-opens 143 */
+	s.dport = s6.dport = 143;
+	expect_frame("a grant on a drop port: policy drop", &s,
+		     &(struct expect)E_PORT(DROP, 143, DROP, POLICY));
+	expect_frame("v6: a grant on a drop port: policy drop", &s6,
+		     &(struct expect)E_PORT(DROP, 143, DROP, POLICY));
+	s6.dport = 993;
+
+	/* the port's action still applies to a granted source */
+	s.dport = 110;
+	len = pkt_build(&s, pkt);
+	check_frame("a grant on a ratelimit port: first SYN passes as grant", 0, pkt, len,
+		    &(struct expect)E_PORT(PASS, 110, PASS, GRANT));
+	check_frame("a grant on a ratelimit port: second SYN passes as grant", 0, pkt, len,
+		    &(struct expect)E_PORT(PASS, 110, PASS, GRANT));
+	check_frame("a grant on a ratelimit port: third SYN is rate-limited", 0, pkt, len,
+		    &(struct expect)E_PORT(DROP, 110, DROP, RATE_LIMIT));
+	tap(add_grant("198.18.0.62", 60000000000ll) == 0, "grant 198.18.0.62 (a bucket for tc)");
+	s.src = "198.18.0.62";
+	len = pkt_build(&s, pkt);
+	check_frame("tc: a grant on a ratelimit port: first SYN passes as grant", 1, pkt, len,
+		    &(struct expect)E_PORT(PASS, 110, PASS, GRANT));
+	check_frame("tc: a grant on a ratelimit port: second SYN passes as grant", 1, pkt, len,
+		    &(struct expect)E_PORT(PASS, 110, PASS, GRANT));
+	check_frame("tc: a grant on a ratelimit port: third SYN is rate-limited", 1, pkt, len,
+		    &(struct expect)E_PORT(DROP, 110, DROP, RATE_LIMIT));
+
+	/* a block beats a grant */
+	s.src = "198.18.0.60";
+	s.dport = 993;
+	tap(add_block("198.18.0.60", 60000000000ll) == 0, "block the granted 198.18.0.60");
+	expect_frame("grant + block: blocked", &s, &(struct expect)E_PORT(DROP, 993, DROP, BLOCKED));
+	del_block("198.18.0.60");
+	expect_frame("the block gone, the grant lets it on again", &s, &pass_grant);
+
+	/* the deny list beats a grant, the allow list needs none */
 	tap(add_grant("198.18.66.0/24", 60000000000ll) == 0, "grant a prefix on the deny list");
 	s.src = "198.18.66.9";
-	expect_frame("a grant beats the deny list", &s, &(struct expect)E_PORT(PASS, 993, PASS, GRANT));
-	tap(add_grant("198.18.66.9", -1) == 0, "a lapsed /32 grant inside the live /24 one");
-	expect_frame("an expired /32 grant does not hide the live /24", &s,
-		     &(struct expect)E_PORT(PASS, 993, PASS, GRANT));
+	expect_frame("grant + deny list: deny_list drop", &s,
+		     &(struct expect)E_PORT(DROP, 993, DROP, DENY_LIST));
+	tap(add_grant("2001:db8:66::/48", 60000000000ll) == 0, "grant a v6 prefix on the deny list");
+	s6.src = "2001:db8:66::9";
+	expect_frame("v6: grant + deny list: deny_list drop", &s6,
+		     &(struct expect)E_PORT(DROP, 993, DROP, DENY_LIST));
+	tap(add_grant("198.18.10.0/24", 60000000000ll) == 0, "grant a prefix on the allow list");
+	s.src = "198.18.10.9";
+	s.dport = 143;
+	expect_frame("grant + allow list: the allow list decides, even on a drop port", &s,
+		     &(struct expect)E_PORT(PASS, 143, PASS, ALLOW_LIST));
+
+	/* lapsed grants */
+	tap(add_grant("198.18.0.64/26", 60000000000ll) == 0, "grant 198.18.0.64/26");
+	tap(add_grant("198.18.0.70", -1) == 0, "a lapsed /32 grant inside the live /26 one");
+	s.src = "198.18.0.70";
+	s.dport = 993;
+	expect_frame("an expired /32 grant does not hide the live /26", &s, &pass_grant);
 	tap(add_grant("198.18.0.61", -1) == 0, "a grant that has lapsed");
 	s.src = "198.18.0.61";
 	expect_frame("a lapsed grant is ignored at once", &s,
 		     &(struct expect)E_PORT(DROP, 993, DROP, DEFAULT_DENY));
 	s.dport = 22;
 	expect_frame("grants do not matter off the policed ports", &s, &(struct expect)E_NONE(PASS));
+
+	/* under default = allow a grant changes nothing: the port decides */
+	use_policy(P_BASE);
+	s.src = "198.18.0.60";
+	s.dport = 993;
+	expect_frame("default=allow: a granted source passes by the port's action", &s,
+		     &(struct expect)E_PORT(PASS, 993, PASS, POLICY));
+	s.dport = 143;
+	expect_frame("default=allow: a grant on a drop port: policy drop", &s,
+		     &(struct expect)E_PORT(DROP, 143, DROP, POLICY));
+	s.src = "198.18.66.9";
+	s.dport = 993;
+	expect_frame("default=allow: grant + deny list: deny_list drop", &s,
+		     &(struct expect)E_PORT(DROP, 993, DROP, DENY_LIST));
+	use_policy(P_MONITOR);
+	expect_frame("monitor: grant + deny list: would_drop deny_list", &s,
+		     &(struct expect)E_PORT(PASS, 993, WOULD_DROP, DENY_LIST));
+	s.src = "198.18.0.60";
+	s.dport = 143;
+	expect_frame("monitor: a grant on a drop port: would_drop policy", &s,
+		     &(struct expect)E_PORT(PASS, 143, WOULD_DROP, POLICY));
 	use_policy(P_BASE);
 }
 

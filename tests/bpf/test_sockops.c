@@ -320,6 +320,140 @@ static void run(void)
 	    "10 connections in another namespace: not counted, not blocked");
 }
 
+/* Is there an entry with exactly this key (any value)? Walks the keys, so
+ * it works for the timer map too. */
+static int has_key(int fd, const void *key, size_t len)
+{
+	unsigned char cur[64], next[64];
+	int first = 1;
+
+	while (!bpf_map_get_next_key(fd, first ? NULL : cur, next)) {
+		if (!memcmp(next, key, len))
+			return 1;
+		memcpy(cur, next, len);
+		first = 0;
+	}
+	return 0;
+}
+
+static int events_of(__u32 type, const char *pfx, const struct ig_event **last)
+{
+	char buf[IG_PREFIX_STRLEN];
+	int n = 0;
+
+	ring_buffer__consume(rb);
+	for (int i = 0; i < nevents; i++) {
+		struct ig_prefix p = { .family = events[i].family, .len = events[i].prefixlen };
+
+		memcpy(p.addr, events[i].addr, 16);
+		if (events[i].type == type && !strcmp(ig_prefix_str(&p, buf), pfx)) {
+			*last = &events[i];
+			n++;
+		}
+	}
+	return n;
+}
+
+/* The key of ig_block_timers (bpf/maps.h, not part of the ABI header);
+ * nothing_recorded checks its size against the map's. */
+struct timer_key {
+	__u8 family;
+	__u8 prefixlen;
+	__u16 pad;
+	__u8 addr[16];
+};
+
+/* What one source left behind in the maps a block writes. */
+static void nothing_recorded(const char *src, const char *what)
+{
+	struct ig_offence_key ok = { .family = 4 };
+	struct timer_key tk = { .family = 4, .prefixlen = 32 };
+	struct bpf_map_info info = {};
+	__u32 ilen = sizeof(info);
+	struct ig_lpm_key4 bk = { .prefixlen = 32 };
+	struct ig_block b;
+	struct ig_offence o;
+
+	inet_pton(AF_INET, src, &ok.addr[0]);
+	inet_pton(AF_INET, src, tk.addr);
+	inet_pton(AF_INET, src, &bk.addr);
+	if (bpf_obj_get_info_by_fd(env.h.fd[IG_M_TIMERS], &info, &ilen) ||
+	    info.key_size != sizeof(tk)) {
+		tap(0, "%s: the timer map's key is %u bytes, not %zu", what, info.key_size,
+		    sizeof(tk));
+		return;
+	}
+	tap(bpf_map_lookup_elem(env.h.fd[IG_M_BLOCKS4], &bk, &b) && errno == ENOENT &&
+	    bpf_map_lookup_elem(env.h.fd[IG_M_OFFENCES], &ok, &o) && errno == ENOENT &&
+	    !has_key(env.h.fd[IG_M_TIMERS], &tk, sizeof(tk)),
+	    "%s: %s has no block, no offence and no timer", what, src);
+}
+
+/*
+ * Monitor mode decides nothing: a burst is reported (event and counters)
+ * and nothing is recorded, so a switch to enforce starts from a clean
+ * slate: no block, no escalation.
+ */
+static void run_monitor(void)
+{
+	const char *src = "127.0.0.20";
+	uint64_t before[IG_NR_STATS], after[IG_NR_STATS];
+	const struct ig_event *ev = NULL;
+	int slot = bpfenv_stat_slot(&env, P_MAIN);
+	struct ig_offence_key ok = { .family = 4 };
+	struct ig_offence o1 = {}, o2 = {};
+	char pol[1024];
+	struct ig_block b;
+
+	snprintf(pol, sizeof(pol), "[general]\nmode = monitor\n%s", policy + strlen("[general]\n"));
+	tap(bpfenv_policy(&env, pol) == 0, "re-apply in monitor mode");
+	bpfenv_stats(&env, before);
+	tap(connect_n(src, P_MAIN, 5) == 5, "monitor: 5 connections from %s (burst 4)", src);
+	bpfenv_stats(&env, after);
+	tap(events_of(IG_EV_WOULD_BLOCK, "127.0.0.20/32", &ev) == 1 && ev->count == 5 &&
+	    ev->port == P_MAIN && ev->level == 0 && ev->origin == IG_ORIGIN_AUTO &&
+	    ev->expires_ns - ev->created_ns == 2 * S_NS,
+	    "monitor: one would_block event: count 5, level 0, 2 s");
+	tap(!events_of(IG_EV_BLOCK, "127.0.0.20/32", &ev), "monitor: no block event");
+	tap(after[IG_STAT_EXTRA(slot, IG_X_WOULD_BLOCKS)] ==
+		    before[IG_STAT_EXTRA(slot, IG_X_WOULD_BLOCKS)] + 1 &&
+	    after[IG_STAT_WOULD_BLOCKS(IG_ORIGIN_AUTO, IG_BR_BURST)] ==
+		    before[IG_STAT_WOULD_BLOCKS(IG_ORIGIN_AUTO, IG_BR_BURST)] + 1,
+	    "monitor: would_blocks counted on the port and as auto/burst");
+	tap(after[IG_STAT_EXTRA(slot, IG_X_AUTO_BLOCKS)] ==
+		    before[IG_STAT_EXTRA(slot, IG_X_AUTO_BLOCKS)] &&
+	    after[IG_STAT_BLOCKS(IG_ORIGIN_AUTO, IG_BR_BURST)] ==
+		    before[IG_STAT_BLOCKS(IG_ORIGIN_AUTO, IG_BR_BURST)],
+	    "monitor: auto_blocks and blocks{auto,burst} do not move");
+	nothing_recorded(src, "monitor");
+	connect_n(src, P_MAIN, 5);
+	tap(events_of(IG_EV_WOULD_BLOCK, "127.0.0.20/32", &ev) == 2 && ev->level == 0,
+	    "monitor: a second burst is reported at level 0 again (no history kept)");
+	nothing_recorded(src, "monitor, after a second burst");
+
+	/* a source with history: the report shows the level enforce would
+	 * use, and the history is left as it was */
+	inet_pton(AF_INET, "127.0.0.2", &ok.addr[0]);
+	unblock("127.0.0.2/32");
+	bpf_map_lookup_elem(env.h.fd[IG_M_OFFENCES], &ok, &o1);
+	connect_n("127.0.0.2", P_MAIN, 5);
+	bpf_map_lookup_elem(env.h.fd[IG_M_OFFENCES], &ok, &o2);
+	tap(events_of(IG_EV_WOULD_BLOCK, "127.0.0.2/32", &ev) == 1 && ev->level == o1.level + 1 &&
+	    !block_of("127.0.0.2/32", NULL) && o2.level == o1.level && o2.last_ns == o1.last_ns,
+	    "monitor: a repeat offender is reported at level %u, its history untouched",
+	    o1.level + 1);
+
+	/* back to enforce: the source connects, and its next burst is a first
+	 * offence */
+	tap(bpfenv_policy(&env, policy) == 0, "re-apply in enforce mode");
+	tap(connect_n(src, P_MAIN, 1) == 1 && !block_of("127.0.0.20/32", NULL),
+	    "enforce: %s connects and is not blocked", src);
+	connect_n(src, P_MAIN, 4);
+	tap(block_of("127.0.0.20/32", &b) && b.level == 0 &&
+	    (b.expires_ns - b.created_ns + S_NS / 2) / S_NS == 2,
+	    "enforce: its next burst is blocked as a first offence (level 0, 2 s)");
+}
+
 static int setup_addrs(void)
 {
 	/* documentation addresses on loopback, for the IPv6 cases */
@@ -361,6 +495,7 @@ int main(void)
 		tap(0, "set up: sockops attached, listeners up (%s)", strerror(-err));
 	} else {
 		run();
+		run_monitor();
 	}
 	ring_buffer__free(rb);
 	bpf_link__destroy(link);

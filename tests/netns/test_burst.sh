@@ -158,16 +158,23 @@ t_check "6 addresses in one /24 over a burst of 5: 198.18.6.0/24 blocked" has_bl
 lab_client_addr 198.18.6.200
 t_refute "another address of that /24 is dropped" probe 198.18.6.200 $SRV4 993
 
-# --- monitor mode: recorded and reported, nothing dropped ---
+# --- monitor mode: reported, nothing recorded, nothing dropped ---
 write_policy monitor 32
 t_rc 0 "re-apply in monitor mode" igs apply "$POL"
 E=198.18.5.30
 lab_client_addr $E
+ab=$(igs stats -j | jq '.ports[] | select(.port == 993) | .auto_blocks')
 r=$(probe $E $SRV4 993 --count 6 --hold 1)
-t_check "monitor: the burst is recorded as a block" has_block $E/32
+wait_for "monitor: events -j says would_block" grep -q '"type":"would_block","prefix":"198.18.5.30/32"' "$events_log"
+t_refute "monitor: the burst records no block" has_block $E/32
+t_jq "monitor: counted as would_blocks on 993, not as auto_blocks" ".ports[] |
+	select(.port == 993) | .would_blocks >= 1 and .auto_blocks == $ab" "$(igs stats -j)"
 t_jq "monitor: sessions are not ended" '.alive == 6' "$r"
 t_check "monitor: the source still connects" probe $E $SRV4 993
-wait_for "monitor: events -j says would_block" grep -q '"type":"would_block","prefix":"198.18.5.30/32"' "$events_log"
+write_policy enforce 32
+t_rc 0 "back to enforce" igs apply "$POL"
+t_check "enforce: the source of the monitored burst connects" probe $E $SRV4 993
+t_refute "enforce: and is not blocked" has_block $E/32
 
 # our own program by its id: other instances may hold sock_ops there too
 sockops_id=$(bpftool -j link show pinned "$PIN/link_sockops" | jq .prog_id)

@@ -39,6 +39,9 @@ struct auth_stats {
 	uint64_t failures[AUTH_NR_PROTOCOLS];
 	uint64_t rejected[AUTH_NR_REJECTS];
 	uint64_t tarpitted;
+	/* monitor mode: what enforce would have done, and did not */
+	uint64_t would_reject[AUTH_NR_REJECTS];
+	uint64_t would_tarpit;
 	uint64_t requests[POLICY_NR_COMMANDS];
 	uint64_t errors[POLICY_NR_ERRORS];
 	uint64_t conn_refused;	/* not a policy client (conns.c) */

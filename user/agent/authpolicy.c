@@ -99,49 +99,62 @@ static int log_due(uint64_t *last_ns)
 					   __ATOMIC_RELAXED);
 }
 
-static enum MHD_Result do_allow(struct agent *a, struct MHD_Connection *c,
-				const struct ig_auth_conf *conf, const struct ig_prefix *addr,
-				const char *user, int transport)
+/* Monitor mode, of the policy in force: the auth policy decides nothing. */
+static int monitor_mode(const struct agent *a)
+{
+	const struct ig_cfg *cfg = a->h.cfg;
+
+	return (cfg->slot[cfg->active & 1].flags & IG_SLOT_MONITOR) != 0;
+}
+
+#define AUTH_TARPIT AUTH_NR_REJECTS /* decide_allow: a delay, not a refusal */
+
+/*
+ * What enforce answers to "allow". Returns AUTH_REJECT_* for a refusal
+ * (*status -1), AUTH_TARPIT for a delay (*status: seconds), or -1 for an
+ * accept; msg gets the text Dovecot shows the client.
+ */
+static int decide_allow(struct agent *a, const struct ig_auth_conf *conf,
+			const struct ig_prefix *addr, const char *user, int transport,
+			int *status, char *msg, size_t len)
 {
 	struct ig_block b;
-	char msg[160], t[32];
+	char t[32];
 
+	*status = -1;
 	if (ig_block_lookup(&a->h, addr, &b)) {
-		int why = b.origin == IG_ORIGIN_AUTH && b.reason == IG_BR_SPRAY ? AUTH_REJECT_SPRAY :
-			  b.origin == IG_ORIGIN_AUTH ? AUTH_REJECT_FAILURES : AUTH_REJECT_BLOCKED;
-
-		reject_count(a, why);
 		if (b.expires_ns) {
 			ig_mono_strftime(b.expires_ns, "%H:%M UTC", t, sizeof(t));
-			snprintf(msg, sizeof(msg), "Too many failed logins from your network; "
+			snprintf(msg, len, "Too many failed logins from your network; "
 				 "try again after %s.", t);
 		} else {
-			snprintf(msg, sizeof(msg), "Logins from your network are blocked.");
+			snprintf(msg, len, "Logins from your network are blocked.");
 		}
-		return verdict(c, -1, msg);
+		return b.origin == IG_ORIGIN_AUTH && b.reason == IG_BR_SPRAY ? AUTH_REJECT_SPRAY :
+		       b.origin == IG_ORIGIN_AUTH ? AUTH_REJECT_FAILURES : AUTH_REJECT_BLOCKED;
 	}
 	if (conf->require_tls && transport == AUTH_TRANSPORT_UNKNOWN) {
 		/* fail closed: a Dovecot that does not say must not turn the
 		 * check off */
-		reject_count(a, AUTH_REJECT_TRANSPORT_UNKNOWN);
 		if (log_due(&a->transport_unknown_logged_ns))
 			jlogf("error", "auth", "require_tls: the request carries neither 'tls' "
 			      "nor 'secured', so the login was refused (said once a minute; "
 			      "the metric counts each); add secured=%%{secured} to "
 			      "auth_policy_request_attributes");
-		return verdict(c, -1, "Login refused: the server cannot tell whether this "
-				      "connection is encrypted.");
+		snprintf(msg, len, "Login refused: the server cannot tell whether this "
+			 "connection is encrypted.");
+		return AUTH_REJECT_TRANSPORT_UNKNOWN;
 	}
 	if (conf->require_tls && transport == AUTH_TRANSPORT_PLAINTEXT) {
-		reject_count(a, AUTH_REJECT_PLAINTEXT);
-		return verdict(c, -1, "Plaintext authentication is not allowed: use IMAPS "
-				      "(port 993) or STARTTLS.");
+		snprintf(msg, len, "Plaintext authentication is not allowed: use IMAPS "
+			 "(port 993) or STARTTLS.");
+		return AUTH_REJECT_PLAINTEXT;
 	}
 	if (conf->require_grant && !allow_listed(a, addr) && !ig_grant_source_live(&a->h, addr) &&
 	    !(user && ig_grant_user_live(&a->h, user))) {
-		reject_count(a, AUTH_REJECT_NO_GRANT);
-		return verdict(c, -1, "IMAP access needs a recent multi-factor sign-in: sign in "
-				      "to the web portal with MFA first, then retry.");
+		snprintf(msg, len, "IMAP access needs a recent multi-factor sign-in: sign in "
+			 "to the web portal with MFA first, then retry.");
+		return AUTH_REJECT_NO_GRANT;
 	}
 	if (user) {
 		uint32_t fails;
@@ -152,38 +165,87 @@ static enum MHD_Result do_allow(struct agent *a, struct MHD_Connection *c,
 		if (fails > conf->user_fail_burst.count) {
 			/* many sources failing as this user: slow everyone down,
 			 * the owner included, but never lock them out */
-			__atomic_fetch_add(&a->auth_stats.tarpitted, 1, __ATOMIC_RELAXED);
-			return verdict(c, (int)(conf->tarpit_ns / 1000000000ull),
-				       "Slow down: this account is under attack.");
+			*status = (int)(conf->tarpit_ns / 1000000000ull);
+			snprintf(msg, len, "Slow down: this account is under attack.");
+			return AUTH_TARPIT;
 		}
 	}
-	return verdict(c, 0, "");
+	*status = 0;
+	msg[0] = '\0';
+	return -1;
+}
+
+/* Monitor mode: log and count what enforce would have answered. */
+static void would_allow(struct agent *a, const struct ig_prefix *addr, const char *user,
+			int why, const char *msg)
+{
+	json_object *f = json_object_new_object();
+	char buf[IG_PREFIX_STRLEN];
+
+	if (why == AUTH_TARPIT)
+		__atomic_fetch_add(&a->auth_stats.would_tarpit, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_add(&a->auth_stats.would_reject[why], 1, __ATOMIC_RELAXED);
+	json_object_object_add(f, "remote", json_object_new_string(ig_prefix_str(addr, buf)));
+	if (user)
+		json_object_object_add(f, "user", json_object_new_string(user));
+	if (why != AUTH_TARPIT)
+		json_object_object_add(f, "reason", json_object_new_string(auth_reject_names[why]));
+	json_object_object_add(f, "message", json_object_new_string(msg));
+	jlog("info", why == AUTH_TARPIT ? "would_tarpit" : "would_reject", f);
+}
+
+static enum MHD_Result do_allow(struct agent *a, struct MHD_Connection *c,
+				const struct ig_auth_conf *conf, const struct ig_prefix *addr,
+				const char *user, int transport)
+{
+	char msg[160];
+	int status, why = decide_allow(a, conf, addr, user, transport, &status, msg, sizeof(msg));
+
+	if (why < 0)
+		return verdict(c, 0, "");
+	if (monitor_mode(a)) {
+		/* Dovecot hears what it hears when there is no decision */
+		would_allow(a, addr, user, why, msg);
+		return verdict(c, 0, "");
+	}
+	if (why == AUTH_TARPIT)
+		__atomic_fetch_add(&a->auth_stats.tarpitted, 1, __ATOMIC_RELAXED);
+	else
+		reject_count(a, why);
+	return verdict(c, status, msg);
 }
 
 /* Block the source prefix in the kernel, with escalation, end its
- * sessions, and report it like a kernel event. */
+ * sessions, and report it like a kernel event. In monitor mode only the
+ * report: no block, no offence, no session ended. */
 static void auth_block(struct agent *a, const struct ig_auth_conf *conf,
 		       const struct ig_prefix *pfx, int reason, uint32_t count, uint16_t port)
 {
 	uint64_t now = ig_mono_ns();
 	struct ig_block b = { .origin = IG_ORIGIN_AUTH, .reason = (uint8_t)reason,
 			      .count = count, .port = port, .created_ns = now };
-	uint32_t level = ig_offence_record(&a->h, pfx, now);
+	int monitor = monitor_mode(a), killed = 0, err;
+	uint32_t level = monitor ? ig_offence_peek(&a->h, pfx, now) :
+				   ig_offence_record(&a->h, pfx, now);
 	struct ig_event ev;
 	json_object *o;
-	int killed = 0, monitor, err;
 
 	b.level = (uint8_t)level;
 	b.expires_ns = now + ig_escalated_ns(conf->block_ns, conf->block_max_ns, level);
+	if (monitor) {
+		ig_stat_bump(&a->h, IG_STAT_WOULD_BLOCKS(b.origin, b.reason));
+		ig_event_of(&ev, IG_EV_WOULD_BLOCK, pfx, &b, now);
+		agent_publish(a, &ev, ig_event_json(&ev));
+		return;
+	}
 	err = ig_block_create(&a->h, pfx, &b);
 	if (err) {
 		jlogf("error", "auth_block", "cannot add the block: %s", strerror(-err));
 		return;
 	}
-	monitor = (a->h.cfg->slot[a->h.cfg->active & 1].flags & IG_SLOT_MONITOR) != 0;
-	if (!monitor)
-		ig_block_kill_sessions(&a->h, pfx, &killed);
-	ig_event_of(&ev, monitor ? IG_EV_WOULD_BLOCK : IG_EV_BLOCK, pfx, &b, now);
+	ig_block_kill_sessions(&a->h, pfx, &killed);
+	ig_event_of(&ev, IG_EV_BLOCK, pfx, &b, now);
 	o = ig_event_json(&ev);
 	json_object_object_add(o, "sessions_killed", json_object_new_int(killed));
 	agent_publish(a, &ev, o);

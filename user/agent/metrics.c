@@ -130,6 +130,12 @@ static void render_auth(struct agent *a, struct sbuf *b)
 	scalar(b, "imapguard_auth_tarpitted_total", "counter",
 	       "Logins delayed because their user name is under a distributed attack.",
 	       ld(&s->tarpitted));
+	counters(b, "imapguard_auth_would_reject_total",
+		 "Allow checks monitor mode accepted that enforce would refuse, by reason.", "reason",
+		 auth_reject_names, s->would_reject, AUTH_NR_REJECTS);
+	scalar(b, "imapguard_auth_would_tarpit_total", "counter",
+	       "Allow checks monitor mode did not delay that enforce would delay.",
+	       ld(&s->would_tarpit));
 	counters(b, "imapguard_policy_requests_total", "Requests to the auth-policy server, by command.",
 		 "command", policy_commands, s->requests, POLICY_NR_COMMANDS);
 	counters(b, "imapguard_policy_request_errors_total",
@@ -219,6 +225,13 @@ static void render(struct agent *a, struct sbuf *b)
 			sb_printf(b, "imapguard_blocks_total{origin=\"%s\",reason=\"%s\"} %llu\n",
 				  ig_origin_name(o), ig_block_reason_name(r),
 				  (unsigned long long)st[IG_STAT_BLOCKS(o, r)]);
+	family(b, "imapguard_would_blocks_total", "counter",
+	       "Blocks monitor mode reported and did not make, by origin and reason.");
+	for (int o = 0; o < IG_NR_ORIGINS; o++)
+		for (int r = 0; r < IG_NR_BLOCK_REASONS; r++)
+			sb_printf(b, "imapguard_would_blocks_total{origin=\"%s\",reason=\"%s\"} %llu\n",
+				  ig_origin_name(o), ig_block_reason_name(r),
+				  (unsigned long long)st[IG_STAT_WOULD_BLOCKS(o, r)]);
 
 	pthread_mutex_lock(&a->lock);
 	family(b, "imapguard_blocks_active", "gauge", "Blocks in force now, by origin.");

@@ -98,7 +98,8 @@ int ig_block_foreach(struct ig_handle *h, ig_block_fn fn, void *arg)
 	return ig_lpm_foreach(h->fd[IG_M_BLOCKS4], h->fd[IG_M_BLOCKS6], &b, block_one, &w);
 }
 
-uint32_t ig_offence_record(struct ig_handle *h, const struct ig_prefix *p, uint64_t now)
+static uint32_t offence(struct ig_handle *h, const struct ig_prefix *p, uint64_t now,
+			int record)
 {
 	struct ig_offence_key k = { .family = p->family };
 	struct ig_offence o, n = { .last_ns = now };
@@ -107,8 +108,19 @@ uint32_t ig_offence_record(struct ig_handle *h, const struct ig_prefix *p, uint6
 	if (!bpf_map_lookup_elem(h->fd[IG_M_OFFENCES], &k, &o) &&
 	    now - o.last_ns < IG_OFFENCE_MEMORY_NS)
 		n.level = o.level < IG_MAX_LEVEL ? o.level + 1 : IG_MAX_LEVEL;
-	bpf_map_update_elem(h->fd[IG_M_OFFENCES], &k, &n, BPF_ANY);
+	if (record)
+		bpf_map_update_elem(h->fd[IG_M_OFFENCES], &k, &n, BPF_ANY);
 	return n.level;
+}
+
+uint32_t ig_offence_record(struct ig_handle *h, const struct ig_prefix *p, uint64_t now)
+{
+	return offence(h, p, now, 1);
+}
+
+uint32_t ig_offence_peek(struct ig_handle *h, const struct ig_prefix *p, uint64_t now)
+{
+	return offence(h, p, now, 0);
 }
 
 int ig_block_lookup(struct ig_handle *h, const struct ig_prefix *addr, struct ig_block *out)

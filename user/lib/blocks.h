@@ -40,6 +40,10 @@ int ig_block_kill_sessions(struct ig_handle *h, const struct ig_prefix *p, int *
  */
 uint32_t ig_offence_record(struct ig_handle *h, const struct ig_prefix *p, uint64_t now);
 
+/* The level an offence by `p` at `now` (CLOCK_MONOTONIC ns) would get,
+ * 0..IG_MAX_LEVEL, without recording it (monitor mode keeps no history). */
+uint32_t ig_offence_peek(struct ig_handle *h, const struct ig_prefix *p, uint64_t now);
+
 /* A live block covering this address (a full-length prefix)? */
 int ig_block_lookup(struct ig_handle *h, const struct ig_prefix *addr, struct ig_block *out);
 

@@ -9,7 +9,8 @@
  *   counters  pPORT_VERDICT_REASON, as in the BPF statistics
  *   chains    prerouting (base, priority -300): iifname X jump dispatch
  *             dispatch: tcp dport N jump pN
- *             pN: allow, grant, deny, blocked, default, the port's action
+ *             pN: allow, deny, blocked, action = drop, default deny unless
+ *                 granted, the port's action (the precedence of classify.h)
  *
  * Interval sets refuse overlapping elements, so nested prefixes are reduced
  * to the outermost one (for blocks, the enclosed one comes back at the next
@@ -501,12 +502,15 @@ static void e_mask(struct nftnl_rule *r, const uint8_t *mask, uint32_t len)
 	add_expr(r, e);
 }
 
-static void e_lookup(struct nftnl_rule *r, const char *set)
+/* The register is (inv: is not) in @set. */
+static void e_lookup(struct nftnl_rule *r, const char *set, int inv)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
 
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
 	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+	if (inv)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
 	add_expr(r, e);
 }
 
@@ -628,6 +632,12 @@ static void rate_set_name(char *buf, size_t len, int family, const struct ig_por
 		 (unsigned long long)(ig_rate_interval_ns(pc) / 1000000000ull), prefix);
 }
 
+/*
+ * The precedence of the data plane (bpf/classify.h), first match decides:
+ * allow, deny, blocked, action = drop, default deny unless granted, then the
+ * port's action. A grant only lifts default deny, so under it the rules that
+ * follow see granted sources only and their pass counts as "grant".
+ */
 static void port_rules(struct port_ctx *pc)
 {
 	static const struct {
@@ -635,11 +645,11 @@ static void port_rules(struct port_ctx *pc)
 		int drop, reason;
 	} lists[] = {
 		{ "allow", 0, IG_REASON_ALLOW_LIST },
-		{ "grants", 0, IG_REASON_GRANT },
 		{ "deny", 1, IG_REASON_DENY_LIST },
 		{ "blocked", 1, IG_REASON_BLOCKED },
 	};
 	const struct ig_slot *s = pc->slot;
+	int default_deny = !!(s->flags & IG_SLOT_DEFAULT_DENY);
 	char set[64];
 
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
@@ -647,17 +657,22 @@ static void port_rules(struct port_ctx *pc)
 			struct nftnl_rule *r = match_source(f, f == 4 ? 32 : 128, 0);
 
 			snprintf(set, sizeof(set), "%s%d", lists[i].set, f);
-			e_lookup(r, set);
+			e_lookup(r, set, 0);
 			decide(pc, r, lists[i].drop, lists[i].reason, set);
 		}
 	}
-	if (s->flags & IG_SLOT_DEFAULT_DENY)
-		decide(pc, nftnl_rule_alloc(), 1, IG_REASON_DEFAULT_DENY, "default deny");
-	switch (pc->pc->action) {
-	case IG_ACT_DROP:
+	if (pc->pc->action == IG_ACT_DROP) {
 		decide(pc, nftnl_rule_alloc(), 1, IG_REASON_POLICY, "drop");
 		return;
-	case IG_ACT_RATELIMIT:
+	}
+	for (int f = 4; default_deny && f <= 6; f += 2) {
+		struct nftnl_rule *r = match_source(f, f == 4 ? 32 : 128, 0);
+
+		snprintf(set, sizeof(set), "grants%d", f);
+		e_lookup(r, set, 1);
+		decide(pc, r, 1, IG_REASON_DEFAULT_DENY, "default deny");
+	}
+	if (pc->pc->action == IG_ACT_RATELIMIT) {
 		for (int f = 4; f <= 6; f += 2) {
 			uint64_t interval = ig_rate_interval_ns(pc->pc);
 			int plen = f == 4 ? s->prefix_v4 : s->prefix_v6;
@@ -667,11 +682,10 @@ static void port_rules(struct port_ctx *pc)
 			e_meter(r, set, ig_rate_count(pc->pc), interval / 1000000000ull);
 			decide(pc, r, 1, IG_REASON_RATE_LIMIT, "rate limit");
 		}
-		/* under the rate, the port allows */
-		__attribute__((fallthrough));
-	default:
-		decide(pc, nftnl_rule_alloc(), 0, IG_REASON_POLICY, "allow");
 	}
+	/* under the rate, the port allows */
+	decide(pc, nftnl_rule_alloc(), 0, default_deny ? IG_REASON_GRANT : IG_REASON_POLICY,
+	       "allow");
 }
 
 /* ---------------------------------------------------------- contents */
