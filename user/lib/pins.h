@@ -31,6 +31,7 @@ enum ig_map_id {
 	IG_M_GRANTS4,
 	IG_M_GRANTS6,
 	IG_M_USER_GRANTS,
+	IG_M_RATE_FB,
 	IG_NR_MAPS
 };
 
