@@ -69,8 +69,10 @@ void ig_pin_file(const char *pin, const char *name, char *buf, size_t len);
 uint64_t ig_netns_ino(void);
 
 /* Wait until every BPF program that may have read the old config has
- * finished (an RCU grace period). */
-void ig_sync_programs(void);
+ * finished: an RCU grace period, through a map-in-map update (membarrier
+ * as the fallback). 0 once it has passed; a negative errno if no grace
+ * period could be had, and then nothing is known about running programs. */
+int ig_sync_programs(void);
 
 uint64_t ig_mono_ns(void);
 
