@@ -84,7 +84,7 @@ t_rc 1 "apply as an unprivileged user: exit 1" ip netns exec "$NS_S" setpriv --r
 t_rc 0 "apply: exit 0" igs apply "$LAB_DIR/p.conf"
 t_rc 0 "apply again (idempotent): exit 0" igs apply "$LAB_DIR/p.conf"
 S=$(igs status -j)
-t_jq "status -j shape" '.loaded == true and .schema == 1 and .generation == 2 and
+t_jq "status -j shape" '.loaded == true and .schema == 2 and .generation == 2 and
 	.mode == "enforce" and .default == "allow" and .attach == "xdp" and
 	(.interfaces | length) == 1 and (.interfaces[0] | has("name") and has("mode") and
 	has("multiprog") and .attached) and (.ports | map(.port)) == [143, 110] and
