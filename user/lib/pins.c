@@ -169,10 +169,9 @@ static int sync_map_in_map(void)
 		return -errno;
 	o.inner_map_fd = inner;
 	outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "igsync_outer", 4, 4, 1, &o);
-	if (outer < 0)
+	/* the kernel waits only after a successful update */
+	if (outer < 0 || bpf_map_update_elem(outer, &key, &inner, BPF_ANY))
 		err = -errno;
-	else if (bpf_map_update_elem(outer, &key, &inner, BPF_ANY))
-		err = -errno; /* the kernel waits only after a successful update */
 	if (outer >= 0)
 		close(outer);
 	close(inner);
