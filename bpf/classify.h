@@ -195,18 +195,22 @@ static __always_inline int ig_rate_ok(const struct ig_pkt *p, const struct ig_cf
 	__u32 slot_idx = port->stat_idx & (IG_PORT_SLOTS - 1), b;
 	struct ig_src_key k = {};
 	struct ig_rate_state *st;
-	__u64 tat, *fb;
+	__u64 tat, *fb, fbv = 0;
 
 	ig_src_key(p, slot, port->stat_idx, &k);
 	if (!*now)
 		*now = bpf_ktime_get_coarse_ns();
 	b = ig_rate_bucket(&k, cfg->rate_seed);
 	fb = bpf_map_lookup_elem(&ig_rate_fb, &b);
+	/* load the bucket before the table lookup, so the two cache misses
+	 * of a source not seen lately overlap */
+	if (fb)
+		fbv = *(volatile __u64 *)fb;
 	st = bpf_map_lookup_elem(&ig_rate, &k);
 	if (!st) {
 		struct ig_rate_state n = {};
 
-		tat = fb && *fb > *now ? *fb : *now;
+		tat = fbv > *now ? fbv : *now;
 		if (tat - *now > port->rate_tolerance_ns) {
 			ig_count(IG_STAT_EXTRA(slot_idx, IG_X_RATE_BUCKET_LIMITED));
 			return 0;
@@ -222,7 +226,7 @@ static __always_inline int ig_rate_ok(const struct ig_pkt *p, const struct ig_cf
 	if (tat - *now > port->rate_tolerance_ns)
 		return 0;
 	st->tat_ns = tat + port->rate_emission_ns;
-	if (fb)
+	if (fb && fbv < st->tat_ns)
 		ig_raise(fb, st->tat_ns);
 	return 1;
 }
