@@ -146,36 +146,93 @@ static __always_inline void ig_src_key(const struct ig_pkt *p,
 	}
 }
 
+/* Entries of ig_rate_fb; set by the loader (max_sources). */
+const volatile __u32 ig_rate_fb_size = 1;
+
+/* The ig_rate_fb bucket of a source: a multiply-xorshift hash keyed by the
+ * random cfg->rate_seed, so an attacker cannot aim forged sources at the
+ * bucket of a client it cannot see (not cryptographic; a flood that lands
+ * in a bucket only ever delays that bucket's new sources). */
+static __always_inline __u32 ig_rate_bucket(const struct ig_src_key *k, __u64 seed)
+{
+	__u64 h = seed ^ ((__u64)k->stat_idx << 8 | k->family);
+
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		h = (h ^ k->addr[i]) * 0x9E3779B97F4A7C15ull;
+		h ^= h >> 31;
+	}
+	/* multiply-shift maps the top 32 bits onto [0, size) without a divide */
+	return (__u32)(((h >> 32) * ig_rate_fb_size) >> 32);
+}
+
+/* Raise *b to at least v. A few compare-and-swap attempts: a lost race
+ * means another CPU raised it meanwhile, and past 4 concurrent writers the
+ * bucket errs low, towards the client. */
+static __always_inline void ig_raise(__u64 *b, __u64 v)
+{
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		__u64 old = *b;
+
+		if (old >= v || __sync_val_compare_and_swap(b, old, v) == old)
+			return;
+	}
+}
+
 /*
  * GCRA: pass while the theoretical arrival time is no further ahead of now
  * than the tolerance. The state is updated in place (an LRU update would
  * take a fresh node every packet); two CPUs racing on one source may both
  * pass, which errs towards the client.
+ *
+ * A source not in the LRU table starts from its ig_rate_fb bucket, which is
+ * never behind it: a flood that evicts the source's entry cannot hand it a
+ * full allowance again. A source its bucket refuses is not entered, so a
+ * flood the buckets limit turns the table over no faster than
+ * max_sources per emission interval. README, "Rate limits under a spoofed
+ * flood", has the analysis.
  */
-static __always_inline int ig_rate_ok(const struct ig_pkt *p,
+static __always_inline int ig_rate_ok(const struct ig_pkt *p, const struct ig_cfg *cfg,
 				      const struct ig_slot *slot,
 				      const struct ig_port_cfg *port, __u64 *now)
 {
+	__u32 slot_idx = port->stat_idx & (IG_PORT_SLOTS - 1), b;
 	struct ig_src_key k = {};
 	struct ig_rate_state *st;
-	__u64 tat;
+	__u64 tat, *fb, fbv = 0;
 
 	ig_src_key(p, slot, port->stat_idx, &k);
 	if (!*now)
 		*now = bpf_ktime_get_coarse_ns();
+	b = ig_rate_bucket(&k, cfg->rate_seed);
+	fb = bpf_map_lookup_elem(&ig_rate_fb, &b);
+	/* load the bucket before the table lookup, so the two cache misses
+	 * of a source not seen lately overlap */
+	if (fb)
+		fbv = *(volatile __u64 *)fb;
 	st = bpf_map_lookup_elem(&ig_rate, &k);
 	if (!st) {
-		struct ig_rate_state n = {
-			.tat_ns = *now + port->rate_emission_ns
-		};
+		struct ig_rate_state n = {};
 
+		tat = fbv > *now ? fbv : *now;
+		if (tat - *now > port->rate_tolerance_ns) {
+			ig_count(IG_STAT_EXTRA(slot_idx, IG_X_RATE_BUCKET_LIMITED));
+			return 0;
+		}
+		n.tat_ns = tat + port->rate_emission_ns;
+		if (fb)
+			ig_raise(fb, n.tat_ns);
 		bpf_map_update_elem(&ig_rate, &k, &n, BPF_NOEXIST);
+		ig_count(IG_STAT_EXTRA(slot_idx, IG_X_RATE_NEW));
 		return 1;
 	}
 	tat = st->tat_ns > *now ? st->tat_ns : *now;
 	if (tat - *now > port->rate_tolerance_ns)
 		return 0;
 	st->tat_ns = tat + port->rate_emission_ns;
+	if (fb && fbv < st->tat_ns)
+		ig_raise(fb, st->tat_ns);
 	return 1;
 }
 
@@ -230,7 +287,7 @@ static __always_inline int ig_decide(const struct ig_pkt *p,
 	/* only connection attempts spend tokens, granted or not */
 	if (port->action == IG_ACT_RATELIMIT &&
 	    (p->tcp_flags & (IG_TCP_FLAG_SYN | IG_TCP_FLAG_ACK)) == IG_TCP_FLAG_SYN &&
-	    !ig_rate_ok(p, slot, port, &now))
+	    !ig_rate_ok(p, cfg, slot, port, &now))
 		return IG_REASON_RATE_LIMIT;
 	*drop = 0;
 	return pass_reason;

@@ -87,13 +87,22 @@ struct {
 	__type(value, struct ig_grant);
 } ig_user_grants SEC(".maps");
 
-/* LRU is right here: losing a bucket only forgives a source. */
+/* Exact state per source. LRU: a flood of new sources evicts entries, and
+ * ig_rate_fb below keeps an evicted source from starting afresh. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1); /* set by the loader */
 	__type(key, struct ig_src_key);
 	__type(value, struct ig_rate_state);
 } ig_rate SEC(".maps");
+
+/* Hashed arrival times that nothing evicts (see imapguard.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* set by the loader: max_sources */
+	__type(key, __u32);
+	__type(value, __u64);
+} ig_rate_fb SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

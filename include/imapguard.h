@@ -34,6 +34,7 @@
 #define IG_MAP_BLOCKS4 "ig_blocks4"
 #define IG_MAP_BLOCKS6 "ig_blocks6"
 #define IG_MAP_RATE "ig_rate"
+#define IG_MAP_RATE_FB "ig_rate_fb"
 #define IG_MAP_STATS "ig_stats"
 #define IG_MAP_META "ig_meta"
 #define IG_MAP_BURST "ig_burst"
@@ -107,7 +108,14 @@ enum ig_global { IG_GLOBALS(IG__ENUM_GLOBAL) IG_NR_GLOBALS };
 	X(CONNECTIONS, "connections", "established connections seen")          \
 	X(AUTO_BLOCKS, "auto_blocks", "automatic blocks decided on this port")  \
 	X(WOULD_BLOCKS, "would_blocks",                                        \
-	  "automatic blocks monitor mode reported on this port and did not make")
+	  "automatic blocks monitor mode reported on this port and did not make") \
+	X(RATE_NEW, "rate_new_sources",                                        \
+	  "SYNs that entered their source into the rate table (new, or "       \
+	  "evicted before); near max_sources per rate interval, the table "    \
+	  "turns over and the hashed buckets decide")                          \
+	X(RATE_BUCKET_LIMITED, "rate_bucket_limited",                          \
+	  "SYNs from sources not in the rate table refused by their hashed "   \
+	  "bucket: an evicted source over its rate, or a flood in the bucket")
 
 #define IG__ENUM_EXTRA(name, label, help) IG_X_##name,
 enum ig_port_extra { IG_PORT_EXTRAS(IG__ENUM_EXTRA) IG_NR_PORT_EXTRAS };
@@ -435,6 +443,8 @@ struct ig_cfg {
 	__u64 netns_cookie; /* sockops counts only sockets of this namespace */
 	__u64 state_gen;   /* bumped by every block or grant added or removed,
 			     * by anyone: the agent saves state when it moves */
+	__u64 rate_seed;   /* keys the ig_rate_fb bucket hash; random, set
+			    * once when the maps are created */
 	struct ig_slot slot[2];
 	__u8 sum4[IG_SUM_SIZE]; /* 8-byte aligned: read as 64-bit words */
 	__u8 sum6[IG_SUM_SIZE];
@@ -551,6 +561,15 @@ struct ig_src_key {
 struct ig_rate_state {
 	__u64 tat_ns; /* GCRA theoretical arrival time, coarse monotonic */
 };
+
+/*
+ * ig_rate_fb: an array of max_sources GCRA arrival times (__u64, coarse
+ * monotonic ns), indexed by a seeded hash of the ig_src_key. Every SYN the
+ * rate limit passes raises its bucket to the source's new arrival time, so
+ * a bucket is never behind any source hashed to it. A source missing from
+ * the LRU table (new, or evicted by a flood) starts from its bucket, not
+ * from a full allowance: eviction can no longer reset a limit.
+ */
 
 /*
  * Burst window per (port slot, source prefix): IG_BURST_SUBS counters, one

@@ -288,6 +288,7 @@ static void bench_memory(struct bpfenv *e)
 		const char *what;
 	} maps[] = {
 		{ IG_M_RATE, "rate limiter (LRU)" },
+		{ IG_M_RATE_FB, "rate buckets (array)" },
 		{ IG_M_BURST, "burst windows (LRU)" },
 		{ IG_M_OFFENCES, "offence history (LRU)" },
 		{ IG_M_TIMERS, "block timers (hash)" },

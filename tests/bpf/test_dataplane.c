@@ -41,11 +41,12 @@ struct expect {
 	uint16_t port;
 	int cverdict; /* IG_VERDICT_* for C_PORT */
 	int reason;   /* IG_REASON_* for C_PORT, IG_G_* for C_GLOBAL */
+	int also;     /* C_PORT: 1 + an IG_X_* extra that moves too, or 0 */
 };
 
-#define E_PORT(v, port, cv, r) { v, C_PORT, port, IG_VERDICT_##cv, IG_REASON_##r }
-#define E_GLOBAL(v, g) { v, C_GLOBAL, 0, 0, IG_G_##g }
-#define E_NONE(v) { v, C_NONE, 0, 0, 0 }
+#define E_PORT(v, port, cv, r) { v, C_PORT, port, IG_VERDICT_##cv, IG_REASON_##r, 0 }
+#define E_GLOBAL(v, g) { v, C_GLOBAL, 0, 0, IG_G_##g, 0 }
+#define E_NONE(v) { v, C_NONE, 0, 0, 0, 0 }
 
 struct tcase {
 	const char *name;
@@ -282,13 +283,15 @@ static long expected_ret(int tc, enum verdict v)
 static void check_frame(const char *name, int tc, const uint8_t *pkt, size_t len,
 			const struct expect *w)
 {
-	long want_idx = -1, ret;
+	long want_idx = -1, also_idx = -1, ret;
 	int moved_ok = 1;
 
 	if (w->kind == C_PORT) {
 		int slot = bpfenv_stat_slot(&env, w->port);
 
 		want_idx = slot < 0 ? -2 : IG_STAT_PORT(slot, w->cverdict, w->reason);
+		if (w->also)
+			also_idx = slot < 0 ? -2 : IG_STAT_EXTRA(slot, w->also - 1);
 	} else if (w->kind == C_GLOBAL) {
 		want_idx = w->reason;
 	}
@@ -298,7 +301,7 @@ static void check_frame(const char *name, int tc, const uint8_t *pkt, size_t len
 	for (long i = 0; i < IG_NR_STATS; i++) {
 		uint64_t delta = after[i] - before[i];
 
-		if (delta != (i == want_idx ? 1u : 0u)) {
+		if (delta != (i == want_idx || i == also_idx ? 1u : 0u)) {
 			moved_ok = 0;
 			fprintf(stderr, "#   counter %ld moved by %llu (wanted index %ld)\n", i,
 				(unsigned long long)delta, want_idx);
@@ -603,18 +606,26 @@ static void run_grants(void)
 	use_policy(P_BASE);
 }
 
-/* The rate state of one IPv4 source on 110, to age it by hand. */
-static int rate_age(const char *src, uint64_t ns)
+/* The rate-table key of one IPv4 source on 110. */
+static struct ig_src_key rate_key(const char *src)
 {
 	const struct ig_slot *sl = &env.h.cfg->slot[env.h.cfg->active & 1];
 	struct ig_src_key k = { .family = 4, .stat_idx = (uint8_t)bpfenv_stat_slot(&env, 110) };
-	struct ig_rate_state st;
 	struct ig_prefix p;
 	char err[64];
 
 	ig_prefix_parse(src, &p, err, sizeof(err));
 	memcpy(&k.addr[0], p.addr, 4);
 	k.addr[0] &= sl->mask4;
+	return k;
+}
+
+/* The rate state of one IPv4 source on 110, to age it by hand. */
+static int rate_age(const char *src, uint64_t ns)
+{
+	struct ig_src_key k = rate_key(src);
+	struct ig_rate_state st;
+
 	if (bpf_map_lookup_elem(env.h.fd[IG_M_RATE], &k, &st))
 		return -1;
 	st.tat_ns -= ns;
@@ -624,7 +635,13 @@ static int rate_age(const char *src, uint64_t ns)
 static void run_ratelimit(void)
 {
 	struct expect ok = E_PORT(PASS, 110, PASS, POLICY),
-		      limited = E_PORT(DROP, 110, DROP, RATE_LIMIT);
+		      limited = E_PORT(DROP, 110, DROP, RATE_LIMIT),
+		      /* a source entering the rate table counts rate_new_sources */
+		      fresh = { PASS, C_PORT, 110, IG_VERDICT_PASS, IG_REASON_POLICY,
+				1 + IG_X_RATE_NEW },
+		      bucket = { DROP, C_PORT, 110, IG_VERDICT_DROP, IG_REASON_RATE_LIMIT,
+				 1 + IG_X_RATE_BUCKET_LIMITED };
+	struct ig_src_key k;
 	struct pkt_spec s = { .family = 4, .src = "198.18.0.90", .dport = 110 };
 	struct pkt_spec ack = s;
 	struct pkt_spec other = s;
@@ -637,14 +654,14 @@ static void run_ratelimit(void)
 	/* XDP only: the two hooks share one bucket, which would blur the
 	 * sequence; tc is checked on a source of its own below */
 	len = pkt_build(&s, pkt);
-	check_frame("rate 2/1m: first SYN passes", 0, pkt, len, &ok);
+	check_frame("rate 2/1m: first SYN passes", 0, pkt, len, &fresh);
 	check_frame("rate 2/1m: second SYN passes", 0, pkt, len, &ok);
 	check_frame("rate 2/1m: third SYN drops", 0, pkt, len, &limited);
 	check_frame("rate 2/1m: fourth SYN drops", 0, pkt, len, &limited);
 	len = pkt_build(&ack, pkt);
 	check_frame("rate 2/1m: established traffic (ACK) still passes", 0, pkt, len, &ok);
 	len = pkt_build(&other, pkt);
-	check_frame("rate 2/1m: another source has its own bucket", 0, pkt, len, &ok);
+	check_frame("rate 2/1m: another source has its own bucket", 0, pkt, len, &fresh);
 
 	/* refill: 2/1m earns one token per 30 s */
 	tap(rate_age("198.18.0.90", 30000000000ull) == 0, "age the bucket by 30 s");
@@ -658,14 +675,28 @@ static void run_ratelimit(void)
 
 	s.src = "198.18.0.92";
 	len = pkt_build(&s, pkt);
-	check_frame("rate 2/1m on tc: first SYN passes", 1, pkt, len, &ok);
+	check_frame("rate 2/1m on tc: first SYN passes", 1, pkt, len, &fresh);
 	check_frame("rate 2/1m on tc: second SYN passes", 1, pkt, len, &ok);
 	check_frame("rate 2/1m on tc: third SYN drops", 1, pkt, len, &limited);
+
+	/* eviction (a flood turning the LRU table over) must not reset a
+	 * source: it starts again from its hashed bucket, which its own SYNs
+	 * raised, and is not re-entered while the bucket refuses it */
+	s.src = "198.18.0.93";
+	len = pkt_build(&s, pkt);
+	check_frame("evicted: first SYN passes", 0, pkt, len, &fresh);
+	check_frame("evicted: second SYN passes", 0, pkt, len, &ok);
+	k = rate_key("198.18.0.93");
+	tap(bpf_map_delete_elem(env.h.fd[IG_M_RATE], &k) == 0, "evict 198.18.0.93 from ig_rate");
+	check_frame("evicted: the third SYN still drops (bucket)", 0, pkt, len, &bucket);
+	check_frame("evicted: and on tc too (bucket)", 1, pkt, len, &bucket);
+	tap(bpf_map_lookup_elem(env.h.fd[IG_M_RATE], &k, &(struct ig_rate_state){}) &&
+		    errno == ENOENT, "evicted: a refused source is not re-entered in the table");
 
 	/* IPv6 sources share a bucket per /64 */
 	s = (struct pkt_spec){ .family = 6, .src = "2001:db8:5:1::1", .dport = 110 };
 	len = pkt_build(&s, pkt);
-	check_frame("rate v6: first SYN from 2001:db8:5:1::1 passes", 0, pkt, len, &ok);
+	check_frame("rate v6: first SYN from 2001:db8:5:1::1 passes", 0, pkt, len, &fresh);
 	s.src = "2001:db8:5:1::2";
 	len = pkt_build(&s, pkt);
 	check_frame("rate v6: second SYN, same /64, passes", 0, pkt, len, &ok);
@@ -674,7 +705,7 @@ static void run_ratelimit(void)
 	check_frame("rate v6: third SYN, same /64, drops", 0, pkt, len, &limited);
 	s.src = "2001:db8:5:2::1";
 	len = pkt_build(&s, pkt);
-	check_frame("rate v6: the next /64 has its own bucket", 0, pkt, len, &ok);
+	check_frame("rate v6: the next /64 has its own bucket", 0, pkt, len, &fresh);
 }
 
 /* Re-apply keeps counters and flips atomically to the new policy. */

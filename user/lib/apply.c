@@ -187,7 +187,13 @@ void ig_policy_commit(struct ig_handle *h)
 
 	/* the switch: everything the new slot needs is in place */
 	__atomic_store_n(&h->cfg->active, idle, __ATOMIC_RELEASE);
-	ig_sync_programs();
+	err = ig_sync_programs();
+	if (err) {
+		/* a program may still read the old slot: leave its entries,
+		 * the next apply purges the idle slot before staging */
+		ig_warn("no RCU grace period (%s): old list entries kept", strerror(-err));
+		return;
+	}
 	err = purge_lists(h, !idle);
 	if (err)
 		ig_warn("old list entries not removed: %s", strerror(-err));

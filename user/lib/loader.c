@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -39,7 +41,7 @@ int ig_obj_open(const char *pin, uint32_t max_sources, const char *prog,
 	 * message */
 	struct bpf_map *per_source[] = {
 		skel->maps.ig_blocks4, skel->maps.ig_blocks6, skel->maps.ig_rate,
-		skel->maps.ig_burst, skel->maps.ig_block_timers,
+		skel->maps.ig_burst, skel->maps.ig_block_timers, skel->maps.ig_rate_fb,
 	};
 
 	for (size_t i = 0; i < sizeof(per_source) / sizeof(per_source[0]); i++)
@@ -51,12 +53,31 @@ int ig_obj_open(const char *pin, uint32_t max_sources, const char *prog,
 				       max_sources / 4 > 1024 ? max_sources / 4 : 1024);
 	if (err)
 		goto fail;
+	skel->rodata->ig_rate_fb_size = max_sources;
 	bpf_object__for_each_program(p, skel->obj)
 		bpf_program__set_autoload(p, prog && !strcmp(bpf_program__name(p), prog));
 	*out = skel;
 	return 0;
 fail:
 	imapguard_bpf__destroy(skel);
+	return err;
+}
+
+/* The key of the ig_rate_fb bucket hash, for the life of the maps. */
+static int seed_rate_hash(int cfg_fd)
+{
+	struct ig_cfg *cfg = mmap(NULL, sizeof(*cfg), PROT_READ | PROT_WRITE, MAP_SHARED,
+				  cfg_fd, 0);
+	__u64 seed;
+	int err = 0;
+
+	if (cfg == MAP_FAILED)
+		return -errno;
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		err = -EIO;
+	else
+		cfg->rate_seed = seed;
+	munmap(cfg, sizeof(*cfg));
 	return err;
 }
 
@@ -80,6 +101,8 @@ int ig_maps_create(const char *pin, uint32_t max_sources)
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.ig_meta), &key, &meta, BPF_ANY))
 			err = -errno;
 	}
+	if (!err)
+		err = seed_rate_hash(bpf_map__fd(skel->maps.ig_cfg));
 	imapguard_bpf__destroy(skel);
 	return err;
 }

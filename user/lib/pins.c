@@ -29,6 +29,7 @@ const char *const ig_map_names[IG_NR_MAPS] = {
 	[IG_M_EVENTS] = IG_MAP_EVENTS,	   [IG_M_GRANTS4] = IG_MAP_GRANTS4,
 	[IG_M_GRANTS6] = IG_MAP_GRANTS6,   [IG_M_USER_GRANTS] = IG_MAP_USER_GRANTS,
 	[IG_M_SUMCNT] = IG_MAP_SUMCNT,
+	[IG_M_RATE_FB] = IG_MAP_RATE_FB,
 };
 
 #define IG_LOCK_WAIT_MS 10000
@@ -170,13 +171,69 @@ void ig_boot_id_str(const uint8_t id[16], char buf[37])
 	}
 }
 
-void ig_sync_programs(void)
+/*
+ * Test builds only: tests/bpf/test_sync.c compiles this file itself with
+ * IG_TEST_HOOKS to fail a mechanism on purpose and see which one ran. The
+ * shipped library has no such switch.
+ */
+#ifdef IG_TEST_HOOKS
+int ig_test_sync_fail; /* bit 0: the map-in-map update fails, bit 1: membarrier */
+int ig_test_sync_used; /* 1: map-in-map, 2: membarrier, 0: none */
+#define IG_TEST_FAIL(bit) (ig_test_sync_fail & (bit))
+#define IG_TEST_USED(n) (ig_test_sync_used = (n))
+#else
+#define IG_TEST_FAIL(bit) 0
+#define IG_TEST_USED(n) ((void)0)
+#endif
+
+/*
+ * Replacing the inner map of an ARRAY_OF_MAPS returns only after the
+ * kernel's synchronize_rcu() (kernel/bpf/syscall.c, map_update_elem ->
+ * maybe_wait_bpf_programs, since 4.19; still so in 6.18), and XDP and tc
+ * programs run inside RCU read-side sections: a grace period, on every
+ * kernel with BPF, nohz_full included. A throwaway pair of maps costs two
+ * small allocations per call; callers are rare (a policy switch).
+ */
+static int sync_map_in_map(void)
 {
-	/* MEMBARRIER_CMD_GLOBAL waits for an RCU grace period, and XDP and tc
-	 * programs run inside RCU read-side sections. */
-	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0)
-		return;
-	usleep(50000); /* nohz_full kernels refuse it; programs run in ns */
+	LIBBPF_OPTS(bpf_map_create_opts, o);
+	int inner, outer, err = 0;
+	__u32 key = 0;
+
+	if (IG_TEST_FAIL(1))
+		return -ENOSYS;
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "igsync_inner", 4, 4, 1, NULL);
+	if (inner < 0)
+		return -errno;
+	o.inner_map_fd = inner;
+	outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "igsync_outer", 4, 4, 1, &o);
+	/* the kernel waits only after a successful update */
+	if (outer < 0 || bpf_map_update_elem(outer, &key, &inner, BPF_ANY))
+		err = -errno;
+	if (outer >= 0)
+		close(outer);
+	close(inner);
+	return err;
+}
+
+int ig_sync_programs(void)
+{
+	int err = sync_map_in_map();
+
+	if (!err) {
+		IG_TEST_USED(1);
+		return 0;
+	}
+	/* Fallback (the maps could not be made, e.g. out of memory):
+	 * MEMBARRIER_CMD_GLOBAL calls synchronize_rcu() too; nohz_full
+	 * kernels refuse it, and then there is no grace period to offer. */
+	ig_debug("map-in-map grace period failed (%s); trying membarrier", strerror(-err));
+	if (!IG_TEST_FAIL(2) && syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0) {
+		IG_TEST_USED(2);
+		return 0;
+	}
+	IG_TEST_USED(0);
+	return IG_TEST_FAIL(2) ? -EINVAL : -errno;
 }
 
 int ig_meta_read(struct ig_handle *h, struct ig_meta *out)

@@ -32,6 +32,7 @@ enum ig_map_id {
 	IG_M_GRANTS6,
 	IG_M_USER_GRANTS,
 	IG_M_SUMCNT,
+	IG_M_RATE_FB,
 	IG_NR_MAPS
 };
 
@@ -76,8 +77,10 @@ int ig_boot_id(uint8_t id[16]);
 void ig_boot_id_str(const uint8_t id[16], char buf[37]);
 
 /* Wait until every BPF program that may have read the old config has
- * finished (an RCU grace period). */
-void ig_sync_programs(void);
+ * finished: an RCU grace period, through a map-in-map update (membarrier
+ * as the fallback). 0 once it has passed; a negative errno if no grace
+ * period could be had, and then nothing is known about running programs. */
+int ig_sync_programs(void);
 
 uint64_t ig_mono_ns(void);
 
