@@ -528,11 +528,15 @@ static void run_grants(void)
 		     &(struct expect)E_PORT(DROP, 143, DROP, POLICY));
 	s6.dport = 993;
 
-	/* the port's action still applies to a granted source */
+	/* the port's action still applies to a granted source (whose first SYN
+	 * enters it into the rate table: rate_new_sources moves too) */
+	struct expect fresh_grant = { PASS, C_PORT, 110, IG_VERDICT_PASS, IG_REASON_GRANT,
+				      1 + IG_X_RATE_NEW };
+
 	s.dport = 110;
 	len = pkt_build(&s, pkt);
 	check_frame("a grant on a ratelimit port: first SYN passes as grant", 0, pkt, len,
-		    &(struct expect)E_PORT(PASS, 110, PASS, GRANT));
+		    &fresh_grant);
 	check_frame("a grant on a ratelimit port: second SYN passes as grant", 0, pkt, len,
 		    &(struct expect)E_PORT(PASS, 110, PASS, GRANT));
 	check_frame("a grant on a ratelimit port: third SYN is rate-limited", 0, pkt, len,
@@ -541,7 +545,7 @@ static void run_grants(void)
 	s.src = "198.18.0.62";
 	len = pkt_build(&s, pkt);
 	check_frame("tc: a grant on a ratelimit port: first SYN passes as grant", 1, pkt, len,
-		    &(struct expect)E_PORT(PASS, 110, PASS, GRANT));
+		    &fresh_grant);
 	check_frame("tc: a grant on a ratelimit port: second SYN passes as grant", 1, pkt, len,
 		    &(struct expect)E_PORT(PASS, 110, PASS, GRANT));
 	check_frame("tc: a grant on a ratelimit port: third SYN is rate-limited", 1, pkt, len,

@@ -23,6 +23,7 @@
 
 #include "blocks.h"
 #include "bpfenv.h"
+#include "loconn.h"
 #include "imapguard.skel.h"
 #include "loader.h"
 #include "sockops.h"
@@ -44,66 +45,6 @@ static struct bpfenv env;
 static struct ring_buffer *rb;
 static struct ig_event events[64];
 static int nevents;
-
-static int lo_up(void)
-{
-	struct ifreq ifr = {};
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), rc;
-
-	strcpy(ifr.ifr_name, "lo");
-	rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
-	ifr.ifr_flags |= IFF_UP;
-	rc = rc ? rc : ioctl(fd, SIOCSIFFLAGS, &ifr);
-	close(fd);
-	return rc;
-}
-
-static int listener(int port)
-{
-	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET6, SOCK_STREAM, 0), zero = 0, one = 1;
-
-	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 1024))
-		return -1;
-	return fd; /* the kernel completes handshakes without accept() */
-}
-
-/* n connections from src to port; returns how many were established */
-static int connect_n(const char *src, int port, int n)
-{
-	int ok = 0;
-
-	for (int i = 0; i < n; i++) {
-		int v6 = strchr(src, ':') != NULL, fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_storage s = {}, d = {};
-		socklen_t len;
-
-		if (v6) {
-			struct sockaddr_in6 *a = (void *)&s, *b = (void *)&d;
-
-			a->sin6_family = b->sin6_family = AF_INET6;
-			inet_pton(AF_INET6, src, &a->sin6_addr);
-			inet_pton(AF_INET6, "2001:db8:7::1", &b->sin6_addr);
-			b->sin6_port = htons((uint16_t)port);
-			len = sizeof(*a);
-		} else {
-			struct sockaddr_in *a = (void *)&s, *b = (void *)&d;
-
-			a->sin_family = b->sin_family = AF_INET;
-			inet_pton(AF_INET, src, &a->sin_addr);
-			inet_pton(AF_INET, "127.0.0.1", &b->sin_addr);
-			b->sin_port = htons((uint16_t)port);
-			len = sizeof(*a);
-		}
-		if (!bind(fd, (struct sockaddr *)&s, len) && !connect(fd, (struct sockaddr *)&d, len))
-			ok++;
-		close(fd);
-	}
-	usleep(20000); /* let the final ACKs land */
-	return ok;
-}
 
 static int on_event(void *ctx, void *data, size_t len)
 {
@@ -215,9 +156,9 @@ static void run(void)
 	uint64_t before;
 
 	/* count and block */
-	tap(connect_n("127.0.0.2", P_MAIN, 4) == 4, "4 connections from 127.0.0.2 (burst 4)");
+	tap(lo_connect_n("127.0.0.2", P_MAIN, 4) == 4, "4 connections from 127.0.0.2 (burst 4)");
 	tap(!block_of("127.0.0.2/32", NULL), "at the burst: not blocked");
-	tap(connect_n("127.0.0.2", P_MAIN, 1) == 1 && block_of("127.0.0.2/32", &b),
+	tap(lo_connect_n("127.0.0.2", P_MAIN, 1) == 1 && block_of("127.0.0.2/32", &b),
 	    "the 5th connection blocks 127.0.0.2/32");
 	tap(b.origin == IG_ORIGIN_AUTO && b.reason == IG_BR_BURST && b.port == P_MAIN &&
 	    b.count == 5 && b.prefixlen == 32, "the block records origin, reason, port, count");
@@ -229,30 +170,30 @@ static void run(void)
 
 	/* window edges, with the clock moved by hand */
 	tap(plant_window("127.0.0.3", P_MAIN, 7, 4) == 0, "plant 4 connections 7 steps ago");
-	connect_n("127.0.0.3", P_MAIN, 1);
+	lo_connect_n("127.0.0.3", P_MAIN, 1);
 	tap(block_of("127.0.0.3/32", NULL), "7 of 8 steps back is inside the window: blocked");
 	tap(plant_window("127.0.0.4", P_MAIN, 8, 4) == 0, "plant 4 connections 8 steps ago");
-	connect_n("127.0.0.4", P_MAIN, 1);
+	lo_connect_n("127.0.0.4", P_MAIN, 1);
 	tap(!block_of("127.0.0.4/32", NULL), "8 steps back has slid out: not blocked");
 	tap(plant_window("127.0.0.4", P_MAIN, 1, 3) == 0, "plant 3 connections 1 step ago");
-	connect_n("127.0.0.4", P_MAIN, 1);
+	lo_connect_n("127.0.0.4", P_MAIN, 1);
 	tap(!block_of("127.0.0.4/32", NULL), "3 + 1 = the burst: not blocked");
 	for (int i = 0; i < 20; i++) {
 		plant_window("127.0.0.8", P_MAIN, 8, 4);
-		connect_n("127.0.0.8", P_MAIN, 1);
+		lo_connect_n("127.0.0.8", P_MAIN, 1);
 	}
 	tap(!block_of("127.0.0.8/32", NULL), "a full burst one window ago, 20 times over: never blocked");
 
 	/* escalation: doubling per repeat, capped at block_max */
 	duration_is("127.0.0.2/32", 2, 0, "first offence");
 	unblock("127.0.0.2/32");
-	connect_n("127.0.0.2", P_MAIN, 5);
+	lo_connect_n("127.0.0.2", P_MAIN, 5);
 	duration_is("127.0.0.2/32", 4, 1, "second offence");
 	unblock("127.0.0.2/32");
-	connect_n("127.0.0.2", P_MAIN, 5);
+	lo_connect_n("127.0.0.2", P_MAIN, 5);
 	duration_is("127.0.0.2/32", 8, 2, "third offence");
 	unblock("127.0.0.2/32");
-	connect_n("127.0.0.2", P_MAIN, 5);
+	lo_connect_n("127.0.0.2", P_MAIN, 5);
 	duration_is("127.0.0.2/32", 8, 3, "fourth offence, capped at block_max");
 	{
 		struct ig_offence_key ok = { .family = 4 };
@@ -260,18 +201,18 @@ static void run(void)
 
 		inet_pton(AF_INET, "127.0.0.7", &ok.addr[0]);
 		bpf_map_update_elem(env.h.fd[IG_M_OFFENCES], &ok, &o, BPF_ANY);
-		connect_n("127.0.0.7", P_MAIN, 5);
+		lo_connect_n("127.0.0.7", P_MAIN, 5);
 		duration_is("127.0.0.7/32", 8, IG_MAX_LEVEL, "a source at the top level");
 	}
 
 	/* the allow list is counted but never blocked */
 	before = connections(P_MAIN);
-	connect_n("127.0.0.99", P_MAIN, 10);
+	lo_connect_n("127.0.0.99", P_MAIN, 10);
 	tap(!block_of("127.0.0.99/32", NULL) && connections(P_MAIN) == before + 10,
 	    "allow-listed source: 10 connections counted, not blocked");
 
 	/* expiry happens in the kernel, on time, and is reported */
-	connect_n("127.0.0.6", P_SHORT, 3);
+	lo_connect_n("127.0.0.6", P_SHORT, 3);
 	tap(block_of("127.0.0.6/32", NULL), "127.0.0.6 blocked for 1 s on port %d", P_SHORT);
 	ev = NULL;
 	for (int i = 0; i < 30 && !ev; i++) {
@@ -288,7 +229,7 @@ static void run(void)
 
 	/* IPv4 clients of a dual-stack socket count as IPv4 */
 	tap(!block_of("127.0.0.9/32", NULL), "127.0.0.9 starts unblocked");
-	connect_n("127.0.0.9", P_SHORT, 3);
+	lo_connect_n("127.0.0.9", P_SHORT, 3);
 	tap(block_of("127.0.0.9/32", NULL), "v4-mapped peers are blocked as IPv4 /32");
 
 	/* IPv6: 20 addresses of one /64 are one source */
@@ -296,11 +237,11 @@ static void run(void)
 		char a[64];
 
 		snprintf(a, sizeof(a), "2001:db8:7:1::%d", i);
-		connect_n(a, P_V6, 1);
+		lo_connect_n(a, P_V6, 1);
 	}
 	tap(block_of("2001:db8:7:1::/64", &b) && b.count == 20,
 	    "20 addresses in 2001:db8:7:1::/64 count as one source, blocked at 20");
-	connect_n("2001:db8:7:2::1", P_V6, 5);
+	lo_connect_n("2001:db8:7:2::1", P_V6, 5);
 	tap(!block_of("2001:db8:7:2::/64", NULL), "the next /64 has its own window");
 
 	/* other network namespaces are not counted */
@@ -308,9 +249,9 @@ static void run(void)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		if (unshare(CLONE_NEWNET) || lo_up() || listener(P_MAIN) < 0)
+		if (unshare(CLONE_NEWNET) || lo_up() || lo_listener(P_MAIN) < 0)
 			_exit(2);
-		_exit(connect_n("127.0.0.12", P_MAIN, 10) == 10 ? 0 : 3);
+		_exit(lo_connect_n("127.0.0.12", P_MAIN, 10) == 10 ? 0 : 3);
 	}
 	int st = -1;
 
@@ -408,7 +349,7 @@ static void run_monitor(void)
 	snprintf(pol, sizeof(pol), "[general]\nmode = monitor\n%s", policy + strlen("[general]\n"));
 	tap(bpfenv_policy(&env, pol) == 0, "re-apply in monitor mode");
 	bpfenv_stats(&env, before);
-	tap(connect_n(src, P_MAIN, 5) == 5, "monitor: 5 connections from %s (burst 4)", src);
+	tap(lo_connect_n(src, P_MAIN, 5) == 5, "monitor: 5 connections from %s (burst 4)", src);
 	bpfenv_stats(&env, after);
 	tap(events_of(IG_EV_WOULD_BLOCK, "127.0.0.20/32", &ev) == 1 && ev->count == 5 &&
 	    ev->port == P_MAIN && ev->level == 0 && ev->origin == IG_ORIGIN_AUTO &&
@@ -426,7 +367,7 @@ static void run_monitor(void)
 		    before[IG_STAT_BLOCKS(IG_ORIGIN_AUTO, IG_BR_BURST)],
 	    "monitor: auto_blocks and blocks{auto,burst} do not move");
 	nothing_recorded(src, "monitor");
-	connect_n(src, P_MAIN, 5);
+	lo_connect_n(src, P_MAIN, 5);
 	tap(events_of(IG_EV_WOULD_BLOCK, "127.0.0.20/32", &ev) == 2 && ev->level == 0,
 	    "monitor: a second burst is reported at level 0 again (no history kept)");
 	nothing_recorded(src, "monitor, after a second burst");
@@ -436,7 +377,7 @@ static void run_monitor(void)
 	inet_pton(AF_INET, "127.0.0.2", &ok.addr[0]);
 	unblock("127.0.0.2/32");
 	bpf_map_lookup_elem(env.h.fd[IG_M_OFFENCES], &ok, &o1);
-	connect_n("127.0.0.2", P_MAIN, 5);
+	lo_connect_n("127.0.0.2", P_MAIN, 5);
 	bpf_map_lookup_elem(env.h.fd[IG_M_OFFENCES], &ok, &o2);
 	tap(events_of(IG_EV_WOULD_BLOCK, "127.0.0.2/32", &ev) == 1 && ev->level == o1.level + 1 &&
 	    !block_of("127.0.0.2/32", NULL) && o2.level == o1.level && o2.last_ns == o1.last_ns,
@@ -446,9 +387,9 @@ static void run_monitor(void)
 	/* back to enforce: the source connects, and its next burst is a first
 	 * offence */
 	tap(bpfenv_policy(&env, policy) == 0, "re-apply in enforce mode");
-	tap(connect_n(src, P_MAIN, 1) == 1 && !block_of("127.0.0.20/32", NULL),
+	tap(lo_connect_n(src, P_MAIN, 1) == 1 && !block_of("127.0.0.20/32", NULL),
 	    "enforce: %s connects and is not blocked", src);
-	connect_n(src, P_MAIN, 4);
+	lo_connect_n(src, P_MAIN, 4);
 	tap(block_of("127.0.0.20/32", &b) && b.level == 0 &&
 	    (b.expires_ns - b.created_ns + S_NS / 2) / S_NS == 2,
 	    "enforce: its next burst is blocked as a first offence (level 0, 2 s)");
@@ -491,7 +432,7 @@ int main(void)
 	}
 	env.h.cfg->netns_cookie = ig_netns_cookie();
 	rb = err ? NULL : ring_buffer__new(env.h.fd[IG_M_EVENTS], on_event, NULL, NULL);
-	if (err || !rb || listener(P_MAIN) < 0 || listener(P_SHORT) < 0 || listener(P_V6) < 0) {
+	if (err || !rb || lo_listener(P_MAIN) < 0 || lo_listener(P_SHORT) < 0 || lo_listener(P_V6) < 0) {
 		tap(0, "set up: sockops attached, listeners up (%s)", strerror(-err));
 	} else {
 		run();

@@ -32,6 +32,7 @@
 
 #include "blocks.h"
 #include "bpfenv.h"
+#include "loconn.h"
 #include "grants.h"
 #include "imapguard.skel.h"
 #include "loader.h"
@@ -509,50 +510,6 @@ static void run_races(void)
 
 /* ---- the kernel's own blocks (sockops) and their timer expiry ---- */
 
-static int lo_up(void)
-{
-	struct ifreq ifr = {};
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), rc;
-
-	strcpy(ifr.ifr_name, "lo");
-	rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
-	ifr.ifr_flags |= IFF_UP;
-	rc = rc ? rc : ioctl(fd, SIOCSIFFLAGS, &ifr);
-	close(fd);
-	return rc;
-}
-
-static int listener(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 4096))
-		return -1;
-	return fd;
-}
-
-/* n connections from src to 127.0.0.1:port; how many were established */
-static int connect_n(const char *src, int port, int n)
-{
-	int ok = 0;
-
-	for (int i = 0; i < n; i++) {
-		struct sockaddr_in s = { .sin_family = AF_INET },
-				   d = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-		inet_pton(AF_INET, src, &s.sin_addr);
-		inet_pton(AF_INET, "127.0.0.1", &d.sin_addr);
-		if (!bind(fd, (struct sockaddr *)&s, sizeof(s)) &&
-		    !connect(fd, (struct sockaddr *)&d, sizeof(d)))
-			ok++;
-		close(fd);
-	}
-	return ok;
-}
-
 static int live_blocks_in(uint32_t net_host, int bits)
 {
 	struct ig_lpm_key4 k, next;
@@ -617,7 +574,7 @@ static void run_kernel(void)
 		char src[32];
 
 		snprintf(src, sizeof(src), "127.0.32.%d", i);
-		ok += connect_n(src, P_BURST, 3) == 3;
+		ok += lo_connect_n(src, P_BURST, 3) == 3;
 	}
 	usleep(50000); /* the final ACKs */
 	tap(ok == KBLOCKS && live_blocks_in(0x7f002000u, 20) == KBLOCKS,
@@ -659,13 +616,13 @@ static void run_kernel(void)
 
 	/* the kernel's wide blocks: 16 cells at /16, wild at /12 */
 	bpfenv_policy(&env, POLICY("prefix_v4 = 16"));
-	ok = connect_n("127.3.0.9", P_BURST, 3) == 3;
+	ok = lo_connect_n("127.3.0.9", P_BURST, 3) == 3;
 	tap(ok && count_of("127.3.0.1", IG_SUM_KIND_BLOCK) == 1 &&
 		    count_of("127.3.255.1", IG_SUM_KIND_BLOCK) == 1 &&
 		    !(dyn_flags() & IG_DYN_BLOCKS4_WILD),
 	    "a kernel /16 block counts in its 16 cells");
 	bpfenv_policy(&env, POLICY("prefix_v4 = 12"));
-	ok = connect_n("127.16.0.9", P_BURST, 3) == 3;
+	ok = lo_connect_n("127.16.0.9", P_BURST, 3) == 3;
 	tap(ok && (dyn_flags() & IG_DYN_BLOCKS4_WILD) && wild_count(0, IG_SUM_KIND_BLOCK) == 1,
 	    "a kernel /12 block sets IG_DYN_BLOCKS4_WILD");
 	for (int i = 0; i < 40 && (live_blocks_in(0x7f000000u, 8) ||
@@ -714,7 +671,7 @@ int main(void)
 			link = NULL;
 	}
 	env.h.cfg->netns_cookie = ig_netns_cookie();
-	if (err || (lfd = listener(P_BURST)) < 0)
+	if (err || (lfd = lo_listener(P_BURST)) < 0)
 		tap(0, "set up: sockops attached, listener up (%s)", strerror(-err));
 	else
 		run_kernel();

@@ -21,17 +21,10 @@ import struct
 import sys
 import time
 
+from inetsum import csum
+
 ETH_P_IPV6 = 0x86DD
 TYPES = {"hop": 0, "rt": 43, "dst": 60}
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    s = (s >> 16) + (s & 0xFFFF)
-    s += s >> 16
-    return ~s & 0xFFFF
 
 
 def options(n):

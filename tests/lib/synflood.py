@@ -15,14 +15,7 @@ import socket
 import struct
 import time
 
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    s = (s >> 16) + (s & 0xFFFF)
-    s += s >> 16
-    return ~s & 0xFFFF
+from inetsum import csum
 
 
 def syn(src, dst, sport, dport, seq):
