@@ -103,16 +103,54 @@ static __always_inline __u32 ig_offence_level(const struct ig_src_key *k, __u64 
  * are the ones user space counts (ig_sum_span, ig_sum_cell), so either side
  * can delete what the other inserted. A real subprogram: two callers.
  */
+struct ig_dyn_cells {
+	__u8 addr[8]; /* the entry's first 6 bytes, network order: all a cell needs */
+	__u8 family;
+	__u8 get;
+	__u32 span;
+};
+
+/* One cell of ig_dyn_count, as a bpf_loop callback: the verifier walks it
+ * once, not once per cell and retry (an unrolled walk cost sockops a
+ * quarter of a million verified instructions). */
+static long ig_dyn_cell(__u32 i, void *arg)
+{
+	struct ig_dyn_cells *x = arg;
+	__u32 zero = 0, cell, idx, v6 = x->family == 6;
+	struct ig_sum_count *c;
+	struct ig_cfg *cfg;
+	__u64 *word, bit;
+
+	if (i >= x->span)
+		return 1;
+	cfg = bpf_map_lookup_elem(&ig_cfg, &zero);
+	if (!cfg)
+		return 1;
+	cell = ig_sum_cell(x->family, x->addr, i);
+	word = ig_sum_word(v6 ? cfg->sum6 : cfg->sum4, cell);
+	bit = ig_sum_word_bit(cell, IG_SUM_DYN);
+	idx = IG_SUMCNT_CELL(v6, cell);
+	c = bpf_map_lookup_elem(&ig_sumcnt, &idx);
+	if (!c)
+		return 1;
+	if (x->get)
+		ig_sum_get(&c->n[IG_SUM_KIND_BLOCK], word, bit);
+	else
+		ig_sum_put(&c->n[IG_SUM_KIND_BLOCK], word, bit);
+	return 0;
+}
+
 static __noinline void ig_dyn_count(struct ig_cfg *cfg, __u8 family, const __u8 *addr,
 				    __u8 len, int get)
 {
-	__u32 span = ig_sum_span(family, len), v6 = family == 6, i, idx;
+	struct ig_dyn_cells x = { .family = family, .get = !!get };
+	__u32 v6 = family == 6, idx;
 	struct ig_sum_count *c;
-	__u8 *sum;
 
 	if (!cfg)
 		return;
-	if (!span) {
+	x.span = ig_sum_span(family, len);
+	if (!x.span) {
 		idx = IG_SUMCNT_WILD(v6);
 		c = bpf_map_lookup_elem(&ig_sumcnt, &idx);
 		if (!c)
@@ -125,20 +163,8 @@ static __noinline void ig_dyn_count(struct ig_cfg *cfg, __u8 family, const __u8 
 				    ig_dyn_wild_bit(IG_SUM_KIND_BLOCK, v6));
 		return;
 	}
-	sum = v6 ? cfg->sum6 : cfg->sum4;
-	for (i = 0; i < (1u << IG_SUM_DYN_ENUM_MAX) && i < span; i++) {
-		__u32 cell = ig_sum_cell(family, addr, i);
-		__u64 *word = ig_sum_word(sum, cell), bit = ig_sum_word_bit(cell, IG_SUM_DYN);
-
-		idx = IG_SUMCNT_CELL(v6, cell);
-		c = bpf_map_lookup_elem(&ig_sumcnt, &idx);
-		if (!c)
-			return;
-		if (get)
-			ig_sum_get(&c->n[IG_SUM_KIND_BLOCK], word, bit);
-		else
-			ig_sum_put(&c->n[IG_SUM_KIND_BLOCK], word, bit);
-	}
+	__builtin_memcpy(x.addr, addr, 6);
+	bpf_loop(1u << IG_SUM_DYN_ENUM_MAX, ig_dyn_cell, &x, 0);
 }
 
 static __always_inline void ig_emit(__u32 type, const struct ig_block *b,
