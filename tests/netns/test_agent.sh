@@ -195,6 +195,17 @@ t_match "imapguard events (text) from the agent: the ring's line format" \
 	"$(cat "$LAB_DIR/evt.log")"
 t_match "...and --no-kill says it has no effect on the agent" 'no effect' "$(cat "$LAB_DIR/evt.log")"
 
+# the agent ends a blocked source's open sessions (SOCK_DESTROY) on its
+# reduced capabilities (no follower runs now: the kill is the agent's)
+K=198.18.5.53
+lab_client_addr $K
+probe $K $SRV4 993 --count 6 --hold 1.5 --timeout 3 >"$LAB_DIR/k.json"
+t_jq "a burst holding its sessions open: every one is reset" \
+	'.connected >= 5 and .reset == .connected and .alive == 0' "$(cat "$LAB_DIR/k.json")"
+for i in $(seq 20); do grep -q '"prefix":"198.18.5.53/32".*"sessions_killed"' "$LAB_DIR/agent.log" && break; sleep 0.1; done
+t_match "...by the agent, which logged sessions_killed 6" \
+	'"event":"block".*"prefix":"198.18.5.53/32".*"sessions_killed":6' "$(cat "$LAB_DIR/agent.log")"
+
 # --- restart and crash while traffic flows: enforcement never stops ---
 igs block add 198.18.9.1 --ttl 1h --reason kept >/dev/null
 ip netns exec "$NS_C" $PY - $SRV4 <<'EOF' >/dev/null 2>&1 &

@@ -5,7 +5,9 @@
  *   start    apply the policy exactly as `imapguard apply` (adopting pins
  *            that exist, so a restart drops no packet and loses nothing);
  *            after a reboot (no pins) restore blocks and offence history
- *            from state_dir
+ *            from state_dir; then keep only the capabilities later work
+ *            needs (caps.c) before the listeners' threads start, and tell
+ *            systemd READY=1 once they listen
  *   SIGHUP   re-apply; a broken policy is logged with FILE:LINE and the
  *            running one stays
  *   SIGTERM  exit, leaving enforcement in place (--unload-on-exit detaches)
