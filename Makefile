@@ -12,7 +12,7 @@ V        ?= 0
 Q        := $(if $(filter 1,$(V)),,@)
 
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
-PKGS     := libbpf libxdp inih json-c libmnl libnftnl libmicrohttpd
+PKGS     := libbpf libxdp inih json-c libmnl libnftnl libmicrohttpd libcap-ng libsystemd
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	    -DIG_VERSION='"$(VERSION)"' -Iinclude -Iuser/lib -I$(BUILD) \
@@ -85,7 +85,8 @@ install: all
 	install -d $(DESTDIR)/lib/systemd/system
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' scripts/imapguardd.service > $(DESTDIR)/lib/systemd/system/imapguardd.service
 	install -d $(DESTDIR)/etc/imapguard
-	install -m 0644 scripts/imapguard.conf.example $(DESTDIR)/etc/imapguard/imapguard.conf.example
+	@# 0600: a policy may hold the api_key and grants_token inline
+	install -m 0600 scripts/imapguard.conf.example $(DESTDIR)/etc/imapguard/imapguard.conf.example
 
 clean:
 	rm -rf $(BUILD)

@@ -29,6 +29,31 @@ t_jq "check -j on a good file" '.valid == true and (.errors | length) == 0' \
 	"$("$IG" check -j "$GOOD" 2>/dev/null)"
 t_jq "check -j on a bad file lists errors" '.valid == false and (.errors | length) == 2' \
 	"$("$IG" check -j "$BAD" 2>/dev/null)"
+
+# --- secrets: inline in a file others can read is a warning; a secret file
+# must be the owner's alone ---
+SEC=$(mktemp -d)
+printf '[general]\ninterfaces = lo\n[port 143]\naction = drop\n[auth]\napi_key = 0123456789abcdef\n' \
+	>"$SEC/inline.conf"
+chmod 0644 "$SEC/inline.conf"
+t_rc 0 "check: an inline api_key in a 0644 file is valid" "$IG" check "$SEC/inline.conf"
+t_match "...with a warning naming FILE:LINE and the mode" \
+	"warning: $SEC/inline.conf:6: a secret is given inline but the file is readable by group or others \\(mode 0644\\)" \
+	"$T_OUT"
+chmod 0600 "$SEC/inline.conf"
+t_rc 0 "check: the same file at 0600" "$IG" check "$SEC/inline.conf"
+t_absent "...gives no such warning" 'readable by group' printf '%s' "$T_OUT"
+printf '0123456789abcdef\n' >"$SEC/key"
+chmod 0600 "$SEC/key"
+printf '[general]\ninterfaces = lo\n[port 143]\naction = drop\n[auth]\napi_key_file = %s\n' "$SEC/key" \
+	>"$SEC/file.conf"
+chmod 0644 "$SEC/file.conf"
+t_rc 0 "check: api_key_file in a 0644 policy" "$IG" check "$SEC/file.conf"
+t_absent "...needs no warning (the policy holds no secret)" 'readable by group' printf '%s' "$T_OUT"
+chmod 0640 "$SEC/key"
+t_rc 2 "check: a key file readable by its group is refused" "$IG" check "$SEC/file.conf"
+t_match "...with FILE:LINE" "^$SEC/file.conf:6: api_key_file $SEC/key is readable" "$T_OUT"
+rm -rf "$SEC"
 t_rc 2 "block add with no address: exit 2" "$IG" block add
 t_rc 2 "block with no subcommand: exit 2" "$IG" block
 t_rc 2 "block add bad CIDR: exit 2" "$IG" --pin-path /nonexistent/ig block add 198.18.0.1/33

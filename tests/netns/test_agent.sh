@@ -2,11 +2,13 @@
 # The agent, imapguardd, as an operator runs it: metrics (checked by promtool
 # and scraped by a real Prometheus), restarts and crashes while traffic
 # flows, a simulated reboot, SIGHUP with good and broken policies, hostile
-# HTTP, and state files that survive being killed mid-write.
+# HTTP, state files that survive being killed mid-write, the capabilities it
+# keeps, and its systemd readiness notices.
 # shellcheck source=tests/lib/lab.sh
 . "$(dirname "$0")/../lib/lab.sh"
 t_need_root "namespace lab"
 t_need_cmd promtool prometheus
+t_need_cmd capsh libcap2-bin
 lab_up || { t_fail "lab setup"; exit 1; }
 lab_servers 993 143 || { t_fail "servers start"; exit 1; }
 
@@ -45,6 +47,29 @@ drops143() {
 write_conf drop
 t_check "imapguardd starts and serves /metrics" agent_start
 t_match "it logs a JSON start line" '"event":"start".*"adopted":false' "$(cat "$LAB_DIR/agent.log")"
+
+# --- least privilege: after its start the agent, every thread of it, holds
+# CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN and nothing else, bounding set too ---
+CAPS=$(printf '%016x' $(((1 << 12) | (1 << 21) | (1 << 39)))) # net_admin sys_admin bpf
+caps_of() { awk '/^Cap(Inh|Prm|Eff|Bnd|Amb):/ {printf "%s%s ", $1, $2}' "$1"; }
+caps_ok() { # every thread of the agent holds exactly $CAPS
+	local t n=0
+	for t in /proc/$AG/task/*/status; do
+		[ "$(caps_of "$t")" = "CapInh:0000000000000000 CapPrm:$CAPS CapEff:$CAPS CapBnd:$CAPS CapAmb:0000000000000000 " ] ||
+			{ echo "# $t: $(caps_of "$t")"; return 1; }
+		n=$((n + 1))
+	done
+	[ $n -ge 2 ] # the main thread and the metrics listener's
+}
+t_match "CapEff, CapPrm and CapBnd are exactly bpf, net_admin, sys_admin; CapInh and CapAmb empty" \
+	"^CapInh:0{16} CapPrm:$CAPS CapEff:$CAPS CapBnd:$CAPS CapAmb:0{16} \$" "$(caps_of /proc/$AG/status)"
+t_match "capsh decodes them as cap_net_admin,cap_sys_admin,cap_bpf" \
+	'^0x0*8000201000=cap_net_admin,cap_sys_admin,cap_bpf$' \
+	"$(capsh --decode="$(awk '/^CapEff:/ {print $2}' /proc/$AG/status)")"
+t_check "and so does every thread (the HTTP threads never held more)" caps_ok
+t_match "the start line names what it kept" \
+	'"capabilities":\["bpf","net_admin","sys_admin"\],"bounding_set_cleared":true' \
+	"$(cat "$LAB_DIR/agent.log")"
 
 # --- the metrics endpoint ---
 probe $CLI4 $SRV4 993 >/dev/null
@@ -170,6 +195,17 @@ t_match "imapguard events (text) from the agent: the ring's line format" \
 	"$(cat "$LAB_DIR/evt.log")"
 t_match "...and --no-kill says it has no effect on the agent" 'no effect' "$(cat "$LAB_DIR/evt.log")"
 
+# the agent ends a blocked source's open sessions (SOCK_DESTROY) on its
+# reduced capabilities (no follower runs now: the kill is the agent's)
+K=198.18.5.53
+lab_client_addr $K
+probe $K $SRV4 993 --count 6 --hold 1.5 --timeout 3 >"$LAB_DIR/k.json"
+t_jq "a burst holding its sessions open: every one is reset" \
+	'.connected >= 5 and .reset == .connected and .alive == 0' "$(cat "$LAB_DIR/k.json")"
+for i in $(seq 20); do grep -q '"prefix":"198.18.5.53/32".*"sessions_killed"' "$LAB_DIR/agent.log" && break; sleep 0.1; done
+t_match "...by the agent, which logged sessions_killed 6" \
+	'"event":"block".*"prefix":"198.18.5.53/32".*"sessions_killed":6' "$(cat "$LAB_DIR/agent.log")"
+
 # --- restart and crash while traffic flows: enforcement never stops ---
 igs block add 198.18.9.1 --ttl 1h --reason kept >/dev/null
 ip netns exec "$NS_C" $PY - $SRV4 <<'EOF' >/dev/null 2>&1 &
@@ -232,6 +268,7 @@ write_conf allow
 kill -HUP $AG
 t_check "SIGHUP removing it again: imapguard_interfaces 1" wait_metric imapguard_interfaces 1
 t_check "and imapguard_interfaces_attached 1" wait_metric imapguard_interfaces_attached 1
+t_check "the re-applies (attach, detach, nft) ran on the reduced capabilities" caps_ok
 
 # --- a second agent while one runs: refused before it touches the policy ---
 lab_policy "$LAB_DIR/second.conf" <<EOF
@@ -386,4 +423,78 @@ t_check "start with --unload-on-exit" agent_start --unload-on-exit
 agent_stop TERM
 t_refute "SIGTERM with --unload-on-exit removes the pins" test -e "$PIN/ig_meta"
 t_absent "and detaches XDP" prog/xdp ip -n "$NS_S" link show "$LAB_IF"
+
+# --- systemd Type=notify: READY=1 only once both listeners answer, RELOADING=1
+# and READY=1 around a SIGHUP, STOPPING=1 on SIGTERM; the api_key from a file ---
+P=127.0.0.1:9746
+printf '%s\n' 0123456789abcdef0123 >"$LAB_DIR/api.key"
+chmod 0600 "$LAB_DIR/api.key"
+lab_policy "$LAB_DIR/notify.conf" <<EOF
+[general]
+interfaces = @IF@
+[port 143]
+action = drop
+[agent]
+metrics_listen = $M
+policy_listen = $P
+state_dir = $STATE
+[auth]
+api_key_file = $LAB_DIR/api.key
+EOF
+# the notify socket: each datagram, and whether both listeners accepted a
+# connection at the moment it arrived (bounded: 30 s, at most 8 messages)
+ip netns exec "$NS_S" $PY - "$LAB_DIR/notify.sock" "$M" "$P" <<'EOF' >"$LAB_DIR/notify.out" 2>&1 &
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(1)
+def up(hp):
+    h, p = hp.split(":")
+    c = socket.socket()
+    c.settimeout(0.5)
+    try:
+        c.connect((h, int(p)))
+        return True
+    except OSError:
+        return False
+    finally:
+        c.close()
+t0, n = time.time(), 0
+while time.time() - t0 < 30 and n < 8:
+    try:
+        msg = s.recv(4096).decode()
+    except socket.timeout:
+        continue
+    n += 1
+    print(json.dumps({"msg": msg, "metrics": up(sys.argv[2]), "policy": up(sys.argv[3])}), flush=True)
+    if "STOPPING=1" in msg:
+        break
+EOF
+NPID=$!
+LAB_PIDS+=($NPID)
+for i in $(seq 50); do [ -S "$LAB_DIR/notify.sock" ] && break; sleep 0.1; done
+ready() { grep -c '"msg": "READY=1' "$LAB_DIR/notify.out"; }
+NOTIFY_SOCKET=$LAB_DIR/notify.sock t_check "an agent under NOTIFY_SOCKET, its api_key from a 0600 file" \
+	lab_agent "$LAB_DIR/notify.conf" "http://$M/metrics" --unload-on-exit
+for i in $(seq 50); do [ "$(ready)" -ge 1 ] && break; sleep 0.1; done
+t_jq "READY=1 arrived when both listeners already accepted connections" \
+	'.msg | startswith("READY=1")' "$(head -1 "$LAB_DIR/notify.out")"
+t_jq "...(both up at that moment)" '.metrics and .policy' "$(head -1 "$LAB_DIR/notify.out")"
+t_match "...with a STATUS= line naming the policy and both listeners" \
+	"STATUS=enforcing $LAB_DIR/notify.conf \\(generation [0-9]+\\); auth policy $P; metrics $M" \
+	"$(head -1 "$LAB_DIR/notify.out")"
+pcode() { ip netns exec "$NS_S" curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $1" \
+	-d '{}' "http://$P/v1/bogus"; }
+c=$(pcode 0123456789abcdef0123)
+t_check "the policy listener takes the key from api_key_file (answered $c, not 401)" \
+	test "$c" != 401 -a "$c" != 000
+t_check "...and refuses another key" test "$(pcode 0123456789abcdef0124)" = 401
+t_check "with the listener's threads and watchdog, every thread on the reduced capabilities" caps_ok
+kill -HUP $AG
+for i in $(seq 50); do [ "$(ready)" -ge 2 ] && break; sleep 0.1; done
+t_match "SIGHUP: RELOADING=1, then READY=1 again" \
+	'"msg": "RELOADING=1".*"msg": "READY=1' "$(tr '\n' ' ' <"$LAB_DIR/notify.out")"
+agent_stop TERM
+wait $NPID 2>/dev/null
+t_match "SIGTERM: STOPPING=1" '"msg": "STOPPING=1"' "$(cat "$LAB_DIR/notify.out")"
 t_done

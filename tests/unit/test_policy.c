@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -142,6 +143,16 @@ static const struct reject_case rejects[] = {
 	{ GEN "[agent]\npolicy_listen = 127.0.0.1:99999\n", 4, "policy_listen must be HOST:PORT" },
 	{ GEN "[agent]\nstate_dir = relative/dir\n", 4, "state_dir must be an absolute path" },
 	{ GEN "[agent]\ngrants_token = tiny\n", 4, "grants_token must be 16 to 255" },
+	{ GEN "[agent]\ngrants_token = 0123456789abcdef\ngrants_token_file = /nonexistent\n", 5,
+	  "grants_token and grants_token_file both given (first on line 4)" },
+	{ GEN "[auth]\napi_key_file = /nonexistent\napi_key = 0123456789abcdef\n", 5,
+	  "api_key and api_key_file both given (first on line 4)" },
+	{ GEN "[auth]\napi_key_file = relative/key\n", 4, "api_key_file must be an absolute path" },
+	{ GEN "[auth]\napi_key_file = /nonexistent/key\n", 4,
+	  "api_key_file /nonexistent/key: No such file" },
+	{ GEN "[auth]\napi_key_file = /tmp\n", 4, "api_key_file /tmp: not a regular file" },
+	{ GEN "[auth]\napi_key_file = /nonexistent\napi_key_file = /nonexistent\n", 5,
+	  "'api_key_file' given twice (first on line 4)" },
 	{ GEN "[agent]\npolicy_clients = dovecot, bad user\n", 4,
 	  "policy_clients must list user names or uids, not 'bad user'" },
 	{ GEN "[agent]\npolicy_clients = ,\n", 4, "policy_clients must list at least one user" },
@@ -300,6 +311,82 @@ static void test_defaults(void **state)
 	ig_policy_free(&pol);
 }
 
+/* A secret file in `dir` named `name` holding `text` with mode `mode`. */
+static void secret_at(const char *dir, const char *name, const char *text, mode_t mode,
+		      char *out, size_t outlen)
+{
+	FILE *f;
+
+	snprintf(out, outlen, "%s/%s", dir, name);
+	f = fopen(out, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(out, mode), 0);
+}
+
+/* api_key_file and grants_token_file: read whole, one trailing newline
+ * stripped, the inline rules applied, and only from a 0600-or-stricter
+ * regular file named directly (never through a symlink). */
+static void test_secret_files(void **state)
+{
+	char dir[] = "/tmp/igsecret-XXXXXX", ok[128], crlf[128], wide[128], grp[128], tiny[128],
+	     spaced[128], link[128], text[512];
+	struct ig_policy pol;
+	struct ig_diag d;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	secret_at(dir, "ok", "0123456789abcdef\n", 0600, ok, sizeof(ok));
+	secret_at(dir, "crlf", "fedcba9876543210\r\n", 0400, crlf, sizeof(crlf));
+	secret_at(dir, "wide", "0123456789abcdef\n", 0644, wide, sizeof(wide));
+	secret_at(dir, "grp", "0123456789abcdef\n", 0640, grp, sizeof(grp));
+	secret_at(dir, "tiny", "tiny\n", 0600, tiny, sizeof(tiny));
+	secret_at(dir, "spaced", "0123456789 abcdef\n", 0600, spaced, sizeof(spaced));
+	snprintf(link, sizeof(link), "%s/link", dir);
+	assert_int_equal(symlink(ok, link), 0);
+
+	snprintf(text, sizeof(text), GEN "[auth]\napi_key_file = %s\n[agent]\n"
+		 "grants_token_file = %s\n", ok, crlf);
+	assert_int_equal(load(text, &pol, &d), 0);
+	assert_string_equal(pol.auth.api_key, "0123456789abcdef");
+	assert_string_equal(pol.agent.grants_token, "fedcba9876543210");
+	assert_int_equal(pol.inline_secret_line, 0); /* nothing inline */
+	ig_policy_free(&pol);
+
+	snprintf(text, sizeof(text), GEN "[auth]\napi_key_file = %s\n", wide);
+	reject(text, 4, "is readable or writable by group or others (mode 0644)");
+	snprintf(text, sizeof(text), GEN "[agent]\ngrants_token_file = %s\n", grp);
+	reject(text, 4, "(mode 0640): chmod 0600 it");
+	snprintf(text, sizeof(text), GEN "[auth]\napi_key_file = %s\n", link);
+	reject(text, 4, "is a symlink");
+	snprintf(text, sizeof(text), GEN "[auth]\napi_key_file = %s\n", tiny);
+	reject(text, 4, "api_key_file must be 16 to 255");
+	snprintf(text, sizeof(text), GEN "[agent]\ngrants_token_file = %s\n", spaced);
+	reject(text, 4, "grants_token_file must be printable with no spaces");
+
+	for (const char *const *n = (const char *const[]){ "ok", "crlf", "wide", "grp", "tiny",
+							   "spaced", "link", NULL }; *n; n++) {
+		snprintf(text, sizeof(text), "%s/%s", dir, *n);
+		unlink(text);
+	}
+	rmdir(dir);
+}
+
+/* The first inline secret's line and the file's mode, for check's warning. */
+static void test_inline_secret_noted(void **state)
+{
+	struct ig_policy pol;
+	struct ig_diag d;
+
+	(void)state;
+	assert_int_equal(load(GEN "[agent]\nmetrics_listen = off\ngrants_token = 0123456789abcdef\n"
+			      "[auth]\napi_key = 0123456789abcdef\n", &pol, &d), 0);
+	assert_int_equal(pol.inline_secret_line, 5);
+	assert_int_equal(pol.mode, 0600); /* mkstemp's */
+	ig_policy_free(&pol);
+}
+
 static void test_unreadable(void **state)
 {
 	struct ig_policy pol;
@@ -314,7 +401,7 @@ static void test_unreadable(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(rejects) / sizeof(rejects[0]) + 7] = {
+	struct CMUnitTest tests[sizeof(rejects) / sizeof(rejects[0]) + 9] = {
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_full_policy),
 		cmocka_unit_test(test_defaults),
@@ -322,8 +409,10 @@ int main(void)
 		cmocka_unit_test(test_burst_keys),
 		cmocka_unit_test(test_auth_keys),
 		cmocka_unit_test(test_auth_block),
+		cmocka_unit_test(test_secret_files),
+		cmocka_unit_test(test_inline_secret_noted),
 	};
-	size_t n = 7;
+	size_t n = 9;
 
 	for (size_t i = 0; i < sizeof(rejects) / sizeof(rejects[0]); i++) {
 		/* one test per bad file, named after the error it must give */

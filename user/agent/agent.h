@@ -109,6 +109,19 @@ void jlog(const char *level, const char *event, json_object *fields);
 void jlogf(const char *level, const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Keep only the capabilities the agent needs after its start (CAP_BPF,
+ * CAP_NET_ADMIN, CAP_SYS_ADMIN, and CAP_NET_BIND_SERVICE for a listener
+ * below port 1024; see caps.c) in every set of this thread, clearing the
+ * bounding set too when CAP_SETPCAP allows. Call before any thread starts.
+ * Adds "capabilities" (names kept) and "bounding_set_cleared" to `report`.
+ * Returns 0, or -EPERM when the kernel refused the change.
+ */
+int caps_drop(const struct agent *a, json_object *report);
+
+/* Open what /metrics needs privileges for (the element counter's BPF
+ * program) while we still hold them; metrics_start serves it later. */
+void metrics_prepare(struct agent *a);
 int metrics_start(struct agent *a);
 void metrics_stop(struct agent *a);
 

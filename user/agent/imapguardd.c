@@ -5,7 +5,9 @@
  *   start    apply the policy exactly as `imapguard apply` (adopting pins
  *            that exist, so a restart drops no packet and loses nothing);
  *            after a reboot (no pins) restore blocks and offence history
- *            from state_dir
+ *            from state_dir; then keep only the capabilities later work
+ *            needs (caps.c) before the listeners' threads start, and tell
+ *            systemd READY=1 once they listen
  *   SIGHUP   re-apply; a broken policy is logged with FILE:LINE and the
  *            running one stays
  *   SIGTERM  exit, leaving enforcement in place (--unload-on-exit detaches)
@@ -26,6 +28,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <systemd/sd-daemon.h>
 
 #include "agent.h"
 #include "apply.h"
@@ -110,7 +113,42 @@ static int meta_reread(struct agent *a)
 	return 0;
 }
 
+/*
+ * Tell systemd (Type=notify) we serve: READY=1 once both listeners are
+ * bound, again after each reload, with a STATUS= line for systemctl
+ * status. Without NOTIFY_SOCKET (not under systemd) sd_notify does nothing.
+ */
+static void notify_ready(const struct agent *a, uint64_t generation)
+{
+	sd_notifyf(0, "READY=1\nSTATUS=enforcing %s (generation %llu); auth policy %s; metrics %s",
+		   a->pol.path, (unsigned long long)generation,
+		   a->policy ? a->pol.agent.policy_listen : "off", a->pol.agent.metrics_listen);
+}
+
+/* A policy file others can read must not hold a secret inline: said at
+ * every load, as `imapguard check` says it (a warning: refusing to start
+ * over a file mode would leave Dovecot without its policy server). */
+static void warn_inline_secret(const struct ig_policy *pol)
+{
+	if (pol->inline_secret_line && (pol->mode & 077))
+		jlogf("warning", "policy", "%s:%d: a secret is given inline but the file is "
+		      "readable by group or others (mode %04o): chmod 0600 it, or use "
+		      "api_key_file / grants_token_file", pol->path, pol->inline_secret_line,
+		      pol->mode);
+}
+
+static void reload_apply(struct agent *a);
+
+/* SIGHUP: systemd sees the reload begin and end (the policy in force
+ * when it failed) */
 static void reload(struct agent *a)
+{
+	sd_notify(0, "RELOADING=1");
+	reload_apply(a);
+	notify_ready(a, a->h.meta.generation);
+}
+
+static void reload_apply(struct agent *a)
 {
 	struct ig_apply_report rep;
 	struct ig_policy np;
@@ -122,6 +160,7 @@ static void reload(struct agent *a)
 		pthread_mutex_unlock(&a->lock);
 		return;
 	}
+	warn_inline_secret(&np);
 	err = ig_apply(&np, a->pin, &rep);
 	if (err) {
 		ig_policy_free(&np);
@@ -265,6 +304,7 @@ static int startup(struct agent *a)
 	struct ig_apply_report rep;
 	struct ig_handle probe;
 	struct state_restored res = {};
+	json_object *caps;
 	char pins_boot[37], this_boot[37] = "";
 	uint8_t boot[16];
 	int fresh, err, merge;
@@ -331,14 +371,26 @@ static int startup(struct agent *a)
 	err = fanout_open(a);
 	if (err)
 		jlogf("warning", "start", "no event stream for imapguard events: %s", strerror(-err));
+	/* the last privileged steps; then least privilege before the first
+	 * thread (the listeners', the connection watchdog) exists */
+	metrics_prepare(a);
+	caps = json_object_new_object();
+	err = caps_drop(a, caps);
+	if (err) {
+		json_object_put(caps);
+		jlogf("error", "start", "cannot drop capabilities: %s", strerror(-err));
+		return err;
+	}
 	err = policy_start(a);
 	if (err) {
+		json_object_put(caps);
 		jlogf("error", "start", "cannot serve the auth policy on %s: %s",
 		      a->pol.agent.policy_listen, strerror(-err));
 		return err;
 	}
 	err = metrics_start(a);
 	if (err) {
+		json_object_put(caps);
 		jlogf("error", "start", "cannot serve metrics on %s: %s",
 		      a->pol.agent.metrics_listen, strerror(-err));
 		return err;
@@ -363,7 +415,11 @@ static int startup(struct agent *a)
 	json_object_object_add(f, "auth_policy", json_object_new_string(
 		a->policy ? a->pol.agent.policy_listen : "off"));
 	json_object_object_add(f, "state_dir", json_object_new_string(a->pol.agent.state_dir));
+	json_object_object_foreach(caps, k, v)
+		json_object_object_add(f, k, json_object_get(v));
+	json_object_put(caps);
 	jlog("info", "start", f);
+	notify_ready(a, rep.generation);
 	return 0;
 }
 
@@ -433,6 +489,7 @@ static int run(struct agent *a)
 			}
 		}
 	}
+	sd_notify(0, "STOPPING=1");
 	jlogf("info", "stop", "signal %d", stop);
 	close(ep);
 	close(sfd);
@@ -498,6 +555,7 @@ int main(int argc, char **argv)
 	}
 	if (load(a.conf_path, &a.pol, "policy_rejected"))
 		return EXIT_USAGE;
+	warn_inline_secret(&a.pol);
 	/* blocked before any thread exists (libmicrohttpd starts one), so
 	 * they reach only the signalfd of the main loop */
 	sigset_t mask;

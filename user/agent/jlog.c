@@ -2,10 +2,40 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
+#include <systemd/sd-journal.h>
 
 #include "agent.h"
+#include "log.h"
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t journal_once = PTHREAD_ONCE_INIT;
+static int to_journal;
+
+/* Decided once: is stdout systemd's journal stream (systemd.exec(5))? */
+static void journal_probe(void)
+{
+	to_journal = ig_journal_stream(STDOUT_FILENO);
+}
+
+/*
+ * One JSON object per line either way: to the journal as MESSAGE, with
+ * the level's PRIORITY (so `journalctl -p err` selects errors) and the
+ * event in IMAPGUARD_EVENT; elsewhere (a terminal, a file, a pipe) as a
+ * plain line on stdout. A failed journal send falls back to stdout.
+ */
+static void emit(const char *level, const char *event, const char *line)
+{
+	pthread_once(&journal_once, journal_probe);
+	if (to_journal && sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d",
+					  ig_log_priority(level), "IMAPGUARD_EVENT=%s", event,
+					  "SYSLOG_IDENTIFIER=imapguardd", NULL) == 0)
+		return;
+	pthread_mutex_lock(&out_lock);
+	puts(line);
+	fflush(stdout);
+	pthread_mutex_unlock(&out_lock);
+}
 
 void jlog(const char *level, const char *event, json_object *fields)
 {
@@ -26,11 +56,8 @@ void jlog(const char *level, const char *event, json_object *fields)
 			json_object_object_add(o, k, json_object_get(v));
 		json_object_put(fields);
 	}
-	pthread_mutex_lock(&out_lock);
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-						       JSON_C_TO_STRING_NOSLASHESCAPE));
-	fflush(stdout);
-	pthread_mutex_unlock(&out_lock);
+	emit(level, event, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 

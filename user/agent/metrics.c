@@ -350,6 +350,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	return ret;
 }
 
+void metrics_prepare(struct agent *a)
+{
+	if (strcmp(a->pol.agent.metrics_listen, "off") != 0)
+		a->mc = ig_mapcount_open(); /* optional: without it, no sources_tracked */
+}
+
 int metrics_start(struct agent *a)
 {
 	struct sockaddr_storage ss;
@@ -359,7 +365,6 @@ int metrics_start(struct agent *a)
 		return 0;
 	if (ig_parse_listen(a->pol.agent.metrics_listen, &ss, &len))
 		return -EINVAL;
-	a->mc = ig_mapcount_open(); /* optional: without it, no sources_tracked */
 	if (!a->mc)
 		jlogf("warning", "metrics", "element counts unavailable (kernel without "
 		      "bpf_map_sum_elem_count): imapguard_sources_tracked omitted");

@@ -40,6 +40,12 @@ static void auth_warnings(const char *path, const struct ig_policy *pol)
 {
 	const char *listen = pol->agent.policy_listen;
 
+	/* a warning, not an error: refusing would stop the agent at its next
+	 * restart over a file mode, and a stopped policy server fails open */
+	if (pol->inline_secret_line && (pol->mode & 077))
+		ig_warn("%s:%d: a secret is given inline but the file is readable by group "
+			"or others (mode %04o): chmod 0600 it, or use api_key_file / "
+			"grants_token_file", path, pol->inline_secret_line, pol->mode);
 	if (!pol->auth.enabled)
 		return;
 	if (!strcmp(listen, "off"))

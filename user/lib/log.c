@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <sys/stat.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
@@ -53,4 +57,31 @@ void ig_log_setup_libs(void)
 {
 	libbpf_set_print(libbpf_print);
 	libxdp_set_print(libxdp_print);
+}
+
+int ig_log_priority(const char *level)
+{
+	static const struct {
+		const char *name;
+		int prio;
+	} map[] = { { "error", LOG_ERR }, { "warning", LOG_WARNING },
+		    { "info", LOG_INFO }, { "debug", LOG_DEBUG } };
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(level, map[i].name))
+			return map[i].prio;
+	return LOG_NOTICE;
+}
+
+int ig_journal_stream(int fd)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	int end = 0;
+
+	if (!e || sscanf(e, "%llu:%llu%n", &dev, &ino, &end) != 2 || e[end] ||
+	    fstat(fd, &st))
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }

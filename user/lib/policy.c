@@ -9,12 +9,15 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "duration.h"
 #include "policy.h"
@@ -43,7 +46,7 @@ struct parser {
 	int iface_lines[IG_MAX_IFACES];
 	/* line of each once-only key, to spot repeats (see once()); [port N]
 	 * keeps its own in struct ig_port_policy */
-	int general_seen[8], agent_seen[5], auth_seen[9];
+	int general_seen[8], agent_seen[6], auth_seen[10];
 };
 
 #define perr(ps, ...) ig_diag_add((ps)->d, (ps)->file, (ps)->line, __VA_ARGS__)
@@ -437,7 +440,72 @@ static void secret(struct parser *ps, const char *name, const char *value, char 
 		memcpy(dst, value, len + 1);
 }
 
-enum agent_key { AG_METRICS, AG_POLICY, AG_TOKEN, AG_STATE, AG_CLIENTS };
+/*
+ * A secret in a file of its own (api_key_file, grants_token_file): an
+ * absolute path to a regular file, not a symlink (O_NOFOLLOW: a link could
+ * lead to any file root can read), that nobody but its owner can read or
+ * write (0600 or stricter). One trailing newline ("\n" or "\r\n") is
+ * stripped, as editors add it; then the inline rules of secret() apply.
+ */
+static void secret_file(struct parser *ps, const char *name, const char *path, char *dst)
+{
+	char buf[IG_SECRET_MAX + 2];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (path[0] != '/') {
+		perr(ps, "%s must be an absolute path", name);
+		return;
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		perr(ps, "%s %s: %s", name, path,
+		     errno == ELOOP ? "is a symlink (name the file itself)" : strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		perr(ps, "%s %s: not a regular file", name, path);
+	} else if (st.st_mode & 077) {
+		perr(ps, "%s %s is readable or writable by group or others (mode %04o): "
+			 "chmod 0600 it", name, path, (unsigned int)(st.st_mode & 07777));
+	} else if ((n = read(fd, buf, sizeof(buf) - 1)) < 0) {
+		perr(ps, "%s %s: %s", name, path, strerror(errno));
+	} else {
+		buf[n] = '\0';
+		if (n > 0 && buf[n - 1] == '\n')
+			buf[--n] = '\0';
+		if (n > 0 && buf[n - 1] == '\r')
+			buf[--n] = '\0';
+		if (strlen(buf) != (size_t)n)
+			perr(ps, "%s %s holds a NUL byte", name, path);
+		else
+			secret(ps, name, buf, dst);
+		explicit_bzero(buf, sizeof(buf));
+	}
+	close(fd);
+}
+
+/* A secret given both inline (line `inline_line`) and as a file
+ * (`file_line`) is an error on the later of the two; 0 when only one. */
+static int secret_twice(struct parser *ps, const char *name, int inline_line, int file_line)
+{
+	if (!inline_line || !file_line)
+		return 0;
+	perr(ps, "%s and %s_file both given (first on line %d): keep one", name, name,
+	     inline_line < file_line ? inline_line : file_line);
+	return 1;
+}
+
+/* The first line of the file holding a secret inline: `check` warns
+ * when such a file is readable by group or others. */
+static void note_inline(struct parser *ps)
+{
+	if (!ps->pol->inline_secret_line)
+		ps->pol->inline_secret_line = ps->line;
+}
+
+enum agent_key { AG_METRICS, AG_POLICY, AG_TOKEN, AG_STATE, AG_CLIENTS, AG_TOKEN_FILE };
 
 /* policy_clients: user names (as useradd takes them) or numeric uids. */
 static void clients_key(struct parser *ps, char *value, struct ig_agent_conf *a)
@@ -467,15 +535,15 @@ static void clients_key(struct parser *ps, char *value, struct ig_agent_conf *a)
 static void agent_key(struct parser *ps, const char *name, char *value)
 {
 	static const char *const keys[] = { "metrics_listen", "policy_listen", "grants_token",
-					    "state_dir", "policy_clients" };
+					    "state_dir", "policy_clients", "grants_token_file" };
 	struct ig_agent_conf *a = &ps->pol->agent;
 	struct sockaddr_storage ss;
 	unsigned int len;
-	int k = pick(name, keys, 5);
+	int k = pick(name, keys, 6);
 
 	if (k < 0) {
 		perr(ps, "unknown key '%s' in [agent] (known: metrics_listen, policy_listen, "
-			 "grants_token, state_dir, policy_clients)", name);
+			 "grants_token, grants_token_file, state_dir, policy_clients)", name);
 		return;
 	}
 	if (!once(ps, name, &ps->agent_seen[k]))
@@ -495,6 +563,15 @@ static void agent_key(struct parser *ps, const char *name, char *value)
 		break;
 	}
 	case AG_TOKEN:
+	case AG_TOKEN_FILE:
+		if (secret_twice(ps, "grants_token", ps->agent_seen[AG_TOKEN],
+				 ps->agent_seen[AG_TOKEN_FILE]))
+			break;
+		if (k == AG_TOKEN_FILE) {
+			secret_file(ps, name, value, a->grants_token);
+			break;
+		}
+		note_inline(ps);
 		secret(ps, name, value, a->grants_token);
 		break;
 	case AG_STATE:
@@ -530,20 +607,21 @@ static int yesno(struct parser *ps, const char *name, const char *value)
 
 enum auth_key {
 	AK_API_KEY, AK_FAIL_BURST, AK_SPRAY, AK_USER_FAIL_BURST, AK_TARPIT, AK_REQUIRE_GRANT,
-	AK_REQUIRE_TLS, AK_BLOCK, AK_BLOCK_MAX
+	AK_REQUIRE_TLS, AK_BLOCK, AK_BLOCK_MAX, AK_API_KEY_FILE
 };
 
 static void auth_key(struct parser *ps, const char *name, char *value)
 {
 	static const char *const keys[] = { "api_key", "fail_burst", "spray_users",
 					    "user_fail_burst", "tarpit", "require_grant",
-					    "require_tls", "block", "block_max" };
+					    "require_tls", "block", "block_max", "api_key_file" };
 	struct ig_auth_conf *a = &ps->pol->auth;
 	char err[256];
-	int k = pick(name, keys, 9);
+	int k = pick(name, keys, 10);
 
 	if (k < 0) {
-		perr(ps, "unknown key '%s' in [auth] (known: api_key, fail_burst, spray_users, "
+		perr(ps, "unknown key '%s' in [auth] (known: api_key, api_key_file, fail_burst, "
+			 "spray_users, "
 			 "user_fail_burst, tarpit, require_grant, require_tls, block, block_max)",
 		     name);
 		return;
@@ -552,6 +630,15 @@ static void auth_key(struct parser *ps, const char *name, char *value)
 		return;
 	switch (k) {
 	case AK_API_KEY:
+	case AK_API_KEY_FILE:
+		if (secret_twice(ps, "api_key", ps->auth_seen[AK_API_KEY],
+				 ps->auth_seen[AK_API_KEY_FILE]))
+			break;
+		if (k == AK_API_KEY_FILE) {
+			secret_file(ps, name, value, a->api_key);
+			break;
+		}
+		note_inline(ps);
 		secret(ps, name, value, a->api_key);
 		break;
 	case AK_FAIL_BURST:
@@ -760,7 +847,8 @@ static void check_whole(struct parser *ps)
 		check_port(ps, &pol->ports[i]);
 	if (pol->auth.enabled && !pol->auth.api_key[0])
 		ig_diag_add(ps->d, ps->file, pol->auth.line,
-			    "[auth] needs 'api_key = <secret>' (Dovecot sends it with every request)");
+			    "[auth] needs 'api_key = <secret>' or 'api_key_file = /path' (Dovecot "
+			    "sends it with every request)");
 	if (pol->auth.enabled)
 		check_block(ps, pol->auth.line, "[auth]", &pol->auth.block_ns,
 			    ps->auth_seen[AK_BLOCK], &pol->auth.block_max_ns,
@@ -828,6 +916,10 @@ int ig_policy_load(const char *path, struct ig_policy *pol, struct ig_diag *d)
 		ig_diag_add(d, path, 0, "cannot read: %s", strerror(-rc));
 		return rc;
 	}
+	struct stat st;
+
+	if (fstat(fileno(f), &st) == 0)
+		pol->mode = st.st_mode & 07777;
 	rc = ig_policy_parse(f, path, pol, d);
 	fclose(f);
 	return rc;

@@ -53,7 +53,8 @@ struct ig_prefix_list {
 struct ig_agent_conf {
 	char metrics_listen[64]; /* HOST:PORT, or "off" */
 	char policy_listen[64];	 /* Dovecot auth-policy and grants API */
-	char grants_token[IG_SECRET_MAX]; /* bearer token of /v1/grants; "" = API off */
+	/* bearer token of /v1/grants, inline or from grants_token_file; "" = API off */
+	char grants_token[IG_SECRET_MAX];
 	char state_dir[PATH_MAX - 64];
 	/* Local users (names or numeric uids) whose sockets may connect to
 	 * policy_listen; resolved by the agent. Default: root, dovecot. */
@@ -78,7 +79,7 @@ struct ig_rate {
 struct ig_auth_conf {
 	int enabled; /* the section is present */
 	int line;
-	char api_key[IG_SECRET_MAX];
+	char api_key[IG_SECRET_MAX]; /* inline or from api_key_file */
 	struct ig_rate fail_burst;
 	struct ig_rate spray_users;
 	struct ig_rate user_fail_burst;
@@ -104,6 +105,11 @@ struct ig_policy {
 	int n_ports;
 	struct ig_agent_conf agent;
 	struct ig_auth_conf auth;
+	/* permission bits of the file (ig_policy_load; 0 from a stream) and
+	 * the first line giving api_key or grants_token inline (0: none), so
+	 * `check` and the agent can warn about a secret others may read */
+	unsigned int mode;
+	int inline_secret_line;
 };
 
 /* Parse "HOST:PORT" ("[v6]:PORT" for IPv6) into a socket address. */
