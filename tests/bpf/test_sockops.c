@@ -407,7 +407,7 @@ int main(void)
 {
 	struct bpf_link *link = NULL;
 	struct imapguard_bpf *so = NULL;
-	int err, cg = -1;
+	int err;
 
 	if (unshare(CLONE_NEWNET) || lo_up()) {
 		tap(0, "a network namespace of our own: %s", strerror(errno));
@@ -418,19 +418,7 @@ int main(void)
 	if (!err)
 		err = bpfenv_policy(&env, policy);
 	if (!err)
-		err = ig_obj_open(env.pin, 65536, "ig_sockops", &so);
-	if (!err)
-		err = imapguard_bpf__load(so);
-	if (!err && (cg = ig_cgroup_root_open()) < 0)
-		err = cg;
-	if (!err) {
-		/* held by this process only: it detaches when we exit, however */
-		link = bpf_program__attach_cgroup(so->progs.ig_sockops, cg);
-		err = libbpf_get_error(link) ? -errno : 0;
-		if (err)
-			link = NULL;
-	}
-	env.h.cfg->netns_cookie = ig_netns_cookie();
+		err = bpfenv_sockops(&env, &so, &link);
 	rb = err ? NULL : ring_buffer__new(env.h.fd[IG_M_EVENTS], on_event, NULL, NULL);
 	if (err || !rb || lo_listener(P_MAIN) < 0 || lo_listener(P_SHORT) < 0 || lo_listener(P_V6) < 0) {
 		tap(0, "set up: sockops attached, listeners up (%s)", strerror(-err));
@@ -440,8 +428,6 @@ int main(void)
 	}
 	ring_buffer__free(rb);
 	bpf_link__destroy(link);
-	if (cg >= 0)
-		close(cg);
 	imapguard_bpf__destroy(so);
 	bpfenv_teardown(&env);
 	return tap_done();

@@ -639,7 +639,7 @@ int main(void)
 {
 	struct imapguard_bpf *so = NULL;
 	struct bpf_link *link = NULL;
-	int err, cg = -1, lfd = -1;
+	int err, lfd = -1;
 
 	if (unshare(CLONE_NEWNET) || lo_up()) {
 		tap(0, "a network namespace of our own: %s", strerror(errno));
@@ -658,19 +658,7 @@ int main(void)
 	run_grants();
 	run_races();
 
-	err = ig_obj_open(env.pin, 65536, "ig_sockops", &so);
-	if (!err)
-		err = imapguard_bpf__load(so);
-	if (!err && (cg = ig_cgroup_root_open()) < 0)
-		err = cg;
-	if (!err) {
-		/* held by this process only: it detaches when we exit */
-		link = bpf_program__attach_cgroup(so->progs.ig_sockops, cg);
-		err = libbpf_get_error(link) ? -errno : 0;
-		if (err)
-			link = NULL;
-	}
-	env.h.cfg->netns_cookie = ig_netns_cookie();
+	err = bpfenv_sockops(&env, &so, &link);
 	if (err || (lfd = lo_listener(P_BURST)) < 0)
 		tap(0, "set up: sockops attached, listener up (%s)", strerror(-err));
 	else
@@ -678,8 +666,6 @@ int main(void)
 	if (lfd >= 0)
 		close(lfd);
 	bpf_link__destroy(link);
-	if (cg >= 0)
-		close(cg);
 	imapguard_bpf__destroy(so);
 	bpfenv_teardown(&env);
 	return tap_done();

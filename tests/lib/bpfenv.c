@@ -14,6 +14,7 @@
 #include "imapguard.skel.h"
 #include "loader.h"
 #include "policy.h"
+#include "sockops.h"
 
 static int load_prog(struct bpfenv *e, uint32_t max, uint32_t spread, const char *name,
 		     struct imapguard_bpf **skel, int *fd)
@@ -68,6 +69,26 @@ void bpfenv_teardown(struct bpfenv *e)
 		rmdir(e->mnt);
 		e->mnt[0] = '\0';
 	}
+}
+
+int bpfenv_sockops(struct bpfenv *e, struct imapguard_bpf **so, struct bpf_link **link)
+{
+	int cg, err = ig_obj_open(e->pin, e->h.meta.max_sources, "ig_sockops", so);
+
+	*link = NULL;
+	if (!err)
+		err = imapguard_bpf__load(*so);
+	if (!err && (cg = ig_cgroup_root_open()) < 0)
+		err = cg;
+	if (!err) {
+		*link = bpf_program__attach_cgroup((*so)->progs.ig_sockops, cg);
+		err = libbpf_get_error(*link) ? -errno : 0;
+		if (err)
+			*link = NULL;
+		close(cg);
+	}
+	e->h.cfg->netns_cookie = ig_netns_cookie();
+	return err;
 }
 
 int bpfenv_policy(struct bpfenv *e, const char *ini)

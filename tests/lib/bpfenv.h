@@ -27,6 +27,13 @@ struct bpfenv {
 int bpfenv_setup(struct bpfenv *e, uint32_t max_sources, uint32_t bench_spread);
 void bpfenv_teardown(struct bpfenv *e);
 
+/* The real sockops program on the cgroup-v2 root, counting connections of
+ * this network namespace: *so and *link are the caller's to destroy (the
+ * link is held by this process only, so it goes when the process exits,
+ * however it exits). 0 or a negative errno. */
+struct bpf_link;
+int bpfenv_sockops(struct bpfenv *e, struct imapguard_bpf **so, struct bpf_link **link);
+
 /* Parse INI text as a policy file and make it the one in force. */
 int bpfenv_policy(struct bpfenv *e, const char *ini);
 

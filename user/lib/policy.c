@@ -499,6 +499,23 @@ static int secret_twice(struct parser *ps, const char *name, int inline_line, in
 
 /* The first line of the file holding a secret inline: `check` warns
  * when such a file is readable by group or others. */
+static void note_inline(struct parser *ps);
+
+/* A secret given inline (`base`) or as a file (`base`_file), never both:
+ * the line numbers each form was seen on decide. */
+static void secret_key(struct parser *ps, const char *base, const char *name, char *value,
+		       int from_file, int inline_line, int file_line, char *dst)
+{
+	if (secret_twice(ps, base, inline_line, file_line))
+		return;
+	if (from_file) {
+		secret_file(ps, name, value, dst);
+		return;
+	}
+	note_inline(ps);
+	secret(ps, name, value, dst);
+}
+
 static void note_inline(struct parser *ps)
 {
 	if (!ps->pol->inline_secret_line)
@@ -564,15 +581,8 @@ static void agent_key(struct parser *ps, const char *name, char *value)
 	}
 	case AG_TOKEN:
 	case AG_TOKEN_FILE:
-		if (secret_twice(ps, "grants_token", ps->agent_seen[AG_TOKEN],
-				 ps->agent_seen[AG_TOKEN_FILE]))
-			break;
-		if (k == AG_TOKEN_FILE) {
-			secret_file(ps, name, value, a->grants_token);
-			break;
-		}
-		note_inline(ps);
-		secret(ps, name, value, a->grants_token);
+		secret_key(ps, "grants_token", name, value, k == AG_TOKEN_FILE,
+			   ps->agent_seen[AG_TOKEN], ps->agent_seen[AG_TOKEN_FILE], a->grants_token);
 		break;
 	case AG_STATE:
 		if (value[0] != '/' || strlen(value) >= sizeof(a->state_dir))
@@ -631,15 +641,8 @@ static void auth_key(struct parser *ps, const char *name, char *value)
 	switch (k) {
 	case AK_API_KEY:
 	case AK_API_KEY_FILE:
-		if (secret_twice(ps, "api_key", ps->auth_seen[AK_API_KEY],
-				 ps->auth_seen[AK_API_KEY_FILE]))
-			break;
-		if (k == AK_API_KEY_FILE) {
-			secret_file(ps, name, value, a->api_key);
-			break;
-		}
-		note_inline(ps);
-		secret(ps, name, value, a->api_key);
+		secret_key(ps, "api_key", name, value, k == AK_API_KEY_FILE,
+			   ps->auth_seen[AK_API_KEY], ps->auth_seen[AK_API_KEY_FILE], a->api_key);
 		break;
 	case AK_FAIL_BURST:
 		rate_key(ps, value, &a->fail_burst);
