@@ -205,14 +205,25 @@ static __always_inline int ig_rate_ok(const struct ig_pkt *p, const struct ig_cf
 	ig_src_key(p, slot, port->stat_idx, &k);
 	if (!*now)
 		*now = bpf_ktime_get_coarse_ns();
+	st = bpf_map_lookup_elem(&ig_rate, &k);
+	if (st) {
+		tat = st->tat_ns > *now ? st->tat_ns : *now;
+		/* over its rate: the flood's steady state, decided without
+		 * touching the bucket (a cache miss per packet in situ) */
+		if (tat - *now > port->rate_tolerance_ns)
+			return 0;
+		st->tat_ns = tat + port->rate_emission_ns;
+		b = ig_rate_bucket(&k, cfg->rate_seed);
+		fb = bpf_map_lookup_elem(&ig_rate_fb, &b);
+		if (fb && *(volatile __u64 *)fb < st->tat_ns)
+			ig_raise(fb, st->tat_ns);
+		return 1;
+	}
 	b = ig_rate_bucket(&k, cfg->rate_seed);
 	fb = bpf_map_lookup_elem(&ig_rate_fb, &b);
-	/* load the bucket before the table lookup, so the two cache misses
-	 * of a source not seen lately overlap */
 	if (fb)
 		fbv = *(volatile __u64 *)fb;
-	st = bpf_map_lookup_elem(&ig_rate, &k);
-	if (!st) {
+	{
 		struct ig_rate_state n = {};
 
 		tat = fbv > *now ? fbv : *now;
@@ -227,13 +238,6 @@ static __always_inline int ig_rate_ok(const struct ig_pkt *p, const struct ig_cf
 		ig_count(IG_STAT_EXTRA(slot_idx, IG_X_RATE_NEW));
 		return 1;
 	}
-	tat = st->tat_ns > *now ? st->tat_ns : *now;
-	if (tat - *now > port->rate_tolerance_ns)
-		return 0;
-	st->tat_ns = tat + port->rate_emission_ns;
-	if (fb && fbv < st->tat_ns)
-		ig_raise(fb, st->tat_ns);
-	return 1;
 }
 
 /* The precedence for a packet to a policed port (the table at the top of
