@@ -83,6 +83,19 @@ t_jq "carol's right password still works" '.ok' "$r"
 t_jq "...but her login is tarpitted (>= 2 s)" '.seconds >= 2' "$r"
 t_check "the tarpit is counted" test "$(metric imapguard_auth_tarpitted_total)" -ge 1
 
+# --- an IPv4 client written as IPv4-mapped IPv6 (a proxy's x-originating-ip) ---
+M=198.18.5.77
+lab_client_addr $M
+report() { ip netns exec "$NS_S" curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $KEY" \
+	-d "{\"remote\":\"::ffff:$M\",\"login\":\"$1\",\"protocol\":\"imap\",\"tls\":true,\"success\":false}" \
+	'http://127.0.0.1:9744/policy?command=report'; }
+codes=$(for u in m1 m2 m3 m4 m5; do report $u; done | tr -d '\n')
+t_check "5 failed reports from ::ffff:$M are accepted ($codes)" test "$codes" = 200200200200200
+t_jq "they block $M/32 in the IPv4 table, not an IPv6 /64 of every mapped address" \
+	"[.blocks[] | select(.origin == \"auth\") | .prefix] | index(\"$M/32\") != null and
+	 (map(select(startswith(\"::\"))) | length == 0)" "$(igs block list -j)"
+t_refute "...and the IPv4 client itself is dropped at XDP" probe $M $SRV4 993
+
 # --- 5. plaintext LOGIN on 143 (Dovecot allows it; imapguard does not) ---
 P=198.18.1.10
 lab_client_addr $P

@@ -67,6 +67,27 @@ static struct ig_prefix P(const char *s)
 	return p;
 }
 
+/* ::ffff:a.b.c.d is the IPv4 client it stands for, in every table */
+static void test_v4mapped(void **state)
+{
+	struct ig_prefix p;
+	char err[256];
+
+	(void)state;
+	parse_ok("::ffff:198.18.0.8", 4, 32, "198.18.0.8/32");
+	parse_ok("::FFFF:198.18.0.8", 4, 32, "198.18.0.8/32");
+	parse_ok("::ffff:c612:8/128", 4, 32, "198.18.0.8/32");
+	parse_ok("::ffff:198.18.0.0/120", 4, 24, "198.18.0.0/24");
+	parse_ok("::ffff:0:0/96", 4, 0, "0.0.0.0/0");
+	parse_bad("::ffff:0:0/80", "shorter than /96");
+	parse_bad("::ffff:198.18.0.8/120", "host bits set (did you mean 198.18.0.0/24?)");
+	/* not mapped: the IPv4-compatible form and NAT64 stay IPv6 */
+	parse_ok("::198.18.0.8", 6, 128, "::198.18.0.8/128");
+	parse_ok("64:ff9b::198.18.0.8", 6, 128, "64:ff9b::c612:8/128");
+	assert_int_equal(ig_prefix_parse("::ffff:198.18.0.8", &p, err, sizeof(err)), 0);
+	assert_false(ig_v4mapped(&p));
+}
+
 static void test_contains(void **state)
 {
 	struct ig_prefix a = P("198.18.0.0/15"), b = P("198.19.7.0/24"), c = P("198.20.0.0/24"),
@@ -119,6 +140,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_valid),
 		cmocka_unit_test(test_parse_invalid),
+		cmocka_unit_test(test_v4mapped),
 		cmocka_unit_test(test_contains),
 		cmocka_unit_test(test_mask),
 		cmocka_unit_test(test_order),

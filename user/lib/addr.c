@@ -45,6 +45,13 @@ static int parse_len(const char *s, int max, int *len)
 	return 0;
 }
 
+int ig_v4mapped(const struct ig_prefix *p)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return p->family == 6 && !memcmp(p->addr, mapped, sizeof(mapped));
+}
+
 int ig_prefix_parse(const char *s, struct ig_prefix *p, char *err, size_t errlen)
 {
 	char host[INET6_ADDRSTRLEN + 1];
@@ -76,6 +83,21 @@ int ig_prefix_parse(const char *s, struct ig_prefix *p, char *err, size_t errlen
 		return -EINVAL;
 	}
 	p->len = (uint8_t)len;
+	if (ig_v4mapped(p)) {
+		/* ::ffff:a.b.c.d is an IPv4 client (a dual-stack socket, or a
+		 * proxy's x-originating-ip): one form everywhere, so it is
+		 * masked, stored and enforced as the IPv4 it is */
+		if (len < 96) {
+			snprintf(err, errlen, "'%s' reaches into IPv4-mapped addresses "
+				 "(::ffff:0:0/96) but is shorter than /96: write the IPv4 "
+				 "range instead", s);
+			return -EINVAL;
+		}
+		memmove(p->addr, p->addr + 12, 4);
+		memset(p->addr + 4, 0, 12);
+		p->family = 4;
+		p->len = (uint8_t)(len - 96);
+	}
 	masked = *p;
 	ig_prefix_mask(&masked);
 	if (memcmp(masked.addr, p->addr, sizeof(p->addr)) != 0) {

@@ -17,10 +17,15 @@ struct ig_prefix {
 /*
  * Parse "ADDR" or "ADDR/LEN". A bare address is a host prefix. Host bits
  * set beyond LEN are an error (the message suggests the network), since a
- * typo there silently widens or narrows a list. Returns 0 or -EINVAL with
- * a message in err.
+ * typo there silently widens or narrows a list. An IPv4-mapped IPv6
+ * address (RFC 4291 2.5.5.2, "::ffff:a.b.c.d[/96+N]") comes back as the
+ * IPv4 prefix a.b.c.d/N, the one form every table holds; a mapped prefix
+ * shorter than /96 is an error. Returns 0 or -EINVAL with a message in err.
  */
 int ig_prefix_parse(const char *s, struct ig_prefix *p, char *err, size_t errlen);
+
+/* Is p an IPv6 address in ::ffff:0:0/96 (an IPv4-mapped address)? */
+int ig_v4mapped(const struct ig_prefix *p);
 
 /* Clear the bits after p->len. */
 void ig_prefix_mask(struct ig_prefix *p);
