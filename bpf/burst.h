@@ -98,8 +98,9 @@ static __always_inline __u32 ig_offence_level(const struct ig_src_key *k, __u64 
 }
 
 /*
- * Count a block of `len` bits at addr (network order) in or out of the
- * summary: get before it is inserted, put after it was deleted. The cells
+ * Count a hashed block (the kernel writes only those: ig_xblocks) of `len`
+ * bits at addr (network order) in or out of the summary: get before it is
+ * inserted, put after it was deleted. The cells
  * are the ones user space counts (ig_sum_span, ig_sum_cell), so either side
  * can delete what the other inserted. A real subprogram: two callers.
  */
@@ -128,15 +129,15 @@ static long ig_dyn_cell(__u32 i, void *arg)
 		return 1;
 	cell = ig_sum_cell(x->family, x->addr, i);
 	word = ig_sum_word(v6 ? cfg->sum6 : cfg->sum4, cell);
-	bit = ig_sum_word_bit(cell, IG_SUM_DYN);
+	bit = ig_sum_word_bit(cell, IG_SUM_XBLOCK);
 	idx = IG_SUMCNT_CELL(v6, cell);
 	c = bpf_map_lookup_elem(&ig_sumcnt, &idx);
 	if (!c)
 		return 1;
 	if (x->get)
-		ig_sum_get(&c->n[IG_SUM_KIND_BLOCK], word, bit);
+		ig_sum_get(&c->n[IG_SUM_KIND_XBLOCK], word, bit);
 	else
-		ig_sum_put(&c->n[IG_SUM_KIND_BLOCK], word, bit);
+		ig_sum_put(&c->n[IG_SUM_KIND_XBLOCK], word, bit);
 	return 0;
 }
 
@@ -156,11 +157,11 @@ static __noinline void ig_dyn_count(struct ig_cfg *cfg, __u8 family, const __u8 
 		if (!c)
 			return;
 		if (get)
-			ig_wild_get(&c->n[IG_SUM_KIND_BLOCK], &cfg->dyn_flags,
-				    ig_dyn_wild_bit(IG_SUM_KIND_BLOCK, v6));
+			ig_wild_get(&c->n[IG_SUM_KIND_XBLOCK], &cfg->dyn_flags,
+				    ig_dyn_wild_bit(IG_SUM_KIND_XBLOCK, v6));
 		else
-			ig_wild_put(&c->n[IG_SUM_KIND_BLOCK], &cfg->dyn_flags,
-				    ig_dyn_wild_bit(IG_SUM_KIND_BLOCK, v6));
+			ig_wild_put(&c->n[IG_SUM_KIND_XBLOCK], &cfg->dyn_flags,
+				    ig_dyn_wild_bit(IG_SUM_KIND_XBLOCK, v6));
 		return;
 	}
 	__builtin_memcpy(x.addr, addr, 6);
@@ -190,108 +191,51 @@ static __always_inline void ig_emit(__u32 type, const struct ig_block *b,
 	bpf_ringbuf_submit(ev, 0);
 }
 
-static __always_inline struct ig_block *ig_block_at(const struct ig_timer_key *tk)
-{
-	if (tk->family == 4) {
-		struct ig_lpm_key4 k = { .prefixlen = tk->prefixlen };
-
-		__builtin_memcpy(&k.addr, tk->addr, 4);
-		/* LPM lookups match by prefix; demand the exact entry */
-		struct ig_block *b = bpf_map_lookup_elem(&ig_blocks4, &k);
-
-		return b && b->prefixlen == tk->prefixlen ? b : NULL;
-	} else {
-		struct ig_lpm_key6 k = { .prefixlen = tk->prefixlen };
-
-		__builtin_memcpy(k.addr, tk->addr, 16);
-		struct ig_block *b = bpf_map_lookup_elem(&ig_blocks6, &k);
-
-		return b && b->prefixlen == tk->prefixlen ? b : NULL;
-	}
-}
-
-/* 0 when this call removed the entry (and must uncount it). */
-static __always_inline long ig_block_remove(const struct ig_timer_key *tk)
-{
-	if (tk->family == 4) {
-		struct ig_lpm_key4 k = { .prefixlen = tk->prefixlen };
-
-		__builtin_memcpy(&k.addr, tk->addr, 4);
-		return bpf_map_delete_elem(&ig_blocks4, &k);
-	} else {
-		struct ig_lpm_key6 k = { .prefixlen = tk->prefixlen };
-
-		__builtin_memcpy(k.addr, tk->addr, 16);
-		return bpf_map_delete_elem(&ig_blocks6, &k);
-	}
-}
-
-static __always_inline long ig_block_insert(const struct ig_timer_key *tk,
-					    const struct ig_block *b, __u64 flags)
-{
-	if (tk->family == 4) {
-		struct ig_lpm_key4 k = { .prefixlen = tk->prefixlen };
-
-		__builtin_memcpy(&k.addr, tk->addr, 4);
-		return bpf_map_update_elem(&ig_blocks4, &k, b, flags);
-	} else {
-		struct ig_lpm_key6 k = { .prefixlen = tk->prefixlen };
-
-		__builtin_memcpy(k.addr, tk->addr, 16);
-		return bpf_map_update_elem(&ig_blocks6, &k, b, flags);
-	}
-}
-
 /*
  * A block's timer fired: remove and report it if it has lapsed, wait on if
- * it was extended, and forget it if it was deleted or made permanent.
+ * it was extended, and leave it if it was made permanent. The timer lives
+ * in the block's own element, so a block deleted by anyone takes its timer
+ * with it.
  */
-static int ig_block_expire_cb(void *map, struct ig_timer_key *tk, struct ig_block_timer *t)
+static int ig_block_expire_cb(void *map, struct ig_xblock_key *k, struct ig_xblock *xb)
 {
-	struct ig_block *b = ig_block_at(tk);
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_ns(), exp = xb->b.expires_ns;
+	struct ig_block copy;
+	struct ig_cfg *cfg;
+	__u32 zero = 0;
 
-	if (b && b->expires_ns > now) {
-		bpf_timer_start(&t->timer, b->expires_ns - now, 0);
+	if (!exp)
+		return 0;
+	if (exp > now) {
+		bpf_timer_start(&xb->timer, exp - now, 0);
 		return 0;
 	}
-	if (b && b->expires_ns) {
-		struct ig_block copy = *b;
-		struct ig_cfg *cfg;
-		__u32 zero = 0;
-
-		if (ig_block_remove(tk) == 0) { /* else someone else removed it */
-			cfg = bpf_map_lookup_elem(&ig_cfg, &zero);
-			ig_dyn_count(cfg, tk->family, tk->addr, tk->prefixlen, 0);
-			if (cfg)
-				__sync_fetch_and_add(&cfg->state_gen, 1);
-			ig_emit(IG_EV_EXPIRE, &copy, tk->addr, tk->family, now);
-		}
+	copy = xb->b;
+	if (bpf_map_delete_elem(map, k) == 0) { /* else someone else removed it */
+		cfg = bpf_map_lookup_elem(&ig_cfg, &zero);
+		ig_dyn_count(cfg, k->family, k->addr, k->prefixlen, 0);
+		if (cfg)
+			__sync_fetch_and_add(&cfg->state_gen, 1);
+		ig_emit(IG_EV_EXPIRE, &copy, k->addr, k->family, now);
 	}
-	bpf_map_delete_elem(map, tk);
 	return 0;
 }
 
-static __always_inline void ig_arm_timer(const struct ig_timer_key *tk, __u64 after_ns)
+static __always_inline void ig_arm_timer(struct ig_xblock *xb, __u64 after_ns)
 {
-	struct ig_block_timer zero = {}, *t;
-
-	bpf_map_update_elem(&ig_block_timers, tk, &zero, BPF_NOEXIST);
-	t = bpf_map_lookup_elem(&ig_block_timers, tk);
-	if (!t)
-		return;
-	/* -EBUSY when a previous block of this prefix left it initialised */
-	bpf_timer_init(&t->timer, &ig_block_timers, IG_CLOCK_MONOTONIC);
-	bpf_timer_set_callback(&t->timer, ig_block_expire_cb);
-	bpf_timer_start(&t->timer, after_ns, 0);
+	/* -EBUSY when this element's timer was initialised before */
+	bpf_timer_init(&xb->timer, &ig_xblocks, IG_CLOCK_MONOTONIC);
+	bpf_timer_set_callback(&xb->timer, ig_block_expire_cb);
+	bpf_timer_start(&xb->timer, after_ns, 0);
 }
 
 static __always_inline void ig_auto_block(struct ig_cfg *cfg, const struct ig_slot *slot,
 					  const struct ig_port_cfg *pc,
 					  const struct ig_src_key *k, __u32 count, __u64 now)
 {
-	struct ig_timer_key tk = { .family = k->family };
-	struct ig_block b = {}, *cur;
+	struct ig_xblock_key tk = { .family = k->family };
+	struct ig_xblock xb = {}, *cur;
+	struct ig_block *const b = &xb.b;
 	int monitor = slot->flags & IG_SLOT_MONITOR;
 	__u32 level;
 	__u64 dur;
@@ -299,36 +243,39 @@ static __always_inline void ig_auto_block(struct ig_cfg *cfg, const struct ig_sl
 
 	tk.prefixlen = k->family == 4 ? slot->prefix_v4 : slot->prefix_v6;
 	__builtin_memcpy(tk.addr, k->addr, 16);
-	cur = ig_block_at(&tk);
-	if (cur && (!cur->expires_ns || cur->expires_ns > now))
+	/* the key is masked to the prefix: the policy's, so always hashed
+	 * (apply adds a new prefix to ig_cfg.xlen before the slot using it) */
+	cur = bpf_map_lookup_elem(&ig_xblocks, &tk);
+	if (cur && (!cur->b.expires_ns || cur->b.expires_ns > now))
 		return; /* already blocked: a handshake that was in flight */
 
 	level = ig_offence_level(k, now, !monitor);
 	dur = ig_escalated_ns(pc->block_ns, pc->block_max_ns, level);
-	b.created_ns = now;
-	b.expires_ns = now + dur;
-	b.count = count;
-	b.port = pc->port;
-	b.origin = IG_ORIGIN_AUTO;
-	b.reason = IG_BR_BURST;
-	b.prefixlen = tk.prefixlen;
-	b.level = (__u8)level;
+	b->created_ns = now;
+	b->expires_ns = now + dur;
+	b->count = count;
+	b->port = pc->port;
+	b->origin = IG_ORIGIN_AUTO;
+	b->reason = IG_BR_BURST;
+	b->prefixlen = tk.prefixlen;
+	b->level = (__u8)level;
 	if (monitor) {
 		/* monitor mode decides nothing: it reports the block enforce
 		 * would make and records none of it (no block, timer or
 		 * offence), so a later switch to enforce inherits nothing */
 		ig_count(IG_STAT_EXTRA(pc->stat_idx & (IG_PORT_SLOTS - 1), IG_X_WOULD_BLOCKS));
 		ig_count(IG_STAT_WOULD_BLOCKS(IG_ORIGIN_AUTO, IG_BR_BURST));
-		ig_emit(IG_EV_WOULD_BLOCK, &b, tk.addr, tk.family, now);
+		ig_emit(IG_EV_WOULD_BLOCK, b, tk.addr, tk.family, now);
 		return;
 	}
 
 	/* counted before it goes in; a lapsed block of the same prefix that is
 	 * replaced was counted already, so the replace gives it back */
 	ig_dyn_count(cfg, tk.family, tk.addr, tk.prefixlen, 1);
-	err = ig_block_insert(&tk, &b, BPF_NOEXIST);
+	err = bpf_map_update_elem(&ig_xblocks, &tk, &xb, BPF_NOEXIST);
 	if (err == -EEXIST) {
-		err = ig_block_insert(&tk, &b, BPF_EXIST);
+		/* replacing the element cancels the lapsed block's timer */
+		err = bpf_map_update_elem(&ig_xblocks, &tk, &xb, BPF_EXIST);
 		ig_dyn_count(cfg, tk.family, tk.addr, tk.prefixlen, 0);
 	} else if (err) {
 		ig_dyn_count(cfg, tk.family, tk.addr, tk.prefixlen, 0);
@@ -337,10 +284,12 @@ static __always_inline void ig_auto_block(struct ig_cfg *cfg, const struct ig_sl
 		return; /* table full (counted by user space from its size), or
 			 * the lapsed one vanished under us: the next burst blocks */
 	__sync_fetch_and_add(&cfg->state_gen, 1);
-	ig_arm_timer(&tk, dur);
+	cur = bpf_map_lookup_elem(&ig_xblocks, &tk);
+	if (cur)
+		ig_arm_timer(cur, dur);
 	ig_count(IG_STAT_EXTRA(pc->stat_idx & (IG_PORT_SLOTS - 1), IG_X_AUTO_BLOCKS));
 	ig_count(IG_STAT_BLOCKS(IG_ORIGIN_AUTO, IG_BR_BURST));
-	ig_emit(IG_EV_BLOCK, &b, tk.addr, tk.family, now);
+	ig_emit(IG_EV_BLOCK, b, tk.addr, tk.family, now);
 }
 
 static __always_inline int ig_sockops_established(struct bpf_sock_ops *skops)

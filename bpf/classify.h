@@ -115,6 +115,66 @@ static __noinline int ig_blocked(const struct ig_pkt *p, __u64 *now)
 	}
 }
 
+/* A network-order mask of the 32 bits at word `i` of a `len`-bit prefix. */
+static __always_inline __be32 ig_mask_word(__u32 len, __u32 i)
+{
+	__u32 bits = len > 32 * i ? len - 32 * i : 0;
+
+	if (bits >= 32)
+		return 0xffffffff;
+	return bpf_htonl(bits ? ~(0xffffffffu >> bits) : 0);
+}
+
+/*
+ * A live block in the exact-prefix hash covering the source? One exact
+ * lookup per hashed length (`lens`: ig_cfg.xlen of the family, a byte
+ * each, 0 = none), so its cost does not grow with the number of blocks.
+ */
+static __noinline int ig_xblocked(const struct ig_pkt *p, __u32 lens, __u64 *now)
+{
+	struct ig_xblock_key k = { .family = p->family };
+	const struct ig_xblock *xb;
+
+#pragma unroll
+	for (int i = 0; i < IG_XLENS; i++) {
+		__u32 len = (lens >> (8 * i)) & 0xff;
+
+		if (!len)
+			continue;
+		k.prefixlen = (__u8)len;
+		if (p->family == 4) {
+			__be32 a = p->saddr[0] & ig_mask_word(len, 0);
+
+			__builtin_memcpy(k.addr, &a, 4);
+		} else {
+			__be32 a[4] = { p->saddr[0] & ig_mask_word(len, 0),
+					p->saddr[1] & ig_mask_word(len, 1),
+					p->saddr[2] & ig_mask_word(len, 2),
+					p->saddr[3] & ig_mask_word(len, 3) };
+
+			__builtin_memcpy(k.addr, a, 16);
+		}
+		xb = bpf_map_lookup_elem(&ig_xblocks, &k);
+		if (!xb)
+			continue;
+		if (!xb->b.expires_ns)
+			return 1;
+		if (!*now)
+			*now = bpf_ktime_get_coarse_ns();
+		if (xb->b.expires_ns > *now)
+			return 1;
+	}
+	return 0;
+}
+
+/* ig_cfg.xlen of a family as the `lens` of ig_xblocked. */
+static __always_inline __u32 ig_xlens(const struct ig_cfg *cfg, int v6)
+{
+	const __u8 *l = cfg->xlen[v6 & 1];
+
+	return l[0] | (__u32)l[1] << 8 | (__u32)l[2] << 16;
+}
+
 /* A live source grant covering the source? */
 static __noinline int ig_granted(const struct ig_pkt *p, __u64 *now)
 {
@@ -248,7 +308,8 @@ static __always_inline int ig_decide(const struct ig_pkt *p,
 				     const struct ig_port_cfg *port, int *drop)
 {
 	__u32 lists = 0;
-	int maybe_listed, maybe_blocked, maybe_granted, pass_reason = IG_REASON_POLICY;
+	int maybe_listed, maybe_blocked, maybe_xblocked, maybe_granted;
+	int pass_reason = IG_REASON_POLICY;
 	__u8 sum;
 	__u64 now = 0;
 
@@ -260,12 +321,14 @@ static __always_inline int ig_decide(const struct ig_pkt *p,
 		sum = cfg->sum4[ig_sum4_bit(bpf_ntohl(p->saddr[0])) & (IG_SUM_SIZE - 1)];
 		maybe_listed = sum & IG_SUM_LIST(s);
 		maybe_blocked = (sum & IG_SUM_DYN) || (cfg->dyn_flags & IG_DYN_BLOCKS4_WILD);
+		maybe_xblocked = (sum & IG_SUM_XBLOCK) || (cfg->dyn_flags & IG_DYN_XBLOCKS4_WILD);
 		maybe_granted = (sum & IG_SUM_GRANT) || (cfg->dyn_flags & IG_DYN_GRANTS4_WILD);
 	} else {
 		sum = cfg->sum6[ig_sum6_bit(bpf_ntohl(p->saddr[0]), bpf_ntohl(p->saddr[1]) >> 16) &
 				(IG_SUM_SIZE - 1)];
 		maybe_listed = (sum & IG_SUM_LIST(s)) || (slot->flags & IG_SLOT_LISTS6_WILD);
 		maybe_blocked = (sum & IG_SUM_DYN) || (cfg->dyn_flags & IG_DYN_BLOCKS6_WILD);
+		maybe_xblocked = (sum & IG_SUM_XBLOCK) || (cfg->dyn_flags & IG_DYN_XBLOCKS6_WILD);
 		maybe_granted = (sum & IG_SUM_GRANT) || (cfg->dyn_flags & IG_DYN_GRANTS6_WILD);
 	}
 
@@ -277,6 +340,10 @@ static __always_inline int ig_decide(const struct ig_pkt *p,
 	}
 	if (lists & IG_LIST_DENY)
 		return IG_REASON_DENY_LIST;
+	/* the hash first: it holds most blocks, and its lookups are exact;
+	 * the trie only when a block of another length may cover the source */
+	if (maybe_xblocked && ig_xblocked(p, ig_xlens(cfg, p->family == 6), &now))
+		return IG_REASON_BLOCKED;
 	if (maybe_blocked && ig_blocked(p, &now))
 		return IG_REASON_BLOCKED;
 	if (port->action == IG_ACT_DROP)

@@ -127,27 +127,18 @@ struct {
 	__type(value, struct ig_offence);
 } ig_offences SEC(".maps");
 
-/* One timer per automatic block, firing at its expiry: the kernel removes
- * the block and reports it, with no user space involved. */
-struct ig_timer_key {
-	__u8 family;
-	__u8 prefixlen;
-	__u16 pad;
-	__u8 addr[16];
-};
-
-struct ig_block_timer {
-	struct bpf_timer timer;
-};
-
-/* Not preallocated: memory follows the blocks that exist, not the cap. */
+/* Blocks at the hashed lengths (imapguard.h, struct ig_xblock), with the
+ * expiry timer of each automatic one: the kernel removes the block when it
+ * fires and reports it, with no user space involved. One map for both, so
+ * max_sources blocks cost one table of buckets, not two. Not preallocated:
+ * memory follows the blocks that exist, not the cap. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1); /* set by the loader */
-	__type(key, struct ig_timer_key);
-	__type(value, struct ig_block_timer);
-} ig_block_timers SEC(".maps");
+	__type(key, struct ig_xblock_key);
+	__type(value, struct ig_xblock);
+} ig_xblocks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -9,10 +9,11 @@
 #define IMAPGUARD_H
 
 #include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_timer, bpf_spin_lock */
 
 /* Bumped whenever a pinned map's layout or meaning changes. A binary refuses
  * pins whose schema differs, so it can never misread an older layout. */
-#define IG_SCHEMA_VERSION 2
+#define IG_SCHEMA_VERSION 3
 #define IG_META_MAGIC 0x31474d49u
 
 /* Policy limits. */
@@ -23,6 +24,7 @@
 #define IG_MAX_IFACES 16
 #define IG_MAX_LIST_ENTRIES 262144 /* allow+deny CIDRs per family */
 #define IG_NOTE_LEN 32		/* operator's --reason text, NUL included */
+#define IG_XLENS 3		/* hashed block lengths per family */
 
 /*
  * Map names. They are also the file names under the pin directory, so the
@@ -39,7 +41,7 @@
 #define IG_MAP_META "ig_meta"
 #define IG_MAP_BURST "ig_burst"
 #define IG_MAP_OFFENCES "ig_offences"
-#define IG_MAP_TIMERS "ig_block_timers"
+#define IG_MAP_XBLOCKS "ig_xblocks" /* blocks at hashed lengths */
 #define IG_MAP_EVENTS "ig_events"
 #define IG_MAP_GRANTS4 "ig_grants4"
 #define IG_MAP_GRANTS6 "ig_grants6"
@@ -213,11 +215,16 @@ struct ig_slot {
 #define IG_DYN_BLOCKS6_WILD (1u << 1) /* a v6 block too short for the summary */
 #define IG_DYN_GRANTS4_WILD (1u << 2)
 #define IG_DYN_GRANTS6_WILD (1u << 3)
-#define IG_DYN_FLAGS 0xfu	/* bits 4-31 of dyn_flags: a generation (below) */
+#define IG_DYN_XBLOCKS4_WILD (1u << 4) /* the same for hashed-length blocks */
+#define IG_DYN_XBLOCKS6_WILD (1u << 5)
+#define IG_DYN_FLAGS 0x3fu	/* bits 6-31 of dyn_flags: a generation (below) */
+#define IG_DYN_GEN_ONE (1u << 6)
 
 /*
  * Summaries: one byte per IPv4 /20 and per hashed IPv6 /48, saying what
- * overlaps it: a list entry of slot 0 or 1, a block, a source grant. A byte
+ * overlaps it: a list entry of slot 0 or 1, a block in the trie (of a
+ * length that is not hashed), a block in the exact-prefix hash, a source
+ * grant. A byte
  * with no bit for the active slot, no block bit and no grant bit proves the
  * source is on no list, under no block and holds no grant, so the packet
  * skips every LPM lookup with one load. A set bit only means "look it up":
@@ -228,9 +235,11 @@ struct ig_slot {
 #define IG_SUM_SIZE (1u << IG_SUM_BITS)
 #define IG_SUM_WORDS (IG_SUM_SIZE / 64) /* the compiler's bitmaps */
 #define IG_SUM_LIST(slot) (1u << (slot))
-#define IG_SUM_DYN (1u << 2)   /* a block overlaps */
+#define IG_SUM_DYN (1u << 2)   /* a block in the trie overlaps */
 #define IG_SUM_GRANT (1u << 3) /* a source grant overlaps */
-#define IG_SUM_GEN 0xf0u       /* per byte: a nibble of its word's generation */
+#define IG_SUM_XBLOCK (1u << 4) /* a block in the exact-prefix hash overlaps */
+#define IG_SUM_GEN 0xe0u       /* per byte: 3 bits of its word's generation */
+#define IG_SUM_GEN_SHIFT 5
 #define IG_SUM4_PREFIX 20
 #define IG_SUM6_PREFIX 48
 #define IG_SUM6_ENUM_MAX 16 /* lists: enumerate up to 2^16 /48s, else go wild */
@@ -273,35 +282,42 @@ struct ig_slot {
  * ABA: D4 succeeds wrongly only if the word returned to w, i.e. the
  * generation advanced by a multiple of its range between D2 and D4. Other
  * writers (deleters, apply's list bits) never touch it. A summary word is
- * 8 cells (64 bits) whose high nibbles form a 32-bit generation; I2 adds 1
+ * 8 cells (64 bits) whose top 3 bits form a 24-bit generation; I2 adds 1
  * to it by compare-and-swap, or, after IG_SUM_CAS_TRIES lost races, adds
- * 2^28 to it (1 << 60 on the word: its top nibble, whose carry falls off)
- * before setting the bit. Wrapping it takes 2^28 inserts into those 8
- * cells within one deleter's D2..D4 (minutes of nothing else), or 16
+ * 2^21 to it (1 << 61 on the word: its top group, whose carry falls off)
+ * before setting the bit. Wrapping it takes 2^24 inserts into those 8
+ * cells within one deleter's D2..D4 (seconds of nothing else), or 8
  * inserts that each lost IG_SUM_CAS_TRIES races in a row on that word. The
- * wild flags' generation (dyn_flags bits 4-31) is a plain counter: 2^28
+ * wild flags' generation (dyn_flags bits 6-31) is a plain counter: 2^26
  * wild inserts. A deleter preempted for milliseconds sees neither.
  *
  * ig_sumcnt is touched only on insert and delete, never per packet.
  */
 #define IG_SUM_DYN_ENUM_MAX 4 /* blocks, grants: up to 16 cells, else wild */
 #define IG_SUM_CAS_TRIES 16
-#define IG_SUM_KIND_BLOCK 0
+#define IG_SUM_KIND_BLOCK 0  /* a block in the trie */
 #define IG_SUM_KIND_GRANT 1
+#define IG_SUM_KIND_XBLOCK 2 /* a block in the exact-prefix hash */
+#define IG_SUM_KINDS 3
 #define IG_SUMCNT_CELL(v6, cell) (((__u32)(v6) << IG_SUM_BITS) | (cell))
 #define IG_SUMCNT_WILD(v6) ((2u << IG_SUM_BITS) + (v6))
 #define IG_SUMCNT_ENTRIES ((2u << IG_SUM_BITS) + 2)
 
-/* ig_sumcnt, an mmapable array of IG_SUMCNT_ENTRIES (16 MiB): entries of
+/* ig_sumcnt, an mmapable array of IG_SUMCNT_ENTRIES (32 MiB): entries of
  * each kind (IG_SUM_KIND_*) that overlap a cell, or set a wild flag. */
 struct ig_sum_count {
-	__u32 n[2];
+	__u32 n[IG_SUM_KINDS];
+	__u32 pad; /* an array map's elements are 8-byte aligned: user space
+		    * indexes the mmap with this size, the kernel with that */
 };
+
+_Static_assert(sizeof(struct ig_sum_count) % 8 == 0, "ig_sumcnt's stride is its size");
 
 /* The bit of kind `kind` for summary bytes and for dyn_flags. */
 static inline __u8 ig_sum_kind_bit(int kind)
 {
-	return kind == IG_SUM_KIND_GRANT ? IG_SUM_GRANT : IG_SUM_DYN;
+	return kind == IG_SUM_KIND_GRANT ? IG_SUM_GRANT :
+	       kind == IG_SUM_KIND_XBLOCK ? IG_SUM_XBLOCK : IG_SUM_DYN;
 }
 
 static inline __u32 ig_dyn_wild_bit(int kind, int v6)
@@ -358,11 +374,12 @@ static inline __u64 ig_sum_word_bit(__u32 cell, __u8 bit)
 
 #define IG_SUM_GEN64 (0x0101010101010101ull * IG_SUM_GEN)
 
-/* w with its generation (the high nibbles) advanced by one: the other bits
- * set to 1 carry the increment from nibble to nibble. */
+/* w with its generation (the top 3 bits of each byte) advanced by one: the
+ * other bits set to 1 carry the increment from group to group. */
 static inline __u64 ig_sum_gen_next(__u64 w)
 {
-	return (w & ~IG_SUM_GEN64) | (((w | ~IG_SUM_GEN64) + 0x10) & IG_SUM_GEN64);
+	return (w & ~IG_SUM_GEN64) |
+	       (((w | ~IG_SUM_GEN64) + (1u << IG_SUM_GEN_SHIFT)) & IG_SUM_GEN64);
 }
 
 /* A test widens the windows between the steps (tests/unit/test_sumcount.c). */
@@ -383,7 +400,7 @@ static inline __u32 ig_sum_get(__u32 *count, __u64 *word, __u64 bit)
 		if (__sync_val_compare_and_swap(word, w, ig_sum_gen_next(w) | bit) == w)
 			return old;
 	}
-	__sync_fetch_and_add(word, 1ull << 60);
+	__sync_fetch_and_add(word, 1ull << (56 + IG_SUM_GEN_SHIFT));
 	__sync_fetch_and_or(word, bit);
 	return old;
 }
@@ -407,13 +424,13 @@ static inline __u32 ig_sum_put(__u32 *count, __u64 *word, __u64 bit)
 	return left;
 }
 
-/* The same for a wild flag: dyn_flags bits 4-31 are a plain counter. */
+/* The same for a wild flag: dyn_flags bits 6-31 are a plain counter. */
 static inline __u32 ig_wild_get(__u32 *count, __u32 *flags, __u32 bit)
 {
 	__u32 old = __sync_fetch_and_add(count, 1);
 
 	IG_SUM_STEP();
-	__sync_fetch_and_add(flags, 1u << 4);
+	__sync_fetch_and_add(flags, IG_DYN_GEN_ONE);
 	__sync_fetch_and_or(flags, bit);
 	return old;
 }
@@ -438,13 +455,23 @@ static inline __u32 ig_wild_put(__u32 *count, __u32 *flags, __u32 bit)
 /* The whole configuration, one array element mapped into user space. */
 struct ig_cfg {
 	__u32 active;	 /* slot in force (0 or 1); written last by apply */
-	__u32 dyn_flags; /* IG_DYN_* (bits 0-3) while counted in ig_sumcnt;
-			  * bits 4-31 a generation, see above */
+	__u32 dyn_flags; /* IG_DYN_* (bits 0-5) while counted in ig_sumcnt;
+			  * bits 6-31 a generation, see above */
 	__u64 netns_cookie; /* sockops counts only sockets of this namespace */
 	__u64 state_gen;   /* bumped by every block or grant added or removed,
 			     * by anyone: the agent saves state when it moves */
 	__u64 rate_seed;   /* keys the ig_rate_fb bucket hash; random, set
 			    * once when the maps are created */
+	/* The block lengths kept in the exact-prefix hash (ig_xblocks), per
+	 * family ([0] IPv4, [1] IPv6): 0 = unused slot. The policy's
+	 * prefix_v4/prefix_v6 and the single address; during a re-apply
+	 * that changes the prefix, the old one too (see user/lib/xblocks.c).
+	 * A length whose bit is set in xretire is being moved out: new
+	 * blocks of that length go to the trie, the data plane still looks
+	 * it up. Written by apply only. */
+	__u8 xlen[2][IG_XLENS];
+	__u8 xretire[2];
+	__u8 pad2[4];
 	struct ig_slot slot[2];
 	__u8 sum4[IG_SUM_SIZE]; /* 8-byte aligned: read as 64-bit words */
 	__u8 sum6[IG_SUM_SIZE];
@@ -531,6 +558,31 @@ struct ig_block {
 	__u8 level;	  /* escalation level, 0 for the first offence */
 	__u8 pad[6];
 	char note[IG_NOTE_LEN];
+};
+
+/*
+ * Blocks at a hashed length (ig_cfg.xlen) live in ig_xblocks, a hash keyed
+ * by family, length and masked address, not in the trie: a packet finds
+ * one with one exact lookup per hashed length instead of a walk down a
+ * trie of dependent cache misses. The other lengths stay in the trie.
+ * Each block is in exactly one of the two; which one counts it in the
+ * summary (IG_SUM_KIND_XBLOCK or IG_SUM_KIND_BLOCK). The value also holds
+ * the expiry timer of an automatic block (armed by the kernel), and a
+ * spin lock so user space can rewrite a block in place (BPF_F_LOCK)
+ * without cancelling that timer.
+ */
+struct ig_xblock_key {
+	__u8 family;	/* 4 or 6 */
+	__u8 prefixlen;
+	__u16 pad;
+	__u8 addr[16];	/* network order, masked to prefixlen; IPv4 first 4 */
+};
+
+struct ig_xblock {
+	struct ig_block b;
+	struct bpf_timer timer;	   /* the kernel's; user space leaves it */
+	struct bpf_spin_lock lock; /* only for BPF_F_LOCK updates */
+	__u32 pad;
 };
 
 /*

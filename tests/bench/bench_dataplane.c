@@ -304,7 +304,7 @@ static void bench_memory(struct bpfenv *e)
 		{ IG_M_RATE_FB, "rate buckets (array)" },
 		{ IG_M_BURST, "burst windows (LRU)" },
 		{ IG_M_OFFENCES, "offence history (LRU)" },
-		{ IG_M_TIMERS, "block timers (hash)" },
+		{ IG_M_XBLOCKS, "hashed blocks + timers (hash)" },
 		{ IG_M_BLOCKS4, "IPv4 blocks (LPM, 100k used)" },
 	};
 	long long total = 0;

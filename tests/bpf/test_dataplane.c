@@ -400,15 +400,13 @@ static int add_block(const char *cidr, int64_t ttl_ns)
 	if (ig_block_add(&env.h, &p, 1, "expired", IG_ORIGIN_MANUAL, IG_BR_MANUAL))
 		return -1;
 	{
-		struct ig_lpm_key6 k = { .prefixlen = p.len };
+		/* through the library: the block may be in the hash or the trie */
 		struct ig_block b;
-		int fd = env.h.fd[p.family == 4 ? IG_M_BLOCKS4 : IG_M_BLOCKS6];
 
-		memcpy(k.addr, p.addr, 16);
-		if (bpf_map_lookup_elem(fd, &k, &b))
+		if (ig_block_get(&env.h, &p, &b))
 			return -1;
 		b.expires_ns = ig_mono_ns() - 1000000000ull;
-		return bpf_map_update_elem(fd, &k, &b, BPF_EXIST);
+		return ig_block_put(&env.h, &p, &b);
 	}
 }
 

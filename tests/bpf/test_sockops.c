@@ -295,22 +295,11 @@ static int events_of(__u32 type, const char *pfx, const struct ig_event **last)
 	return n;
 }
 
-/* The key of ig_block_timers (bpf/maps.h, not part of the ABI header);
- * nothing_recorded checks its size against the map's. */
-struct timer_key {
-	__u8 family;
-	__u8 prefixlen;
-	__u16 pad;
-	__u8 addr[16];
-};
-
 /* What one source left behind in the maps a block writes. */
 static void nothing_recorded(const char *src, const char *what)
 {
 	struct ig_offence_key ok = { .family = 4 };
-	struct timer_key tk = { .family = 4, .prefixlen = 32 };
-	struct bpf_map_info info = {};
-	__u32 ilen = sizeof(info);
+	struct ig_xblock_key tk = { .family = 4, .prefixlen = 32 };
 	struct ig_lpm_key4 bk = { .prefixlen = 32 };
 	struct ig_block b;
 	struct ig_offence o;
@@ -318,16 +307,10 @@ static void nothing_recorded(const char *src, const char *what)
 	inet_pton(AF_INET, src, &ok.addr[0]);
 	inet_pton(AF_INET, src, tk.addr);
 	inet_pton(AF_INET, src, &bk.addr);
-	if (bpf_obj_get_info_by_fd(env.h.fd[IG_M_TIMERS], &info, &ilen) ||
-	    info.key_size != sizeof(tk)) {
-		tap(0, "%s: the timer map's key is %u bytes, not %zu", what, info.key_size,
-		    sizeof(tk));
-		return;
-	}
 	tap(bpf_map_lookup_elem(env.h.fd[IG_M_BLOCKS4], &bk, &b) && errno == ENOENT &&
 	    bpf_map_lookup_elem(env.h.fd[IG_M_OFFENCES], &ok, &o) && errno == ENOENT &&
-	    !has_key(env.h.fd[IG_M_TIMERS], &tk, sizeof(tk)),
-	    "%s: %s has no block, no offence and no timer", what, src);
+	    !has_key(env.h.fd[IG_M_XBLOCKS], &tk, sizeof(tk)),
+	    "%s: %s has no block (trie or hash, and so no timer) and no offence", what, src);
 }
 
 /*

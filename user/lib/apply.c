@@ -27,6 +27,7 @@
 #include "pins.h"
 #include "sockops.h"
 #include "stats.h"
+#include "xlen.h"
 
 /* Delete every list entry of `slot` (left by the policy before the last,
  * or by an apply that was interrupted). */
@@ -176,6 +177,9 @@ int ig_policy_stage(struct ig_handle *h, const struct ig_policy *pol, int fresh,
 	stage_summary(h->cfg->sum4, c->sum4, idle);
 	stage_summary(h->cfg->sum6, c->sum6, idle);
 	c->slot->generation = h->meta.generation + 1;
+	/* the new prefixes are hashed before any program can block at them */
+	if ((err = ig_xlen_prepare(h, c->slot->prefix_v4, c->slot->prefix_v6)))
+		return err;
 	memcpy(&h->cfg->slot[idle], c->slot, sizeof(*c->slot));
 	return 0;
 }
@@ -197,6 +201,9 @@ void ig_policy_commit(struct ig_handle *h)
 	err = purge_lists(h, !idle);
 	if (err)
 		ig_warn("old list entries not removed: %s", strerror(-err));
+	/* no program blocks at the old prefixes any more: their blocks may
+	 * leave the hash (a failure keeps them hashed, and costs a lookup) */
+	ig_xlen_settle(h);
 }
 
 struct iface_plan {

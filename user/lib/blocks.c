@@ -9,6 +9,7 @@
 #include "names.h"
 #include "sessions.h"
 #include "stats.h"
+#include "xlen.h"
 
 const char *ig_origin_name(int origin)
 {
@@ -30,17 +31,99 @@ static int block_fd(const struct ig_handle *h, const struct ig_prefix *p)
 	return h->fd[p->family == 4 ? IG_M_BLOCKS4 : IG_M_BLOCKS6];
 }
 
+void ig_xblock_key(const struct ig_prefix *p, struct ig_xblock_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	k->prefixlen = p->len;
+	memcpy(k->addr, p->addr, p->family == 4 ? 4 : 16);
+}
+
+/* Write the block on p into one home: the hash or the trie. */
+static int home_put(struct ig_handle *h, const struct ig_prefix *p, const struct ig_block *b,
+		    int hashed)
+{
+	struct ig_xblock_key k;
+	struct ig_xblock xb;
+
+	if (!hashed)
+		return ig_lpm_put(h, block_fd(h, p), p, b, IG_SUM_KIND_BLOCK);
+	ig_xblock_key(p, &k);
+	memset(&xb, 0, sizeof(xb));
+	xb.b = *b;
+	/* in place: an automatic block's timer (the kernel's) survives */
+	return ig_counted_put(h, h->fd[IG_M_XBLOCKS], &k, p, &xb, IG_SUM_KIND_XBLOCK, BPF_F_LOCK);
+}
+
+static int home_del(struct ig_handle *h, const struct ig_prefix *p, int hashed)
+{
+	struct ig_xblock_key k;
+
+	if (!hashed)
+		return ig_lpm_del(h, block_fd(h, p), p, IG_SUM_KIND_BLOCK);
+	ig_xblock_key(p, &k);
+	return ig_counted_del(h, h->fd[IG_M_XBLOCKS], &k, p, IG_SUM_KIND_XBLOCK);
+}
+
+static int home_get(struct ig_handle *h, const struct ig_prefix *p, int hashed,
+		    struct ig_block *out)
+{
+	struct ig_lpm_key6 key;
+	struct ig_xblock_key k;
+	struct ig_xblock xb;
+
+	if (hashed) {
+		ig_xblock_key(p, &k);
+		if (bpf_map_lookup_elem(h->fd[IG_M_XBLOCKS], &k, &xb))
+			return -ENOENT;
+		*out = xb.b;
+		return 0;
+	}
+	ig_lpm_key(p, &key);
+	/* an LPM lookup answers the longest match: demand this very entry */
+	if (bpf_map_lookup_elem(block_fd(h, p), &key, out) || out->prefixlen != p->len)
+		return -ENOENT;
+	return 0;
+}
+
+/*
+ * Every write goes to the home the hashed lengths name (ig_cfg.xlen), then
+ * removes an older entry of the prefix from the other home, then reads the
+ * lengths again: a re-apply that moved the length meanwhile (user/lib/
+ * xlen.c marks it retiring before it walks the hash) is followed, so no
+ * block is left behind in a home the data plane no longer looks in.
+ */
 int ig_block_put(struct ig_handle *h, const struct ig_prefix *p, const struct ig_block *in)
 {
 	struct ig_block b = *in;
-	int err;
+	int err, hashed;
 
 	b.prefixlen = p->len;
-	/* counted in the summary first: the data plane skips the lookup
-	 * while the bit is clear */
-	if ((err = ig_lpm_put(h, block_fd(h, p), p, &b, IG_SUM_KIND_BLOCK)))
-		return err;
+	for (int tries = 0; tries < 4; tries++) {
+		hashed = ig_xlen_hashed(h, p);
+		/* counted in the summary first: the data plane skips the
+		 * lookup while the bit is clear */
+		if ((err = home_put(h, p, &b, hashed)))
+			return err;
+		home_del(h, p, !hashed);
+		if (ig_xlen_hashed(h, p) == hashed)
+			break;
+	}
 	__atomic_fetch_add(&h->cfg->state_gen, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int ig_block_move(struct ig_handle *h, const struct ig_prefix *p, int to_hash)
+{
+	struct ig_block b;
+	int err;
+
+	if (home_get(h, p, !to_hash, &b))
+		return 0; /* gone meanwhile */
+	/* the new home first: the block is never in neither */
+	if ((err = home_put(h, p, &b, to_hash)))
+		return err;
+	home_del(h, p, !to_hash);
 	return 0;
 }
 
@@ -70,10 +153,11 @@ int ig_block_add(struct ig_handle *h, const struct ig_prefix *p, uint64_t ttl_ns
 
 int ig_block_del(struct ig_handle *h, const struct ig_prefix *p)
 {
-	int err = ig_lpm_del(h, block_fd(h, p), p, IG_SUM_KIND_BLOCK);
+	/* both homes: a block caught between them by a move is deleted too */
+	int ex = home_del(h, p, 1), et = home_del(h, p, 0);
 
-	if (err)
-		return err;
+	if (ex && et)
+		return ex != -ENOENT ? ex : et;
 	__atomic_fetch_add(&h->cfg->state_gen, 1, __ATOMIC_RELAXED);
 	return 0;
 }
@@ -90,12 +174,34 @@ static int block_one(const struct ig_prefix *p, void *val, void *arg)
 	return w->fn(p, val, w->arg);
 }
 
+int ig_xblock_foreach(struct ig_handle *h, ig_block_fn fn, void *arg)
+{
+	struct ig_xblock_key cur, next;
+	struct ig_xblock xb;
+	void *prev = NULL;
+	int rc;
+
+	while (!bpf_map_get_next_key(h->fd[IG_M_XBLOCKS], prev, &next)) {
+		struct ig_prefix p = { .family = next.family, .len = next.prefixlen };
+
+		cur = next;
+		prev = &cur;
+		if (bpf_map_lookup_elem(h->fd[IG_M_XBLOCKS], &next, &xb))
+			continue; /* deleted meanwhile */
+		memcpy(p.addr, next.addr, 16);
+		if ((rc = fn(&p, &xb.b, arg)))
+			return rc;
+	}
+	return 0;
+}
+
 int ig_block_foreach(struct ig_handle *h, ig_block_fn fn, void *arg)
 {
 	struct block_walk w = { fn, arg };
 	struct ig_block b;
+	int rc = ig_lpm_foreach(h->fd[IG_M_BLOCKS4], h->fd[IG_M_BLOCKS6], &b, block_one, &w);
 
-	return ig_lpm_foreach(h->fd[IG_M_BLOCKS4], h->fd[IG_M_BLOCKS6], &b, block_one, &w);
+	return rc ? rc : ig_xblock_foreach(h, fn, arg);
 }
 
 static uint32_t offence(struct ig_handle *h, const struct ig_prefix *p, uint64_t now,
@@ -125,19 +231,26 @@ uint32_t ig_offence_peek(struct ig_handle *h, const struct ig_prefix *p, uint64_
 
 int ig_block_lookup(struct ig_handle *h, const struct ig_prefix *addr, struct ig_block *out)
 {
+	const __u8 *lens = h->cfg->xlen[addr->family == 6];
+
+	/* as the data plane: every hashed length, then the trie */
+	for (int i = 0; i < IG_XLENS; i++) {
+		struct ig_prefix q = *addr;
+
+		q.len = __atomic_load_n(&lens[i], __ATOMIC_SEQ_CST);
+		if (!q.len || q.len > addr->len)
+			continue;
+		ig_prefix_mask(&q);
+		if (!home_get(h, &q, 1, out) && (!out->expires_ns || out->expires_ns > ig_mono_ns()))
+			return 1;
+	}
 	return ig_lpm_live(h->fd[addr->family == 4 ? IG_M_BLOCKS4 : IG_M_BLOCKS6], addr, out,
 			   offsetof(struct ig_block, prefixlen));
 }
 
 int ig_block_get(struct ig_handle *h, const struct ig_prefix *p, struct ig_block *out)
 {
-	struct ig_lpm_key6 key;
-
-	ig_lpm_key(p, &key);
-	/* an LPM lookup answers the longest match: demand this very entry */
-	if (bpf_map_lookup_elem(block_fd(h, p), &key, out) || out->prefixlen != p->len)
-		return -ENOENT;
-	return 0;
+	return home_get(h, p, 1, out) && home_get(h, p, 0, out) ? -ENOENT : 0;
 }
 
 int ig_block_kill_sessions(struct ig_handle *h, const struct ig_prefix *p, int *killed)

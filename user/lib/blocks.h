@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Blocks: the LPM tables every origin (manual, auto, auth, fleet) shares. */
+/*
+ * Blocks, of every origin (manual, auto, auth, fleet): those at a hashed
+ * length (ig_cfg.xlen: the policy's prefix_v4/prefix_v6, /32 and /128) in
+ * the exact-prefix hash ig_xblocks, the others in the LPM tries. Every
+ * function here looks in both, so callers never care which.
+ */
 #ifndef IG_BLOCKS_H
 #define IG_BLOCKS_H
 
@@ -19,11 +24,22 @@ int ig_block_add(struct ig_handle *h, const struct ig_prefix *p, uint64_t ttl_ns
  * move, prefixlen is taken from p. */
 int ig_block_put(struct ig_handle *h, const struct ig_prefix *p, const struct ig_block *b);
 
-/* -ENOENT when no block has exactly this prefix. */
-int ig_block_del(struct ig_handle *h, const struct ig_prefix *p);
-
 typedef int (*ig_block_fn)(const struct ig_prefix *p, const struct ig_block *b,
 			   void *arg);
+
+/* Move the block on exactly p to the hash (to_hash = 1) or the trie,
+ * inserting it there before deleting it from the other home. 0 (also when
+ * there was none), or -errno of the insert (the block stays where it was). */
+int ig_block_move(struct ig_handle *h, const struct ig_prefix *p, int to_hash);
+
+/* The key of p in ig_xblocks (p masked already). */
+void ig_xblock_key(const struct ig_prefix *p, struct ig_xblock_key *k);
+
+/* Every block in the hash only, as ig_block_foreach. */
+int ig_xblock_foreach(struct ig_handle *h, ig_block_fn fn, void *arg);
+
+/* -ENOENT when no block has exactly this prefix. */
+int ig_block_del(struct ig_handle *h, const struct ig_prefix *p);
 
 /* Every entry, expired or not (callers compare expires_ns with
  * ig_mono_ns()); stops early if fn returns non-zero. */

@@ -41,7 +41,7 @@ int ig_obj_open(const char *pin, uint32_t max_sources, const char *prog,
 	 * message */
 	struct bpf_map *per_source[] = {
 		skel->maps.ig_blocks4, skel->maps.ig_blocks6, skel->maps.ig_rate,
-		skel->maps.ig_burst, skel->maps.ig_block_timers, skel->maps.ig_rate_fb,
+		skel->maps.ig_burst, skel->maps.ig_xblocks, skel->maps.ig_rate_fb,
 	};
 
 	for (size_t i = 0; i < sizeof(per_source) / sizeof(per_source[0]); i++)

@@ -106,25 +106,23 @@ void ig_summary_count(struct ig_handle *h, const struct ig_prefix *p, int kind, 
 	}
 }
 
-int ig_lpm_put(struct ig_handle *h, int fd, const struct ig_prefix *p, const void *val,
-	       int kind)
+int ig_counted_put(struct ig_handle *h, int fd, const void *key, const struct ig_prefix *p,
+		   const void *val, int kind, uint64_t flags)
 {
-	struct ig_lpm_key6 key;
 	int err = -EAGAIN;
 
-	ig_lpm_key(p, &key);
 	ig_summary_count(h, p, kind, 1);
 	/* a new entry keeps the count; one that replaces an entry of the same
 	 * prefix gives it back, the old one's stands for it. Bounded: each
 	 * round lost a race with a delete or an insert of this prefix. */
 	for (int tries = 0; tries < 8; tries++) {
-		if (!bpf_map_update_elem(fd, &key, val, BPF_NOEXIST))
+		if (!bpf_map_update_elem(fd, key, val, BPF_NOEXIST | flags))
 			return 0;
 		if (errno != EEXIST) {
 			err = -errno;
 			break;
 		}
-		if (!bpf_map_update_elem(fd, &key, val, BPF_EXIST)) {
+		if (!bpf_map_update_elem(fd, key, val, BPF_EXIST | flags)) {
 			err = 0;
 			break;
 		}
@@ -137,13 +135,28 @@ int ig_lpm_put(struct ig_handle *h, int fd, const struct ig_prefix *p, const voi
 	return err;
 }
 
+int ig_counted_del(struct ig_handle *h, int fd, const void *key, const struct ig_prefix *p,
+		   int kind)
+{
+	if (bpf_map_delete_elem(fd, key))
+		return -errno;
+	ig_summary_count(h, p, kind, 0);
+	return 0;
+}
+
+int ig_lpm_put(struct ig_handle *h, int fd, const struct ig_prefix *p, const void *val,
+	       int kind)
+{
+	struct ig_lpm_key6 key;
+
+	ig_lpm_key(p, &key);
+	return ig_counted_put(h, fd, &key, p, val, kind, 0);
+}
+
 int ig_lpm_del(struct ig_handle *h, int fd, const struct ig_prefix *p, int kind)
 {
 	struct ig_lpm_key6 key;
 
 	ig_lpm_key(p, &key);
-	if (bpf_map_delete_elem(fd, &key))
-		return -errno;
-	ig_summary_count(h, p, kind, 0);
-	return 0;
+	return ig_counted_del(h, fd, &key, p, kind);
 }

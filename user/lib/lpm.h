@@ -38,12 +38,26 @@ uint32_t ig_list_flags(const struct ig_handle *h, const struct ig_prefix *addr);
 int ig_lpm_live(int fd, const struct ig_prefix *addr, void *val, size_t plen_off);
 
 /*
- * Count an entry for p of `kind` (IG_SUM_KIND_BLOCK or _GRANT) in the
+ * Count an entry for p of `kind` (IG_SUM_KIND_*) in the
  * summary (get = 1, before it goes in) or out of it (get = 0, after it was
  * deleted): the bits of the cells it overlaps, or the family's wild flag,
  * stay set while any entry counts there (see ig_sumcnt in imapguard.h).
  */
 void ig_summary_count(struct ig_handle *h, const struct ig_prefix *p, int kind, int get);
+
+/*
+ * Insert or replace `key` (the entry for p) in the map fd with val, counted
+ * once as `kind` in the summary however many times it is replaced; `flags`
+ * are added to each update (BPF_F_LOCK or 0). 0, or -errno of the update
+ * (-EAGAIN: lost 8 races in a row with changes of this key).
+ */
+int ig_counted_put(struct ig_handle *h, int fd, const void *key, const struct ig_prefix *p,
+		   const void *val, int kind, uint64_t flags);
+
+/* Delete `key` (the entry for p) from fd and uncount it as `kind`. 0, or
+ * -errno (-ENOENT: there was none, or another deleter got it first). */
+int ig_counted_del(struct ig_handle *h, int fd, const void *key, const struct ig_prefix *p,
+		   int kind);
 
 /*
  * Insert or replace the entry for p in the trie fd, value val, counted once
