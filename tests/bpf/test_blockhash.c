@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "blockcensus.h"
 #include "blocks.h"
 #include "bpfenv.h"
 #include "compile.h"
@@ -207,91 +208,17 @@ static void random_ops(int n, struct tally *t)
 	}
 }
 
-/* ---- consistency of the two homes and the summary ---- */
-
-struct census {
-	uint32_t *cnt; /* [IG_SUMCNT_ENTRIES][2]: trie, hash */
-	long wrong_home, in_both, blocks;
-	int hashed;
-};
-
-static void count_cells(struct census *c, const struct ig_prefix *p, int k)
-{
-	uint32_t span = ig_sum_span(p->family, p->len), v6 = p->family == 6;
-
-	if (!span) {
-		c->cnt[IG_SUMCNT_WILD(v6) * 2 + k]++;
-		return;
-	}
-	for (uint32_t i = 0; i < span; i++)
-		c->cnt[IG_SUMCNT_CELL(v6, ig_sum_cell(p->family, p->addr, i)) * 2 + k]++;
-}
-
-static int census_trie(const struct ig_prefix *p, void *val, void *arg)
-{
-	struct census *c = arg;
-	struct ig_xblock_key k;
-	struct ig_xblock xb;
-
-	(void)val;
-	c->blocks++;
-	c->wrong_home += ig_xlen_hashed(&env.h, p);
-	ig_xblock_key(p, &k);
-	c->in_both += !bpf_map_lookup_elem(env.h.fd[IG_M_XBLOCKS], &k, &xb);
-	count_cells(c, p, 0);
-	return 0;
-}
-
-static int census_hash(const struct ig_prefix *p, const struct ig_block *b, void *arg)
-{
-	struct census *c = arg;
-
-	(void)b;
-	c->blocks++;
-	c->hashed++;
-	c->wrong_home += !ig_xlen_hashed(&env.h, p);
-	count_cells(c, p, 1);
-	return 0;
-}
-
 static void check_homes(const char *when)
 {
-	struct census c = { .cnt = calloc((size_t)IG_SUMCNT_ENTRIES * 2, sizeof(uint32_t)) };
-	static const int kind[2] = { IG_SUM_KIND_BLOCK, IG_SUM_KIND_XBLOCK };
-	long bad_count = 0, bad_bit = 0, bad_wild = 0;
-	struct ig_block b;
+	struct block_census c;
+	int err = block_census(&env.h, &c);
 
-	if (!c.cnt) {
-		tap(0, "%s: memory for the census", when);
-		return;
-	}
-	ig_lpm_foreach(env.h.fd[IG_M_BLOCKS4], env.h.fd[IG_M_BLOCKS6], &b, census_trie, &c);
-	ig_xblock_foreach(&env.h, census_hash, &c);
-	for (uint32_t i = 0; i < (2u << IG_SUM_BITS); i++) {
-		uint32_t v6 = i >> IG_SUM_BITS, cell = i & (IG_SUM_SIZE - 1);
-		uint8_t byte = (v6 ? env.h.cfg->sum6 : env.h.cfg->sum4)[cell];
-
-		for (int k = 0; k < 2; k++) {
-			uint32_t want = c.cnt[i * 2 + k];
-
-			bad_count += env.h.cnt[i].n[kind[k]] != want;
-			bad_bit += !!(byte & ig_sum_kind_bit(kind[k])) != !!want;
-		}
-	}
-	for (uint32_t v6 = 0; v6 < 2; v6++)
-		for (int k = 0; k < 2; k++) {
-			uint32_t want = c.cnt[IG_SUMCNT_WILD(v6) * 2 + k];
-
-			bad_wild += env.h.cnt[IG_SUMCNT_WILD(v6)].n[kind[k]] != want ||
-				    !!(env.h.cfg->dyn_flags & ig_dyn_wild_bit(kind[k], (int)v6)) != !!want;
-		}
-	tap(c.blocks == (long)ref_live && c.wrong_home == 0 && c.in_both == 0,
-	    "%s: %ld blocks (model %zu), %d in the hash; %ld in the wrong home, %ld in both", when,
-	    c.blocks, ref_live, c.hashed, c.wrong_home, c.in_both);
-	tap(bad_count == 0 && bad_bit == 0 && bad_wild == 0,
+	tap(!err && c.blocks == (long)ref_live && c.wrong_home == 0 && c.in_both == 0,
+	    "%s: %ld blocks (model %zu), %ld in the hash; %ld in the wrong home, %ld in both",
+	    when, c.blocks, ref_live, c.hashed, c.wrong_home, c.in_both);
+	tap(!err && c.bad_count == 0 && c.bad_bit == 0 && c.bad_wild == 0,
 	    "%s: summary counts, bits and wild flags match the maps (%ld counts, %ld bits, "
-	    "%ld wild off)", when, bad_count, bad_bit, bad_wild);
-	free(c.cnt);
+	    "%ld wild off)", when, c.bad_count, c.bad_bit, c.bad_wild);
 }
 
 /* ---- the data plane against the reference ---- */

@@ -30,6 +30,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "blockcensus.h"
 #include "blocks.h"
 #include "bpfenv.h"
 #include "loconn.h"
@@ -100,6 +101,18 @@ static uint32_t wild_count(int v6, int kind)
 static uint32_t dyn_flags(void)
 {
 	return __atomic_load_n(&env.h.cfg->dyn_flags, __ATOMIC_SEQ_CST) & IG_DYN_FLAGS;
+}
+
+/* Hash and trie consistent, summary exact (tests/lib/blockcensus.h). */
+static void census(const char *when)
+{
+	struct block_census c;
+	int err = block_census(&env.h, &c);
+
+	tap(!err && !c.wrong_home && !c.in_both && !c.bad_count && !c.bad_bit && !c.bad_wild,
+	    "%s: %ld blocks (%ld hashed) each in its one home; summary exact (%ld counts, "
+	    "%ld bits, %ld wild off)", when, c.blocks, c.hashed, c.bad_count, c.bad_bit,
+	    c.bad_wild);
 }
 
 /* One packet from src to port on XDP and on tc: the verdict, and exactly
@@ -426,6 +439,7 @@ static void run_grants(void)
 	     (dyn_flags() & IG_DYN_GRANTS6_WILD);
 	tap(ok && ig_grant_source_del(&env.h, &w6) == 0 && !(dyn_flags() & IG_DYN_GRANTS6_WILD),
 	    "a v6 /16 grant: IG_DYN_GRANTS6_WILD set, then clear");
+	census("after the kernel's expiries, a re-apply and the sweep");
 	bpfenv_policy(&env, POLICY(""));
 }
 
@@ -618,6 +632,7 @@ static void run_kernel(void)
 	    "counted by the kernel: %u (the replaced one once), bit set",
 	    count_of(a, KIND_BLOCKS));
 	expect("a kernel block drops", a, 993, 1, IG_REASON_BLOCKED);
+	census("after the kernel's blocks");
 
 	r.stop = &stop;
 	pthread_create(&t, NULL, timer_racer, &r);
@@ -675,6 +690,7 @@ static void run_kernel(void)
 		    count_of("127.3.0.1", KIND_BLOCKS) == 0 &&
 		    !(sum_of("127.3.255.1") & SUM_BLOCKS),
 	    "the /12 expired by its timer, the /16 by the sweep: the wild flag and the 16 bits clear");
+	census("after the kernel's expiries, a re-apply and the sweep");
 	bpfenv_policy(&env, POLICY(""));
 }
 
@@ -697,7 +713,9 @@ int main(void)
 		return tap_done();
 	}
 	run_blocks();
+	census("after adds, replaces, deletes and sweeps");
 	run_wide();
+	census("after wide blocks");
 	run_grants();
 	run_races();
 
