@@ -128,7 +128,8 @@ static void random_cidr(char *buf, size_t len)
 
 	do {
 		a = xorshift();
-	} while ((a >> 12) == (0xc6120000u >> 12) || (a >> 24) == 0 || (a >> 24) >= 224);
+	} while ((a >> 12) == (0xc6120000u >> 12) || (a >> 24) == 0 || (a >> 24) == 10 ||
+		 (a >> 24) >= 224); /* 10/8 holds the blocks */
 	if (xorshift() & 1)
 		snprintf(buf, len, "%u.%u.%u.0/24", a >> 24, (a >> 16) & 255, (a >> 8) & 255);
 	else
@@ -158,13 +159,15 @@ static char *policy_with_lists(int n_allow, int n_deny, const char *extra_allow)
 	return s;
 }
 
-static int load_spread_xdp(struct bpfenv *e, struct imapguard_bpf **skel)
+/* The XDP program with its IPv4 source cycling over `spread` addresses
+ * from the packet's (ig_bench_spread). */
+static int load_spread_xdp(struct bpfenv *e, struct imapguard_bpf **skel, uint32_t spread)
 {
 	int err = ig_obj_open(e->pin, MAX_SOURCES, "ig_xdp", skel);
 
 	if (err)
 		return err;
-	(*skel)->rodata->ig_bench_spread = SPREAD;
+	(*skel)->rodata->ig_bench_spread = spread;
 	err = imapguard_bpf__load(*skel);
 	return err ? err : bpf_program__fd((*skel)->progs.ig_xdp);
 }
@@ -305,7 +308,7 @@ static void bench_memory(struct bpfenv *e)
 		{ IG_M_BURST, "burst windows (LRU)" },
 		{ IG_M_OFFENCES, "offence history (LRU)" },
 		{ IG_M_XBLOCKS, "hashed blocks + timers (hash)" },
-		{ IG_M_BLOCKS4, "IPv4 blocks (LPM, 100k used)" },
+		{ IG_M_BLOCKS4, "IPv4 blocks (LPM, trie)" },
 	};
 	long long total = 0;
 
@@ -320,6 +323,39 @@ static void bench_memory(struct bpfenv *e)
 	}
 	printf("  %-30s %10.1f MiB  %6.1f bytes per source\n", "total", (double)total / 1048576,
 	       (double)total / MAX_SOURCES);
+	{
+		long long m = memlock(e->h.fd[IG_M_XBLOCKS]);
+		uint32_t n = 0;
+		struct ig_xblock_key k, next;
+		void *prev = NULL;
+
+		while (!bpf_map_get_next_key(e->h.fd[IG_M_XBLOCKS], prev, &next)) {
+			k = next;
+			prev = &k;
+			n++;
+		}
+		printf("  blocks: %u hashed, %.1f bytes per block (buckets and elements)\n", n,
+		       n ? (double)m / n : 0.0);
+	}
+}
+
+/* Permanent automatic-origin blocks on 10.0.0.0 + [from, to), /32 each
+ * (hashed: the policy's prefix_v4 is 32). */
+static int add_blocks(struct bpfenv *e, uint32_t from, uint32_t to)
+{
+	struct ig_prefix p = { .family = 4, .len = 32 };
+
+	for (uint32_t i = from; i < to; i++) {
+		uint32_t a = htonl(0x0a000000u + i);
+		int err;
+
+		memcpy(p.addr, &a, 4);
+		if ((err = ig_block_add(&e->h, &p, 0, NULL, IG_ORIGIN_AUTO, IG_BR_BURST))) {
+			fprintf(stderr, "bench: block %u: %s\n", i, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
 }
 
 static void pin_cpu(void)
@@ -339,8 +375,10 @@ int main(void)
 			syn143 = { .family = 4, .dport = 143 },
 			syn110 = { .family = 4, .src = "198.18.0.5", .dport = 110 },
 			blocked = { .family = 4, .src = "198.18.0.77", .dport = 993 },
+			blocked0 = { .family = 4, .src = "10.0.0.0", .dport = 993 },
+			neighbour = { .family = 4, .src = "10.1.134.200", .dport = 993 },
 			near = { .family = 4, .src = "198.18.32.9", .dport = 143 };
-	struct imapguard_bpf *spread_skel = NULL;
+	struct imapguard_bpf *spread_skel = NULL, *blk_skel = NULL;
 	struct baseline_bpf *bl;
 	double ns;
 	struct bpfenv e;
@@ -390,18 +428,15 @@ int main(void)
 	ratio = measure((struct prog){ e.xdp_fd, &near }, bl_port, &ns, &ref, &ret);
 	row("  same, source's /20 holds list entries", ns, "minimal port drop", ref, ratio, 0);
 
-	/* 100,000 blocks, then a SYN from one of them */
+	/* 100,000 blocks, consecutive single addresses from 10.0.0.0 (the
+	 * deepest trie there is: every /20 up to 10.1.134.159 full), then a
+	 * SYN from one of them, and from sources cycling over all of them */
+	if (add_blocks(&e, 0, 100000))
+		return 1;
 	{
-		struct ig_prefix p = { .family = 4, .len = 32 };
+		struct ig_prefix p;
 		char errbuf[64];
 
-		for (uint32_t i = 0; i < 100000; i++) {
-			uint32_t a = htonl(0x0a000000u + i * 37u); /* 10.0.0.0/8, spread */
-
-			memcpy(p.addr, &a, 4);
-			ig_block_add(&e.h, &p, 3600ull * 1000000000ull, NULL, IG_ORIGIN_AUTO,
-				     IG_BR_BURST);
-		}
 		ig_prefix_parse("198.18.0.77", &p, errbuf, sizeof(errbuf));
 		ig_block_add(&e.h, &p, 3600ull * 1000000000ull, NULL, IG_ORIGIN_MANUAL,
 			     IG_BR_MANUAL);
@@ -410,13 +445,37 @@ int main(void)
 	if (ret != XDP_DROP)
 		fprintf(stderr, "bench: blocked source was not dropped (%ld)\n", ret);
 	row("SYN from a blocked source, 100k blocks", ns, "per-source LRU, 1M keys", ref, ratio, 1.5);
+	fd = load_spread_xdp(&e, &blk_skel, 100000);
+	if (fd >= 0) {
+		ratio = measure((struct prog){ fd, &blocked0 }, bl_lru, &ns, &ref, &ret);
+		if (ret != XDP_DROP)
+			fprintf(stderr, "bench: cycling blocked sources not dropped (%ld)\n", ret);
+		row("  blocked, cycling over all 100k blocks", ns, "per-source LRU, 1M keys", ref,
+		    ratio, 1.5);
+	}
+	ratio = measure((struct prog){ e.xdp_fd, &neighbour }, bl_lru, &ns, &ref, &ret);
+	if (ret != XDP_PASS)
+		fprintf(stderr, "bench: the neighbour was not passed (%ld)\n", ret);
+	row("  not blocked, its /20 holds 1696 blocks", ns, "per-source LRU, 1M keys", ref, ratio, 0);
 
-	fd = load_spread_xdp(&e, &spread_skel);
+	fd = load_spread_xdp(&e, &spread_skel, SPREAD);
 	if (fd < 0) {
 		fprintf(stderr, "bench: cannot load the spread program: %s\n", strerror(-fd));
 	} else {
 		ratio = measure((struct prog){ fd, &syn110 }, bl_lru, &ns, &ref, &ret);
 		row("ratelimit SYN, 1M sources cycling", ns, "per-source LRU, 1M keys", ref, ratio, 1.5);
+	}
+
+	/* 1,000,000 blocks (max_sources 1048576), sources cycling over them */
+	imapguard_bpf__destroy(blk_skel);
+	blk_skel = NULL;
+	if (!add_blocks(&e, 100000, 1000000) &&
+	    (fd = load_spread_xdp(&e, &blk_skel, 1000000)) >= 0) {
+		ratio = measure((struct prog){ fd, &blocked0 }, bl_lru, &ns, &ref, &ret);
+		if (ret != XDP_DROP)
+			fprintf(stderr, "bench: cycling blocked sources not dropped (%ld)\n", ret);
+		row("blocked, cycling over all 1M blocks", ns, "per-source LRU, 1M keys", ref, ratio,
+		    1.5);
 	}
 
 	printf("%-42s %8s   %-24s %8s %7s %8s   %6s\n", "case", "ns/pkt", "reference", "ns/pkt",
@@ -435,6 +494,7 @@ int main(void)
 	bench_sockops(&e);
 	bench_memory(&e);
 	imapguard_bpf__destroy(spread_skel);
+	imapguard_bpf__destroy(blk_skel);
 	baseline_bpf__destroy(bl);
 	bpfenv_teardown(&e);
 	return 0;
