@@ -168,7 +168,7 @@ static __noinline void ig_dyn_count(struct ig_cfg *cfg, __u8 family, const __u8 
 	bpf_loop(1u << IG_SUM_DYN_ENUM_MAX, ig_dyn_cell, &x, 0);
 }
 
-static __always_inline void ig_emit(__u32 type, const struct ig_block *b,
+static __always_inline void ig_emit(__u32 type, const struct ig_xblock *b,
 				    const __u8 *addr, __u8 family, __u64 now)
 {
 	struct ig_event *ev = bpf_ringbuf_reserve(&ig_events, sizeof(*ev), 0);
@@ -195,12 +195,14 @@ static __always_inline void ig_emit(__u32 type, const struct ig_block *b,
  * A block's timer fired: remove and report it if it has lapsed, wait on if
  * it was extended, and leave it if it was made permanent. The timer lives
  * in the block's own element, so a block deleted by anyone takes its timer
- * with it.
+ * with it. `addr` is the key's address, network order, in 16 bytes.
  */
-static int ig_block_expire_cb(void *map, struct ig_xblock_key *k, struct ig_xblock *xb)
+static __always_inline int ig_block_expire(void *map, void *key, struct ig_xblock *xb,
+					   __u8 family, const __u8 *addr)
 {
-	__u64 now = bpf_ktime_get_ns(), exp = xb->b.expires_ns;
-	struct ig_block copy;
+	__u64 now = bpf_ktime_get_ns(), exp = xb->expires_ns;
+	struct ig_xblock_key nk = { .family = family, .prefixlen = xb->prefixlen };
+	struct ig_xblock copy;
 	struct ig_cfg *cfg;
 	__u32 zero = 0;
 
@@ -210,22 +212,81 @@ static int ig_block_expire_cb(void *map, struct ig_xblock_key *k, struct ig_xblo
 		bpf_timer_start(&xb->timer, exp - now, 0);
 		return 0;
 	}
-	copy = xb->b;
-	if (bpf_map_delete_elem(map, k) == 0) { /* else someone else removed it */
+	__builtin_memcpy(&copy, xb, sizeof(copy));
+	if (bpf_map_delete_elem(map, key) == 0) { /* else someone else removed it */
+		__builtin_memcpy(nk.addr, addr, 16);
+		bpf_map_delete_elem(&ig_xnotes, &nk);
 		cfg = bpf_map_lookup_elem(&ig_cfg, &zero);
-		ig_dyn_count(cfg, k->family, k->addr, k->prefixlen, 0);
+		ig_dyn_count(cfg, family, addr, copy.prefixlen, 0);
 		if (cfg)
 			__sync_fetch_and_add(&cfg->state_gen, 1);
-		ig_emit(IG_EV_EXPIRE, &copy, k->addr, k->family, now);
+		ig_emit(IG_EV_EXPIRE, &copy, addr, family, now);
 	}
 	return 0;
 }
 
-static __always_inline void ig_arm_timer(struct ig_xblock *xb, __u64 after_ns)
+static int ig_block_expire4(void *map, struct ig_xblock_key4 *k, struct ig_xblock *xb)
 {
-	/* -EBUSY when this element's timer was initialised before */
-	bpf_timer_init(&xb->timer, &ig_xblocks, IG_CLOCK_MONOTONIC);
-	bpf_timer_set_callback(&xb->timer, ig_block_expire_cb);
+	__u8 addr[16] = {};
+
+	__builtin_memcpy(addr, &k->addr, 4);
+	return ig_block_expire(map, k, xb, 4, addr);
+}
+
+static int ig_block_expire6(void *map, struct ig_xblock_key6 *k, struct ig_xblock *xb)
+{
+	__u8 addr[16];
+
+	__builtin_memcpy(addr, k->addr, 16);
+	return ig_block_expire(map, k, xb, 6, addr);
+}
+
+/* The hashed block of (family, prefixlen, addr), and its map updates: the
+ * policy's prefix is always a hashed length (apply adds a new prefix to
+ * ig_cfg.xlen before the slot using it goes live). */
+struct ig_xk {
+	struct ig_xblock_key4 k4;
+	struct ig_xblock_key6 k6;
+	__u8 family;
+};
+
+static __always_inline struct ig_xblock *ig_xlookup(const struct ig_xk *k)
+{
+	return k->family == 4 ? bpf_map_lookup_elem(&ig_xblocks4, &k->k4) :
+				bpf_map_lookup_elem(&ig_xblocks6, &k->k6);
+}
+
+static __always_inline long ig_xupdate(const struct ig_xk *k, const struct ig_xblock *x,
+				       __u64 flags)
+{
+	return k->family == 4 ? bpf_map_update_elem(&ig_xblocks4, &k->k4, x, flags) :
+				bpf_map_update_elem(&ig_xblocks6, &k->k6, x, flags);
+}
+
+/* Arm the expiry timer of the block at k, after_ns from now. One real
+ * subprogram per family: the verifier must see the timer's own map at
+ * bpf_timer_init, and clang would otherwise merge the two calls into one
+ * with the map chosen at run time. -EBUSY from bpf_timer_init when this
+ * element's timer was initialised before. */
+static __noinline void ig_arm_timer4(const struct ig_xblock_key4 *k, __u64 after_ns)
+{
+	struct ig_xblock *xb = bpf_map_lookup_elem(&ig_xblocks4, k);
+
+	if (!xb)
+		return;
+	bpf_timer_init(&xb->timer, &ig_xblocks4, IG_CLOCK_MONOTONIC);
+	bpf_timer_set_callback(&xb->timer, ig_block_expire4);
+	bpf_timer_start(&xb->timer, after_ns, 0);
+}
+
+static __noinline void ig_arm_timer6(const struct ig_xblock_key6 *k, __u64 after_ns)
+{
+	struct ig_xblock *xb = bpf_map_lookup_elem(&ig_xblocks6, k);
+
+	if (!xb)
+		return;
+	bpf_timer_init(&xb->timer, &ig_xblocks6, IG_CLOCK_MONOTONIC);
+	bpf_timer_set_callback(&xb->timer, ig_block_expire6);
 	bpf_timer_start(&xb->timer, after_ns, 0);
 }
 
@@ -233,63 +294,69 @@ static __always_inline void ig_auto_block(struct ig_cfg *cfg, const struct ig_sl
 					  const struct ig_port_cfg *pc,
 					  const struct ig_src_key *k, __u32 count, __u64 now)
 {
-	struct ig_xblock_key tk = { .family = k->family };
+	struct ig_xblock_key nk = { .family = k->family };
+	struct ig_xk xk = { .family = k->family };
 	struct ig_xblock xb = {}, *cur;
-	struct ig_block *const b = &xb.b;
 	int monitor = slot->flags & IG_SLOT_MONITOR;
+	__u8 len = k->family == 4 ? slot->prefix_v4 : slot->prefix_v6;
 	__u32 level;
 	__u64 dur;
 	int err;
 
-	tk.prefixlen = k->family == 4 ? slot->prefix_v4 : slot->prefix_v6;
-	__builtin_memcpy(tk.addr, k->addr, 16);
-	/* the key is masked to the prefix: the policy's, so always hashed
-	 * (apply adds a new prefix to ig_cfg.xlen before the slot using it) */
-	cur = bpf_map_lookup_elem(&ig_xblocks, &tk);
-	if (cur && (!cur->b.expires_ns || cur->b.expires_ns > now))
+	/* the source key is masked to the prefix already */
+	xk.k4.addr = k->addr[0];
+	xk.k4.prefixlen = len;
+	__builtin_memcpy(xk.k6.addr, k->addr, 16);
+	xk.k6.prefixlen = len;
+	nk.prefixlen = len;
+	__builtin_memcpy(nk.addr, k->addr, 16);
+	cur = ig_xlookup(&xk);
+	if (cur && (!cur->expires_ns || cur->expires_ns > now))
 		return; /* already blocked: a handshake that was in flight */
 
 	level = ig_offence_level(k, now, !monitor);
 	dur = ig_escalated_ns(pc->block_ns, pc->block_max_ns, level);
-	b->created_ns = now;
-	b->expires_ns = now + dur;
-	b->count = count;
-	b->port = pc->port;
-	b->origin = IG_ORIGIN_AUTO;
-	b->reason = IG_BR_BURST;
-	b->prefixlen = tk.prefixlen;
-	b->level = (__u8)level;
+	xb.created_ns = now;
+	xb.expires_ns = now + dur;
+	xb.count = count;
+	xb.port = pc->port;
+	xb.origin = IG_ORIGIN_AUTO;
+	xb.reason = IG_BR_BURST;
+	xb.prefixlen = len;
+	xb.level = (__u8)level;
 	if (monitor) {
 		/* monitor mode decides nothing: it reports the block enforce
 		 * would make and records none of it (no block, timer or
 		 * offence), so a later switch to enforce inherits nothing */
 		ig_count(IG_STAT_EXTRA(pc->stat_idx & (IG_PORT_SLOTS - 1), IG_X_WOULD_BLOCKS));
 		ig_count(IG_STAT_WOULD_BLOCKS(IG_ORIGIN_AUTO, IG_BR_BURST));
-		ig_emit(IG_EV_WOULD_BLOCK, b, tk.addr, tk.family, now);
+		ig_emit(IG_EV_WOULD_BLOCK, &xb, nk.addr, nk.family, now);
 		return;
 	}
 
 	/* counted before it goes in; a lapsed block of the same prefix that is
 	 * replaced was counted already, so the replace gives it back */
-	ig_dyn_count(cfg, tk.family, tk.addr, tk.prefixlen, 1);
-	err = bpf_map_update_elem(&ig_xblocks, &tk, &xb, BPF_NOEXIST);
+	ig_dyn_count(cfg, nk.family, nk.addr, len, 1);
+	err = ig_xupdate(&xk, &xb, BPF_NOEXIST);
 	if (err == -EEXIST) {
 		/* replacing the element cancels the lapsed block's timer */
-		err = bpf_map_update_elem(&ig_xblocks, &tk, &xb, BPF_EXIST);
-		ig_dyn_count(cfg, tk.family, tk.addr, tk.prefixlen, 0);
+		err = ig_xupdate(&xk, &xb, BPF_EXIST);
+		ig_dyn_count(cfg, nk.family, nk.addr, len, 0);
+		bpf_map_delete_elem(&ig_xnotes, &nk); /* the lapsed one's note */
 	} else if (err) {
-		ig_dyn_count(cfg, tk.family, tk.addr, tk.prefixlen, 0);
+		ig_dyn_count(cfg, nk.family, nk.addr, len, 0);
 	}
 	if (err)
 		return; /* table full (counted by user space from its size), or
 			 * the lapsed one vanished under us: the next burst blocks */
 	__sync_fetch_and_add(&cfg->state_gen, 1);
-	cur = bpf_map_lookup_elem(&ig_xblocks, &tk);
-	if (cur)
-		ig_arm_timer(cur, dur);
+	if (xk.family == 4)
+		ig_arm_timer4(&xk.k4, dur);
+	else
+		ig_arm_timer6(&xk.k6, dur);
 	ig_count(IG_STAT_EXTRA(pc->stat_idx & (IG_PORT_SLOTS - 1), IG_X_AUTO_BLOCKS));
 	ig_count(IG_STAT_BLOCKS(IG_ORIGIN_AUTO, IG_BR_BURST));
-	ig_emit(IG_EV_BLOCK, b, tk.addr, tk.family, now);
+	ig_emit(IG_EV_BLOCK, &xb, nk.addr, nk.family, now);
 }
 
 static __always_inline int ig_sockops_established(struct bpf_sock_ops *skops)

@@ -132,7 +132,6 @@ static __always_inline __be32 ig_mask_word(__u32 len, __u32 i)
  */
 static __noinline int ig_xblocked(const struct ig_pkt *p, __u32 lens, __u64 *now)
 {
-	struct ig_xblock_key k = { .family = p->family };
 	const struct ig_xblock *xb;
 
 #pragma unroll
@@ -141,27 +140,28 @@ static __noinline int ig_xblocked(const struct ig_pkt *p, __u32 lens, __u64 *now
 
 		if (!len)
 			continue;
-		k.prefixlen = (__u8)len;
 		if (p->family == 4) {
-			__be32 a = p->saddr[0] & ig_mask_word(len, 0);
+			struct ig_xblock_key4 k = { .addr = p->saddr[0] & ig_mask_word(len, 0),
+						    .prefixlen = (__u8)len };
 
-			__builtin_memcpy(k.addr, &a, 4);
+			xb = bpf_map_lookup_elem(&ig_xblocks4, &k);
 		} else {
+			struct ig_xblock_key6 k = { .prefixlen = (__u8)len };
 			__be32 a[4] = { p->saddr[0] & ig_mask_word(len, 0),
 					p->saddr[1] & ig_mask_word(len, 1),
 					p->saddr[2] & ig_mask_word(len, 2),
 					p->saddr[3] & ig_mask_word(len, 3) };
 
 			__builtin_memcpy(k.addr, a, 16);
+			xb = bpf_map_lookup_elem(&ig_xblocks6, &k);
 		}
-		xb = bpf_map_lookup_elem(&ig_xblocks, &k);
 		if (!xb)
 			continue;
-		if (!xb->b.expires_ns)
+		if (!xb->expires_ns)
 			return 1;
 		if (!*now)
 			*now = bpf_ktime_get_coarse_ns();
-		if (xb->b.expires_ns > *now)
+		if (xb->expires_ns > *now)
 			return 1;
 	}
 	return 0;

@@ -130,15 +130,32 @@ struct {
 /* Blocks at the hashed lengths (imapguard.h, struct ig_xblock), with the
  * expiry timer of each automatic one: the kernel removes the block when it
  * fires and reports it, with no user space involved. One map for both, so
- * max_sources blocks cost one table of buckets, not two. Not preallocated:
- * memory follows the blocks that exist, not the cap. */
+ * blocks cost one table of buckets, not two. Not preallocated: memory
+ * follows the blocks that exist, not the cap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1); /* set by the loader */
+	__type(key, struct ig_xblock_key4);
+	__type(value, struct ig_xblock);
+} ig_xblocks4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1); /* set by the loader */
+	__type(key, struct ig_xblock_key6);
+	__type(value, struct ig_xblock);
+} ig_xblocks6 SEC(".maps");
+
+/* The operator's note of a hashed block, when it has one. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1); /* set by the loader */
 	__type(key, struct ig_xblock_key);
-	__type(value, struct ig_xblock);
-} ig_xblocks SEC(".maps");
+	__type(value, char[IG_NOTE_LEN]);
+} ig_xnotes SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -41,7 +41,9 @@
 #define IG_MAP_META "ig_meta"
 #define IG_MAP_BURST "ig_burst"
 #define IG_MAP_OFFENCES "ig_offences"
-#define IG_MAP_XBLOCKS "ig_xblocks" /* blocks at hashed lengths */
+#define IG_MAP_XBLOCKS4 "ig_xblocks4" /* blocks at hashed lengths */
+#define IG_MAP_XBLOCKS6 "ig_xblocks6"
+#define IG_MAP_XNOTES "ig_xnotes"	/* their --reason texts */
 #define IG_MAP_EVENTS "ig_events"
 #define IG_MAP_GRANTS4 "ig_grants4"
 #define IG_MAP_GRANTS6 "ig_grants6"
@@ -561,29 +563,81 @@ struct ig_block {
 };
 
 /*
- * Blocks at a hashed length (ig_cfg.xlen) live in ig_xblocks, a hash keyed
- * by family, length and masked address, not in the trie: a packet finds
- * one with one exact lookup per hashed length instead of a walk down a
- * trie of dependent cache misses. The other lengths stay in the trie.
- * Each block is in exactly one of the two; which one counts it in the
- * summary (IG_SUM_KIND_XBLOCK or IG_SUM_KIND_BLOCK). The value also holds
- * the expiry timer of an automatic block (armed by the kernel), and a
- * spin lock so user space can rewrite a block in place (BPF_F_LOCK)
- * without cancelling that timer.
+ * Blocks at a hashed length (ig_cfg.xlen) live in ig_xblocks4/6, hashes
+ * keyed by masked address and length, not in the tries: a packet finds one
+ * with one exact lookup per hashed length instead of a walk down a trie of
+ * dependent cache misses. The other lengths stay in the tries. Each block
+ * is in exactly one of the two homes, and that home counts it in the
+ * summary (IG_SUM_KIND_XBLOCK or IG_SUM_KIND_BLOCK).
+ *
+ * The element is small so a lookup touches little memory: an IPv4 one is
+ * 128 bytes, whose first cache line holds the kernel's element header, the
+ * 8-byte key and expires_ns, all a packet reads. The value carries what an
+ * expiry event needs and the kernel's expiry timer of an automatic block,
+ * and a spin lock so user space can rewrite a block in place (BPF_F_LOCK)
+ * without cancelling that timer. The operator's note, rare, lives in
+ * ig_xnotes, read by user space only.
  */
+struct ig_xblock_key4 {
+	__be32 addr;	/* masked to prefixlen */
+	__u8 prefixlen;
+	__u8 pad[3];
+};
+
+struct ig_xblock_key6 {
+	__u8 addr[16];	/* network order, masked to prefixlen */
+	__u8 prefixlen;
+	__u8 pad[3];
+};
+
+/* ig_xnotes' key: either family. */
 struct ig_xblock_key {
 	__u8 family;	/* 4 or 6 */
 	__u8 prefixlen;
 	__u16 pad;
-	__u8 addr[16];	/* network order, masked to prefixlen; IPv4 first 4 */
+	__u8 addr[16];	/* network order, masked; IPv4 in the first 4 */
 };
 
 struct ig_xblock {
-	struct ig_block b;
+	__u64 expires_ns; /* first: the one field a packet reads; 0 = never */
+	__u64 created_ns;
+	__u32 count;
+	__u16 port;
+	__u8 origin;
+	__u8 reason;
+	__u8 prefixlen;
+	__u8 level;
+	__u8 pad[6];
 	struct bpf_timer timer;	   /* the kernel's; user space leaves it */
 	struct bpf_spin_lock lock; /* only for BPF_F_LOCK updates */
-	__u32 pad;
+	__u32 pad2;
 };
+
+/* The fields a block and its hashed form share (not the note, timer or
+ * lock). */
+static inline void ig_xblock_of(const struct ig_block *b, struct ig_xblock *x)
+{
+	x->expires_ns = b->expires_ns;
+	x->created_ns = b->created_ns;
+	x->count = b->count;
+	x->port = b->port;
+	x->origin = b->origin;
+	x->reason = b->reason;
+	x->prefixlen = b->prefixlen;
+	x->level = b->level;
+}
+
+static inline void ig_block_of(const struct ig_xblock *x, struct ig_block *b)
+{
+	b->expires_ns = x->expires_ns;
+	b->created_ns = x->created_ns;
+	b->count = x->count;
+	b->port = x->port;
+	b->origin = x->origin;
+	b->reason = x->reason;
+	b->prefixlen = x->prefixlen;
+	b->level = x->level;
+}
 
 /*
  * MFA grants: "this source prefix" (LPM, read by the data plane: with

@@ -297,6 +297,14 @@ static long long memlock(int fd)
 	return v;
 }
 
+static int count_block(const struct ig_prefix *p, const struct ig_block *b, void *arg)
+{
+	(void)p;
+	(void)b;
+	++*(uint32_t *)arg;
+	return 0;
+}
+
 static void bench_memory(struct bpfenv *e)
 {
 	static const struct {
@@ -307,7 +315,8 @@ static void bench_memory(struct bpfenv *e)
 		{ IG_M_RATE_FB, "rate buckets (array)" },
 		{ IG_M_BURST, "burst windows (LRU)" },
 		{ IG_M_OFFENCES, "offence history (LRU)" },
-		{ IG_M_XBLOCKS, "hashed blocks + timers (hash)" },
+		{ IG_M_XBLOCKS4, "IPv4 hashed blocks (hash)" },
+		{ IG_M_XBLOCKS6, "IPv6 hashed blocks (hash)" },
 		{ IG_M_BLOCKS4, "IPv4 blocks (LPM, trie)" },
 	};
 	long long total = 0;
@@ -324,16 +333,10 @@ static void bench_memory(struct bpfenv *e)
 	printf("  %-30s %10.1f MiB  %6.1f bytes per source\n", "total", (double)total / 1048576,
 	       (double)total / MAX_SOURCES);
 	{
-		long long m = memlock(e->h.fd[IG_M_XBLOCKS]);
+		long long m = memlock(e->h.fd[IG_M_XBLOCKS4]);
 		uint32_t n = 0;
-		struct ig_xblock_key k, next;
-		void *prev = NULL;
 
-		while (!bpf_map_get_next_key(e->h.fd[IG_M_XBLOCKS], prev, &next)) {
-			k = next;
-			prev = &k;
-			n++;
-		}
+		ig_xblock_foreach(&e->h, count_block, &n);
 		printf("  blocks: %u hashed, %.1f bytes per block (buckets and elements)\n", n,
 		       n ? (double)m / n : 0.0);
 	}

@@ -333,6 +333,22 @@ int main(void)
 	    "the first apply hashes /%u and /%u (IPv4), /%u and /%u (IPv6)", env.h.cfg->xlen[0][0],
 	    env.h.cfg->xlen[0][1], env.h.cfg->xlen[1][0], env.h.cfg->xlen[1][1]);
 
+	{
+		/* a hashed block keeps its note (in ig_xnotes), and loses it
+		 * with the block */
+		struct ig_prefix p = { .family = 4, .len = 32, .addr = { 198, 19, 255, 1 } };
+		struct ig_xblock_key nk;
+		struct ig_block b;
+		char note[IG_NOTE_LEN];
+
+		ig_xblock_key(&p, &nk);
+		tap(!ig_block_add(&env.h, &p, 0, "seen in logs", IG_ORIGIN_MANUAL, IG_BR_MANUAL) &&
+			    !ig_block_get_in(&env.h, &p, 1, &b) && !strcmp(b.note, "seen in logs"),
+		    "a hashed /32 block keeps its note");
+		tap(!ig_block_del(&env.h, &p) &&
+			    bpf_map_lookup_elem(env.h.fd[IG_M_XNOTES], &nk, note) && errno == ENOENT,
+		    "deleted: its note is gone too");
+	}
 	random_ops(OPS / 4, &t);
 	check_homes("prefix 24/64, 25,000 operations");
 	check_verdicts("prefix 24/64");

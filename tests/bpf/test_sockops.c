@@ -261,22 +261,6 @@ static void run(void)
 	    "10 connections in another namespace: not counted, not blocked");
 }
 
-/* Is there an entry with exactly this key (any value)? Walks the keys, so
- * it works for the timer map too. */
-static int has_key(int fd, const void *key, size_t len)
-{
-	unsigned char cur[64], next[64];
-	int first = 1;
-
-	while (!bpf_map_get_next_key(fd, first ? NULL : cur, next)) {
-		if (!memcmp(next, key, len))
-			return 1;
-		memcpy(cur, next, len);
-		first = 0;
-	}
-	return 0;
-}
-
 static int events_of(__u32 type, const char *pfx, const struct ig_event **last)
 {
 	char buf[IG_PREFIX_STRLEN];
@@ -299,17 +283,15 @@ static int events_of(__u32 type, const char *pfx, const struct ig_event **last)
 static void nothing_recorded(const char *src, const char *what)
 {
 	struct ig_offence_key ok = { .family = 4 };
-	struct ig_xblock_key tk = { .family = 4, .prefixlen = 32 };
-	struct ig_lpm_key4 bk = { .prefixlen = 32 };
+	struct ig_prefix p = { .family = 4, .len = 32 };
 	struct ig_block b;
 	struct ig_offence o;
 
 	inet_pton(AF_INET, src, &ok.addr[0]);
-	inet_pton(AF_INET, src, tk.addr);
-	inet_pton(AF_INET, src, &bk.addr);
-	tap(bpf_map_lookup_elem(env.h.fd[IG_M_BLOCKS4], &bk, &b) && errno == ENOENT &&
-	    bpf_map_lookup_elem(env.h.fd[IG_M_OFFENCES], &ok, &o) && errno == ENOENT &&
-	    !has_key(env.h.fd[IG_M_XBLOCKS], &tk, sizeof(tk)),
+	inet_pton(AF_INET, src, p.addr);
+	/* in either home: the trie, or the hash that holds the timers too */
+	tap(ig_block_get(&env.h, &p, &b) == -ENOENT &&
+	    bpf_map_lookup_elem(env.h.fd[IG_M_OFFENCES], &ok, &o) && errno == ENOENT,
 	    "%s: %s has no block (trie or hash, and so no timer) and no offence", what, src);
 }
 

@@ -666,15 +666,10 @@ static void run_kernel(void)
 	 * which has no timers: the sweep removes it once it lapses */
 	{
 		struct ig_prefix p = pfx("127.3.0.0/16");
-		struct ig_xblock_key k;
-		struct ig_xblock xb;
-		struct ig_lpm_key6 lk;
 		struct ig_block b;
 
-		ig_xblock_key(&p, &k);
-		ig_lpm_key(&p, &lk);
-		tap(bpf_map_lookup_elem(env.h.fd[IG_M_XBLOCKS], &k, &xb) &&
-			    !bpf_map_lookup_elem(env.h.fd[IG_M_BLOCKS4], &lk, &b) && b.prefixlen == 16 &&
+		tap(ig_block_get_in(&env.h, &p, 1, &b) == -ENOENT &&
+			    !ig_block_get_in(&env.h, &p, 0, &b) && b.prefixlen == 16 &&
 			    b.origin == IG_ORIGIN_AUTO && count_of("127.3.0.1", IG_SUM_KIND_BLOCK) == 1 &&
 			    count_of("127.3.0.1", IG_SUM_KIND_XBLOCK) == 0,
 		    "prefix_v4 16 -> 12: the kernel's /16 block moved from the hash to the trie");

@@ -30,14 +30,12 @@ static void count_cells(struct walk *w, const struct ig_prefix *p, int k)
 static int in_trie(const struct ig_prefix *p, void *val, void *arg)
 {
 	struct walk *w = arg;
-	struct ig_xblock_key k;
-	struct ig_xblock xb;
+	struct ig_block b;
 
 	(void)val;
 	w->c->blocks++;
 	w->c->wrong_home += ig_xlen_hashed(w->h, p);
-	ig_xblock_key(p, &k);
-	w->c->in_both += !bpf_map_lookup_elem(w->h->fd[IG_M_XBLOCKS], &k, &xb);
+	w->c->in_both += !ig_block_get_in(w->h, p, 1, &b);
 	count_cells(w, p, 0);
 	return 0;
 }

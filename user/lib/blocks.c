@@ -39,44 +39,86 @@ void ig_xblock_key(const struct ig_prefix *p, struct ig_xblock_key *k)
 	memcpy(k->addr, p->addr, p->family == 4 ? 4 : 16);
 }
 
+/* The key of p in ig_xblocks4 or ig_xblocks6; returns that map's fd. */
+static int xkey(const struct ig_handle *h, const struct ig_prefix *p, void *key)
+{
+	if (p->family == 4) {
+		struct ig_xblock_key4 *k = key;
+
+		memset(k, 0, sizeof(*k));
+		memcpy(&k->addr, p->addr, 4);
+		k->prefixlen = p->len;
+		return h->fd[IG_M_XBLOCKS4];
+	} else {
+		struct ig_xblock_key6 *k = key;
+
+		memset(k, 0, sizeof(*k));
+		memcpy(k->addr, p->addr, 16);
+		k->prefixlen = p->len;
+		return h->fd[IG_M_XBLOCKS6];
+	}
+}
+
 /* Write the block on p into one home: the hash or the trie. */
 static int home_put(struct ig_handle *h, const struct ig_prefix *p, const struct ig_block *b,
 		    int hashed)
 {
-	struct ig_xblock_key k;
+	struct ig_xblock_key6 key; /* either key fits */
+	struct ig_xblock_key nk;
 	struct ig_xblock xb;
+	int fd, err;
 
 	if (!hashed)
 		return ig_lpm_put(h, block_fd(h, p), p, b, IG_SUM_KIND_BLOCK);
-	ig_xblock_key(p, &k);
+	fd = xkey(h, p, &key);
+	ig_xblock_key(p, &nk);
 	memset(&xb, 0, sizeof(xb));
-	xb.b = *b;
+	ig_xblock_of(b, &xb);
+	/* the note first, so a block is never listed with another's */
+	if (b->note[0] ? bpf_map_update_elem(h->fd[IG_M_XNOTES], &nk, b->note, BPF_ANY) :
+			 bpf_map_delete_elem(h->fd[IG_M_XNOTES], &nk) && errno != ENOENT)
+		return -errno;
 	/* in place: an automatic block's timer (the kernel's) survives */
-	return ig_counted_put(h, h->fd[IG_M_XBLOCKS], &k, p, &xb, IG_SUM_KIND_XBLOCK, BPF_F_LOCK);
+	err = ig_counted_put(h, fd, &key, p, &xb, IG_SUM_KIND_XBLOCK, BPF_F_LOCK);
+	if (err && b->note[0])
+		bpf_map_delete_elem(h->fd[IG_M_XNOTES], &nk);
+	return err;
 }
 
 static int home_del(struct ig_handle *h, const struct ig_prefix *p, int hashed)
 {
-	struct ig_xblock_key k;
+	struct ig_xblock_key6 key;
+	struct ig_xblock_key nk;
+	int fd, err;
 
 	if (!hashed)
 		return ig_lpm_del(h, block_fd(h, p), p, IG_SUM_KIND_BLOCK);
-	ig_xblock_key(p, &k);
-	return ig_counted_del(h, h->fd[IG_M_XBLOCKS], &k, p, IG_SUM_KIND_XBLOCK);
+	fd = xkey(h, p, &key);
+	err = ig_counted_del(h, fd, &key, p, IG_SUM_KIND_XBLOCK);
+	if (!err) {
+		ig_xblock_key(p, &nk);
+		bpf_map_delete_elem(h->fd[IG_M_XNOTES], &nk);
+	}
+	return err;
 }
 
-static int home_get(struct ig_handle *h, const struct ig_prefix *p, int hashed,
+int ig_block_get_in(struct ig_handle *h, const struct ig_prefix *p, int hashed,
 		    struct ig_block *out)
 {
 	struct ig_lpm_key6 key;
-	struct ig_xblock_key k;
+	struct ig_xblock_key6 xk;
+	struct ig_xblock_key nk;
 	struct ig_xblock xb;
 
 	if (hashed) {
-		ig_xblock_key(p, &k);
-		if (bpf_map_lookup_elem(h->fd[IG_M_XBLOCKS], &k, &xb))
+		if (bpf_map_lookup_elem(xkey(h, p, &xk), &xk, &xb))
 			return -ENOENT;
-		*out = xb.b;
+		memset(out, 0, sizeof(*out));
+		ig_block_of(&xb, out);
+		ig_xblock_key(p, &nk);
+		if (bpf_map_lookup_elem(h->fd[IG_M_XNOTES], &nk, out->note))
+			memset(out->note, 0, sizeof(out->note));
+		out->note[sizeof(out->note) - 1] = 0;
 		return 0;
 	}
 	ig_lpm_key(p, &key);
@@ -84,6 +126,12 @@ static int home_get(struct ig_handle *h, const struct ig_prefix *p, int hashed,
 	if (bpf_map_lookup_elem(block_fd(h, p), &key, out) || out->prefixlen != p->len)
 		return -ENOENT;
 	return 0;
+}
+
+static int home_get(struct ig_handle *h, const struct ig_prefix *p, int hashed,
+		    struct ig_block *out)
+{
+	return ig_block_get_in(h, p, hashed, out);
 }
 
 /*
@@ -176,21 +224,32 @@ static int block_one(const struct ig_prefix *p, void *val, void *arg)
 
 int ig_xblock_foreach(struct ig_handle *h, ig_block_fn fn, void *arg)
 {
-	struct ig_xblock_key cur, next;
-	struct ig_xblock xb;
-	void *prev = NULL;
-	int rc;
+	for (int fam = 4; fam <= 6; fam += 2) {
+		int fd = h->fd[fam == 4 ? IG_M_XBLOCKS4 : IG_M_XBLOCKS6];
+		struct ig_xblock_key6 cur, next; /* either key fits */
+		void *prev = NULL;
+		int rc;
 
-	while (!bpf_map_get_next_key(h->fd[IG_M_XBLOCKS], prev, &next)) {
-		struct ig_prefix p = { .family = next.family, .len = next.prefixlen };
+		while (!bpf_map_get_next_key(fd, prev, &next)) {
+			struct ig_prefix p = { .family = (uint8_t)fam };
+			struct ig_block b;
 
-		cur = next;
-		prev = &cur;
-		if (bpf_map_lookup_elem(h->fd[IG_M_XBLOCKS], &next, &xb))
-			continue; /* deleted meanwhile */
-		memcpy(p.addr, next.addr, 16);
-		if ((rc = fn(&p, &xb.b, arg)))
-			return rc;
+			cur = next;
+			prev = &cur;
+			if (fam == 4) {
+				const struct ig_xblock_key4 *k4 = (const void *)&next;
+
+				memcpy(p.addr, &k4->addr, 4);
+				p.len = k4->prefixlen;
+			} else {
+				memcpy(p.addr, next.addr, 16);
+				p.len = next.prefixlen;
+			}
+			if (ig_block_get_in(h, &p, 1, &b))
+				continue; /* deleted meanwhile */
+			if ((rc = fn(&p, &b, arg)))
+				return rc;
+		}
 	}
 	return 0;
 }

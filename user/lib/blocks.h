@@ -32,8 +32,13 @@ typedef int (*ig_block_fn)(const struct ig_prefix *p, const struct ig_block *b,
  * there was none), or -errno of the insert (the block stays where it was). */
 int ig_block_move(struct ig_handle *h, const struct ig_prefix *p, int to_hash);
 
-/* The key of p in ig_xblocks (p masked already). */
+/* The key of p in ig_xnotes (p masked already). */
 void ig_xblock_key(const struct ig_prefix *p, struct ig_xblock_key *k);
+
+/* The block on exactly p in one home, the hash (hashed = 1) or the trie:
+ * 0 with *out (the note included), or -ENOENT. */
+int ig_block_get_in(struct ig_handle *h, const struct ig_prefix *p, int hashed,
+		    struct ig_block *out);
 
 /* Every block in the hash only, as ig_block_foreach. */
 int ig_xblock_foreach(struct ig_handle *h, ig_block_fn fn, void *arg);

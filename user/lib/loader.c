@@ -40,8 +40,9 @@ int ig_obj_open(const char *pin, uint32_t max_sources, const char *prog,
 	 * makes the load fail, which apply checks for earlier with a clear
 	 * message */
 	struct bpf_map *per_source[] = {
-		skel->maps.ig_blocks4, skel->maps.ig_blocks6, skel->maps.ig_rate,
-		skel->maps.ig_burst, skel->maps.ig_xblocks, skel->maps.ig_rate_fb,
+		skel->maps.ig_blocks4,	 skel->maps.ig_blocks6,	  skel->maps.ig_rate,
+		skel->maps.ig_burst,	 skel->maps.ig_xblocks4, skel->maps.ig_xblocks6,
+		skel->maps.ig_xnotes,	 skel->maps.ig_rate_fb,
 	};
 
 	for (size_t i = 0; i < sizeof(per_source) / sizeof(per_source[0]); i++)

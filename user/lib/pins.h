@@ -26,7 +26,9 @@ enum ig_map_id {
 	IG_M_META,
 	IG_M_BURST,
 	IG_M_OFFENCES,
-	IG_M_XBLOCKS, /* ig_xblocks: blocks at hashed lengths, and timers */
+	IG_M_XBLOCKS4, /* blocks at hashed lengths, and their timers */
+	IG_M_XBLOCKS6,
+	IG_M_XNOTES,
 	IG_M_EVENTS,
 	IG_M_GRANTS4,
 	IG_M_GRANTS6,
