@@ -109,7 +109,7 @@ t_rc 1 "apply as an unprivileged user: exit 1" ip netns exec "$NS_S" setpriv --r
 t_rc 0 "apply: exit 0" igs apply "$LAB_DIR/p.conf"
 t_rc 0 "apply again (idempotent): exit 0" igs apply "$LAB_DIR/p.conf"
 S=$(igs status -j)
-t_jq "status -j shape" '.loaded == true and .schema == 2 and .generation == 2 and
+t_jq "status -j shape" '.loaded == true and .schema == 3 and .generation == 2 and
 	.mode == "enforce" and .default == "allow" and .attach == "xdp" and
 	(.interfaces | length) == 1 and (.interfaces[0] | has("name") and has("mode") and
 	has("multiprog") and .attached) and (.ports | map(.port)) == [143, 110] and
@@ -173,6 +173,25 @@ t_absent "after the switch back to xdp no tc filter is left" ig_tc \
 	tc -n "$NS_S" filter show dev "$LAB_IF" ingress
 t_match "and the native XDP program is there" "prog/xdp .*ig_xdp" "$(ip -n $NS_S link show $LAB_IF)"
 t_jq "blocks survive the hook changes" '.blocks_active == 2' "$(igs status -j)"
+
+# pins of another schema (the layout of the block maps changed in 3) are
+# refused with the message that says to unload first
+set_schema() { # N: the schema field of ig_meta (bytes 4-7, host order)
+	bpftool -j map dump pinned "$PIN/ig_meta" | $PY -c '
+import json, struct, sys
+v = [int(x, 16) for x in json.load(sys.stdin)[0]["value"]]
+v[4:8] = struct.pack("=I", int(sys.argv[1]))
+print(" ".join(str(b) for b in v))' "$1" >"$LAB_DIR/meta.val" &&
+		bpftool map update pinned "$PIN/ig_meta" key 0 0 0 0 value $(cat "$LAB_DIR/meta.val")
+}
+if set_schema 2; then
+	t_rc 1 "pins of schema 2 are refused" igs status
+	t_match "with the message to unload first" "made by schema 2.*speaks schema 3.*[Uu]nload" \
+		"$(echo $T_OUT)"
+	t_check "schema 3 again" set_schema 3
+else
+	t_fail "rewrite the schema field of ig_meta"
+fi
 
 t_rc 0 "unload: exit 0" igs unload
 t_rc 0 "unload again: exit 0" igs unload

@@ -90,6 +90,8 @@ static int add_len(struct ig_handle *h, int v6, uint8_t len)
 
 	for (int i = 0; i < IG_XLENS; i++) {
 		if (load8(&lens[i]) == len) {
+			if (!(load8(&h->cfg->xretire[v6]) & (1u << i)))
+				return 0; /* hashed already: nothing to move */
 			/* wanted again while retiring (an apply cut short) */
 			__atomic_fetch_and(&h->cfg->xretire[v6], (__u8)~(1u << i), __ATOMIC_SEQ_CST);
 			return move_all(h, v6 ? 6 : 4, len, 1);
