@@ -171,7 +171,7 @@ snap() { # KIND
 # ------------------------------------------------------------- case setups
 # Each sets KIND (xdp|tc|nft), the hook whose drop counter counts.
 policy() { # ATTACH LINE...: [general] plus these lines
-	printf '%s\n' "[general]" "interfaces = $IF_V" "attach = $1" "max_sources = ${MAXSRC:-262144}" \
+	printf '%s\n' "[general]" "interfaces = $IF_V" "attach = $1" "max_sources = 262144" \
 		"${@:2}" >"$DIR/policy.conf"
 	igv apply "$DIR/policy.conf" >"$DIR/apply.out" 2>&1 || { cat "$DIR/apply.out" >&2; return 1; }
 	KIND=$1
@@ -182,9 +182,8 @@ S_drop143() { policy "$1" "[port 143]" "action = drop"; }
 S_burst993() { policy "$1" "[port 993]" "action = allow" "burst = 20/1m"; }
 S_rate993() { policy "$1" "[port 993]" "action = ratelimit" "rate = 5/1m"; }
 S_deny() { policy "$1" "[deny]" "cidr = 198.18.0.0/15" "[port 993]" "action = allow"; }
-S_blocked() { # the flood's sources, each /32 blocked (room for 1M at 1M)
-	local MAXSRC=262144
-	[ "$NSRC" -le $MAXSRC ] || MAXSRC=1048576
+S_blocked() { # the flood's sources, each /32 blocked (1,000,000 do not fit in
+	# the test range 198.18.0.0/15: that case is test_run's, bench_dataplane)
 	policy "$1" "[port 993]" "action = allow" &&
 		nsV "$FG" block "$PIN" "$SRC_BASE" "$NSRC" >/dev/null
 }
@@ -338,7 +337,6 @@ run_case ig_xdp_ratelimit   1      993   -      S_rate993    xdp
 run_case ig_xdp_ratelimit   1000   993   -      S_rate993    xdp
 run_case ig_xdp_ratelimit   100000 993   5      S_rate993    xdp
 run_case ig_xdp_blocked     100000 993   3.5    S_blocked    xdp
-run_case ig_xdp_blocked     1000000 993  -      S_blocked    xdp
 run_case ig_xdp_deny        100000 993   5      S_deny       xdp
 run_case ig_tc_143_drop     1      143   -      S_drop143    tc
 run_case ig_tc_ratelimit    100000 993   -      S_rate993    tc
