@@ -14,6 +14,10 @@ t_rc 2 "no command: usage, exit 2" "$IG"
 t_rc 0 "--help exits 0" "$IG" --help
 t_match "--help lists every command" "check.*apply.*status.*stats.*block.*unload" "$(echo $T_OUT)"
 t_rc 2 "unknown command: exit 2" "$IG" frobnicate
+t_rc 0 "--version exits 0" "$IG" --version
+t_match "--version names the kernel features the data plane needs, with the release of each" \
+	"bpf_timer \\(Linux 5\\.15\\)" "$T_OUT"
+t_absent "...and this kernel has every required one" "MISSING" echo "$T_OUT"
 t_rc 2 "relative --pin-path: exit 2" "$IG" --pin-path rel/dir status
 t_rc 0 "check good policy: exit 0" "$IG" check "$GOOD"
 t_rc 2 "check bad policy: exit 2" "$IG" check "$BAD"

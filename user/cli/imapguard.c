@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "bpf_features.h"
 #include "imapguard.h"
 #include "log.h"
 
@@ -38,6 +39,19 @@ static void usage(FILE *out)
 		IG_DEFAULT_PIN_PATH);
 }
 
+/* The version, and the kernel features the data plane needs, found here. */
+static void print_version(void)
+{
+	struct ig_feature f[32];
+	int n = ig_features_count() <= 32 ? ig_features_probe(f) : 0;
+
+	printf("imapguard %s (schema %d)\nkernel features:\n", IG_VERSION, IG_SCHEMA_VERSION);
+	for (int i = 0; i < n; i++)
+		printf("  %-7s %s (Linux %s%s)\n",
+		       f[i].present > 0 ? "yes" : f[i].present == 0 ? "MISSING" : "unknown",
+		       f[i].name, f[i].kernel, f[i].required ? "" : ", optional");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -66,7 +80,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return EXIT_OK;
 		case 'V':
-			printf("imapguard %s (schema %d)\n", IG_VERSION, IG_SCHEMA_VERSION);
+			print_version();
 			return EXIT_OK;
 		default:
 			usage(stderr);

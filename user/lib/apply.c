@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "apply.h"
+#include "bpf_features.h"
 #include "attach.h"
 #include "compile.h"
 #include "loader.h"
@@ -292,6 +293,9 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 	int err, lock_fd = -1;
 
 	memset(rep, 0, sizeof(*rep));
+	err = ig_features_require();
+	if (err)
+		return err;
 	err = ig_pin_prepare(pin);
 	if (err) {
 		ig_err("cannot prepare pin directory %s: %s", pin, strerror(-err));
