@@ -9,7 +9,7 @@ shopt -s nullglob # a tier with no tests is empty, not a literal "test_*"
 cd "$(dirname "$0")/.." || exit 2
 B=${BUILD:-build}
 FILTER=${1:-}
-export IG=$PWD/$B/imapguard CMOCKA_MESSAGE_OUTPUT=TAP
+export IG=$PWD/$B/imapguard IG_FAULTS=$PWD/$B/tests/imapguard-faults CMOCKA_MESSAGE_OUTPUT=TAP
 pass=0 fail=0 skip=0
 failures=()
 start=$(date +%s)

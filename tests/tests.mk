@@ -76,5 +76,10 @@ fuzz: $(FUZZ_BIN)
 	for f in $(FUZZ_BIN); do n=$${f##*/fuzz_}; mkdir -p $(BUILD)/fuzz-corpus/$$n; \
 		$$f -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)/fuzz-corpus/$$n tests/fuzz/corpus/$$n || exit 1; done
 
+# the CLI with fault injection (user/lib/fault.h): test builds only
+FAULT_BIN := $(BUILD)/tests/imapguard-faults
+$(FAULT_BIN): $(CLI_OBJ) $(BUILD)/tests/fault/fault_env.o $(LIB)
+	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -o $@
+
 .PHONY: tests
-tests: $(UNIT_BIN) $(BPF_TEST_BIN) $(FUZZ_BIN)
+tests: $(UNIT_BIN) $(BPF_TEST_BIN) $(FUZZ_BIN) $(FAULT_BIN)

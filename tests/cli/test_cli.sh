@@ -14,6 +14,9 @@ t_rc 2 "no command: usage, exit 2" "$IG"
 t_rc 0 "--help exits 0" "$IG" --help
 t_match "--help lists every command" "check.*apply.*status.*stats.*block.*unload" "$(echo $T_OUT)"
 t_rc 2 "unknown command: exit 2" "$IG" frobnicate
+t_absent "the shipped CLI holds no fault switch (only build/tests/imapguard-faults does)" \
+	IMAPGUARD_FAULT strings "$IG"
+t_match "...which the test build does" IMAPGUARD_FAULT "$(strings "$IG_FAULTS")"
 t_rc 0 "--version exits 0" "$IG" --version
 t_match "--version names the kernel features the data plane needs, with the release of each" \
 	"bpf_timer \\(Linux 5\\.15\\)" "$T_OUT"

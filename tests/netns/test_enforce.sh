@@ -110,7 +110,7 @@ write_policy enforce xdp
 igs apply "$POL" >/dev/null
 write_policy enforce xdp-generic
 t_rc 1 "native -> generic XDP, failing after the swap: exit 1" ip netns exec "$NS_S" \
-	env IMAPGUARD_APPLY_INJECT_FAULT=1 "$IG" --pin-path "$PIN" apply "$POL"
+	env IMAPGUARD_FAULT=apply_attach "$IG_FAULTS" --pin-path "$PIN" apply "$POL"
 t_match "native XDP is back on the veth" "xdp " "$(ip -n "$NS_S" -d link show "$LAB_IF")"
 t_absent "no generic XDP left" xdpgeneric ip -n "$NS_S" link show "$LAB_IF"
 t_absent "no tc stand-in left" ig_tc tc -n "$NS_S" filter show dev "$LAB_IF" ingress

@@ -19,6 +19,7 @@
 
 #include "apply.h"
 #include "bpf_features.h"
+#include "fault.h"
 #include "attach.h"
 #include "compile.h"
 #include "loader.h"
@@ -339,7 +340,7 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 	}
 	if (!err)
 		err = ig_sockops_attach(pin, pol->max_sources);
-	if (!err && getenv("IMAPGUARD_APPLY_INJECT_FAULT")) {
+	if (!err && ig_fault("apply_attach")) {
 		/* tests only: the last step fails, after every attach */
 		ig_err("injected fault after attaching");
 		err = -EIO;

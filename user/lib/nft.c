@@ -36,6 +36,7 @@
 #include <libnftnl/udata.h>
 
 #include "blocks.h"
+#include "fault.h"
 #include "grants.h"
 #include "log.h"
 #include "nft.h"
@@ -1003,7 +1004,7 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 			msg_chain(&b, NFT_MSG_DELCHAIN, ex.chains[i], 0);
 	}
 	drop_unwanted(&b, &ex, keep_sets, nkeep_sets, keep_objs, nkeep_objs);
-	if (getenv("IMAPGUARD_NFT_INJECT_FAULT")) {
+	if (ig_fault("nft_apply")) {
 		/* tests only: an element for a set that does not exist, which the
 		 * kernel refuses, so the whole transaction must roll back */
 		struct nft_ival bad = { .bytes = 4, .end = { 0, 0, 0, 1 } };
