@@ -185,8 +185,8 @@ static void print_json(const struct lookup *l)
 		x = json_object_new_object();
 		json_object_object_add(x, "prefix", l->listed ? json_object_new_string(
 						ig_prefix_str(&l->list_entry, p)) : NULL);
-		json_object_object_add(x, "allow", json_object_new_boolean(s->lists & IG_LIST_ALLOW));
-		json_object_object_add(x, "deny", json_object_new_boolean(s->lists & IG_LIST_DENY));
+		json_object_object_add(x, "allow", json_object_new_boolean(!!(s->lists & IG_LIST_ALLOW)));
+		json_object_object_add(x, "deny", json_object_new_boolean(!!(s->lists & IG_LIST_DENY)));
 	}
 	json_object_object_add(o, "list", x);
 	x = NULL;
