@@ -12,7 +12,7 @@ printf '[general]\ninterfaces = lo\n[port 143]\naction = dorp\n[allow]\ncidr = 1
 # --- no privileges or state needed ---
 t_rc 2 "no command: usage, exit 2" "$IG"
 t_rc 0 "--help exits 0" "$IG" --help
-t_match "--help lists every command" "check.*apply.*status.*stats.*block.*unload" "$(echo $T_OUT)"
+t_match "--help lists every command" "check.*apply.*status.*stats.*block.*lookup.*unload" "$(echo $T_OUT)"
 t_rc 2 "unknown command: exit 2" "$IG" frobnicate
 t_absent "the shipped CLI holds no fault switch (only build/tests/imapguard-faults does)" \
 	IMAPGUARD_FAULT strings "$IG"
@@ -78,6 +78,14 @@ t_rc 2 "grant add with both a user and a CIDR: exit 2" "$IG" --pin-path /nonexis
 	grant add --user alice 198.18.0.0/24 --ttl 1h
 t_rc 2 "grant add with a bad CIDR: exit 2" "$IG" --pin-path /nonexistent/ig grant add 198.18.0.1/8 --ttl 1h
 t_rc 2 "grant with no subcommand: exit 2" "$IG" grant
+t_rc 2 "lookup with no address: exit 2" "$IG" --pin-path /nonexistent/ig lookup
+t_rc 2 "lookup of a prefix, not an address: exit 2" "$IG" --pin-path /nonexistent/ig \
+	lookup 198.18.0.0/24
+t_match "...saying it takes one address" "one address, not a prefix" "$T_OUT"
+t_rc 2 "lookup of two addresses: exit 2" "$IG" --pin-path /nonexistent/ig lookup 198.18.0.1 198.18.0.2
+t_rc 2 "lookup --port 0: exit 2" "$IG" --pin-path /nonexistent/ig lookup 198.18.0.1 --port 0
+t_rc 2 "lookup --port 65536: exit 2" "$IG" --pin-path /nonexistent/ig lookup 198.18.0.1 --port 65536
+t_rc 2 "lookup --port 99x: exit 2" "$IG" --pin-path /nonexistent/ig lookup 198.18.0.1 --port 99x
 
 t_need_root "the rest needs root"
 lab_up || { t_fail "lab setup"; exit 1; }
@@ -90,6 +98,7 @@ t_rc 1 "block list when not loaded: exit 1" igs block list
 t_rc 1 "block add when not loaded: exit 1" igs block add 198.18.0.1
 t_match "block add when not loaded says how to fix it" "imapguard apply" "$T_OUT"
 t_rc 1 "events when not loaded: exit 1" igs events
+t_rc 1 "lookup when not loaded: exit 1" igs lookup 198.18.0.1
 t_rc 2 "events with a bad option: exit 2" igs events --bogus
 t_rc 0 "unload when not loaded: exit 0" igs unload
 
@@ -142,6 +151,31 @@ t_rc 1 "block del of an absent prefix: exit 1" igs block del 198.18.8.0/24
 t_rc 0 "block del" igs block del 198.18.7.0/24
 t_rc 2 "block del bad CIDR: exit 2" igs block del 198.18.7.0/33
 t_jq "block list after del" '(.blocks | length) == 1' "$(igs block list -j)"
+# lookup: the standing of a source, the rule that decides it (standing.h)
+t_rc 0 "lookup a deny-listed address" igs lookup 198.18.66.9
+t_match "...names the deny list entry" '^198.18.66.9/32: refused \(deny list 198.18.66.0/24\)$' "$T_OUT"
+t_jq "lookup -j shape" '.address == "198.18.66.9/32" and .port == null and .verdict == "refuse" and
+	.rule == "deny_list" and .monitor == false and .default_deny == false and
+	.list.prefix == "198.18.66.0/24" and .list.deny and (.list.allow | not) and .block == null and
+	.grant == null' "$(igs lookup 198.18.66.9 -j)"
+t_rc 0 "lookup an IPv4-mapped address" igs lookup ::ffff:198.18.66.9
+t_match "...answers for the IPv4 address" '^198.18.66.9/32: refused \(deny list' "$T_OUT"
+t_rc 0 "lookup a blocked v6 address" igs lookup 2001:db8:7::1 --port 143
+t_match "...names the block" \
+	'^2001:db8:7::1/128: refused \(block 2001:db8:7::/48 \(manual, manual, permanent\)\)$' "$T_OUT"
+t_jq "lookup -j of a blocked address" '.rule == "blocked" and .block.prefix == "2001:db8:7::/48" and
+	.block.permanent and .block.seconds_left == null and .port == 143' \
+	"$(igs lookup 2001:db8:7::1 --port 143 -j)"
+t_match "lookup on a drop port: refused by the port's action" \
+	'^198.18.1.9/32: refused \(port 143: action drop\)$' "$(igs lookup 198.18.1.9 --port 143)"
+t_jq "...rule drop_port in -j" '.rule == "drop_port" and .action == "drop" and .policed' \
+	"$(igs lookup 198.18.1.9 --port 143 -j)"
+t_match "lookup on a ratelimit port: allowed by its action" \
+	'^198.18.1.9/32: allowed \(port 110: action ratelimit\)$' "$(igs lookup 198.18.1.9 --port 110)"
+t_jq "lookup on a port not policed" '.verdict == "allow" and (.policed | not) and .action == null' \
+	"$(igs lookup 198.18.1.9 --port 22 -j)"
+t_match "lookup with no port, on no list and under no block" \
+	'^198.18.1.9/32: allowed \(on no list, under no block\)$' "$(igs lookup 198.18.1.9)"
 t_rc 0 "grant add --user" igs grant add --user alice@example.org --ttl 1h --reason sso
 t_rc 0 "grant add CIDR" igs grant add 2001:db8:9::/48 --ttl 10m
 t_jq "grant list -j shape" '(.grants | length) == 2 and (.grants[] | select(.kind == "user") |

@@ -27,6 +27,7 @@ enum auth_reject {
 	AUTH_REJECT_NO_GRANT,
 	AUTH_REJECT_PLAINTEXT,
 	AUTH_REJECT_TRANSPORT_UNKNOWN, /* require_tls, and the request says neither */
+	AUTH_REJECT_DENIED,	       /* the source is on the deny list */
 	AUTH_NR_REJECTS
 };
 enum { POLICY_ALLOW, POLICY_REPORT, POLICY_GRANTS, POLICY_NR_COMMANDS };

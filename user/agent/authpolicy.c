@@ -30,6 +30,7 @@
 #include "grants.h"
 #include "http.h"
 #include "lpm.h"
+#include "standing.h"
 #include "stats.h"
 
 #define POLICY_THREADS 2
@@ -40,7 +41,7 @@
 
 const char *const auth_reject_names[AUTH_NR_REJECTS] = { "blocked", "auth_failures", "spray",
 							  "no_grant", "plaintext",
-							  "transport_unknown" };
+							  "transport_unknown", "denied" };
 const char *const policy_commands[POLICY_NR_COMMANDS] = { "allow", "report", "grants" };
 
 struct req {
@@ -110,29 +111,80 @@ static int monitor_mode(const struct agent *a)
 #define AUTH_TARPIT AUTH_NR_REJECTS /* decide_allow: a delay, not a refusal */
 
 /*
- * What enforce answers to "allow". Returns AUTH_REJECT_* for a refusal
- * (*status -1), AUTH_TARPIT for a delay (*status: seconds), or -1 for an
- * accept; msg gets the text Dovecot shows the client.
+ * The source's standing (standing.h: the precedence the data plane
+ * follows) as the auth policy's answer. Returns AUTH_REJECT_* for a
+ * refusal, with msg, or -1 when the standing accepts; *granted says the
+ * standing itself settles require_grant (allow list, a source grant). No
+ * port: the login arrived over a connection the data plane already let
+ * in, or was forwarded by a trusted front end from a remote the data
+ * plane never saw, so the port's action speaks for neither.
  */
-static int decide_allow(struct agent *a, const struct ig_auth_conf *conf,
-			const struct ig_prefix *addr, const char *user, int transport,
-			int *status, char *msg, size_t len)
+static int source_refusal(struct agent *a, const struct ig_prefix *addr, const char *user,
+			  int *granted, char *msg, size_t len)
 {
-	struct ig_block b;
+	struct ig_standing st;
 	char t[32];
+	int err = ig_source_standing(&a->h, addr, IG_STANDING_ANY_PORT, ig_mono_ns(), &st);
 
-	*status = -1;
-	if (ig_block_lookup(&a->h, addr, &b)) {
-		if (b.expires_ns) {
-			ig_mono_strftime(b.expires_ns, "%H:%M UTC", t, sizeof(t));
+	*granted = 0;
+	if (err) { /* fail closed: a standing we cannot read refuses */
+		jlogf("error", "auth", "cannot read the source's standing: %s", strerror(-err));
+		snprintf(msg, len, "Logins from your network are not allowed.");
+		return AUTH_REJECT_DENIED;
+	}
+	*granted = st.granted; /* a source grant settles require_grant */
+	switch (st.rule) {
+	case IG_REASON_ALLOW_LIST:
+		*granted = 1;
+		return -1;
+	case IG_REASON_DENY_LIST:
+		snprintf(msg, len, "Logins from your network are not allowed.");
+		return AUTH_REJECT_DENIED;
+	case IG_REASON_BLOCKED:
+		if (st.block.expires_ns) {
+			ig_mono_strftime(st.block.expires_ns, "%H:%M UTC", t, sizeof(t));
 			snprintf(msg, len, "Too many failed logins from your network; "
 				 "try again after %s.", t);
 		} else {
 			snprintf(msg, len, "Logins from your network are blocked.");
 		}
-		return b.origin == IG_ORIGIN_AUTH && b.reason == IG_BR_SPRAY ? AUTH_REJECT_SPRAY :
-		       b.origin == IG_ORIGIN_AUTH ? AUTH_REJECT_FAILURES : AUTH_REJECT_BLOCKED;
+		return st.block.origin == IG_ORIGIN_AUTH && st.block.reason == IG_BR_SPRAY ?
+			       AUTH_REJECT_SPRAY :
+		       st.block.origin == IG_ORIGIN_AUTH ? AUTH_REJECT_FAILURES :
+							   AUTH_REJECT_BLOCKED;
+	case IG_REASON_DEFAULT_DENY:
+		/* default = deny lifted by the user's grant, as require_grant
+		 * is: a front end may forward a remote the data plane never
+		 * saw, and its user's MFA speaks for the login */
+		if (user && ig_grant_user_live(&a->h, user)) {
+			*granted = 1;
+			return -1;
+		}
+		snprintf(msg, len, "IMAP access needs a recent multi-factor sign-in: sign in "
+			 "to the web portal with MFA first, then retry.");
+		return AUTH_REJECT_NO_GRANT;
+	default:
+		return -1;
 	}
+}
+
+/*
+ * What enforce answers to "allow": first the source's standing, then the
+ * checks on this login (require_tls on the connection, require_grant, the
+ * per-user tarpit). Returns AUTH_REJECT_* for a refusal (*status -1),
+ * AUTH_TARPIT for a delay (*status: seconds), or -1 for an accept; msg
+ * gets the text Dovecot shows the client.
+ */
+static int decide_allow(struct agent *a, const struct ig_auth_conf *conf,
+			const struct ig_prefix *addr, const char *user, int transport,
+			int *status, char *msg, size_t len)
+{
+	int granted, why;
+
+	*status = -1;
+	why = source_refusal(a, addr, user, &granted, msg, len);
+	if (why >= 0)
+		return why;
 	if (conf->require_tls && transport == AUTH_TRANSPORT_UNKNOWN) {
 		/* fail closed: a Dovecot that does not say must not turn the
 		 * check off */
@@ -150,8 +202,7 @@ static int decide_allow(struct agent *a, const struct ig_auth_conf *conf,
 			 "(port 993) or STARTTLS.");
 		return AUTH_REJECT_PLAINTEXT;
 	}
-	if (conf->require_grant && !allow_listed(a, addr) && !ig_grant_source_live(&a->h, addr) &&
-	    !(user && ig_grant_user_live(&a->h, user))) {
+	if (conf->require_grant && !granted && !(user && ig_grant_user_live(&a->h, user))) {
 		snprintf(msg, len, "IMAP access needs a recent multi-factor sign-in: sign in "
 			 "to the web portal with MFA first, then retry.");
 		return AUTH_REJECT_NO_GRANT;

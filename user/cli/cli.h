@@ -32,6 +32,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv);
 int cmd_block(struct cli *cli, int argc, char **argv);
 int cmd_events(struct cli *cli, int argc, char **argv);
 int cmd_grant(struct cli *cli, int argc, char **argv);
+int cmd_lookup(struct cli *cli, int argc, char **argv);
 
 /* Parse the options every read command takes (-j/--json); returns the index
  * of the first operand, or -1 after printing a usage error. */

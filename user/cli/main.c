@@ -20,6 +20,8 @@ static const struct cli_cmd cmds[] = {
 	{ "grant", "add (--user NAME | ADDR[/LEN]) --ttl DURATION [--reason TEXT]\n"
 		   "  grant del (--user NAME | ADDR[/LEN])\n"
 		   "  grant list [-j]", "MFA grants (zero-trust IMAP)", cmd_grant },
+	{ "lookup", "ADDR [--port N] [-j]", "a source's standing: allowed or refused, by which rule\n"
+	  "      (allow list, deny list, block, port action, default deny, grant)", cmd_lookup },
 	{ "events", "[-j] [--no-kill]", "follow automatic blocks and their expiry, live;\n"
 	  "      ends the blocked sources' open sessions unless --no-kill", cmd_events },
 	{ "unload", "[--force]", "detach everything and remove the pins (--force: stop the agent first)", cmd_unload },
