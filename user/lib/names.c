@@ -113,3 +113,14 @@ int ig_note_ok(const char *note)
 {
 	return !note || (strlen(note) < IG_NOTE_LEN && ig_text_ok(note, strlen(note)));
 }
+
+int ig_note_field_ok(const char *field, size_t size)
+{
+	return memchr(field, '\0', size) && ig_note_ok(field);
+}
+
+const char *ig_field_safe(const char *field, size_t size, char *out, size_t outsz)
+{
+	ig_text_safe(field, strnlen(field, size), out, outsz);
+	return out;
+}

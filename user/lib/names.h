@@ -37,4 +37,17 @@ int ig_user_ok(const char *user);
 /* A note: shorter than IG_NOTE_LEN bytes, text. NULL is fine. */
 int ig_note_ok(const char *note);
 
+/* A note field as stored (struct ig_block, struct ig_grant): NUL-terminated
+ * within size bytes, and ig_note_ok. */
+int ig_note_field_ok(const char *field, size_t size);
+
+/* Room for the safe form of a field of n bytes. */
+#define IG_SAFE_LEN(n) (3 * (n) + 1)
+
+/* The safe form of a NUL-padded field of size bytes (terminated or not)
+ * in out (outsz bytes, IG_SAFE_LEN(size) always fit); returns out. For
+ * printing what a pinned table holds, which an older version or another
+ * tool may have written. */
+const char *ig_field_safe(const char *field, size_t size, char *out, size_t outsz);
+
 #endif
