@@ -71,6 +71,11 @@ $(BUILD)/tests/fuzz/fuzz_requests: tests/fuzz/fuzz_requests.c $(FUZZ_REQ_SRC) $(
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Iuser/agent tests/fuzz/fuzz_requests.c $(FUZZ_REQ_SRC) \
 		$(shell pkg-config --libs json-c libmicrohttpd) -o $@
 
+$(BUILD)/tests/fuzz/fuzz_text: tests/fuzz/fuzz_text.c user/lib/names.c user/lib/names.h include/imapguard.h
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_text.c user/lib/names.c \
+		$(shell pkg-config --libs json-c) -o $@
+
 .PHONY: fuzz
 fuzz: $(FUZZ_BIN)
 	for f in $(FUZZ_BIN); do n=$${f##*/fuzz_}; mkdir -p $(BUILD)/fuzz-corpus/$$n; \
