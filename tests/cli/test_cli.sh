@@ -65,6 +65,14 @@ t_rc 2 "block add --reason with a control character: exit 2" "$IG" --pin-path /n
 	block add 198.18.0.1 --reason "$(printf 'a\033[31mb')"
 t_rc 2 "grant add --user with a control character: exit 2" "$IG" --pin-path /nonexistent/ig \
 	grant add --user "$(printf 'al\001ice')" --ttl 1h
+t_rc 2 "block add --reason in Latin-1, not UTF-8: exit 2" "$IG" --pin-path /nonexistent/ig \
+	block add 198.18.0.82 --reason $'caf\xe9'
+t_match "...saying it must be valid UTF-8" "reason must be valid UTF-8" "$T_OUT"
+t_rc 2 "grant add --reason with a C1 control (CSI): exit 2" "$IG" --pin-path /nonexistent/ig \
+	grant add --user alice --ttl 1h --reason $'a\xc2\x9b31m'
+t_rc 2 "grant add --user with an overlong '/': exit 2" "$IG" --pin-path /nonexistent/ig \
+	grant add --user $'\xc0\xafetc' --ttl 1h
+t_match "...saying it must be valid UTF-8" "user must be a login name in valid UTF-8" "$T_OUT"
 t_rc 2 "stats with a stray operand: exit 2" "$IG" stats extra
 t_rc 2 "grant add without --ttl: exit 2" "$IG" --pin-path /nonexistent/ig grant add --user alice
 t_rc 2 "grant add with both a user and a CIDR: exit 2" "$IG" --pin-path /nonexistent/ig \
@@ -144,6 +152,26 @@ t_rc 1 "grant del of an absent grant: exit 1" igs grant del --user bob
 t_rc 0 "grant del --user" igs grant del --user alice@example.org
 t_rc 0 "grant del CIDR" igs grant del 2001:db8:9::/48
 t_jq "grant list empty again" '.grants | length == 0' "$(igs grant list -j)"
+
+# free text is strict UTF-8 without control characters, or refused and
+# nothing changes; what is listed is valid JSON for a strict decoder
+strict_json() { python3 -c 'import json,sys; json.loads(open(sys.argv[1],"rb").read().decode())' "$1"; }
+listed() { { igs block list -j; igs grant list -j; } | jq -c 'del(.[][].age_seconds)'; }
+before=$(listed)
+for bad in $'caf\xe9' $'\xed\xa0\x80' $'\xf4\x90\x80\x80' $'a\xe2\x82' $'\xc2\x85' $'del\x7f'; do
+	t_rc 2 "block add --reason $(printf '%q' "$bad"): exit 2" igs block add 198.18.0.82 --reason "$bad"
+	t_match "...saying why" "reason must be valid UTF-8 without control characters" "$T_OUT"
+	t_rc 2 "grant add --user $(printf '%q' "$bad"): exit 2" igs grant add --user "$bad" --ttl 1h
+	t_rc 2 "grant add --reason $(printf '%q' "$bad"): exit 2" igs grant add 198.18.0.82 --ttl 1h \
+		--reason "$bad"
+done
+t_check "the refusals changed nothing" test "$before" = "$(listed)"
+t_rc 0 "block add --reason in UTF-8 (\"café ✉\") is fine" igs block add 198.18.0.82 --reason 'café ✉'
+igs block list -j >"$LAB_DIR/bl.json"
+t_check "block list -j is valid UTF-8 JSON for a strict decoder" strict_json "$LAB_DIR/bl.json"
+t_jq "...with the note as given" '.blocks[] | select(.prefix == "198.18.0.82/32") | .note == "café ✉"' \
+	"$(igs block list -j)"
+t_rc 0 "block del 198.18.0.82" igs block del 198.18.0.82
 
 # a bad re-apply changes nothing
 t_rc 2 "re-apply a bad policy: exit 2" igs apply "$BAD"
