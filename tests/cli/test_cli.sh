@@ -19,6 +19,11 @@ t_rc 0 "check good policy: exit 0" "$IG" check "$GOOD"
 t_rc 2 "check bad policy: exit 2" "$IG" check "$BAD"
 t_match "check names FILE:LINE for each error" "^$BAD:4: .*action.*\\n?" "$T_OUT"
 t_match "check reports the second error too" "^$BAD:6: .*host bits" "$T_OUT"
+printf '[general]\ninterfaces = lo\n[port 143]\naction = dr\351p\n' >"$BAD.l1"
+T_OUT=$("$IG" check -j "$BAD.l1" 2>/dev/null); rm -f "$BAD.l1"
+t_match "check -j quotes a Latin-1 value in its safe form" "not 'dr"$'\xef\xbf\xbd'"p'" "$T_OUT"
+t_check "...so its output is valid JSON for a strict decoder" python3 -c \
+	'import json, sys; json.loads(sys.argv[1].encode("utf-8", "surrogateescape").decode())' "$T_OUT"
 t_rc 0 "the shipped example policy passes check (interfaces = lo)" sh -c \
 	"sed 's/^interfaces = .*/interfaces = lo/' '$ROOT/scripts/imapguard.conf.example' >'$GOOD.ex' &&
 	 '$IG' check '$GOOD.ex'; rc=\$?; rm -f '$GOOD.ex'; exit \$rc"
