@@ -179,6 +179,11 @@ for body in $'{"user":"caf\xe9","ttl":"1h"}' $'{"user":"\xc0\xafetc","ttl":"1h"}
 	t_match "...saying why" "valid UTF-8|without NUL" "$(cat "$LAB_DIR/api.out")"
 done
 t_check "...and nothing was stored ($(grants_now))" test "$(grants_now)" = "$g0"
+t_check "a Latin-1 'source': 400" test "$(api -H "Authorization: Bearer $TOKEN" -X POST \
+	--data-binary $'{"source":"caf\xe9","ttl":"1h"}' http://127.0.0.1:9744/v1/grants)" = 400
+t_check "...its error quotes it in its safe form, valid JSON for a strict decoder" python3 -c '
+import json, sys
+assert "caf\ufffd" in json.loads(open(sys.argv[1], "rb").read().decode())["error"]' "$LAB_DIR/api.out"
 t_check "POST /v1/grants with the token: 201" test "$(api -H "Authorization: Bearer $TOKEN" \
 	-X POST -d '{"user":"alice","ttl":"3s"}' http://127.0.0.1:9744/v1/grants)" = 201
 t_jq "...answering with the grant" '.kind == "user" and .user == "alice" and .seconds_left == 3' \
