@@ -58,7 +58,8 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DIG_VERSION='"fuzz"' -Iinclude -
 	       -I$(BUILD) $(shell pkg-config --cflags $(PKGS)) \
 	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_LIB_SRC := user/lib/policy.c user/lib/addr.c user/lib/duration.c user/lib/diag.c
+FUZZ_LIB_SRC := user/lib/policy.c user/lib/addr.c user/lib/duration.c user/lib/diag.c \
+		user/lib/names.c
 
 $(BUILD)/tests/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_LIB_SRC) $(wildcard user/lib/*.h)
 	@mkdir -p $(@D)
@@ -70,6 +71,11 @@ $(BUILD)/tests/fuzz/fuzz_requests: tests/fuzz/fuzz_requests.c $(FUZZ_REQ_SRC) $(
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Iuser/agent tests/fuzz/fuzz_requests.c $(FUZZ_REQ_SRC) \
 		$(shell pkg-config --libs json-c libmicrohttpd) -o $@
+
+$(BUILD)/tests/fuzz/fuzz_text: tests/fuzz/fuzz_text.c user/lib/names.c user/lib/names.h include/imapguard.h
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_text.c user/lib/names.c \
+		$(shell pkg-config --libs json-c) -o $@
 
 .PHONY: fuzz
 fuzz: $(FUZZ_BIN)

@@ -26,6 +26,11 @@ t_rc 0 "check good policy: exit 0" "$IG" check "$GOOD"
 t_rc 2 "check bad policy: exit 2" "$IG" check "$BAD"
 t_match "check names FILE:LINE for each error" "^$BAD:4: .*action.*\\n?" "$T_OUT"
 t_match "check reports the second error too" "^$BAD:6: .*host bits" "$T_OUT"
+printf '[general]\ninterfaces = lo\n[port 143]\naction = dr\351p\n' >"$BAD.l1"
+T_OUT=$("$IG" check -j "$BAD.l1" 2>/dev/null); rm -f "$BAD.l1"
+t_match "check -j quotes a Latin-1 value in its safe form" "not 'dr"$'\xef\xbf\xbd'"p'" "$T_OUT"
+t_check "...so its output is valid JSON for a strict decoder" python3 -c \
+	'import json, sys; json.loads(sys.argv[1].encode("utf-8", "surrogateescape").decode())' "$T_OUT"
 t_rc 0 "the shipped example policy passes check (interfaces = lo)" sh -c \
 	"sed 's/^interfaces = .*/interfaces = lo/' '$ROOT/scripts/imapguard.conf.example' >'$GOOD.ex' &&
 	 '$IG' check '$GOOD.ex'; rc=\$?; rm -f '$GOOD.ex'; exit \$rc"
@@ -72,6 +77,14 @@ t_rc 2 "block add --reason with a control character: exit 2" "$IG" --pin-path /n
 	block add 198.18.0.1 --reason "$(printf 'a\033[31mb')"
 t_rc 2 "grant add --user with a control character: exit 2" "$IG" --pin-path /nonexistent/ig \
 	grant add --user "$(printf 'al\001ice')" --ttl 1h
+t_rc 2 "block add --reason in Latin-1, not UTF-8: exit 2" "$IG" --pin-path /nonexistent/ig \
+	block add 198.18.0.82 --reason $'caf\xe9'
+t_match "...saying it must be valid UTF-8" "reason must be valid UTF-8" "$T_OUT"
+t_rc 2 "grant add --reason with a C1 control (CSI): exit 2" "$IG" --pin-path /nonexistent/ig \
+	grant add --user alice --ttl 1h --reason $'a\xc2\x9b31m'
+t_rc 2 "grant add --user with an overlong '/': exit 2" "$IG" --pin-path /nonexistent/ig \
+	grant add --user $'\xc0\xafetc' --ttl 1h
+t_match "...saying it must be valid UTF-8" "user must be a login name in valid UTF-8" "$T_OUT"
 t_rc 2 "stats with a stray operand: exit 2" "$IG" stats extra
 t_rc 2 "grant add without --ttl: exit 2" "$IG" --pin-path /nonexistent/ig grant add --user alice
 t_rc 2 "grant add with both a user and a CIDR: exit 2" "$IG" --pin-path /nonexistent/ig \
@@ -185,6 +198,26 @@ t_rc 1 "grant del of an absent grant: exit 1" igs grant del --user bob
 t_rc 0 "grant del --user" igs grant del --user alice@example.org
 t_rc 0 "grant del CIDR" igs grant del 2001:db8:9::/48
 t_jq "grant list empty again" '.grants | length == 0' "$(igs grant list -j)"
+
+# free text is strict UTF-8 without control characters, or refused and
+# nothing changes; what is listed is valid JSON for a strict decoder
+strict_json() { python3 -c 'import json,sys; json.loads(open(sys.argv[1],"rb").read().decode())' "$1"; }
+listed() { { igs block list -j; igs grant list -j; } | jq -c 'del(.[][].age_seconds)'; }
+before=$(listed)
+for bad in $'caf\xe9' $'\xed\xa0\x80' $'\xf4\x90\x80\x80' $'a\xe2\x82' $'\xc2\x85' $'del\x7f'; do
+	t_rc 2 "block add --reason $(printf '%q' "$bad"): exit 2" igs block add 198.18.0.82 --reason "$bad"
+	t_match "...saying why" "reason must be valid UTF-8 without control characters" "$T_OUT"
+	t_rc 2 "grant add --user $(printf '%q' "$bad"): exit 2" igs grant add --user "$bad" --ttl 1h
+	t_rc 2 "grant add --reason $(printf '%q' "$bad"): exit 2" igs grant add 198.18.0.82 --ttl 1h \
+		--reason "$bad"
+done
+t_check "the refusals changed nothing" test "$before" = "$(listed)"
+t_rc 0 "block add --reason in UTF-8 (\"café ✉\") is fine" igs block add 198.18.0.82 --reason 'café ✉'
+igs block list -j >"$LAB_DIR/bl.json"
+t_check "block list -j is valid UTF-8 JSON for a strict decoder" strict_json "$LAB_DIR/bl.json"
+t_jq "...with the note as given" '.blocks[] | select(.prefix == "198.18.0.82/32") | .note == "café ✉"' \
+	"$(igs block list -j)"
+t_rc 0 "block del 198.18.0.82" igs block del 198.18.0.82
 
 # a bad re-apply changes nothing
 t_rc 2 "re-apply a bad policy: exit 2" igs apply "$BAD"

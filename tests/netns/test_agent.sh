@@ -348,6 +348,41 @@ t_check "a restart on the same pins" agent_start
 t_match "does not merge again" '"restored_blocks":0,"restored_offences":0,"restored_grants":0' \
 	"$(tail -1 "$LAB_DIR/agent.log")"
 
+# --- a state entry whose free text is not strict UTF-8 without controls
+# (an older version's, or a hand edit): refused with a log line, the rest
+# restored, and the next save is valid JSON for a strict decoder ---
+agent_stop TERM
+exp=$(($(date +%s) + 3600))
+awk -v e=$exp 'NR == 1 { print; print "{\"prefix\":\"198.18.9.91/32\",\"origin\":\"manual\",\"reason\":\"manual\",\"note\":\"caf\351\"},"
+	print "{\"prefix\":\"198.18.9.92/32\",\"origin\":\"manual\",\"reason\":\"manual\",\"note\":\"caf\\u00e9\"},"
+	print "{\"prefix\":\"198.18.9.93/32\",\"origin\":\"manual\",\"reason\":\"manual\",\"note\":\"a\\u0000b\"},"; next }
+	/^\],"grants":\[$/ { print; print "{\"kind\":\"user\",\"user\":\"m\351\",\"expires_unix\":" e "},"; next }
+	{ print }' "$STATE/state.json" >"$LAB_DIR/text.json"
+cp "$LAB_DIR/text.json" "$STATE/state.json"
+rm -f "$STATE/state.json.prev"
+igs unload >/dev/null
+t_check "start on a state file with a Latin-1 note, a NUL in a note, a Latin-1 user" agent_start
+B=$(igs block list -j)
+t_jq "the entry with the UTF-8 note is restored, its note intact" \
+	'.blocks[] | select(.prefix == "198.18.9.92/32") | .note == "café"' "$B"
+t_jq "the entries with a Latin-1 note or a NUL are not" \
+	'[.blocks[] | select(.prefix == "198.18.9.91/32" or .prefix == "198.18.9.93/32")] | length == 0' "$B"
+t_jq "...nor the grant for the Latin-1 user, and the rest is back" \
+	'[.grants[] | .user // .source] | sort == ["198.18.9.77/32", "carol"]' "$(igs grant list -j)"
+t_match "each refusal is logged, saying why" \
+	'"level":"warning","event":"state_restore","message":"an entry.s note is not valid UTF-8.*"note":"caf'$'\xef\xbf\xbd''"' \
+	"$(cat "$LAB_DIR/agent.log")"
+t_match "...the user's too" '"event":"state_restore","message":"an entry.s user name is not valid UTF-8' \
+	"$(cat "$LAB_DIR/agent.log")"
+t_match "...and counted as skipped" '3 entries of .*state.json were unusable and skipped' \
+	"$(cat "$LAB_DIR/agent.log")"
+strict_json() { python3 -c 'import json, sys; [json.loads(l.decode()) for l in open(sys.argv[1], "rb")]' "$1"; }
+t_check "every line of the agent's log is valid JSON for a strict decoder" strict_json "$LAB_DIR/agent.log"
+igs block del 198.18.9.92 >/dev/null
+sleep 0.6 # the coalesced state write
+t_check "the state file it writes is valid JSON for a strict decoder" python3 -c \
+	'import json, sys; json.loads(open(sys.argv[1], "rb").read().decode())' "$STATE/state.json"
+
 # --- a truncated state file is never partly applied ---
 agent_stop TERM
 cp "$STATE/state.json" "$LAB_DIR/full.json"

@@ -84,6 +84,19 @@ t_match "monitor: the agent logs the would_reject" \
 	'"event":"would_reject","remote":"198.18.5.12(/32)?","user":"alice","reason":"no_grant"' \
 	"$(agent_log)"
 
+# --- a user name that is not text (Dovecot passes what the client typed):
+# logged in its safe form, so every log line stays valid JSON ---
+t_match "monitor: a request for user \$'caf\\xe9\\e[31m' is answered" '"status":0' \
+	"$(ip netns exec "$NS_S" curl -s -H "X-API-Key: $KEY" --data-binary \
+		$'{"remote":"198.18.5.12","login":"caf\xe9\x1b[31m","protocol":"imap","tls":true}' \
+		'http://127.0.0.1:9744/policy?command=allow')"
+t_match "monitor: its would_reject logs the name's safe form (U+FFFD, '?')" \
+	'"event":"would_reject","remote":"198.18.5.12(/32)?","user":"caf'$'\xef\xbf\xbd''\?\[31m"' \
+	"$(agent_log)"
+t_check "monitor: every line of the agent's log is valid JSON for a strict decoder" \
+	python3 -c 'import json, sys; [json.loads(l.decode()) for l in open(sys.argv[1], "rb")]' \
+	"$LAB_DIR/agent.log"
+
 # --- require_tls: plaintext LOGIN on 143 goes through ---
 P=198.18.5.14
 lab_client_addr $P

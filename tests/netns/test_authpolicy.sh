@@ -96,6 +96,25 @@ t_jq "they block $M/32 in the IPv4 table, not an IPv6 /64 of every mapped addres
 	 (map(select(startswith(\"::\"))) | length == 0)" "$(igs block list -j)"
 t_refute "...and the IPv4 client itself is dropped at XDP" probe $M $SRV4 993
 
+# --- a user name that is not text: Dovecot passes what the client typed ---
+# counted as its safe form (U+FFFD, '?'; test_auth_monitor sees it
+# logged), never refused, and every log line stays valid JSON
+U=198.18.5.78
+codes=$(for u in 'caf\xe9' '\xed\xa0\x80' 'a\x1b[31m' 'x\xc2\x9by' 'b\xff'; do
+	ip netns exec "$NS_S" curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $KEY" \
+		--data-binary "$(printf '{"remote":"%s","login":"%b","protocol":"imap","tls":true,"success":false}' $U "$u")" \
+		'http://127.0.0.1:9744/policy?command=report'
+done | tr -d '\n')
+t_check "failed reports for user names that are not UTF-8 text are accepted ($codes)" \
+	test "$codes" = 200200200200200
+t_jq "...and counted: 5 users from $U make a spray block" \
+	"[.blocks[] | select(.prefix == \"$U/32\" and .origin == \"auth\")] | length == 1" \
+	"$(igs block list -j)"
+t_check "every line of the agent's log is valid JSON for a strict decoder" python3 -c '
+import json, sys
+for line in open(sys.argv[1], "rb"):
+    json.loads(line.decode())' "$LAB_DIR/agent.log"
+
 # --- 5. plaintext LOGIN on 143 (Dovecot allows it; imapguard does not) ---
 P=198.18.1.10
 lab_client_addr $P
@@ -145,6 +164,26 @@ t_check "with a wrong token: 401" test "$(api -H 'Authorization: Bearer wrong-to
 t_check "POST /v1/grants with a control character in the note: 400" test "$(api \
 	-H "Authorization: Bearer $TOKEN" -X POST -d '{"user":"alice","ttl":"3s","note":"a\u001bb"}' \
 	http://127.0.0.1:9744/v1/grants)" = 400
+# free text that is not strict UTF-8 without controls: 400, saying why,
+# and nothing stored (raw Latin-1, an overlong, a C1 control, a NUL)
+grants_now() { ip netns exec "$NS_S" curl -s -H "Authorization: Bearer $TOKEN" \
+	http://127.0.0.1:9744/v1/grants | jq -c '[.grants[] | .user // .source] | sort'; }
+g0=$(grants_now)
+for body in $'{"user":"caf\xe9","ttl":"1h"}' $'{"user":"\xc0\xafetc","ttl":"1h"}' \
+	$'{"source":"198.18.5.99","ttl":"1h","note":"caf\xe9"}' \
+	'{"source":"198.18.5.99","ttl":"1h","note":"csi\u009b31m"}' \
+	'{"user":"alice\u0000bob","ttl":"1h"}' '{"source":"198.18.5.99","ttl":"1h","note":"a\u0000b"}'; do
+	code=$(api -H "Authorization: Bearer $TOKEN" -X POST --data-binary "$body" \
+		http://127.0.0.1:9744/v1/grants)
+	t_check "POST /v1/grants $(printf '%q' "$body"): 400 ($code)" test "$code" = 400
+	t_match "...saying why" "valid UTF-8|without NUL" "$(cat "$LAB_DIR/api.out")"
+done
+t_check "...and nothing was stored ($(grants_now))" test "$(grants_now)" = "$g0"
+t_check "a Latin-1 'source': 400" test "$(api -H "Authorization: Bearer $TOKEN" -X POST \
+	--data-binary $'{"source":"caf\xe9","ttl":"1h"}' http://127.0.0.1:9744/v1/grants)" = 400
+t_check "...its error quotes it in its safe form, valid JSON for a strict decoder" python3 -c '
+import json, sys
+assert "caf\ufffd" in json.loads(open(sys.argv[1], "rb").read().decode())["error"]' "$LAB_DIR/api.out"
 t_check "POST /v1/grants with the token: 201" test "$(api -H "Authorization: Bearer $TOKEN" \
 	-X POST -d '{"user":"alice","ttl":"3s"}' http://127.0.0.1:9744/v1/grants)" = 201
 t_jq "...answering with the grant" '.kind == "user" and .user == "alice" and .seconds_left == 3' \

@@ -25,19 +25,22 @@ static json_object *grant_json(int kind, const char *user, const struct ig_prefi
 			       const struct ig_grant *g, uint64_t now)
 {
 	json_object *o = json_object_new_object();
-	char buf[IG_PREFIX_STRLEN], when[32];
+	char buf[IG_PREFIX_STRLEN], when[32], note[IG_SAFE_LEN(IG_NOTE_LEN)];
+	char who[IG_SAFE_LEN(IG_USER_LEN)];
 
 	json_object_object_add(o, "kind", json_object_new_string(ig_grant_kind_name(kind)));
 	if (kind == IG_GRANT_USER)
-		json_object_object_add(o, "user", json_object_new_string(user));
+		json_object_object_add(o, "user", json_object_new_string(
+			ig_field_safe(user, IG_USER_LEN, who, sizeof(who))));
 	else
 		json_object_object_add(o, "source", json_object_new_string(ig_prefix_str(p, buf)));
 	ig_mono_strftime(g->expires_ns, IG_ISO8601, when, sizeof(when));
 	json_object_object_add(o, "expires", json_object_new_string(when));
 	json_object_object_add(o, "seconds_left", json_object_new_int64(
 		g->expires_ns > now ? (int64_t)((g->expires_ns - now + 999999999ull) / 1000000000ull) : 0));
-	if (g->note[0])
-		json_object_object_add(o, "note", json_object_new_string(g->note));
+	if (g->note[0]) /* the safe form: an older version may have stored it */
+		json_object_object_add(o, "note", json_object_new_string(
+			ig_field_safe(g->note, sizeof(g->note), note, sizeof(note))));
 	return o;
 }
 

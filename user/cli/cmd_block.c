@@ -29,7 +29,7 @@ static int parse_prefix_arg(const char *s, struct ig_prefix *p)
 static int valid_note(const char *s)
 {
 	if (!ig_note_ok(s))
-		ig_err("--reason must be text without control characters, at most %d bytes",
+		ig_err("--reason must be valid UTF-8 without control characters, at most %d bytes",
 		       IG_NOTE_LEN - 1);
 	return ig_note_ok(s);
 }
@@ -141,8 +141,10 @@ static int list_one(const struct ig_prefix *p, const struct ig_block *b, void *a
 	/* rounded up: a block with 0.4 s to go is still in force */
 	int64_t left = b->expires_ns ?
 		(int64_t)((b->expires_ns - lc->now + 999999999ull) / 1000000000ull) : -1;
-	char buf[IG_PREFIX_STRLEN], lefts[32];
+	char buf[IG_PREFIX_STRLEN], lefts[32], note[IG_SAFE_LEN(IG_NOTE_LEN)];
 
+	/* the safe form: an older version may have stored any bytes */
+	ig_field_safe(b->note, sizeof(b->note), note, sizeof(note));
 	if (expired && !lc->all)
 		return 0;
 	if (expired)
@@ -155,7 +157,7 @@ static int list_one(const struct ig_prefix *p, const struct ig_block *b, void *a
 				 expired ? " (expired)" : "");
 		printf("%-44s %-7s %-14s %-20s %s\n", ig_prefix_str(p, buf),
 		       ig_origin_name(b->origin), ig_block_reason_name(b->reason), lefts,
-		       b->note);
+		       note);
 		return 0;
 	}
 	json_object *o = json_object_new_object();
@@ -163,7 +165,7 @@ static int list_one(const struct ig_prefix *p, const struct ig_block *b, void *a
 	json_object_object_add(o, "prefix", json_object_new_string(ig_prefix_str(p, buf)));
 	json_object_object_add(o, "origin", json_object_new_string(ig_origin_name(b->origin)));
 	json_object_object_add(o, "reason", json_object_new_string(ig_block_reason_name(b->reason)));
-	json_object_object_add(o, "note", json_object_new_string(b->note));
+	json_object_object_add(o, "note", json_object_new_string(note));
 	json_object_object_add(o, "permanent", json_object_new_boolean(!b->expires_ns));
 	json_object_object_add(o, "seconds_left", left < 0 ? NULL : json_object_new_int64(left));
 	json_object_object_add(o, "expired", json_object_new_boolean(expired));

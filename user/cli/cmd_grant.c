@@ -60,8 +60,8 @@ static int parse_target(int argc, char **argv, int add, struct target *t)
 		return -1;
 	}
 	if (t->user && !ig_user_ok(t->user)) {
-		ig_err("--user must be a login name without spaces or control characters, "
-		       "shorter than %d bytes", IG_USER_LEN);
+		ig_err("--user must be a login name in valid UTF-8 without spaces or control "
+		       "characters, shorter than %d bytes", IG_USER_LEN);
 		return -1;
 	}
 	if (add && !t->ttl) {
@@ -69,7 +69,7 @@ static int parse_target(int argc, char **argv, int add, struct target *t)
 		return -1;
 	}
 	if (!ig_note_ok(t->note)) {
-		ig_err("--reason must be text without control characters, at most %d bytes",
+		ig_err("--reason must be valid UTF-8 without control characters, at most %d bytes",
 		       IG_NOTE_LEN - 1);
 		return -1;
 	}
@@ -125,14 +125,17 @@ static int list_one(int kind, const char *user, const struct ig_prefix *p,
 {
 	struct list_ctx *lc = arg;
 	int64_t left = (int64_t)((g->expires_ns - lc->now + 999999999ull) / 1000000000ull);
-	char buf[IG_PREFIX_STRLEN];
-	const char *who = kind == IG_GRANT_USER ? user : ig_prefix_str(p, buf);
+	char buf[IG_PREFIX_STRLEN], note[IG_SAFE_LEN(IG_NOTE_LEN)], name[IG_SAFE_LEN(IG_USER_LEN)];
+	const char *who = kind == IG_GRANT_USER ? ig_field_safe(user, IG_USER_LEN, name, sizeof(name)) :
+						  ig_prefix_str(p, buf);
 
+	/* the safe form: an older version may have stored any bytes */
+	ig_field_safe(g->note, sizeof(g->note), note, sizeof(note));
 	if (g->expires_ns <= lc->now)
 		return 0; /* lapsed, not yet swept */
 	if (!lc->arr) {
 		printf("%-7s %-44s %8llds  %s\n", ig_grant_kind_name(kind), who, (long long)left,
-		       g->note);
+		       note);
 		return 0;
 	}
 	json_object *o = json_object_new_object();
@@ -141,7 +144,7 @@ static int list_one(int kind, const char *user, const struct ig_prefix *p,
 	json_object_object_add(o, kind == IG_GRANT_USER ? "user" : "source",
 			       json_object_new_string(who));
 	json_object_object_add(o, "seconds_left", json_object_new_int64(left));
-	json_object_object_add(o, "note", json_object_new_string(g->note));
+	json_object_object_add(o, "note", json_object_new_string(note));
 	json_object_array_add(lc->arr, o);
 	return 0;
 }

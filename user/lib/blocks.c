@@ -35,6 +35,8 @@ int ig_block_put(struct ig_handle *h, const struct ig_prefix *p, const struct ig
 	struct ig_block b = *in;
 	int err;
 
+	if (!ig_note_field_ok(b.note, sizeof(b.note)))
+		return -EINVAL; /* every way in passes here: restore, auth blocks */
 	b.prefixlen = p->len;
 	/* counted in the summary first: the data plane skips the lookup
 	 * while the bit is clear */

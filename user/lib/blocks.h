@@ -16,7 +16,7 @@ int ig_block_add(struct ig_handle *h, const struct ig_prefix *p, uint64_t ttl_ns
 		 const char *note, uint8_t origin, uint8_t reason);
 
 /* Write a block exactly as given (restoring saved state): no counters
- * move, prefixlen is taken from p. */
+ * move, prefixlen is taken from p. -EINVAL: a note names.h refuses. */
 int ig_block_put(struct ig_handle *h, const struct ig_prefix *p, const struct ig_block *b);
 
 /* -ENOENT when no block has exactly this prefix. */
