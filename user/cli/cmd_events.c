@@ -179,7 +179,9 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 		err = ring_buffer__poll(rb, 200);
 		if (err == -EINTR)
 			err = 0;
-		if (f.nft_dirty) {
+		if (f.nft_dirty && ig_nft_wanted(&h.meta) == IG_NFT_NONE) {
+			f.nft_dirty = 0;
+		} else if (f.nft_dirty) {
 			char why[256];
 			int rc = ig_nft_sync_dynamic(&h, why, sizeof(why));
 
