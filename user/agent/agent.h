@@ -126,6 +126,8 @@ struct agent {
  * the deferred sync then tries again.
  */
 int nftwatch_open(struct agent *a);
+/* IG_NFT_NONE, _MIRROR or _ENFORCE, as the pinned meta says now */
+int agent_nft_wanted(struct agent *a);
 void nftwatch_close(struct agent *a);
 void nftwatch_read(struct agent *a);
 void nftwatch_check(struct agent *a);

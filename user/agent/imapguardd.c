@@ -255,7 +255,7 @@ static void maybe_sync(struct agent *a, uint64_t now, int force)
 
 	if (!force && ((gen == a->synced_gen && !a->nft_again) || now < a->next_sync_ns))
 		return;
-	if (ig_nft_wanted(&a->h.meta) == IG_NFT_NONE) {
+	if (agent_nft_wanted(a) == IG_NFT_NONE) {
 		a->synced_gen = gen;
 		return;
 	}

@@ -130,6 +130,21 @@ void nftwatch_read(struct agent *a)
 	}
 }
 
+int agent_nft_wanted(struct agent *a)
+{
+	struct ig_meta m;
+
+	/* the pinned meta, not our copy: an `imapguard apply` may have
+	 * changed the attach kind or the mirror since our last reload, and a
+	 * table it removed must not come back */
+	if (ig_meta_read(&a->h, &m)) {
+		pthread_mutex_lock(&a->lock);
+		m = a->h.meta;
+		pthread_mutex_unlock(&a->lock);
+	}
+	return ig_nft_wanted(&m);
+}
+
 static void count(struct agent *a, uint64_t *c)
 {
 	pthread_mutex_lock(&a->lock);
@@ -178,7 +193,7 @@ static void log_rebuild(struct agent *a, int wanted, const char *cause, const ch
 
 void nftwatch_check(struct agent *a)
 {
-	int wanted = ig_nft_wanted(&a->h.meta), foreign = a->nft_foreign;
+	int wanted = agent_nft_wanted(a), foreign = a->nft_foreign;
 	int lost = __atomic_exchange_n(&a->nft_lost, 0, __ATOMIC_RELAXED);
 	int rc, lock = -1, changed = 0;
 	uint64_t t0 = ig_mono_ns();
@@ -217,20 +232,10 @@ void nftwatch_check(struct agent *a)
 	ig_unlock(&lock);
 }
 
-/* what the pins want, read under the lock a reload rewrites the meta with */
-static int wanted_now(struct agent *a)
-{
-	int w;
-
-	pthread_mutex_lock(&a->lock);
-	w = ig_nft_wanted(&a->h.meta);
-	pthread_mutex_unlock(&a->lock);
-	return w;
-}
 
 int agent_nft_put(struct agent *a, int grant, const struct ig_prefix *p, uint64_t expires_ns)
 {
-	int wanted = wanted_now(a), rc, lock = -1;
+	int wanted = agent_nft_wanted(a), rc, lock = -1;
 	char why[256], buf[IG_PREFIX_STRLEN];
 
 	if (wanted == IG_NFT_NONE || (grant && wanted != IG_NFT_ENFORCE))
@@ -260,7 +265,7 @@ int agent_nft_sync(struct agent *a)
 	int rc, lock = -1;
 	char why[256];
 
-	if (wanted_now(a) == IG_NFT_NONE)
+	if (agent_nft_wanted(a) == IG_NFT_NONE)
 		return 0;
 	rc = ig_lock(a->pin, &lock);
 	if (rc)
