@@ -12,6 +12,7 @@
 #include "requests.h"
 
 struct ring_buffer;
+struct mnl_socket;
 struct ig_mapcount;
 struct ig_auth;
 struct ig_event;
@@ -103,7 +104,36 @@ struct agent {
 	uint64_t synced_gen;  /* state_gen at the last nftables sync */
 	uint64_t next_sync_ns;
 	int nft_again;	      /* nft changes waited on expiring elements */
+
+	/* table inet imapguard kept there (nftwatch.c) */
+	struct mnl_socket *nftmon; /* nftables notifications (main thread) */
+	int nftmon_pending;	   /* a deletion of ours in the transaction being read */
+	int nft_foreign;	   /* someone else deleted something of our table */
+	int nft_lost;		   /* notifications lost, or a put found no table (atomic) */
+	uint64_t nft_rebuilds, nft_rebuild_failures; /* under lock */
+	uint64_t nft_put_failures;		     /* under lock */
 };
+
+/*
+ * Our nftables table, kept there and kept current (nftwatch.c).
+ * nftwatch_open subscribes to the kernel's nftables notifications: the fd
+ * for epoll, or -errno. nftwatch_read drains them (main thread);
+ * nftwatch_check, at every tick and after a notification, rebuilds the
+ * table when someone else deleted or emptied what the pins want.
+ * agent_nft_put puts a block (grant = 0) or a source grant the agent just
+ * made into the nftables sets before the request is answered;
+ * agent_nft_sync brings them up to the BPF tables at once (a deletion).
+ * Both: 0, or -errno logged and counted (imapguard_nft_write_failures_total);
+ * the deferred sync then tries again.
+ */
+int nftwatch_open(struct agent *a);
+/* IG_NFT_NONE, _MIRROR or _ENFORCE, as the pinned meta says now */
+int agent_nft_wanted(struct agent *a);
+void nftwatch_close(struct agent *a);
+void nftwatch_read(struct agent *a);
+void nftwatch_check(struct agent *a);
+int agent_nft_put(struct agent *a, int grant, const struct ig_prefix *p, uint64_t expires_ns);
+int agent_nft_sync(struct agent *a);
 
 /* One JSON object per line on stdout: journald and log shippers take it. */
 void jlog(const char *level, const char *event, json_object *fields);

@@ -295,6 +295,8 @@ static void auth_block(struct agent *a, const struct ig_auth_conf *conf,
 		jlogf("error", "auth_block", "cannot add the block: %s", strerror(-err));
 		return;
 	}
+	/* enforced by nftables too (attach = nft) before Dovecot hears of it */
+	agent_nft_put(a, 0, pfx, b.expires_ns);
 	ig_block_kill_sessions(&a->h, pfx, &killed);
 	ig_event_of(&ev, IG_EV_BLOCK, pfx, &b, now);
 	o = ig_event_json(&ev);

@@ -77,6 +77,8 @@ static int create(struct agent *a, struct MHD_Connection *c, const char *body, s
 	}
 	g = (struct ig_grant){ .created_ns = ig_mono_ns() };
 	g.expires_ns = g.created_ns + q.ttl_ns;
+	if (!q.user) /* with attach = nft, in the grant set before the answer */
+		agent_nft_put(a, 1, &q.source, g.expires_ns);
 	if (q.note)
 		snprintf(g.note, sizeof(g.note), "%s", q.note);
 	json_object *f = grant_json(q.user ? IG_GRANT_USER : IG_GRANT_SOURCE, q.user, &q.source,
@@ -123,6 +125,8 @@ int grants_request(struct agent *a, struct MHD_Connection *c, const char *url,
 			return policy_fail(a, c, MHD_HTTP_NOT_FOUND, "no such grant");
 		if (rc)
 			return policy_fail(a, c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-rc));
+		if (!is_user) /* out of the grant set before the answer */
+			agent_nft_sync(a);
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "deleted", json_object_new_boolean(1));

@@ -269,6 +269,15 @@ static void render(struct agent *a, struct sbuf *b)
 	scalar(b, "imapguard_state_corrupt_total", "counter",
 	       "State files found truncated or foreign at start: kept aside, nothing restored "
 	       "from them.", ld(&a->state_corrupt));
+	scalar(b, "imapguard_nft_rebuilds_total", "counter",
+	       "Times table inet imapguard (enforcing or mirror) was found deleted or emptied by "
+	       "someone else and rebuilt.", a->nft_rebuilds);
+	scalar(b, "imapguard_nft_rebuild_failures_total", "counter",
+	       "Rebuilds of table inet imapguard that failed (tried again at the next tick).",
+	       a->nft_rebuild_failures);
+	scalar(b, "imapguard_nft_write_failures_total", "counter",
+	       "Blocks and grants the agent made that could not be written into the nftables "
+	       "sets at once (left to the next sync).", a->nft_put_failures);
 	family(b, "imapguard_events_total", "counter", "Kernel events consumed, by type.");
 	for (unsigned int t = IG_EV_BLOCK; t <= IG_EV_EXPIRE; t++)
 		sb_printf(b, "imapguard_events_total{type=\"%s\"} %llu\n", ig_event_type_name(t),

@@ -54,7 +54,10 @@ const char *cli_strerror(int err);
 int cli_need_root(void);
 
 /* After a change of blocks or grants: the nftables sets (enforcing with
- * attach = nft, or the mirror) follow. Never fails the command. */
-void cli_nft_follow(struct ig_handle *h, const char *what);
+ * attach = nft, or the mirror) follow, and a warning on stderr says when
+ * they could not (a missing table among them). -1 when the enforcing sets
+ * of attach = nft were not updated (the command then exits 1: its change
+ * is in the BPF tables but nftables does not enforce it), else 0. */
+int cli_nft_follow(struct ig_handle *h, const char *what);
 
 #endif

@@ -46,7 +46,7 @@ static int block_add(struct cli *cli, int argc, char **argv)
 	struct ig_handle h;
 	uint64_t ttl = 0;
 	char err[256], buf[IG_PREFIX_STRLEN], d[32];
-	int c, rc, killed = 0;
+	int c, rc, killed = 0, nft_failed = 0;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -81,7 +81,7 @@ static int block_add(struct cli *cli, int argc, char **argv)
 		ig_err("cannot block %s: %s", ig_prefix_str(&p, buf), cli_strerror(rc));
 		return EXIT_FAIL;
 	}
-	cli_nft_follow(&h, "block");
+	nft_failed = cli_nft_follow(&h, "block");
 	/* new connections are dropped from now on; end the open ones too */
 	if (ig_block_kill_sessions(&h, &p, &killed))
 		ig_warn("could not end the open sessions of %s", ig_prefix_str(&p, buf));
@@ -91,7 +91,7 @@ static int block_add(struct cli *cli, int argc, char **argv)
 	if (killed > 0)
 		printf("; %d open session%s ended", killed, killed == 1 ? "" : "s");
 	putchar('\n');
-	return EXIT_OK;
+	return nft_failed ? EXIT_FAIL : EXIT_OK;
 }
 
 static int block_del(struct cli *cli, int argc, char **argv)
@@ -99,7 +99,7 @@ static int block_del(struct cli *cli, int argc, char **argv)
 	struct ig_prefix p;
 	struct ig_handle h;
 	char buf[IG_PREFIX_STRLEN];
-	int rc;
+	int rc, nft_failed = 0;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: imapguard block del ADDR[/LEN]\n");
@@ -113,7 +113,7 @@ static int block_del(struct cli *cli, int argc, char **argv)
 	if (!rc)
 		rc = ig_block_del(&h, &p);
 	if (!rc)
-		cli_nft_follow(&h, "block");
+		nft_failed = cli_nft_follow(&h, "block");
 	ig_handle_close(&h);
 	if (rc == -ENOENT) {
 		ig_err("no block on exactly %s (see 'imapguard block list')",
@@ -125,7 +125,7 @@ static int block_del(struct cli *cli, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	printf("unblocked %s\n", ig_prefix_str(&p, buf));
-	return EXIT_OK;
+	return nft_failed ? EXIT_FAIL : EXIT_OK;
 }
 
 struct list_ctx {

@@ -179,14 +179,26 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 		err = ring_buffer__poll(rb, 200);
 		if (err == -EINTR)
 			err = 0;
-		if (f.nft_dirty) {
+		/* what the pins want now (an apply may have changed it) */
+		if (f.nft_dirty && (ig_meta_read(&h, &h.meta) ||
+				    ig_nft_wanted(&h.meta) == IG_NFT_NONE)) {
+			f.nft_dirty = 0;
+		} else if (f.nft_dirty && !ig_trylock(cli->pin, &h.lock_fd)) {
+			/* under the pins' lock, as the CLI changes blocks: a sync
+			 * that saw half of a change would undo the other half
+			 * (busy: the next poll tries again) */
 			char why[256];
 			int rc = ig_nft_sync_dynamic(&h, why, sizeof(why));
 
+			ig_unlock(&h.lock_fd);
 			/* one sync for a whole burst of events; > 0: some changes
 			 * wait on elements about to lapse, so the next poll (200
 			 * ms) tries again */
-			if (rc < 0)
+			if (rc == -ENOENT)
+				ig_warn("the nftables table inet %s is missing: this block is not in "
+					"it; run 'imapguard apply' (or imapguardd, which rebuilds it)",
+					IG_NFT_TABLE);
+			else if (rc < 0)
 				ig_warn("nftables block sets not updated: %s", why);
 			f.nft_dirty = rc > 0; /* an error waits for the next event */
 		}

@@ -81,7 +81,7 @@ static int grant_change(struct cli *cli, int argc, char **argv, int add)
 	struct target t;
 	struct ig_handle h;
 	char buf[IG_PREFIX_STRLEN], d[32];
-	int rc;
+	int rc, nft_failed = 0;
 
 	if (parse_target(argc, argv, add, &t)) {
 		fprintf(stderr, "usage: imapguard %s\n", GRANT_USAGE);
@@ -96,7 +96,7 @@ static int grant_change(struct cli *cli, int argc, char **argv, int add)
 	else if (!rc)
 		rc = t.user ? ig_grant_user_del(&h, t.user) : ig_grant_source_del(&h, &t.p);
 	if (!rc && !t.user) /* with attach = nft, source grants live in nftables too */
-		cli_nft_follow(&h, "grant");
+		nft_failed = cli_nft_follow(&h, "grant");
 	ig_handle_close(&h);
 	if (rc == -ENOENT) {
 		ig_err("no grant for %s", t.user ? t.user : ig_prefix_str(&t.p, buf));
@@ -112,7 +112,7 @@ static int grant_change(struct cli *cli, int argc, char **argv, int add)
 	else
 		printf("revoked the grant of %s%s\n", t.user ? "user " : "",
 		       t.user ? t.user : ig_prefix_str(&t.p, buf));
-	return EXIT_OK;
+	return nft_failed ? EXIT_FAIL : EXIT_OK;
 }
 
 struct list_ctx {

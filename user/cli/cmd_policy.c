@@ -18,6 +18,7 @@
 #include "duration.h"
 #include "events.h"
 #include "log.h"
+#include "nft.h"
 #include "policy.h"
 #include "sockops.h"
 
@@ -125,6 +126,15 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 		       (unsigned long long)rep.generation, ig_attach_name(pol.attach),
 		       pol.n_ifaces, pol.n_ifaces == 1 ? "" : "s",
 		       pol.monitor ? " (monitor mode: nothing is dropped)" : "");
+	if (!err && pol.attach == IG_ATTACH_NFT && !pol.monitor && ig_events_holder(cli->pin) <= 0)
+		for (int i = 0; i < pol.n_ports; i++)
+			if (pol.ports[i].burst_count) {
+				ig_warn("attach = nft with burst on port %u and nothing reads the "
+					"event ring: burst blocks will be counted but NOT enforced by "
+					"nftables until imapguardd (or 'imapguard events') runs",
+					pol.ports[i].port);
+				break;
+			}
 	ig_policy_free(&pol);
 	return err ? EXIT_FAIL : EXIT_OK;
 }
@@ -231,6 +241,34 @@ static const char *burst_str(const struct ig_port_cfg *pc, char *buf, size_t len
 	return buf;
 }
 
+/*
+ * With attach = nft, a block the kernel decides (a burst, in sockops)
+ * reaches nftables only through a reader of the event ring (imapguardd or
+ * `imapguard events`): without one it is counted, listed, and not enforced.
+ * Does the slot burst-police a port in enforce mode under attach = nft?
+ */
+static int bursts_need_consumer(uint32_t attach, const struct ig_slot *s)
+{
+	if (attach != IG_ATTACH_NFT || (s->flags & IG_SLOT_MONITOR))
+		return 0;
+	for (int i = 0; i < s->nports && i < IG_MAX_PORTS; i++)
+		if (s->ports[i].burst_count)
+			return 1;
+	return 0;
+}
+
+/* "present", "MISSING", or NULL when the pins want no nftables table */
+static const char *nft_table_state(const struct ig_handle *h)
+{
+	char what[256];
+	int rc;
+
+	if (ig_nft_wanted(&h->meta) == IG_NFT_NONE)
+		return NULL;
+	rc = ig_nft_intact(ig_nft_wanted(&h->meta), what, sizeof(what));
+	return rc == 0 ? "present" : rc > 0 ? "MISSING" : "unreadable";
+}
+
 static void status_human(struct ig_handle *h, const struct ig_slot *s, uint64_t blocks)
 {
 	struct ig_meta_iface cur[IG_MAX_IFACES];
@@ -239,6 +277,7 @@ static void status_human(struct ig_handle *h, const struct ig_slot *s, uint64_t 
 	uint64_t cg = 0;
 	char when[64], rate[48];
 	time_t t = (time_t)h->meta.applied_unix;
+	int consumer;
 
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime(&t));
 	printf("imapguard: loaded, schema %u, generation %llu\n", h->meta.schema,
@@ -278,6 +317,17 @@ static void status_human(struct ig_handle *h, const struct ig_slot *s, uint64_t 
 		       (unsigned long long)cg);
 	else
 		printf("sockops:   NOT ATTACHED: no burst detection (re-apply)\n");
+	if (nft_table_state(h))
+		printf("nftables:  table inet %s %s%s\n", IG_NFT_TABLE, nft_table_state(h),
+		       ig_nft_wanted(&h->meta) == IG_NFT_ENFORCE ? " (the enforcement)" : " (the mirror)");
+	consumer = ig_events_holder(h->pin);
+	if (consumer > 0)
+		printf("events:    read by process %d\n", consumer);
+	else if (bursts_need_consumer(h->meta.attach, s))
+		printf("events:    NO READER: burst blocks are counted but NOT enforced by nftables "
+		       "(run imapguardd or 'imapguard events')\n");
+	else
+		printf("events:    no reader\n");
 }
 
 static void status_json(struct ig_handle *h, const struct ig_slot *s, uint64_t blocks)
@@ -287,6 +337,7 @@ static void status_json(struct ig_handle *h, const struct ig_slot *s, uint64_t b
 	struct ig_meta_iface cur[IG_MAX_IFACES];
 	uint32_t n;
 	char rate[48];
+	int consumer;
 
 	json_object_object_add(o, "loaded", json_object_new_boolean(1));
 	json_object_object_add(o, "schema", json_object_new_int((int)h->meta.schema));
@@ -341,6 +392,14 @@ static void status_json(struct ig_handle *h, const struct ig_slot *s, uint64_t b
 	json_object_object_add(o, "blocks_active", json_object_new_int64((int64_t)blocks));
 	json_object_object_add(o, "sockops_attached",
 			       json_object_new_boolean(ig_sockops_attached(h->pin, NULL)));
+	consumer = ig_events_holder(h->pin);
+	json_object_object_add(o, "events_reader_pid",
+			       consumer > 0 ? json_object_new_int(consumer) : NULL);
+	json_object_object_add(o, "bursts_enforced",
+			       json_object_new_boolean(consumer > 0 ||
+						       !bursts_need_consumer(h->meta.attach, s)));
+	json_object_object_add(o, "nft_table", nft_table_state(h) ?
+			       json_object_new_string(nft_table_state(h)) : NULL);
 	cli_json_print(o);
 }
 

@@ -384,6 +384,9 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 	h.meta.applied_unix = (uint64_t)time(NULL);
 	h.meta.netns_ino = ig_netns_ino();
 	h.meta.attach = pol->attach;
+	h.meta.flags &= ~IG_META_NFT_MIRROR;
+	if (pol->attach != IG_ATTACH_NFT && pol->nft_mirror)
+		h.meta.flags |= IG_META_NFT_MIRROR;
 	h.meta.max_sources = pol->max_sources;
 	h.meta.n_ifaces = (uint32_t)pol->n_ifaces;
 	memset(h.meta.ifaces, 0, sizeof(h.meta.ifaces));

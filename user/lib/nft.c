@@ -95,6 +95,8 @@ struct existing {
 	char (*notes)[64]; /* "SET=COMMENT" of our sets that carry one */
 	size_t nnotes;
 	size_t foreign; /* chains an operator added to our table */
+	char (*ruled)[64]; /* our chains holding at least one rule (D_RULES) */
+	size_t nruled;
 };
 
 static void remember(char (**list)[64], size_t *n, const char *name)
@@ -224,6 +226,19 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 		nftnl_obj_free(o);
 		break;
 	}
+	case NFT_MSG_GETRULE: {
+		struct nftnl_rule *r = nftnl_rule_alloc();
+
+		if (r && !nftnl_rule_nlmsg_parse(nlh, r)) {
+			table = nftnl_rule_get_str(r, NFTNL_RULE_TABLE);
+			name = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
+			if (table && name && !strcmp(table, IG_NFT_TABLE) &&
+			    !has(d->ex->ruled, d->ex->nruled, name))
+				remember(&d->ex->ruled, &d->ex->nruled, name);
+		}
+		nftnl_rule_free(r);
+		break;
+	}
 	case NFT_MSG_GETTABLE:
 		d->ex->table = 1;
 		break;
@@ -259,6 +274,12 @@ static int nft_get(uint16_t type, mnl_cb_t cb, void *data)
 		nftnl_set_set_str(s, NFTNL_SET_TABLE, IG_NFT_TABLE);
 		nftnl_set_nlmsg_build_payload(nlh, s);
 		nftnl_set_free(s);
+	} else if (type == NFT_MSG_GETRULE) {
+		struct nftnl_rule *r = nftnl_rule_alloc();
+
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, IG_NFT_TABLE);
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		nftnl_rule_free(r);
 	} else if (type == NFT_MSG_GETOBJ) {
 		struct nftnl_obj *o = nftnl_obj_alloc();
 
@@ -274,6 +295,7 @@ static int nft_get(uint16_t type, mnl_cb_t cb, void *data)
 #define D_CHAINS 1
 #define D_SETS 2
 #define D_OBJS 4
+#define D_RULES 8
 
 /* Read what exists of our table: 0, or -errno when nftables cannot be
  * read (a missing table is not an error: ex->table stays 0). */
@@ -283,7 +305,7 @@ static int discover(struct existing *ex, int what)
 		int bit;
 		uint16_t type;
 	} kinds[] = { { D_CHAINS, NFT_MSG_GETCHAIN }, { D_SETS, NFT_MSG_GETSET },
-		      { D_OBJS, NFT_MSG_GETOBJ } };
+		      { D_OBJS, NFT_MSG_GETOBJ }, { D_RULES, NFT_MSG_GETRULE } };
 	struct dump_ctx d = { .ex = ex, .kind = NFT_MSG_GETTABLE };
 	int err;
 
@@ -306,6 +328,7 @@ static void existing_free(struct existing *ex)
 	free(ex->sets);
 	free(ex->objs);
 	free(ex->notes);
+	free(ex->ruled);
 	memset(ex, 0, sizeof(*ex));
 }
 
@@ -1059,21 +1082,36 @@ int ig_nft_mirror_sync(struct ig_handle *h, char *err, size_t errlen)
 
 int ig_nft_sync_dynamic(struct ig_handle *h, char *err, size_t errlen)
 {
+	int changed;
+
+	return ig_nft_resync(h, &changed, err, errlen);
+}
+
+int ig_nft_resync(struct ig_handle *h, int *changed, char *err, size_t errlen)
+{
 	struct existing ex;
 	struct nft_batch b;
 	uint32_t id = 1;
 	int rc = discover(&ex, D_SETS);
 
-	if (rc < 0)
+	*changed = 0;
+	if (rc < 0) {
 		snprintf(err, errlen, "reading table inet %s: %s", IG_NFT_TABLE, strerror(-rc));
-	else if (ex.table) {
+	} else if (!ex.table) {
+		/* gone (a firewall reload, `nft flush ruleset`): not "no mirror
+		 * wanted"; whoever wants it rebuilds it (ig_nft_wanted) */
+		snprintf(err, errlen, "table inet %s is missing (deleted by someone else?)",
+			 IG_NFT_TABLE);
+		rc = -ENOENT;
+	} else {
 		nftb_init(&b);
 		rc = fill_dynamic(&b, h, &ex, has(ex.sets, ex.nsets, "grants4"), &id);
 		if (rc >= 0) {
 			int deferred = rc;
 
 			/* nothing changed: no transaction at all */
-			rc = nftb_empty(&b) ? 0 : nftb_send(&b, err, errlen);
+			*changed = !nftb_empty(&b);
+			rc = *changed ? nftb_send(&b, err, errlen) : 0;
 			rc = rc ? rc : deferred;
 		} else {
 			snprintf(err, errlen, "reading the block sets: %s", strerror(-rc));
@@ -1128,4 +1166,84 @@ int ig_nft_counters(void (*fn)(const char *name, uint64_t packets, void *arg), v
 	struct counters_ctx c = { fn, arg };
 
 	return nft_get(NFT_MSG_GETOBJ, counter_cb, &c);
+}
+
+int ig_nft_wanted(const struct ig_meta *m)
+{
+	if (m->attach == IG_ATTACH_NFT)
+		return IG_NFT_ENFORCE;
+	return m->flags & IG_META_NFT_MIRROR ? IG_NFT_MIRROR : IG_NFT_NONE;
+}
+
+int ig_nft_intact(int wanted, char *what, size_t len)
+{
+	static const char *const mirror[] = { "blocked4", "blocked6", NULL };
+	static const char *const enforce[] = { "blocked4", "blocked6", "grants4", "grants6",
+					       "allow4",   "allow6",   "deny4",	  "deny6", NULL };
+	struct existing ex;
+	int rc;
+
+	if (wanted == IG_NFT_NONE)
+		return 0;
+	rc = discover(&ex, D_CHAINS | D_SETS | (wanted == IG_NFT_ENFORCE ? D_RULES : 0));
+	if (rc < 0) {
+		existing_free(&ex);
+		snprintf(what, len, "reading table inet %s: %s", IG_NFT_TABLE, strerror(-rc));
+		return rc;
+	}
+	if (!ex.table) {
+		snprintf(what, len, "table inet %s is missing", IG_NFT_TABLE);
+		rc = 1;
+	}
+	for (const char *const *n = wanted == IG_NFT_ENFORCE ? enforce : mirror; !rc && *n; n++) {
+		if (!has(ex.sets, ex.nsets, *n)) {
+			snprintf(what, len, "set %s of table inet %s is missing", *n, IG_NFT_TABLE);
+			rc = 1;
+		}
+	}
+	for (const char *const *n = (const char *const[]){ "prerouting", "dispatch", NULL };
+	     wanted == IG_NFT_ENFORCE && !rc && *n; n++) {
+		if (!has(ex.chains, ex.nchains, *n)) {
+			snprintf(what, len, "chain %s of table inet %s is missing", *n, IG_NFT_TABLE);
+			rc = 1;
+		}
+	}
+	/* every chain of ours holds rules (a flushed one passes everything),
+	 * but dispatch, which a policy without ports leaves empty */
+	for (size_t i = 0; wanted == IG_NFT_ENFORCE && !rc && i < ex.nchains; i++) {
+		if (strcmp(ex.chains[i], "dispatch") != 0 && !has(ex.ruled, ex.nruled, ex.chains[i])) {
+			snprintf(what, len, "chain %s of table inet %s has no rules", ex.chains[i],
+				 IG_NFT_TABLE);
+			rc = 1;
+		}
+	}
+	existing_free(&ex);
+	return rc;
+}
+
+int ig_nft_put(struct ig_handle *h, int grant, const struct ig_prefix *p, uint64_t expires_ns,
+	       char *err, size_t errlen)
+{
+	uint64_t now = ig_mono_ns();
+	struct nft_ival v;
+	struct nft_batch b;
+	char set[16];
+	int rc;
+
+	if (expires_ns && expires_ns <= now)
+		return 0; /* lapsed already: nothing to enforce */
+	snprintf(set, sizeof(set), "%s%d", grant ? "grants" : "blocked", p->family == 6 ? 6 : 4);
+	nfts_ival(p, expires_ns ? left_ms(expires_ns, now) : 0, &v);
+	nftb_init(&b);
+	nfts_elems_msg(&b, IG_NFT_TABLE, set, &v, 1, NFT_MSG_NEWSETELEM);
+	rc = nftb_send(&b, err, errlen);
+	nftb_free(&b);
+	if (rc == -ENOENT) {
+		snprintf(err, errlen, "table inet %s or its set %s is missing", IG_NFT_TABLE, set);
+		return rc;
+	}
+	if (rc) /* it overlaps an element (nested blocks): the whole sync
+		 * keeps the outermost, in one transaction */
+		rc = ig_nft_sync_dynamic(h, err, errlen);
+	return rc;
 }
