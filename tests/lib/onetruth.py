@@ -253,7 +253,8 @@ def judge(a):
             # the network's verdicts after someone else's flush: one account
             after_flush = flush is not None and p["t0"] >= flush["t0"] and channel == "tcp"
             key = (channel, "after someone else's flush" if after_flush else p["kind"])
-            r = results.setdefault(key, {"judged": 0, "ambiguous": 0, "bad": [], "excused": []})
+            r = results.setdefault(key, {"judged": 0, "ambiguous": 0, "undocumented": 0,
+                                         "bad": [], "excused": []})
             if p["t1"] > t_end:
                 r["ambiguous"] += 1
                 continue
@@ -269,7 +270,10 @@ def judge(a):
                 touched = touched + before[-1:] + after[:1]
             wants = {expect(channel, standing(ip, s, s["pol"])) for q in touched
                      for s in q["snaps"]}
-            if len(wants) != 1 or None in wants or not touched:
+            if None in wants:
+                r["undocumented"] += 1
+                continue
+            if len(wants) != 1:
                 r["ambiguous"] += 1
                 continue
             want = wants.pop()
@@ -288,7 +292,8 @@ def judge(a):
                                                                       x[0][1])):
         desc = (f"{a.attach}: {channel} from {kind}: {r['judged']} probes judged, "
                 f"{len(r['bad'])} contradict the listed state ({r['ambiguous']} in flight "
-                "across a change that moves them, not judged")
+                "across a change that moves them, not judged"
+                + (f"; {r['undocumented']} with no documented answer" if r["undocumented"] else ""))
         if flush is not None and kind.startswith("after"):
             desc = (f"{a.attach}: {channel} probes of every kind {kind}: {r['judged']} judged, "
                     f"{len(r['bad'])} contradict the listed state")
