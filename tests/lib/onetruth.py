@@ -18,6 +18,11 @@
   are CLOCK_REALTIME seconds, as bash's $EPOCHREALTIME. Both stop when the
   stop file exists or after --max-seconds (bounded either way).
 
+  onetruth.py after --src S --dst D --port P [--timeout T] -- CMD...
+      runs CMD (a change), and the moment it returns, from the same
+      process, a TCP connect from S: no process start between the two.
+      Prints JSON: rc (CMD's exit status), t1 (when CMD returned), after_ms
+      (from then to the SYN), verdict (pass | drop | refused | error).
   onetruth.py judge --timeline FILE --tcp FILE --auth FILE --attach X
       judges every probe against the listed state (see judge() below) and
       prints one line per assertion: "ok<TAB>description" or
@@ -31,6 +36,7 @@ import json
 import os
 import selectors
 import socket
+import subprocess
 import sys
 import time
 
@@ -125,6 +131,29 @@ def run_auth(a):
             out.write(json.dumps({"kind": kind, "addr": remote, "t0": t0, "t1": time.time(),
                                   "verdict": verdict}) + "\n")
     out.close()
+
+
+def run_after(a):
+    r = subprocess.run(a.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    t1 = time.time()
+    fam = socket.AF_INET6 if ":" in a.dst else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(a.timeout)
+    s.bind((a.src, 0))
+    t_syn = time.time()
+    try:
+        s.connect((a.dst, a.port))
+        verdict = "pass"
+    except socket.timeout:
+        verdict = "drop"
+    except ConnectionRefusedError:
+        verdict = "refused"
+    except OSError:
+        verdict = "error"
+    s.close()
+    sys.stderr.write(r.stderr.decode(errors="replace"))
+    print(json.dumps({"rc": r.returncode, "t1": t1, "after_ms": round((t_syn - t1) * 1000, 2),
+                      "verdict": verdict}))
 
 
 # ---------------------------------------------------------------- the judge
@@ -328,11 +357,17 @@ def main():
     sub.choices["tcp"].add_argument("--timeout", type=float, default=0.3)
     sub.choices["auth"].add_argument("--url", required=True)
     sub.choices["auth"].add_argument("--key", required=True)
+    f = sub.add_parser("after")
+    f.add_argument("--src", required=True)
+    f.add_argument("--dst", required=True)
+    f.add_argument("--port", type=int, required=True)
+    f.add_argument("--timeout", type=float, default=0.3)
+    f.add_argument("command", nargs="+")
     j = sub.add_parser("judge")
     for x in ("--timeline", "--tcp", "--auth", "--attach"):
         j.add_argument(x, required=True)
     a = ap.parse_args()
-    {"tcp": run_tcp, "auth": run_auth, "judge": judge}[a.cmd](a)
+    {"tcp": run_tcp, "auth": run_auth, "after": run_after, "judge": judge}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -125,6 +125,30 @@ change() {
 	[ $rc = 0 ] || { t_fail "$AT: $label (exit $rc)"; sed 's/^/#   /' "$LAB_DIR/change.out"; }
 	return $rc
 }
+# change_probe LABEL DESC connects|refused SRC CMD...: a change made by CMD
+# (a command, not a shell function), and the moment it returns, from the
+# same process, a probe from SRC that must already see it. CHANGE_FROM, if
+# set, is when the change began (a spray's first report).
+IGS=() CHANGE_FROM=""
+change_probe() {
+	local label=$1 desc=$2 want=$3 src=$4 out rc got dst=$SRV4; shift 4
+	case $src in *:*) dst=$SRV6 ;; esac
+	CHANGE_T0=${CHANGE_FROM:-$(now)}
+	out=$(ip netns exec "$NS_C" $PY "$ROOT/tests/lib/onetruth.py" after --src "$src" \
+		--dst "$dst" --port $PORT -- "$@" 2>"$LAB_DIR/change.out")
+	CHANGE_T1=$(jq -er .t1 <<<"$out" 2>/dev/null) || CHANGE_T1=$(now)
+	window "$label" "$CHANGE_T0" "$CHANGE_T1"
+	snap
+	rc=$(jq -r .rc <<<"$out" 2>/dev/null)
+	if [ "$rc" != 0 ]; then
+		t_fail "$AT: $label (exit ${rc:-unknown})"; sed 's/^/#   /' "$LAB_DIR/change.out"
+		return 1
+	fi
+	got=$(jq -r 'if .verdict == "pass" then "connects" elif .verdict == "drop"
+		then "refused" else .verdict end' <<<"$out")
+	desc="$AT: $desc: $got (probe sent $(jq -r .after_ms <<<"$out") ms after it returned)"
+	if [ "$got" = "$want" ]; then t_ok "$desc"; else t_fail "$desc, wanted $want"; fi
+}
 # hold SECONDS: keep listing, every 250 ms, while the probes run
 hold() {
 	local i end
@@ -136,13 +160,6 @@ hold() {
 	done
 }
 
-# right after a change: one synchronous probe must see it
-sync_tcp() { # DESC connects|refused SRC
-	local got=refused dst=$SRV4
-	case $3 in *:*) dst=$SRV6 ;; esac
-	probe "$3" "$dst" $PORT --timeout 0.3 && got=connects
-	if [ "$got" = "$2" ]; then t_ok "$AT: $1: $got"; else t_fail "$AT: $1: $got (wanted $2)"; fi
-}
 ask() { # REMOTE: accept | reject | tarpit | error
 	ip netns exec "$NS_S" curl -s --max-time 2 -H "X-API-Key: $KEY" \
 		-d "{\"remote\":\"$1\",\"login\":\"probe\",\"protocol\":\"imap\",\"tls\":true}" \
@@ -154,14 +171,21 @@ sync_auth() { # DESC accept|reject REMOTE
 	if [ "$got" = "$2" ]; then t_ok "$AT: $1: auth $got"; else
 		t_fail "$AT: $1: auth $got (wanted $2)"; fi
 }
-# report REMOTE N: N failed logins as N distinct users (a spray)
-report() {
+# report_cmd REMOTE I: the command of one failed login, as user sprayI
+report_cmd() {
+	REPORT=(ip netns exec "$NS_S" curl -sf -o /dev/null --max-time 2 -H "X-API-Key: $KEY"
+		-d "{\"remote\":\"$1\",\"login\":\"spray$2\",\"protocol\":\"imap\",\"tls\":true,\"success\":false}"
+		"$URL?command=report")
+}
+# spray DESC REMOTE SRC: spray_users = 3/10m, so the 4th distinct user's
+# report blocks REMOTE; a probe from SRC at once after it is answered
+spray() {
 	local i
-	for i in $(seq "$2"); do
-		ip netns exec "$NS_S" curl -s -o /dev/null --max-time 2 -H "X-API-Key: $KEY" \
-			-d "{\"remote\":\"$1\",\"login\":\"spray$i\",\"protocol\":\"imap\",\"tls\":true,\"success\":false}" \
-			"$URL?command=report" || return 1
-	done
+	CHANGE_FROM=$(now)
+	for i in 1 2 3; do report_cmd "$2" $i; "${REPORT[@]}" || t_fail "$AT: report $i from $2"; done
+	report_cmd "$2" 4
+	change_probe "auth-policy spray from $2" "$1" refused "$3" "${REPORT[@]}"
+	CHANGE_FROM=""
 }
 ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%d", (b - a) * 1000}'; }
 # nft_back T0: wait (bounded: 40 tries, 2 s) for our table with its
@@ -240,26 +264,26 @@ backend() { # ATTACH
 	hold 0.25
 
 	# the CLI: a probe right after the command returns sees it
-	change "block add $C" igs block add $C --ttl 10m &&
-		sync_tcp "right after block add $C returns, $C" refused $C
+	IGS=(ip netns exec "$NS_S" "$IG" --pin-path "$PIN")
+	change_probe "block add $C" "right after block add $C returns, $C" refused $C \
+		"${IGS[@]}" block add $C --ttl 10m
 	sync_auth "right after block add $C returns" reject $C
-	change "block add 2001:0DB8:0080:0000:0000:0000:0000:0009" \
-		igs block add 2001:0DB8:0080:0000:0000:0000:0000:0009 --ttl 10m &&
-		sync_tcp "right after block add of $C6 written non-canonically, $C6" refused $C6
+	change_probe "block add 2001:0DB8:0080:0000:0000:0000:0000:0009" \
+		"right after block add of $C6 written non-canonically returns, $C6" refused $C6 \
+		"${IGS[@]}" block add 2001:0DB8:0080:0000:0000:0000:0000:0009 --ttl 10m
 	t_jq "$AT: block list shows it in canonical form" \
 		"[.blocks[] | select(.prefix == \"$C6/128\")] | length == 1" "$(igs block list -j)"
 	hold 0.5
-	change "block del $C" igs block del $C &&
-		sync_tcp "right after block del $C returns, $C (granted)" connects $C
+	change_probe "block del $C" "right after block del $C returns, $C (granted)" connects $C \
+		"${IGS[@]}" block del $C
 	sync_auth "right after block del $C returns" accept $C
-	change "block del 2001:db8:80:0:0::9/128" igs block del 2001:db8:80:0:0::9/128 &&
-		sync_tcp "right after block del of $C6 written another way, $C6" connects $C6
+	change_probe "block del 2001:db8:80:0:0::9/128" \
+		"right after block del of $C6 written another way returns, $C6" connects $C6 \
+		"${IGS[@]}" block del 2001:db8:80:0:0::9/128
 
 	# the auth policy blocks: enforced before the report is answered
-	change "auth-policy spray from $X" report $X 4 &&
-		sync_tcp "right after the report that blocks $X is answered, $X" refused $X
-	change "auth-policy spray from ::ffff:$XM" report ::ffff:$XM 4 &&
-		sync_tcp "right after the reports from ::ffff:$XM are answered, $XM" refused $XM
+	spray "right after the report that blocks $X is answered, $X" $X $X
+	spray "right after the report from ::ffff:$XM that blocks it is answered, $XM" ::ffff:$XM $XM
 	t_jq "$AT: the mapped spray blocked $XM/32, nothing IPv6" \
 		"[.blocks[] | select(.origin == \"auth\") | .prefix] | index(\"$XM/32\") != null and
 		 (map(select(test(\":\"))) | length == 0)" "$(igs block list -j)"
@@ -274,14 +298,14 @@ backend() { # ATTACH
 	# a reload moves $R from the deny list to the allow list (inside its
 	# blocked /24) and back
 	CUR_POL=$p2
-	change "apply: $R deny -> allow" igs apply "$p2" && {
-		sync_tcp "right after apply puts $R on the allow list, $R (blocked /24)" connects $R
+	change_probe "apply: $R deny -> allow" \
+		"right after apply puts $R on the allow list, $R (in a blocked /24)" connects $R \
+		"${IGS[@]}" apply "$p2" &&
 		sync_auth "right after apply puts $R on the allow list" accept $R
-	}
 	hold 0.75
 	CUR_POL=$p1
-	change "apply: $R allow -> deny" igs apply "$p1" &&
-		sync_tcp "right after apply puts $R back on the deny list, $R" refused $R
+	change_probe "apply: $R allow -> deny" \
+		"right after apply puts $R back on the deny list, $R" refused $R "${IGS[@]}" apply "$p1"
 	hold 0.5
 
 	# someone else flushes the ruleset: with attach = nft the table is the
