@@ -21,7 +21,8 @@
   onetruth.py after --src S --dst D --port P [--timeout T] -- CMD...
       runs CMD (a change), and the moment it returns, from the same
       process, a TCP connect from S: no process start between the two.
-      Prints JSON: rc (CMD's exit status), t1 (when CMD returned), after_ms
+      Prints JSON: rc (CMD's exit status), t0 and t1 (when CMD started and
+      returned), after_ms
       (from then to the SYN), verdict (pass | drop | refused | error).
   onetruth.py judge --timeline FILE --tcp FILE --auth FILE --attach X
       judges every probe against the listed state (see judge() below) and
@@ -134,6 +135,7 @@ def run_auth(a):
 
 
 def run_after(a):
+    t0 = time.time()
     r = subprocess.run(a.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     t1 = time.time()
     fam = socket.AF_INET6 if ":" in a.dst else socket.AF_INET
@@ -152,7 +154,7 @@ def run_after(a):
         verdict = "error"
     s.close()
     sys.stderr.write(r.stderr.decode(errors="replace"))
-    print(json.dumps({"rc": r.returncode, "t1": t1, "after_ms": round((t_syn - t1) * 1000, 2),
+    print(json.dumps({"rc": r.returncode, "t0": t0, "t1": t1, "after_ms": round((t_syn - t1) * 1000, 2),
                       "verdict": verdict}))
 
 

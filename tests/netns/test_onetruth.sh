@@ -131,12 +131,14 @@ change() {
 # set, is when the change began (a spray's first report).
 IGS=() CHANGE_FROM=""
 change_probe() {
-	local label=$1 desc=$2 want=$3 src=$4 out rc got dst=$SRV4; shift 4
+	local label=$1 desc=$2 want=$3 src=$4 out rc got dst=$SRV4 pre; shift 4
 	case $src in *:*) dst=$SRV6 ;; esac
-	CHANGE_T0=${CHANGE_FROM:-$(now)}
+	pre=$(now)
 	out=$(ip netns exec "$NS_C" $PY "$ROOT/tests/lib/onetruth.py" after --src "$src" \
 		--dst "$dst" --port $PORT -- "$@" 2>"$LAB_DIR/change.out")
 	CHANGE_T1=$(jq -er .t1 <<<"$out" 2>/dev/null) || CHANGE_T1=$(now)
+	# the change began when CMD started (the helper says when), or before
+	CHANGE_T0=${CHANGE_FROM:-$(jq -er .t0 <<<"$out" 2>/dev/null || echo "$pre")}
 	window "$label" "$CHANGE_T0" "$CHANGE_T1"
 	snap
 	rc=$(jq -r .rc <<<"$out" 2>/dev/null)
