@@ -58,7 +58,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DIG_VERSION='"fuzz"' -Iinclude -
 	       -I$(BUILD) $(shell pkg-config --cflags $(PKGS)) \
 	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_LIB_SRC := user/lib/policy.c user/lib/addr.c user/lib/duration.c user/lib/diag.c \
+FUZZ_LIB_SRC := user/lib/policy.c user/lib/policy_keys.c user/lib/addr.c user/lib/duration.c user/lib/diag.c \
 		user/lib/names.c
 
 $(BUILD)/tests/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_LIB_SRC) $(wildcard user/lib/*.h)
@@ -89,3 +89,6 @@ $(FAULT_BIN): $(CLI_OBJ) $(BUILD)/tests/fault/fault_env.o $(LIB)
 
 .PHONY: tests
 tests: $(UNIT_BIN) $(BPF_TEST_BIN) $(FUZZ_BIN) $(FAULT_BIN)
+
+# test_policy holds the shipped example policy to the key table
+$(BUILD)/tests/unit/test_policy.o: TEST_CFLAGS += -DIG_EXAMPLE_POLICY='"$(CURDIR)/scripts/imapguard.conf.example"'
