@@ -542,6 +542,17 @@ static void usage(FILE *out)
 		IG_DEFAULT_PIN_PATH);
 }
 
+/* The library's messages, into our JSON log with their level, so its
+ * explanation of a failure is not lost on stderr as plain text. */
+static int print_to_jlog(enum ig_print_level level, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	jlogf(ig_print_level_name(level), "library", "%s", msg);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -583,6 +594,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	ig_log_setup_libs();
+	ig_set_print(print_to_jlog);
 	if (geteuid() != 0) {
 		ig_err("imapguardd needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN)");
 		return EXIT_FAIL;
