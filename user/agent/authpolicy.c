@@ -33,16 +33,16 @@
 #include "standing.h"
 #include "stats.h"
 
-#define POLICY_THREADS 2
-#define POLICY_MAX_CONNS 512
-#define POLICY_PER_IP 256 /* Dovecot connects from one address, keep-alive */
-#define POLICY_TIMEOUT_S 15
-#define POLICY_CONN_MEMORY (64 * 1024)
+#define AUTHPOLICY_THREADS 2
+#define AUTHPOLICY_MAX_CONNS 512
+#define AUTHPOLICY_PER_IP 256 /* Dovecot connects from one address, keep-alive */
+#define AUTHPOLICY_TIMEOUT_S 15
+#define AUTHPOLICY_CONN_MEMORY (64 * 1024)
 
 const char *const auth_reject_names[AUTH_NR_REJECTS] = { "blocked", "auth_failures", "spray",
 							  "no_grant", "plaintext",
 							  "transport_unknown", "denied" };
-const char *const policy_commands[POLICY_NR_COMMANDS] = { "allow", "report", "grants" };
+const char *const authpolicy_commands[AUTHPOLICY_NR_COMMANDS] = { "allow", "report", "grants" };
 
 struct req {
 	struct http_body body;
@@ -57,13 +57,13 @@ static void count_error(struct agent *a, unsigned int code)
 	__atomic_fetch_add(&a->auth_stats.errors[i], 1, __ATOMIC_RELAXED);
 }
 
-int policy_fail(struct agent *a, struct MHD_Connection *c, unsigned int code, const char *msg)
+int authpolicy_fail(struct agent *a, struct MHD_Connection *c, unsigned int code, const char *msg)
 {
 	count_error(a, code);
 	return http_error(c, code, msg);
 }
 
-int policy_not_allowed(struct agent *a, struct MHD_Connection *c, const char *allow)
+int authpolicy_not_allowed(struct agent *a, struct MHD_Connection *c, const char *allow)
 {
 	count_error(a, MHD_HTTP_METHOD_NOT_ALLOWED);
 	return http_not_allowed(c, allow);
@@ -332,7 +332,7 @@ static enum MHD_Result do_report(struct agent *a, struct MHD_Connection *c,
 	return verdict(c, 0, "");
 }
 
-static enum MHD_Result policy_request(struct agent *a, struct MHD_Connection *c,
+static enum MHD_Result authpolicy_request(struct agent *a, struct MHD_Connection *c,
 				      const struct http_body *b)
 {
 	const char *cmd = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "command");
@@ -344,11 +344,11 @@ static enum MHD_Result policy_request(struct agent *a, struct MHD_Connection *c,
 	int report;
 
 	if (!cmd || (strcmp(cmd, "allow") != 0 && strcmp(cmd, "report") != 0))
-		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST,
+		return authpolicy_fail(a, c, MHD_HTTP_BAD_REQUEST,
 				   "command must be allow or report");
 	report = cmd[0] == 'r';
 	if (auth_req_parse(b->p, b->len, &q, &why))
-		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, why);
+		return authpolicy_fail(a, c, MHD_HTTP_BAD_REQUEST, why);
 	__atomic_fetch_add(&a->auth_stats.requests[report], 1, __ATOMIC_RELAXED);
 	/* a reload may swap the policy under us: work on a copy */
 	pthread_mutex_lock(&a->lock);
@@ -387,14 +387,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		pthread_mutex_unlock(&a->lock);
 		ok = http_authorized(c, secret, !grants);
 		if (!ok)
-			return policy_fail(a, c, MHD_HTTP_UNAUTHORIZED,
+			return authpolicy_fail(a, c, MHD_HTTP_UNAUTHORIZED,
 					   grants && !secret[0] ?
 						   "the grants API is off (no [agent] grants_token)" :
 						   "missing or wrong credentials");
 		if (!grants && strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-			return policy_not_allowed(a, c, "POST");
+			return authpolicy_not_allowed(a, c, "POST");
 		if (http_too_big(c))
-			return policy_fail(a, c, MHD_HTTP_CONTENT_TOO_LARGE, "body too large");
+			return authpolicy_fail(a, c, MHD_HTTP_CONTENT_TOO_LARGE, "body too large");
 		r = calloc(1, sizeof(*r));
 		if (!r)
 			return MHD_NO;
@@ -415,13 +415,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return MHD_YES;
 	}
 	if (r->body.err)
-		return policy_fail(a, c, body_error_code(r->body.err),
+		return authpolicy_fail(a, c, body_error_code(r->body.err),
 				   r->body.err == -E2BIG ? "body too large" : "out of memory");
 	if (r->grants) {
-		__atomic_fetch_add(&a->auth_stats.requests[POLICY_GRANTS], 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&a->auth_stats.requests[AUTHPOLICY_GRANTS], 1, __ATOMIC_RELAXED);
 		return grants_request(a, c, url, method, r->body.p, r->body.len);
 	}
-	return policy_request(a, c, &r->body);
+	return authpolicy_request(a, c, &r->body);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -438,7 +438,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-int policy_start(struct agent *a)
+int authpolicy_start(struct agent *a)
 {
 	struct sockaddr_storage ss;
 	unsigned int len;
@@ -451,17 +451,17 @@ int policy_start(struct agent *a)
 	a->auth = ig_auth_new(&a->pol.auth, AUTH_MAX_SOURCES, AUTH_MAX_USERS);
 	if (!a->auth)
 		return -ENOMEM;
-	err = conns_start(a, POLICY_MAX_CONNS);
+	err = conns_start(a, AUTHPOLICY_MAX_CONNS);
 	if (err)
 		return err;
 	a->policy = MHD_start_daemon(
 		http_daemon_flags(&ss), 0, NULL, NULL,
 		handle, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)POLICY_THREADS,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)POLICY_MAX_CONNS,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)POLICY_PER_IP,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)POLICY_TIMEOUT_S,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)POLICY_CONN_MEMORY,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)AUTHPOLICY_THREADS,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)AUTHPOLICY_MAX_CONNS,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)AUTHPOLICY_PER_IP,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)AUTHPOLICY_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)AUTHPOLICY_CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, completed, a,
 		MHD_OPTION_NOTIFY_CONNECTION, conns_notify, a,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 512u, MHD_OPTION_END);
@@ -473,7 +473,7 @@ int policy_start(struct agent *a)
 	return 0;
 }
 
-void policy_stop(struct agent *a)
+void authpolicy_stop(struct agent *a)
 {
 	if (a->policy)
 		MHD_stop_daemon(a->policy);

@@ -68,11 +68,11 @@ static int create(struct agent *a, struct MHD_Connection *c, const char *body, s
 	int rc;
 
 	if (grant_req_parse(body, len, &q, why, sizeof(why)))
-		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, why);
+		return authpolicy_fail(a, c, MHD_HTTP_BAD_REQUEST, why);
 	rc = q.user ? ig_grant_user_add(&a->h, q.user, q.ttl_ns, q.note) :
 		      ig_grant_source_add(&a->h, &q.source, q.ttl_ns, q.note);
 	if (rc) {
-		rc = policy_fail(a, c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-rc));
+		rc = authpolicy_fail(a, c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-rc));
 		goto out;
 	}
 	g = (struct ig_grant){ .created_ns = ig_mono_ns() };
@@ -107,7 +107,7 @@ int grants_request(struct agent *a, struct MHD_Connection *c, const char *url,
 			json_object_object_add(o, "grants", l.arr);
 			return http_json(c, MHD_HTTP_OK, o);
 		}
-		return policy_not_allowed(a, c, "GET, POST");
+		return authpolicy_not_allowed(a, c, "GET, POST");
 	}
 	if (!strncmp(url, "/v1/grants/user/", 16) || !strncmp(url, "/v1/grants/source/", 18)) {
 		int is_user = url[11] == 'u';
@@ -117,14 +117,14 @@ int grants_request(struct agent *a, struct MHD_Connection *c, const char *url,
 		int rc;
 
 		if (!del)
-			return policy_not_allowed(a, c, "DELETE");
+			return authpolicy_not_allowed(a, c, "DELETE");
 		if (!is_user && ig_prefix_parse(what, &p, err, sizeof(err)))
-			return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, err);
+			return authpolicy_fail(a, c, MHD_HTTP_BAD_REQUEST, err);
 		rc = is_user ? ig_grant_user_del(&a->h, what) : ig_grant_source_del(&a->h, &p);
 		if (rc == -ENOENT)
-			return policy_fail(a, c, MHD_HTTP_NOT_FOUND, "no such grant");
+			return authpolicy_fail(a, c, MHD_HTTP_NOT_FOUND, "no such grant");
 		if (rc)
-			return policy_fail(a, c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-rc));
+			return authpolicy_fail(a, c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-rc));
 		if (!is_user) /* out of the grant set before the answer */
 			agent_nft_sync(a);
 		json_object *o = json_object_new_object();
@@ -132,5 +132,5 @@ int grants_request(struct agent *a, struct MHD_Connection *c, const char *url,
 		json_object_object_add(o, "deleted", json_object_new_boolean(1));
 		return http_json(c, MHD_HTTP_OK, o);
 	}
-	return policy_fail(a, c, MHD_HTTP_NOT_FOUND, "no such resource");
+	return authpolicy_fail(a, c, MHD_HTTP_NOT_FOUND, "no such resource");
 }

@@ -403,7 +403,7 @@ static int startup(struct agent *a)
 		jlogf("error", "start", "cannot drop capabilities: %s", strerror(-err));
 		return err;
 	}
-	err = policy_start(a);
+	err = authpolicy_start(a);
 	if (err) {
 		json_object_put(caps);
 		jlogf("error", "start", "cannot serve the auth policy on %s: %s",
@@ -618,7 +618,7 @@ int main(int argc, char **argv)
 		err = run(&a);
 	else
 		rc = EXIT_FAIL;
-	policy_stop(&a);
+	authpolicy_stop(&a);
 	metrics_stop(&a);
 	fanout_close(&a);
 	nftwatch_close(&a);

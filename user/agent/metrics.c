@@ -117,7 +117,7 @@ static void counters(struct sbuf *b, const char *name, const char *help, const c
 
 static void render_auth(struct agent *a, struct sbuf *b)
 {
-	static const char *const codes[POLICY_NR_ERRORS] = { "400", "401", "404", "405",
+	static const char *const codes[AUTHPOLICY_NR_ERRORS] = { "400", "401", "404", "405",
 							      "413", "500" };
 	const struct auth_stats *s = &a->auth_stats;
 
@@ -137,10 +137,10 @@ static void render_auth(struct agent *a, struct sbuf *b)
 	       "Allow checks monitor mode did not delay that enforce would delay.",
 	       ld(&s->would_tarpit));
 	counters(b, "imapguard_policy_requests_total", "Requests to the auth-policy server, by command.",
-		 "command", policy_commands, s->requests, POLICY_NR_COMMANDS);
+		 "command", authpolicy_commands, s->requests, AUTHPOLICY_NR_COMMANDS);
 	counters(b, "imapguard_policy_request_errors_total",
 		 "Requests to the auth-policy server answered with an error, by HTTP code.",
-		 "code", codes, s->errors, POLICY_NR_ERRORS);
+		 "code", codes, s->errors, AUTHPOLICY_NR_ERRORS);
 	scalar(b, "imapguard_policy_connections_refused_total", "counter",
 	       "Connections to the policy listener refused at accept: a local socket whose "
 	       "owner is not in policy_clients, or whose owner could not be told.",

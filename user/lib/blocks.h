@@ -8,10 +8,18 @@
 #include "addr.h"
 #include "pins.h"
 
-/* Add or replace the block on exactly this prefix. ttl_ns 0 = permanent. */
-/* A new block, made by us (counted in the blocks statistics); put only
- * brings back one that existed before (restore). */
+/*
+ * A new block on exactly prefix `p` (replacing one there), made by us:
+ * counted in the blocks statistics, unlike ig_block_put, which only brings
+ * back one that existed before (restore). Returns 0 or -errno (-EINVAL: a
+ * note names.h refuses; else the map update's error, e.g. -ENOSPC when
+ * the table is full).
+ */
 int ig_block_create(struct ig_handle *h, const struct ig_prefix *p, const struct ig_block *b);
+
+/* ig_block_create from its parts: expiring `ttl_ns` from now (0 =
+ * permanent), with `note` (may be NULL), origin IG_ORIGIN_* and reason
+ * IG_BR_*. Returns 0 or -errno as ig_block_create. */
 int ig_block_add(struct ig_handle *h, const struct ig_prefix *p, uint64_t ttl_ns,
 		 const char *note, uint8_t origin, uint8_t reason);
 
