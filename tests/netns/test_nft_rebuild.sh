@@ -219,6 +219,17 @@ nested() {
 	t_match "$how: blocked4 holds the /32 as its own piece, 10 min" "$in4 timeout (10m|9m59s)" "$set4"
 	t_match "$how: ... and the rest of the /24, 2 s" "198.18.$o.10-198.18.$o.255 timeout (1s9|2s)" "$set4"
 	t_match "$how: blocked6 holds the /128 as its own piece, 10 min" "$in6 timeout (10m|9m59s)" "$set6"
+	# the pieces are what the next sync wants: it leaves them alone
+	local mon
+	ip netns exec "$NS_S" nft monitor elements >"$LAB_DIR/mon$o.log" 2>&1 &
+	mon=$!
+	LAB_PIDS+=("$mon")
+	sleep 0.2
+	igs block add 198.18.$((o + 100)).1 --ttl 10m >/dev/null 2>&1
+	sleep 0.3
+	kill "$mon"; wait "$mon" 2>/dev/null
+	t_check "$how: a sync after one more block adds one element and rewrites no piece" \
+		test "$(grep -c 'add element' "$LAB_DIR/mon$o.log"):$(grep -c 'delete element' "$LAB_DIR/mon$o.log")" = 1:0
 	if [ "$attach" = nft ]; then
 		local w
 		w=$(ip netns exec "$NS_C" $PY "$ROOT/tests/lib/window.py" --src "$in4" --for 3 \
