@@ -182,4 +182,85 @@ t_check "the mirror gone and no agent: block add still succeeds (rc $rc; XDP enf
 t_match "...but warns that the mirror is missing" "the nftables mirror \\(table inet imapguard\\) is missing" "$err"
 t_match "status shows the mirror missing" "nftables: +table inet imapguard MISSING \\(the mirror\\)" \
 	"$(igs status)"
+
+# --- item 6: an inner block outlives the block around it lapsing ---
+# Interval sets cannot hold overlapping elements: nested blocks are stored
+# as disjoint pieces, each with the timeout of the longest-lived block over
+# it, so the kernel's own expiry is right at every moment, agent or not.
+# nested ATTACH AGENT(0/1) OCTET: /32 and /128 for 10 min inside a /24 and
+# a /64 for 2 s; across the outer blocks' lapse the inner ones stay in the
+# sets (sampled every 50 ms) and, with attach = nft, refused (connects every
+# few ms); afterwards the rest of the /24 and /64 is admitted again
+# missing SET TEXT SECONDS: how many samples of SET lack TEXT, 50 ms apart
+missing() {
+	ip netns exec "$NS_S" bash -c '
+		miss=0
+		for i in $(seq $(($3 * 20))); do
+			nft list set inet imapguard "$1" 2>/dev/null | grep -qF "$2 timeout" ||
+				miss=$((miss + 1))
+			sleep 0.05
+		done
+		echo $miss' missing "$@"
+}
+nested() {
+	local attach=$1 agent=$2 o=$3 in4=198.18.$3.9 out4=198.18.$3.10
+	local in6=2001:db8:$3::9 out6=2001:db8:$3::a how
+	how="attach = $attach, $([ "$agent" = 1 ] && echo "agent running" || echo "no agent")"
+	conf "$attach"
+	igs apply "$CONF" >/dev/null 2>&1
+	[ "$agent" = 1 ] && { lab_agent "$CONF" "http://$M/metrics" || t_fail "agent starts ($how)"; }
+	for a in $in4 $out4 $in6 $out6; do lab_client_addr $a; done
+	igs block add $in4 --ttl 10m >/dev/null 2>&1
+	igs block add $in6 --ttl 10m >/dev/null 2>&1
+	igs block add 198.18.$o.0/24 --ttl 2s >/dev/null 2>&1
+	igs block add 2001:db8:$o::/64 --ttl 2s >/dev/null 2>&1
+	local set4 set6
+	set4=$(nfts list set inet imapguard blocked4) set6=$(nfts list set inet imapguard blocked6)
+	t_match "$how: blocked4 holds the /32 as its own piece, 10 min" "$in4 timeout (10m|9m59s)" "$set4"
+	t_match "$how: ... and the rest of the /24, 2 s" "198.18.$o.10-198.18.$o.255 timeout (1s9|2s)" "$set4"
+	t_match "$how: blocked6 holds the /128 as its own piece, 10 min" "$in6 timeout (10m|9m59s)" "$set6"
+	# the pieces are what the next sync wants: it leaves them alone
+	local mon
+	ip netns exec "$NS_S" nft monitor elements >"$LAB_DIR/mon$o.log" 2>&1 &
+	mon=$!
+	LAB_PIDS+=("$mon")
+	sleep 0.2
+	igs block add 198.18.$((o + 100)).1 --ttl 10m >/dev/null 2>&1
+	sleep 0.3
+	kill "$mon"; wait "$mon" 2>/dev/null
+	t_check "$how: a sync after one more block adds one element and rewrites no piece" \
+		test "$(grep -c 'add element' "$LAB_DIR/mon$o.log"):$(grep -c 'delete element' "$LAB_DIR/mon$o.log")" = 1:0
+	if [ "$attach" = nft ]; then
+		local w
+		w=$(ip netns exec "$NS_C" $PY "$ROOT/tests/lib/window.py" --src "$in4" --for 3 \
+			--timeout 0.05 $SRV4 993 true)
+		t_jq "$how: $in4 never connects across the /24's lapse ($w)" \
+			'.attempts > 20 and .passed == 0' "$w"
+	else
+		local m
+		m=$(missing blocked4 "$in4" 3)
+		t_check "$how: the mirror holds $in4 in every sample across the /24's lapse ($m missing)" \
+			test "$m" = 0
+	fi
+	sleep 0.5 # the outer blocks have lapsed by now (2 s; 3 s passed)
+	t_check "$how: after the lapse block list has only the inner blocks" \
+		test "$(igs block list -j | jq -c --arg a "198.18.$o." --arg b "2001:db8:$o:" \
+			'[.blocks[].prefix | select(startswith($a) or startswith($b))] | sort')" = \
+		"[\"$in4/32\",\"$in6/128\"]"
+	t_check "$how: ... blocked4 still holds $in4" in_set blocked4 "$in4 timeout"
+	t_check "$how: ... blocked6 still holds $in6" in_set blocked6 "$in6 timeout"
+	t_absent "$how: ... and not the rest of the /24" "198\.18\.$o\.10" \
+		nfts list set inet imapguard blocked4
+	if [ "$attach" = nft ]; then
+		t_refute "$how: $in4 refused after the /24 lapsed" probe $in4 $SRV4 993 --timeout 0.3
+		t_refute "$how: $in6 refused after the /64 lapsed" probe $in6 $SRV6 993 --timeout 0.3
+		t_rc 0 "$how: $out4, in the /24 only, connects again" probe $out4 $SRV4 993 --timeout 0.5
+		t_rc 0 "$how: $out6, in the /64 only, connects again" probe $out6 $SRV6 993 --timeout 0.5
+	fi
+	[ "$agent" = 1 ] && agent_stop
+}
+nested nft 0 31
+nested nft 1 32
+nested xdp 1 33
+nested xdp 0 34
 t_done

@@ -28,10 +28,10 @@
 #   - the one excused window: with attach = nft, contradicting probes that
 #     start within 1 s of the end of someone else's `nft flush ruleset`
 #     (the rebuild the issue accepts, its length measured and printed);
-#   - the auth policy is judged for the allow list (accept), blocks (reject)
-#     and granted or unlisted sources under default allow (accept); it
-#     does not document answers for the network's deny list or default
-#     deny, so those probes are counted as not judged.
+#   - the auth policy follows the same precedence (README, "Dovecot auth
+#     policy"): the allow list accepts, the deny list and a block reject,
+#     default deny rejects a source without a grant (no user grant is held
+#     by the probes' user) and accepts a granted one.
 # Besides, right after each CLI command, each auth-policy report and each
 # apply returns, one synchronous probe must already see the change.
 # shellcheck source=tests/lib/lab.sh
@@ -218,9 +218,11 @@ start_probers() {
 	PROBERS=($!)
 	ip netns exec "$NS_S" $PY "$ROOT/tests/lib/onetruth.py" auth --out "$LAB_DIR/$AT.auth" \
 		--stop "$LAB_DIR/stop" --max-seconds 60 --url "$URL" --key "$KEY" \
-		allow_list=$A allow_list_v6=$A6 blocked=$B blocked_v6=$B6 \
+		allow_list=$A allow_list_v6=$A6 deny_list=$D deny_list_v6=$D6 \
+		deny_list_mapped=::ffff:$D blocked=$B blocked_v6=$B6 \
 		blocked_mapped=::ffff:$B overlap_inner_lapses=$OI overlap_outer_lapses=$OO \
-		granted=$G allow_in_blocked=$I allow_in_blocked_v6=$I6 \
+		granted=$G granted_v6=$G6 unlisted=$U unlisted_v6=$U6 unlisted_mapped=::ffff:$U \
+		allow_in_blocked=$I allow_in_blocked_v6=$I6 \
 		allow_in_blocked_mapped=::ffff:$I blocked_beside_allow=$BR \
 		reload_deny_allow=$R cli=$C cli_v6_noncanonical=2001:0DB8:0080:0::0009 \
 		auth_block=$X auth_block_mapped=::ffff:$XM &
@@ -307,7 +309,8 @@ backend() { # ATTACH
 	hold 0.75
 	CUR_POL=$p1
 	change_probe "apply: $R allow -> deny" \
-		"right after apply puts $R back on the deny list, $R" refused $R "${IGS[@]}" apply "$p1"
+		"right after apply puts $R back on the deny list, $R" refused $R "${IGS[@]}" apply "$p1" &&
+		sync_auth "right after apply puts $R back on the deny list" reject $R
 	hold 0.5
 
 	# someone else flushes the ruleset: with attach = nft the table is the

@@ -12,9 +12,12 @@
  *             pN: allow, deny, blocked, action = drop, default deny unless
  *                 granted, the port's action (the precedence of classify.h)
  *
- * Interval sets refuse overlapping elements, so nested prefixes are reduced
- * to the outermost one (for blocks, the enclosed one comes back at the next
- * sync after the enclosing one lapses).
+ * Interval sets refuse overlapping elements. The lists are reduced to their
+ * outermost prefixes (no timeouts: the outer one covers the inner for good).
+ * Nested blocks and grants are flattened into disjoint pieces, each with
+ * the timeout of the longest-lived one covering it (nfts_flatten), so an
+ * inner block is still enforced the moment an outer one lapses, by the
+ * kernel's own expiry, with no sync needed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -458,21 +461,32 @@ struct elem {
 
 /*
  * Bring a set to exactly these elements, by difference with what the
- * kernel holds (nftsets.c). Returns the changes left for the next sync
- * (>= 0) or -errno.
+ * kernel holds (nftsets.c). `e` is either disjoint already (flatten = 0)
+ * or nested prefixes with timeouts, flattened here (flatten = 1). Returns
+ * the changes left for the next sync (>= 0) or -errno.
  */
 static int fill_set(struct nft_batch *b, const char *set, const struct elem *e, size_t n,
-		    int existed)
+		    int existed, int flatten)
 {
 	struct nft_ival *v = calloc(n + 1, sizeof(*v));
+	struct nft_ival *pieces = flatten ? calloc(2 * n + 1, sizeof(*pieces)) : NULL;
+	long np = (long)n;
 	int rc;
 
-	if (!v)
-		return -ENOMEM;
+	if (!v || (flatten && !pieces)) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++)
 		nfts_ival(&e[i].p, e[i].timeout_ms, &v[i]);
-	rc = nfts_sync(b, IG_NFT_TABLE, set, v, n, existed);
+	if (flatten && (np = nfts_flatten(v, n, pieces)) < 0) {
+		rc = (int)np;
+		goto out;
+	}
+	rc = nfts_sync(b, IG_NFT_TABLE, set, flatten ? pieces : v, (size_t)np, existed);
+out:
 	free(v);
+	free(pieces);
 	return rc;
 }
 
@@ -848,11 +862,11 @@ static int list_set(struct nft_batch *b, const struct existing *ex, struct set_d
 	if (existed && has(ex->notes, ex->nnotes, note))
 		return 0;
 	if (existed && ex->foreign)
-		return fill_set(b, sd->name, el->v, el->n, 1);
+		return fill_set(b, sd->name, el->v, el->n, 1, 0);
 	if (existed)
 		msg_set(b, NFT_MSG_DELSET, sd, 0);
 	msg_set(b, NFT_MSG_NEWSET, sd, (*id)++);
-	return fill_set(b, sd->name, el->v, el->n, 0);
+	return fill_set(b, sd->name, el->v, el->n, 0, 0);
 }
 
 /* The block and grant sets, declared if missing and brought up to date.
@@ -876,8 +890,7 @@ static int fill_dynamic(struct nft_batch *b, struct ig_handle *h, const struct e
 			snprintf(sd.name, sizeof(sd.name), "%s%d", k ? "grants" : "blocked",
 				 f ? 6 : 4);
 			want_set(b, ex, &sd, id);
-			outermost(l);
-			err = fill_set(b, sd.name, l->v, l->n, has(ex->sets, ex->nsets, sd.name));
+			err = fill_set(b, sd.name, l->v, l->n, has(ex->sets, ex->nsets, sd.name), 1);
 			deferred += err > 0 ? err : 0;
 		}
 	}
@@ -1235,15 +1248,15 @@ int ig_nft_put(struct ig_handle *h, int grant, const struct ig_prefix *p, uint64
 	snprintf(set, sizeof(set), "%s%d", grant ? "grants" : "blocked", p->family == 6 ? 6 : 4);
 	nfts_ival(p, expires_ns ? left_ms(expires_ns, now) : 0, &v);
 	nftb_init(&b);
-	nfts_elems_msg(&b, IG_NFT_TABLE, set, &v, 1, NFT_MSG_NEWSETELEM);
+	nfts_add_new(&b, IG_NFT_TABLE, set, &v);
 	rc = nftb_send(&b, err, errlen);
 	nftb_free(&b);
 	if (rc == -ENOENT) {
 		snprintf(err, errlen, "table inet %s or its set %s is missing", IG_NFT_TABLE, set);
 		return rc;
 	}
-	if (rc) /* it overlaps an element (nested blocks): the whole sync
-		 * keeps the outermost, in one transaction */
+	if (rc) /* it equals or overlaps an element (nested blocks): the
+		 * whole sync flattens them, in one transaction */
 		rc = ig_nft_sync_dynamic(h, err, errlen);
 	return rc;
 }

@@ -61,8 +61,10 @@ int ig_nft_intact(int wanted, char *what, size_t len);
  * Put one element into blocked4/6 (grant = 0) or grants4/6 (grant = 1) at
  * once, before the caller answers: one small transaction. `expires_ns` is
  * CLOCK_MONOTONIC (0: permanent; the element's timeout is the time left).
- * When the kernel refuses it because it overlaps an element (nested
- * prefixes), the whole sync (ig_nft_sync_dynamic) runs instead. 0, > 0 as
+ * It must be a new element: when the kernel refuses it because it equals
+ * or overlaps one (nested prefixes, whose pieces carry the longest-lived
+ * covering timeout), the whole sync (ig_nft_sync_dynamic) runs instead,
+ * which flattens them. 0, > 0 as
  * ig_nft_sync_dynamic, -ENOENT when the table or set is missing, -errno.
  */
 int ig_nft_put(struct ig_handle *h, int grant, const struct ig_prefix *p, uint64_t expires_ns,

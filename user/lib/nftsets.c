@@ -45,11 +45,105 @@ void nfts_ival(const struct ig_prefix *p, uint64_t timeout_ms, struct nft_ival *
 	out->wraps = (uint8_t)carry;
 }
 
+/* ---------------------------------------------------------- flattening */
+
+/* Interval ends compared, where a wrapping end is past every address. */
+static int end_cmp(const uint8_t *a, int awraps, const uint8_t *b, int bwraps)
+{
+	if (awraps || bwraps)
+		return awraps - bwraps;
+	return memcmp(a, b, 16);
+}
+
+/* Start order; at one start the longer (enclosing) interval first. */
+static int nest_cmp(const void *a, const void *b)
+{
+	const struct nft_ival *x = a, *y = b;
+	int c = memcmp(x->start, y->start, sizeof(x->start));
+
+	return c ? c : end_cmp(y->end, y->wraps, x->end, x->wraps);
+}
+
+/* Does `a` live at least as long as `b`? (0 is no timeout: forever) */
+static int outlives(const struct nft_ival *a, const struct nft_ival *b)
+{
+	return !a->timeout_ms || (b->timeout_ms && a->timeout_ms >= b->timeout_ms);
+}
+
+struct pieces {
+	struct nft_ival *out;
+	long n;
+	size_t last_win; /* the interval whose timeout out[n - 1] carries */
+	uint8_t at[16];	 /* where the next piece starts */
+	int at_top;	 /* ... or nowhere: a wrapping piece was cut */
+};
+
+/* Cut [at, end) as a piece carrying v[win]'s timeout, and move `at` to end. */
+static void cut(struct pieces *p, const struct nft_ival *v, size_t win, const uint8_t *end,
+		int wraps)
+{
+	struct nft_ival *last = p->n ? &p->out[p->n - 1] : NULL;
+
+	if (p->at_top || !end_cmp(p->at, 0, end, wraps))
+		return; /* nothing left to cut */
+	if (last && p->last_win == win && !last->wraps && !memcmp(last->end, p->at, 16)) {
+		memcpy(last->end, end, 16); /* the same interval goes on */
+		last->wraps = (uint8_t)wraps;
+	} else {
+		last = &p->out[p->n++];
+		memset(last, 0, sizeof(*last));
+		memcpy(last->start, p->at, 16);
+		memcpy(last->end, end, 16);
+		last->wraps = (uint8_t)wraps;
+		last->bytes = v[win].bytes;
+		last->timeout_ms = v[win].timeout_ms;
+		p->last_win = win;
+	}
+	memcpy(p->at, end, 16);
+	p->at_top = wraps;
+}
+
+long nfts_flatten(struct nft_ival *v, size_t n, struct nft_ival *out)
+{
+	/* the open intervals, innermost on top, each with the interval
+	 * whose timeout wins over it (its own or an enclosing one's) */
+	struct open {
+		size_t i, win;
+	} *st = calloc(n + 1, sizeof(*st));
+	struct pieces p = { .out = out };
+	size_t top = 0;
+
+	if (!st)
+		return -ENOMEM;
+	qsort(v, n, sizeof(*v), nest_cmp);
+	for (size_t i = 0; i < n; i++) {
+		/* close what ends before v[i] starts */
+		while (top && end_cmp(v[st[top - 1].i].end, v[st[top - 1].i].wraps, v[i].start, 0) <= 0) {
+			top--;
+			cut(&p, v, st[top].win, v[st[top].i].end, v[st[top].i].wraps);
+		}
+		if (top)
+			cut(&p, v, st[top - 1].win, v[i].start, 0);
+		memcpy(p.at, v[i].start, 16);
+		p.at_top = 0;
+		st[top].i = i;
+		/* a tie goes to the enclosing interval: its pieces merge */
+		st[top].win = top && outlives(&v[st[top - 1].win], &v[i]) ? st[top - 1].win : i;
+		top++;
+	}
+	while (top) {
+		top--;
+		cut(&p, v, st[top].win, v[st[top].i].end, v[st[top].i].wraps);
+	}
+	free(st);
+	return p.n;
+}
+
 static void elems_msg(struct nft_batch *b, const char *table, const char *set,
-		      const struct nft_ival *v, size_t n, uint16_t type)
+		      const struct nft_ival *v, size_t n, uint16_t type, uint16_t flags)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
-	struct nlmsghdr *nlh = nftb_msg(b, MSG_ROOM, type, 0, "%s elements of set %s (%zu)",
+	struct nlmsghdr *nlh = nftb_msg(b, MSG_ROOM, type, flags, "%s elements of set %s (%zu)",
 					type == NFT_MSG_NEWSETELEM ? "add" : "delete", set, n);
 
 	if (!nlh || !s) {
@@ -82,7 +176,14 @@ void nfts_elems_msg(struct nft_batch *b, const char *table, const char *set,
 		    const struct nft_ival *v, size_t n, uint16_t type)
 {
 	for (size_t i = 0; i < n; i += ELEMS_PER_MSG)
-		elems_msg(b, table, set, v + i, n - i < ELEMS_PER_MSG ? n - i : ELEMS_PER_MSG, type);
+		elems_msg(b, table, set, v + i, n - i < ELEMS_PER_MSG ? n - i : ELEMS_PER_MSG, type,
+			  0);
+}
+
+void nfts_add_new(struct nft_batch *b, const char *table, const char *set,
+		  const struct nft_ival *v)
+{
+	elems_msg(b, table, set, v, 1, NFT_MSG_NEWSETELEM, NLM_F_EXCL);
 }
 
 /* ---------------------------------------------------------- reading */
