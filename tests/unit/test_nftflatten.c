@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * nfts_flatten: nested blocks become the disjoint pieces an nftables
+ * ig_nftset_flatten: nested blocks become the disjoint pieces an nftables
  * interval set can hold, each with the timeout of the longest-lived block
  * over it, so the kernel's own expiry of each piece is the right one.
  */
@@ -26,7 +26,7 @@ struct in {
 };
 
 /* The pieces as "first-last=timeout", space-separated ("top" past the end). */
-static void render(const struct nft_ival *v, long n, char *buf, size_t len)
+static void render(const struct ig_nft_ival *v, long n, char *buf, size_t len)
 {
 	size_t off = 0;
 
@@ -52,9 +52,9 @@ static void render(const struct nft_ival *v, long n, char *buf, size_t len)
 	}
 }
 
-static long flatten(const struct in *in, size_t n, struct nft_ival *out)
+static long flatten(const struct in *in, size_t n, struct ig_nft_ival *out)
 {
-	struct nft_ival v[MAXN];
+	struct ig_nft_ival v[MAXN];
 
 	assert_true(n <= MAXN);
 	for (size_t i = 0; i < n; i++) {
@@ -62,14 +62,14 @@ static long flatten(const struct in *in, size_t n, struct nft_ival *out)
 		char err[128];
 
 		assert_int_equal(ig_prefix_parse(in[i].prefix, &p, err, sizeof(err)), 0);
-		nfts_ival(&p, in[i].timeout_ms, &v[i]);
+		ig_nftset_ival(&p, in[i].timeout_ms, &v[i]);
 	}
-	return nfts_flatten(v, n, out);
+	return ig_nftset_flatten(v, n, out);
 }
 
 static void expect(const struct in *in, size_t n, const char *want)
 {
-	struct nft_ival out[2 * MAXN + 1];
+	struct ig_nft_ival out[2 * MAXN + 1];
 	char got[4096];
 	long np = flatten(in, n, out);
 
@@ -167,14 +167,14 @@ static void test_ipv6(void **state)
 
 static void test_empty(void **state)
 {
-	struct nft_ival v[1], out[1];
+	struct ig_nft_ival v[1], out[1];
 
 	(void)state;
-	assert_int_equal(nfts_flatten(v, 0, out), 0);
+	assert_int_equal(ig_nftset_flatten(v, 0, out), 0);
 }
 
 /* Does prefix-interval v hold the address 198.18.31.a? */
-static int holds(const struct nft_ival *v, unsigned a)
+static int holds(const struct ig_nft_ival *v, unsigned a)
 {
 	uint8_t k[16] = { 198, 18, 31, (uint8_t)a };
 
@@ -188,7 +188,7 @@ static void test_random_against_every_address(void **state)
 	(void)state;
 	srand(11);
 	for (int round = 0; round < 500; round++) {
-		struct nft_ival v[MAXN], copy[MAXN], out[2 * MAXN + 1];
+		struct ig_nft_ival v[MAXN], copy[MAXN], out[2 * MAXN + 1];
 		size_t n = 1 + (size_t)rand() % 20;
 		long np;
 
@@ -197,10 +197,10 @@ static void test_random_against_every_address(void **state)
 
 			p.addr[0] = 198, p.addr[1] = 18, p.addr[2] = 31, p.addr[3] = (uint8_t)rand();
 			ig_prefix_mask(&p);
-			nfts_ival(&p, rand() % 4 ? 1000u * (1 + (unsigned)rand() % 5) : 0, &v[i]);
+			ig_nftset_ival(&p, rand() % 4 ? 1000u * (1 + (unsigned)rand() % 5) : 0, &v[i]);
 		}
 		memcpy(copy, v, sizeof(v));
-		np = nfts_flatten(v, n, out);
+		np = ig_nftset_flatten(v, n, out);
 		assert_true(np >= 1 && np <= (long)(2 * n));
 		for (long i = 1; i < np; i++) /* sorted, disjoint */
 			assert_true(!out[i - 1].wraps &&

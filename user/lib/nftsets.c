@@ -27,7 +27,7 @@
 #define TIMEOUT_SLACK_MS 2000
 #define EXPIRING_MS 1000
 
-void nfts_ival(const struct ig_prefix *p, uint64_t timeout_ms, struct nft_ival *out)
+void ig_nftset_ival(const struct ig_prefix *p, uint64_t timeout_ms, struct ig_nft_ival *out)
 {
 	uint8_t m[16];
 	int carry = 1;
@@ -58,20 +58,20 @@ static int end_cmp(const uint8_t *a, int awraps, const uint8_t *b, int bwraps)
 /* Start order; at one start the longer (enclosing) interval first. */
 static int nest_cmp(const void *a, const void *b)
 {
-	const struct nft_ival *x = a, *y = b;
+	const struct ig_nft_ival *x = a, *y = b;
 	int c = memcmp(x->start, y->start, sizeof(x->start));
 
 	return c ? c : end_cmp(y->end, y->wraps, x->end, x->wraps);
 }
 
 /* Does `a` live at least as long as `b`? (0 is no timeout: forever) */
-static int outlives(const struct nft_ival *a, const struct nft_ival *b)
+static int outlives(const struct ig_nft_ival *a, const struct ig_nft_ival *b)
 {
 	return !a->timeout_ms || (b->timeout_ms && a->timeout_ms >= b->timeout_ms);
 }
 
 struct pieces {
-	struct nft_ival *out;
+	struct ig_nft_ival *out;
 	long n;
 	size_t last_win; /* the interval whose timeout out[n - 1] carries */
 	uint8_t at[16];	 /* where the next piece starts */
@@ -79,10 +79,10 @@ struct pieces {
 };
 
 /* Cut [at, end) as a piece carrying v[win]'s timeout, and move `at` to end. */
-static void cut(struct pieces *p, const struct nft_ival *v, size_t win, const uint8_t *end,
+static void cut(struct pieces *p, const struct ig_nft_ival *v, size_t win, const uint8_t *end,
 		int wraps)
 {
-	struct nft_ival *last = p->n ? &p->out[p->n - 1] : NULL;
+	struct ig_nft_ival *last = p->n ? &p->out[p->n - 1] : NULL;
 
 	if (p->at_top || !end_cmp(p->at, 0, end, wraps))
 		return; /* nothing left to cut */
@@ -103,7 +103,7 @@ static void cut(struct pieces *p, const struct nft_ival *v, size_t win, const ui
 	p->at_top = wraps;
 }
 
-long nfts_flatten(struct nft_ival *v, size_t n, struct nft_ival *out)
+long ig_nftset_flatten(struct ig_nft_ival *v, size_t n, struct ig_nft_ival *out)
 {
 	/* the open intervals, innermost on top, each with the interval
 	 * whose timeout wins over it (its own or an enclosing one's) */
@@ -139,11 +139,11 @@ long nfts_flatten(struct nft_ival *v, size_t n, struct nft_ival *out)
 	return p.n;
 }
 
-static void elems_msg(struct nft_batch *b, const char *table, const char *set,
-		      const struct nft_ival *v, size_t n, uint16_t type, uint16_t flags)
+static void elems_msg(struct ig_nft_batch *b, const char *table, const char *set,
+		      const struct ig_nft_ival *v, size_t n, uint16_t type, uint16_t flags)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
-	struct nlmsghdr *nlh = nftb_msg(b, MSG_ROOM, type, flags, "%s elements of set %s (%zu)",
+	struct nlmsghdr *nlh = ig_nft_batch_msg(b, MSG_ROOM, type, flags, "%s elements of set %s (%zu)",
 					type == NFT_MSG_NEWSETELEM ? "add" : "delete", set, n);
 
 	if (!nlh || !s) {
@@ -168,20 +168,20 @@ static void elems_msg(struct nft_batch *b, const char *table, const char *set,
 		nftnl_set_elem_add(s, stop);
 	}
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	nftb_commit(b, nlh);
+	ig_nft_batch_commit(b, nlh);
 	nftnl_set_free(s);
 }
 
-void nfts_elems_msg(struct nft_batch *b, const char *table, const char *set,
-		    const struct nft_ival *v, size_t n, uint16_t type)
+void ig_nftset_elems_msg(struct ig_nft_batch *b, const char *table, const char *set,
+		    const struct ig_nft_ival *v, size_t n, uint16_t type)
 {
 	for (size_t i = 0; i < n; i += ELEMS_PER_MSG)
 		elems_msg(b, table, set, v + i, n - i < ELEMS_PER_MSG ? n - i : ELEMS_PER_MSG, type,
 			  0);
 }
 
-void nfts_add_new(struct nft_batch *b, const char *table, const char *set,
-		  const struct nft_ival *v)
+void ig_nftset_add_new(struct ig_nft_batch *b, const char *table, const char *set,
+		  const struct ig_nft_ival *v)
 {
 	elems_msg(b, table, set, v, 1, NFT_MSG_NEWSETELEM, NLM_F_EXCL);
 }
@@ -261,7 +261,7 @@ static int dump_elems(const char *table, const char *set, struct raws *r)
 	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
-	ret = nft_query(nlh, elem_cb, r);
+	ret = ig_nft_query(nlh, elem_cb, r);
 	return r->oom ? -ENOMEM : ret;
 }
 
@@ -276,14 +276,14 @@ static int raw_cmp(const void *a, const void *b)
 }
 
 /* Pair the kernel's starts and ends back into intervals, in start order. */
-static size_t pair(struct raws *r, struct nft_ival *out)
+static size_t pair(struct raws *r, struct ig_nft_ival *out)
 {
 	size_t n = 0;
 
 	qsort(r->v, r->n, sizeof(*r->v), raw_cmp);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct raw *s = &r->v[i];
-		struct nft_ival *v;
+		struct ig_nft_ival *v;
 
 		if (s->end)
 			continue; /* an end without its start: not ours to pair */
@@ -306,7 +306,7 @@ static size_t pair(struct raws *r, struct nft_ival *out)
 
 static int ival_cmp(const void *a, const void *b)
 {
-	const struct nft_ival *x = a, *y = b;
+	const struct ig_nft_ival *x = a, *y = b;
 	int c = memcmp(x->start, y->start, sizeof(x->start));
 
 	if (!c)
@@ -316,7 +316,7 @@ static int ival_cmp(const void *a, const void *b)
 	return c;
 }
 
-static int same_time(const struct nft_ival *have, const struct nft_ival *want)
+static int same_time(const struct ig_nft_ival *have, const struct ig_nft_ival *want)
 {
 	uint64_t d;
 
@@ -330,13 +330,13 @@ static int same_time(const struct nft_ival *have, const struct nft_ival *want)
 /* About to lapse in the kernel: deleting it would race its expiry (and a
  * delete that finds nothing aborts the whole transaction), so it is left
  * to expire by itself. */
-static int expiring(const struct nft_ival *v)
+static int expiring(const struct ig_nft_ival *v)
 {
 	return v->timeout_ms && v->timeout_ms <= EXPIRING_MS;
 }
 
 /* Does `a` overlap an interval of the sorted, disjoint `v`? */
-static int overlaps(const struct nft_ival *a, const struct nft_ival *v, size_t n)
+static int overlaps(const struct ig_nft_ival *a, const struct ig_nft_ival *v, size_t n)
 {
 	size_t lo = 0, hi = n;
 
@@ -353,11 +353,11 @@ static int overlaps(const struct nft_ival *a, const struct nft_ival *v, size_t n
 	return lo < n && (a->wraps || memcmp(v[lo].start, a->end, sizeof(a->end)) < 0);
 }
 
-int nfts_sync(struct nft_batch *b, const char *table, const char *set, struct nft_ival *want,
+int ig_nftset_sync(struct ig_nft_batch *b, const char *table, const char *set, struct ig_nft_ival *want,
 	      size_t n, int existed)
 {
 	struct raws r = {};
-	struct nft_ival *have = NULL, *kept = NULL, *add = NULL;
+	struct ig_nft_ival *have = NULL, *kept = NULL, *add = NULL;
 	size_t nh = 0, nd = 0, na = 0, nk = 0, i = 0, j = 0, out = 0, starts = 0;
 	int err = 0, deferred = 0;
 
@@ -407,8 +407,8 @@ int nfts_sync(struct nft_batch *b, const char *table, const char *set, struct nf
 		else
 			add[out++] = add[i];
 	}
-	nfts_elems_msg(b, table, set, have, nd, NFT_MSG_DELSETELEM);
-	nfts_elems_msg(b, table, set, add, out, NFT_MSG_NEWSETELEM);
+	ig_nftset_elems_msg(b, table, set, have, nd, NFT_MSG_DELSETELEM);
+	ig_nftset_elems_msg(b, table, set, add, out, NFT_MSG_NEWSETELEM);
 out:
 	free(r.v);
 	free(have);
