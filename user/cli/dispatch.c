@@ -57,20 +57,29 @@ static int usage_error(const struct level *l, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-static void bind_table(struct level *l, const struct cli_opt *t, void *base, unsigned int need)
+static int bind_table(struct level *l, const struct cli_opt *t, void *base, unsigned int need)
 {
-	for (; t && t->type != CLI_END && l->n < MAX_OPTS; t++)
-		if ((t->flags & need) == need)
-			l->opts[l->n++] = (struct bound_opt){ t, base };
+	for (; t && t->type != CLI_END; t++) {
+		if ((t->flags & need) != need)
+			continue;
+		if (l->n == MAX_OPTS) { /* a table too long: a bug, caught by any test */
+			ig_err("%s: more than %d options; raise MAX_OPTS", l->path, MAX_OPTS);
+			return -1;
+		}
+		l->opts[l->n++] = (struct bound_opt){ t, base };
+	}
+	return 0;
 }
 
 /* This level's options: its own, then the global ones (at the top level
  * they are its own). */
-static void bind_level(struct level *l, struct cli *cli, void *args)
+static int bind_level(struct level *l, struct cli *cli, void *args)
 {
-	bind_table(l, l->cmd->opts, l->cmd == &cli_root ? (void *)cli : args, 0);
-	if (l->cmd != &cli_root)
-		bind_table(l, cli_root.opts, cli, CLI_GLOBAL);
+	if (l->cmd == &cli_root)
+		return bind_table(l, l->cmd->opts, cli, 0);
+	if (bind_table(l, l->cmd->opts, args, 0))
+		return -1;
+	return bind_table(l, cli_root.opts, cli, CLI_GLOBAL);
 }
 
 static void store(const struct bound_opt *b, const void *v, size_t len)
@@ -255,7 +264,10 @@ static int run_level(struct cli *cli, const struct cli_cmd *cmd, const char *pat
 		ig_err("out of memory");
 		return EXIT_FAIL;
 	}
-	bind_level(&l, cli, args);
+	if (bind_level(&l, cli, args)) {
+		rc = EXIT_FAIL;
+		goto out;
+	}
 	first = parse_opts(&l, argc, argv);
 	if (first < 0)
 		goto out;
