@@ -50,6 +50,8 @@ for cmd in check apply status stats lookup events unload block "block add" "bloc
 done
 t_rc 0 "-h as well: block add -h" "$IG" block add -h
 t_match "...the same help" "^usage: imapguard block add ADDR\\[/LEN\\] \\[--ttl DURATION\\]" "$T_OUT"
+t_rc 0 "-h before the command: imapguard -h grant del" "$IG" -h grant del
+t_match "...prints the help of the command named" "^usage: imapguard grant del \\(--user NAME" "$T_OUT"
 t_rc 0 "the top-level --help lists every subcommand from the tables" "$IG" --help
 t_match "...block add, block del, block list" "block add .*block del .*block list" "$(echo $T_OUT)"
 t_match "...grant add with its alternative and required options" \

@@ -17,7 +17,7 @@ struct unload_args {
 
 static const struct cli_opt opts[] = {
 	CLI_OPTION("force", CLI_FLAG, struct unload_args, force, .short_name = 'f',
-		   .help = "stop the process that consumes the events (imapguardd)\nfirst"),
+		   .help = "stop the events' consumer (imapguardd) first"),
 	CLI_OPTIONS_END,
 };
 

@@ -271,7 +271,8 @@ static int run_level(struct cli *cli, const struct cli_cmd *cmd, const char *pat
 	first = parse_opts(&l, argc, argv);
 	if (first < 0)
 		goto out;
-	if (cli->help) {
+	/* the help of the command named last: imapguard -h block add */
+	if (cli->help && !(cmd->sub && first < argc)) {
 		cli_print_help(stdout, path, cmd);
 		rc = EXIT_OK;
 		goto out;
