@@ -6,6 +6,12 @@
 
 GOOD=$(mktemp) BAD=$(mktemp)
 trap 'rm -f "$GOOD" "$BAD"' EXIT
+
+# t_json DESC FILTER JSON: t_jq, and no JSON at all fails too (jq 1.6's -e
+# passes on empty input)
+t_json() {
+	if [ -n "$3" ]; then t_jq "$@"; else t_fail "$1 (nothing on stdout)"; fi
+}
 printf '[general]\ninterfaces = lo\n[port 143]\naction = drop\n' >"$GOOD"
 printf '[general]\ninterfaces = lo\n[port 143]\naction = dorp\n[allow]\ncidr = 10.0.0.1/8\n' >"$BAD"
 
@@ -22,6 +28,63 @@ t_match "--version names the kernel features the data plane needs, with the rele
 	"bpf_timer \\(Linux 5\\.15\\)" "$T_OUT"
 t_absent "...and this kernel has every required one" "MISSING" echo "$T_OUT"
 t_rc 2 "relative --pin-path: exit 2" "$IG" --pin-path rel/dir status
+
+# --- the command tables (user/cli): help, prefixes, options anywhere ---
+# every command and subcommand, with the options its --help must name
+# (every leaf also names the global -j/--json)
+declare -A HELP_OPTS=(
+	[check]="" [apply]="" [status]="" [stats]="" [lookup]="--port" [events]="--no-kill"
+	[unload]="--force" [block]="add del list" [block add]="--ttl DURATION --reason TEXT"
+	[block del]="" [block list]="--all" [grant]="add del list"
+	[grant add]="--user NAME --ttl DURATION --reason TEXT" [grant del]="--user NAME" [grant list]=""
+)
+for cmd in check apply status stats lookup events unload block "block add" "block del" \
+	"block list" grant "grant add" "grant del" "grant list"; do
+	# shellcheck disable=SC2086 # the command path is words
+	t_rc 0 "$cmd --help: exit 0" "$IG" --pin-path /nonexistent/ig $cmd --help
+	t_match "...prints its own usage first" "^usage: imapguard $cmd( |\$)" "$T_OUT"
+	for o in ${HELP_OPTS[$cmd]}; do
+		t_match "...naming $o" "(^|[ (\\[])$o([] ]|\$)" "$T_OUT"
+	done
+	case $cmd in block | grant) ;; *) t_match "...and -j, --json" "-j, --json" "$T_OUT" ;; esac
+done
+t_rc 0 "-h as well: block add -h" "$IG" block add -h
+t_match "...the same help" "^usage: imapguard block add ADDR\\[/LEN\\] \\[--ttl DURATION\\]" "$T_OUT"
+t_rc 0 "-h before the command: imapguard -h grant del" "$IG" -h grant del
+t_match "...prints the help of the command named" "^usage: imapguard grant del \\(--user NAME" "$T_OUT"
+t_rc 0 "the top-level --help lists every subcommand from the tables" "$IG" --help
+t_match "...block add, block del, block list" "block add .*block del .*block list" "$(echo $T_OUT)"
+t_match "...grant add with its alternative and required options" \
+	"grant add \\(--user NAME \\| ADDR\\[/LEN\\]\\) --ttl DURATION \\[--reason TEXT\\]" "$T_OUT"
+t_rc 0 "a prefix of a command: 'ch' is check" "$IG" ch "$GOOD"
+t_match "...which checks" "^$GOOD: ok" "$T_OUT"
+t_rc 0 "prefixes of a command and its subcommand: 'bl l --help' is block list" "$IG" bl l --help
+t_match "...whose help it prints" "^usage: imapguard block list" "$T_OUT"
+t_rc 0 "'gr a --help' is grant add" "$IG" gr a --help
+t_match "...whose help it prints" "^usage: imapguard grant add" "$T_OUT"
+t_rc 2 "an ambiguous prefix 'st': exit 2" "$IG" st
+t_match "...naming the candidates" "'st' is ambiguous: status, stats" "$T_OUT"
+t_rc 2 "a word that is no subcommand: exit 2" "$IG" block frob
+t_match "...naming the group's help" "see 'imapguard block --help'" "$T_OUT"
+t_json "-j before the command" '.valid == true' "$("$IG" -j check "$GOOD" 2>/dev/null)"
+t_json "-j after the operand" '.valid == true' "$("$IG" check "$GOOD" -j 2>/dev/null)"
+t_json "--json between command and operand" '.valid == true' "$("$IG" check --json "$GOOD" 2>/dev/null)"
+t_rc 2 "an unknown option of a subcommand: exit 2" "$IG" --pin-path /nonexistent/ig \
+	block add --bogus 198.18.0.1
+t_match "...naming the option and the command's help" \
+	"block add: unknown option '--bogus'.*see 'imapguard block add --help'" "$(echo $T_OUT)"
+t_rc 2 "an option of another command (lookup's --port on block del): exit 2" "$IG" \
+	--pin-path /nonexistent/ig block del 198.18.0.1 --port 143
+t_match "...naming block del's help" "see 'imapguard block del --help'" "$T_OUT"
+t_rc 2 "an unknown short option: exit 2" "$IG" stats -x
+t_match "...naming it and stats' help" "stats: unknown option '-x'.*see 'imapguard stats --help'" \
+	"$(echo $T_OUT)"
+t_rc 2 "an option without its argument: exit 2" "$IG" --pin-path /nonexistent/ig lookup 198.18.0.1 --port
+t_match "...saying so" "lookup: --port needs an argument" "$T_OUT"
+t_rc 2 "--pin-path after the command (a global option of the top level only): exit 2" \
+	"$IG" status --pin-path /nonexistent/ig
+t_rc 2 "grant del with --ttl (add's option): exit 2" "$IG" --pin-path /nonexistent/ig \
+	grant del --user alice --ttl 1h
 t_rc 0 "check good policy: exit 0" "$IG" check "$GOOD"
 t_rc 2 "check bad policy: exit 2" "$IG" check "$BAD"
 t_match "check names FILE:LINE for each error" "^$BAD:4: .*action.*\\n?" "$T_OUT"
@@ -145,6 +208,15 @@ t_jq "status -j shape" '.loaded == true and .schema == 2 and .generation == 2 an
 	.ports[1].rate == "5/1m" and .blocks_active == 0 and (.policy | endswith("p.conf"))' "$S"
 t_rc 0 "status human output" igs status
 t_match "status says whether the dispatcher is in use" "dispatcher" "$T_OUT"
+t_json "-j before the command: status" '.loaded == true and .generation == 2' "$(igs -j status)"
+t_json "...and after it" '.loaded == true and .generation == 2' "$(igs status -j)"
+t_json "prefixes and -j first: 'igs -j bl l' is block list" '.blocks | length == 0' "$(igs -j bl l)"
+t_json "-j between a command and its operand: lookup -j ADDR" '.verdict == "refuse"' \
+	"$(igs lookup -j 198.18.66.9)"
+t_rc 0 "unload --help while loaded: exit 0" igs unload --help
+t_rc 0 "block add ADDR --help: exit 0" igs block add 198.18.0.99 --help
+t_json "...and neither did anything: still loaded, no block" '.loaded and .blocks_active == 0' \
+	"$(igs status -j)"
 S=$(igs stats -j)
 t_jq "stats -j shape" '(.ports | length) == 2 and (.ports[0] | .port == 143 and
 	.action == "drop" and (.counters | length) == 27 and (.counters[0] |

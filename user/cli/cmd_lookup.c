@@ -2,9 +2,7 @@
 /* lookup ADDR [--port N] [-j]: a source's standing, and the rule that
  * decides it (standing.h), read from the tables the data plane reads. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "blocks.h"
@@ -14,7 +12,15 @@
 #include "policy.h"
 #include "standing.h"
 
-#define LOOKUP_USAGE "lookup ADDR [--port N] [-j]"
+struct lookup_args {
+	int port; /* 0: not given */
+};
+
+static const struct cli_opt opts[] = {
+	CLI_OPTION("port", CLI_PORT, struct lookup_args, port, .metavar = "N",
+		   .help = "the standing on TCP port N, with the port's own action"),
+	CLI_OPTIONS_END,
+};
 
 struct lookup {
 	struct ig_prefix addr;
@@ -25,39 +31,12 @@ struct lookup {
 	struct ig_prefix list_entry;
 };
 
-static int parse_args(struct cli *cli, int argc, char **argv, struct lookup *l)
+static int parse_args(const struct lookup_args *a, const char *addr, struct lookup *l)
 {
-	static const struct option opts[] = {
-		{ "port", required_argument, NULL, 'P' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
-	char err[256], *end;
-	long v;
-	int c;
+	char err[256];
 
-	l->port = IG_STANDING_ANY_PORT;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
-		if (c == 'j') {
-			cli->json = 1;
-		} else if (c == 'P') {
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 1 || v > 65535) {
-				ig_err("--port must be a TCP port, 1-65535");
-				return -1;
-			}
-			l->port = (int)v;
-		} else {
-			return -1;
-		}
-	}
-	if (argc - optind != 1) {
-		ig_err("name exactly one address");
-		return -1;
-	}
-	if (ig_prefix_parse(argv[optind], &l->addr, err, sizeof(err))) {
+	l->port = a->port ? a->port : IG_STANDING_ANY_PORT;
+	if (ig_prefix_parse(addr, &l->addr, err, sizeof(err))) {
 		ig_err("%s", err);
 		return -1;
 	}
@@ -215,16 +194,15 @@ static void print_json(const struct lookup *l)
 	cli_json_print(o);
 }
 
-int cmd_lookup(struct cli *cli, int argc, char **argv)
+static int run(struct cli *cli, void *args, int argc, char **argv)
 {
 	struct ig_handle h;
 	struct lookup l = {};
 	int rc;
 
-	if (parse_args(cli, argc, argv, &l)) {
-		fprintf(stderr, "usage: imapguard %s\n", LOOKUP_USAGE);
+	(void)argc;
+	if (parse_args(args, argv[0], &l))
 		return EXIT_USAGE;
-	}
 	if ((rc = cli_open(cli, &h)))
 		return rc;
 	l.now = ig_mono_ns();
@@ -242,3 +220,18 @@ int cmd_lookup(struct cli *cli, int argc, char **argv)
 		print_text(&l);
 	return EXIT_OK;
 }
+
+const struct cli_cmd cli_cmd_lookup = {
+	.name = "lookup",
+	.help = "a source's standing: allowed or refused, by which rule\n"
+		"(allow list, deny list, block, port action, default deny, grant)",
+	.doc = "A source's standing, from the tables the data plane reads: allowed or\n"
+	       "refused, the rule that decides (allow list, deny list, block, port\n"
+	       "action, default deny, grant) and what that rule overrides.",
+	.operands = "ADDR",
+	.min_operands = 1,
+	.max_operands = 1,
+	.opts = opts,
+	.args_size = sizeof(struct lookup_args),
+	.run = run,
+};

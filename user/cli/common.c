@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,25 +7,6 @@
 #include "cli.h"
 #include "log.h"
 #include "nft.h"
-
-int cli_read_opts(struct cli *cli, int argc, char **argv, const char *usage)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+j", opts, NULL)) != -1) {
-		if (c != 'j') {
-			fprintf(stderr, "usage: imapguard %s\n", usage);
-			return -1;
-		}
-		cli->json = 1;
-	}
-	return optind;
-}
 
 const char *cli_strerror(int err)
 {

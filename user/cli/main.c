@@ -1,45 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* imapguard: apply IMAP enforcement policy and inspect its state. */
-#include <getopt.h>
+/* imapguard: apply IMAP enforcement policy and inspect its state. The
+ * command table: a new command is one row here and its own cmd_*.c. */
 #include <stdio.h>
-#include <string.h>
 
 #include "cli.h"
 #include "bpf_features.h"
 #include "imapguard.h"
 #include "log.h"
 
-static const struct cli_cmd cmds[] = {
-	{ "check", "FILE", "validate a policy file; change nothing", cmd_check },
-	{ "apply", "FILE", "load, attach or update the policy (idempotent)", cmd_apply },
-	{ "status", "[-j]", "what is attached where, mode, policy, generation", cmd_status },
-	{ "stats", "[-j]", "packet counters per policed port, verdict and reason", cmd_stats },
-	{ "block", "add ADDR[/LEN] [--ttl DURATION] [--reason TEXT]\n"
-		   "  block del ADDR[/LEN]\n"
-		   "  block list [-j] [--all]", "manage blocks", cmd_block },
-	{ "grant", "add (--user NAME | ADDR[/LEN]) --ttl DURATION [--reason TEXT]\n"
-		   "  grant del (--user NAME | ADDR[/LEN])\n"
-		   "  grant list [-j]", "MFA grants (zero-trust IMAP)", cmd_grant },
-	{ "lookup", "ADDR [--port N] [-j]", "a source's standing: allowed or refused, by which rule\n"
-	  "      (allow list, deny list, block, port action, default deny, grant)", cmd_lookup },
-	{ "events", "[-j] [--no-kill]", "follow automatic blocks and their expiry, live;\n"
-	  "      ends the blocked sources' open sessions unless --no-kill", cmd_events },
-	{ "unload", "[--force]", "detach everything and remove the pins (--force: stop the agent first)", cmd_unload },
+#define PIN_HELP(dir) "bpffs directory of this instance (default " dir ")"
+
+static const struct cli_opt global_opts[] = {
+	CLI_OPTION("pin-path", CLI_PATH, struct cli, pin, .metavar = "DIR",
+		   .help = PIN_HELP(IG_DEFAULT_PIN_PATH)),
+	CLI_OPTION("json", CLI_FLAG, struct cli, json, .short_name = 'j', .flags = CLI_GLOBAL,
+		   .help = "JSON output, one line (status, stats, block list, grant list,\n"
+			   "lookup, events, check)"),
+	CLI_OPTION("verbose", CLI_FLAG, struct cli, verbose, .short_name = 'v',
+		   .flags = CLI_GLOBAL, .help = "show libbpf/libxdp messages"),
+	CLI_OPTION("help", CLI_FLAG, struct cli, help, .short_name = 'h', .flags = CLI_GLOBAL,
+		   .help = "show the help of the command named, and exit"),
+	CLI_OPTION("version", CLI_FLAG, struct cli, version,
+		   .help = "show the version and the kernel features found, and exit"),
+	CLI_OPTIONS_END,
 };
 
-static void usage(FILE *out)
-{
-	fprintf(out, "usage: imapguard [-v] [--pin-path DIR] COMMAND [ARGS]\n\n"
-		     "commands:\n");
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(out, "  %s %s\n      %s\n", cmds[i].name, cmds[i].args, cmds[i].help);
-	fprintf(out, "\noptions:\n"
-		     "  --pin-path DIR  bpffs directory of this instance (default %s)\n"
-		     "  -v, --verbose   show libbpf/libxdp messages\n"
-		     "  -j, --json      (after a read command) JSON output\n"
-		     "\nexit codes: 0 ok, 1 operation failed, 2 bad usage or input\n",
-		IG_DEFAULT_PIN_PATH);
-}
+static const struct cli_cmd *const commands[] = {
+	&cli_cmd_check, &cli_cmd_apply,	 &cli_cmd_status, &cli_cmd_stats,  &cli_cmd_block,
+	&cli_cmd_grant, &cli_cmd_lookup, &cli_cmd_events, &cli_cmd_unload, NULL,
+};
 
 /* The version, and the kernel features the data plane needs, found here. */
 static void print_version(void)
@@ -54,49 +43,30 @@ static void print_version(void)
 		       f[i].name, f[i].kernel, f[i].required ? "" : ", optional");
 }
 
+/* imapguard with no command: --version, else a usage error. */
+static int run_root(struct cli *cli, void *args, int argc, char **argv)
+{
+	(void)args, (void)argc, (void)argv;
+	if (cli->version) {
+		print_version();
+		return EXIT_OK;
+	}
+	ig_err("name a command");
+	cli_print_help(stderr, cli_root.name, &cli_root);
+	return EXIT_USAGE;
+}
+
+const struct cli_cmd cli_root = {
+	.name = "imapguard",
+	.help = "apply IMAP enforcement policy and inspect its state",
+	.opts = global_opts,
+	.run = run_root,
+	.sub = commands,
+};
+
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "pin-path", required_argument, NULL, 'p' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct cli cli = { .pin = IG_DEFAULT_PIN_PATH };
-	int c;
 
-	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (optarg[0] != '/') {
-				ig_err("--pin-path must be an absolute path");
-				return EXIT_USAGE;
-			}
-			cli.pin = optarg;
-			break;
-		case 'v':
-			ig_verbose = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'V':
-			print_version();
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	ig_log_setup_libs();
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(argv[optind], cmds[i].name))
-			return cmds[i].run(&cli, argc - optind, argv + optind);
-	ig_err("unknown command '%s' (see imapguard --help)", argv[optind]);
-	return EXIT_USAGE;
+	return cli_dispatch(&cli, argc, argv);
 }
