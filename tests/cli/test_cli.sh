@@ -7,11 +7,6 @@
 GOOD=$(mktemp) BAD=$(mktemp)
 trap 'rm -f "$GOOD" "$BAD"' EXIT
 
-# t_json DESC FILTER JSON: t_jq, and no JSON at all fails too (jq 1.6's -e
-# passes on empty input)
-t_json() {
-	if [ -n "$3" ]; then t_jq "$@"; else t_fail "$1 (nothing on stdout)"; fi
-}
 printf '[general]\ninterfaces = lo\n[port 143]\naction = drop\n' >"$GOOD"
 printf '[general]\ninterfaces = lo\n[port 143]\naction = dorp\n[allow]\ncidr = 10.0.0.1/8\n' >"$BAD"
 
@@ -66,9 +61,9 @@ t_rc 2 "an ambiguous prefix 'st': exit 2" "$IG" st
 t_match "...naming the candidates" "'st' is ambiguous: status, stats" "$T_OUT"
 t_rc 2 "a word that is no subcommand: exit 2" "$IG" block frob
 t_match "...naming the group's help" "see 'imapguard block --help'" "$T_OUT"
-t_json "-j before the command" '.valid == true' "$("$IG" -j check "$GOOD" 2>/dev/null)"
-t_json "-j after the operand" '.valid == true' "$("$IG" check "$GOOD" -j 2>/dev/null)"
-t_json "--json between command and operand" '.valid == true' "$("$IG" check --json "$GOOD" 2>/dev/null)"
+t_jq "-j before the command" '.valid == true' "$("$IG" -j check "$GOOD" 2>/dev/null)"
+t_jq "-j after the operand" '.valid == true' "$("$IG" check "$GOOD" -j 2>/dev/null)"
+t_jq "--json between command and operand" '.valid == true' "$("$IG" check --json "$GOOD" 2>/dev/null)"
 t_rc 2 "an unknown option of a subcommand: exit 2" "$IG" --pin-path /nonexistent/ig \
 	block add --bogus 198.18.0.1
 t_match "...naming the option and the command's help" \
@@ -208,14 +203,14 @@ t_jq "status -j shape" '.loaded == true and .schema == 2 and .generation == 2 an
 	.ports[1].rate == "5/1m" and .blocks_active == 0 and (.policy | endswith("p.conf"))' "$S"
 t_rc 0 "status human output" igs status
 t_match "status says whether the dispatcher is in use" "dispatcher" "$T_OUT"
-t_json "-j before the command: status" '.loaded == true and .generation == 2' "$(igs -j status)"
-t_json "...and after it" '.loaded == true and .generation == 2' "$(igs status -j)"
-t_json "prefixes and -j first: 'igs -j bl l' is block list" '.blocks | length == 0' "$(igs -j bl l)"
-t_json "-j between a command and its operand: lookup -j ADDR" '.verdict == "refuse"' \
+t_jq "-j before the command: status" '.loaded == true and .generation == 2' "$(igs -j status)"
+t_jq "...and after it" '.loaded == true and .generation == 2' "$(igs status -j)"
+t_jq "prefixes and -j first: 'igs -j bl l' is block list" '.blocks | length == 0' "$(igs -j bl l)"
+t_jq "-j between a command and its operand: lookup -j ADDR" '.verdict == "refuse"' \
 	"$(igs lookup -j 198.18.66.9)"
 t_rc 0 "unload --help while loaded: exit 0" igs unload --help
 t_rc 0 "block add ADDR --help: exit 0" igs block add 198.18.0.99 --help
-t_json "...and neither did anything: still loaded, no block" '.loaded and .blocks_active == 0' \
+t_jq "...and neither did anything: still loaded, no block" '.loaded and .blocks_active == 0' \
 	"$(igs status -j)"
 S=$(igs stats -j)
 t_jq "stats -j shape" '(.ports | length) == 2 and (.ports[0] | .port == 143 and

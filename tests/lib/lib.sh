@@ -73,9 +73,10 @@ t_rc() {
 	fi
 }
 
-# t_jq DESC FILTER JSON: the jq filter must be true on JSON
+# t_jq DESC FILTER JSON: the jq filter must be true on JSON. Empty JSON
+# fails: jq 1.6 -e exits 0 when it reads nothing at all.
 t_jq() {
-	if printf '%s' "$3" | jq -e "$2" >/dev/null 2>&1; then t_ok "$1"; else
+	if [ -n "$3" ] && printf '%s' "$3" | jq -e "$2" >/dev/null 2>&1; then t_ok "$1"; else
 		t_fail "$1"; echo "#   jq '$2' on: $3" | awk 'NR<=5'
 	fi
 }

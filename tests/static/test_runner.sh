@@ -84,4 +84,11 @@ rm "$T/tests/netns/test_cases.sh"
 run static/test_good.sh:a
 t_check "a case of a suite without cases fails the run" test "$RC" != 0
 t_match "...saying to run it whole" "has no named cases" "$OUT"
+# the assertions themselves: t_jq on nothing at all must fail (jq 1.6 -e
+# exits 0 when it reads no input)
+fake netns/test_jq.sh 't_jq "empty" ".a == 1" ""; t_jq "false" ".a == 1" "{\"a\":2}"
+t_jq "true" ".a == 1" "{\"a\":1}"; t_done'
+run netns/test_jq.sh
+t_match "t_jq fails on empty JSON and on a false filter, passes a true one" '^1 passed, 2 failed$' "$OUT"
+rm "$T/tests/netns/test_jq.sh"
 t_done
