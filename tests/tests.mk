@@ -1,6 +1,7 @@
 # Test programs; tests/run.sh runs them. Included by the top Makefile.
 
-TEST_LIB_SRC := $(wildcard tests/lib/*.c)
+# cmocka_case.c is the unit tests' alone (their T_CASE filter)
+TEST_LIB_SRC := $(filter-out tests/lib/cmocka_case.c,$(wildcard tests/lib/*.c))
 TEST_LIB_OBJ := $(TEST_LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_CFLAGS  := $(CFLAGS) -Itests/lib
 UNIT_SRC     := $(wildcard tests/unit/test_*.c)
@@ -13,8 +14,9 @@ $(BUILD)/tests/%.o: tests/%.c $(wildcard tests/lib/*.h) $(wildcard user/lib/*.h)
 	$(Q)$(CC) $(TEST_CFLAGS) -c $< -o $@
 
 # unit tests need no privileges and no BPF: only the pure library parts
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
-	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+# (T_CASE=NAME runs one test: tests/lib/cmocka_case.c wraps cmocka's runner)
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/lib/cmocka_case.o $(LIB)
+	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -lcmocka -Wl,--wrap=_cmocka_run_group_tests -o $@
 
 $(BUILD)/tests/bpf/%: $(BUILD)/tests/bpf/%.o $(TEST_LIB_OBJ) $(LIB)
 	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -o $@
