@@ -315,6 +315,15 @@ case_sighup() {
 	t_check "and imapguard_interfaces_attached 1" wait_metric imapguard_interfaces_attached 1
 	t_check "the re-applies (attach, detach, nft) ran on the reduced capabilities" caps_ok
 	ip -n "$NS_S" link del "$IF2"
+	# a re-apply the library refuses: its explanation reaches the JSON log
+	# with its level (ig_set_print), not stderr as plain text
+	write_conf allow
+	sed -i 's/^\[general\]$/[general]\nmax_sources = 4096/' "$CONF"
+	kill -HUP $AG
+	local re='"level":"error","event":"library","message":"max_sources cannot change' i
+	for i in $(seq 50); do grep -q "$re" "$LAB_DIR/agent.log" && break; sleep 0.1; done
+	t_check "SIGHUP changing max_sources: the library's reason is a JSON log line, level error" \
+		grep -q "$re" "$LAB_DIR/agent.log"
 }
 
 # --- a second agent while one runs: refused before it touches the policy ---
