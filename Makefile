@@ -30,15 +30,6 @@ SKEL     := $(BUILD)/imapguard.skel.h $(BUILD)/mapcount.skel.h
 .SECONDARY:
 all: $(BUILD)/imapguard $(BUILD)/imapguardd
 
-# CO-RE types for the one program that reads kernel structs (mapcount)
-$(BUILD)/vmlinux.h:
-	@mkdir -p $(@D)
-	@echo "  BTF     $@"
-	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
-
-$(BUILD)/mapcount.bpf.o: $(BUILD)/vmlinux.h
-$(BUILD)/mapcount.bpf.o: BPF_CFLAGS += -I$(BUILD)
-
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS)
 	@mkdir -p $(@D)
 	@echo "  BPF     $@"

@@ -5,7 +5,10 @@
  * Default verdict: pass. Only TCP to a port named in the policy is looked
  * at; everything else (other ports, UDP, ICMP, ARP, unknown EtherTypes)
  * passes after the parse and one table read. On a policed port,
- * the first step that applies decides:
+ * the first step that applies decides (the precedence table of
+ * user/lib/standing.h is the single source of truth: the auth policy and
+ * `imapguard lookup` answer by it too, and tests/bpf/test_standing.c holds
+ * this code to it):
  *   tiny first fragment -> drop
  *   allow list          -> pass
  *   deny list           -> drop
@@ -300,8 +303,9 @@ static __always_inline int ig_rate_ok(const struct ig_pkt *p, const struct ig_cf
 	}
 }
 
-/* The precedence for a packet to a policed port (the table at the top of
- * this file); returns the reason and sets *drop. */
+/* The precedence for a packet to a policed port (the table in
+ * user/lib/standing.h, summarised at the top of this file); returns the
+ * reason and sets *drop. */
 static __always_inline int ig_decide(const struct ig_pkt *p,
 				     const struct ig_cfg *cfg,
 				     const struct ig_slot *slot, __u32 s,

@@ -766,5 +766,10 @@ struct ig_meta {
 /* The agent merged its state file into these pins (whoever made them):
  * a later start of the agent on the same pins does not merge again. */
 #define IG_META_STATE_MERGED (1u << 0)
+/* The policy in force wants the nftables mirror (attach = xdp/tc with
+ * nft_mirror = yes): the CLI and the agent keep `table inet imapguard`
+ * up to date and say so when it is missing. A new bit in a field old
+ * binaries already ignore: no layout or meaning of theirs changes. */
+#define IG_META_NFT_MIRROR (1u << 1)
 
 #endif /* IMAPGUARD_H */

@@ -3,13 +3,20 @@
 # and exits non-zero on any failure.
 #   tests/run.sh            everything
 #   tests/run.sh PATTERN    only tests whose path matches PATTERN
+#   tests/run.sh PATH:CASE  one case of a suite (netns/test_precedence.sh:tc,
+#                           bpf/test_dataplane:blocks); `T_CASE=CASE` as well
 # Tiers: unit (no privileges), bpf (test_run in the real kernel), cli, netns.
 set -u
 shopt -s nullglob # a tier with no tests is empty, not a literal "test_*"
 cd "$(dirname "$0")/.." || exit 2
 B=${BUILD:-build}
 FILTER=${1:-}
-export IG=$PWD/$B/imapguard CMOCKA_MESSAGE_OUTPUT=TAP
+if [[ $FILTER == *:* ]]; then
+	export T_CASE=${FILTER##*:}
+	FILTER=${FILTER%:*}
+fi
+ran=0
+export IG=$PWD/$B/imapguard IG_FAULTS=$PWD/$B/tests/imapguard-faults CMOCKA_MESSAGE_OUTPUT=TAP
 pass=0 fail=0 skip=0
 failures=()
 start=$(date +%s)
@@ -18,6 +25,7 @@ run_one() { # NAME CMD...
 	local name=$1 out rc p f s; shift
 	[ -n "$FILTER" ] && [[ $name != *$FILTER* ]] && return
 	echo "=== $name"
+	ran=$((ran + 1))
 	out=$(mktemp)
 	"$@" 2>&1 | tee "$out" | grep -Ev '^(ok |# ok|1\.\.)' | sed 's/^/  /'
 	rc=${PIPESTATUS[0]}
@@ -53,6 +61,7 @@ bad() {
 missing() {
 	[ -n "$FILTER" ] && [[ $1 != *$FILTER* ]] && return
 	echo "=== $1"
+	ran=$((ran + 1))
 	local f=0
 	bad "$1: $2"
 	fail=$((fail + 1))
@@ -82,6 +91,13 @@ for t in tests/static/test_*.sh tests/cli/test_*.sh tests/netns/test_*.sh; do
 	if [ -x "$t" ]; then run_one "${t#tests/}" "$t"
 	else missing "${t#tests/}" "$t is not executable"; fi
 done
+
+if [ -n "$FILTER" ] && [ "$ran" = 0 ]; then
+	echo "=== $FILTER"
+	f=0
+	bad "no test matches '$FILTER'"
+	fail=$((fail + 1))
+fi
 
 echo
 if [ -s "$FAILS" ]; then

@@ -1,6 +1,7 @@
 # Test programs; tests/run.sh runs them. Included by the top Makefile.
 
-TEST_LIB_SRC := $(wildcard tests/lib/*.c)
+# cmocka_case.c is the unit tests' alone (their T_CASE filter)
+TEST_LIB_SRC := $(filter-out tests/lib/cmocka_case.c,$(wildcard tests/lib/*.c))
 TEST_LIB_OBJ := $(TEST_LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_CFLAGS  := $(CFLAGS) -Itests/lib
 UNIT_SRC     := $(wildcard tests/unit/test_*.c)
@@ -13,8 +14,9 @@ $(BUILD)/tests/%.o: tests/%.c $(wildcard tests/lib/*.h) $(wildcard user/lib/*.h)
 	$(Q)$(CC) $(TEST_CFLAGS) -c $< -o $@
 
 # unit tests need no privileges and no BPF: only the pure library parts
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
-	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+# (T_CASE=NAME runs one test: tests/lib/cmocka_case.c wraps cmocka's runner)
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/lib/cmocka_case.o $(LIB)
+	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -lcmocka -Wl,--wrap=_cmocka_run_group_tests -o $@
 
 $(BUILD)/tests/bpf/%: $(BUILD)/tests/bpf/%.o $(TEST_LIB_OBJ) $(LIB)
 	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -o $@
@@ -58,7 +60,8 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DIG_VERSION='"fuzz"' -Iinclude -
 	       -I$(BUILD) $(shell pkg-config --cflags $(PKGS)) \
 	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_LIB_SRC := user/lib/policy.c user/lib/addr.c user/lib/duration.c user/lib/diag.c
+FUZZ_LIB_SRC := user/lib/policy.c user/lib/policy_keys.c user/lib/addr.c user/lib/duration.c user/lib/diag.c \
+		user/lib/names.c
 
 $(BUILD)/tests/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_LIB_SRC) $(wildcard user/lib/*.h)
 	@mkdir -p $(@D)
@@ -71,10 +74,23 @@ $(BUILD)/tests/fuzz/fuzz_requests: tests/fuzz/fuzz_requests.c $(FUZZ_REQ_SRC) $(
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Iuser/agent tests/fuzz/fuzz_requests.c $(FUZZ_REQ_SRC) \
 		$(shell pkg-config --libs json-c libmicrohttpd) -o $@
 
+$(BUILD)/tests/fuzz/fuzz_text: tests/fuzz/fuzz_text.c user/lib/names.c user/lib/names.h include/imapguard.h
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_text.c user/lib/names.c \
+		$(shell pkg-config --libs json-c) -o $@
+
 .PHONY: fuzz
 fuzz: $(FUZZ_BIN)
 	for f in $(FUZZ_BIN); do n=$${f##*/fuzz_}; mkdir -p $(BUILD)/fuzz-corpus/$$n; \
 		$$f -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)/fuzz-corpus/$$n tests/fuzz/corpus/$$n || exit 1; done
 
+# the CLI with fault injection (user/lib/fault.h): test builds only
+FAULT_BIN := $(BUILD)/tests/imapguard-faults
+$(FAULT_BIN): $(CLI_OBJ) $(BUILD)/tests/fault/fault_env.o $(LIB)
+	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -o $@
+
 .PHONY: tests
-tests: $(UNIT_BIN) $(BPF_TEST_BIN) $(FUZZ_BIN)
+tests: $(UNIT_BIN) $(BPF_TEST_BIN) $(FUZZ_BIN) $(FAULT_BIN)
+
+# test_policy holds the shipped example policy to the key table
+$(BUILD)/tests/unit/test_policy.o: TEST_CFLAGS += -DIG_EXAMPLE_POLICY='"$(CURDIR)/scripts/imapguard.conf.example"'

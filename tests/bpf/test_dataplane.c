@@ -756,12 +756,18 @@ int main(void)
 		bpfenv_teardown(&env);
 		return tap_done();
 	}
-	run_table();
-	run_truncations();
-	run_blocks();
-	run_ratelimit();
-	run_grants();
-	run_reapply();
+	if (tap_case("table"))
+		run_table();
+	if (tap_case("truncations"))
+		run_truncations();
+	if (tap_case("blocks"))
+		run_blocks();
+	if (tap_case("ratelimit"))
+		run_ratelimit();
+	if (tap_case("grants"))
+		run_grants();
+	if (tap_case("reapply"))
+		run_reapply();
 	bpfenv_teardown(&env);
 	return tap_done();
 }

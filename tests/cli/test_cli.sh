@@ -6,19 +6,89 @@
 
 GOOD=$(mktemp) BAD=$(mktemp)
 trap 'rm -f "$GOOD" "$BAD"' EXIT
+
 printf '[general]\ninterfaces = lo\n[port 143]\naction = drop\n' >"$GOOD"
 printf '[general]\ninterfaces = lo\n[port 143]\naction = dorp\n[allow]\ncidr = 10.0.0.1/8\n' >"$BAD"
 
 # --- no privileges or state needed ---
 t_rc 2 "no command: usage, exit 2" "$IG"
 t_rc 0 "--help exits 0" "$IG" --help
-t_match "--help lists every command" "check.*apply.*status.*stats.*block.*unload" "$(echo $T_OUT)"
+t_match "--help lists every command" "check.*apply.*status.*stats.*block.*lookup.*unload" "$(echo $T_OUT)"
 t_rc 2 "unknown command: exit 2" "$IG" frobnicate
+t_absent "the shipped CLI holds no fault switch (only build/tests/imapguard-faults does)" \
+	IMAPGUARD_FAULT strings "$IG"
+t_match "...which the test build does" IMAPGUARD_FAULT "$(strings "$IG_FAULTS")"
+t_rc 0 "--version exits 0" "$IG" --version
+t_match "--version names the kernel features the data plane needs, with the release of each" \
+	"bpf_timer \\(Linux 5\\.15\\)" "$T_OUT"
+t_absent "...and this kernel has every required one" "MISSING" echo "$T_OUT"
 t_rc 2 "relative --pin-path: exit 2" "$IG" --pin-path rel/dir status
+
+# --- the command tables (user/cli): help, prefixes, options anywhere ---
+# every command and subcommand, with the options its --help must name
+# (every leaf also names the global -j/--json)
+declare -A HELP_OPTS=(
+	[check]="" [apply]="" [status]="" [stats]="" [lookup]="--port" [events]="--no-kill"
+	[unload]="--force" [block]="add del list" [block add]="--ttl DURATION --reason TEXT"
+	[block del]="" [block list]="--all" [grant]="add del list"
+	[grant add]="--user NAME --ttl DURATION --reason TEXT" [grant del]="--user NAME" [grant list]=""
+)
+for cmd in check apply status stats lookup events unload block "block add" "block del" \
+	"block list" grant "grant add" "grant del" "grant list"; do
+	# shellcheck disable=SC2086 # the command path is words
+	t_rc 0 "$cmd --help: exit 0" "$IG" --pin-path /nonexistent/ig $cmd --help
+	t_match "...prints its own usage first" "^usage: imapguard $cmd( |\$)" "$T_OUT"
+	for o in ${HELP_OPTS[$cmd]}; do
+		t_match "...naming $o" "(^|[ (\\[])$o([] ]|\$)" "$T_OUT"
+	done
+	case $cmd in block | grant) ;; *) t_match "...and -j, --json" "-j, --json" "$T_OUT" ;; esac
+done
+t_rc 0 "-h as well: block add -h" "$IG" block add -h
+t_match "...the same help" "^usage: imapguard block add ADDR\\[/LEN\\] \\[--ttl DURATION\\]" "$T_OUT"
+t_rc 0 "-h before the command: imapguard -h grant del" "$IG" -h grant del
+t_match "...prints the help of the command named" "^usage: imapguard grant del \\(--user NAME" "$T_OUT"
+t_rc 0 "the top-level --help lists every subcommand from the tables" "$IG" --help
+t_match "...block add, block del, block list" "block add .*block del .*block list" "$(echo $T_OUT)"
+t_match "...grant add with its alternative and required options" \
+	"grant add \\(--user NAME \\| ADDR\\[/LEN\\]\\) --ttl DURATION \\[--reason TEXT\\]" "$T_OUT"
+t_rc 0 "a prefix of a command: 'ch' is check" "$IG" ch "$GOOD"
+t_match "...which checks" "^$GOOD: ok" "$T_OUT"
+t_rc 0 "prefixes of a command and its subcommand: 'bl l --help' is block list" "$IG" bl l --help
+t_match "...whose help it prints" "^usage: imapguard block list" "$T_OUT"
+t_rc 0 "'gr a --help' is grant add" "$IG" gr a --help
+t_match "...whose help it prints" "^usage: imapguard grant add" "$T_OUT"
+t_rc 2 "an ambiguous prefix 'st': exit 2" "$IG" st
+t_match "...naming the candidates" "'st' is ambiguous: status, stats" "$T_OUT"
+t_rc 2 "a word that is no subcommand: exit 2" "$IG" block frob
+t_match "...naming the group's help" "see 'imapguard block --help'" "$T_OUT"
+t_jq "-j before the command" '.valid == true' "$("$IG" -j check "$GOOD" 2>/dev/null)"
+t_jq "-j after the operand" '.valid == true' "$("$IG" check "$GOOD" -j 2>/dev/null)"
+t_jq "--json between command and operand" '.valid == true' "$("$IG" check --json "$GOOD" 2>/dev/null)"
+t_rc 2 "an unknown option of a subcommand: exit 2" "$IG" --pin-path /nonexistent/ig \
+	block add --bogus 198.18.0.1
+t_match "...naming the option and the command's help" \
+	"block add: unknown option '--bogus'.*see 'imapguard block add --help'" "$(echo $T_OUT)"
+t_rc 2 "an option of another command (lookup's --port on block del): exit 2" "$IG" \
+	--pin-path /nonexistent/ig block del 198.18.0.1 --port 143
+t_match "...naming block del's help" "see 'imapguard block del --help'" "$T_OUT"
+t_rc 2 "an unknown short option: exit 2" "$IG" stats -x
+t_match "...naming it and stats' help" "stats: unknown option '-x'.*see 'imapguard stats --help'" \
+	"$(echo $T_OUT)"
+t_rc 2 "an option without its argument: exit 2" "$IG" --pin-path /nonexistent/ig lookup 198.18.0.1 --port
+t_match "...saying so" "lookup: --port needs an argument" "$T_OUT"
+t_rc 2 "--pin-path after the command (a global option of the top level only): exit 2" \
+	"$IG" status --pin-path /nonexistent/ig
+t_rc 2 "grant del with --ttl (add's option): exit 2" "$IG" --pin-path /nonexistent/ig \
+	grant del --user alice --ttl 1h
 t_rc 0 "check good policy: exit 0" "$IG" check "$GOOD"
 t_rc 2 "check bad policy: exit 2" "$IG" check "$BAD"
 t_match "check names FILE:LINE for each error" "^$BAD:4: .*action.*\\n?" "$T_OUT"
 t_match "check reports the second error too" "^$BAD:6: .*host bits" "$T_OUT"
+printf '[general]\ninterfaces = lo\n[port 143]\naction = dr\351p\n' >"$BAD.l1"
+T_OUT=$("$IG" check -j "$BAD.l1" 2>/dev/null); rm -f "$BAD.l1"
+t_match "check -j quotes a Latin-1 value in its safe form" "not 'dr"$'\xef\xbf\xbd'"p'" "$T_OUT"
+t_check "...so its output is valid JSON for a strict decoder" python3 -c \
+	'import json, sys; json.loads(sys.argv[1].encode("utf-8", "surrogateescape").decode())' "$T_OUT"
 t_rc 0 "the shipped example policy passes check (interfaces = lo)" sh -c \
 	"sed 's/^interfaces = .*/interfaces = lo/' '$ROOT/scripts/imapguard.conf.example' >'$GOOD.ex' &&
 	 '$IG' check '$GOOD.ex'; rc=\$?; rm -f '$GOOD.ex'; exit \$rc"
@@ -65,12 +135,28 @@ t_rc 2 "block add --reason with a control character: exit 2" "$IG" --pin-path /n
 	block add 198.18.0.1 --reason "$(printf 'a\033[31mb')"
 t_rc 2 "grant add --user with a control character: exit 2" "$IG" --pin-path /nonexistent/ig \
 	grant add --user "$(printf 'al\001ice')" --ttl 1h
+t_rc 2 "block add --reason in Latin-1, not UTF-8: exit 2" "$IG" --pin-path /nonexistent/ig \
+	block add 198.18.0.82 --reason $'caf\xe9'
+t_match "...saying it must be valid UTF-8" "reason must be valid UTF-8" "$T_OUT"
+t_rc 2 "grant add --reason with a C1 control (CSI): exit 2" "$IG" --pin-path /nonexistent/ig \
+	grant add --user alice --ttl 1h --reason $'a\xc2\x9b31m'
+t_rc 2 "grant add --user with an overlong '/': exit 2" "$IG" --pin-path /nonexistent/ig \
+	grant add --user $'\xc0\xafetc' --ttl 1h
+t_match "...saying it must be valid UTF-8" "user must be a login name in valid UTF-8" "$T_OUT"
 t_rc 2 "stats with a stray operand: exit 2" "$IG" stats extra
 t_rc 2 "grant add without --ttl: exit 2" "$IG" --pin-path /nonexistent/ig grant add --user alice
 t_rc 2 "grant add with both a user and a CIDR: exit 2" "$IG" --pin-path /nonexistent/ig \
 	grant add --user alice 198.18.0.0/24 --ttl 1h
 t_rc 2 "grant add with a bad CIDR: exit 2" "$IG" --pin-path /nonexistent/ig grant add 198.18.0.1/8 --ttl 1h
 t_rc 2 "grant with no subcommand: exit 2" "$IG" grant
+t_rc 2 "lookup with no address: exit 2" "$IG" --pin-path /nonexistent/ig lookup
+t_rc 2 "lookup of a prefix, not an address: exit 2" "$IG" --pin-path /nonexistent/ig \
+	lookup 198.18.0.0/24
+t_match "...saying it takes one address" "one address, not a prefix" "$T_OUT"
+t_rc 2 "lookup of two addresses: exit 2" "$IG" --pin-path /nonexistent/ig lookup 198.18.0.1 198.18.0.2
+t_rc 2 "lookup --port 0: exit 2" "$IG" --pin-path /nonexistent/ig lookup 198.18.0.1 --port 0
+t_rc 2 "lookup --port 65536: exit 2" "$IG" --pin-path /nonexistent/ig lookup 198.18.0.1 --port 65536
+t_rc 2 "lookup --port 99x: exit 2" "$IG" --pin-path /nonexistent/ig lookup 198.18.0.1 --port 99x
 
 t_need_root "the rest needs root"
 lab_up || { t_fail "lab setup"; exit 1; }
@@ -83,6 +169,7 @@ t_rc 1 "block list when not loaded: exit 1" igs block list
 t_rc 1 "block add when not loaded: exit 1" igs block add 198.18.0.1
 t_match "block add when not loaded says how to fix it" "imapguard apply" "$T_OUT"
 t_rc 1 "events when not loaded: exit 1" igs events
+t_rc 1 "lookup when not loaded: exit 1" igs lookup 198.18.0.1
 t_rc 2 "events with a bad option: exit 2" igs events --bogus
 t_rc 0 "unload when not loaded: exit 0" igs unload
 
@@ -116,6 +203,15 @@ t_jq "status -j shape" '.loaded == true and .schema == 3 and .generation == 2 an
 	.ports[1].rate == "5/1m" and .blocks_active == 0 and (.policy | endswith("p.conf"))' "$S"
 t_rc 0 "status human output" igs status
 t_match "status says whether the dispatcher is in use" "dispatcher" "$T_OUT"
+t_jq "-j before the command: status" '.loaded == true and .generation == 2' "$(igs -j status)"
+t_jq "...and after it" '.loaded == true and .generation == 2' "$(igs status -j)"
+t_jq "prefixes and -j first: 'igs -j bl l' is block list" '.blocks | length == 0' "$(igs -j bl l)"
+t_jq "-j between a command and its operand: lookup -j ADDR" '.verdict == "refuse"' \
+	"$(igs lookup -j 198.18.66.9)"
+t_rc 0 "unload --help while loaded: exit 0" igs unload --help
+t_rc 0 "block add ADDR --help: exit 0" igs block add 198.18.0.99 --help
+t_jq "...and neither did anything: still loaded, no block" '.loaded and .blocks_active == 0' \
+	"$(igs status -j)"
 S=$(igs stats -j)
 t_jq "stats -j shape" '(.ports | length) == 2 and (.ports[0] | .port == 143 and
 	.action == "drop" and (.counters | length) == 27 and (.counters[0] |
@@ -135,6 +231,31 @@ t_rc 1 "block del of an absent prefix: exit 1" igs block del 198.18.8.0/24
 t_rc 0 "block del" igs block del 198.18.7.0/24
 t_rc 2 "block del bad CIDR: exit 2" igs block del 198.18.7.0/33
 t_jq "block list after del" '(.blocks | length) == 1' "$(igs block list -j)"
+# lookup: the standing of a source, the rule that decides it (standing.h)
+t_rc 0 "lookup a deny-listed address" igs lookup 198.18.66.9
+t_match "...names the deny list entry" '^198.18.66.9/32: refused \(deny list 198.18.66.0/24\)$' "$T_OUT"
+t_jq "lookup -j shape" '.address == "198.18.66.9/32" and .port == null and .verdict == "refuse" and
+	.rule == "deny_list" and .monitor == false and .default_deny == false and
+	.list.prefix == "198.18.66.0/24" and .list.deny and (.list.allow | not) and .block == null and
+	.grant == null' "$(igs lookup 198.18.66.9 -j)"
+t_rc 0 "lookup an IPv4-mapped address" igs lookup ::ffff:198.18.66.9
+t_match "...answers for the IPv4 address" '^198.18.66.9/32: refused \(deny list' "$T_OUT"
+t_rc 0 "lookup a blocked v6 address" igs lookup 2001:db8:7::1 --port 143
+t_match "...names the block" \
+	'^2001:db8:7::1/128: refused \(block 2001:db8:7::/48 \(manual, manual, permanent\)\)$' "$T_OUT"
+t_jq "lookup -j of a blocked address" '.rule == "blocked" and .block.prefix == "2001:db8:7::/48" and
+	.block.permanent and .block.seconds_left == null and .port == 143' \
+	"$(igs lookup 2001:db8:7::1 --port 143 -j)"
+t_match "lookup on a drop port: refused by the port's action" \
+	'^198.18.1.9/32: refused \(port 143: action drop\)$' "$(igs lookup 198.18.1.9 --port 143)"
+t_jq "...rule drop_port in -j" '.rule == "drop_port" and .action == "drop" and .policed' \
+	"$(igs lookup 198.18.1.9 --port 143 -j)"
+t_match "lookup on a ratelimit port: allowed by its action" \
+	'^198.18.1.9/32: allowed \(port 110: action ratelimit\)$' "$(igs lookup 198.18.1.9 --port 110)"
+t_jq "lookup on a port not policed" '.verdict == "allow" and (.policed | not) and .action == null' \
+	"$(igs lookup 198.18.1.9 --port 22 -j)"
+t_match "lookup with no port, on no list and under no block" \
+	'^198.18.1.9/32: allowed \(on no list, under no block\)$' "$(igs lookup 198.18.1.9)"
 t_rc 0 "grant add --user" igs grant add --user alice@example.org --ttl 1h --reason sso
 t_rc 0 "grant add CIDR" igs grant add 2001:db8:9::/48 --ttl 10m
 t_jq "grant list -j shape" '(.grants | length) == 2 and (.grants[] | select(.kind == "user") |
@@ -144,6 +265,26 @@ t_rc 1 "grant del of an absent grant: exit 1" igs grant del --user bob
 t_rc 0 "grant del --user" igs grant del --user alice@example.org
 t_rc 0 "grant del CIDR" igs grant del 2001:db8:9::/48
 t_jq "grant list empty again" '.grants | length == 0' "$(igs grant list -j)"
+
+# free text is strict UTF-8 without control characters, or refused and
+# nothing changes; what is listed is valid JSON for a strict decoder
+strict_json() { python3 -c 'import json,sys; json.loads(open(sys.argv[1],"rb").read().decode())' "$1"; }
+listed() { { igs block list -j; igs grant list -j; } | jq -c 'del(.[][].age_seconds)'; }
+before=$(listed)
+for bad in $'caf\xe9' $'\xed\xa0\x80' $'\xf4\x90\x80\x80' $'a\xe2\x82' $'\xc2\x85' $'del\x7f'; do
+	t_rc 2 "block add --reason $(printf '%q' "$bad"): exit 2" igs block add 198.18.0.82 --reason "$bad"
+	t_match "...saying why" "reason must be valid UTF-8 without control characters" "$T_OUT"
+	t_rc 2 "grant add --user $(printf '%q' "$bad"): exit 2" igs grant add --user "$bad" --ttl 1h
+	t_rc 2 "grant add --reason $(printf '%q' "$bad"): exit 2" igs grant add 198.18.0.82 --ttl 1h \
+		--reason "$bad"
+done
+t_check "the refusals changed nothing" test "$before" = "$(listed)"
+t_rc 0 "block add --reason in UTF-8 (\"café ✉\") is fine" igs block add 198.18.0.82 --reason 'café ✉'
+igs block list -j >"$LAB_DIR/bl.json"
+t_check "block list -j is valid UTF-8 JSON for a strict decoder" strict_json "$LAB_DIR/bl.json"
+t_jq "...with the note as given" '.blocks[] | select(.prefix == "198.18.0.82/32") | .note == "café ✉"' \
+	"$(igs block list -j)"
+t_rc 0 "block del 198.18.0.82" igs block del 198.18.0.82
 
 # a bad re-apply changes nothing
 t_rc 2 "re-apply a bad policy: exit 2" igs apply "$BAD"

@@ -6,9 +6,34 @@ PY=/usr/bin/python3 # Debian's python3: the tests use its stdlib only
 T_FAILED=0
 T_COUNT=0 # assertions made; t_done prints the plan, which tests/run.sh checks
 
-t_ok() { echo "ok - $*"; T_COUNT=$((T_COUNT + 1)); }
-t_fail() { echo "not ok - $*"; T_FAILED=$((T_FAILED + 1)); T_COUNT=$((T_COUNT + 1)); }
-t_skip() { echo "ok - $1 # SKIP $2"; T_COUNT=$((T_COUNT + 1)); }
+T_CASE_NOW=  # the case running now (t_cases), named in every result line
+
+t_ok() { echo "ok - ${T_CASE_NOW:+[$T_CASE_NOW] }$*"; T_COUNT=$((T_COUNT + 1)); }
+t_fail() {
+	echo "not ok - ${T_CASE_NOW:+[$T_CASE_NOW] }$*"
+	T_FAILED=$((T_FAILED + 1)); T_COUNT=$((T_COUNT + 1))
+}
+t_skip() { echo "ok - ${T_CASE_NOW:+[$T_CASE_NOW] }$1 # SKIP $2"; T_COUNT=$((T_COUNT + 1)); }
+
+# t_cases NAME...: run the suite's cases, the functions case_NAME, in order,
+# calling case_cleanup (when the suite defines one) after each, so a case
+# never inherits what the one before left behind. T_CASE=NAME (set by
+# `tests/run.sh PATH:NAME`) runs that case alone; a name that is no case of
+# the suite is a failure, listing the cases there are.
+t_cases() {
+	local c ran=0
+	T_HAS_CASES=1
+	for c in "$@"; do
+		[ -n "${T_CASE:-}" ] && [ "$c" != "$T_CASE" ] && continue
+		T_CASE_NOW=$c
+		echo "# case $c"
+		"case_$c"
+		declare -F case_cleanup >/dev/null && case_cleanup
+		T_CASE_NOW=
+		ran=$((ran + 1))
+	done
+	[ "$ran" -gt 0 ] || t_fail "no case named '${T_CASE:-}' here (cases: $*)"
+}
 
 # t_check DESC CMD...: passes when CMD succeeds
 t_check() {
@@ -48,9 +73,10 @@ t_rc() {
 	fi
 }
 
-# t_jq DESC FILTER JSON: the jq filter must be true on JSON
+# t_jq DESC FILTER JSON: the jq filter must be true on JSON. Empty JSON
+# fails: jq 1.6 -e exits 0 when it reads nothing at all.
 t_jq() {
-	if printf '%s' "$3" | jq -e "$2" >/dev/null 2>&1; then t_ok "$1"; else
+	if [ -n "$3" ] && printf '%s' "$3" | jq -e "$2" >/dev/null 2>&1; then t_ok "$1"; else
 		t_fail "$1"; echo "#   jq '$2' on: $3" | awk 'NR<=5'
 	fi
 }
@@ -76,4 +102,8 @@ t_need_cmd() {
 
 # The plan: the last line of every test. tests/run.sh fails a test whose
 # plan is missing (it ended early) or differs from the results it printed.
-t_done() { echo "1..$T_COUNT"; [ "$T_FAILED" = 0 ]; }
+t_done() {
+	[ -n "${T_CASE:-}" ] && [ -z "${T_HAS_CASES:-}" ] &&
+		t_fail "T_CASE=$T_CASE, but this suite has no named cases (run it whole)"
+	echo "1..$T_COUNT"; [ "$T_FAILED" = 0 ]
+}

@@ -101,19 +101,23 @@ suite() { # ATTACH
 	t_absent "$at: no nftables table left" imapguard ip netns exec "$NS_S" nft list tables
 }
 
-suite xdp
-suite tc
-suite nft
+case_xdp() { suite xdp; }
+case_tc() { suite tc; }
+case_nft() { suite nft; }
 
 # an apply that fails after swapping the XDP mode puts the old program back
-write_policy enforce xdp
-igs apply "$POL" >/dev/null
-write_policy enforce xdp-generic
-t_rc 1 "native -> generic XDP, failing after the swap: exit 1" ip netns exec "$NS_S" \
-	env IMAPGUARD_APPLY_INJECT_FAULT=1 "$IG" --pin-path "$PIN" apply "$POL"
-t_match "native XDP is back on the veth" "xdp " "$(ip -n "$NS_S" -d link show "$LAB_IF")"
-t_absent "no generic XDP left" xdpgeneric ip -n "$NS_S" link show "$LAB_IF"
-t_absent "no tc stand-in left" ig_tc tc -n "$NS_S" filter show dev "$LAB_IF" ingress
-t_refute "143 is still dropped" probe $CLI4 $SRV4 143
-igs unload >/dev/null
+case_swap_rollback() {
+	write_policy enforce xdp
+	t_rc 0 "apply native XDP" igs apply "$POL"
+	write_policy enforce xdp-generic
+	t_rc 1 "native -> generic XDP, failing after the swap: exit 1" ip netns exec "$NS_S" \
+		env IMAPGUARD_FAULT=apply_attach "$IG_FAULTS" --pin-path "$PIN" apply "$POL"
+	t_match "native XDP is back on the veth" "xdp " "$(ip -n "$NS_S" -d link show "$LAB_IF")"
+	t_absent "no generic XDP left" xdpgeneric ip -n "$NS_S" link show "$LAB_IF"
+	t_absent "no tc stand-in left" ig_tc tc -n "$NS_S" filter show dev "$LAB_IF" ingress
+	t_refute "143 is still dropped" probe $CLI4 $SRV4 143
+}
+
+case_cleanup() { igs unload >/dev/null 2>&1; }
+t_cases xdp tc nft swap_rollback
 t_done

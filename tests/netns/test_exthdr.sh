@@ -35,10 +35,13 @@ PAST="dst:8*17" # one header past IG_MAX_EXTHDR
 # the neighbours know each other before any crafted frame goes out
 probe $CLI6 $SRV6 22 >/dev/null
 
-for at in xdp tc nft; do
+# mtu BYTES: both ends of the veth
+mtu() { ip -n "$NS_S" link set "$LAB_IF" mtu "$1" && ip -n "$NS_C" link set "$LAB_PEER" mtu "$1"; }
+
+suite() { # ATTACH
+	local at=$1 c name ext c1 c2
 	# native XDP on a veth takes no frame over a page; tc gets 9000
-	[ $at = tc ] && ip -n "$NS_S" link set "$LAB_IF" mtu 9000 &&
-		ip -n "$NS_C" link set "$LAB_PEER" mtu 9000
+	[ $at = tc ] && mtu 9000
 	lab_policy "$POL" <<EOF
 [general]
 interfaces = @IF@
@@ -86,15 +89,26 @@ EOF
 			syn 22 "$PAST" --pad 5000
 	fi
 	t_rc 0 "$at: unload" igs unload
-done
+}
+
+case_xdp() { suite xdp; }
+case_tc() { suite tc; }
+case_nft() { suite nft; }
 
 # without imapguard the kernel answers every one of these frames: they are
 # valid, and it was imapguard that dropped them
-for c in "${CHAINS[@]}"; do
-	name=${c%%:*} ext=${c#*:}
-	t_check "unloaded: SYN behind $name to 143 is answered" syn 143 "$ext"
-done
-t_check "unloaded: SYN behind 17 headers to 22 is answered" syn 22 "$PAST"
-t_check "unloaded: a non-linear 5 KB SYN behind 17 headers to 143 is answered" \
-	syn 143 "$PAST" --pad 5000
+case_unloaded() {
+	local c name ext
+	mtu 9000 # for the 5 KB frame
+	for c in "${CHAINS[@]}"; do
+		name=${c%%:*} ext=${c#*:}
+		t_check "unloaded: SYN behind $name to 143 is answered" syn 143 "$ext"
+	done
+	t_check "unloaded: SYN behind 17 headers to 22 is answered" syn 22 "$PAST"
+	t_check "unloaded: a non-linear 5 KB SYN behind 17 headers to 143 is answered" \
+		syn 143 "$PAST" --pad 5000
+}
+
+case_cleanup() { igs unload >/dev/null 2>&1; mtu 1500; }
+t_cases xdp tc nft unloaded
 t_done

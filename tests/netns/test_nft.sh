@@ -59,7 +59,7 @@ t_check "someone else's tables are byte-for-byte unchanged after apply and re-ap
 good=$(dump)
 conf "[general]" "interfaces = @IF@" "attach = nft" "[port 143]" "action = drop"
 t_rc 1 "an apply the kernel refuses fails (exit 1)" ip netns exec "$NS_S" \
-	env IMAPGUARD_NFT_INJECT_FAULT=1 "$IG" --pin-path "$PIN" apply "$LAB_DIR/p.conf"
+	env IMAPGUARD_FAULT=nft_apply "$IG_FAULTS" --pin-path "$PIN" apply "$LAB_DIR/p.conf"
 t_match "the error names the object and the reason" "injected_fault.*No such file" "$T_OUT"
 t_check "our table is exactly as before" test "$(dump)" = "$good"
 t_check "someone else's tables too" test "$(others)" = "$before"

@@ -96,7 +96,9 @@ suite() { # ATTACH
 	t_rc 0 "$at: unload" igs unload
 }
 
-suite xdp
-suite tc
-suite nft
+case_xdp() { suite xdp; }
+case_tc() { suite tc; }
+case_nft() { suite nft; }
+case_cleanup() { igs unload >/dev/null 2>&1; }
+t_cases xdp tc nft
 t_done

@@ -95,6 +95,8 @@ for n in 0 1; do
 		lab_client_addr "$a" || { t_fail "client address $a"; exit 1; }
 	done
 done
-suite xdp 0
-suite tc 1
+case_xdp() { suite xdp 0; }
+case_tc() { suite tc 1; }
+case_cleanup() { igs unload >/dev/null 2>&1; }
+t_cases xdp tc
 t_done

@@ -61,4 +61,34 @@ t_match "...and is counted as skipped" '^1 skipped' "$OUT"
 
 run good
 t_match "a pattern runs only the matching tests" '^0 skipped.*'$'\n''2 passed, 0 failed$' "$OUT"
+
+run nosuchtest
+t_check "a pattern that matches no test fails the run" test "$RC" != 0
+t_match "...and says so" "no test matches 'nosuchtest'" "$OUT"
+
+fake netns/test_cases.sh 'case_a() { t_ok alpha; }; case_b() { t_ok beta; t_ok gamma; }
+case_f() { t_fail delta; }; case_cleanup() { echo "# cleaned after $T_CASE_NOW"; }
+t_cases a b f; t_done'
+run netns/test_cases.sh:b
+t_check "PATH:CASE runs one case of a suite" test "$RC" = 0
+t_match "...that case alone" '^2 passed, 0 failed$' "$OUT"
+t_match "...and its cleanup runs after it" 'cleaned after b' "$OUT"
+run netns/test_cases.sh:f
+t_match "a failure names its case" 'not ok - \[f\] delta' "$OUT"
+run netns/test_cases.sh
+t_match "without a case every case runs" '^3 passed, 1 failed$' "$OUT"
+run netns/test_cases.sh:c
+t_check "a case the suite does not have fails the run" test "$RC" != 0
+t_match "...listing the cases there are" "no case named 'c' here \\(cases: a b f\\)" "$OUT"
+rm "$T/tests/netns/test_cases.sh"
+run static/test_good.sh:a
+t_check "a case of a suite without cases fails the run" test "$RC" != 0
+t_match "...saying to run it whole" "has no named cases" "$OUT"
+# the assertions themselves: t_jq on nothing at all must fail (jq 1.6 -e
+# exits 0 when it reads no input)
+fake netns/test_jq.sh 't_jq "empty" ".a == 1" ""; t_jq "false" ".a == 1" "{\"a\":2}"
+t_jq "true" ".a == 1" "{\"a\":1}"; t_done'
+run netns/test_jq.sh
+t_match "t_jq fails on empty JSON and on a false filter, passes a true one" '^1 passed, 2 failed$' "$OUT"
+rm "$T/tests/netns/test_jq.sh"
 t_done

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The agent's journald priorities, and when its output is the journal. */
+/* The library's print hook, the agent's journald priorities, and when its
+ * output is the journal. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,11 +8,57 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "log.h"
+
+static int seen_level = -1, seen_count;
+static char seen[128];
+
+static int capture(enum ig_print_level level, const char *fmt, va_list ap)
+{
+	seen_level = (int)level;
+	seen_count++;
+	vsnprintf(seen, sizeof(seen), fmt, ap);
+	return 0;
+}
+
+/* ig_set_print, as libbpf_set_print: the caller decides where the library's
+ * messages go, with their level; NULL silences; the old hook comes back */
+static void test_print_hook(void **state)
+{
+	ig_print_fn old;
+
+	(void)state;
+	old = ig_set_print(capture);
+	assert_non_null(old); /* the default: stderr */
+	ig_err("cannot attach to %s: %s", "eth9", "No such device");
+	assert_int_equal(seen_level, IG_PRINT_ERROR);
+	assert_string_equal(seen, "cannot attach to eth9: No such device");
+	ig_warn("w");
+	assert_int_equal(seen_level, IG_PRINT_WARNING);
+	ig_info("i");
+	assert_int_equal(seen_level, IG_PRINT_INFO);
+	seen_count = 0;
+	ig_verbose = 0;
+	ig_debug("quiet unless -v");
+	assert_int_equal(seen_count, 0);
+	ig_verbose = 1;
+	ig_debug("now %d", 1);
+	assert_int_equal(seen_level, IG_PRINT_DEBUG);
+	assert_string_equal(seen, "now 1");
+	ig_verbose = 0;
+	assert_ptr_equal(ig_set_print(NULL), capture);
+	seen_count = 0;
+	ig_err("silenced");
+	assert_int_equal(seen_count, 0);
+	assert_null(ig_set_print(old));
+	assert_string_equal(ig_print_level_name(IG_PRINT_ERROR), "error");
+	assert_string_equal(ig_print_level_name(IG_PRINT_DEBUG), "debug");
+}
 
 /* journalctl -p err must show errors and nothing milder */
 static void test_priorities(void **state)
@@ -61,6 +108,7 @@ static void test_journal_stream(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_print_hook),
 		cmocka_unit_test(test_priorities),
 		cmocka_unit_test(test_journal_stream),
 	};

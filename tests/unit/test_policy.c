@@ -113,7 +113,7 @@ static const struct reject_case rejects[] = {
 	{ GEN "[auth]\napi_key = short\n", 4, "api_key must be 16 to 255 characters" },
 	{ GEN "[auth]\napi_key = has space in it 0123456789\n", 4, "printable with no spaces" },
 	{ GEN "[auth]\napi_key = 0123456789abcdef\nspray_users = lots\n", 5, "not a rate" },
-	{ GEN "[auth]\napi_key = 0123456789abcdef\ntarpit = 2m\n", 5, "tarpit can be at most 60s" },
+	{ GEN "[auth]\napi_key = 0123456789abcdef\ntarpit = 2m\n", 5, "tarpit can be at most 1m" },
 	{ GEN "[auth]\napi_key = 0123456789abcdef\nrequire_grant = maybe\n", 5,
 	  "require_grant must be yes or no" },
 	{ GEN "[auth]\napi_key = 0123456789abcdef\nblock = 2h\nblock_max = 1h\n", 3,
@@ -399,9 +399,245 @@ static void test_unreadable(void **state)
 	ig_diag_free(&d);
 }
 
+/* ---- the key table (user/lib/policy_keys.c) ---- */
+
+static int is_list(enum ig_key_type t)
+{
+	return t == IG_KEY_IFACES || t == IG_KEY_CIDRS;
+}
+
+/* Every row is complete and consistent, and (section, name) is unique. */
+static void test_key_table(void **state)
+{
+	const struct ig_policy_section *secs;
+	const struct ig_policy_key *k;
+	size_t n, nsec;
+
+	(void)state;
+	k = ig_policy_keys(&n);
+	secs = ig_policy_sections(&nsec);
+	assert_int_equal(nsec, IG_SEC_COUNT);
+	assert_true(n > 0 && n <= IG_POLICY_KEYS_MAX);
+	for (size_t s = 0; s < nsec; s++) {
+		assert_non_null(secs[s].name);
+		assert_true(secs[s].help && *secs[s].help);
+	}
+	assert_string_equal(secs[IG_SEC_PORT].name, "port");
+	for (size_t i = 0; i < n; i++) {
+		size_t s;
+
+		assert_true(k[i].name && *k[i].name);
+		assert_true(k[i].help && *k[i].help);
+		assert_true(k[i].example && *k[i].example);
+		assert_true((unsigned int)k[i].type < IG_KEY_NTYPES);
+		for (s = 0; s < nsec && strcmp(secs[s].name, k[i].section); s++)
+			;
+		assert_true(s < nsec); /* a known section */
+		assert_int_equal(k[i].once, !is_list(k[i].type));
+		/* the [port N] keys keep their line per port, the others in the parser */
+		assert_int_equal(k[i].line_off >= 0, s == IG_SEC_PORT);
+		assert_ptr_equal(ig_policy_key_find(k[i].section, k[i].name), &k[i]);
+		for (size_t j = 0; j < i; j++)
+			assert_false(!strcmp(k[i].section, k[j].section) &&
+				     !strcmp(k[i].name, k[j].name));
+		switch (k[i].type) {
+		case IG_KEY_ENUM:
+			assert_non_null(k[i].values);
+			assert_non_null(k[i].values[0].name);
+			assert_non_null(k[i].values[1].name); /* a choice */
+			/* fall through */
+		case IG_KEY_UINT:
+			assert_true(k[i].size == 1 || k[i].size == 2 || k[i].size == 4 ||
+				    k[i].size == 8);
+			assert_true(k[i].min <= k[i].max || k[i].type == IG_KEY_ENUM);
+			break;
+		case IG_KEY_DURATION:
+		case IG_KEY_RATE:
+			assert_true(k[i].type == IG_KEY_RATE ? k[i].off2 != 0 : k[i].off2 == 0);
+			break;
+		case IG_KEY_SECRET:
+		case IG_KEY_SECRET_FILE: {
+			/* the other form of the same secret, into the same field */
+			const struct ig_policy_key *p = ig_policy_key_find(k[i].section, k[i].pair);
+
+			assert_non_null(p);
+			assert_int_equal(p->type + k[i].type, IG_KEY_SECRET + IG_KEY_SECRET_FILE);
+			assert_int_equal(p->off, k[i].off);
+			assert_string_equal(p->pair, k[i].name);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+}
+
+/* Each once-only key, given twice, is reported on the repeat. */
+static void test_keys_once(void **state)
+{
+	const struct ig_policy_key *k;
+	char text[256], want[96];
+	size_t n;
+
+	(void)state;
+	k = ig_policy_keys(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (!k[i].once)
+			continue;
+		if (!strcmp(k[i].section, "general"))
+			snprintf(text, sizeof(text), GEN "%s = %s\n%s = %s\n", k[i].name,
+				 k[i].example, k[i].name, k[i].example);
+		else
+			snprintf(text, sizeof(text), GEN "[%s%s]\n%s = %s\n%s = %s\n", k[i].section,
+				 strcmp(k[i].section, "port") ? "" : " 993", k[i].name,
+				 k[i].example, k[i].name, k[i].example);
+		snprintf(want, sizeof(want), "'%s' given twice (first on line %d)", k[i].name,
+			 !strcmp(k[i].section, "general") ? 3 : 4);
+		reject(text, !strcmp(k[i].section, "general") ? 4 : 5, want);
+	}
+}
+
+/* An unknown key's message lists exactly the table's keys of its section. */
+static void test_known_keys_message(void **state)
+{
+	const struct ig_policy_section *secs;
+	const struct ig_policy_key *k;
+	char text[128], want[512];
+	size_t n, nsec;
+
+	(void)state;
+	k = ig_policy_keys(&n);
+	secs = ig_policy_sections(&nsec);
+	for (size_t s = 0; s < nsec; s++) {
+		size_t used = 0;
+		int port = s == IG_SEC_PORT;
+
+		used += (size_t)snprintf(want, sizeof(want), "unknown key 'colour' in [%s%s] (known: ",
+					 secs[s].name, port ? " 993" : "");
+		for (size_t i = 0, first = 1; i < n; i++) {
+			if (strcmp(k[i].section, secs[s].name))
+				continue;
+			used += (size_t)snprintf(want + used, sizeof(want) - used, "%s%s",
+						 first ? "" : ", ", k[i].name);
+			first = 0;
+		}
+		snprintf(want + used, sizeof(want) - used, ")");
+		snprintf(text, sizeof(text), GEN "[%s%s]\ncolour = blue\n", secs[s].name,
+			 port ? " 993" : "");
+		reject(text, 4, want);
+	}
+}
+
+/* Each row's example value is accepted (in a section that needs it). */
+static void test_key_examples(void **state)
+{
+	const struct ig_policy_key *k;
+	struct ig_policy pol;
+	struct ig_diag d;
+	char text[512];
+	size_t n;
+
+	(void)state;
+	k = ig_policy_keys(&n);
+	for (size_t i = 0; i < n; i++) {
+		const char *sec = k[i].section, *name = k[i].name;
+
+		/* the examples of secrets and interfaces name what only a real host has */
+		if (k[i].type == IG_KEY_SECRET || k[i].type == IG_KEY_SECRET_FILE ||
+		    k[i].type == IG_KEY_IFACES)
+			continue;
+		if (!strcmp(sec, "port"))
+			snprintf(text, sizeof(text), GEN "[port 993]\n%s%s%s%s = %s\n",
+				 strcmp(name, "action") ? "action = ratelimit\n" : "",
+				 strcmp(name, "rate") && strcmp(name, "action") ?
+					 "rate = 5/1m\n" : "",
+				 strcmp(name, "burst") ? "burst = 5/1m\n" : "", name, k[i].example);
+		else
+			snprintf(text, sizeof(text), GEN "[%s]\n%s%s = %s\n", sec,
+				 strcmp(sec, "auth") ? "" : "api_key = 0123456789abcdef\n", name,
+				 k[i].example);
+		if (!strcmp(sec, "general"))
+			snprintf(text, sizeof(text), GEN "%s = %s\n", name, k[i].example);
+		if (load(text, &pol, &d) != 0) {
+			ig_diag_print(&d, stderr);
+			fail_msg("%s.%s = %s refused", sec, name, k[i].example);
+		}
+		ig_policy_free(&pol);
+	}
+}
+
+#ifndef IG_EXAMPLE_POLICY
+#define IG_EXAMPLE_POLICY "scripts/imapguard.conf.example"
+#endif
+
+/*
+ * The shipped example policy shows every key of the table and no other: a
+ * setting is a line "key = value", or "#key = value" for an optional one
+ * left off; "[section]" or "#[section]" opens a section; ';' starts a note.
+ * As shipped (the '#' settings off) it parses, but for its interface.
+ */
+static void test_example_policy(void **state)
+{
+	const struct ig_policy_key *k;
+	int shown[IG_POLICY_KEYS_MAX] = { 0 }, lineno = 0;
+	char line[512], sec[32] = "";
+	struct ig_policy pol;
+	struct ig_diag d = {};
+	size_t n;
+	FILE *f;
+
+	(void)state;
+	k = ig_policy_keys(&n);
+	f = fopen(IG_EXAMPLE_POLICY, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *s = line, *eq;
+		const struct ig_policy_key *row;
+
+		lineno++;
+		s += strspn(s, " \t");
+		if (*s == '#')
+			s++;
+		if (*s == '[') {
+			size_t len = strcspn(s + 1, " \t]");
+
+			assert_true(len < sizeof(sec));
+			memcpy(sec, s + 1, len);
+			sec[len] = '\0';
+			continue;
+		}
+		if (*s == ';' || *s == '\n' || !*s)
+			continue;
+		eq = strchr(s, '=');
+		if (!eq)
+			fail_msg("%s:%d: neither a setting, a section nor a note", IG_EXAMPLE_POLICY,
+				 lineno);
+		while (eq > s && (eq[-1] == ' ' || eq[-1] == '\t'))
+			eq--;
+		*eq = '\0';
+		row = ig_policy_key_find(sec, s);
+		if (!row)
+			fail_msg("%s:%d: key '%s' in [%s] is not in the table", IG_EXAMPLE_POLICY,
+				 lineno, s, sec);
+		shown[row - k] = 1;
+	}
+	fclose(f);
+	for (size_t i = 0; i < n; i++)
+		if (!shown[i])
+			fail_msg("%s does not show [%s] %s", IG_EXAMPLE_POLICY, k[i].section,
+				 k[i].name);
+
+	ig_policy_load(IG_EXAMPLE_POLICY, &pol, &d);
+	for (int i = 0; i < d.n; i++)
+		if (!strstr(d.msgs[i], "unknown interface 'eth0'"))
+			fail_msg("%s", d.msgs[i]);
+	ig_diag_free(&d);
+	ig_policy_free(&pol);
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(rejects) / sizeof(rejects[0]) + 9] = {
+	struct CMUnitTest tests[sizeof(rejects) / sizeof(rejects[0]) + 14] = {
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_full_policy),
 		cmocka_unit_test(test_defaults),
@@ -411,8 +647,13 @@ int main(void)
 		cmocka_unit_test(test_auth_block),
 		cmocka_unit_test(test_secret_files),
 		cmocka_unit_test(test_inline_secret_noted),
+		cmocka_unit_test(test_key_table),
+		cmocka_unit_test(test_keys_once),
+		cmocka_unit_test(test_known_keys_message),
+		cmocka_unit_test(test_key_examples),
+		cmocka_unit_test(test_example_policy),
 	};
-	size_t n = 9;
+	size_t n = 14;
 
 	for (size_t i = 0; i < sizeof(rejects) / sizeof(rejects[0]); i++) {
 		/* one test per bad file, named after the error it must give */

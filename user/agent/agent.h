@@ -12,6 +12,7 @@
 #include "requests.h"
 
 struct ring_buffer;
+struct mnl_socket;
 struct ig_mapcount;
 struct ig_auth;
 struct ig_event;
@@ -27,12 +28,13 @@ enum auth_reject {
 	AUTH_REJECT_NO_GRANT,
 	AUTH_REJECT_PLAINTEXT,
 	AUTH_REJECT_TRANSPORT_UNKNOWN, /* require_tls, and the request says neither */
+	AUTH_REJECT_DENIED,	       /* the source is on the deny list */
 	AUTH_NR_REJECTS
 };
-enum { POLICY_ALLOW, POLICY_REPORT, POLICY_GRANTS, POLICY_NR_COMMANDS };
-#define POLICY_NR_ERRORS 6 /* 400 401 404 405 413 5xx */
+enum { AUTHPOLICY_ALLOW, AUTHPOLICY_REPORT, AUTHPOLICY_GRANTS, AUTHPOLICY_NR_COMMANDS };
+#define AUTHPOLICY_NR_ERRORS 6 /* 400 401 404 405 413 5xx */
 extern const char *const auth_reject_names[AUTH_NR_REJECTS];
-extern const char *const policy_commands[POLICY_NR_COMMANDS];
+extern const char *const authpolicy_commands[AUTHPOLICY_NR_COMMANDS];
 
 struct auth_stats {
 	uint64_t attempts[AUTH_NR_PROTOCOLS];
@@ -42,8 +44,8 @@ struct auth_stats {
 	/* monitor mode: what enforce would have done, and did not */
 	uint64_t would_reject[AUTH_NR_REJECTS];
 	uint64_t would_tarpit;
-	uint64_t requests[POLICY_NR_COMMANDS];
-	uint64_t errors[POLICY_NR_ERRORS];
+	uint64_t requests[AUTHPOLICY_NR_COMMANDS];
+	uint64_t errors[AUTHPOLICY_NR_ERRORS];
 	uint64_t conn_refused;	/* not a policy client (conns.c) */
 	uint64_t conn_deadline; /* closed past its deadline (conns.c) */
 };
@@ -102,7 +104,36 @@ struct agent {
 	uint64_t synced_gen;  /* state_gen at the last nftables sync */
 	uint64_t next_sync_ns;
 	int nft_again;	      /* nft changes waited on expiring elements */
+
+	/* table inet imapguard kept there (nftwatch.c) */
+	struct mnl_socket *nftmon; /* nftables notifications (main thread) */
+	int nftmon_pending;	   /* a deletion of ours in the transaction being read */
+	int nft_foreign;	   /* someone else deleted something of our table */
+	int nft_lost;		   /* notifications lost, or a put found no table (atomic) */
+	uint64_t nft_rebuilds, nft_rebuild_failures; /* under lock */
+	uint64_t nft_put_failures;		     /* under lock */
 };
+
+/*
+ * Our nftables table, kept there and kept current (nftwatch.c).
+ * nftwatch_open subscribes to the kernel's nftables notifications: the fd
+ * for epoll, or -errno. nftwatch_read drains them (main thread);
+ * nftwatch_check, at every tick and after a notification, rebuilds the
+ * table when someone else deleted or emptied what the pins want.
+ * agent_nft_put puts a block (grant = 0) or a source grant the agent just
+ * made into the nftables sets before the request is answered;
+ * agent_nft_sync brings them up to the BPF tables at once (a deletion).
+ * Both: 0, or -errno logged and counted (imapguard_nft_write_failures_total);
+ * the deferred sync then tries again.
+ */
+int nftwatch_open(struct agent *a);
+/* IG_NFT_NONE, _MIRROR or _ENFORCE, as the pinned meta says now */
+int agent_nft_wanted(struct agent *a);
+void nftwatch_close(struct agent *a);
+void nftwatch_read(struct agent *a);
+void nftwatch_check(struct agent *a);
+int agent_nft_put(struct agent *a, int grant, const struct ig_prefix *p, uint64_t expires_ns);
+int agent_nft_sync(struct agent *a);
 
 /* One JSON object per line on stdout: journald and log shippers take it. */
 void jlog(const char *level, const char *event, json_object *fields);
@@ -145,19 +176,26 @@ struct state_restored {
  */
 int state_restore(struct agent *a, struct state_restored *r, int merge);
 
+/* Can a block or grant have lapsed since the last snapshot (or is a change
+ * not in one yet)? Then sweep_blocks is worth its walk of every table.
+ * `now`: CLOCK_MONOTONIC ns. Returns 1 or 0. */
+int sweep_due(struct agent *a, uint64_t now);
+
 /* Remove lapsed blocks the kernel's timers did not (manual ones, restored
  * ones); logs each. */
-/* Can a block or grant have lapsed since the last snapshot (or is a change
- * not in one yet)? Then sweep_blocks is worth its walk of every table. */
-int sweep_due(struct agent *a, uint64_t now);
 void sweep_blocks(struct agent *a);
+
+/* Remove lapsed grants at `now` (CLOCK_MONOTONIC ns); logs each. */
 void sweep_grants(struct agent *a, uint64_t now);
 
 /* Report a block/expiry decided by anyone: log it, count it, and repeat it
  * to `imapguard events` (`o` is the event's JSON, put by the call). */
 void agent_publish(struct agent *a, const struct ig_event *ev, json_object *o);
 
-int policy_start(struct agent *a);
+/* Start the auth-policy server (Dovecot's auth_policy_server_url) and the
+ * grants API on [agent] policy_listen. Returns 0, or -errno (the listener
+ * cannot bind, a policy_clients user does not exist: -ENOENT). */
+int authpolicy_start(struct agent *a);
 
 /*
  * The policy listener's connections (conns.c): admission by the owner of a
@@ -174,11 +212,17 @@ void conns_notify(void *cls, struct MHD_Connection *mc, void **ctx,
 		  enum MHD_ConnectionNotificationCode code);
 void conns_head(struct agent *a, struct MHD_Connection *mc);
 void conns_answered(struct agent *a, struct MHD_Connection *mc);
-void policy_stop(struct agent *a);
+/* Stop the auth-policy server; waits for its threads. */
+void authpolicy_stop(struct agent *a);
+
+/* Answer a /v1/grants request (grantsapi.c); returns libmicrohttpd's
+ * MHD_YES/MHD_NO. */
 int grants_request(struct agent *a, struct MHD_Connection *c, const char *url,
 		   const char *method, const char *body, size_t len);
-int policy_fail(struct agent *a, struct MHD_Connection *c, unsigned int code, const char *msg);
-int policy_not_allowed(struct agent *a, struct MHD_Connection *c, const char *allow);
+/* Answer an HTTP error `code` with a JSON body {"error": msg} and count it
+ * in imapguard_policy_request_errors_total; returns MHD_YES/MHD_NO. */
+int authpolicy_fail(struct agent *a, struct MHD_Connection *c, unsigned int code, const char *msg);
+int authpolicy_not_allowed(struct agent *a, struct MHD_Connection *c, const char *allow);
 
 int fanout_open(struct agent *a);
 void fanout_accept(struct agent *a);

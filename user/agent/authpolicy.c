@@ -30,18 +30,19 @@
 #include "grants.h"
 #include "http.h"
 #include "lpm.h"
+#include "standing.h"
 #include "stats.h"
 
-#define POLICY_THREADS 2
-#define POLICY_MAX_CONNS 512
-#define POLICY_PER_IP 256 /* Dovecot connects from one address, keep-alive */
-#define POLICY_TIMEOUT_S 15
-#define POLICY_CONN_MEMORY (64 * 1024)
+#define AUTHPOLICY_THREADS 2
+#define AUTHPOLICY_MAX_CONNS 512
+#define AUTHPOLICY_PER_IP 256 /* Dovecot connects from one address, keep-alive */
+#define AUTHPOLICY_TIMEOUT_S 15
+#define AUTHPOLICY_CONN_MEMORY (64 * 1024)
 
 const char *const auth_reject_names[AUTH_NR_REJECTS] = { "blocked", "auth_failures", "spray",
 							  "no_grant", "plaintext",
-							  "transport_unknown" };
-const char *const policy_commands[POLICY_NR_COMMANDS] = { "allow", "report", "grants" };
+							  "transport_unknown", "denied" };
+const char *const authpolicy_commands[AUTHPOLICY_NR_COMMANDS] = { "allow", "report", "grants" };
 
 struct req {
 	struct http_body body;
@@ -56,13 +57,13 @@ static void count_error(struct agent *a, unsigned int code)
 	__atomic_fetch_add(&a->auth_stats.errors[i], 1, __ATOMIC_RELAXED);
 }
 
-int policy_fail(struct agent *a, struct MHD_Connection *c, unsigned int code, const char *msg)
+int authpolicy_fail(struct agent *a, struct MHD_Connection *c, unsigned int code, const char *msg)
 {
 	count_error(a, code);
 	return http_error(c, code, msg);
 }
 
-int policy_not_allowed(struct agent *a, struct MHD_Connection *c, const char *allow)
+int authpolicy_not_allowed(struct agent *a, struct MHD_Connection *c, const char *allow)
 {
 	count_error(a, MHD_HTTP_METHOD_NOT_ALLOWED);
 	return http_not_allowed(c, allow);
@@ -110,29 +111,80 @@ static int monitor_mode(const struct agent *a)
 #define AUTH_TARPIT AUTH_NR_REJECTS /* decide_allow: a delay, not a refusal */
 
 /*
- * What enforce answers to "allow". Returns AUTH_REJECT_* for a refusal
- * (*status -1), AUTH_TARPIT for a delay (*status: seconds), or -1 for an
- * accept; msg gets the text Dovecot shows the client.
+ * The source's standing (standing.h: the precedence the data plane
+ * follows) as the auth policy's answer. Returns AUTH_REJECT_* for a
+ * refusal, with msg, or -1 when the standing accepts; *granted says the
+ * standing itself settles require_grant (allow list, a source grant). No
+ * port: the login arrived over a connection the data plane already let
+ * in, or was forwarded by a trusted front end from a remote the data
+ * plane never saw, so the port's action speaks for neither.
  */
-static int decide_allow(struct agent *a, const struct ig_auth_conf *conf,
-			const struct ig_prefix *addr, const char *user, int transport,
-			int *status, char *msg, size_t len)
+static int source_refusal(struct agent *a, const struct ig_prefix *addr, const char *user,
+			  int *granted, char *msg, size_t len)
 {
-	struct ig_block b;
+	struct ig_standing st;
 	char t[32];
+	int err = ig_source_standing(&a->h, addr, IG_STANDING_ANY_PORT, ig_mono_ns(), &st);
 
-	*status = -1;
-	if (ig_block_lookup(&a->h, addr, &b)) {
-		if (b.expires_ns) {
-			ig_mono_strftime(b.expires_ns, "%H:%M UTC", t, sizeof(t));
+	*granted = 0;
+	if (err) { /* fail closed: a standing we cannot read refuses */
+		jlogf("error", "auth", "cannot read the source's standing: %s", strerror(-err));
+		snprintf(msg, len, "Logins from your network are not allowed.");
+		return AUTH_REJECT_DENIED;
+	}
+	*granted = st.granted; /* a source grant settles require_grant */
+	switch (st.rule) {
+	case IG_REASON_ALLOW_LIST:
+		*granted = 1;
+		return -1;
+	case IG_REASON_DENY_LIST:
+		snprintf(msg, len, "Logins from your network are not allowed.");
+		return AUTH_REJECT_DENIED;
+	case IG_REASON_BLOCKED:
+		if (st.block.expires_ns) {
+			ig_mono_strftime(st.block.expires_ns, "%H:%M UTC", t, sizeof(t));
 			snprintf(msg, len, "Too many failed logins from your network; "
 				 "try again after %s.", t);
 		} else {
 			snprintf(msg, len, "Logins from your network are blocked.");
 		}
-		return b.origin == IG_ORIGIN_AUTH && b.reason == IG_BR_SPRAY ? AUTH_REJECT_SPRAY :
-		       b.origin == IG_ORIGIN_AUTH ? AUTH_REJECT_FAILURES : AUTH_REJECT_BLOCKED;
+		return st.block.origin == IG_ORIGIN_AUTH && st.block.reason == IG_BR_SPRAY ?
+			       AUTH_REJECT_SPRAY :
+		       st.block.origin == IG_ORIGIN_AUTH ? AUTH_REJECT_FAILURES :
+							   AUTH_REJECT_BLOCKED;
+	case IG_REASON_DEFAULT_DENY:
+		/* default = deny lifted by the user's grant, as require_grant
+		 * is: a front end may forward a remote the data plane never
+		 * saw, and its user's MFA speaks for the login */
+		if (user && ig_grant_user_live(&a->h, user)) {
+			*granted = 1;
+			return -1;
+		}
+		snprintf(msg, len, "IMAP access needs a recent multi-factor sign-in: sign in "
+			 "to the web portal with MFA first, then retry.");
+		return AUTH_REJECT_NO_GRANT;
+	default:
+		return -1;
 	}
+}
+
+/*
+ * What enforce answers to "allow": first the source's standing, then the
+ * checks on this login (require_tls on the connection, require_grant, the
+ * per-user tarpit). Returns AUTH_REJECT_* for a refusal (*status -1),
+ * AUTH_TARPIT for a delay (*status: seconds), or -1 for an accept; msg
+ * gets the text Dovecot shows the client.
+ */
+static int decide_allow(struct agent *a, const struct ig_auth_conf *conf,
+			const struct ig_prefix *addr, const char *user, int transport,
+			int *status, char *msg, size_t len)
+{
+	int granted, why;
+
+	*status = -1;
+	why = source_refusal(a, addr, user, &granted, msg, len);
+	if (why >= 0)
+		return why;
 	if (conf->require_tls && transport == AUTH_TRANSPORT_UNKNOWN) {
 		/* fail closed: a Dovecot that does not say must not turn the
 		 * check off */
@@ -150,8 +202,7 @@ static int decide_allow(struct agent *a, const struct ig_auth_conf *conf,
 			 "(port 993) or STARTTLS.");
 		return AUTH_REJECT_PLAINTEXT;
 	}
-	if (conf->require_grant && !allow_listed(a, addr) && !ig_grant_source_live(&a->h, addr) &&
-	    !(user && ig_grant_user_live(&a->h, user))) {
+	if (conf->require_grant && !granted && !(user && ig_grant_user_live(&a->h, user))) {
 		snprintf(msg, len, "IMAP access needs a recent multi-factor sign-in: sign in "
 			 "to the web portal with MFA first, then retry.");
 		return AUTH_REJECT_NO_GRANT;
@@ -244,6 +295,8 @@ static void auth_block(struct agent *a, const struct ig_auth_conf *conf,
 		jlogf("error", "auth_block", "cannot add the block: %s", strerror(-err));
 		return;
 	}
+	/* enforced by nftables too (attach = nft) before Dovecot hears of it */
+	agent_nft_put(a, 0, pfx, b.expires_ns);
 	ig_block_kill_sessions(&a->h, pfx, &killed);
 	ig_event_of(&ev, IG_EV_BLOCK, pfx, &b, now);
 	o = ig_event_json(&ev);
@@ -279,7 +332,7 @@ static enum MHD_Result do_report(struct agent *a, struct MHD_Connection *c,
 	return verdict(c, 0, "");
 }
 
-static enum MHD_Result policy_request(struct agent *a, struct MHD_Connection *c,
+static enum MHD_Result authpolicy_request(struct agent *a, struct MHD_Connection *c,
 				      const struct http_body *b)
 {
 	const char *cmd = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "command");
@@ -291,11 +344,11 @@ static enum MHD_Result policy_request(struct agent *a, struct MHD_Connection *c,
 	int report;
 
 	if (!cmd || (strcmp(cmd, "allow") != 0 && strcmp(cmd, "report") != 0))
-		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST,
+		return authpolicy_fail(a, c, MHD_HTTP_BAD_REQUEST,
 				   "command must be allow or report");
 	report = cmd[0] == 'r';
 	if (auth_req_parse(b->p, b->len, &q, &why))
-		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, why);
+		return authpolicy_fail(a, c, MHD_HTTP_BAD_REQUEST, why);
 	__atomic_fetch_add(&a->auth_stats.requests[report], 1, __ATOMIC_RELAXED);
 	/* a reload may swap the policy under us: work on a copy */
 	pthread_mutex_lock(&a->lock);
@@ -334,14 +387,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		pthread_mutex_unlock(&a->lock);
 		ok = http_authorized(c, secret, !grants);
 		if (!ok)
-			return policy_fail(a, c, MHD_HTTP_UNAUTHORIZED,
+			return authpolicy_fail(a, c, MHD_HTTP_UNAUTHORIZED,
 					   grants && !secret[0] ?
 						   "the grants API is off (no [agent] grants_token)" :
 						   "missing or wrong credentials");
 		if (!grants && strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-			return policy_not_allowed(a, c, "POST");
+			return authpolicy_not_allowed(a, c, "POST");
 		if (http_too_big(c))
-			return policy_fail(a, c, MHD_HTTP_CONTENT_TOO_LARGE, "body too large");
+			return authpolicy_fail(a, c, MHD_HTTP_CONTENT_TOO_LARGE, "body too large");
 		r = calloc(1, sizeof(*r));
 		if (!r)
 			return MHD_NO;
@@ -362,13 +415,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return MHD_YES;
 	}
 	if (r->body.err)
-		return policy_fail(a, c, body_error_code(r->body.err),
+		return authpolicy_fail(a, c, body_error_code(r->body.err),
 				   r->body.err == -E2BIG ? "body too large" : "out of memory");
 	if (r->grants) {
-		__atomic_fetch_add(&a->auth_stats.requests[POLICY_GRANTS], 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&a->auth_stats.requests[AUTHPOLICY_GRANTS], 1, __ATOMIC_RELAXED);
 		return grants_request(a, c, url, method, r->body.p, r->body.len);
 	}
-	return policy_request(a, c, &r->body);
+	return authpolicy_request(a, c, &r->body);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -385,7 +438,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-int policy_start(struct agent *a)
+int authpolicy_start(struct agent *a)
 {
 	struct sockaddr_storage ss;
 	unsigned int len;
@@ -398,17 +451,17 @@ int policy_start(struct agent *a)
 	a->auth = ig_auth_new(&a->pol.auth, AUTH_MAX_SOURCES, AUTH_MAX_USERS);
 	if (!a->auth)
 		return -ENOMEM;
-	err = conns_start(a, POLICY_MAX_CONNS);
+	err = conns_start(a, AUTHPOLICY_MAX_CONNS);
 	if (err)
 		return err;
 	a->policy = MHD_start_daemon(
 		http_daemon_flags(&ss), 0, NULL, NULL,
 		handle, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)POLICY_THREADS,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)POLICY_MAX_CONNS,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)POLICY_PER_IP,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)POLICY_TIMEOUT_S,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)POLICY_CONN_MEMORY,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)AUTHPOLICY_THREADS,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)AUTHPOLICY_MAX_CONNS,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)AUTHPOLICY_PER_IP,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)AUTHPOLICY_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)AUTHPOLICY_CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, completed, a,
 		MHD_OPTION_NOTIFY_CONNECTION, conns_notify, a,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 512u, MHD_OPTION_END);
@@ -420,7 +473,7 @@ int policy_start(struct agent *a)
 	return 0;
 }
 
-void policy_stop(struct agent *a)
+void authpolicy_stop(struct agent *a)
 {
 	if (a->policy)
 		MHD_stop_daemon(a->policy);

@@ -25,19 +25,22 @@ static json_object *grant_json(int kind, const char *user, const struct ig_prefi
 			       const struct ig_grant *g, uint64_t now)
 {
 	json_object *o = json_object_new_object();
-	char buf[IG_PREFIX_STRLEN], when[32];
+	char buf[IG_PREFIX_STRLEN], when[32], note[IG_SAFE_LEN(IG_NOTE_LEN)];
+	char who[IG_SAFE_LEN(IG_USER_LEN)];
 
 	json_object_object_add(o, "kind", json_object_new_string(ig_grant_kind_name(kind)));
 	if (kind == IG_GRANT_USER)
-		json_object_object_add(o, "user", json_object_new_string(user));
+		json_object_object_add(o, "user", json_object_new_string(
+			ig_field_safe(user, IG_USER_LEN, who, sizeof(who))));
 	else
 		json_object_object_add(o, "source", json_object_new_string(ig_prefix_str(p, buf)));
 	ig_mono_strftime(g->expires_ns, IG_ISO8601, when, sizeof(when));
 	json_object_object_add(o, "expires", json_object_new_string(when));
 	json_object_object_add(o, "seconds_left", json_object_new_int64(
 		g->expires_ns > now ? (int64_t)((g->expires_ns - now + 999999999ull) / 1000000000ull) : 0));
-	if (g->note[0])
-		json_object_object_add(o, "note", json_object_new_string(g->note));
+	if (g->note[0]) /* the safe form: an older version may have stored it */
+		json_object_object_add(o, "note", json_object_new_string(
+			ig_field_safe(g->note, sizeof(g->note), note, sizeof(note))));
 	return o;
 }
 
@@ -65,15 +68,17 @@ static int create(struct agent *a, struct MHD_Connection *c, const char *body, s
 	int rc;
 
 	if (grant_req_parse(body, len, &q, why, sizeof(why)))
-		return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, why);
+		return authpolicy_fail(a, c, MHD_HTTP_BAD_REQUEST, why);
 	rc = q.user ? ig_grant_user_add(&a->h, q.user, q.ttl_ns, q.note) :
 		      ig_grant_source_add(&a->h, &q.source, q.ttl_ns, q.note);
 	if (rc) {
-		rc = policy_fail(a, c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-rc));
+		rc = authpolicy_fail(a, c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-rc));
 		goto out;
 	}
 	g = (struct ig_grant){ .created_ns = ig_mono_ns() };
 	g.expires_ns = g.created_ns + q.ttl_ns;
+	if (!q.user) /* with attach = nft, in the grant set before the answer */
+		agent_nft_put(a, 1, &q.source, g.expires_ns);
 	if (q.note)
 		snprintf(g.note, sizeof(g.note), "%s", q.note);
 	json_object *f = grant_json(q.user ? IG_GRANT_USER : IG_GRANT_SOURCE, q.user, &q.source,
@@ -102,7 +107,7 @@ int grants_request(struct agent *a, struct MHD_Connection *c, const char *url,
 			json_object_object_add(o, "grants", l.arr);
 			return http_json(c, MHD_HTTP_OK, o);
 		}
-		return policy_not_allowed(a, c, "GET, POST");
+		return authpolicy_not_allowed(a, c, "GET, POST");
 	}
 	if (!strncmp(url, "/v1/grants/user/", 16) || !strncmp(url, "/v1/grants/source/", 18)) {
 		int is_user = url[11] == 'u';
@@ -112,18 +117,20 @@ int grants_request(struct agent *a, struct MHD_Connection *c, const char *url,
 		int rc;
 
 		if (!del)
-			return policy_not_allowed(a, c, "DELETE");
+			return authpolicy_not_allowed(a, c, "DELETE");
 		if (!is_user && ig_prefix_parse(what, &p, err, sizeof(err)))
-			return policy_fail(a, c, MHD_HTTP_BAD_REQUEST, err);
+			return authpolicy_fail(a, c, MHD_HTTP_BAD_REQUEST, err);
 		rc = is_user ? ig_grant_user_del(&a->h, what) : ig_grant_source_del(&a->h, &p);
 		if (rc == -ENOENT)
-			return policy_fail(a, c, MHD_HTTP_NOT_FOUND, "no such grant");
+			return authpolicy_fail(a, c, MHD_HTTP_NOT_FOUND, "no such grant");
 		if (rc)
-			return policy_fail(a, c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-rc));
+			return authpolicy_fail(a, c, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-rc));
+		if (!is_user) /* out of the grant set before the answer */
+			agent_nft_sync(a);
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "deleted", json_object_new_boolean(1));
 		return http_json(c, MHD_HTTP_OK, o);
 	}
-	return policy_fail(a, c, MHD_HTTP_NOT_FOUND, "no such resource");
+	return authpolicy_fail(a, c, MHD_HTTP_NOT_FOUND, "no such resource");
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "names.h"
 
 /* One response, copied; the headers a status code calls for come with it. */
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned int code,
@@ -48,11 +49,15 @@ enum MHD_Result http_json(struct MHD_Connection *c, unsigned int code, json_obje
 	return json_reply(c, code, o, NULL);
 }
 
+/* msg may quote what the client sent: its safe form keeps the answer
+ * valid JSON */
 static json_object *error_object(const char *msg)
 {
 	json_object *o = json_object_new_object();
+	char safe[IG_SAFE_LEN(256)];
 
-	json_object_object_add(o, "error", json_object_new_string(msg));
+	ig_text_safe(msg, strlen(msg), safe, sizeof(safe));
+	json_object_object_add(o, "error", json_object_new_string(safe));
 	return o;
 }
 

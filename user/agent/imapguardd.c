@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <libmnl/libmnl.h>
 #include <systemd/sd-daemon.h>
 
 #include "agent.h"
@@ -89,6 +90,12 @@ static int on_event(const struct ig_event *ev, void *arg)
 	int killed;
 
 	if (ev->type == IG_EV_BLOCK) {
+		struct ig_prefix p = { .family = ev->family, .len = ev->prefixlen };
+
+		/* with attach = nft, nftables drops it once it is in the set:
+		 * now, not at the next sync */
+		memcpy(p.addr, ev->addr, sizeof(p.addr));
+		agent_nft_put(a, 0, &p, ev->expires_ns);
 		/* XDP drops the source from now on; its open sessions are ours
 		 * to end */
 		if (ig_event_kill_sessions(&a->h, ev, &killed) == 0)
@@ -244,13 +251,24 @@ static void maybe_sync(struct agent *a, uint64_t now, int force)
 {
 	uint64_t gen = __atomic_load_n(&a->h.cfg->state_gen, __ATOMIC_RELAXED), t0;
 	char why[256];
-	int rc;
+	int rc, lock = -1;
 
 	if (!force && ((gen == a->synced_gen && !a->nft_again) || now < a->next_sync_ns))
 		return;
+	if (agent_nft_wanted(a) == IG_NFT_NONE) {
+		a->synced_gen = gen;
+		return;
+	}
+	/* the CLI changes blocks and sets under this lock: a sync that saw
+	 * half of its change would undo the other half; busy: next tick */
+	if (ig_trylock(a->pin, &lock))
+		return;
 	t0 = ig_mono_ns();
 	rc = ig_nft_sync_dynamic(&a->h, why, sizeof(why));
-	if (rc < 0)
+	ig_unlock(&lock);
+	if (rc == -ENOENT) /* gone under us: the check rebuilds it */
+		__atomic_store_n(&a->nft_lost, 1, __ATOMIC_RELAXED);
+	else if (rc < 0)
 		jlogf("error", "nft_sync", "%s", why);
 	else
 		a->synced_gen = gen;
@@ -371,6 +389,10 @@ static int startup(struct agent *a)
 	err = fanout_open(a);
 	if (err)
 		jlogf("warning", "start", "no event stream for imapguard events: %s", strerror(-err));
+	err = nftwatch_open(a);
+	if (err < 0)
+		jlogf("warning", "start", "no nftables notifications: %s; a deleted table is "
+		      "noticed at the next tick only", strerror(-err));
 	/* the last privileged steps; then least privilege before the first
 	 * thread (the listeners', the connection watchdog) exists */
 	metrics_prepare(a);
@@ -381,7 +403,7 @@ static int startup(struct agent *a)
 		jlogf("error", "start", "cannot drop capabilities: %s", strerror(-err));
 		return err;
 	}
-	err = policy_start(a);
+	err = authpolicy_start(a);
 	if (err) {
 		json_object_put(caps);
 		jlogf("error", "start", "cannot serve the auth policy on %s: %s",
@@ -428,7 +450,7 @@ static int run(struct agent *a)
 	struct itimerspec tick = { .it_interval = { 0, TICK_MS * 1000000L },
 				   .it_value = { 0, TICK_MS * 1000000L } };
 	struct epoll_event ev = { .events = EPOLLIN }, evs[8];
-	int ep = epoll_create1(EPOLL_CLOEXEC), sfd, tfd, stop = 0;
+	int ep = epoll_create1(EPOLL_CLOEXEC), sfd, tfd, monfd = -1, stop = 0;
 	sigset_t mask;
 
 	sigemptyset(&mask);
@@ -448,6 +470,11 @@ static int run(struct agent *a)
 	if (a->fanout_fd >= 0) {
 		ev.data.fd = a->fanout_fd;
 		epoll_ctl(ep, EPOLL_CTL_ADD, a->fanout_fd, &ev);
+	}
+	if (a->nftmon) {
+		monfd = mnl_socket_get_fd(a->nftmon);
+		ev.data.fd = monfd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, monfd, &ev);
 	}
 	a->next_sweep_ns = ig_mono_ns() + SWEEP_EVERY_NS;
 
@@ -481,9 +508,16 @@ static int run(struct agent *a)
 				if (now >= a->next_sweep_ns)
 					a->next_sweep_ns = now + SWEEP_EVERY_NS;
 				maybe_save(a, now, 0);
+				/* notifications can be lost: the table's shape is
+				 * checked at every tick as well */
+				nftwatch_check(a);
 				maybe_sync(a, now, 0);
 			} else if (fd == a->fanout_fd) {
 				fanout_accept(a);
+			} else if (fd == monfd) {
+				nftwatch_read(a);
+				if (a->nft_foreign || a->nft_lost)
+					nftwatch_check(a);
 			} else {
 				ring_buffer__consume(a->rb);
 			}
@@ -506,6 +540,17 @@ static void usage(FILE *out)
 		     "                       enforcement in place for the next start)\n"
 		     "  -v, --verbose        libbpf/libxdp messages on stderr\n",
 		IG_DEFAULT_PIN_PATH);
+}
+
+/* The library's messages, into our JSON log with their level, so its
+ * explanation of a failure is not lost on stderr as plain text. */
+static int print_to_jlog(enum ig_print_level level, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	jlogf(ig_print_level_name(level), "library", "%s", msg);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -549,6 +594,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	ig_log_setup_libs();
+	ig_set_print(print_to_jlog);
 	if (geteuid() != 0) {
 		ig_err("imapguardd needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN)");
 		return EXIT_FAIL;
@@ -572,9 +618,10 @@ int main(int argc, char **argv)
 		err = run(&a);
 	else
 		rc = EXIT_FAIL;
-	policy_stop(&a);
+	authpolicy_stop(&a);
 	metrics_stop(&a);
 	fanout_close(&a);
+	nftwatch_close(&a);
 	if (a.rb) {
 		ring_buffer__consume(a.rb); /* last events before we go */
 		ring_buffer__free(a.rb);

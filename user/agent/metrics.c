@@ -117,7 +117,7 @@ static void counters(struct sbuf *b, const char *name, const char *help, const c
 
 static void render_auth(struct agent *a, struct sbuf *b)
 {
-	static const char *const codes[POLICY_NR_ERRORS] = { "400", "401", "404", "405",
+	static const char *const codes[AUTHPOLICY_NR_ERRORS] = { "400", "401", "404", "405",
 							      "413", "500" };
 	const struct auth_stats *s = &a->auth_stats;
 
@@ -137,10 +137,10 @@ static void render_auth(struct agent *a, struct sbuf *b)
 	       "Allow checks monitor mode did not delay that enforce would delay.",
 	       ld(&s->would_tarpit));
 	counters(b, "imapguard_policy_requests_total", "Requests to the auth-policy server, by command.",
-		 "command", policy_commands, s->requests, POLICY_NR_COMMANDS);
+		 "command", authpolicy_commands, s->requests, AUTHPOLICY_NR_COMMANDS);
 	counters(b, "imapguard_policy_request_errors_total",
 		 "Requests to the auth-policy server answered with an error, by HTTP code.",
-		 "code", codes, s->errors, POLICY_NR_ERRORS);
+		 "code", codes, s->errors, AUTHPOLICY_NR_ERRORS);
 	scalar(b, "imapguard_policy_connections_refused_total", "counter",
 	       "Connections to the policy listener refused at accept: a local socket whose "
 	       "owner is not in policy_clients, or whose owner could not be told.",
@@ -269,6 +269,15 @@ static void render(struct agent *a, struct sbuf *b)
 	scalar(b, "imapguard_state_corrupt_total", "counter",
 	       "State files found truncated or foreign at start: kept aside, nothing restored "
 	       "from them.", ld(&a->state_corrupt));
+	scalar(b, "imapguard_nft_rebuilds_total", "counter",
+	       "Times table inet imapguard (enforcing or mirror) was found deleted or emptied by "
+	       "someone else and rebuilt.", a->nft_rebuilds);
+	scalar(b, "imapguard_nft_rebuild_failures_total", "counter",
+	       "Rebuilds of table inet imapguard that failed (tried again at the next tick).",
+	       a->nft_rebuild_failures);
+	scalar(b, "imapguard_nft_write_failures_total", "counter",
+	       "Blocks and grants the agent made that could not be written into the nftables "
+	       "sets at once (left to the next sync).", a->nft_put_failures);
 	family(b, "imapguard_events_total", "counter", "Kernel events consumed, by type.");
 	for (unsigned int t = IG_EV_BLOCK; t <= IG_EV_EXPIRE; t++)
 		sb_printf(b, "imapguard_events_total{type=\"%s\"} %llu\n", ig_event_type_name(t),

@@ -12,13 +12,22 @@
 const char *const auth_protocols[AUTH_NR_PROTOCOLS] = { "imap", "pop3", "submission",
 							 "sieve", "other" };
 
-static const char *field(json_object *o, const char *k)
+/* A string attribute and its length in bytes (NULs included), or NULL. */
+static const char *field_len(json_object *o, const char *k, size_t *len)
 {
 	json_object *v;
 
 	if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
 		return NULL;
+	*len = (size_t)json_object_get_string_len(v);
 	return json_object_get_string(v);
+}
+
+static const char *field(json_object *o, const char *k)
+{
+	size_t len;
+
+	return field_len(o, k, &len);
 }
 
 /* -1 absent, 0 false, 1 true */
@@ -62,10 +71,26 @@ static uint16_t port_of(const char *s)
 	return *end || p > 65535 ? 0 : (uint16_t)p;
 }
 
+/*
+ * Dovecot passes the name the client typed through: refusing it would
+ * leave the answer to Dovecot's handling of a policy failure and lose the
+ * failure from the source's count, so a name that is not text (names.h)
+ * is counted, matched and logged as its safe form instead. An embedded
+ * NUL (JSON "\u0000") is part of the name, not its end.
+ */
+static void user_text(struct auth_req *r, size_t len)
+{
+	if (ig_text_ok(r->user, len))
+		return;
+	ig_text_safe(r->user, len, r->user_safe, sizeof(r->user_safe));
+	r->user = r->user_safe;
+}
+
 int auth_req_parse(const char *body, size_t len, struct auth_req *r, const char **why)
 {
 	const char *remote, *secured;
 	char err[128];
+	size_t ulen = 0;
 	int tls;
 
 	memset(r, 0, sizeof(*r));
@@ -85,11 +110,13 @@ int auth_req_parse(const char *body, size_t len, struct auth_req *r, const char 
 		goto bad;
 	}
 	/* the requested name is what the attacker controls and varies */
-	r->user = field(r->o, "login");
+	r->user = field_len(r->o, "login", &ulen);
 	if (!r->user || !*r->user)
-		r->user = field(r->o, "user");
+		r->user = field_len(r->o, "user", &ulen);
 	if (r->user && !*r->user)
 		r->user = NULL;
+	if (r->user)
+		user_text(r, ulen);
 	secured = field(r->o, "secured");
 	tls = flag(r->o, "tls");
 	if (tls == 0 || (secured && !*secured))
@@ -114,7 +141,9 @@ void auth_req_free(struct auth_req *r)
 	r->o = NULL;
 }
 
-/* An optional string attribute: absent is fine, any other type is not. */
+/* An optional string attribute: absent is fine, any other type is not,
+ * nor a string with an embedded NUL (JSON "\u0000": what we would store
+ * is not what the client sent). */
 static int opt_str(json_object *o, const char *k, const char **out)
 {
 	json_object *v;
@@ -124,6 +153,8 @@ static int opt_str(json_object *o, const char *k, const char **out)
 	if (!json_object_is_type(v, json_type_string))
 		return -1;
 	*out = json_object_get_string(v);
+	if (strlen(*out) != (size_t)json_object_get_string_len(v))
+		return -1;
 	return 0;
 }
 
@@ -141,16 +172,18 @@ int grant_req_parse(const char *body, size_t len, struct grant_req *r, char *why
 	}
 	if (opt_str(r->o, "user", &r->user) || opt_str(r->o, "source", &source) ||
 	    opt_str(r->o, "ttl", &ttl) || opt_str(r->o, "note", &r->note))
-		msg = "'user', 'source', 'ttl' and 'note' must be strings";
+		msg = "'user', 'source', 'ttl' and 'note' must be strings without NUL";
 	else if (!r->user == !source)
 		msg = "give exactly one of 'user' and 'source'";
 	else if (!ttl || ig_duration_parse(ttl, &r->ttl_ns, err, sizeof(err)) ||
 		 r->ttl_ns > GRANT_TTL_MAX)
 		msg = "'ttl' must be a duration up to 30d, e.g. \"8h\"";
 	else if (!ig_note_ok(r->note))
-		msg = "'note' must be text without control characters, shorter than 32 bytes";
+		msg = "'note' must be valid UTF-8 without control characters, shorter than "
+		      "32 bytes";
 	else if (r->user && !ig_user_ok(r->user))
-		msg = "'user' must be printable, without spaces, shorter than 128 bytes";
+		msg = "'user' must be valid UTF-8 without spaces or control characters, "
+		      "shorter than 128 bytes";
 	else if (source && ig_prefix_parse(source, &r->source, err, sizeof(err)))
 		msg = err;
 	else

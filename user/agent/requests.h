@@ -28,11 +28,14 @@ extern const char *const auth_protocols[AUTH_NR_PROTOCOLS];
  */
 enum auth_transport { AUTH_TRANSPORT_UNKNOWN, AUTH_TRANSPORT_PLAINTEXT, AUTH_TRANSPORT_TLS };
 
-/* An auth-policy request (allow or report). Strings point into o. */
+/* An auth-policy request (allow or report). Strings point into o, or
+ * user into user_safe. */
 struct auth_req {
 	json_object *o;
 	struct ig_prefix remote; /* the client's address, full length */
-	const char *user;	 /* "login", else "user"; NULL if both are empty */
+	const char *user;	 /* "login", else "user"; NULL if both are empty;
+				  * its safe form (names.h) if it is not text */
+	char user_safe[3 * FIELD_MAX + 1];
 	int transport;		 /* enum auth_transport */
 	int protocol;		 /* index into auth_protocols */
 	int success, rejected;	 /* report: -1 absent, 0 or 1 */

@@ -21,6 +21,7 @@
 #include "blocks.h"
 #include "events.h"
 #include "grants.h"
+#include "names.h"
 
 #define STATE_FILE "state.json"
 #define STATE_VERSION 1
@@ -88,14 +89,15 @@ static int snap_block(const struct ig_prefix *p, const struct ig_block *b, void 
 {
 	struct snap *s = arg;
 	json_object *o = json_object_new_object();
-	char buf[IG_PREFIX_STRLEN];
+	char buf[IG_PREFIX_STRLEN], note[IG_SAFE_LEN(IG_NOTE_LEN)];
 	unsigned int org = b->origin < IG_NR_ORIGINS ? b->origin : 0;
 
 	json_object_object_add(o, "prefix", json_object_new_string(ig_prefix_str(p, buf)));
 	json_object_object_add(o, "origin", json_object_new_string(ig_origin_name(b->origin)));
 	json_object_object_add(o, "reason", json_object_new_string(ig_block_reason_name(b->reason)));
-	json_object_object_add(o, "note", json_object_new_string_len(b->note, (int)strnlen(b->note,
-										sizeof(b->note))));
+	/* the safe form: the table may hold what an older version let in */
+	json_object_object_add(o, "note", json_object_new_string(
+		ig_field_safe(b->note, sizeof(b->note), note, sizeof(note))));
 	json_object_object_add(o, "port", json_object_new_int(b->port));
 	json_object_object_add(o, "count", json_object_new_int64(b->count));
 	json_object_object_add(o, "level", json_object_new_int(b->level));
@@ -113,15 +115,17 @@ static int snap_grant(int kind, const char *user, const struct ig_prefix *p,
 {
 	struct snap *s = arg;
 	json_object *o = json_object_new_object();
-	char buf[IG_PREFIX_STRLEN];
+	char buf[IG_PREFIX_STRLEN], note[IG_SAFE_LEN(IG_NOTE_LEN)], who[IG_SAFE_LEN(IG_USER_LEN)];
 
 	json_object_object_add(o, "kind", json_object_new_string(ig_grant_kind_name(kind)));
 	if (kind == IG_GRANT_USER)
-		json_object_object_add(o, "user", json_object_new_string(user));
+		json_object_object_add(o, "user", json_object_new_string(
+			ig_field_safe(user, IG_USER_LEN, who, sizeof(who))));
 	else
 		json_object_object_add(o, "source", json_object_new_string(ig_prefix_str(p, buf)));
-	json_object_object_add(o, "note", json_object_new_string_len(g->note, (int)strnlen(g->note,
-										sizeof(g->note))));
+	/* the safe form: the table may hold what an older version let in */
+	json_object_object_add(o, "note", json_object_new_string(
+		ig_field_safe(g->note, sizeof(g->note), note, sizeof(note))));
 	json_object_object_add(o, "created_unix", json_object_new_double(ig_mono_to_unix(g->created_ns)));
 	json_object_object_add(o, "expires_unix", json_object_new_double(ig_mono_to_unix(g->expires_ns)));
 	put_entry(s->f, &s->n, o);
@@ -437,6 +441,48 @@ void sweep_grants(struct agent *a, uint64_t now)
 	free(s);
 }
 
+#define TEXT_LOG_MAX 8 /* refused entries logged one by one per pass */
+
+/*
+ * Is the entry's free text ("note", "user") what names.h allows? A file
+ * written by an older version, or edited by hand, may hold text we would
+ * refuse at the CLI: such an entry is refused, logged (the first few, in
+ * their safe form, so the log stays valid JSON) and counted as skipped.
+ */
+static int entry_text_ok(json_object *e, const char *path, int *logged)
+{
+	static const char *const keys[] = { "note", "user" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_object *v, *f;
+		char safe[IG_SAFE_LEN(IG_USER_LEN)];
+		const char *s;
+		size_t len;
+
+		if (!json_object_object_get_ex(e, keys[i], &v) ||
+		    !json_object_is_type(v, json_type_string))
+			continue;
+		s = json_object_get_string(v);
+		len = (size_t)json_object_get_string_len(v);
+		if (strlen(s) == len && (i == 0 ? ig_note_ok(s) : ig_user_ok(s)))
+			continue;
+		if ((*logged)++ < TEXT_LOG_MAX) {
+			f = json_object_new_object();
+			json_object_object_add(f, "message", json_object_new_string(
+				i == 0 ? "an entry's note is not valid UTF-8 text without control "
+					 "characters (or too long): entry not restored" :
+					 "an entry's user name is not valid UTF-8 text without "
+					 "spaces or control characters: entry not restored"));
+			json_object_object_add(f, "file", json_object_new_string(path));
+			ig_text_safe(s, len < IG_USER_LEN ? len : IG_USER_LEN, safe, sizeof(safe));
+			json_object_object_add(f, keys[i], json_object_new_string(safe));
+			jlog("warning", "state_restore", f);
+		}
+		return 0;
+	}
+	return 1;
+}
+
 /*
  * One pass over a state file, one entry line at a time: with r == NULL
  * only checked (every line JSON, the sections in order, the document
@@ -448,7 +494,7 @@ static int state_read(struct agent *a, const char *path, struct state_restored *
 	char line[1024];
 	double now_wall = wall_now();
 	uint64_t now_mono = ig_mono_ns();
-	int section = 0, closed = 0;
+	int section = 0, closed = 0, text_logged = 0;
 	FILE *f = fopen(path, "re");
 
 	*entries = 0;
@@ -487,7 +533,9 @@ static int state_read(struct agent *a, const char *path, struct state_restored *
 			break;
 		}
 		(*entries)++;
-		if (r) {
+		if (r && !entry_text_ok(e, path, &text_logged)) {
+			r->skipped++;
+		} else if (r) {
 			rc = section == 1 ? restore_block(a, e, now_wall, now_mono) :
 			     section == 2 ? restore_offence(a, e, now_wall, now_mono) :
 					    restore_grant(a, e, now_wall, now_mono);

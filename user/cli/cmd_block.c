@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* block add | del | list */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,10 +9,6 @@
 #include "duration.h"
 #include "log.h"
 #include "names.h"
-
-#define BLOCK_USAGE                                                            \
-	"block add ADDR[/LEN] [--ttl DURATION] [--reason TEXT] | "           \
-	"block del ADDR[/LEN] | block list [-j] [--all]"
 
 static int parse_prefix_arg(const char *s, struct ig_prefix *p)
 {
@@ -26,50 +21,31 @@ static int parse_prefix_arg(const char *s, struct ig_prefix *p)
 	return 0;
 }
 
-static int valid_note(const char *s)
-{
-	if (!ig_note_ok(s))
-		ig_err("--reason must be text without control characters, at most %d bytes",
-		       IG_NOTE_LEN - 1);
-	return ig_note_ok(s);
-}
+struct block_add_args {
+	uint64_t ttl; /* ns; 0: permanent */
+	const char *reason;
+};
 
-static int block_add(struct cli *cli, int argc, char **argv)
+static const struct cli_opt add_opts[] = {
+	CLI_OPTION("ttl", CLI_DURATION, struct block_add_args, ttl, .metavar = "DURATION",
+		   .help = "lift the block after DURATION (90s, 10m, 1h, 2d);\ndefault: permanent"),
+	CLI_OPTION("reason", CLI_NOTE, struct block_add_args, reason, .metavar = "TEXT",
+		   .help = "a note kept with the block (UTF-8, no control characters)"),
+	CLI_OPTIONS_END,
+};
+
+static int block_add(struct cli *cli, void *args, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "ttl", required_argument, NULL, 't' },
-		{ "reason", required_argument, NULL, 'r' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *note = NULL;
+	const struct block_add_args *a = args;
+	const char *note = a->reason;
 	struct ig_prefix p;
 	struct ig_handle h;
-	uint64_t ttl = 0;
-	char err[256], buf[IG_PREFIX_STRLEN], d[32];
-	int c, rc, killed = 0;
+	uint64_t ttl = a->ttl;
+	char buf[IG_PREFIX_STRLEN], d[32];
+	int rc, killed = 0, nft_failed = 0;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 't') {
-			if (ig_duration_parse(optarg, &ttl, err, sizeof(err))) {
-				ig_err("--ttl: %s", err);
-				return EXIT_USAGE;
-			}
-		} else if (c == 'r') {
-			if (!valid_note(optarg))
-				return EXIT_USAGE;
-			note = optarg;
-		} else {
-			fprintf(stderr, "usage: imapguard %s\n", BLOCK_USAGE);
-			return EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "usage: imapguard block add ADDR[/LEN] [--ttl DURATION] "
-				"[--reason TEXT]\n");
-		return EXIT_USAGE;
-	}
-	if (parse_prefix_arg(argv[optind], &p))
+	(void)argc;
+	if (parse_prefix_arg(argv[0], &p))
 		return EXIT_USAGE;
 	if (cli_need_root() || (rc = cli_open(cli, &h)))
 		return EXIT_FAIL;
@@ -81,7 +57,7 @@ static int block_add(struct cli *cli, int argc, char **argv)
 		ig_err("cannot block %s: %s", ig_prefix_str(&p, buf), cli_strerror(rc));
 		return EXIT_FAIL;
 	}
-	cli_nft_follow(&h, "block");
+	nft_failed = cli_nft_follow(&h, "block");
 	/* new connections are dropped from now on; end the open ones too */
 	if (ig_block_kill_sessions(&h, &p, &killed))
 		ig_warn("could not end the open sessions of %s", ig_prefix_str(&p, buf));
@@ -91,21 +67,18 @@ static int block_add(struct cli *cli, int argc, char **argv)
 	if (killed > 0)
 		printf("; %d open session%s ended", killed, killed == 1 ? "" : "s");
 	putchar('\n');
-	return EXIT_OK;
+	return nft_failed ? EXIT_FAIL : EXIT_OK;
 }
 
-static int block_del(struct cli *cli, int argc, char **argv)
+static int block_del(struct cli *cli, void *args, int argc, char **argv)
 {
 	struct ig_prefix p;
 	struct ig_handle h;
 	char buf[IG_PREFIX_STRLEN];
-	int rc;
+	int rc, nft_failed = 0;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: imapguard block del ADDR[/LEN]\n");
-		return EXIT_USAGE;
-	}
-	if (parse_prefix_arg(argv[1], &p))
+	(void)args, (void)argc;
+	if (parse_prefix_arg(argv[0], &p))
 		return EXIT_USAGE;
 	if (cli_need_root() || (rc = cli_open(cli, &h)))
 		return EXIT_FAIL;
@@ -113,7 +86,7 @@ static int block_del(struct cli *cli, int argc, char **argv)
 	if (!rc)
 		rc = ig_block_del(&h, &p);
 	if (!rc)
-		cli_nft_follow(&h, "block");
+		nft_failed = cli_nft_follow(&h, "block");
 	ig_handle_close(&h);
 	if (rc == -ENOENT) {
 		ig_err("no block on exactly %s (see 'imapguard block list')",
@@ -125,7 +98,7 @@ static int block_del(struct cli *cli, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	printf("unblocked %s\n", ig_prefix_str(&p, buf));
-	return EXIT_OK;
+	return nft_failed ? EXIT_FAIL : EXIT_OK;
 }
 
 struct list_ctx {
@@ -141,8 +114,10 @@ static int list_one(const struct ig_prefix *p, const struct ig_block *b, void *a
 	/* rounded up: a block with 0.4 s to go is still in force */
 	int64_t left = b->expires_ns ?
 		(int64_t)((b->expires_ns - lc->now + 999999999ull) / 1000000000ull) : -1;
-	char buf[IG_PREFIX_STRLEN], lefts[32];
+	char buf[IG_PREFIX_STRLEN], lefts[32], note[IG_SAFE_LEN(IG_NOTE_LEN)];
 
+	/* the safe form: an older version may have stored any bytes */
+	ig_field_safe(b->note, sizeof(b->note), note, sizeof(note));
 	if (expired && !lc->all)
 		return 0;
 	if (expired)
@@ -155,7 +130,7 @@ static int list_one(const struct ig_prefix *p, const struct ig_block *b, void *a
 				 expired ? " (expired)" : "");
 		printf("%-44s %-7s %-14s %-20s %s\n", ig_prefix_str(p, buf),
 		       ig_origin_name(b->origin), ig_block_reason_name(b->reason), lefts,
-		       b->note);
+		       note);
 		return 0;
 	}
 	json_object *o = json_object_new_object();
@@ -163,7 +138,7 @@ static int list_one(const struct ig_prefix *p, const struct ig_block *b, void *a
 	json_object_object_add(o, "prefix", json_object_new_string(ig_prefix_str(p, buf)));
 	json_object_object_add(o, "origin", json_object_new_string(ig_origin_name(b->origin)));
 	json_object_object_add(o, "reason", json_object_new_string(ig_block_reason_name(b->reason)));
-	json_object_object_add(o, "note", json_object_new_string(b->note));
+	json_object_object_add(o, "note", json_object_new_string(note));
 	json_object_object_add(o, "permanent", json_object_new_boolean(!b->expires_ns));
 	json_object_object_add(o, "seconds_left", left < 0 ? NULL : json_object_new_int64(left));
 	json_object_object_add(o, "expired", json_object_new_boolean(expired));
@@ -176,32 +151,24 @@ static int list_one(const struct ig_prefix *p, const struct ig_block *b, void *a
 	return 0;
 }
 
-static int block_list(struct cli *cli, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "all", no_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct list_ctx lc = {};
-	struct ig_handle h;
-	int c, rc;
+struct block_list_args {
+	int all;
+};
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "ja", opts, NULL)) != -1) {
-		if (c == 'j') {
-			cli->json = 1;
-		} else if (c == 'a') {
-			lc.all = 1;
-		} else {
-			fprintf(stderr, "usage: imapguard block list [-j] [--all]\n");
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "usage: imapguard block list [-j] [--all]\n");
-		return EXIT_USAGE;
-	}
+static const struct cli_opt list_opts[] = {
+	CLI_OPTION("all", CLI_FLAG, struct block_list_args, all, .short_name = 'a',
+		   .help = "expired blocks too (not yet swept)"),
+	CLI_OPTIONS_END,
+};
+
+static int block_list(struct cli *cli, void *args, int argc, char **argv)
+{
+	const struct block_list_args *a = args;
+	struct list_ctx lc = { .all = a->all };
+	struct ig_handle h;
+	int rc;
+
+	(void)argc, (void)argv;
 	if ((rc = cli_open(cli, &h)))
 		return rc;
 	lc.now = ig_mono_ns();
@@ -215,14 +182,41 @@ static int block_list(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
-int cmd_block(struct cli *cli, int argc, char **argv)
-{
-	if (argc >= 2 && !strcmp(argv[1], "add"))
-		return block_add(cli, argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "del"))
-		return block_del(cli, argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "list"))
-		return block_list(cli, argc - 1, argv + 1);
-	fprintf(stderr, "usage: imapguard %s\n", BLOCK_USAGE);
-	return EXIT_USAGE;
-}
+static const struct cli_cmd add = {
+	.name = "add",
+	.help = "block a source prefix; its open sessions are ended",
+	.doc = "Block a source prefix (an address is a /32 or /128): new connections\n"
+	       "are dropped, open sessions ended. Blocking a prefix again replaces\n"
+	       "its block.",
+	.operands = "ADDR[/LEN]",
+	.min_operands = 1,
+	.max_operands = 1,
+	.opts = add_opts,
+	.args_size = sizeof(struct block_add_args),
+	.run = block_add,
+};
+
+static const struct cli_cmd del = {
+	.name = "del",
+	.help = "lift the block on exactly this prefix",
+	.operands = "ADDR[/LEN]",
+	.min_operands = 1,
+	.max_operands = 1,
+	.run = block_del,
+};
+
+static const struct cli_cmd list = {
+	.name = "list",
+	.help = "prefix, origin, reason, seconds left (or permanent)",
+	.opts = list_opts,
+	.args_size = sizeof(struct block_list_args),
+	.run = block_list,
+};
+
+static const struct cli_cmd *const block_cmds[] = { &add, &del, &list, NULL };
+
+const struct cli_cmd cli_cmd_block = {
+	.name = "block",
+	.help = "manage blocks: manual ones, and the automatic ones bursts make",
+	.sub = block_cmds,
+};

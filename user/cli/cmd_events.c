@@ -4,7 +4,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -113,34 +112,26 @@ static int follow_agent(struct cli *cli, const char *path)
 	return EXIT_OK;
 }
 
-int cmd_events(struct cli *cli, int argc, char **argv)
+struct events_args {
+	int no_kill;
+};
+
+static const struct cli_opt opts[] = {
+	CLI_OPTION("no-kill", CLI_FLAG, struct events_args, no_kill,
+		   .help = "leave the blocked sources' open sessions alone"),
+	CLI_OPTIONS_END,
+};
+
+static int run(struct cli *cli, void *args, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "no-kill", no_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct follow f = { .cli = cli, .kill = 1 };
+	const struct events_args *a = args;
+	struct follow f = { .cli = cli, .kill = !a->no_kill };
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct ring_buffer *rb;
 	struct ig_handle h;
-	int c, rc, err = 0, lock_fd = -1;
+	int rc, err = 0, lock_fd = -1;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
-		if (c == 'j') {
-			cli->json = 1;
-		} else if (c == 'n') {
-			f.kill = 0;
-		} else {
-			fprintf(stderr, "usage: imapguard events [-j] [--no-kill]\n");
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "usage: imapguard events [-j] [--no-kill]\n");
-		return EXIT_USAGE;
-	}
+	(void)argc, (void)argv;
 	if ((rc = cli_open(cli, &h)))
 		return rc;
 	sigaction(SIGINT, &sa, NULL);
@@ -179,14 +170,26 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 		err = ring_buffer__poll(rb, 200);
 		if (err == -EINTR)
 			err = 0;
-		if (f.nft_dirty) {
+		/* what the pins want now (an apply may have changed it) */
+		if (f.nft_dirty && (ig_meta_read(&h, &h.meta) ||
+				    ig_nft_wanted(&h.meta) == IG_NFT_NONE)) {
+			f.nft_dirty = 0;
+		} else if (f.nft_dirty && !ig_trylock(cli->pin, &h.lock_fd)) {
+			/* under the pins' lock, as the CLI changes blocks: a sync
+			 * that saw half of a change would undo the other half
+			 * (busy: the next poll tries again) */
 			char why[256];
 			int rc = ig_nft_sync_dynamic(&h, why, sizeof(why));
 
+			ig_unlock(&h.lock_fd);
 			/* one sync for a whole burst of events; > 0: some changes
 			 * wait on elements about to lapse, so the next poll (200
 			 * ms) tries again */
-			if (rc < 0)
+			if (rc == -ENOENT)
+				ig_warn("the nftables table inet %s is missing: this block is not in "
+					"it; run 'imapguard apply' (or imapguardd, which rebuilds it)",
+					IG_NFT_TABLE);
+			else if (rc < 0)
 				ig_warn("nftables block sets not updated: %s", why);
 			f.nft_dirty = rc > 0; /* an error waits for the next event */
 		}
@@ -202,3 +205,14 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 	}
 	return EXIT_OK;
 }
+
+const struct cli_cmd cli_cmd_events = {
+	.name = "events",
+	.help = "follow automatic blocks and their expiry, live;\n"
+		"ends the blocked sources' open sessions unless --no-kill",
+	.doc = "Follow automatic blocks and their expiry, live, until interrupted. While\n"
+	       "imapguardd consumes the events, its stream is followed instead.",
+	.opts = opts,
+	.args_size = sizeof(struct events_args),
+	.run = run,
+};

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* grant add | del | list: MFA grants for users or source prefixes. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -12,11 +11,30 @@
 #include "log.h"
 #include "names.h"
 
-#define GRANT_USAGE                                                            \
-	"grant add (--user NAME | ADDR[/LEN]) --ttl DURATION [--reason TEXT] | " \
-	"grant del (--user NAME | ADDR[/LEN]) | grant list [-j]"
+/* The options of add and del: who the grant is for, for how long. */
+struct grant_args {
+	const char *user;
+	uint64_t ttl; /* ns */
+	const char *reason;
+};
 
-/* Options shared by add and del: who the grant is for. */
+static const struct cli_opt add_opts[] = {
+	CLI_OPTION("user", CLI_STRING, struct grant_args, user, .metavar = "NAME", .flags = CLI_ALT,
+		   .help = "a login name (as Dovecot passes it), instead of a source"),
+	CLI_OPTION("ttl", CLI_DURATION, struct grant_args, ttl, .metavar = "DURATION",
+		   .flags = CLI_REQUIRED, .help = "the grant lapses after DURATION (grants always expire)"),
+	CLI_OPTION("reason", CLI_NOTE, struct grant_args, reason, .metavar = "TEXT",
+		   .help = "a note kept with the grant (UTF-8, no control characters)"),
+	CLI_OPTIONS_END,
+};
+
+static const struct cli_opt del_opts[] = {
+	CLI_OPTION("user", CLI_STRING, struct grant_args, user, .metavar = "NAME", .flags = CLI_ALT,
+		   .help = "the grant of a login name, instead of a source's"),
+	CLI_OPTIONS_END,
+};
+
+/* Who the grant is for: --user NAME or the operand ADDR[/LEN]. */
 struct target {
 	const char *user;
 	struct ig_prefix p;
@@ -24,69 +42,36 @@ struct target {
 	const char *note;
 };
 
-static int parse_target(int argc, char **argv, int add, struct target *t)
+static int parse_target(const struct grant_args *a, int argc, char **argv, struct target *t)
 {
-	static const struct option opts[] = {
-		{ "user", required_argument, NULL, 'u' },
-		{ "ttl", required_argument, NULL, 't' },
-		{ "reason", required_argument, NULL, 'r' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char err[256];
-	int c;
 
 	memset(t, 0, sizeof(*t));
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'u') {
-			t->user = optarg;
-		} else if (c == 't' && add) {
-			if (ig_duration_parse(optarg, &t->ttl, err, sizeof(err))) {
-				ig_err("--ttl: %s", err);
-				return -1;
-			}
-		} else if (c == 'r' && add) {
-			t->note = optarg;
-		} else {
-			return -1;
-		}
-	}
-	if ((t->user != NULL) == (optind < argc) || argc - optind > 1) {
-		ig_err("name exactly one of --user NAME or ADDR[/LEN]");
-		return -1;
-	}
-	if (!t->user && ig_prefix_parse(argv[optind], &t->p, err, sizeof(err))) {
+	t->user = a->user;
+	t->ttl = a->ttl;
+	t->note = a->reason;
+	if (!t->user && argc == 1 && ig_prefix_parse(argv[0], &t->p, err, sizeof(err))) {
 		ig_err("%s", err);
 		return -1;
 	}
 	if (t->user && !ig_user_ok(t->user)) {
-		ig_err("--user must be a login name without spaces or control characters, "
-		       "shorter than %d bytes", IG_USER_LEN);
-		return -1;
-	}
-	if (add && !t->ttl) {
-		ig_err("a grant needs --ttl (grants always expire)");
-		return -1;
-	}
-	if (!ig_note_ok(t->note)) {
-		ig_err("--reason must be text without control characters, at most %d bytes",
-		       IG_NOTE_LEN - 1);
+		ig_err("--user must be a login name in valid UTF-8 without spaces or control "
+		       "characters, shorter than %d bytes", IG_USER_LEN);
 		return -1;
 	}
 	return 0;
 }
 
-static int grant_change(struct cli *cli, int argc, char **argv, int add)
+static int grant_change(struct cli *cli, const struct grant_args *a, int argc, char **argv,
+			int add)
 {
 	struct target t;
 	struct ig_handle h;
 	char buf[IG_PREFIX_STRLEN], d[32];
-	int rc;
+	int rc, nft_failed = 0;
 
-	if (parse_target(argc, argv, add, &t)) {
-		fprintf(stderr, "usage: imapguard %s\n", GRANT_USAGE);
+	if (parse_target(a, argc, argv, &t))
 		return EXIT_USAGE;
-	}
 	if (cli_need_root() || (rc = cli_open(cli, &h)))
 		return EXIT_FAIL;
 	rc = ig_lock(cli->pin, &h.lock_fd);
@@ -96,7 +81,7 @@ static int grant_change(struct cli *cli, int argc, char **argv, int add)
 	else if (!rc)
 		rc = t.user ? ig_grant_user_del(&h, t.user) : ig_grant_source_del(&h, &t.p);
 	if (!rc && !t.user) /* with attach = nft, source grants live in nftables too */
-		cli_nft_follow(&h, "grant");
+		nft_failed = cli_nft_follow(&h, "grant");
 	ig_handle_close(&h);
 	if (rc == -ENOENT) {
 		ig_err("no grant for %s", t.user ? t.user : ig_prefix_str(&t.p, buf));
@@ -112,7 +97,7 @@ static int grant_change(struct cli *cli, int argc, char **argv, int add)
 	else
 		printf("revoked the grant of %s%s\n", t.user ? "user " : "",
 		       t.user ? t.user : ig_prefix_str(&t.p, buf));
-	return EXIT_OK;
+	return nft_failed ? EXIT_FAIL : EXIT_OK;
 }
 
 struct list_ctx {
@@ -125,14 +110,17 @@ static int list_one(int kind, const char *user, const struct ig_prefix *p,
 {
 	struct list_ctx *lc = arg;
 	int64_t left = (int64_t)((g->expires_ns - lc->now + 999999999ull) / 1000000000ull);
-	char buf[IG_PREFIX_STRLEN];
-	const char *who = kind == IG_GRANT_USER ? user : ig_prefix_str(p, buf);
+	char buf[IG_PREFIX_STRLEN], note[IG_SAFE_LEN(IG_NOTE_LEN)], name[IG_SAFE_LEN(IG_USER_LEN)];
+	const char *who = kind == IG_GRANT_USER ? ig_field_safe(user, IG_USER_LEN, name, sizeof(name)) :
+						  ig_prefix_str(p, buf);
 
+	/* the safe form: an older version may have stored any bytes */
+	ig_field_safe(g->note, sizeof(g->note), note, sizeof(note));
 	if (g->expires_ns <= lc->now)
 		return 0; /* lapsed, not yet swept */
 	if (!lc->arr) {
 		printf("%-7s %-44s %8llds  %s\n", ig_grant_kind_name(kind), who, (long long)left,
-		       g->note);
+		       note);
 		return 0;
 	}
 	json_object *o = json_object_new_object();
@@ -141,19 +129,18 @@ static int list_one(int kind, const char *user, const struct ig_prefix *p,
 	json_object_object_add(o, kind == IG_GRANT_USER ? "user" : "source",
 			       json_object_new_string(who));
 	json_object_object_add(o, "seconds_left", json_object_new_int64(left));
-	json_object_object_add(o, "note", json_object_new_string(g->note));
+	json_object_object_add(o, "note", json_object_new_string(note));
 	json_object_array_add(lc->arr, o);
 	return 0;
 }
 
-static int grant_list(struct cli *cli, int argc, char **argv)
+static int grant_list(struct cli *cli, void *args, int argc, char **argv)
 {
 	struct list_ctx lc = {};
 	struct ig_handle h;
 	int rc;
 
-	if (cli_read_opts(cli, argc, argv, "grant list [-j]") != argc)
-		return EXIT_USAGE;
+	(void)args, (void)argc, (void)argv;
 	if ((rc = cli_open(cli, &h)))
 		return rc;
 	lc.now = ig_mono_ns();
@@ -167,14 +154,50 @@ static int grant_list(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
-int cmd_grant(struct cli *cli, int argc, char **argv)
+static int grant_add(struct cli *cli, void *args, int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "add"))
-		return grant_change(cli, argc - 1, argv + 1, 1);
-	if (argc >= 2 && !strcmp(argv[1], "del"))
-		return grant_change(cli, argc - 1, argv + 1, 0);
-	if (argc >= 2 && !strcmp(argv[1], "list"))
-		return grant_list(cli, argc - 1, argv + 1);
-	fprintf(stderr, "usage: imapguard %s\n", GRANT_USAGE);
-	return EXIT_USAGE;
+	return grant_change(cli, args, argc, argv, 1);
 }
+
+static int grant_del(struct cli *cli, void *args, int argc, char **argv)
+{
+	return grant_change(cli, args, argc, argv, 0);
+}
+
+static const struct cli_cmd add = {
+	.name = "add",
+	.help = "grant a user or a source prefix IMAP access for a while",
+	.doc = "Grant a user (--user) or a source prefix IMAP access, for DURATION:\n"
+	       "what an MFA step grants, under [auth] require_grant or default = deny.",
+	.operands = "ADDR[/LEN]",
+	.min_operands = 1,
+	.max_operands = 1,
+	.opts = add_opts,
+	.args_size = sizeof(struct grant_args),
+	.run = grant_add,
+};
+
+static const struct cli_cmd del = {
+	.name = "del",
+	.help = "revoke the grant of a user or a source prefix",
+	.operands = "ADDR[/LEN]",
+	.min_operands = 1,
+	.max_operands = 1,
+	.opts = del_opts,
+	.args_size = sizeof(struct grant_args),
+	.run = grant_del,
+};
+
+static const struct cli_cmd list = {
+	.name = "list",
+	.help = "live grants: kind, user or source, seconds left, note",
+	.run = grant_list,
+};
+
+static const struct cli_cmd *const grant_cmds[] = { &add, &del, &list, NULL };
+
+const struct cli_cmd cli_cmd_grant = {
+	.name = "grant",
+	.help = "MFA grants (zero-trust IMAP)",
+	.sub = grant_cmds,
+};

@@ -7,7 +7,7 @@
 #include "log.h"
 #include "stats.h"
 
-int cmd_stats(struct cli *cli, int argc, char **argv)
+static int run(struct cli *cli, void *args, int argc, char **argv)
 {
 	json_object *root = NULL, *ports = NULL, *glob = NULL;
 	const struct ig_slot *s;
@@ -16,8 +16,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	uint64_t v;
 	int rc;
 
-	if (cli_read_opts(cli, argc, argv, "stats [-j]") != argc)
-		return EXIT_USAGE;
+	(void)args, (void)argc, (void)argv;
 	if ((rc = cli_open(cli, &h)))
 		return rc;
 	s = &h.cfg->slot[h.cfg->active & 1];
@@ -91,3 +90,11 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	ig_handle_close(&h);
 	return EXIT_OK;
 }
+
+const struct cli_cmd cli_cmd_stats = {
+	.name = "stats",
+	.help = "packet counters per policed port, verdict and reason",
+	.doc = "Packet counters per policed port, per verdict and reason, and the\n"
+	       "global ones (with attach = nft, nftables' own counters).",
+	.run = run,
+};

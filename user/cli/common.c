@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,25 +7,6 @@
 #include "cli.h"
 #include "log.h"
 #include "nft.h"
-
-int cli_read_opts(struct cli *cli, int argc, char **argv, const char *usage)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+j", opts, NULL)) != -1) {
-		if (c != 'j') {
-			fprintf(stderr, "usage: imapguard %s\n", usage);
-			return -1;
-		}
-		cli->json = 1;
-	}
-	return optind;
-}
 
 const char *cli_strerror(int err)
 {
@@ -76,19 +56,29 @@ void cli_list_print(const struct cli *cli, const char *key, json_object *arr)
 	cli_json_print(o);
 }
 
-void cli_nft_follow(struct ig_handle *h, const char *what)
+int cli_nft_follow(struct ig_handle *h, const char *what)
 {
+	int wanted = ig_nft_wanted(&h->meta), rc;
+	const char *view = wanted == IG_NFT_ENFORCE ? "enforcing sets" : "mirror";
 	char why[256];
-	int rc = ig_nft_sync_dynamic(h, why, sizeof(why));
 
+	if (wanted == IG_NFT_NONE)
+		return 0;
+	rc = ig_nft_sync_dynamic(h, why, sizeof(why));
 	/* a change waiting on an element about to lapse: it is gone within
 	 * a second, so try again, a bounded number of times */
 	for (int i = 0; rc > 0 && i < 3; i++) {
 		usleep(500 * 1000);
 		rc = ig_nft_sync_dynamic(h, why, sizeof(why));
 	}
-	if (rc < 0)
-		ig_warn("nftables %s sets not updated: %s", what, why);
+	if (rc == -ENOENT)
+		ig_warn("the nftables %s (table inet %s) is missing, so this %s change is not "
+			"in it%s; a running imapguardd rebuilds it, or run 'imapguard apply'",
+			view, IG_NFT_TABLE, what,
+			wanted == IG_NFT_ENFORCE ? " and nftables does not enforce it" : "");
+	else if (rc < 0)
+		ig_warn("nftables %s %s not updated: %s", what, view, why);
 	else if (rc > 0)
-		ig_warn("nftables %s sets: %d changes wait for the next sync", what, rc);
+		ig_warn("nftables %s %s: %d changes wait for the next sync", what, view, rc);
+	return rc < 0 && wanted == IG_NFT_ENFORCE ? -1 : 0;
 }

@@ -18,6 +18,8 @@
 #include <bpf/libbpf.h>
 
 #include "apply.h"
+#include "bpf_features.h"
+#include "fault.h"
 #include "attach.h"
 #include "compile.h"
 #include "loader.h"
@@ -299,6 +301,9 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 	int err, lock_fd = -1;
 
 	memset(rep, 0, sizeof(*rep));
+	err = ig_features_require();
+	if (err)
+		return err;
 	err = ig_pin_prepare(pin);
 	if (err) {
 		ig_err("cannot prepare pin directory %s: %s", pin, strerror(-err));
@@ -342,7 +347,7 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 	}
 	if (!err)
 		err = ig_sockops_attach(pin, pol->max_sources);
-	if (!err && getenv("IMAPGUARD_APPLY_INJECT_FAULT")) {
+	if (!err && ig_fault("apply_attach")) {
 		/* tests only: the last step fails, after every attach */
 		ig_err("injected fault after attaching");
 		err = -EIO;
@@ -386,6 +391,9 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 	h.meta.applied_unix = (uint64_t)time(NULL);
 	h.meta.netns_ino = ig_netns_ino();
 	h.meta.attach = pol->attach;
+	h.meta.flags &= ~IG_META_NFT_MIRROR;
+	if (pol->attach != IG_ATTACH_NFT && pol->nft_mirror)
+		h.meta.flags |= IG_META_NFT_MIRROR;
 	h.meta.max_sources = pol->max_sources;
 	h.meta.n_ifaces = (uint32_t)pol->n_ifaces;
 	memset(h.meta.ifaces, 0, sizeof(h.meta.ifaces));

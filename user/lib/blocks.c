@@ -146,6 +146,8 @@ int ig_block_put(struct ig_handle *h, const struct ig_prefix *p, const struct ig
 	struct ig_block b = *in;
 	int err, hashed;
 
+	if (!ig_note_field_ok(b.note, sizeof(b.note)))
+		return -EINVAL; /* every way in passes here: restore, auth blocks */
 	b.prefixlen = p->len;
 	for (int tries = 0; tries < 4; tries++) {
 		hashed = ig_xlen_hashed(h, p);
@@ -290,6 +292,12 @@ uint32_t ig_offence_peek(struct ig_handle *h, const struct ig_prefix *p, uint64_
 
 int ig_block_lookup(struct ig_handle *h, const struct ig_prefix *addr, struct ig_block *out)
 {
+	return ig_block_lookup_at(h, addr, out, ig_mono_ns());
+}
+
+int ig_block_lookup_at(struct ig_handle *h, const struct ig_prefix *addr, struct ig_block *out,
+		       uint64_t now)
+{
 	const __u8 *lens = h->cfg->xlen[addr->family == 6];
 
 	/* as the data plane: every hashed length, then the trie */
@@ -300,11 +308,11 @@ int ig_block_lookup(struct ig_handle *h, const struct ig_prefix *addr, struct ig
 		if (!q.len || q.len > addr->len)
 			continue;
 		ig_prefix_mask(&q);
-		if (!home_get(h, &q, 1, out) && (!out->expires_ns || out->expires_ns > ig_mono_ns()))
+		if (!home_get(h, &q, 1, out) && (!out->expires_ns || out->expires_ns > now))
 			return 1;
 	}
-	return ig_lpm_live(h->fd[addr->family == 4 ? IG_M_BLOCKS4 : IG_M_BLOCKS6], addr, out,
-			   offsetof(struct ig_block, prefixlen));
+	return ig_lpm_live_at(h->fd[addr->family == 4 ? IG_M_BLOCKS4 : IG_M_BLOCKS6], addr, out,
+			      offsetof(struct ig_block, prefixlen), now);
 }
 
 int ig_block_get(struct ig_handle *h, const struct ig_prefix *p, struct ig_block *out)

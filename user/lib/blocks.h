@@ -13,15 +13,23 @@
 #include "addr.h"
 #include "pins.h"
 
-/* Add or replace the block on exactly this prefix. ttl_ns 0 = permanent. */
-/* A new block, made by us (counted in the blocks statistics); put only
- * brings back one that existed before (restore). */
+/*
+ * A new block on exactly prefix `p` (replacing one there), made by us:
+ * counted in the blocks statistics, unlike ig_block_put, which only brings
+ * back one that existed before (restore). Returns 0 or -errno (-EINVAL: a
+ * note names.h refuses; else the map update's error, e.g. -ENOSPC when
+ * the table is full).
+ */
 int ig_block_create(struct ig_handle *h, const struct ig_prefix *p, const struct ig_block *b);
+
+/* ig_block_create from its parts: expiring `ttl_ns` from now (0 =
+ * permanent), with `note` (may be NULL), origin IG_ORIGIN_* and reason
+ * IG_BR_*. Returns 0 or -errno as ig_block_create. */
 int ig_block_add(struct ig_handle *h, const struct ig_prefix *p, uint64_t ttl_ns,
 		 const char *note, uint8_t origin, uint8_t reason);
 
 /* Write a block exactly as given (restoring saved state): no counters
- * move, prefixlen is taken from p. */
+ * move, prefixlen is taken from p. -EINVAL: a note names.h refuses. */
 int ig_block_put(struct ig_handle *h, const struct ig_prefix *p, const struct ig_block *b);
 
 typedef int (*ig_block_fn)(const struct ig_prefix *p, const struct ig_block *b,
@@ -65,8 +73,15 @@ uint32_t ig_offence_record(struct ig_handle *h, const struct ig_prefix *p, uint6
  * 0..IG_MAX_LEVEL, without recording it (monitor mode keeps no history). */
 uint32_t ig_offence_peek(struct ig_handle *h, const struct ig_prefix *p, uint64_t now);
 
-/* A live block covering this address (a full-length prefix)? */
+/*
+ * A live block covering this address (a full-length prefix), looked up as
+ * the data plane does: each hashed length (ig_cfg.xlen) in ig_xblocks, then
+ * the trie. Returns 1 with *out (its prefixlen the block's length), or 0.
+ * ig_block_lookup_at judges liveness at `now` (CLOCK_MONOTONIC ns).
+ */
 int ig_block_lookup(struct ig_handle *h, const struct ig_prefix *addr, struct ig_block *out);
+int ig_block_lookup_at(struct ig_handle *h, const struct ig_prefix *addr, struct ig_block *out,
+		       uint64_t now);
 
 /* The block on exactly prefix p (not one covering it), lapsed or not:
  * 0 with *out, or -ENOENT. */

@@ -4,6 +4,20 @@
 #include <string.h>
 
 #include "diag.h"
+#include "names.h"
+
+/* A message quotes the policy file, which may hold any bytes: kept in its
+ * safe form, so `check -j` prints valid JSON and a terminal no escapes. */
+static char *safe_dup(char *s)
+{
+	size_t n = strlen(s);
+	char *out = malloc(IG_SAFE_LEN(n));
+
+	if (out)
+		ig_text_safe(s, n, out, IG_SAFE_LEN(n));
+	free(s);
+	return out;
+}
 
 void ig_diag_add(struct ig_diag *d, const char *file, int line, const char *fmt, ...)
 {
@@ -20,6 +34,11 @@ void ig_diag_add(struct ig_diag *d, const char *file, int line, const char *fmt,
 	va_end(ap);
 	if ((line > 0 ? asprintf(&s, "%s:%d: %s", file, line, msg) :
 			asprintf(&s, "%s: %s", file, msg)) < 0) {
+		d->dropped++;
+		return;
+	}
+	s = safe_dup(s);
+	if (!s) {
 		d->dropped++;
 		return;
 	}

@@ -37,6 +37,8 @@ int ig_grant_put(struct ig_handle *h, int kind, const char *user, const struct i
 {
 	struct ig_grant g = *in;
 
+	if (!ig_note_field_ok(g.note, sizeof(g.note)))
+		return -EINVAL; /* every way in passes here, restore included */
 	if (kind == IG_GRANT_USER) {
 		struct ig_user_key k;
 		int err = user_key(user, &k);

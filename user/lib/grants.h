@@ -31,7 +31,8 @@ int ig_grant_source_live(struct ig_handle *h, const struct ig_prefix *addr);
 int ig_grant_get(struct ig_handle *h, int kind, const char *user, const struct ig_prefix *p,
 		 struct ig_grant *out);
 
-/* Write a grant exactly as given (restoring saved state). */
+/* Write a grant exactly as given (restoring saved state). -EINVAL: a user
+ * name or note names.h refuses. */
 int ig_grant_put(struct ig_handle *h, int kind, const char *user, const struct ig_prefix *p,
 		 const struct ig_grant *g);
 

@@ -12,28 +12,48 @@
 int ig_verbose;
 const char *ig_progname = "imapguard";
 
-static void vlog(const char *level, const char *fmt, va_list ap)
+static int print_stderr(enum ig_print_level level, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "%s: %s", ig_progname, level);
+	static const char *const prefix[] = { "error: ", "warning: ", "", "debug: " };
+
+	fprintf(stderr, "%s: %s", ig_progname, prefix[level]);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	return 0;
+}
+
+static ig_print_fn print_fn = print_stderr;
+
+ig_print_fn ig_set_print(ig_print_fn fn)
+{
+	ig_print_fn old = print_fn;
+
+	print_fn = fn;
+	return old;
+}
+
+const char *ig_print_level_name(enum ig_print_level level)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+
+	return level <= IG_PRINT_DEBUG ? names[level] : "error";
 }
 
 #define IG_DEFINE_LOG(fn, level, cond)                                         \
 	void fn(const char *fmt, ...)                                          \
 	{                                                                      \
 		va_list ap;                                                    \
-		if (!(cond))                                                   \
+		if (!(cond) || !print_fn)                                      \
 			return;                                                \
 		va_start(ap, fmt);                                             \
-		vlog(level, fmt, ap);                                          \
+		print_fn(level, fmt, ap);                                      \
 		va_end(ap);                                                    \
 	}
 
-IG_DEFINE_LOG(ig_err, "error: ", 1)
-IG_DEFINE_LOG(ig_warn, "warning: ", 1)
-IG_DEFINE_LOG(ig_info, "", 1)
-IG_DEFINE_LOG(ig_debug, "debug: ", ig_verbose)
+IG_DEFINE_LOG(ig_err, IG_PRINT_ERROR, 1)
+IG_DEFINE_LOG(ig_warn, IG_PRINT_WARNING, 1)
+IG_DEFINE_LOG(ig_info, IG_PRINT_INFO, 1)
+IG_DEFINE_LOG(ig_debug, IG_PRINT_DEBUG, ig_verbose)
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)

@@ -8,6 +8,25 @@
 extern int ig_verbose;		 /* -v: also show libbpf/libxdp chatter */
 extern const char *ig_progname; /* prefix of every message */
 
+/* The level of a library message, as libbpf's enum libbpf_print_level. */
+enum ig_print_level { IG_PRINT_ERROR, IG_PRINT_WARNING, IG_PRINT_INFO, IG_PRINT_DEBUG };
+
+/*
+ * Where the library's messages go, in the manner of libbpf_set_print():
+ * `fn` gets each message (printf format and arguments, no trailing
+ * newline) with its level; its return value is ignored. The default prints
+ * "PROGNAME: level: message" to stderr (the CLI); the agent sends them into
+ * its JSON log with the level. NULL silences the library. Debug messages
+ * reach `fn` only with ig_verbose set. Not thread-safe against concurrent
+ * messages: set it once, before any thread starts. Returns the previous
+ * function.
+ */
+typedef int (*ig_print_fn)(enum ig_print_level level, const char *fmt, va_list ap);
+ig_print_fn ig_set_print(ig_print_fn fn);
+
+/* Name of a level: "error", "warning", "info", "debug". */
+const char *ig_print_level_name(enum ig_print_level level);
+
 void ig_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ig_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ig_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

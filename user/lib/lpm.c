@@ -60,6 +60,12 @@ uint32_t ig_list_flags(const struct ig_handle *h, const struct ig_prefix *addr)
 
 int ig_lpm_live(int fd, const struct ig_prefix *addr, void *val, size_t plen_off)
 {
+	return ig_lpm_live_at(fd, addr, val, plen_off, ig_mono_ns());
+}
+
+int ig_lpm_live_at(int fd, const struct ig_prefix *addr, void *val, size_t plen_off,
+		   uint64_t now)
+{
 	struct ig_lpm_key6 key;
 	uint64_t expires;
 	uint8_t plen;
@@ -70,7 +76,7 @@ int ig_lpm_live(int fd, const struct ig_prefix *addr, void *val, size_t plen_off
 		if (bpf_map_lookup_elem(fd, &key, val))
 			return 0;
 		memcpy(&expires, val, sizeof(expires));
-		if (!expires || expires > ig_mono_ns())
+		if (!expires || expires > now)
 			return 1;
 		plen = ((const uint8_t *)val)[plen_off];
 		if (!plen)

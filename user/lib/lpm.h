@@ -36,6 +36,9 @@ uint32_t ig_list_flags(const struct ig_handle *h, const struct ig_prefix *addr);
  * filled, or 0. `plen_off` is where the value keeps its prefix length.
  */
 int ig_lpm_live(int fd, const struct ig_prefix *addr, void *val, size_t plen_off);
+/* The same, live meaning at `now` (CLOCK_MONOTONIC ns). */
+int ig_lpm_live_at(int fd, const struct ig_prefix *addr, void *val, size_t plen_off,
+		   uint64_t now);
 
 /*
  * Count an entry for p of `kind` (IG_SUM_KIND_*) in the

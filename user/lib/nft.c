@@ -12,9 +12,12 @@
  *             pN: allow, deny, blocked, action = drop, default deny unless
  *                 granted, the port's action (the precedence of classify.h)
  *
- * Interval sets refuse overlapping elements, so nested prefixes are reduced
- * to the outermost one (for blocks, the enclosed one comes back at the next
- * sync after the enclosing one lapses).
+ * Interval sets refuse overlapping elements. The lists are reduced to their
+ * outermost prefixes (no timeouts: the outer one covers the inner for good).
+ * Nested blocks and grants are flattened into disjoint pieces, each with
+ * the timeout of the longest-lived one covering it (ig_nftset_flatten), so an
+ * inner block is still enforced the moment an outer one lapses, by the
+ * kernel's own expiry, with no sync needed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,6 +39,7 @@
 #include <libnftnl/udata.h>
 
 #include "blocks.h"
+#include "fault.h"
 #include "grants.h"
 #include "log.h"
 #include "nft.h"
@@ -94,6 +98,8 @@ struct existing {
 	char (*notes)[64]; /* "SET=COMMENT" of our sets that carry one */
 	size_t nnotes;
 	size_t foreign; /* chains an operator added to our table */
+	char (*ruled)[64]; /* our chains holding at least one rule (D_RULES) */
+	size_t nruled;
 };
 
 static void remember(char (**list)[64], size_t *n, const char *name)
@@ -223,6 +229,19 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 		nftnl_obj_free(o);
 		break;
 	}
+	case NFT_MSG_GETRULE: {
+		struct nftnl_rule *r = nftnl_rule_alloc();
+
+		if (r && !nftnl_rule_nlmsg_parse(nlh, r)) {
+			table = nftnl_rule_get_str(r, NFTNL_RULE_TABLE);
+			name = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
+			if (table && name && !strcmp(table, IG_NFT_TABLE) &&
+			    !has(d->ex->ruled, d->ex->nruled, name))
+				remember(&d->ex->ruled, &d->ex->nruled, name);
+		}
+		nftnl_rule_free(r);
+		break;
+	}
 	case NFT_MSG_GETTABLE:
 		d->ex->table = 1;
 		break;
@@ -258,6 +277,12 @@ static int nft_get(uint16_t type, mnl_cb_t cb, void *data)
 		nftnl_set_set_str(s, NFTNL_SET_TABLE, IG_NFT_TABLE);
 		nftnl_set_nlmsg_build_payload(nlh, s);
 		nftnl_set_free(s);
+	} else if (type == NFT_MSG_GETRULE) {
+		struct nftnl_rule *r = nftnl_rule_alloc();
+
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, IG_NFT_TABLE);
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		nftnl_rule_free(r);
 	} else if (type == NFT_MSG_GETOBJ) {
 		struct nftnl_obj *o = nftnl_obj_alloc();
 
@@ -266,13 +291,14 @@ static int nft_get(uint16_t type, mnl_cb_t cb, void *data)
 		nftnl_obj_nlmsg_build_payload(nlh, o);
 		nftnl_obj_free(o);
 	}
-	return nft_query(nlh, cb, data);
+	return ig_nft_query(nlh, cb, data);
 }
 
 /* What to read of our table besides its existence. */
 #define D_CHAINS 1
 #define D_SETS 2
 #define D_OBJS 4
+#define D_RULES 8
 
 /* Read what exists of our table: 0, or -errno when nftables cannot be
  * read (a missing table is not an error: ex->table stays 0). */
@@ -282,7 +308,7 @@ static int discover(struct existing *ex, int what)
 		int bit;
 		uint16_t type;
 	} kinds[] = { { D_CHAINS, NFT_MSG_GETCHAIN }, { D_SETS, NFT_MSG_GETSET },
-		      { D_OBJS, NFT_MSG_GETOBJ } };
+		      { D_OBJS, NFT_MSG_GETOBJ }, { D_RULES, NFT_MSG_GETRULE } };
 	struct dump_ctx d = { .ex = ex, .kind = NFT_MSG_GETTABLE };
 	int err;
 
@@ -305,6 +331,7 @@ static void existing_free(struct existing *ex)
 	free(ex->sets);
 	free(ex->objs);
 	free(ex->notes);
+	free(ex->ruled);
 	memset(ex, 0, sizeof(*ex));
 }
 
@@ -320,23 +347,23 @@ int ig_nft_present(void)
 
 /* ---------------------------------------------------------- messages */
 
-static void msg_table(struct nft_batch *b, uint16_t type)
+static void msg_table(struct ig_nft_batch *b, uint16_t type)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
-	struct nlmsghdr *nlh = nftb_msg(b, 4096, type, 0, "table inet %s", IG_NFT_TABLE);
+	struct nlmsghdr *nlh = ig_nft_batch_msg(b, 4096, type, 0, "table inet %s", IG_NFT_TABLE);
 
 	if (nlh && t) {
 		nftnl_table_set_str(t, NFTNL_TABLE_NAME, IG_NFT_TABLE);
 		nftnl_table_nlmsg_build_payload(nlh, t);
-		nftb_commit(b, nlh);
+		ig_nft_batch_commit(b, nlh);
 	}
 	nftnl_table_free(t);
 }
 
-static void msg_chain(struct nft_batch *b, uint16_t type, const char *name, int base)
+static void msg_chain(struct ig_nft_batch *b, uint16_t type, const char *name, int base)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
-	struct nlmsghdr *nlh = nftb_msg(b, 4096, type, 0, "chain %s", name);
+	struct nlmsghdr *nlh = ig_nft_batch_msg(b, 4096, type, 0, "chain %s", name);
 
 	if (nlh && c) {
 		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, IG_NFT_TABLE);
@@ -348,22 +375,22 @@ static void msg_chain(struct nft_batch *b, uint16_t type, const char *name, int 
 			nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
 		}
 		nftnl_chain_nlmsg_build_payload(nlh, c);
-		nftb_commit(b, nlh);
+		ig_nft_batch_commit(b, nlh);
 	}
 	nftnl_chain_free(c);
 }
 
 /* Delete every rule of a chain (a flush). */
-static void msg_flush_chain(struct nft_batch *b, const char *chain)
+static void msg_flush_chain(struct ig_nft_batch *b, const char *chain)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
-	struct nlmsghdr *nlh = nftb_msg(b, 4096, NFT_MSG_DELRULE, 0, "flush chain %s", chain);
+	struct nlmsghdr *nlh = ig_nft_batch_msg(b, 4096, NFT_MSG_DELRULE, 0, "flush chain %s", chain);
 
 	if (nlh && r) {
 		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, IG_NFT_TABLE);
 		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
 		nftnl_rule_nlmsg_build_payload(nlh, r);
-		nftb_commit(b, nlh);
+		ig_nft_batch_commit(b, nlh);
 	}
 	nftnl_rule_free(r);
 }
@@ -377,10 +404,10 @@ struct set_def {
 	char comment[64]; /* shown by `nft list`; for lists, their fingerprint */
 };
 
-static void msg_set(struct nft_batch *b, uint16_t type, const struct set_def *d, uint32_t id)
+static void msg_set(struct ig_nft_batch *b, uint16_t type, const struct set_def *d, uint32_t id)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
-	struct nlmsghdr *nlh = nftb_msg(b, 4096, type, 0, "set %s", d->name);
+	struct nlmsghdr *nlh = ig_nft_batch_msg(b, 4096, type, 0, "set %s", d->name);
 
 	if (nlh && s) {
 		nftnl_set_set_str(s, NFTNL_SET_TABLE, IG_NFT_TABLE);
@@ -406,22 +433,22 @@ static void msg_set(struct nft_batch *b, uint16_t type, const struct set_def *d,
 			}
 		}
 		nftnl_set_nlmsg_build_payload(nlh, s);
-		nftb_commit(b, nlh);
+		ig_nft_batch_commit(b, nlh);
 	}
 	nftnl_set_free(s);
 }
 
-static void msg_counter(struct nft_batch *b, uint16_t type, const char *name)
+static void msg_counter(struct ig_nft_batch *b, uint16_t type, const char *name)
 {
 	struct nftnl_obj *o = nftnl_obj_alloc();
-	struct nlmsghdr *nlh = nftb_msg(b, 4096, type, 0, "counter %s", name);
+	struct nlmsghdr *nlh = ig_nft_batch_msg(b, 4096, type, 0, "counter %s", name);
 
 	if (nlh && o) {
 		nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, IG_NFT_TABLE);
 		nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
 		nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
 		nftnl_obj_nlmsg_build_payload(nlh, o);
-		nftb_commit(b, nlh);
+		ig_nft_batch_commit(b, nlh);
 	}
 	nftnl_obj_free(o);
 }
@@ -434,21 +461,32 @@ struct elem {
 
 /*
  * Bring a set to exactly these elements, by difference with what the
- * kernel holds (nftsets.c). Returns the changes left for the next sync
- * (>= 0) or -errno.
+ * kernel holds (nftsets.c). `e` is either disjoint already (flatten = 0)
+ * or nested prefixes with timeouts, flattened here (flatten = 1). Returns
+ * the changes left for the next sync (>= 0) or -errno.
  */
-static int fill_set(struct nft_batch *b, const char *set, const struct elem *e, size_t n,
-		    int existed)
+static int fill_set(struct ig_nft_batch *b, const char *set, const struct elem *e, size_t n,
+		    int existed, int flatten)
 {
-	struct nft_ival *v = calloc(n + 1, sizeof(*v));
+	struct ig_nft_ival *v = calloc(n + 1, sizeof(*v));
+	struct ig_nft_ival *pieces = flatten ? calloc(2 * n + 1, sizeof(*pieces)) : NULL;
+	long np = (long)n;
 	int rc;
 
-	if (!v)
-		return -ENOMEM;
+	if (!v || (flatten && !pieces)) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++)
-		nfts_ival(&e[i].p, e[i].timeout_ms, &v[i]);
-	rc = nfts_sync(b, IG_NFT_TABLE, set, v, n, existed);
+		ig_nftset_ival(&e[i].p, e[i].timeout_ms, &v[i]);
+	if (flatten && (np = ig_nftset_flatten(v, n, pieces)) < 0) {
+		rc = (int)np;
+		goto out;
+	}
+	rc = ig_nftset_sync(b, IG_NFT_TABLE, set, flatten ? pieces : v, (size_t)np, existed);
+out:
 	free(v);
+	free(pieces);
 	return rc;
 }
 
@@ -553,9 +591,9 @@ static void e_meter(struct nftnl_rule *r, const char *set, uint64_t rate, uint64
 	add_expr(r, d);
 }
 
-static void msg_rule(struct nft_batch *b, struct nftnl_rule *r, const char *chain, const char *what)
+static void msg_rule(struct ig_nft_batch *b, struct nftnl_rule *r, const char *chain, const char *what)
 {
-	struct nlmsghdr *nlh = nftb_msg(b, 8192, NFT_MSG_NEWRULE, NLM_F_APPEND,
+	struct nlmsghdr *nlh = ig_nft_batch_msg(b, 8192, NFT_MSG_NEWRULE, NLM_F_APPEND,
 					"rule in chain %s (%s)", chain, what);
 
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, IG_NFT_TABLE);
@@ -563,7 +601,7 @@ static void msg_rule(struct nft_batch *b, struct nftnl_rule *r, const char *chai
 	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, FAM);
 	if (nlh) {
 		nftnl_rule_nlmsg_build_payload(nlh, r);
-		nftb_commit(b, nlh);
+		ig_nft_batch_commit(b, nlh);
 	}
 	nftnl_rule_free(r);
 }
@@ -598,7 +636,7 @@ static struct nftnl_rule *match_source(int family, int masklen, int syn_only)
 
 /* The span of a rate limit: `rate = N/INTERVAL` as compiled (GCRA). */
 struct port_ctx {
-	struct nft_batch *b;
+	struct ig_nft_batch *b;
 	const struct ig_slot *slot;
 	const struct ig_port_cfg *pc;
 	char chain[16];
@@ -788,7 +826,7 @@ static int list_elems(const struct ig_compiled *c, uint32_t flag, int family, st
 #define SET_INTERVAL NFT_SET_INTERVAL
 #define SET_TIMED (NFT_SET_INTERVAL | NFT_SET_TIMEOUT)
 
-static void want_set(struct nft_batch *b, const struct existing *ex, const struct set_def *d,
+static void want_set(struct ig_nft_batch *b, const struct existing *ex, const struct set_def *d,
 		     uint32_t *id)
 {
 	if (!has(ex->sets, ex->nsets, d->name))
@@ -804,7 +842,7 @@ static void want_set(struct nft_batch *b, const struct existing *ex, const struc
  * in our table may (its comment then stays stale, so such sets are
  * compared element by element from then on).
  */
-static int list_set(struct nft_batch *b, const struct existing *ex, struct set_def *sd,
+static int list_set(struct ig_nft_batch *b, const struct existing *ex, struct set_def *sd,
 		    const struct elems *el, uint32_t *id)
 {
 	uint64_t fp = 0xcbf29ce484222325ull; /* FNV-1a */
@@ -824,16 +862,16 @@ static int list_set(struct nft_batch *b, const struct existing *ex, struct set_d
 	if (existed && has(ex->notes, ex->nnotes, note))
 		return 0;
 	if (existed && ex->foreign)
-		return fill_set(b, sd->name, el->v, el->n, 1);
+		return fill_set(b, sd->name, el->v, el->n, 1, 0);
 	if (existed)
 		msg_set(b, NFT_MSG_DELSET, sd, 0);
 	msg_set(b, NFT_MSG_NEWSET, sd, (*id)++);
-	return fill_set(b, sd->name, el->v, el->n, 0);
+	return fill_set(b, sd->name, el->v, el->n, 0, 0);
 }
 
 /* The block and grant sets, declared if missing and brought up to date.
  * Returns the changes left for the next sync (>= 0) or -errno. */
-static int fill_dynamic(struct nft_batch *b, struct ig_handle *h, const struct existing *ex,
+static int fill_dynamic(struct ig_nft_batch *b, struct ig_handle *h, const struct existing *ex,
 			int grants, uint32_t *id)
 {
 	struct dyn d = { .now = ig_mono_ns() };
@@ -852,8 +890,7 @@ static int fill_dynamic(struct nft_batch *b, struct ig_handle *h, const struct e
 			snprintf(sd.name, sizeof(sd.name), "%s%d", k ? "grants" : "blocked",
 				 f ? 6 : 4);
 			want_set(b, ex, &sd, id);
-			outermost(l);
-			err = fill_set(b, sd.name, l->v, l->n, has(ex->sets, ex->nsets, sd.name));
+			err = fill_set(b, sd.name, l->v, l->n, has(ex->sets, ex->nsets, sd.name), 1);
 			deferred += err > 0 ? err : 0;
 		}
 	}
@@ -862,7 +899,7 @@ static int fill_dynamic(struct nft_batch *b, struct ig_handle *h, const struct e
 }
 
 /* Delete the sets and counters the new layout does not name. */
-static void drop_unwanted(struct nft_batch *b, const struct existing *ex, char (*sets)[64],
+static void drop_unwanted(struct ig_nft_batch *b, const struct existing *ex, char (*sets)[64],
 			  size_t nsets, char (*objs)[64], size_t nobjs)
 {
 	for (size_t i = 0; i < ex->nsets; i++) {
@@ -885,13 +922,13 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 	char (*keep_sets)[64] = NULL, (*keep_objs)[64] = NULL, name[64];
 	size_t nkeep_sets = 0, nkeep_objs = 0;
 	struct existing ex;
-	struct nft_batch b;
+	struct ig_nft_batch b;
 	uint32_t id = 1;
 	int rc;
 
 	if (errlen)
 		*err = 0;
-	nftb_init(&b);
+	ig_nft_batch_init(&b);
 	rc = discover(&ex, D_CHAINS | D_SETS | D_OBJS);
 	if (rc < 0)
 		goto out;
@@ -1003,18 +1040,18 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 			msg_chain(&b, NFT_MSG_DELCHAIN, ex.chains[i], 0);
 	}
 	drop_unwanted(&b, &ex, keep_sets, nkeep_sets, keep_objs, nkeep_objs);
-	if (getenv("IMAPGUARD_NFT_INJECT_FAULT")) {
+	if (ig_fault("nft_apply")) {
 		/* tests only: an element for a set that does not exist, which the
 		 * kernel refuses, so the whole transaction must roll back */
-		struct nft_ival bad = { .bytes = 4, .end = { 0, 0, 0, 1 } };
+		struct ig_nft_ival bad = { .bytes = 4, .end = { 0, 0, 0, 1 } };
 
-		nfts_elems_msg(&b, IG_NFT_TABLE, "injected_fault", &bad, 1, NFT_MSG_NEWSETELEM);
+		ig_nftset_elems_msg(&b, IG_NFT_TABLE, "injected_fault", &bad, 1, NFT_MSG_NEWSETELEM);
 	}
-	rc = nftb_send(&b, err, errlen);
+	rc = ig_nft_batch_send(&b, err, errlen);
 out:
 	if (rc < 0 && errlen && !*err)
 		snprintf(err, errlen, "reading our sets: %s", strerror(-rc));
-	nftb_free(&b);
+	ig_nft_batch_free(&b);
 	existing_free(&ex);
 	free(keep_sets);
 	free(keep_objs);
@@ -1025,7 +1062,7 @@ int ig_nft_mirror_sync(struct ig_handle *h, char *err, size_t errlen)
 {
 	char keep[2][64] = { "blocked4", "blocked6" };
 	struct existing ex;
-	struct nft_batch b;
+	struct ig_nft_batch b;
 	uint32_t id = 1;
 	int rc;
 
@@ -1034,7 +1071,7 @@ int ig_nft_mirror_sync(struct ig_handle *h, char *err, size_t errlen)
 		snprintf(err, errlen, "reading table inet %s: %s", IG_NFT_TABLE, strerror(-rc));
 		return rc;
 	}
-	nftb_init(&b);
+	ig_nft_batch_init(&b);
 	msg_table(&b, NFT_MSG_NEWTABLE);
 	/* coming from attach = nft: the enforcing chains go */
 	for (size_t i = 0; i < ex.nchains; i++)
@@ -1046,38 +1083,53 @@ int ig_nft_mirror_sync(struct ig_handle *h, char *err, size_t errlen)
 		int deferred = rc;
 
 		drop_unwanted(&b, &ex, keep, 2, NULL, 0);
-		rc = nftb_send(&b, err, errlen);
+		rc = ig_nft_batch_send(&b, err, errlen);
 		rc = rc ? rc : deferred;
 	} else {
 		snprintf(err, errlen, "reading the block sets: %s", strerror(-rc));
 	}
-	nftb_free(&b);
+	ig_nft_batch_free(&b);
 	existing_free(&ex);
 	return rc;
 }
 
 int ig_nft_sync_dynamic(struct ig_handle *h, char *err, size_t errlen)
 {
+	int changed;
+
+	return ig_nft_resync(h, &changed, err, errlen);
+}
+
+int ig_nft_resync(struct ig_handle *h, int *changed, char *err, size_t errlen)
+{
 	struct existing ex;
-	struct nft_batch b;
+	struct ig_nft_batch b;
 	uint32_t id = 1;
 	int rc = discover(&ex, D_SETS);
 
-	if (rc < 0)
+	*changed = 0;
+	if (rc < 0) {
 		snprintf(err, errlen, "reading table inet %s: %s", IG_NFT_TABLE, strerror(-rc));
-	else if (ex.table) {
-		nftb_init(&b);
+	} else if (!ex.table) {
+		/* gone (a firewall reload, `nft flush ruleset`): not "no mirror
+		 * wanted"; whoever wants it rebuilds it (ig_nft_wanted) */
+		snprintf(err, errlen, "table inet %s is missing (deleted by someone else?)",
+			 IG_NFT_TABLE);
+		rc = -ENOENT;
+	} else {
+		ig_nft_batch_init(&b);
 		rc = fill_dynamic(&b, h, &ex, has(ex.sets, ex.nsets, "grants4"), &id);
 		if (rc >= 0) {
 			int deferred = rc;
 
 			/* nothing changed: no transaction at all */
-			rc = nftb_empty(&b) ? 0 : nftb_send(&b, err, errlen);
+			*changed = !ig_nft_batch_empty(&b);
+			rc = *changed ? ig_nft_batch_send(&b, err, errlen) : 0;
 			rc = rc ? rc : deferred;
 		} else {
 			snprintf(err, errlen, "reading the block sets: %s", strerror(-rc));
 		}
-		nftb_free(&b);
+		ig_nft_batch_free(&b);
 	}
 	existing_free(&ex);
 	return rc;
@@ -1086,16 +1138,16 @@ int ig_nft_sync_dynamic(struct ig_handle *h, char *err, size_t errlen)
 int ig_nft_remove(char *err, size_t errlen)
 {
 	struct existing ex;
-	struct nft_batch b;
+	struct ig_nft_batch b;
 	int rc = discover(&ex, 0);
 
 	if (rc < 0)
 		snprintf(err, errlen, "reading table inet %s: %s", IG_NFT_TABLE, strerror(-rc));
 	else if (ex.table) {
-		nftb_init(&b);
+		ig_nft_batch_init(&b);
 		msg_table(&b, NFT_MSG_DELTABLE);
-		rc = nftb_send(&b, err, errlen);
-		nftb_free(&b);
+		rc = ig_nft_batch_send(&b, err, errlen);
+		ig_nft_batch_free(&b);
 	}
 	existing_free(&ex);
 	return rc;
@@ -1127,4 +1179,84 @@ int ig_nft_counters(void (*fn)(const char *name, uint64_t packets, void *arg), v
 	struct counters_ctx c = { fn, arg };
 
 	return nft_get(NFT_MSG_GETOBJ, counter_cb, &c);
+}
+
+int ig_nft_wanted(const struct ig_meta *m)
+{
+	if (m->attach == IG_ATTACH_NFT)
+		return IG_NFT_ENFORCE;
+	return m->flags & IG_META_NFT_MIRROR ? IG_NFT_MIRROR : IG_NFT_NONE;
+}
+
+int ig_nft_intact(int wanted, char *what, size_t len)
+{
+	static const char *const mirror[] = { "blocked4", "blocked6", NULL };
+	static const char *const enforce[] = { "blocked4", "blocked6", "grants4", "grants6",
+					       "allow4",   "allow6",   "deny4",	  "deny6", NULL };
+	struct existing ex;
+	int rc;
+
+	if (wanted == IG_NFT_NONE)
+		return 0;
+	rc = discover(&ex, D_CHAINS | D_SETS | (wanted == IG_NFT_ENFORCE ? D_RULES : 0));
+	if (rc < 0) {
+		existing_free(&ex);
+		snprintf(what, len, "reading table inet %s: %s", IG_NFT_TABLE, strerror(-rc));
+		return rc;
+	}
+	if (!ex.table) {
+		snprintf(what, len, "table inet %s is missing", IG_NFT_TABLE);
+		rc = 1;
+	}
+	for (const char *const *n = wanted == IG_NFT_ENFORCE ? enforce : mirror; !rc && *n; n++) {
+		if (!has(ex.sets, ex.nsets, *n)) {
+			snprintf(what, len, "set %s of table inet %s is missing", *n, IG_NFT_TABLE);
+			rc = 1;
+		}
+	}
+	for (const char *const *n = (const char *const[]){ "prerouting", "dispatch", NULL };
+	     wanted == IG_NFT_ENFORCE && !rc && *n; n++) {
+		if (!has(ex.chains, ex.nchains, *n)) {
+			snprintf(what, len, "chain %s of table inet %s is missing", *n, IG_NFT_TABLE);
+			rc = 1;
+		}
+	}
+	/* every chain of ours holds rules (a flushed one passes everything),
+	 * but dispatch, which a policy without ports leaves empty */
+	for (size_t i = 0; wanted == IG_NFT_ENFORCE && !rc && i < ex.nchains; i++) {
+		if (strcmp(ex.chains[i], "dispatch") != 0 && !has(ex.ruled, ex.nruled, ex.chains[i])) {
+			snprintf(what, len, "chain %s of table inet %s has no rules", ex.chains[i],
+				 IG_NFT_TABLE);
+			rc = 1;
+		}
+	}
+	existing_free(&ex);
+	return rc;
+}
+
+int ig_nft_put(struct ig_handle *h, int grant, const struct ig_prefix *p, uint64_t expires_ns,
+	       char *err, size_t errlen)
+{
+	uint64_t now = ig_mono_ns();
+	struct ig_nft_ival v;
+	struct ig_nft_batch b;
+	char set[16];
+	int rc;
+
+	if (expires_ns && expires_ns <= now)
+		return 0; /* lapsed already: nothing to enforce */
+	snprintf(set, sizeof(set), "%s%d", grant ? "grants" : "blocked", p->family == 6 ? 6 : 4);
+	ig_nftset_ival(p, expires_ns ? left_ms(expires_ns, now) : 0, &v);
+	ig_nft_batch_init(&b);
+	ig_nftset_add_new(&b, IG_NFT_TABLE, set, &v);
+	rc = ig_nft_batch_send(&b, err, errlen);
+	ig_nft_batch_free(&b);
+	if (rc == -ENOENT) {
+		snprintf(err, errlen, "table inet %s or its set %s is missing", IG_NFT_TABLE, set);
+		return rc;
+	}
+	if (rc) /* it equals or overlaps an element (nested blocks): the
+		 * whole sync flattens them, in one transaction */
+		rc = ig_nft_sync_dynamic(h, err, errlen);
+	return rc;
 }

@@ -35,8 +35,40 @@ int ig_nft_mirror_sync(struct ig_handle *h, char *err, size_t errlen);
 /* Bring the block sets (and grant sets in nft mode) up to h, changing only
  * what differs, in one transaction: what every change of blocks ends with.
  * 0, -errno with err filled, or > 0: that many changes touched elements
- * about to expire and wait for the next sync (call again in a second). */
+ * about to expire and wait for the next sync (call again in a second).
+ * -ENOENT when our table is missing: whether that is a fault depends on
+ * what the pins want (ig_nft_wanted). */
 int ig_nft_sync_dynamic(struct ig_handle *h, char *err, size_t errlen);
+
+/* The same, saying in *changed whether a transaction was needed (the
+ * agent's repair after someone else emptied a set). */
+int ig_nft_resync(struct ig_handle *h, int *changed, char *err, size_t errlen);
+
+/* What the pins say nftables should hold (meta attach and flags). */
+enum { IG_NFT_NONE, IG_NFT_MIRROR, IG_NFT_ENFORCE };
+int ig_nft_wanted(const struct ig_meta *m);
+
+/*
+ * Is what `wanted` needs still there: the table, its block sets (and, for
+ * IG_NFT_ENFORCE, the list and grant sets and the base chains)? 0 yes
+ * (always for IG_NFT_NONE), 1 no, with the first missing object in `what`,
+ * -errno when nftables cannot be read. Emptied sets and flushed rules are
+ * not seen here: the agent hears of those from the kernel's notifications.
+ */
+int ig_nft_intact(int wanted, char *what, size_t len);
+
+/*
+ * Put one element into blocked4/6 (grant = 0) or grants4/6 (grant = 1) at
+ * once, before the caller answers: one small transaction. `expires_ns` is
+ * CLOCK_MONOTONIC (0: permanent; the element's timeout is the time left).
+ * It must be a new element: when the kernel refuses it because it equals
+ * or overlaps one (nested prefixes, whose pieces carry the longest-lived
+ * covering timeout), the whole sync (ig_nft_sync_dynamic) runs instead,
+ * which flattens them. 0, > 0 as
+ * ig_nft_sync_dynamic, -ENOENT when the table or set is missing, -errno.
+ */
+int ig_nft_put(struct ig_handle *h, int grant, const struct ig_prefix *p, uint64_t expires_ns,
+	       char *err, size_t errlen);
 
 /* Remove our table; 0 if it was not there. */
 int ig_nft_remove(char *err, size_t errlen);

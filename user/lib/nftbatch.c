@@ -19,7 +19,7 @@
 #define NFTB_SOCKBUF (64u << 20) /* a 100,000-element batch fits */
 
 /* Room for the next message, with its sequence number and description. */
-static char *reserve(struct nft_batch *b, size_t need, uint32_t *seq, const char *what)
+static char *reserve(struct ig_nft_batch *b, size_t need, uint32_t *seq, const char *what)
 {
 	if (b->oom)
 		return NULL;
@@ -56,7 +56,7 @@ static char *reserve(struct nft_batch *b, size_t need, uint32_t *seq, const char
 	return b->buf + b->len;
 }
 
-void nftb_init(struct nft_batch *b)
+void ig_nft_batch_init(struct ig_nft_batch *b)
 {
 	uint32_t s;
 	char *p;
@@ -65,10 +65,10 @@ void nftb_init(struct nft_batch *b)
 	b->seq0 = b->seq = (uint32_t)time(NULL) << 8;
 	p = reserve(b, 64, &s, "batch begin");
 	if (p)
-		nftb_commit(b, nftnl_batch_begin(p, s));
+		ig_nft_batch_commit(b, nftnl_batch_begin(p, s));
 }
 
-void nftb_free(struct nft_batch *b)
+void ig_nft_batch_free(struct ig_nft_batch *b)
 {
 	free(b->buf);
 	free(b->whats);
@@ -81,7 +81,7 @@ static int is_new(uint16_t type)
 	       type == NFT_MSG_NEWSET || type == NFT_MSG_NEWSETELEM || type == NFT_MSG_NEWOBJ;
 }
 
-struct nlmsghdr *nftb_msg(struct nft_batch *b, size_t need, uint16_t type, uint16_t flags,
+struct nlmsghdr *ig_nft_batch_msg(struct ig_nft_batch *b, size_t need, uint16_t type, uint16_t flags,
 			  const char *fmt, ...)
 {
 	char what[sizeof(b->whats->what)];
@@ -99,17 +99,17 @@ struct nlmsghdr *nftb_msg(struct nft_batch *b, size_t need, uint16_t type, uint1
 	return nftnl_nlmsg_build_hdr(p, type, NFPROTO_INET, flags, seq);
 }
 
-int nftb_empty(const struct nft_batch *b)
+int ig_nft_batch_empty(const struct ig_nft_batch *b)
 {
 	return b->nwhats <= 1 && !b->oom; /* just the begin marker */
 }
 
-void nftb_commit(struct nft_batch *b, const struct nlmsghdr *nlh)
+void ig_nft_batch_commit(struct ig_nft_batch *b, const struct nlmsghdr *nlh)
 {
 	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
-static const char *what_of(const struct nft_batch *b, uint32_t seq)
+static const char *what_of(const struct ig_nft_batch *b, uint32_t seq)
 {
 	for (size_t i = 0; i < b->nwhats; i++)
 		if (b->whats[i].seq == seq)
@@ -137,7 +137,7 @@ static struct mnl_socket *nft_open(void)
 	return nl;
 }
 
-int nftb_send(struct nft_batch *b, char *err, size_t errlen)
+int ig_nft_batch_send(struct ig_nft_batch *b, char *err, size_t errlen)
 {
 	struct mnl_socket *nl;
 	unsigned int portid, bufsz = NFTB_SOCKBUF;
@@ -153,7 +153,7 @@ int nftb_send(struct nft_batch *b, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory building the nftables batch");
 		return -ENOMEM;
 	}
-	nftb_commit(b, nftnl_batch_end(p, s));
+	ig_nft_batch_commit(b, nftnl_batch_end(p, s));
 	want = b->nwhats - 2;
 
 	nl = nft_open();
@@ -214,7 +214,7 @@ out:
 	return first;
 }
 
-int nft_query(struct nlmsghdr *req, int (*cb)(const struct nlmsghdr *nlh, void *data),
+int ig_nft_query(struct nlmsghdr *req, int (*cb)(const struct nlmsghdr *nlh, void *data),
 	      void *data)
 {
 	/* a dump answers in chunks of up to 32 KiB */

@@ -14,7 +14,7 @@
 
 struct nlmsghdr;
 
-struct nft_batch {
+struct ig_nft_batch {
 	char *buf;
 	size_t len, cap;
 	uint32_t seq0, seq;
@@ -26,37 +26,37 @@ struct nft_batch {
 	int oom;
 };
 
-void nftb_init(struct nft_batch *b);
-void nftb_free(struct nft_batch *b);
+void ig_nft_batch_init(struct ig_nft_batch *b);
+void ig_nft_batch_free(struct ig_nft_batch *b);
 
 /*
  * The next message: room for `need` bytes, its header built for family
  * inet with `flags` plus NLM_F_ACK (every message is answered, so every
  * error maps to its object) and NLM_F_CREATE for the NEW* types. Describe
- * the object for error reports. NULL when out of memory (nftb_send then
- * fails); fill the payload and nftb_commit().
+ * the object for error reports. NULL when out of memory (ig_nft_batch_send then
+ * fails); fill the payload and ig_nft_batch_commit().
  */
-struct nlmsghdr *nftb_msg(struct nft_batch *b, size_t need, uint16_t type, uint16_t flags,
+struct nlmsghdr *ig_nft_batch_msg(struct ig_nft_batch *b, size_t need, uint16_t type, uint16_t flags,
 			  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Account a message built at the header nftb_msg returned. */
-void nftb_commit(struct nft_batch *b, const struct nlmsghdr *nlh);
+/* Account a message built at the header ig_nft_batch_msg returned. */
+void ig_nft_batch_commit(struct ig_nft_batch *b, const struct nlmsghdr *nlh);
 
-/* Nothing queued since nftb_init: no transaction is needed. */
-int nftb_empty(const struct nft_batch *b);
+/* Nothing queued since ig_nft_batch_init: no transaction is needed. */
+int ig_nft_batch_empty(const struct ig_nft_batch *b);
 
 /*
  * Send the transaction and collect every answer. 0 on success; otherwise
  * -errno of the first failure, with "OBJECT: reason" in err.
  */
-int nftb_send(struct nft_batch *b, char *err, size_t errlen);
+int ig_nft_batch_send(struct ig_nft_batch *b, char *err, size_t errlen);
 
 /*
  * One request outside any batch (a GET, or a dump): send `req` and run `cb`
  * on every answer until the kernel is done. 0, or -errno (an error answer,
  * e.g. -ENOENT for a table that does not exist).
  */
-int nft_query(struct nlmsghdr *req, int (*cb)(const struct nlmsghdr *nlh, void *data),
+int ig_nft_query(struct nlmsghdr *req, int (*cb)(const struct nlmsghdr *nlh, void *data),
 	      void *data);
 
 #endif

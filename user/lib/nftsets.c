@@ -27,7 +27,7 @@
 #define TIMEOUT_SLACK_MS 2000
 #define EXPIRING_MS 1000
 
-void nfts_ival(const struct ig_prefix *p, uint64_t timeout_ms, struct nft_ival *out)
+void ig_nftset_ival(const struct ig_prefix *p, uint64_t timeout_ms, struct ig_nft_ival *out)
 {
 	uint8_t m[16];
 	int carry = 1;
@@ -45,11 +45,105 @@ void nfts_ival(const struct ig_prefix *p, uint64_t timeout_ms, struct nft_ival *
 	out->wraps = (uint8_t)carry;
 }
 
-static void elems_msg(struct nft_batch *b, const char *table, const char *set,
-		      const struct nft_ival *v, size_t n, uint16_t type)
+/* ---------------------------------------------------------- flattening */
+
+/* Interval ends compared, where a wrapping end is past every address. */
+static int end_cmp(const uint8_t *a, int awraps, const uint8_t *b, int bwraps)
+{
+	if (awraps || bwraps)
+		return awraps - bwraps;
+	return memcmp(a, b, 16);
+}
+
+/* Start order; at one start the longer (enclosing) interval first. */
+static int nest_cmp(const void *a, const void *b)
+{
+	const struct ig_nft_ival *x = a, *y = b;
+	int c = memcmp(x->start, y->start, sizeof(x->start));
+
+	return c ? c : end_cmp(y->end, y->wraps, x->end, x->wraps);
+}
+
+/* Does `a` live at least as long as `b`? (0 is no timeout: forever) */
+static int outlives(const struct ig_nft_ival *a, const struct ig_nft_ival *b)
+{
+	return !a->timeout_ms || (b->timeout_ms && a->timeout_ms >= b->timeout_ms);
+}
+
+struct pieces {
+	struct ig_nft_ival *out;
+	long n;
+	size_t last_win; /* the interval whose timeout out[n - 1] carries */
+	uint8_t at[16];	 /* where the next piece starts */
+	int at_top;	 /* ... or nowhere: a wrapping piece was cut */
+};
+
+/* Cut [at, end) as a piece carrying v[win]'s timeout, and move `at` to end. */
+static void cut(struct pieces *p, const struct ig_nft_ival *v, size_t win, const uint8_t *end,
+		int wraps)
+{
+	struct ig_nft_ival *last = p->n ? &p->out[p->n - 1] : NULL;
+
+	if (p->at_top || !end_cmp(p->at, 0, end, wraps))
+		return; /* nothing left to cut */
+	if (last && p->last_win == win && !last->wraps && !memcmp(last->end, p->at, 16)) {
+		memcpy(last->end, end, 16); /* the same interval goes on */
+		last->wraps = (uint8_t)wraps;
+	} else {
+		last = &p->out[p->n++];
+		memset(last, 0, sizeof(*last));
+		memcpy(last->start, p->at, 16);
+		memcpy(last->end, end, 16);
+		last->wraps = (uint8_t)wraps;
+		last->bytes = v[win].bytes;
+		last->timeout_ms = v[win].timeout_ms;
+		p->last_win = win;
+	}
+	memcpy(p->at, end, 16);
+	p->at_top = wraps;
+}
+
+long ig_nftset_flatten(struct ig_nft_ival *v, size_t n, struct ig_nft_ival *out)
+{
+	/* the open intervals, innermost on top, each with the interval
+	 * whose timeout wins over it (its own or an enclosing one's) */
+	struct open {
+		size_t i, win;
+	} *st = calloc(n + 1, sizeof(*st));
+	struct pieces p = { .out = out };
+	size_t top = 0;
+
+	if (!st)
+		return -ENOMEM;
+	qsort(v, n, sizeof(*v), nest_cmp);
+	for (size_t i = 0; i < n; i++) {
+		/* close what ends before v[i] starts */
+		while (top && end_cmp(v[st[top - 1].i].end, v[st[top - 1].i].wraps, v[i].start, 0) <= 0) {
+			top--;
+			cut(&p, v, st[top].win, v[st[top].i].end, v[st[top].i].wraps);
+		}
+		if (top)
+			cut(&p, v, st[top - 1].win, v[i].start, 0);
+		memcpy(p.at, v[i].start, 16);
+		p.at_top = 0;
+		st[top].i = i;
+		/* a tie goes to the enclosing interval: its pieces merge */
+		st[top].win = top && outlives(&v[st[top - 1].win], &v[i]) ? st[top - 1].win : i;
+		top++;
+	}
+	while (top) {
+		top--;
+		cut(&p, v, st[top].win, v[st[top].i].end, v[st[top].i].wraps);
+	}
+	free(st);
+	return p.n;
+}
+
+static void elems_msg(struct ig_nft_batch *b, const char *table, const char *set,
+		      const struct ig_nft_ival *v, size_t n, uint16_t type, uint16_t flags)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
-	struct nlmsghdr *nlh = nftb_msg(b, MSG_ROOM, type, 0, "%s elements of set %s (%zu)",
+	struct nlmsghdr *nlh = ig_nft_batch_msg(b, MSG_ROOM, type, flags, "%s elements of set %s (%zu)",
 					type == NFT_MSG_NEWSETELEM ? "add" : "delete", set, n);
 
 	if (!nlh || !s) {
@@ -74,15 +168,22 @@ static void elems_msg(struct nft_batch *b, const char *table, const char *set,
 		nftnl_set_elem_add(s, stop);
 	}
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	nftb_commit(b, nlh);
+	ig_nft_batch_commit(b, nlh);
 	nftnl_set_free(s);
 }
 
-void nfts_elems_msg(struct nft_batch *b, const char *table, const char *set,
-		    const struct nft_ival *v, size_t n, uint16_t type)
+void ig_nftset_elems_msg(struct ig_nft_batch *b, const char *table, const char *set,
+		    const struct ig_nft_ival *v, size_t n, uint16_t type)
 {
 	for (size_t i = 0; i < n; i += ELEMS_PER_MSG)
-		elems_msg(b, table, set, v + i, n - i < ELEMS_PER_MSG ? n - i : ELEMS_PER_MSG, type);
+		elems_msg(b, table, set, v + i, n - i < ELEMS_PER_MSG ? n - i : ELEMS_PER_MSG, type,
+			  0);
+}
+
+void ig_nftset_add_new(struct ig_nft_batch *b, const char *table, const char *set,
+		  const struct ig_nft_ival *v)
+{
+	elems_msg(b, table, set, v, 1, NFT_MSG_NEWSETELEM, NLM_F_EXCL);
 }
 
 /* ---------------------------------------------------------- reading */
@@ -160,7 +261,7 @@ static int dump_elems(const char *table, const char *set, struct raws *r)
 	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
-	ret = nft_query(nlh, elem_cb, r);
+	ret = ig_nft_query(nlh, elem_cb, r);
 	return r->oom ? -ENOMEM : ret;
 }
 
@@ -175,14 +276,14 @@ static int raw_cmp(const void *a, const void *b)
 }
 
 /* Pair the kernel's starts and ends back into intervals, in start order. */
-static size_t pair(struct raws *r, struct nft_ival *out)
+static size_t pair(struct raws *r, struct ig_nft_ival *out)
 {
 	size_t n = 0;
 
 	qsort(r->v, r->n, sizeof(*r->v), raw_cmp);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct raw *s = &r->v[i];
-		struct nft_ival *v;
+		struct ig_nft_ival *v;
 
 		if (s->end)
 			continue; /* an end without its start: not ours to pair */
@@ -205,7 +306,7 @@ static size_t pair(struct raws *r, struct nft_ival *out)
 
 static int ival_cmp(const void *a, const void *b)
 {
-	const struct nft_ival *x = a, *y = b;
+	const struct ig_nft_ival *x = a, *y = b;
 	int c = memcmp(x->start, y->start, sizeof(x->start));
 
 	if (!c)
@@ -215,7 +316,7 @@ static int ival_cmp(const void *a, const void *b)
 	return c;
 }
 
-static int same_time(const struct nft_ival *have, const struct nft_ival *want)
+static int same_time(const struct ig_nft_ival *have, const struct ig_nft_ival *want)
 {
 	uint64_t d;
 
@@ -229,13 +330,13 @@ static int same_time(const struct nft_ival *have, const struct nft_ival *want)
 /* About to lapse in the kernel: deleting it would race its expiry (and a
  * delete that finds nothing aborts the whole transaction), so it is left
  * to expire by itself. */
-static int expiring(const struct nft_ival *v)
+static int expiring(const struct ig_nft_ival *v)
 {
 	return v->timeout_ms && v->timeout_ms <= EXPIRING_MS;
 }
 
 /* Does `a` overlap an interval of the sorted, disjoint `v`? */
-static int overlaps(const struct nft_ival *a, const struct nft_ival *v, size_t n)
+static int overlaps(const struct ig_nft_ival *a, const struct ig_nft_ival *v, size_t n)
 {
 	size_t lo = 0, hi = n;
 
@@ -252,11 +353,11 @@ static int overlaps(const struct nft_ival *a, const struct nft_ival *v, size_t n
 	return lo < n && (a->wraps || memcmp(v[lo].start, a->end, sizeof(a->end)) < 0);
 }
 
-int nfts_sync(struct nft_batch *b, const char *table, const char *set, struct nft_ival *want,
+int ig_nftset_sync(struct ig_nft_batch *b, const char *table, const char *set, struct ig_nft_ival *want,
 	      size_t n, int existed)
 {
 	struct raws r = {};
-	struct nft_ival *have = NULL, *kept = NULL, *add = NULL;
+	struct ig_nft_ival *have = NULL, *kept = NULL, *add = NULL;
 	size_t nh = 0, nd = 0, na = 0, nk = 0, i = 0, j = 0, out = 0, starts = 0;
 	int err = 0, deferred = 0;
 
@@ -306,8 +407,8 @@ int nfts_sync(struct nft_batch *b, const char *table, const char *set, struct nf
 		else
 			add[out++] = add[i];
 	}
-	nfts_elems_msg(b, table, set, have, nd, NFT_MSG_DELSETELEM);
-	nfts_elems_msg(b, table, set, add, out, NFT_MSG_NEWSETELEM);
+	ig_nftset_elems_msg(b, table, set, have, nd, NFT_MSG_DELSETELEM);
+	ig_nftset_elems_msg(b, table, set, add, out, NFT_MSG_NEWSETELEM);
 out:
 	free(r.v);
 	free(have);

@@ -14,24 +14,48 @@
 
 #include "addr.h"
 
-struct nft_batch;
+struct ig_nft_batch;
 
 /* An element of an interval set: a start and an end one past the last
  * address; `wraps` when the range runs to the top of the address space,
  * where the kernel keeps no end element. */
-struct nft_ival {
+struct ig_nft_ival {
 	uint8_t start[16], end[16];
 	uint8_t bytes; /* 4 or 16 */
 	uint8_t wraps;
 	uint64_t timeout_ms; /* 0: none; else the time left */
 };
 
-void nfts_ival(const struct ig_prefix *p, uint64_t timeout_ms, struct nft_ival *out);
+void ig_nftset_ival(const struct ig_prefix *p, uint64_t timeout_ms, struct ig_nft_ival *out);
+
+/*
+ * The disjoint intervals an interval set can hold for nested ones: the
+ * partition of their union in which each piece carries the timeout of the
+ * longest-lived interval covering it (timeout 0, none, outlives any).
+ * So each element lapses in the kernel exactly when the last block over it
+ * does, with or without an agent to re-add the inner ones. Adjacent pieces
+ * of one interval are merged (an inner block that the outer one outlives
+ * adds no element); pieces of different intervals are not, so an interval
+ * nested in nothing comes out as it went in.
+ *
+ * `v`: n intervals of one family, any two nested, equal or disjoint (as
+ * prefixes are); sorted in place. `out`: room for 2n intervals (n nested
+ * intervals cut the line at most 2n times), in start order, disjoint.
+ * Returns the number of pieces, or -ENOMEM.
+ */
+long ig_nftset_flatten(struct ig_nft_ival *v, size_t n, struct ig_nft_ival *out);
 
 /* Add (NFT_MSG_NEWSETELEM) or delete (NFT_MSG_DELSETELEM) elements, in as
  * many messages as the 16-bit attribute length needs. */
-void nfts_elems_msg(struct nft_batch *b, const char *table, const char *set,
-		    const struct nft_ival *v, size_t n, uint16_t type);
+void ig_nftset_elems_msg(struct ig_nft_batch *b, const char *table, const char *set,
+		    const struct ig_nft_ival *v, size_t n, uint16_t type);
+
+/* Add one element that must be new (NLM_F_EXCL): the transaction fails
+ * with -EEXIST when an equal element is there, and the kernel refuses one
+ * that overlaps an element, so an existing piece (whose timeout may be an
+ * enclosing block's, see ig_nftset_flatten) is never overwritten. */
+void ig_nftset_add_new(struct ig_nft_batch *b, const char *table, const char *set,
+		  const struct ig_nft_ival *v);
 
 /*
  * Queue the changes that turn set `set` (its current elements read from
@@ -41,7 +65,7 @@ void nfts_elems_msg(struct nft_batch *b, const char *table, const char *set,
  * `want` is sorted in place. Returns how many changes wait for the next
  * sync, or -errno when the kernel's elements cannot be read.
  */
-int nfts_sync(struct nft_batch *b, const char *table, const char *set, struct nft_ival *want,
+int ig_nftset_sync(struct ig_nft_batch *b, const char *table, const char *set, struct ig_nft_ival *want,
 	      size_t n, int existed);
 
 #endif

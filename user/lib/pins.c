@@ -119,6 +119,21 @@ int ig_lock(const char *pin, int *fd)
 	return 0;
 }
 
+int ig_trylock(const char *pin, int *fd)
+{
+	int err;
+
+	*fd = open(pin, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*fd < 0)
+		return -errno;
+	if (!flock(*fd, LOCK_EX | LOCK_NB))
+		return 0;
+	err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+	close(*fd);
+	*fd = -1;
+	return err;
+}
+
 void ig_unlock(int *fd)
 {
 	if (*fd >= 0) {

@@ -56,6 +56,8 @@ int ig_pin_prepare(const char *pin);
 /* Serialise mutations: an exclusive flock on the pin directory, waited for
  * up to a few seconds. */
 int ig_lock(const char *pin, int *fd);
+/* The same lock, not waited for: 0, -EBUSY when someone holds it, -errno. */
+int ig_trylock(const char *pin, int *fd);
 void ig_unlock(int *fd);
 
 /* Open the pinned maps. -ENOENT: nothing is loaded there. -EPROTO: the pins

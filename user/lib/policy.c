@@ -5,6 +5,10 @@
  * its line (libinih's handler does not get one), so that section headers are
  * seen even when the section is empty, and so that indented lines are never
  * taken for libinih's multi-line continuations.
+ *
+ * Which keys exist, their types, limits and offsets are rows of the table in
+ * policy_keys.c; this file parses a value by its row's type (key_value()) and
+ * then applies the rules that span keys (check_port(), check_whole()).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -22,15 +26,10 @@
 #include "duration.h"
 #include "policy.h"
 
-enum section {
-	SEC_NONE,     /* before the first header */
-	SEC_INVALID,  /* an unknown or broken header: its keys are skipped */
-	SEC_GENERAL,
-	SEC_ALLOW,
-	SEC_DENY,
-	SEC_PORT,
-	SEC_AGENT,
-	SEC_AUTH,
+/* enum ig_section_id, then these two */
+enum {
+	SEC_NONE = IG_SEC_COUNT, /* before the first header */
+	SEC_INVALID,		 /* an unknown or broken header: its keys are skipped */
 };
 
 struct parser {
@@ -40,36 +39,38 @@ struct parser {
 	const char *file;
 	int line;
 	int saw_content;
-	enum section sec;
-	struct ig_port_policy *port; /* current [port N] */
+	int sec;		      /* enum ig_section_id, SEC_NONE or SEC_INVALID */
+	struct ig_port_policy *port;  /* current [port N] */
+	struct ig_prefix_list *list;  /* the list add_cidr() adds to */
 	int general_line;
 	int iface_lines[IG_MAX_IFACES];
-	/* line of each once-only key, to spot repeats (see once()); [port N]
-	 * keeps its own in struct ig_port_policy */
-	int general_seen[8], agent_seen[6], auth_seen[10];
+	/* the line of each once-only key's first use, by its row in
+	 * ig_policy_keys(), to spot repeats (see once()); the [port N] keys
+	 * keep theirs in struct ig_port_policy (their row's line_off) */
+	int seen[IG_POLICY_KEYS_MAX];
 };
 
 #define perr(ps, ...) ig_diag_add((ps)->d, (ps)->file, (ps)->line, __VA_ARGS__)
 
+/* The word of an enum key's value, from its row's values; `other` when none. */
+static const char *enum_name(const char *sec, const char *key, int value, const char *other)
+{
+	const struct ig_enum_val *v = ig_policy_key_find(sec, key)->values;
+
+	for (; v->name; v++)
+		if ((int)v->value == value)
+			return v->name;
+	return other;
+}
+
 const char *ig_action_name(int action)
 {
-	switch (action) {
-	case IG_ACT_ALLOW: return "allow";
-	case IG_ACT_DROP: return "drop";
-	case IG_ACT_RATELIMIT: return "ratelimit";
-	default: return "none";
-	}
+	return enum_name("port", "action", action, "none");
 }
 
 const char *ig_attach_name(int attach)
 {
-	switch (attach) {
-	case IG_ATTACH_XDP: return "xdp";
-	case IG_ATTACH_XDP_GENERIC: return "xdp-generic";
-	case IG_ATTACH_TC: return "tc";
-	case IG_ATTACH_NFT: return "nft";
-	default: return "?";
-	}
+	return enum_name("general", "attach", attach, "?");
 }
 
 static char *trim(char *s)
@@ -132,7 +133,7 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max,
 	return errno || *end || *out < min || *out > max ? -1 : 0;
 }
 
-/* ---- [general] ---- */
+/* ---- values, parsed by their key's row (policy_keys.c) ---- */
 
 static void add_iface(struct parser *ps, char *name)
 {
@@ -156,88 +157,9 @@ static void add_iface(struct parser *ps, char *name)
 	strcpy(pol->ifaces[pol->n_ifaces++], name);
 }
 
-enum general_key { GK_ATTACH, GK_MODE, GK_DEFAULT, GK_PREFIX4, GK_PREFIX6, GK_MAXSRC, GK_MIRROR };
-
-static int yesno(struct parser *ps, const char *name, const char *value);
-
-static int pick(const char *v, const char *const *names, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (!strcmp(v, names[i]))
-			return i;
-	return -1;
-}
-
-static void general_key(struct parser *ps, const char *name, char *value)
-{
-	static const char *const scalar[] = { "attach", "mode", "default", "prefix_v4",
-					      "prefix_v6", "max_sources", "nft_mirror" };
-	static const char *const attach[] = { "xdp", "xdp-generic", "tc", "nft" };
-	static const char *const mode[] = { "enforce", "monitor" };
-	static const char *const deflt[] = { "allow", "deny" };
-	struct ig_policy *pol = ps->pol;
-	unsigned long u;
-	int k, v;
-
-	if (!strcmp(name, "interfaces")) {
-		for_each_item(ps, value, add_iface);
-		return;
-	}
-	k = pick(name, scalar, 7);
-	if (k < 0) {
-		perr(ps, "unknown key '%s' in [general] (known: interfaces, attach, "
-			 "mode, default, prefix_v4, prefix_v6, max_sources, nft_mirror)", name);
-		return;
-	}
-	if (!once(ps, name, &ps->general_seen[k]))
-		return;
-	switch (k) {
-	case GK_ATTACH:
-		if ((v = pick(value, attach, 4)) < 0)
-			perr(ps, "attach must be xdp, xdp-generic, tc or nft, not '%s'", value);
-		else
-			pol->attach = (uint8_t)v;
-		break;
-	case GK_MODE:
-		if ((v = pick(value, mode, 2)) < 0)
-			perr(ps, "mode must be enforce or monitor, not '%s'", value);
-		else
-			pol->monitor = (uint8_t)v;
-		break;
-	case GK_DEFAULT:
-		if ((v = pick(value, deflt, 2)) < 0)
-			perr(ps, "default must be allow or deny, not '%s'", value);
-		else
-			pol->default_deny = (uint8_t)v;
-		break;
-	case GK_PREFIX4:
-	case GK_PREFIX6:
-		if (parse_uint(value, 1, k == GK_PREFIX4 ? 32 : 128, &u))
-			perr(ps, "%s must be 1-%d, not '%s'", name,
-			     k == GK_PREFIX4 ? 32 : 128, value);
-		else if (k == GK_PREFIX4)
-			pol->prefix_v4 = (uint8_t)u;
-		else
-			pol->prefix_v6 = (uint8_t)u;
-		break;
-	case GK_MIRROR:
-		pol->nft_mirror = (uint8_t)yesno(ps, name, value);
-		break;
-	case GK_MAXSRC:
-		if (parse_uint(value, IG_MIN_MAX_SOURCES, IG_MAX_MAX_SOURCES, &u))
-			perr(ps, "max_sources must be %u-%u, not '%s'",
-			     IG_MIN_MAX_SOURCES, IG_MAX_MAX_SOURCES, value);
-		else
-			pol->max_sources = (uint32_t)u;
-		break;
-	}
-}
-
-/* ---- [allow] and [deny] ---- */
-
 static void add_cidr(struct parser *ps, char *s)
 {
-	struct ig_prefix_list *l = ps->sec == SEC_ALLOW ? &ps->pol->allow : &ps->pol->deny;
+	struct ig_prefix_list *l = ps->list;
 	struct ig_prefix p;
 	char err[256];
 
@@ -259,120 +181,30 @@ static void add_cidr(struct parser *ps, char *s)
 	l->v[l->n++] = p;
 }
 
-static void list_key(struct parser *ps, const char *name, char *value)
+/* policy_clients: user names (as useradd takes them) or numeric uids. */
+static void clients_key(struct parser *ps, char *value, struct ig_agent_conf *a)
 {
-	if (strcmp(name, "cidr") != 0) {
-		perr(ps, "unknown key '%s' in [%s] (known: cidr)", name,
-		     ps->sec == SEC_ALLOW ? "allow" : "deny");
-		return;
-	}
-	for_each_item(ps, value, add_cidr);
-}
+	char *save = NULL;
 
-/* ---- [port N] ---- */
-
-/* A duration key of [port N] that may be given once. */
-static void port_duration(struct parser *ps, const char *name, const char *value,
-			  uint64_t *ns, int *line)
-{
-	char err[256];
-
-	if (once(ps, name, line) && ig_duration_parse(value, ns, err, sizeof(err)))
-		perr(ps, "%s", err);
-}
-
-static void port_key(struct parser *ps, const char *name, char *value)
-{
-	static const char *const actions[] = { "allow", "drop", "ratelimit" };
-	struct ig_port_policy *pp = ps->port;
-	char err[256];
-	int v;
-
-	if (!strcmp(name, "action")) {
-		if (!once(ps, name, &pp->action_line))
+	a->n_policy_clients = 0;
+	for (char *t = strtok_r(value, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		t = trim(t);
+		if (!*t || strlen(t) >= sizeof(a->policy_clients[0]) ||
+		    strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+			    strlen(t) || *t == '-') {
+			perr(ps, "policy_clients must list user names or uids, not '%s'", t);
 			return;
-		if ((v = pick(value, actions, 3)) < 0)
-			perr(ps, "action must be allow, drop or ratelimit, not '%s'", value);
-		else
-			pp->action = (uint8_t)(IG_ACT_ALLOW + v);
-	} else if (!strcmp(name, "rate") || !strcmp(name, "burst")) {
-		int burst = name[0] == 'b';
-		int *line = burst ? &pp->burst_line : &pp->rate_line;
-		uint32_t *count = burst ? &pp->burst_count : &pp->rate_count;
-		uint64_t *iv = burst ? &pp->burst_interval_ns : &pp->rate_interval_ns;
-
-		if (!once(ps, name, line))
+		}
+		if (a->n_policy_clients == IG_MAX_POLICY_CLIENTS) {
+			perr(ps, "policy_clients lists more than %d users", IG_MAX_POLICY_CLIENTS);
 			return;
-		if (ig_rate_parse(value, count, iv, err, sizeof(err)))
-			perr(ps, "%s", err);
-		else if (burst && *iv > IG_MAX_BURST_INTERVAL_NS)
-			perr(ps, "the burst interval can be at most 1d");
-	} else if (!strcmp(name, "block")) {
-		port_duration(ps, name, value, &pp->block_ns, &pp->block_line);
-	} else if (!strcmp(name, "block_max")) {
-		port_duration(ps, name, value, &pp->block_max_ns, &pp->block_max_line);
-	} else {
-		perr(ps, "unknown key '%s' in [port %u] (known: action, rate, burst, "
-			 "block, block_max)", name, pp->port);
+		}
+		snprintf(a->policy_clients[a->n_policy_clients++], sizeof(a->policy_clients[0]),
+			 "%s", t);
 	}
+	if (!a->n_policy_clients)
+		perr(ps, "policy_clients must list at least one user");
 }
-
-/*
- * block and block_max of [port N] and [auth], once the whole file is read:
- * an unset block is 10m; an unset block_max is 24h, raised to block when
- * block is longer; a block_max given below block is an error, reported on
- * line `where` as "SEC block_max must be at least block".
- */
-static void check_block(struct parser *ps, int where, const char *sec, uint64_t *block_ns,
-			int block_line, uint64_t *block_max_ns, int block_max_line)
-{
-	if (!block_line)
-		*block_ns = IG_DEFAULT_BLOCK_NS;
-	if (!block_max_line)
-		*block_max_ns = *block_ns > IG_DEFAULT_BLOCK_MAX_NS ? *block_ns :
-								      IG_DEFAULT_BLOCK_MAX_NS;
-	else if (*block_ns > *block_max_ns)
-		ig_diag_add(ps->d, ps->file, where, "%s block_max must be at least block", sec);
-}
-
-/* Cross-key rules of one [port N], once the whole file is read. */
-static void check_port(struct parser *ps, struct ig_port_policy *pp)
-{
-	const char *f = ps->file;
-	char sec[16];
-
-	if (!pp->action_line) {
-		ig_diag_add(ps->d, f, pp->line,
-			    "[port %u] needs 'action = allow|drop|ratelimit'", pp->port);
-		return;
-	}
-	if (!pp->action)
-		return; /* its bad value was reported already */
-	if (pp->rate_line && pp->action != IG_ACT_RATELIMIT)
-		ig_diag_add(ps->d, f, pp->rate_line,
-			    "'rate' needs 'action = ratelimit' (port %u is %s)", pp->port,
-			    ig_action_name(pp->action));
-	else if (pp->action == IG_ACT_RATELIMIT && !pp->rate_line)
-		ig_diag_add(ps->d, f, pp->line,
-			    "[port %u] has action = ratelimit but no 'rate = N/DURATION'",
-			    pp->port);
-	if (pp->burst_line && pp->action == IG_ACT_DROP)
-		ig_diag_add(ps->d, f, pp->burst_line,
-			    "'burst' on a dropped port counts nothing (port %u is drop)",
-			    pp->port);
-	if (!pp->burst_line) {
-		if (pp->block_line)
-			ig_diag_add(ps->d, f, pp->block_line, "'block' needs 'burst'");
-		if (pp->block_max_line)
-			ig_diag_add(ps->d, f, pp->block_max_line, "'block_max' needs 'burst'");
-		return;
-	}
-	snprintf(sec, sizeof(sec), "[port %u]", pp->port);
-	check_block(ps, pp->block_max_line, sec, &pp->block_ns, pp->block_line,
-		    &pp->block_max_ns, pp->block_max_line);
-}
-
-/* ---- [agent] ---- */
 
 int ig_parse_listen(const char *s, struct sockaddr_storage *ss, unsigned int *len)
 {
@@ -486,192 +318,267 @@ static void secret_file(struct parser *ps, const char *name, const char *path, c
 	close(fd);
 }
 
-/* A secret given both inline (line `inline_line`) and as a file
- * (`file_line`) is an error on the later of the two; 0 when only one. */
-static int secret_twice(struct parser *ps, const char *name, int inline_line, int file_line)
+/* A secret given both inline (key `name`, line `inline_line`) and as a
+ * file (`file_name`, `file_line`) is an error on the later of the two;
+ * 0 when only one. */
+static int secret_twice(struct parser *ps, const char *name, int inline_line,
+			const char *file_name, int file_line)
 {
 	if (!inline_line || !file_line)
 		return 0;
-	perr(ps, "%s and %s_file both given (first on line %d): keep one", name, name,
+	perr(ps, "%s and %s both given (first on line %d): keep one", name, file_name,
 	     inline_line < file_line ? inline_line : file_line);
 	return 1;
 }
 
 /* The first line of the file holding a secret inline: `check` warns
  * when such a file is readable by group or others. */
-static void note_inline(struct parser *ps);
-
-/* A secret given inline (`base`) or as a file (`base`_file), never both:
- * the line numbers each form was seen on decide. */
-static void secret_key(struct parser *ps, const char *base, const char *name, char *value,
-		       int from_file, int inline_line, int file_line, char *dst)
-{
-	if (secret_twice(ps, base, inline_line, file_line))
-		return;
-	if (from_file) {
-		secret_file(ps, name, value, dst);
-		return;
-	}
-	note_inline(ps);
-	secret(ps, name, value, dst);
-}
-
 static void note_inline(struct parser *ps)
 {
 	if (!ps->pol->inline_secret_line)
 		ps->pol->inline_secret_line = ps->line;
 }
 
-enum agent_key { AG_METRICS, AG_POLICY, AG_TOKEN, AG_STATE, AG_CLIENTS, AG_TOKEN_FILE };
-
-/* policy_clients: user names (as useradd takes them) or numeric uids. */
-static void clients_key(struct parser *ps, char *value, struct ig_agent_conf *a)
+/* Store v in the unsigned integer of `size` bytes at dst (its row's size). */
+static void store_uint(char *dst, size_t size, uint64_t v)
 {
-	char *save = NULL;
+	uint8_t u8 = (uint8_t)v;
+	uint16_t u16 = (uint16_t)v;
+	uint32_t u32 = (uint32_t)v;
 
-	a->n_policy_clients = 0;
-	for (char *t = strtok_r(value, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		t = trim(t);
-		if (!*t || strlen(t) >= sizeof(a->policy_clients[0]) ||
-		    strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-			    strlen(t) || *t == '-') {
-			perr(ps, "policy_clients must list user names or uids, not '%s'", t);
-			return;
-		}
-		if (a->n_policy_clients == IG_MAX_POLICY_CLIENTS) {
-			perr(ps, "policy_clients lists more than %d users", IG_MAX_POLICY_CLIENTS);
-			return;
-		}
-		snprintf(a->policy_clients[a->n_policy_clients++], sizeof(a->policy_clients[0]),
-			 "%s", t);
+	switch (size) {
+	case 1: memcpy(dst, &u8, 1); break;
+	case 2: memcpy(dst, &u16, 2); break;
+	case 4: memcpy(dst, &u32, 4); break;
+	default: memcpy(dst, &v, 8); break;
 	}
-	if (!a->n_policy_clients)
-		perr(ps, "policy_clients must list at least one user");
 }
 
-static void agent_key(struct parser *ps, const char *name, char *value)
+/* The words of an enum key as a message lists them: "a, b or c". */
+static void enum_words(const struct ig_enum_val *v, char *buf, size_t len)
 {
-	static const char *const keys[] = { "metrics_listen", "policy_listen", "grants_token",
-					    "state_dir", "policy_clients", "grants_token_file" };
-	struct ig_agent_conf *a = &ps->pol->agent;
+	size_t n = 0, used = 0;
+
+	while (v[n].name)
+		n++;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+					 !i ? "" : i + 1 == n ? " or " : ", ", v[i].name);
+}
+
+/* The line of the first use of once-only key `k` in the section at `base`
+ * (see struct ig_policy_key's line_off); 0 before it. */
+static int *first_line(struct parser *ps, char *base, const struct ig_policy_key *k)
+{
+	size_t n;
+
+	if (k->line_off >= 0)
+		return (int *)(void *)(base + k->line_off);
+	return &ps->seen[k - ig_policy_keys(&n)];
+}
+
+/* An inline secret or its _file form (the row's pair), never both. */
+static void secret_key(struct parser *ps, const struct ig_policy_key *k, char *base,
+		       char *value)
+{
+	const struct ig_policy_key *pair = ig_policy_key_find(k->section, k->pair);
+	int from_file = k->type == IG_KEY_SECRET_FILE;
+	const struct ig_policy_key *in = from_file ? pair : k, *file = from_file ? k : pair;
+
+	if (secret_twice(ps, in->name, *first_line(ps, base, in), file->name,
+			 *first_line(ps, base, file)))
+		return;
+	if (from_file) {
+		secret_file(ps, k->name, value, base + k->off);
+		return;
+	}
+	note_inline(ps);
+	secret(ps, k->name, value, base + k->off);
+}
+
+/* Parse `value` of key `k` into the section's struct at `base`; a bad
+ * value is reported on this line and stores nothing. */
+static void key_value(struct parser *ps, const struct ig_policy_key *k, char *base, char *value)
+{
+	char *dst = base + k->off, err[256], lim[32];
 	struct sockaddr_storage ss;
+	const struct ig_enum_val *v;
+	unsigned long u;
 	unsigned int len;
-	int k = pick(name, keys, 6);
+	uint32_t count;
+	uint64_t ns;
 
-	if (k < 0) {
-		perr(ps, "unknown key '%s' in [agent] (known: metrics_listen, policy_listen, "
-			 "grants_token, grants_token_file, state_dir, policy_clients)", name);
-		return;
-	}
-	if (!once(ps, name, &ps->agent_seen[k]))
-		return;
-	switch (k) {
-	case AG_METRICS:
-	case AG_POLICY: {
-		char *dst = k == AG_METRICS ? a->metrics_listen : a->policy_listen;
-
+	switch (k->type) {
+	case IG_KEY_ENUM:
+		for (v = k->values; v->name && strcmp(v->name, value) != 0; v++)
+			;
+		if (v->name) {
+			store_uint(dst, k->size, v->value);
+		} else {
+			enum_words(k->values, err, sizeof(err));
+			perr(ps, "%s must be %s, not '%s'", k->name, err, value);
+		}
+		break;
+	case IG_KEY_UINT:
+		if (parse_uint(value, (unsigned long)k->min, (unsigned long)k->max, &u))
+			perr(ps, "%s must be %llu-%llu, not '%s'", k->name,
+			     (unsigned long long)k->min, (unsigned long long)k->max, value);
+		else
+			store_uint(dst, k->size, u);
+		break;
+	case IG_KEY_DURATION:
+		if (ig_duration_parse(value, &ns, err, sizeof(err)))
+			perr(ps, "%s", err);
+		else if (k->max && ns > k->max)
+			perr(ps, "%s can be at most %s", k->name,
+			     ig_duration_str(k->max, lim, sizeof(lim)));
+		else
+			memcpy(dst, &ns, sizeof(ns));
+		break;
+	case IG_KEY_RATE:
+		if (ig_rate_parse(value, &count, &ns, err, sizeof(err))) {
+			perr(ps, "%s", err);
+		} else if (k->max && ns > k->max) {
+			perr(ps, "the %s interval can be at most %s", k->name,
+			     ig_duration_str(k->max, lim, sizeof(lim)));
+		} else {
+			memcpy(dst, &count, sizeof(count));
+			memcpy(base + k->off2, &ns, sizeof(ns));
+		}
+		break;
+	case IG_KEY_LISTEN:
 		if (strcmp(value, "off") != 0 &&
-		    (strlen(value) >= sizeof(a->metrics_listen) ||
-		     ig_parse_listen(value, &ss, &len)))
-			perr(ps, "%s must be HOST:PORT ([ADDR]:PORT for IPv6) "
-				 "or off, not '%s'", name, value);
+		    (strlen(value) >= k->size || ig_parse_listen(value, &ss, &len)))
+			perr(ps, "%s must be HOST:PORT ([ADDR]:PORT for IPv6) or off, not '%s'",
+			     k->name, value);
 		else
-			snprintf(dst, sizeof(a->metrics_listen), "%s", value);
+			snprintf(dst, k->size, "%s", value);
+		break;
+	case IG_KEY_PATH:
+		if (value[0] != '/' || strlen(value) >= k->size)
+			perr(ps, "%s must be an absolute path", k->name);
+		else
+			snprintf(dst, k->size, "%s", value);
+		break;
+	case IG_KEY_SECRET:
+	case IG_KEY_SECRET_FILE:
+		secret_key(ps, k, base, value);
+		break;
+	case IG_KEY_IFACES:
+		for_each_item(ps, value, add_iface);
+		break;
+	case IG_KEY_CIDRS:
+		ps->list = (struct ig_prefix_list *)(void *)dst;
+		for_each_item(ps, value, add_cidr);
+		break;
+	case IG_KEY_USERS:
+		clients_key(ps, value, &ps->pol->agent);
+		break;
+	case IG_KEY_NTYPES:
 		break;
 	}
-	case AG_TOKEN:
-	case AG_TOKEN_FILE:
-		secret_key(ps, "grants_token", name, value, k == AG_TOKEN_FILE,
-			   ps->agent_seen[AG_TOKEN], ps->agent_seen[AG_TOKEN_FILE], a->grants_token);
-		break;
-	case AG_STATE:
-		if (value[0] != '/' || strlen(value) >= sizeof(a->state_dir))
-			perr(ps, "state_dir must be an absolute path");
-		else
-			snprintf(a->state_dir, sizeof(a->state_dir), "%s", value);
-		break;
-	case AG_CLIENTS:
-		clients_key(ps, value, a);
-		break;
+}
+
+/* "unknown key 'x' in [section] (known: ...)", the known keys from the table. */
+static void unknown_key(struct parser *ps, const char *sec, const char *name)
+{
+	const struct ig_policy_key *keys;
+	char known[256], where[32];
+	size_t n, used = 0;
+
+	keys = ig_policy_keys(&n);
+	known[0] = '\0';
+	for (size_t i = 0; i < n && used < sizeof(known); i++)
+		if (!strcmp(keys[i].section, sec))
+			used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
+						 used ? ", " : "", keys[i].name);
+	if (ps->sec == IG_SEC_PORT)
+		snprintf(where, sizeof(where), "%s %u", sec, ps->port->port);
+	else
+		snprintf(where, sizeof(where), "%s", sec);
+	perr(ps, "unknown key '%s' in [%s] (known: %s)", name, where, known);
+}
+
+/* The struct the current section's keys are offsets into. */
+static char *section_base(struct parser *ps)
+{
+	switch (ps->sec) {
+	case IG_SEC_PORT: return (char *)ps->port;
+	case IG_SEC_AGENT: return (char *)&ps->pol->agent;
+	case IG_SEC_AUTH: return (char *)&ps->pol->auth;
+	default: return (char *)ps->pol;
 	}
 }
 
-/* ---- [auth] ---- */
-
-static void rate_key(struct parser *ps, const char *value, struct ig_rate *r)
+static void section_key(struct parser *ps, const char *name, char *value)
 {
-	char err[256];
+	size_t n;
+	const char *sec = ig_policy_sections(&n)[ps->sec].name;
+	const struct ig_policy_key *k = ig_policy_key_find(sec, name);
+	char *base = section_base(ps);
 
-	if (ig_rate_parse(value, &r->count, &r->interval_ns, err, sizeof(err)))
-		perr(ps, "%s", err);
+	if (!k)
+		unknown_key(ps, sec, name);
+	else if (!k->once || once(ps, name, first_line(ps, base, k)))
+		key_value(ps, k, base, value);
 }
 
-static int yesno(struct parser *ps, const char *name, const char *value)
+/* ---- rules across keys, once the whole file is read ---- */
+
+/*
+ * block and block_max of [port N] and [auth], once the whole file is read:
+ * an unset block is 10m; an unset block_max is 24h, raised to block when
+ * block is longer; a block_max given below block is an error, reported on
+ * line `where` as "SEC block_max must be at least block".
+ */
+static void check_block(struct parser *ps, int where, const char *sec, uint64_t *block_ns,
+			int block_line, uint64_t *block_max_ns, int block_max_line)
 {
-	if (!strcmp(value, "yes"))
-		return 1;
-	if (strcmp(value, "no") != 0)
-		perr(ps, "%s must be yes or no, not '%s'", name, value);
-	return 0;
+	if (!block_line)
+		*block_ns = IG_DEFAULT_BLOCK_NS;
+	if (!block_max_line)
+		*block_max_ns = *block_ns > IG_DEFAULT_BLOCK_MAX_NS ? *block_ns :
+								      IG_DEFAULT_BLOCK_MAX_NS;
+	else if (*block_ns > *block_max_ns)
+		ig_diag_add(ps->d, ps->file, where, "%s block_max must be at least block", sec);
 }
 
-enum auth_key {
-	AK_API_KEY, AK_FAIL_BURST, AK_SPRAY, AK_USER_FAIL_BURST, AK_TARPIT, AK_REQUIRE_GRANT,
-	AK_REQUIRE_TLS, AK_BLOCK, AK_BLOCK_MAX, AK_API_KEY_FILE
-};
-
-static void auth_key(struct parser *ps, const char *name, char *value)
+/* Cross-key rules of one [port N], once the whole file is read. */
+static void check_port(struct parser *ps, struct ig_port_policy *pp)
 {
-	static const char *const keys[] = { "api_key", "fail_burst", "spray_users",
-					    "user_fail_burst", "tarpit", "require_grant",
-					    "require_tls", "block", "block_max", "api_key_file" };
-	struct ig_auth_conf *a = &ps->pol->auth;
-	char err[256];
-	int k = pick(name, keys, 10);
+	const char *f = ps->file;
+	char sec[16];
 
-	if (k < 0) {
-		perr(ps, "unknown key '%s' in [auth] (known: api_key, api_key_file, fail_burst, "
-			 "spray_users, "
-			 "user_fail_burst, tarpit, require_grant, require_tls, block, block_max)",
-		     name);
+	if (!pp->action_line) {
+		ig_diag_add(ps->d, f, pp->line,
+			    "[port %u] needs 'action = allow|drop|ratelimit'", pp->port);
 		return;
 	}
-	if (!once(ps, name, &ps->auth_seen[k]))
+	if (!pp->action)
+		return; /* its bad value was reported already */
+	if (pp->rate_line && pp->action != IG_ACT_RATELIMIT)
+		ig_diag_add(ps->d, f, pp->rate_line,
+			    "'rate' needs 'action = ratelimit' (port %u is %s)", pp->port,
+			    ig_action_name(pp->action));
+	else if (pp->action == IG_ACT_RATELIMIT && !pp->rate_line)
+		ig_diag_add(ps->d, f, pp->line,
+			    "[port %u] has action = ratelimit but no 'rate = N/DURATION'",
+			    pp->port);
+	if (pp->burst_line && pp->action == IG_ACT_DROP)
+		ig_diag_add(ps->d, f, pp->burst_line,
+			    "'burst' on a dropped port counts nothing (port %u is drop)",
+			    pp->port);
+	if (!pp->burst_line) {
+		if (pp->block_line)
+			ig_diag_add(ps->d, f, pp->block_line, "'block' needs 'burst'");
+		if (pp->block_max_line)
+			ig_diag_add(ps->d, f, pp->block_max_line, "'block_max' needs 'burst'");
 		return;
-	switch (k) {
-	case AK_API_KEY:
-	case AK_API_KEY_FILE:
-		secret_key(ps, "api_key", name, value, k == AK_API_KEY_FILE,
-			   ps->auth_seen[AK_API_KEY], ps->auth_seen[AK_API_KEY_FILE], a->api_key);
-		break;
-	case AK_FAIL_BURST:
-		rate_key(ps, value, &a->fail_burst);
-		break;
-	case AK_SPRAY:
-		rate_key(ps, value, &a->spray_users);
-		break;
-	case AK_USER_FAIL_BURST:
-		rate_key(ps, value, &a->user_fail_burst);
-		break;
-	case AK_TARPIT:
-		if (ig_duration_parse(value, &a->tarpit_ns, err, sizeof(err)))
-			perr(ps, "%s", err);
-		else if (a->tarpit_ns > 60 * IG_NSEC_PER_SEC)
-			perr(ps, "tarpit can be at most 60s");
-		break;
-	case AK_REQUIRE_GRANT:
-		a->require_grant = yesno(ps, name, value);
-		break;
-	case AK_REQUIRE_TLS:
-		a->require_tls = yesno(ps, name, value);
-		break;
-	case AK_BLOCK:
-	case AK_BLOCK_MAX:
-		if (ig_duration_parse(value, k == AK_BLOCK_MAX ? &a->block_max_ns : &a->block_ns,
-				      err, sizeof(err)))
-			perr(ps, "%s", err);
-		break;
 	}
+	snprintf(sec, sizeof(sec), "[port %u]", pp->port);
+	check_block(ps, pp->block_max_line, sec, &pp->block_ns, pp->block_line,
+		    &pp->block_max_ns, pp->block_max_line);
 }
 
 /* ---- sections ---- */
@@ -700,12 +607,14 @@ static void open_port(struct parser *ps, const char *arg)
 	memset(ps->port, 0, sizeof(*ps->port));
 	ps->port->port = (uint16_t)port;
 	ps->port->line = ps->line;
-	ps->sec = SEC_PORT;
+	ps->sec = IG_SEC_PORT;
 }
 
 static void open_section(struct parser *ps, char *hdr)
 {
-	char *close = strchr(hdr, ']'), *name, *arg, *rest;
+	const struct ig_policy_section *secs;
+	char *close = strchr(hdr, ']'), *name, *arg, *rest, known[128];
+	size_t n, i, used = 0;
 
 	ps->sec = SEC_INVALID;
 	rest = close ? trim(close + 1) : NULL;
@@ -720,37 +629,33 @@ static void open_section(struct parser *ps, char *hdr)
 	if (*arg)
 		*arg++ = '\0';
 	arg = trim(arg);
-	if (!strcmp(name, "port")) {
+	secs = ig_policy_sections(&n);
+	for (i = 0; i < n && strcmp(name, secs[i].name) != 0; i++)
+		;
+	if (i == IG_SEC_PORT) {
 		open_port(ps, arg);
 		return;
 	}
-	if (*arg)
-		goto unknown;
-	if (!strcmp(name, "general")) {
-		if (ps->general_line)
-			perr(ps, "duplicate [general] (first on line %d)", ps->general_line);
-		else
-			ps->general_line = ps->line;
-		ps->sec = SEC_GENERAL;
+	if (i < n && !*arg) {
+		if (i == IG_SEC_GENERAL) {
+			if (ps->general_line)
+				perr(ps, "duplicate [general] (first on line %d)",
+				     ps->general_line);
+			else
+				ps->general_line = ps->line;
+		} else if (i == IG_SEC_AUTH) {
+			ps->pol->auth.enabled = 1;
+			ps->pol->auth.line = ps->line;
+		}
+		ps->sec = (int)i;
 		return;
 	}
-	if (!strcmp(name, "agent")) {
-		ps->sec = SEC_AGENT;
-		return;
-	}
-	if (!strcmp(name, "auth")) {
-		ps->sec = SEC_AUTH;
-		ps->pol->auth.enabled = 1;
-		ps->pol->auth.line = ps->line;
-		return;
-	}
-	if (!strcmp(name, "allow") || !strcmp(name, "deny")) {
-		ps->sec = name[0] == 'a' ? SEC_ALLOW : SEC_DENY;
-		return;
-	}
-unknown:
-	perr(ps, "unknown section [%s%s%s] (known: general, allow, deny, port N, agent, auth)",
-	     name, *arg ? " " : "", arg);
+	known[0] = '\0';
+	for (i = 0; i < n && used < sizeof(known); i++)
+		used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s%s%s",
+					 i ? ", " : "", secs[i].name, secs[i].arg ? " " : "",
+					 secs[i].arg ? secs[i].arg : "");
+	perr(ps, "unknown section [%s%s%s] (known: %s)", name, *arg ? " " : "", arg, known);
 }
 
 /* libinih's line reader: count, normalise and pre-check each line. */
@@ -813,15 +718,8 @@ static int handler(void *user, const char *section, const char *name,
 	if (!*v && ps->sec != SEC_INVALID)
 		perr(ps, "'%s' has no value", name);
 	else
-		switch (ps->sec) {
-		case SEC_GENERAL: general_key(ps, name, v); break;
-		case SEC_ALLOW:
-		case SEC_DENY: list_key(ps, name, v); break;
-		case SEC_PORT: port_key(ps, name, v); break;
-		case SEC_AGENT: agent_key(ps, name, v); break;
-		case SEC_AUTH: auth_key(ps, name, v); break;
-		default: break;
-		}
+		if (ps->sec < IG_SEC_COUNT)
+			section_key(ps, name, v);
 	free(v);
 	return 1;
 }
@@ -854,8 +752,10 @@ static void check_whole(struct parser *ps)
 			    "sends it with every request)");
 	if (pol->auth.enabled)
 		check_block(ps, pol->auth.line, "[auth]", &pol->auth.block_ns,
-			    ps->auth_seen[AK_BLOCK], &pol->auth.block_max_ns,
-			    ps->auth_seen[AK_BLOCK_MAX]);
+			    *first_line(ps, (char *)&pol->auth, ig_policy_key_find("auth", "block")),
+			    &pol->auth.block_max_ns,
+			    *first_line(ps, (char *)&pol->auth,
+					ig_policy_key_find("auth", "block_max")));
 	for (size_t i = 0; i < pol->allow.n; i++)
 		lists[pol->allow.v[i].family == 6]++;
 	for (size_t i = 0; i < pol->deny.n; i++)
@@ -894,7 +794,7 @@ static void policy_defaults(struct ig_policy *pol)
 
 int ig_policy_parse(FILE *f, const char *name, struct ig_policy *pol, struct ig_diag *d)
 {
-	struct parser ps = { .pol = pol, .d = d, .file = name, .f = f };
+	struct parser ps = { .pol = pol, .d = d, .file = name, .f = f, .sec = SEC_NONE };
 	int errs = d->n + d->dropped;
 
 	if (ini_parse_stream(reader, &ps, handler, &ps) == -2) {

@@ -112,6 +112,85 @@ struct ig_policy {
 	int inline_secret_line;
 };
 
+/*
+ * The policy keys, one row each (the model is xdp-tools' DEFINE_OPTION):
+ * the parser, its "unknown key" and "given twice" messages, and the test
+ * that holds the shipped example policy to the table all read it.
+ */
+enum ig_key_type {
+	IG_KEY_ENUM,	    /* one name of .values: an unsigned integer of .size bytes */
+	IG_KEY_UINT,	    /* decimal .min to .max: an unsigned integer of .size bytes */
+	IG_KEY_DURATION,    /* N{s,m,h,d}: uint64_t ns; at most .max ns unless .max is 0 */
+	IG_KEY_RATE,	    /* COUNT/DURATION: uint32_t count at .off, uint64_t interval ns
+			     * at .off2; the interval at most .max ns unless .max is 0 */
+	IG_KEY_LISTEN,	    /* HOST:PORT, [ADDR]:PORT or "off": char[.size] */
+	IG_KEY_PATH,	    /* an absolute path: char[.size] */
+	IG_KEY_SECRET,	    /* a shared secret given inline: char[.size] */
+	IG_KEY_SECRET_FILE, /* a 0600 file holding the secret of .pair: char[.size] at .off */
+	IG_KEY_IFACES,	    /* interface names; a list (comma-separated, repeatable) */
+	IG_KEY_CIDRS,	    /* CIDRs into the struct ig_prefix_list at .off; a list */
+	IG_KEY_USERS,	    /* user names or numeric uids (policy_clients) */
+	IG_KEY_NTYPES	    /* the number of types, not a type */
+};
+
+/* One accepted word of an IG_KEY_ENUM key and the value it stores. */
+struct ig_enum_val {
+	const char *name;
+	unsigned int value;
+};
+
+/*
+ * A section: [name], or [name ARG] when .arg names its argument's
+ * metavariable ("N" of [port N]). Its keys' offsets are into struct
+ * ig_policy for [general], [allow] and [deny], and into the section's own
+ * struct for the others: ig_port_policy, ig_agent_conf, ig_auth_conf.
+ */
+enum ig_section_id {
+	IG_SEC_GENERAL,
+	IG_SEC_ALLOW,
+	IG_SEC_DENY,
+	IG_SEC_PORT,
+	IG_SEC_AGENT,
+	IG_SEC_AUTH,
+	IG_SEC_COUNT /* the number of sections, not a section */
+};
+
+struct ig_policy_section {
+	const char *name;
+	const char *arg;
+	const char *help;
+};
+
+struct ig_policy_key {
+	const char *section; /* an ig_policy_section's name */
+	const char *name;
+	enum ig_key_type type;
+	size_t off, size; /* the value, in the section's struct */
+	size_t off2;	  /* IG_KEY_RATE: the interval */
+	/* >= 0: offset of the int, in the section's struct, that keeps the line
+	 * of the key's first use (the [port N] keys: one per port); -1: the
+	 * parser keeps it */
+	int line_off;
+	uint64_t min, max;		  /* see enum ig_key_type */
+	const struct ig_enum_val *values; /* IG_KEY_ENUM: ends with a NULL name */
+	const char *pair;		  /* secrets: the other form (api_key <-> api_key_file) */
+	int once;			  /* 1: once per section; 0: a list, repeatable */
+	const char *example;		  /* a valid value, as in the example policy */
+	const char *help;		  /* one line for documentation */
+};
+
+#define IG_POLICY_KEYS_MAX 64 /* room in the parser for the table's rows */
+
+/* The table of keys, read-only; *n receives its length. Never NULL. */
+const struct ig_policy_key *ig_policy_keys(size_t *n);
+
+/* The row of `name` in section `section` ("port" for [port N]), or NULL. */
+const struct ig_policy_key *ig_policy_key_find(const char *section, const char *name);
+
+/* The table of sections, read-only, indexed by enum ig_section_id (the
+ * order messages name them in); *n receives IG_SEC_COUNT. */
+const struct ig_policy_section *ig_policy_sections(size_t *n);
+
 /* Parse "HOST:PORT" ("[v6]:PORT" for IPv6) into a socket address. */
 struct sockaddr_storage;
 int ig_parse_listen(const char *s, struct sockaddr_storage *ss, unsigned int *len);
