@@ -10,7 +10,8 @@
  * sources cover each step of the precedence table in standing.h, and the
  * overlaps between them: an allow-listed /24 inside a blocked /16, an
  * auth-blocked NAT address allow-listed afterwards, a grant under a block,
- * a grant on the deny list, an expired block over a live one.
+ * a grant on the deny list, an expired block over a live one, blocks in
+ * the exact-prefix hash as well as in the trie.
  */
 #include <linux/pkt_cls.h>
 #include <linux/if_link.h>
@@ -71,6 +72,14 @@ static const struct source sources[] = {
 	{ "2001:db8:8066::1", "v6 deny-listed", { R(DENY_LIST), R(DENY_LIST) } },
 	{ "2001:db8:8007::1", "v6 granted", { R(POLICY), R(GRANT) } },
 	{ "2001:db8:8001::1", "v6 on no list", { R(POLICY), R(DEFAULT_DENY) } },
+	/* blocks at the hashed lengths (prefix_v4 32, prefix_v6 64, and /128)
+	 * live in ig_xblocks, not the trie: the standing must read both */
+	{ "198.19.20.5", "under a /32 block (the hash)", { R(BLOCKED), R(BLOCKED) } },
+	{ "198.19.21.9", "auth-blocked at prefix_v4 (the hash), granted",
+	  { R(BLOCKED), R(BLOCKED) } },
+	{ "2001:db8:9::1", "v6 under a /64 block at prefix_v6 (the hash)",
+	  { R(BLOCKED), R(BLOCKED) } },
+	{ "2001:db8:a::5", "v6 under a /128 block (the hash)", { R(BLOCKED), R(BLOCKED) } },
 };
 
 static const uint16_t ports[] = { 993, 143, 110, 22 };
@@ -113,7 +122,11 @@ static int setup_state(void)
 	       block("198.19.9.9/32", IG_ORIGIN_MANUAL, IG_BR_MANUAL, -5) ?:
 	       block("198.19.44.0/24", IG_ORIGIN_AUTH, IG_BR_SPRAY, 3600) ?:
 	       block("2001:db8::/33", IG_ORIGIN_MANUAL, IG_BR_MANUAL, 0) ?:
-	       grant("198.18.7.0/24") ?: grant("198.19.7.0/24") ?: grant("198.19.66.0/24") ?:
+	       block("198.19.20.5/32", IG_ORIGIN_MANUAL, IG_BR_MANUAL, 3600) ?:
+	       block("198.19.21.9/32", IG_ORIGIN_AUTH, IG_BR_AUTH_FAILURES, 3600) ?:
+	       block("2001:db8:9::/64", IG_ORIGIN_AUTO, IG_BR_BURST, 3600) ?:
+	       block("2001:db8:a::5/128", IG_ORIGIN_MANUAL, IG_BR_MANUAL, 0) ?:
+	       grant("198.19.21.9/32") ?: grant("198.18.7.0/24") ?: grant("198.19.7.0/24") ?: grant("198.19.66.0/24") ?:
 	       grant("2001:db8:8007::/48");
 }
 
