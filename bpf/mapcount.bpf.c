@@ -5,7 +5,7 @@
  * counter the hash maps keep), so a metrics scrape costs the same with a
  * million tracked sources as with none: it never walks a table.
  */
-#include "vmlinux.h"
+#include "kernel_structs.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 

@@ -144,7 +144,7 @@ case_metrics() {
 		t_check "exports $name" grep -qF "$name " "$LAB_DIR/m1.txt"
 	done
 	tracked=$(awk '/^imapguard_sources_tracked\{table="burst"\}/ {print $2}' "$LAB_DIR/m1.txt")
-	t_check "the map-count iterator (CO-RE, bpf/vmlinux.h) counts the probing source's burst window (${tracked:-none})" \
+	t_check "the map-count iterator (CO-RE, bpf/kernel_structs.h) counts the probing source's burst window (${tracked:-none})" \
 		test "${tracked:-0}" -ge 1
 	t_match "imapguard_build_info carries the version" '^imapguard_build_info\{version="[^"]+"' \
 		"$(cat "$LAB_DIR/m1.txt")"

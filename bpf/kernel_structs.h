@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The few kernel-internal types that mapcount.bpf.c reads, declared by hand
+ * (the part of a vmlinux.h it needs; written, not generated)
  * for CO-RE instead of dumped from the builder's running kernel.
  *
  * Why not `bpftool btf dump file /sys/kernel/btf/vmlinux format c`: that
@@ -18,8 +19,8 @@
  * in some future kernel fails the load with a clear libbpf error, never a
  * wrong read.
  */
-#ifndef IG_VMLINUX_H
-#define IG_VMLINUX_H
+#ifndef IG_KERNEL_STRUCTS_H
+#define IG_KERNEL_STRUCTS_H
 
 #include <linux/types.h>
 
@@ -45,4 +46,4 @@ struct bpf_iter__bpf_map {
 };
 #pragma clang attribute pop
 
-#endif /* IG_VMLINUX_H */
+#endif /* IG_KERNEL_STRUCTS_H */
