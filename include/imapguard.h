@@ -467,7 +467,7 @@ struct ig_cfg {
 	/* The block lengths kept in the exact-prefix hash (ig_xblocks), per
 	 * family ([0] IPv4, [1] IPv6): 0 = unused slot. The policy's
 	 * prefix_v4/prefix_v6 and the single address; during a re-apply
-	 * that changes the prefix, the old one too (see user/lib/xblocks.c).
+	 * that changes the prefix, the old one too (see user/lib/xlen.c).
 	 * A length whose bit is set in xretire is being moved out: new
 	 * blocks of that length go to the trie, the data plane still looks
 	 * it up. Written by apply only. */
