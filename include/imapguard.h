@@ -27,28 +27,37 @@
 #define IG_XLENS 3		/* hashed block lengths per family */
 
 /*
- * Map names. They are also the file names under the pin directory, so the
- * CLI, the agent and the loader agree on them.
+ * The pinned maps, one row each: X(ID, name, capacity). The name is the
+ * map's identifier in bpf/maps.h and its file name under the pin
+ * directory, so the CLI, the agent and the loader agree on it (the
+ * manner of xdp-filter's MAP_NAME_*). From this list come enum ig_map_id
+ * (IG_M_<ID>) and ig_map_names[] (user/lib/pins.h), the loader's sizing
+ * (user/lib/loader.c) and a compile-time check that bpf/maps.h defines
+ * every map; tests/unit/test_maps checks the object's maps both ways.
+ * capacity, how the loader sizes the map: FIXED as compiled, SOURCES the
+ * policy's max_sources, OFFENDERS max_sources / 4 (at least 1024).
  */
-#define IG_MAP_CFG "ig_cfg"
-#define IG_MAP_LISTS4 "ig_lists4"
-#define IG_MAP_LISTS6 "ig_lists6"
-#define IG_MAP_BLOCKS4 "ig_blocks4"
-#define IG_MAP_BLOCKS6 "ig_blocks6"
-#define IG_MAP_RATE "ig_rate"
-#define IG_MAP_RATE_FB "ig_rate_fb"
-#define IG_MAP_STATS "ig_stats"
-#define IG_MAP_META "ig_meta"
-#define IG_MAP_BURST "ig_burst"
-#define IG_MAP_OFFENCES "ig_offences"
-#define IG_MAP_XBLOCKS4 "ig_xblocks4" /* blocks at hashed lengths */
-#define IG_MAP_XBLOCKS6 "ig_xblocks6"
-#define IG_MAP_XNOTES "ig_xnotes"	/* their --reason texts */
-#define IG_MAP_EVENTS "ig_events"
-#define IG_MAP_GRANTS4 "ig_grants4"
-#define IG_MAP_GRANTS6 "ig_grants6"
-#define IG_MAP_USER_GRANTS "ig_user_grants"
-#define IG_MAP_SUMCNT "ig_sumcnt"
+#define IG_MAPS(X)                                                             \
+	X(CFG, ig_cfg, FIXED)                                                  \
+	X(LISTS4, ig_lists4, FIXED)                                            \
+	X(LISTS6, ig_lists6, FIXED)                                            \
+	X(BLOCKS4, ig_blocks4, SOURCES)                                        \
+	X(BLOCKS6, ig_blocks6, SOURCES)                                        \
+	X(RATE, ig_rate, SOURCES)                                              \
+	X(STATS, ig_stats, FIXED)                                              \
+	X(META, ig_meta, FIXED)                                                \
+	X(BURST, ig_burst, SOURCES)                                            \
+	X(OFFENCES, ig_offences, OFFENDERS)                                    \
+	X(XBLOCKS4, ig_xblocks4, SOURCES) /* blocks at hashed lengths */       \
+	X(XBLOCKS6, ig_xblocks6, SOURCES)                                      \
+	X(XNOTES, ig_xnotes, SOURCES)	   /* their --reason texts */             \
+	X(EVENTS, ig_events, FIXED)                                            \
+	X(GRANTS4, ig_grants4, FIXED)                                          \
+	X(GRANTS6, ig_grants6, FIXED)                                          \
+	X(USER_GRANTS, ig_user_grants, FIXED)                                  \
+	X(SUMCNT, ig_sumcnt, FIXED)                                            \
+	X(RATE_FB, ig_rate_fb, SOURCES)
+
 #define IG_LINK_SOCKOPS "link_sockops" /* pinned cgroup link */
 
 #define IG_MAX_GRANTS 65536
