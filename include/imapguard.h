@@ -14,6 +14,7 @@
 /* Bumped whenever a pinned map's layout or meaning changes. A binary refuses
  * pins whose schema differs, so it can never misread an older layout. */
 #define IG_SCHEMA_VERSION 3
+#define IG_META_MAGIC 0x31474d49u
 
 /*
  * The layout IG_SCHEMA_VERSION stands for, checked at the end of this
@@ -101,7 +102,6 @@
 	VAL(IG_NR_GLOBALS, 3) VAL(IG_NR_VERDICTS, 3) VAL(IG_NR_REASONS, 9)     \
 	VAL(IG_NR_PORT_EXTRAS, 5) VAL(IG_PORT_SLOTS, 64)                       \
 	VAL(IG_NR_STATS, 2091) VAL(IG_SUMCNT_ENTRIES, 2097154)
-#define IG_META_MAGIC 0x31474d49u
 
 /* Policy limits. */
 #define IG_MAX_PORTS 32		/* policed ports in one policy */
@@ -121,8 +121,9 @@
  * (IG_M_<ID>) and ig_map_names[] (user/lib/pins.h), the loader's sizing
  * (user/lib/loader.c) and a compile-time check that bpf/maps.h defines
  * every map; tests/unit/test_maps checks the object's maps both ways.
- * capacity, how the loader sizes the map: FIXED as compiled, SOURCES the
- * policy's max_sources, OFFENDERS max_sources / 4 (at least 1024).
+ * The capacity column says how the loader sizes the map: FIXED as
+ * compiled, SOURCES the policy's max_sources, OFFENDERS max_sources / 4
+ * (at least 1024).
  */
 #define IG_MAPS(X)                                                             \
 	X(CFG, ig_cfg, FIXED)                                                  \
@@ -137,7 +138,7 @@
 	X(OFFENCES, ig_offences, OFFENDERS)                                    \
 	X(XBLOCKS4, ig_xblocks4, SOURCES) /* blocks at hashed lengths */       \
 	X(XBLOCKS6, ig_xblocks6, SOURCES)                                      \
-	X(XNOTES, ig_xnotes, SOURCES)	   /* their --reason texts */             \
+	X(XNOTES, ig_xnotes, SOURCES) /* their --reason texts */               \
 	X(EVENTS, ig_events, FIXED)                                            \
 	X(GRANTS4, ig_grants4, FIXED)                                          \
 	X(GRANTS6, ig_grants6, FIXED)                                          \
