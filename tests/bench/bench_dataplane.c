@@ -23,6 +23,7 @@
 #include "blocks.h"
 #include "bpfenv.h"
 #include "imapguard.skel.h"
+#include "imapguard_bench.skel.h"
 #include "loader.h"
 #include "pkt.h"
 #include "sockops.h"
@@ -160,15 +161,22 @@ static char *policy_with_lists(int n_allow, int n_deny, const char *extra_allow)
 }
 
 /* The XDP program with its IPv4 source cycling over `spread` addresses
- * from the packet's (ig_bench_spread). */
-static int load_spread_xdp(struct bpfenv *e, struct imapguard_bpf **skel, uint32_t spread)
+ * from the packet's: the bench build of the data plane (ig_bench_spread,
+ * bpf/classify.h), on the pinned maps. Its file descriptor, or -errno. */
+static int load_spread_xdp(struct bpfenv *e, struct imapguard_bench_bpf **skel, uint32_t spread)
 {
-	int err = ig_obj_open(e->pin, MAX_SOURCES, "ig_xdp", skel);
+	int err;
 
+	*skel = imapguard_bench_bpf__open();
+	if (!*skel)
+		return -errno;
+	err = ig_obj_bind_maps((*skel)->obj, e->pin, MAX_SOURCES);
 	if (err)
 		return err;
+	ig_obj_select_prog((*skel)->obj, "ig_xdp");
+	(*skel)->rodata->ig_rate_fb_size = MAX_SOURCES;
 	(*skel)->rodata->ig_bench_spread = spread;
-	err = imapguard_bpf__load(*skel);
+	err = imapguard_bench_bpf__load(*skel);
 	return err ? err : bpf_program__fd((*skel)->progs.ig_xdp);
 }
 
@@ -381,7 +389,7 @@ int main(void)
 			blocked0 = { .family = 4, .src = "10.0.0.0", .dport = 993 },
 			neighbour = { .family = 4, .src = "10.1.134.200", .dport = 993 },
 			near = { .family = 4, .src = "198.18.32.9", .dport = 143 };
-	struct imapguard_bpf *spread_skel = NULL, *blk_skel = NULL;
+	struct imapguard_bench_bpf *spread_skel = NULL, *blk_skel = NULL;
 	struct baseline_bpf *bl;
 	double ns;
 	struct bpfenv e;
@@ -396,7 +404,7 @@ int main(void)
 	bl->rodata->spread = SPREAD;
 	if (baseline_bpf__load(bl))
 		return fprintf(stderr, "bench: cannot load baselines\n"), 1;
-	err = bpfenv_setup(&e, MAX_SOURCES, 0);
+	err = bpfenv_setup(&e, MAX_SOURCES);
 	if (err) {
 		fprintf(stderr, "bench: cannot set up imapguard: %s\n", strerror(-err));
 		bpfenv_teardown(&e);
@@ -470,7 +478,7 @@ int main(void)
 	}
 
 	/* 1,000,000 blocks (max_sources 1048576), sources cycling over them */
-	imapguard_bpf__destroy(blk_skel);
+	imapguard_bench_bpf__destroy(blk_skel);
 	blk_skel = NULL;
 	if (!add_blocks(&e, 100000, 1000000) &&
 	    (fd = load_spread_xdp(&e, &blk_skel, 1000000)) >= 0) {
@@ -496,8 +504,8 @@ int main(void)
 	}
 	bench_sockops(&e);
 	bench_memory(&e);
-	imapguard_bpf__destroy(spread_skel);
-	imapguard_bpf__destroy(blk_skel);
+	imapguard_bench_bpf__destroy(spread_skel);
+	imapguard_bench_bpf__destroy(blk_skel);
 	baseline_bpf__destroy(bl);
 	bpfenv_teardown(&e);
 	return 0;
