@@ -446,9 +446,8 @@ int main(void)
 		return 1;
 	{
 		struct ig_prefix p;
-		char errbuf[64];
 
-		ig_prefix_parse("198.18.0.77", &p, errbuf, sizeof(errbuf));
+		ig_prefix_parse("198.18.0.77", &p);
 		ig_block_add(&e.h, &p, 3600ull * 1000000000ull, NULL, IG_ORIGIN_MANUAL,
 			     IG_BR_MANUAL);
 	}

@@ -389,9 +389,8 @@ static void run_truncations(void)
 static int add_block(const char *cidr, int64_t ttl_ns)
 {
 	struct ig_prefix p;
-	char err[128];
 
-	if (ig_prefix_parse(cidr, &p, err, sizeof(err)))
+	if (ig_prefix_parse(cidr, &p))
 		return -1;
 	if (ttl_ns >= 0)
 		return ig_block_add(&env.h, &p, (uint64_t)ttl_ns, "test", IG_ORIGIN_MANUAL,
@@ -413,9 +412,8 @@ static int add_block(const char *cidr, int64_t ttl_ns)
 static int del_block(const char *cidr)
 {
 	struct ig_prefix p;
-	char err[128];
 
-	return ig_prefix_parse(cidr, &p, err, sizeof(err)) ? -1 : ig_block_del(&env.h, &p);
+	return ig_prefix_parse(cidr, &p) ? -1 : ig_block_del(&env.h, &p);
 }
 
 static void expect_frame(const char *name, const struct pkt_spec *spec,
@@ -483,9 +481,8 @@ static void run_blocks(void)
 static int add_grant(const char *cidr, int64_t ttl_ns)
 {
 	struct ig_prefix p;
-	char err[128];
 
-	if (ig_prefix_parse(cidr, &p, err, sizeof(err)))
+	if (ig_prefix_parse(cidr, &p))
 		return -1;
 	if (ttl_ns > 0)
 		return ig_grant_source_add(&env.h, &p, (uint64_t)ttl_ns, "test");
@@ -614,9 +611,8 @@ static struct ig_src_key rate_key(const char *src)
 	const struct ig_slot *sl = &env.h.cfg->slot[env.h.cfg->active & 1];
 	struct ig_src_key k = { .family = 4, .stat_idx = (uint8_t)bpfenv_stat_slot(&env, 110) };
 	struct ig_prefix p;
-	char err[64];
 
-	ig_prefix_parse(src, &p, err, sizeof(err));
+	ig_prefix_parse(src, &p);
 	memcpy(&k.addr[0], p.addr, 4);
 	k.addr[0] &= sl->mask4;
 	return k;

@@ -101,9 +101,8 @@ static int block_of(const char *pfx, struct ig_block *out)
 static void unblock(const char *pfx)
 {
 	struct ig_prefix p;
-	char err[64];
 
-	ig_prefix_parse(pfx, &p, err, sizeof(err));
+	ig_prefix_parse(pfx, &p);
 	ig_block_del(&env.h, &p);
 }
 

@@ -89,9 +89,7 @@ static uint64_t before[IG_NR_STATS], after[IG_NR_STATS];
 
 static int prefix(const char *s, struct ig_prefix *p)
 {
-	char err[128];
-
-	return ig_prefix_parse(s, p, err, sizeof(err)) ? -EINVAL : 0;
+	return ig_prefix_parse(s, p) ? -EINVAL : 0;
 }
 
 static int block(const char *cidr, uint8_t origin, uint8_t reason, int64_t ttl_s)

@@ -55,10 +55,10 @@ static struct bpfenv env;
 static struct ig_prefix pfx(const char *s)
 {
 	struct ig_prefix p = {};
-	char err[128];
+	int err = ig_prefix_parse(s, &p);
 
-	if (ig_prefix_parse(s, &p, err, sizeof(err)))
-		fprintf(stderr, "# bad prefix %s: %s\n", s, err);
+	if (err)
+		fprintf(stderr, "# %s\n", ig_prefix_strerror(s, err));
 	return p;
 }
 

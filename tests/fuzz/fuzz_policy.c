@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ig_policy pol;
 	struct ig_diag d = {};
 	struct ig_prefix p;
-	char *s, err[256];
+	char *s;
 	uint64_t ns;
 	uint32_t n;
 	FILE *f;
@@ -28,9 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = '\0';
-	ig_prefix_parse(s, &p, err, sizeof(err));
-	ig_duration_parse(s, &ns, err, sizeof(err));
-	ig_rate_parse(s, &n, &ns, err, sizeof(err));
+	/* the explanations quote the input and re-read it: fuzzed as well */
+	ig_prefix_strerror(s, ig_prefix_parse(s, &p));
+	ig_duration_strerror(s, ig_duration_parse(s, &ns));
+	ig_rate_strerror(s, ig_rate_parse(s, &n, &ns));
 
 	memset(&pol, 0, sizeof(pol));
 	f = fmemopen(s, size ? size : 1, "r");

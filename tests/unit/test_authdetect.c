@@ -25,9 +25,8 @@ static struct ig_auth_conf conf(uint32_t fails, uint32_t users, uint32_t ufails)
 static struct ig_prefix src(const char *s)
 {
 	struct ig_prefix p;
-	char err[64];
 
-	assert_int_equal(ig_prefix_parse(s, &p, err, sizeof(err)), 0);
+	assert_int_equal(ig_prefix_parse(s, &p), 0);
 	return p;
 }
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <bpf/libbpf.h>
 
 #include "log.h"
 
@@ -58,6 +59,29 @@ static void test_print_hook(void **state)
 	assert_null(ig_set_print(old));
 	assert_string_equal(ig_print_level_name(IG_PRINT_ERROR), "error");
 	assert_string_equal(ig_print_level_name(IG_PRINT_DEBUG), "debug");
+}
+
+/* libbpf's own messages (-v) reach the caller's hook too, at their level
+ * and as one line: the agent's JSON log, not its stderr, carries them */
+static void test_libbpf_through_hook(void **state)
+{
+	ig_print_fn old;
+
+	(void)state;
+	ig_log_setup_libs();
+	old = ig_set_print(capture);
+	seen_count = 0;
+	ig_verbose = 0;
+	assert_null(bpf_object__open_file("/nonexistent/ig-test.bpf.o", NULL));
+	assert_int_equal(seen_count, 0); /* quiet unless -v */
+	ig_verbose = 1;
+	assert_null(bpf_object__open_file("/nonexistent/ig-test.bpf.o", NULL));
+	ig_verbose = 0;
+	assert_true(seen_count > 0);
+	assert_int_equal(seen_level, IG_PRINT_WARNING);
+	assert_non_null(strstr(seen, "libbpf: "));
+	assert_null(strchr(seen, '\n'));
+	ig_set_print(old);
 }
 
 /* journalctl -p err must show errors and nothing milder */
@@ -111,6 +135,7 @@ int main(void)
 		cmocka_unit_test(test_print_hook),
 		cmocka_unit_test(test_priorities),
 		cmocka_unit_test(test_journal_stream),
+		cmocka_unit_test(test_libbpf_through_hook),
 	};
 
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);

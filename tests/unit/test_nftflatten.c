@@ -59,9 +59,8 @@ static long flatten(const struct in *in, size_t n, struct ig_nft_ival *out)
 	assert_true(n <= MAXN);
 	for (size_t i = 0; i < n; i++) {
 		struct ig_prefix p;
-		char err[128];
 
-		assert_int_equal(ig_prefix_parse(in[i].prefix, &p, err, sizeof(err)), 0);
+		assert_int_equal(ig_prefix_parse(in[i].prefix, &p), 0);
 		ig_nftset_ival(&p, in[i].timeout_ms, &v[i]);
 	}
 	return ig_nftset_flatten(v, n, out);

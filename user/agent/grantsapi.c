@@ -113,13 +113,13 @@ int grants_request(struct agent *a, struct MHD_Connection *c, const char *url,
 		int is_user = url[11] == 'u';
 		const char *what = url + (is_user ? 16 : 18);
 		struct ig_prefix p;
-		char err[256];
 		int rc;
 
 		if (!del)
 			return authpolicy_not_allowed(a, c, "DELETE");
-		if (!is_user && ig_prefix_parse(what, &p, err, sizeof(err)))
-			return authpolicy_fail(a, c, MHD_HTTP_BAD_REQUEST, err);
+		if (!is_user && (rc = ig_prefix_parse(what, &p)))
+			return authpolicy_fail(a, c, MHD_HTTP_BAD_REQUEST,
+					       ig_prefix_strerror(what, rc));
 		rc = is_user ? ig_grant_user_del(&a->h, what) : ig_grant_source_del(&a->h, &p);
 		if (rc == -ENOENT)
 			return authpolicy_fail(a, c, MHD_HTTP_NOT_FOUND, "no such grant");

@@ -89,7 +89,6 @@ static void user_text(struct auth_req *r, size_t len)
 int auth_req_parse(const char *body, size_t len, struct auth_req *r, const char **why)
 {
 	const char *remote, *secured;
-	char err[128];
 	size_t ulen = 0;
 	int tls;
 
@@ -104,7 +103,7 @@ int auth_req_parse(const char *body, size_t len, struct auth_req *r, const char 
 		goto bad;
 	}
 	remote = field(r->o, "remote");
-	if (!remote || ig_prefix_parse(remote, &r->remote, err, sizeof(err)) ||
+	if (!remote || ig_prefix_parse(remote, &r->remote) ||
 	    r->remote.len != (r->remote.family == 4 ? 32 : 128)) {
 		*why = "'remote' must be the client's IP address";
 		goto bad;
@@ -162,7 +161,7 @@ int grant_req_parse(const char *body, size_t len, struct grant_req *r, char *why
 		    size_t whylen)
 {
 	const char *source = NULL, *ttl = NULL, *msg;
-	char err[256];
+	int err;
 
 	memset(r, 0, sizeof(*r));
 	r->o = body ? http_parse_object(body, len) : NULL;
@@ -175,7 +174,7 @@ int grant_req_parse(const char *body, size_t len, struct grant_req *r, char *why
 		msg = "'user', 'source', 'ttl' and 'note' must be strings without NUL";
 	else if (!r->user == !source)
 		msg = "give exactly one of 'user' and 'source'";
-	else if (!ttl || ig_duration_parse(ttl, &r->ttl_ns, err, sizeof(err)) ||
+	else if (!ttl || ig_duration_parse(ttl, &r->ttl_ns) ||
 		 r->ttl_ns > GRANT_TTL_MAX)
 		msg = "'ttl' must be a duration up to 30d, e.g. \"8h\"";
 	else if (!ig_note_ok(r->note))
@@ -184,8 +183,8 @@ int grant_req_parse(const char *body, size_t len, struct grant_req *r, char *why
 	else if (r->user && !ig_user_ok(r->user))
 		msg = "'user' must be valid UTF-8 without spaces or control characters, "
 		      "shorter than 128 bytes";
-	else if (source && ig_prefix_parse(source, &r->source, err, sizeof(err)))
-		msg = err;
+	else if (source && (err = ig_prefix_parse(source, &r->source)))
+		msg = ig_prefix_strerror(source, err);
 	else
 		msg = NULL;
 	if (msg) {

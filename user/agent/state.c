@@ -302,10 +302,9 @@ static int restore_block(struct agent *a, json_object *e, double now_wall, uint6
 	double exp, created, num;
 	const char *pfx = jstr(e, "prefix"), *org = jstr(e, "origin"), *rsn = jstr(e, "reason"),
 		   *note = jstr(e, "note");
-	char err[128];
 	int o, r;
 
-	if (!pfx || ig_prefix_parse(pfx, &p, err, sizeof(err)) || !org || !rsn)
+	if (!pfx || ig_prefix_parse(pfx, &p) || !org || !rsn)
 		return -EINVAL;
 	o = origin_code(org, ig_origin_name, IG_NR_ORIGINS);
 	r = origin_code(rsn, ig_block_reason_name, IG_NR_BLOCK_REASONS);
@@ -341,9 +340,8 @@ static int restore_offence(struct agent *a, json_object *e, double now_wall, uin
 	struct ig_prefix p;
 	double last, level;
 	const char *pfx = jstr(e, "prefix");
-	char err[128];
 
-	if (!pfx || ig_prefix_parse(pfx, &p, err, sizeof(err)) || jnum(e, "last_unix", &last) ||
+	if (!pfx || ig_prefix_parse(pfx, &p) || jnum(e, "last_unix", &last) ||
 	    jnum(e, "level", &level) || level < 0 || level > IG_MAX_LEVEL)
 		return -EINVAL;
 	if (now_wall - last >= IG_OFFENCE_MEMORY_NS / 1e9)
@@ -365,14 +363,13 @@ static int restore_grant(struct agent *a, json_object *e, double now_wall, uint6
 	struct ig_grant g = {}, cur;
 	struct ig_prefix p = {};
 	double exp, created;
-	char err[128];
 	int k;
 
 	if (!kind || jnum(e, "expires_unix", &exp))
 		return -EINVAL;
 	k = !strcmp(kind, "user") ? IG_GRANT_USER : !strcmp(kind, "source") ? IG_GRANT_SOURCE : -1;
 	if (k < 0 || (k == IG_GRANT_USER && !user) ||
-	    (k == IG_GRANT_SOURCE && (!src || ig_prefix_parse(src, &p, err, sizeof(err)))))
+	    (k == IG_GRANT_SOURCE && (!src || ig_prefix_parse(src, &p))))
 		return -EINVAL;
 	if (exp <= now_wall)
 		return 0;

@@ -12,13 +12,11 @@
 
 static int parse_prefix_arg(const char *s, struct ig_prefix *p)
 {
-	char err[256];
+	int err = ig_prefix_parse(s, p);
 
-	if (ig_prefix_parse(s, p, err, sizeof(err))) {
-		ig_err("%s", err);
-		return -EINVAL;
-	}
-	return 0;
+	if (err)
+		ig_err("%s", ig_prefix_strerror(s, err));
+	return err;
 }
 
 struct block_add_args {

@@ -44,20 +44,20 @@ struct target {
 
 static int parse_target(const struct grant_args *a, int argc, char **argv, struct target *t)
 {
-	char err[256];
+	int err;
 
 	memset(t, 0, sizeof(*t));
 	t->user = a->user;
 	t->ttl = a->ttl;
 	t->note = a->reason;
-	if (!t->user && argc == 1 && ig_prefix_parse(argv[0], &t->p, err, sizeof(err))) {
-		ig_err("%s", err);
-		return -1;
+	if (!t->user && argc == 1 && (err = ig_prefix_parse(argv[0], &t->p))) {
+		ig_err("%s", ig_prefix_strerror(argv[0], err));
+		return err;
 	}
 	if (t->user && !ig_user_ok(t->user)) {
 		ig_err("--user must be a login name in valid UTF-8 without spaces or control "
 		       "characters, shorter than %d bytes", IG_USER_LEN);
-		return -1;
+		return -EINVAL;
 	}
 	return 0;
 }

@@ -33,17 +33,18 @@ struct lookup {
 
 static int parse_args(const struct lookup_args *a, const char *addr, struct lookup *l)
 {
-	char err[256];
+	int err;
 
 	l->port = a->port ? a->port : IG_STANDING_ANY_PORT;
-	if (ig_prefix_parse(addr, &l->addr, err, sizeof(err))) {
-		ig_err("%s", err);
-		return -1;
+	err = ig_prefix_parse(addr, &l->addr);
+	if (err) {
+		ig_err("%s", ig_prefix_strerror(addr, err));
+		return err;
 	}
 	if (l->addr.len != ig_prefix_bits(&l->addr)) {
 		ig_err("lookup takes one address, not a prefix (a source's standing is "
 		       "per address)");
-		return -1;
+		return -EINVAL;
 	}
 	return 0;
 }

@@ -91,8 +91,9 @@ static void store(const struct bound_opt *b, const void *v, size_t len)
 static int set_value(const struct level *l, const struct bound_opt *b, char *arg)
 {
 	const struct cli_opt *o = b->opt;
-	char err[256], *end;
+	char *end;
 	uint64_t ns;
+	int err;
 	long v;
 	int one = 1;
 
@@ -110,8 +111,9 @@ static int set_value(const struct level *l, const struct bound_opt *b, char *arg
 					   "at most %d bytes", o->name, IG_NOTE_LEN - 1);
 		break;
 	case CLI_DURATION:
-		if (ig_duration_parse(arg, &ns, err, sizeof(err)))
-			return usage_error(l, "--%s: %s", o->name, err);
+		err = ig_duration_parse(arg, &ns);
+		if (err)
+			return usage_error(l, "--%s: %s", o->name, ig_duration_strerror(arg, err));
 		store(b, &ns, sizeof(ns));
 		return 0;
 	case CLI_PORT:

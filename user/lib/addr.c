@@ -30,17 +30,18 @@ void ig_prefix_mask(struct ig_prefix *p)
 		p->addr[i] &= m[i];
 }
 
+/* LEN after the slash: plain decimal digits, 0..max. */
 static int parse_len(const char *s, int max, int *len)
 {
 	char *end;
 	long v;
 
-	if (!*s || *s == '+' || *s == '-' || *s == ' ')
-		return -1;
+	if (*s < '0' || *s > '9')
+		return -ERANGE;
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno || *end || v < 0 || v > max)
-		return -1;
+	if (errno || *end || v > max)
+		return -ERANGE;
 	*len = (int)v;
 	return 0;
 }
@@ -52,47 +53,41 @@ int ig_v4mapped(const struct ig_prefix *p)
 	return p->family == 6 && !memcmp(p->addr, mapped, sizeof(mapped));
 }
 
-int ig_prefix_parse(const char *s, struct ig_prefix *p, char *err, size_t errlen)
+/* ig_prefix_parse, leaving in *p what it read before an error: the family
+ * once the address parsed, the unmasked prefix on -EADDRNOTAVAIL (so
+ * ig_prefix_strerror can name the family and the network). */
+static int parse(const char *s, struct ig_prefix *p)
 {
 	char host[INET6_ADDRSTRLEN + 1];
 	const char *slash = strchr(s, '/');
 	size_t hlen = slash ? (size_t)(slash - s) : strlen(s);
 	struct ig_prefix masked;
-	char net[IG_PREFIX_STRLEN];
-	int len;
+	int len, err;
 
 	memset(p, 0, sizeof(*p));
-	if (hlen == 0 || hlen >= sizeof(host)) {
-		snprintf(err, errlen, "'%s' is not an IP address or CIDR", s);
+	if (hlen == 0 || hlen >= sizeof(host))
 		return -EINVAL;
-	}
 	memcpy(host, s, hlen);
 	host[hlen] = '\0';
-	if (inet_pton(AF_INET, host, p->addr) == 1) {
+	if (inet_pton(AF_INET, host, p->addr) == 1)
 		p->family = 4;
-	} else if (inet_pton(AF_INET6, host, p->addr) == 1) {
+	else if (inet_pton(AF_INET6, host, p->addr) == 1)
 		p->family = 6;
-	} else {
-		snprintf(err, errlen, "'%s' is not an IP address or CIDR", s);
+	else
 		return -EINVAL;
-	}
 	len = ig_prefix_bits(p);
-	if (slash && parse_len(slash + 1, ig_prefix_bits(p), &len)) {
-		snprintf(err, errlen, "'%s': prefix length must be 0-%d for IPv%d",
-			 s, ig_prefix_bits(p), p->family);
-		return -EINVAL;
+	if (slash) {
+		err = parse_len(slash + 1, ig_prefix_bits(p), &len);
+		if (err)
+			return err;
 	}
 	p->len = (uint8_t)len;
 	if (ig_v4mapped(p)) {
 		/* ::ffff:a.b.c.d is an IPv4 client (a dual-stack socket, or a
 		 * proxy's x-originating-ip): one form everywhere, so it is
 		 * masked, stored and enforced as the IPv4 it is */
-		if (len < 96) {
-			snprintf(err, errlen, "'%s' reaches into IPv4-mapped addresses "
-				 "(::ffff:0:0/96) but is shorter than /96: write the IPv4 "
-				 "range instead", s);
-			return -EINVAL;
-		}
+		if (len < 96)
+			return -EAFNOSUPPORT;
 		memmove(p->addr, p->addr + 12, 4);
 		memset(p->addr + 4, 0, 12);
 		p->family = 4;
@@ -100,12 +95,46 @@ int ig_prefix_parse(const char *s, struct ig_prefix *p, char *err, size_t errlen
 	}
 	masked = *p;
 	ig_prefix_mask(&masked);
-	if (memcmp(masked.addr, p->addr, sizeof(p->addr)) != 0) {
-		snprintf(err, errlen, "'%s' has host bits set (did you mean %s?)",
-			 s, ig_prefix_str(&masked, net));
-		return -EINVAL;
-	}
+	if (memcmp(masked.addr, p->addr, sizeof(p->addr)) != 0)
+		return -EADDRNOTAVAIL;
 	return 0;
+}
+
+int ig_prefix_parse(const char *s, struct ig_prefix *p)
+{
+	int err = parse(s, p);
+
+	if (err)
+		memset(p, 0, sizeof(*p)); /* nothing half-parsed escapes */
+	return err;
+}
+
+const char *ig_prefix_strerror(const char *s, int err)
+{
+	static _Thread_local char msg[512]; /* the input quoted, and a network */
+	char net[IG_PREFIX_STRLEN];
+	struct ig_prefix p;
+
+	parse(s, &p);
+	switch (err) {
+	case -ERANGE:
+		snprintf(msg, sizeof(msg), "'%s': prefix length must be 0-%d for IPv%d", s,
+			 ig_prefix_bits(&p), p.family);
+		break;
+	case -EAFNOSUPPORT:
+		snprintf(msg, sizeof(msg), "'%s' reaches into IPv4-mapped addresses "
+			 "(::ffff:0:0/96) but is shorter than /96: write the IPv4 range instead", s);
+		break;
+	case -EADDRNOTAVAIL:
+		ig_prefix_mask(&p);
+		snprintf(msg, sizeof(msg), "'%s' has host bits set (did you mean %s?)", s,
+			 ig_prefix_str(&p, net));
+		break;
+	default:
+		snprintf(msg, sizeof(msg), "'%s' is not an IP address or CIDR", s);
+		break;
+	}
+	return msg;
 }
 
 int ig_prefix_contains(const struct ig_prefix *outer, const struct ig_prefix *inner)

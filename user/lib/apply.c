@@ -171,17 +171,33 @@ int ig_policy_stage(struct ig_handle *h, const struct ig_policy *pol, int fresh,
 	int err;
 
 	err = ig_compile(pol, fresh ? NULL : &h->cfg->slot[!idle], c);
+	if (err) {
+		ig_err("cannot compile %s: %s", pol->path, strerror(-err));
+		return err;
+	}
+	err = purge_lists(h, idle);
+	if (err) {
+		ig_err("cannot clear the idle policy slot's list entries: %s", strerror(-err));
+		return err;
+	}
+	err = write_lists(h, c, idle, pol->attach == IG_ATTACH_NFT); /* says which entry */
 	if (err)
 		return err;
-	if ((err = purge_lists(h, idle)) || (err = write_lists(h, c, idle, pol->attach == IG_ATTACH_NFT)) ||
-	    (err = zero_stat_slots(h, c->fresh_stat_slots)))
+	err = zero_stat_slots(h, c->fresh_stat_slots);
+	if (err) {
+		ig_err("cannot zero the counters of newly policed ports: %s", strerror(-err));
 		return err;
+	}
 	stage_summary(h->cfg->sum4, c->sum4, idle);
 	stage_summary(h->cfg->sum6, c->sum6, idle);
 	c->slot->generation = h->meta.generation + 1;
 	/* the new prefixes are hashed before any program can block at them */
-	if ((err = ig_xlen_prepare(h, c->slot->prefix_v4, c->slot->prefix_v6)))
+	err = ig_xlen_prepare(h, c->slot->prefix_v4, c->slot->prefix_v6);
+	if (err) {
+		ig_err("cannot hash the block lengths /%u and /%u: %s", c->slot->prefix_v4,
+		       c->slot->prefix_v6, strerror(-err));
 		return err;
+	}
 	memcpy(&h->cfg->slot[idle], c->slot, sizeof(*c->slot));
 	return 0;
 }
@@ -325,8 +341,11 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 		}
 		err = ig_handle_open(&h, pin);
 	}
-	if (err)
+	if (err) {
+		if (err != -EPROTO) /* ig_handle_open said why */
+			ig_err("cannot open the pins under %s: %s", pin, strerror(-err));
 		goto out_unpin;
+	}
 	h.lock_fd = lock_fd;
 	lock_fd = -1;
 	if (!rep->fresh && (err = check_compatible(&h, pol)))
@@ -401,6 +420,9 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 		h.meta.ifaces[i] = plan[i].ifc;
 	snprintf(h.meta.policy_path, sizeof(h.meta.policy_path), "%.255s", pol->path);
 	err = ig_meta_write(&h);
+	if (err)
+		ig_err("cannot record the applied policy in %s/%s: %s", pin, ig_map_names[IG_M_META],
+		       strerror(-err));
 	rep->generation = h.meta.generation;
 out:
 	ig_compiled_free(&c);

@@ -157,16 +157,17 @@ static int attach_xdp(const char *pin, uint32_t max_sources, int generic,
 	int err;
 
 	libxdp_use_pin(pin);
+	prog = NULL;
 	err = ig_obj_open(pin, max_sources, IG_XDP_PROG, &skel);
-	if (err)
-		return err;
-	prog = xdp_program__from_bpf_obj(skel->obj, "xdp");
-	err = (int)libxdp_get_error(prog);
-	if (err) {
-		prog = NULL;
-		goto out;
+	if (!err) {
+		prog = xdp_program__from_bpf_obj(skel->obj, "xdp");
+		err = (int)libxdp_get_error(prog);
+		if (err)
+			prog = NULL;
 	}
-	err = xdp_program__attach(prog, ifindex, generic ? XDP_MODE_SKB : XDP_MODE_NATIVE, 0);
+	if (!err)
+		err = xdp_program__attach(prog, ifindex,
+					  generic ? XDP_MODE_SKB : XDP_MODE_NATIVE, 0);
 	ifname(ifindex, name);
 	if (err == -EBUSY || err == -EEXIST)
 		ig_err("%s already has an XDP program that is not behind a libxdp "
@@ -176,7 +177,6 @@ static int attach_xdp(const char *pin, uint32_t max_sources, int generic,
 		       "or 'attach = tc'", name);
 	else if (err)
 		ig_err("cannot attach XDP to %s: %s", name, strerror(-err));
-out:
 	xdp_program__close(prog);
 	imapguard_bpf__destroy(skel);
 	return err;

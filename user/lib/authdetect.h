@@ -36,14 +36,16 @@ struct ig_window {
 	uint32_t cnt[IG_WINDOW_STEPS];
 };
 
-/* Add n at `now`; returns the count over the window. A `now` in a step
- * older than the window's newest (the step grew on a reload) restarts the
- * window there. */
+/* Add n at `now` (CLOCK_MONOTONIC ns; steps of step_ns) and return the
+ * count over the window. A `now` in a step older than the window's newest
+ * (the step grew on a reload) restarts the window there. */
 uint32_t ig_window_add(struct ig_window *w, uint64_t step_ns, uint64_t now, uint32_t n);
 
 struct ig_auth;
 
-/* max_sources / max_users bound the tables (entries, not bytes). */
+/* A learner with settings `conf`; max_sources / max_users bound its
+ * tables (entries, not bytes; the oldest entry makes room). Returns it, or
+ * NULL with errno ENOMEM. Free it with ig_auth_free() (NULL is fine). */
 struct ig_auth *ig_auth_new(const struct ig_auth_conf *conf, size_t max_sources,
 			    size_t max_users);
 void ig_auth_free(struct ig_auth *a);
@@ -67,15 +69,18 @@ struct ig_auth_result {
 
 /*
  * A failed login of `user` from `src` (already masked to the policy's
- * prefix). A result that blocks also restarts the source's windows.
+ * prefix) at `now` (CLOCK_MONOTONIC ns): the verdict and the counts into
+ * *res. A result that blocks also restarts the source's windows. Cannot
+ * fail: a full table forgets its oldest entry.
  */
 void ig_auth_failure(struct ig_auth *a, const struct ig_prefix *src, const char *user,
 		     uint64_t now, struct ig_auth_result *res);
 
-/* Failures of this user across all sources over the window. */
+/* Failures of this user across all sources over the window ending at
+ * `now` (CLOCK_MONOTONIC ns); 0 for a user not tracked. */
 uint32_t ig_auth_user_fails(struct ig_auth *a, const char *user, uint64_t now);
 
-/* Entries tracked now (for metrics). */
+/* Entries tracked now (for metrics): sources, and users. */
 size_t ig_auth_sources(const struct ig_auth *a);
 size_t ig_auth_users(const struct ig_auth *a);
 

@@ -28,16 +28,20 @@ struct ig_compiled {
 };
 
 /*
- * Compile `pol`. `prev` is the slot in force (NULL when nothing is loaded):
- * ports it already polices keep their counter slot, and new ports take slots
- * it does not use, so counters are never mixed across a re-apply.
+ * Compile `pol` into *out. `prev` is the slot in force (NULL when nothing
+ * is loaded): ports it already polices keep their counter slot, and new
+ * ports take slots it does not use, so counters are never mixed across a
+ * re-apply. Returns 0, or -ENOMEM (with *out freed). Prints nothing.
  */
 int ig_compile(const struct ig_policy *pol, const struct ig_slot *prev,
 	       struct ig_compiled *out);
+
+/* Free what ig_compile allocated and zero c; a zeroed c is fine. */
 void ig_compiled_free(struct ig_compiled *c);
 
-/* A rate-limited port's `rate = count/interval`, back from the GCRA form
- * the data plane keeps (emission interval and tolerance). */
+/* A rate-limited port's `rate = count/interval` (interval in ns), back
+ * from the GCRA form the data plane keeps (emission interval and
+ * tolerance); 0 for a port without a rate. */
 uint64_t ig_rate_interval_ns(const struct ig_port_cfg *pc);
 uint64_t ig_rate_count(const struct ig_port_cfg *pc);
 
@@ -47,7 +51,8 @@ uint64_t ig_rate_count(const struct ig_port_cfg *pc);
 int ig_summary_for_each(const struct ig_prefix *p, void (*fn)(uint32_t bit, void *arg),
 			void *arg);
 
-/* The same into a bitmap of IG_SUM_WORDS words. */
+/* The same into a bitmap of IG_SUM_WORDS words: sets the bits, returns 0,
+ * or 1 (setting nothing) when the prefix is too short to enumerate. */
 int ig_summary_mark(__u64 *words, const struct ig_prefix *p);
 
 #endif

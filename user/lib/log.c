@@ -39,6 +39,17 @@ const char *ig_print_level_name(enum ig_print_level level)
 	return level <= IG_PRINT_DEBUG ? names[level] : "error";
 }
 
+/* Hand one message to the hook (set: the callers checked). */
+__attribute__((format(printf, 2, 3))) static void print(enum ig_print_level level,
+							  const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	print_fn(level, fmt, ap);
+	va_end(ap);
+}
+
 #define IG_DEFINE_LOG(fn, level, cond)                                         \
 	void fn(const char *fmt, ...)                                          \
 	{                                                                      \
@@ -55,22 +66,39 @@ IG_DEFINE_LOG(ig_warn, IG_PRINT_WARNING, 1)
 IG_DEFINE_LOG(ig_info, IG_PRINT_INFO, 1)
 IG_DEFINE_LOG(ig_debug, IG_PRINT_DEBUG, ig_verbose)
 
+/* Pass one message of libbpf's or libxdp's to our hook at `level`, as
+ * one line: theirs end in a newline, which the hook adds itself. */
+static void forward(enum ig_print_level level, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	if (n)
+		print(level, "%s", msg);
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
-	(void)level;
-	if (!ig_verbose)
+	if (!ig_verbose || !print_fn)
 		return 0; /* our own messages explain failures; -v shows why */
-	return vfprintf(stderr, fmt, ap);
+	forward(level == LIBBPF_WARN ? IG_PRINT_WARNING :
+		level == LIBBPF_INFO ? IG_PRINT_INFO : IG_PRINT_DEBUG, fmt, ap);
+	return 0;
 }
 
 static int libxdp_print(enum libxdp_print_level level, const char *fmt,
 			va_list ap)
 {
-	(void)level;
-	if (!ig_verbose)
+	if (!ig_verbose || !print_fn)
 		return 0;
-	return vfprintf(stderr, fmt, ap);
+	forward(level == LIBXDP_WARN ? IG_PRINT_WARNING :
+		level == LIBXDP_INFO ? IG_PRINT_INFO : IG_PRINT_DEBUG, fmt, ap);
+	return 0;
 }
 
 void ig_log_setup_libs(void)

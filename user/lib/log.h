@@ -1,5 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Messages for operators: one line each, prefixed with the program name. */
+/*
+ * Messages for operators: one line each, prefixed with the program name.
+ * The library's one error path: a function returns 0 (or a count) or a
+ * negative errno; the text explaining a failure goes through the print
+ * hook below (ig_err()), or, for a parser whose caller decides where its
+ * words belong, comes from an ig_*_strerror() function (addr.h,
+ * duration.h); policy diagnostics are collected as "FILE:LINE: message"
+ * (diag.h). A function's comment says when it has already explained an
+ * error, so that its callers do not say it twice.
+ */
 #ifndef IG_LOG_H
 #define IG_LOG_H
 
@@ -27,6 +36,9 @@ ig_print_fn ig_set_print(ig_print_fn fn);
 /* Name of a level: "error", "warning", "info", "debug". */
 const char *ig_print_level_name(enum ig_print_level level);
 
+/* One message at level error / warning / info / debug to the print hook
+ * (printf format, no trailing newline). Debug messages only with
+ * ig_verbose. */
 void ig_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ig_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ig_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -42,7 +54,9 @@ int ig_log_priority(const char *level);
  * fd's device and inode; 0 otherwise (unset, malformed, another file). */
 int ig_journal_stream(int fd);
 
-/* Route libbpf's and libxdp's own messages through us: quiet unless -v. */
+/* Route libbpf's and libxdp's own messages through the print hook, at
+ * their level (warning, info, debug) and one line each: quiet unless -v
+ * (ig_verbose). */
 void ig_log_setup_libs(void);
 
 #endif

@@ -12,8 +12,10 @@
  * the length and the range of the second byte (Unicode table 3-7), which
  * is what excludes overlongs (E0 80.., F0 80..), surrogates (ED A0..) and
  * code points above U+10FFFF (F4 90..). Returns the length and sets *cp,
- * or -n: the first n bytes are a maximal invalid subpart (n >= 1).
+ * or INVALID_SUBPART(n): the first n bytes are a maximal invalid subpart
+ * (n >= 1). A negated length, not an errno.
  */
+#define INVALID_SUBPART(n) (-(n))
 static int utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 {
 	unsigned char b = s[0], lo = 0x80, hi = 0xbf;
@@ -38,11 +40,11 @@ static int utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 		lo = b == 0xf0 ? 0x90 : 0x80;
 		hi = b == 0xf4 ? 0x8f : 0xbf;
 	} else {
-		return -1; /* a continuation byte, C0, C1 or F5..FF */
+		return INVALID_SUBPART(1); /* a continuation byte, C0, C1 or F5..FF */
 	}
 	for (int i = 1; i < n; i++) {
 		if ((size_t)i >= len || s[i] < lo || s[i] > hi)
-			return -i;
+			return INVALID_SUBPART(i);
 		c = c << 6 | (s[i] & 0x3f);
 		lo = 0x80;
 		hi = 0xbf;

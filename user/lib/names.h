@@ -31,14 +31,16 @@ int ig_text_ok(const char *s, size_t len);
  */
 size_t ig_text_safe(const char *s, size_t len, char *out, size_t outsz);
 
-/* A login name: 1 to IG_USER_LEN-1 bytes of text without spaces. */
+/* 1 when `user` is a login name we store: 1 to IG_USER_LEN-1 bytes of
+ * text without spaces; else 0 (NULL included). */
 int ig_user_ok(const char *user);
 
-/* A note: shorter than IG_NOTE_LEN bytes, text. NULL is fine. */
+/* 1 when `note` is a note we store: shorter than IG_NOTE_LEN bytes, text.
+ * NULL (no note) is fine; else 0. */
 int ig_note_ok(const char *note);
 
-/* A note field as stored (struct ig_block, struct ig_grant): NUL-terminated
- * within size bytes, and ig_note_ok. */
+/* 1 when a note field as stored (struct ig_block, struct ig_grant) is
+ * NUL-terminated within size bytes, and ig_note_ok; else 0. */
 int ig_note_field_ok(const char *field, size_t size);
 
 /* Room for the safe form of a field of n bytes. */

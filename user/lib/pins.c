@@ -304,8 +304,10 @@ int ig_handle_open(struct ig_handle *h, const char *pin)
 		h->fd[i] = bpf_obj_get(path);
 		if (h->fd[i] < 0) {
 			err = -errno;
-			ig_err("%s is missing (%s): the pins are incomplete; run "
-			       "'imapguard unload' and apply again", path, strerror(errno));
+			/* the caller says what it means to it (apply recreates
+			 * missing maps; the CLI says "not loaded"): only -v shows
+			 * which one, so nothing is said twice */
+			ig_debug("%s is missing: %s", path, strerror(-err));
 			goto fail;
 		}
 	}

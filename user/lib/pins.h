@@ -20,7 +20,8 @@
 #define IG__MAP_ID(id, name, cap) IG_M_##id,
 enum ig_map_id { IG_MAPS(IG__MAP_ID) IG_NR_MAPS };
 
-/* The name of each map ("ig_cfg", ...): its BPF name and its pin file. */
+/* The pin file name of each map ("ig_cfg", ...), indexed by enum
+ * ig_map_id: the map names of bpf/maps.h. */
 extern const char *const ig_map_names[IG_NR_MAPS];
 
 struct ig_handle {
@@ -32,29 +33,50 @@ struct ig_handle {
 	struct ig_meta meta;	 /* as read at open time */
 };
 
-/* Make sure `pin` is a directory on a bpffs, mounting one if none is found
- * at or above it (as bpftool does). */
+/* Make sure `pin` is a directory on a bpffs, creating it and mounting a
+ * bpffs if none is found at or above it (as bpftool does). Returns 0, or
+ * -errno of mkdir(2) or mount(2) (e.g. -EPERM without CAP_SYS_ADMIN). */
 int ig_pin_prepare(const char *pin);
 
 /* Serialise mutations: an exclusive flock on the pin directory, waited for
- * up to a few seconds. */
+ * up to 10 s. Returns 0 with *fd holding it, or (*fd = -1)
+ * -EBUSY when someone still holds it then, or -errno of open(2) (e.g.
+ * -ENOENT: no such directory). */
 int ig_lock(const char *pin, int *fd);
-/* The same lock, not waited for: 0, -EBUSY when someone holds it, -errno. */
+
+/* The same lock, not waited for: 0, -EBUSY when someone holds it, or
+ * -errno of open(2). */
 int ig_trylock(const char *pin, int *fd);
+
+/* Release the lock in *fd, if held (*fd >= 0), and set *fd = -1. */
 void ig_unlock(int *fd);
 
-/* Open the pinned maps. -ENOENT: nothing is loaded there. -EPROTO: the pins
- * were made by another schema (a message says which). */
+/* Open the pinned maps under `pin` into *h and map ig_cfg and ig_sumcnt.
+ * Returns 0, or (with *h closed) -ENOENT when nothing is loaded there or a
+ * pinned map is missing (the -v log names it), -EPROTO when the pins were
+ * made by another schema or are not ours (explained through the print
+ * hook, so callers do not repeat it), or another -errno of bpf_obj_get()
+ * or mmap(). */
 int ig_handle_open(struct ig_handle *h, const char *pin);
+
+/* Unmap and close what ig_handle_open opened, and release h->lock_fd if
+ * held; safe on a handle that failed to open, and twice. */
 void ig_handle_close(struct ig_handle *h);
+
+/* Write h->meta to the pinned ig_meta: 0, or -errno of the map update. */
 int ig_meta_write(struct ig_handle *h);
-/* The pinned meta, checked (ours, and this binary's schema), into out. */
+
+/* The pinned meta, checked (ours, and this binary's schema), into out.
+ * Returns 0, -EPROTO (explained through the print hook) for another
+ * schema or a map that is not ours, -ENOMEM, or -errno of the lookup. */
 int ig_meta_read(struct ig_handle *h, struct ig_meta *out);
 
-/* Path of a pinned object under the pin directory. */
+/* "PIN/NAME", the path of a pinned object, into buf of len bytes (cut
+ * short if it does not fit). */
 void ig_pin_file(const char *pin, const char *name, char *buf, size_t len);
 
-/* Inode of this process's network namespace. */
+/* Inode of this process's network namespace (/proc/self/ns/net), or 0
+ * when it cannot be read. */
 uint64_t ig_netns_ino(void);
 
 /* This boot's /proc/sys/kernel/random/boot_id (a UUID: 16 bytes, in the
@@ -69,6 +91,8 @@ void ig_boot_id_str(const uint8_t id[16], char buf[37]);
  * period could be had, and then nothing is known about running programs. */
 int ig_sync_programs(void);
 
+/* CLOCK_MONOTONIC now, in nanoseconds: the clock of every *_ns time the
+ * data plane keeps (bpf_ktime_get_ns()). */
 uint64_t ig_mono_ns(void);
 
 #endif

@@ -121,16 +121,19 @@ static int once(struct parser *ps, const char *name, int *first)
 	return 1;
 }
 
+/* Plain decimal min..max: 0, -EINVAL when not digits, -ERANGE out of range. */
 static int parse_uint(const char *s, unsigned long min, unsigned long max,
 		      unsigned long *out)
 {
 	char *end;
 
 	if (!isdigit((unsigned char)*s))
-		return -1;
+		return -EINVAL;
 	errno = 0;
 	*out = strtoul(s, &end, 10);
-	return errno || *end || *out < min || *out > max ? -1 : 0;
+	if (*end)
+		return -EINVAL;
+	return errno || *out < min || *out > max ? -ERANGE : 0;
 }
 
 /* ---- values, parsed by their key's row (policy_keys.c) ---- */
@@ -161,10 +164,10 @@ static void add_cidr(struct parser *ps, char *s)
 {
 	struct ig_prefix_list *l = ps->list;
 	struct ig_prefix p;
-	char err[256];
+	int err = ig_prefix_parse(s, &p);
 
-	if (ig_prefix_parse(s, &p, err, sizeof(err))) {
-		perr(ps, "%s", err);
+	if (err) {
+		perr(ps, "%s", ig_prefix_strerror(s, err));
 		return;
 	}
 	if (l->n == l->cap) {
@@ -401,13 +404,14 @@ static void secret_key(struct parser *ps, const struct ig_policy_key *k, char *b
  * value is reported on this line and stores nothing. */
 static void key_value(struct parser *ps, const struct ig_policy_key *k, char *base, char *value)
 {
-	char *dst = base + k->off, err[256], lim[32];
+	char *dst = base + k->off, words[256], lim[32];
 	struct sockaddr_storage ss;
 	const struct ig_enum_val *v;
 	unsigned long u;
 	unsigned int len;
 	uint32_t count;
 	uint64_t ns;
+	int rc;
 
 	switch (k->type) {
 	case IG_KEY_ENUM:
@@ -416,8 +420,8 @@ static void key_value(struct parser *ps, const struct ig_policy_key *k, char *ba
 		if (v->name) {
 			store_uint(dst, k->size, v->value);
 		} else {
-			enum_words(k->values, err, sizeof(err));
-			perr(ps, "%s must be %s, not '%s'", k->name, err, value);
+			enum_words(k->values, words, sizeof(words));
+			perr(ps, "%s must be %s, not '%s'", k->name, words, value);
 		}
 		break;
 	case IG_KEY_UINT:
@@ -428,8 +432,9 @@ static void key_value(struct parser *ps, const struct ig_policy_key *k, char *ba
 			store_uint(dst, k->size, u);
 		break;
 	case IG_KEY_DURATION:
-		if (ig_duration_parse(value, &ns, err, sizeof(err)))
-			perr(ps, "%s", err);
+		rc = ig_duration_parse(value, &ns);
+		if (rc)
+			perr(ps, "%s", ig_duration_strerror(value, rc));
 		else if (k->max && ns > k->max)
 			perr(ps, "%s can be at most %s", k->name,
 			     ig_duration_str(k->max, lim, sizeof(lim)));
@@ -437,8 +442,9 @@ static void key_value(struct parser *ps, const struct ig_policy_key *k, char *ba
 			memcpy(dst, &ns, sizeof(ns));
 		break;
 	case IG_KEY_RATE:
-		if (ig_rate_parse(value, &count, &ns, err, sizeof(err))) {
-			perr(ps, "%s", err);
+		rc = ig_rate_parse(value, &count, &ns);
+		if (rc) {
+			perr(ps, "%s", ig_rate_strerror(value, rc));
 		} else if (k->max && ns > k->max) {
 			perr(ps, "the %s interval can be at most %s", k->name,
 			     ig_duration_str(k->max, lim, sizeof(lim)));

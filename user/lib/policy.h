@@ -191,8 +191,11 @@ const struct ig_policy_key *ig_policy_key_find(const char *section, const char *
  * order messages name them in); *n receives IG_SEC_COUNT. */
 const struct ig_policy_section *ig_policy_sections(size_t *n);
 
-/* Parse "HOST:PORT" ("[v6]:PORT" for IPv6) into a socket address. */
 struct sockaddr_storage;
+
+/* Parse "HOST:PORT" ("[ADDR]:PORT" for IPv6; HOST a numeric address, PORT
+ * 1-65535) into *ss (port in network order) and its length *len. Returns
+ * 0 or -EINVAL; prints nothing. */
 int ig_parse_listen(const char *s, struct sockaddr_storage *ss, unsigned int *len);
 
 /*
@@ -204,10 +207,17 @@ int ig_parse_listen(const char *s, struct sockaddr_storage *ss, unsigned int *le
 int ig_policy_load(const char *path, struct ig_policy *pol, struct ig_diag *d);
 
 /* The same from an open stream named `name` in messages; `pol` must be
- * zeroed or hold defaults (the fuzzer feeds memory through fmemopen). */
+ * zeroed or hold defaults (the fuzzer feeds memory through fmemopen).
+ * Returns as ig_policy_load. */
 int ig_policy_parse(FILE *f, const char *name, struct ig_policy *pol, struct ig_diag *d);
+
+/* Free a loaded policy's allow and deny lists, and empty them; the rest
+ * of *pol is plain data. */
 void ig_policy_free(struct ig_policy *pol);
 
+/* The policy file's word for an enum ig_action / enum ig_attach value
+ * ("drop", "xdp", ...): a static string from the key table, "none" / "?"
+ * for a value it does not know. */
 const char *ig_action_name(int action);
 const char *ig_attach_name(int attach);
 

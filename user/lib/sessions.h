@@ -13,7 +13,11 @@
 #include "addr.h"
 
 /* Destroy this namespace's TCP sockets whose peer lies in `p` and whose
- * local port is one of `ports`; *killed counts them. */
+ * local port (host order) is one of the nports `ports`, through
+ * NETLINK_SOCK_DIAG's SOCK_DESTROY (needs CONFIG_INET_DIAG_DESTROY and
+ * CAP_NET_ADMIN); *killed counts them. Returns 0 (a socket gone meanwhile
+ * is no error), or -errno of the netlink talk (e.g. -EOPNOTSUPP: the
+ * kernel cannot destroy sockets). */
 int ig_sessions_kill(const struct ig_prefix *p, const uint16_t *ports, int nports,
 		     int *killed);
 

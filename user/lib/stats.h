@@ -15,22 +15,29 @@ extern const char *const ig_global_help[IG_NR_GLOBALS];
 extern const char *const ig_extra_names[IG_NR_PORT_EXTRAS];
 extern const char *const ig_extra_help[IG_NR_PORT_EXTRAS];
 
-/* Sum one counter over all CPUs. */
+/* Counter idx (< IG_NR_STATS) summed over all CPUs into *out. Returns 0,
+ * or -errno of the map lookup or the allocation. */
 int ig_stat_read(struct ig_handle *h, uint32_t idx, uint64_t *out);
 
-/* Every counter, summed over CPUs, into out[IG_NR_STATS], in one batch. */
+/* Every counter, summed over CPUs, into out[IG_NR_STATS], in one batch
+ * (one lookup each where batches are not supported). Returns 0, -ENOMEM,
+ * -EINVAL when the CPU count is unknown, or -errno of a lookup. */
 int ig_stats_read_all(struct ig_handle *h, uint64_t *out);
 
 /* With attach = nft the packet verdicts are counted by nftables' named
- * counters: put them where the BPF ones would be, under the same names. */
+ * counters: put them into out[IG_NR_STATS] where the BPF ones would be,
+ * under the same names. Returns 0 (also with another attach: nothing to
+ * do), or -errno of reading the nftables counters. */
 int ig_stats_overlay_nft(struct ig_handle *h, uint64_t *out);
 
-/* +1 on a counter that user space owns (blocks it decides). Callers that
- * may race each other hold the pin lock; the kernel never writes these. */
+/* +1 on counter idx, one that user space owns (blocks it decides). Callers
+ * that may race each other hold the pin lock; the kernel never writes
+ * these. Returns 0, or -errno of the map lookup, update or allocation. */
 int ig_stat_bump(struct ig_handle *h, uint32_t idx);
 
-/* Can this verdict have this reason? A pass is by policy, allow list or
- * grant; a drop is for anything but the allow list or a grant. */
+/* 1 when verdict (IG_V_*) can have reason (IG_R_*), else 0: a pass is by
+ * policy, allow list or grant; a drop is for anything but the allow list
+ * or a grant. */
 int ig_stat_possible(int verdict, int reason);
 
 /* A zeroed buffer for one element of a per-CPU map (*ncpu values), or NULL
