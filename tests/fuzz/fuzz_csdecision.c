@@ -61,8 +61,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const char *sc = ig_cs_scenario(&whole, d);
 
 			ig_prefix_mask(&m);
-			if (memcmp(&m, &d->prefix, sizeof(m)) || memcmp(d, &cut.v[i], sizeof(*d)) ||
-			    strcmp(sc, ig_cs_scenario(&cut, &cut.v[i])) ||
+			const struct ig_cs_decision *e = &cut.v[i];
+
+			if (ig_prefix_cmp(&m, &d->prefix) != 0 || ig_prefix_cmp(&d->prefix, &e->prefix) != 0 ||
+			    d->id != e->id || d->duration_ns != e->duration_ns || d->deleted != e->deleted ||
+			    d->range != e->range || strcmp(sc, ig_cs_scenario(&cut, e)) != 0 ||
 			    !ig_text_ok(sc, strlen(sc)) || strlen(sc) >= IG_CS_SCENARIO_LEN)
 				abort();
 			if (!d->deleted &&

@@ -54,12 +54,17 @@ static void held_of(struct ig_fleet_decision *o, const struct ig_cs_answer *a,
 	ig_text_safe(sc, strlen(sc), o->note, sizeof(o->note));
 }
 
+/* A decision of the answer, as next_set sorts them. */
+struct change {
+	const struct ig_cs_decision *d;
+};
+
 /* The answer's decisions by prefix, each prefix's deletions first, then
  * its additions, the longest-lasting first. */
 static int by_prefix_change(const void *a, const void *b)
 {
-	const struct ig_cs_decision *x = *(const struct ig_cs_decision *const *)a;
-	const struct ig_cs_decision *y = *(const struct ig_cs_decision *const *)b;
+	const struct ig_cs_decision *x = ((const struct change *)a)->d;
+	const struct ig_cs_decision *y = ((const struct change *)b)->d;
 	int c = ig_prefix_cmp(&x->prefix, &y->prefix);
 
 	if (c)
@@ -81,7 +86,7 @@ static int by_prefix_change(const void *a, const void *b)
 static int next_set(const struct ig_fleet *f, const struct ig_cs_answer *a, int startup,
 		    uint64_t now, struct ig_fleet_decision **out, size_t *n)
 {
-	const struct ig_cs_decision **ch = malloc((a->n ? a->n : 1) * sizeof(*ch));
+	struct change *ch = malloc((a->n ? a->n : 1) * sizeof(*ch));
 	size_t nheld = startup ? 0 : f->n, nc = 0, i = 0, j = 0, k = 0;
 	struct ig_fleet_decision *v;
 
@@ -93,11 +98,11 @@ static int next_set(const struct ig_fleet *f, const struct ig_cs_answer *a, int 
 	}
 	for (size_t x = 0; x < a->n; x++)
 		if (!startup || !a->v[x].deleted)
-			ch[nc++] = &a->v[x];
+			ch[nc++].d = &a->v[x];
 	qsort(ch, nc, sizeof(*ch), by_prefix_change);
 	/* merge the held set (none at startup) with the changes, both by prefix */
 	while (i < nheld || j < nc) {
-		int c = i == nheld ? 1 : j == nc ? -1 : ig_prefix_cmp(&f->v[i].prefix, &ch[j]->prefix);
+		int c = i == nheld ? 1 : j == nc ? -1 : ig_prefix_cmp(&f->v[i].prefix, &ch[j].d->prefix);
 		const struct ig_fleet_decision *keep = NULL;
 		struct ig_fleet_decision add;
 		int deleted = 0, added = 0;
@@ -109,11 +114,11 @@ static int next_set(const struct ig_fleet *f, const struct ig_cs_answer *a, int 
 		if (c == 0)
 			keep = &f->v[i++];
 		/* this prefix's changes: deletions, then the longest addition */
-		for (size_t g = j; j < nc && !ig_prefix_cmp(&ch[j]->prefix, &ch[g]->prefix); j++) {
-			if (ch[j]->deleted) {
+		for (size_t g = j; j < nc && !ig_prefix_cmp(&ch[j].d->prefix, &ch[g].d->prefix); j++) {
+			if (ch[j].d->deleted) {
 				deleted = 1;
 			} else if (!added) {
-				held_of(&add, a, ch[j], now);
+				held_of(&add, a, ch[j].d, now);
 				added = 1;
 			}
 		}
