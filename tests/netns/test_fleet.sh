@@ -15,6 +15,7 @@
 t_need_root "namespace lab"
 t_need_cmd crowdsec crowdsec
 t_need_cmd cscli crowdsec
+t_need_cmd promtool prometheus
 lab_up || { t_fail "lab setup"; exit 1; }
 lab_servers 993 || { t_fail "servers start"; exit 1; }
 cs_up || { t_fail "CrowdSec LAPI starts"; t_done; exit 1; }
@@ -42,6 +43,8 @@ chmod 600 "$CONF"
 lab_agent "$CONF" "http://$M/metrics" || { t_fail "agent starts"; sed 's/^/#   /' "$LAB_DIR/agent.log" | awk 'NR<=20'; t_done; exit 1; }
 
 blocks() { igs block list -j; }
+scrape() { ip netns exec "$NS_S" curl -s "http://$M/metrics"; }
+metric() { scrape | awk -v m="$1" '$1 == m {print $2}'; }
 # block_of PREFIX: its JSON object in the block list, or nothing
 block_of() { blocks | jq -c --arg p "$1" '.blocks[] | select(.prefix == $p)'; }
 # wait_block DESC PREFIX JQ: until the block on PREFIX satisfies JQ (10 s)
@@ -97,6 +100,11 @@ case_ip() {
 		 and .seconds_left > 3500 and .seconds_left <= 3600'
 	row "fleet-blocked source" refused 198.18.64.5 $SRV4 drop blocked
 	row "a neighbour" connects 198.18.64.77 $SRV4 pass policy
+	t_check "metrics: the LAPI is up" test "$(metric imapguard_fleet_lapi_up)" = 1
+	t_check "metrics: one Ip decision held" \
+		test "$(metric 'imapguard_fleet_decisions{scope="ip"}')" = 1
+	t_rc 0 "metrics: promtool check metrics" sh -c \
+		"ip netns exec $NS_S curl -s http://$M/metrics | promtool check metrics"
 	t_rc 0 "cscli decisions delete --ip" cs_cscli decisions delete --ip 198.18.64.5
 	wait_gone "the delete lifts the block" 198.18.64.5/32
 	row "lifted source" connects 198.18.64.5 $SRV4 pass policy
@@ -134,6 +142,8 @@ case_floor() {
 	t_check "the /8 is refused and logged" \
 		test "$(grep -c 'shorter than min_prefix' "$LAB_DIR/agent.log")" -gt "$before"
 	t_absent "no block on the /8" '"198.0.0.0/8"' blocks
+	t_check "metrics: counted as skipped under the floor" \
+		test "$(metric 'imapguard_fleet_decisions_skipped_total{reason="floor"}')" -gt 0
 	row "a source in the /8" connects 198.18.64.5 $SRV4 pass policy
 	cs_cscli decisions delete --range 198.0.0.0/8 >/dev/null 2>&1
 }
@@ -192,6 +202,9 @@ case_lapi_away() {
 	cs_stop
 	sleep 3
 	t_check "a failed pull is logged" grep -q fleet_pull_failed "$LAB_DIR/agent.log"
+	t_check "metrics: the LAPI is down" test "$(metric imapguard_fleet_lapi_up)" = 0
+	t_check "metrics: pull errors counted" \
+		test "$(metric imapguard_fleet_pull_errors_total)" -gt 0
 	wait_block "the fleet block stays while the LAPI is away" 198.18.65.9/32 \
 		'.origin == "fleet"'
 	row "and enforced" refused 198.18.65.9 $SRV4 drop blocked

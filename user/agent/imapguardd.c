@@ -415,18 +415,19 @@ static int startup(struct agent *a)
 		      a->pol.agent.policy_listen, strerror(-err));
 		return err;
 	}
-	err = metrics_start(a);
-	if (err) {
-		json_object_put(caps);
-		jlogf("error", "start", "cannot serve metrics on %s: %s",
-		      a->pol.agent.metrics_listen, strerror(-err));
-		return err;
-	}
+	/* before the metrics thread that reads it, which stops first */
 	err = fleet_start(a);
 	if (err) {
 		json_object_put(caps);
 		jlogf("error", "start", "cannot start pulling from %s: %s",
 		      a->pol.crowdsec.lapi_url, strerror(-err));
+		return err;
+	}
+	err = metrics_start(a);
+	if (err) {
+		json_object_put(caps);
+		jlogf("error", "start", "cannot serve metrics on %s: %s",
+		      a->pol.agent.metrics_listen, strerror(-err));
 		return err;
 	}
 	maybe_save(a, ig_mono_ns(), 1);
@@ -630,9 +631,9 @@ int main(int argc, char **argv)
 		err = run(&a);
 	else
 		rc = EXIT_FAIL;
-	fleet_stop(&a);
 	authpolicy_stop(&a);
 	metrics_stop(&a);
+	fleet_stop(&a);
 	fanout_close(&a);
 	nftwatch_close(&a);
 	if (a.rb) {
