@@ -26,6 +26,7 @@ ALLOWED=198.18.70.0/24
 lab_policy "$CONF" <<EOF
 [general]
 interfaces = @IF@
+max_sources = 1024
 [allow]
 cidr = $ALLOWED
 [port 993]
@@ -215,5 +216,61 @@ case_lapi_away() {
 	wait_gone "the next pull after the outage lifts it" 198.18.65.9/32 120
 }
 
-t_cases ip range v6_range floor allow_list local_wins refresh lapi_away
+# case_hostile: a lying LAPI (tests/lib/fake_lapi.py, in the LAPI's
+# namespace on port 8081) for each kind of lie, a fresh agent start each
+# (its first pull is at once): the agent stays up, bounded in memory, the
+# answer is refused with a log line naming why, counted, and the block
+# table is exactly as before
+FAKE_MODE=$LAB_DIR/fake.mode
+hostile() { # MODE LOG-REGEX
+	local mode=$1 re=$2 before after i n=0 rss
+	echo "$mode" >"$FAKE_MODE"
+	before=$(blocks | jq -c '[.blocks[] | {prefix, origin, note}] | sort')
+	kill "$AG"; wait "$AG" 2>/dev/null
+	: >"$LAB_DIR/agent.log"
+	sed "s|^lapi_url = .*|lapi_url = http://$CS_IP:8081/|" "$CONF" >"$CONF.fake"
+	chmod 600 "$CONF.fake"
+	lab_agent "$CONF.fake" "http://$M/metrics" || { t_fail "$mode: agent starts"; return; }
+	for i in $(seq 80); do
+		n=$(metric imapguard_fleet_pull_errors_total)
+		[ "${n:-0}" -gt 0 ] && break
+		sleep 0.25
+	done
+	t_check "$mode: the answer is refused and counted" test "${n:-0}" -gt 0
+	t_check "$mode: logged with why" grep -Eq "fleet_pull_failed.*$re" "$LAB_DIR/agent.log"
+	t_check "$mode: the agent is up" kill -0 "$AG"
+	rss=$(awk '/^VmHWM:/ {print $2}' /proc/"$AG"/status)
+	t_check "$mode: peak RSS under 64 MiB (${rss} kB)" test "${rss:-999999}" -lt 65536
+	after=$(blocks | jq -c '[.blocks[] | {prefix, origin, note}] | sort')
+	t_check "$mode: the block table is unchanged" test "$before" = "$after"
+	t_check "$mode: the LAPI is down in the metrics" \
+		test "$(metric imapguard_fleet_lapi_up)" = 0
+}
+case_hostile() {
+	local fake
+	t_rc 0 "a fleet decision before the lies" cs_cscli decisions add --ip 198.18.65.10 \
+		--duration 1h --reason "kept"
+	wait_block "applied" 198.18.65.10/32 '.origin == "fleet"'
+	igs block add 198.18.65.11 --ttl 10m --reason local >/dev/null
+	ip netns exec "$NS_L" $PY "$ROOT/tests/lib/fake_lapi.py" $CS_IP 8081 "$FAKE_MODE" \
+		>"$LAB_DIR/fake.out" 2>&1 &
+	fake=$!
+	LAB_PIDS+=("$fake")
+	for i in $(seq 50); do grep -q listening "$LAB_DIR/fake.out" && break; sleep 0.1; done
+	hostile garbage "not JSON"
+	hostile "many 2000" "more than 1024 decisions"
+	hostile "huge 300" "longer than 268435456 bytes"
+	hostile badaddr "198.18.99.300. is not an IP address"
+	hostile forbidden "HTTP 403"
+	t_absent "no decision of a refused answer was applied" '198\.18\.99\.' blocks
+	kill "$fake"; wait "$fake" 2>/dev/null
+	# back to the real LAPI: the held decision is still there
+	kill "$AG"; wait "$AG" 2>/dev/null
+	lab_agent "$CONF" "http://$M/metrics" || t_fail "the agent starts on the real LAPI again"
+	wait_block "the real LAPI's decision is still enforced" 198.18.65.10/32 '.origin == "fleet"'
+	cs_cscli decisions delete --ip 198.18.65.10 >/dev/null 2>&1
+	igs block del 198.18.65.11 >/dev/null 2>&1
+}
+
+t_cases ip range v6_range floor allow_list local_wins refresh lapi_away hostile
 t_done
