@@ -104,6 +104,11 @@ case_ip() {
 	t_check "metrics: the LAPI is up" test "$(metric imapguard_fleet_lapi_up)" = 1
 	t_check "metrics: one Ip decision held" \
 		test "$(metric 'imapguard_fleet_decisions{scope="ip"}')" = 1
+	t_jq "status -j: the LAPI connected, one Ip decision held" \
+		'.fleet.connected == true and .fleet.decisions_held.ip == 1 and .fleet.age_seconds < 5' \
+		"$(igs status -j)"
+	t_match "status: a fleet line" '^fleet: +http://198\.18\.250\.2:8080/ connected, last pull [0-9]+s ago, 1 decisions held' \
+		"$(igs status)"
 	t_rc 0 "metrics: promtool check metrics" sh -c \
 		"ip netns exec $NS_S curl -s http://$M/metrics | promtool check metrics"
 	t_rc 0 "cscli decisions delete --ip" cs_cscli decisions delete --ip 198.18.64.5
@@ -206,6 +211,9 @@ case_lapi_away() {
 	t_check "metrics: the LAPI is down" test "$(metric imapguard_fleet_lapi_up)" = 0
 	t_check "metrics: pull errors counted" \
 		test "$(metric imapguard_fleet_pull_errors_total)" -gt 0
+	t_jq "status -j: not connected, the error named" \
+		'.fleet.connected == false and (.fleet.last_error | test("Could not connect|Couldn.t connect|Timeout"))' \
+		"$(igs status -j)"
 	wait_block "the fleet block stays while the LAPI is away" 198.18.65.9/32 \
 		'.origin == "fleet"'
 	row "and enforced" refused 198.18.65.9 $SRV4 drop blocked

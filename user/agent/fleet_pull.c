@@ -15,9 +15,11 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "csdecision.h"
@@ -254,6 +256,50 @@ static uint64_t backoff_ns(uint64_t interval, unsigned int failures, unsigned in
 	return d / 2 + (uint64_t)rand_r(seed) % (d / 2 + 1);
 }
 
+/*
+ * The pull's state for `imapguard status`, which reads no memory of ours:
+ * state_dir/fleet.json, replaced whole (a temp file renamed) after every
+ * pull. Best effort: a status that cannot be written is logged once.
+ */
+static void write_status(struct fleet_pull *fp, const struct ig_crowdsec_conf *c,
+			 const char *state_dir)
+{
+	static int warned;
+	json_object *o = json_object_new_object(), *held = json_object_new_object();
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	struct fleet_status st;
+	FILE *f;
+	int ok;
+
+	pthread_mutex_lock(&fp->lock);
+	st = fp->st;
+	pthread_mutex_unlock(&fp->lock);
+	json_object_object_add(o, "lapi_url", json_object_new_string(c->lapi_url));
+	json_object_object_add(o, "connected", json_object_new_boolean(st.up));
+	json_object_object_add(o, "last_pull_unix", json_object_new_int64((int64_t)st.last_pull));
+	json_object_object_add(o, "last_error", st.up || !st.last_error[0] ? NULL :
+				json_object_new_string(st.last_error));
+	json_object_object_add(held, "ip", json_object_new_int64((int64_t)st.held_ip));
+	json_object_object_add(held, "range", json_object_new_int64((int64_t)st.held_range));
+	json_object_object_add(o, "decisions_held", held);
+	json_object_object_add(o, "pulls", json_object_new_int64((int64_t)st.pulls));
+	json_object_object_add(o, "pull_errors", json_object_new_int64((int64_t)st.errors));
+	json_object_object_add(o, "written_unix", json_object_new_int64((int64_t)time(NULL)));
+	snprintf(path, sizeof(path), "%s/" FLEET_STATUS_FILE, state_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	ok = f && fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), f) >= 0;
+	if (f && fclose(f))
+		ok = 0;
+	if (!ok || rename(tmp, path)) {
+		if (!warned++)
+			jlogf("warning", "fleet", "cannot write %s: %s; imapguard status will not "
+			      "show the LAPI", path, strerror(errno));
+		unlink(tmp);
+	}
+	json_object_put(o);
+}
+
 /* Wait ns or until stopped; 1 when stopped. */
 static int wait_ns(struct fleet_pull *fp, uint64_t ns)
 {
@@ -284,10 +330,13 @@ static void *pull_thread(void *arg)
 	char why[512];
 	int startup = 1, rc;
 
+	char state_dir[sizeof(fp->a->pol.agent.state_dir)];
+
 	for (;;) {
 		/* the settings of the policy in force (a reload swaps it) */
 		pthread_mutex_lock(&fp->a->lock);
 		c = fp->a->pol.crowdsec;
+		memcpy(state_dir, fp->a->pol.agent.state_dir, sizeof(state_dir));
 		pthread_mutex_unlock(&fp->a->lock);
 		rc = pull_once(fp, &c, startup, &t, why, sizeof(why));
 		explicit_bzero(c.bouncer_key, sizeof(c.bouncer_key));
@@ -311,6 +360,7 @@ static void *pull_thread(void *arg)
 			snprintf(fp->st.last_error, sizeof(fp->st.last_error), "%s", why);
 		}
 		pthread_mutex_unlock(&fp->lock);
+		write_status(fp, &c, state_dir);
 		if (rc) {
 			/* the first failure of a run is an error, repeats a warning
 			 * each (the LAPI down for an hour logs once a backoff) */

@@ -11,6 +11,10 @@
 
 struct agent;
 
+/* In [agent] state_dir: the pull's state for `imapguard status`, a JSON
+ * object (README "Fleet"), replaced after every pull. */
+#define FLEET_STATUS_FILE "fleet.json"
+
 /* What metrics and `imapguard status` show of the pull. */
 struct fleet_status {
 	int up;				 /* the last pull succeeded */
