@@ -6,11 +6,13 @@ file MODE_FILE names (read at each request), on ADDR PORT. Modes:
   huge      a valid start, then MB megabytes of spaces ("huge 300"), no end
   badaddr   one good decision and one whose address does not parse
   forbidden HTTP 403, as for a wrong key
+  hang      headers and the first bytes, then nothing for S seconds ("hang 60")
   good      one valid decision (198.18.99.1), as the real LAPI gives it
 Prints "listening" once bound."""
 import http.server
 import json
 import sys
+import time
 
 
 def decision(i, value, duration="1h"):
@@ -53,6 +55,13 @@ class H(http.server.BaseHTTPRequestHandler):
             elif mode == "badaddr":
                 new = [decision(1, "198.18.99.2"), decision(2, "198.18.99.300")]
                 self.send(200, json.dumps({"deleted": None, "new": new}).encode())
+            elif mode == "hang":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"deleted":null,')
+                self.wfile.flush()
+                time.sleep(arg)
             elif mode == "forbidden":
                 self.send(403, b'{"message":"access forbidden"}')
             else:

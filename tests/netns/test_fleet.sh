@@ -270,6 +270,8 @@ case_hostile() {
 	hostile "huge 300" "longer than 268435456 bytes"
 	hostile badaddr "198.18.99.300. is not an IP address"
 	hostile forbidden "HTTP 403"
+	# a LAPI that stops sending: abandoned after 10 s under 1 KiB/s
+	hostile "hang 60" "too slow|Timeout"
 	t_absent "no decision of a refused answer was applied" '198\.18\.99\.' blocks
 	kill "$fake"; wait "$fake" 2>/dev/null
 	# back to the real LAPI: the held decision is still there
