@@ -7,10 +7,11 @@ set -eu
 
 BUILD="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 linux-libc-dev libxdp-dev libinih-dev libjson-c-dev libmicrohttpd-dev
-libcurl4-openssl-dev libnftnl-dev libmnl-dev libcap-ng-dev libsystemd-dev"
+libcurl4-openssl-dev libnftnl-dev libmnl-dev libcap-ng-dev libsystemd-dev
+libyajl-dev"
 TEST="libcmocka-dev iproute2 nftables ethtool jq curl openssl python3
 xdp-tools cppcheck clang-tidy libclang-rt-14-dev procps prometheus
-dovecot-imapd wrk libcap2-bin systemd"
+dovecot-imapd wrk libcap2-bin systemd crowdsec crowdsec-firewall-bouncer"
 
 missing=""
 for p in $BUILD $TEST ${IMAPGUARD_EXTRA_DEPS:-}; do
@@ -25,6 +26,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps.sh: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
+# crowdsec's postinst registers with the online Central API unless this
+# file exists and is not empty: the tests run its Local API offline only
+if [ ! -s /etc/crowdsec/online_api_credentials.yaml ]; then
+	mkdir -p /etc/crowdsec
+	echo '# imapguard: no Central API (tests run the Local API offline)' \
+		>/etc/crowdsec/online_api_credentials.yaml
+fi
 apt-get update -qq >/dev/null
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -87,6 +87,12 @@ $(BUILD)/tests/fuzz/fuzz_text: tests/fuzz/fuzz_text.c user/lib/names.c user/lib/
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_text.c user/lib/names.c \
 		$(shell pkg-config --libs json-c) -o $@
 
+FUZZ_CS_SRC := user/lib/csdecision.c user/lib/goduration.c user/lib/addr.c user/lib/names.c
+$(BUILD)/tests/fuzz/fuzz_csdecision: tests/fuzz/fuzz_csdecision.c $(FUZZ_CS_SRC) $(wildcard user/lib/*.h)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_csdecision.c $(FUZZ_CS_SRC) \
+		$(shell pkg-config --libs yajl) -o $@
+
 .PHONY: fuzz
 fuzz: $(FUZZ_BIN)
 	for f in $(FUZZ_BIN); do n=$${f##*/fuzz_}; mkdir -p $(BUILD)/fuzz-corpus/$$n; \

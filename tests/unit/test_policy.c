@@ -399,6 +399,138 @@ static void test_unreadable(void **state)
 	ig_diag_free(&d);
 }
 
+/* ---- [crowdsec] ---- */
+
+/* A 0600 file holding a valid secret, made once, removed at exit. */
+static char cs_path[64];
+static void cs_unlink(void) { unlink(cs_path); }
+static const char *cs_secret(void)
+{
+	if (!cs_path[0]) {
+		snprintf(cs_path, sizeof(cs_path), "/tmp/igcs-XXXXXX");
+		int fd = mkstemp(cs_path); /* mode 0600 */
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "0123456789abcdef0123\n", 21), 21);
+		close(fd);
+		atexit(cs_unlink);
+	}
+	return cs_path;
+}
+static const char *cs_secret_line(void)
+{
+	static char line[80];
+
+	snprintf(line, sizeof(line), "%s\n", cs_secret());
+	return line;
+}
+
+/* Every key read into ig_crowdsec_conf; the documented defaults. */
+static void test_crowdsec_keys(void **state)
+{
+	struct ig_policy pol;
+	struct ig_diag d;
+	char text[1024];
+
+	(void)state;
+	snprintf(text, sizeof(text), GEN "[crowdsec]\nlapi_url = http://198.18.250.2:8080/\n"
+		 "bouncer_key_file = %s\n", cs_secret());
+	assert_int_equal(load(text, &pol, &d), 0);
+	assert_true(pol.crowdsec.enabled);
+	assert_string_equal(pol.crowdsec.lapi_url, "http://198.18.250.2:8080/");
+	assert_string_equal(pol.crowdsec.bouncer_key, "0123456789abcdef0123");
+	assert_int_equal(pol.crowdsec.pull_interval_ns, 10000000000ull);
+	assert_int_equal(pol.crowdsec.scopes, IG_CS_SCOPE_IP | IG_CS_SCOPE_RANGE);
+	assert_string_equal(pol.crowdsec.origins, "");
+	assert_int_equal(pol.crowdsec.push, (1u << IG_ORIGIN_AUTO) | (1u << IG_ORIGIN_AUTH));
+	assert_int_equal(pol.crowdsec.min_prefix_v4, 16);
+	assert_int_equal(pol.crowdsec.min_prefix_v6, 32);
+	assert_string_equal(pol.crowdsec.machine_id, "");
+	ig_policy_free(&pol);
+
+	snprintf(text, sizeof(text), GEN "[crowdsec]\nlapi_url = https://lapi.example:8080/\n"
+		 "bouncer_key_file = %s\nmachine_id = mail1\npassword_file = %s\n"
+		 "pull_interval = 2s\nscopes = range\norigins = cscli, crowdsec ,lists\n"
+		 "push = manual\nmin_prefix_v4 = 20\nmin_prefix_v6 = 48\nca_file = %s\n"
+		 "cert_file = %s\nkey_file = %s\n", cs_secret(), cs_secret(), cs_secret(),
+		 cs_secret(), cs_secret());
+	assert_int_equal(load(text, &pol, &d), 0);
+	assert_string_equal(pol.crowdsec.machine_id, "mail1");
+	assert_string_equal(pol.crowdsec.password, "0123456789abcdef0123");
+	assert_int_equal(pol.crowdsec.pull_interval_ns, 2000000000ull);
+	assert_int_equal(pol.crowdsec.scopes, IG_CS_SCOPE_RANGE);
+	assert_string_equal(pol.crowdsec.origins, "cscli,crowdsec,lists");
+	assert_int_equal(pol.crowdsec.push, 1u << IG_ORIGIN_MANUAL);
+	assert_int_equal(pol.crowdsec.min_prefix_v4, 20);
+	assert_int_equal(pol.crowdsec.min_prefix_v6, 48);
+	assert_string_equal(pol.crowdsec.key_file, cs_secret());
+	ig_policy_free(&pol);
+
+	/* "origins =" and "push =" name nothing: every origin, push nothing */
+	snprintf(text, sizeof(text), GEN "[crowdsec]\nlapi_url = http://127.0.0.1:8080/\n"
+		 "bouncer_key_file = %s\norigins =\npush =\n", cs_secret());
+	assert_int_equal(load(text, &pol, &d), 0);
+	assert_string_equal(pol.crowdsec.origins, "");
+	assert_int_equal(pol.crowdsec.push, 0);
+	ig_policy_free(&pol);
+}
+
+/* Each bad [crowdsec] is refused on its line, naming the problem. */
+static void test_crowdsec_rejects(void **state)
+{
+	char dir[] = "/tmp/igcsbad-XXXXXX", wide[128], text[1024];
+	static const struct {
+		const char *body; /* after "[crowdsec]\nbouncer_key_file = K\n" (lines 3, 4) */
+		int line;
+		const char *part;
+	} bad[] = {
+		{ "", 3, "[crowdsec] needs 'lapi_url" },
+		{ "lapi_url = ftp://x/\n", 5, "lapi_url must be an http:// or https:// URL" },
+		{ "lapi_url = http://\n", 5, "lapi_url must be an http:// or https:// URL" },
+		{ "lapi_url = http://a b/\n", 5, "lapi_url must be an http:// or https:// URL" },
+		{ "lapi_url = http://x/\nmachine_id = mail1\n", 6, "machine_id needs 'password_file" },
+		{ "lapi_url = http://x/\nmachine_id = mail 1\n", 6, "machine_id must be 1 to 63" },
+		{ "lapi_url = http://x/\npull_interval = 2h\n", 6, "pull_interval can be at most 1h" },
+		{ "lapi_url = http://x/\npull_interval = 500ms\n", 6, "is not a duration" },
+		{ "lapi_url = http://x/\nscopes = ip, country\n", 6,
+		  "scopes lists ip or range, not 'country'" },
+		{ "lapi_url = http://x/\nscopes =\n", 6, "scopes must name ip, range or both" },
+		{ "lapi_url = http://x/\npush = fleet\n", 6,
+		  "push lists manual, auto or auth, not 'fleet'" },
+		{ "lapi_url = http://x/\norigins = cscli, my origin\n", 6,
+		  "origins must list names" },
+		{ "lapi_url = http://x/\nmin_prefix_v4 = 0\n", 6, "min_prefix_v4 must be 1-32" },
+		{ "lapi_url = http://x/\nmin_prefix_v6 = 129\n", 6, "min_prefix_v6 must be 1-128" },
+		{ "lapi_url = http://x/\nca_file = /etc/hostname\n", 6,
+		  "ca_file needs an https:// lapi_url" },
+		{ "lapi_url = https://x/\ncert_file = /etc/hostname\n", 6,
+		  "cert_file and key_file go together" },
+		{ "lapi_url = https://x/\nca_file = /nonexistent/ca.pem\n", 6,
+		  "No such file or directory" },
+		{ "lapi_url = http://x/\nbouncer_key = 0123456789abcdef\n", 6,
+		  "unknown key 'bouncer_key' in [crowdsec]" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), GEN "[crowdsec]\nbouncer_key_file = %s\n%s",
+			 cs_secret(), bad[i].body);
+		reject(text, bad[i].line, bad[i].part);
+	}
+	/* no key at all; a secret file others can read; a private key others can read */
+	reject(GEN "[crowdsec]\nlapi_url = http://x/\n", 3, "needs 'bouncer_key_file");
+	assert_non_null(mkdtemp(dir));
+	secret_at(dir, "wide", "0123456789abcdef\n", 0644, wide, sizeof(wide));
+	snprintf(text, sizeof(text), GEN "[crowdsec]\nlapi_url = http://x/\nbouncer_key_file = %s\n",
+		 wide);
+	reject(text, 5, "is readable or writable by group or others (mode 0644)");
+	snprintf(text, sizeof(text), GEN "[crowdsec]\nlapi_url = https://x/\nbouncer_key_file = %s\n"
+		 "cert_file = %s\nkey_file = %s\n", cs_secret(), cs_secret(), wide);
+	reject(text, 7, "(mode 0644): chmod 0600 it");
+	unlink(wide);
+	rmdir(dir);
+}
+
 /* ---- the key table (user/lib/policy_keys.c) ---- */
 
 static int is_list(enum ig_key_type t)
@@ -458,8 +590,12 @@ static void test_key_table(void **state)
 		case IG_KEY_SECRET:
 		case IG_KEY_SECRET_FILE: {
 			/* the other form of the same secret, into the same field */
-			const struct ig_policy_key *p = ig_policy_key_find(k[i].section, k[i].pair);
+			const struct ig_policy_key *p;
 
+			/* a secret taken from a file only ([crowdsec]) has no inline form */
+			if (k[i].type == IG_KEY_SECRET_FILE && !k[i].pair)
+				break;
+			p = ig_policy_key_find(k[i].section, k[i].pair);
 			assert_non_null(p);
 			assert_int_equal(p->type + k[i].type, IG_KEY_SECRET + IG_KEY_SECRET_FILE);
 			assert_int_equal(p->off, k[i].off);
@@ -542,9 +678,11 @@ static void test_key_examples(void **state)
 	for (size_t i = 0; i < n; i++) {
 		const char *sec = k[i].section, *name = k[i].name;
 
-		/* the examples of secrets and interfaces name what only a real host has */
+		/* the examples of secrets, interfaces and TLS files name what only a
+		 * real host has */
 		if (k[i].type == IG_KEY_SECRET || k[i].type == IG_KEY_SECRET_FILE ||
-		    k[i].type == IG_KEY_IFACES)
+		    k[i].type == IG_KEY_IFACES ||
+		    (!strcmp(sec, "crowdsec") && k[i].type == IG_KEY_PATH))
 			continue;
 		if (!strcmp(sec, "port"))
 			snprintf(text, sizeof(text), GEN "[port 993]\n%s%s%s%s = %s\n",
@@ -552,6 +690,12 @@ static void test_key_examples(void **state)
 				 strcmp(name, "rate") && strcmp(name, "action") ?
 					 "rate = 5/1m\n" : "",
 				 strcmp(name, "burst") ? "burst = 5/1m\n" : "", name, k[i].example);
+		else if (!strcmp(sec, "crowdsec"))
+			snprintf(text, sizeof(text), GEN "[crowdsec]\n%sbouncer_key_file = %s\n"
+				 "%s%s%s = %s\n",
+				 strcmp(name, "lapi_url") ? "lapi_url = http://127.0.0.1:8080/\n" : "",
+				 cs_secret(), strcmp(name, "machine_id") ? "" : "password_file = ",
+				 strcmp(name, "machine_id") ? "" : cs_secret_line(), name, k[i].example);
 		else
 			snprintf(text, sizeof(text), GEN "[%s]\n%s%s = %s\n", sec,
 				 strcmp(sec, "auth") ? "" : "api_key = 0123456789abcdef\n", name,
@@ -637,7 +781,7 @@ static void test_example_policy(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(rejects) / sizeof(rejects[0]) + 14] = {
+	struct CMUnitTest tests[sizeof(rejects) / sizeof(rejects[0]) + 16] = {
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_full_policy),
 		cmocka_unit_test(test_defaults),
@@ -652,8 +796,10 @@ int main(void)
 		cmocka_unit_test(test_known_keys_message),
 		cmocka_unit_test(test_key_examples),
 		cmocka_unit_test(test_example_policy),
+		cmocka_unit_test(test_crowdsec_keys),
+		cmocka_unit_test(test_crowdsec_rejects),
 	};
-	size_t n = 14;
+	size_t n = 16;
 
 	for (size_t i = 0; i < sizeof(rejects) / sizeof(rejects[0]); i++) {
 		/* one test per bad file, named after the error it must give */

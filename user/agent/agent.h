@@ -19,6 +19,7 @@ struct ig_event;
 struct MHD_Daemon;
 struct MHD_Connection;
 enum MHD_ConnectionNotificationCode;
+struct fleet_pull;
 
 /* The auth-policy server's counters (metrics), bumped atomically. */
 enum auth_reject {
@@ -112,6 +113,8 @@ struct agent {
 	int nft_lost;		   /* notifications lost, or a put found no table (atomic) */
 	uint64_t nft_rebuilds, nft_rebuild_failures; /* under lock */
 	uint64_t nft_put_failures;		     /* under lock */
+
+	struct fleet_pull *fleet; /* [crowdsec]: the decision pull (fleet_pull.h) */
 };
 
 /*

@@ -36,6 +36,7 @@
 #include "authdetect.h"
 #include "blocks.h"
 #include "events.h"
+#include "fleet_pull.h"
 #include "log.h"
 #include "nft.h"
 
@@ -187,14 +188,18 @@ static void reload_apply(struct agent *a)
 	if (strcmp(np.agent.metrics_listen, a->pol.agent.metrics_listen) != 0 ||
 	    strcmp(np.agent.policy_listen, a->pol.agent.policy_listen) != 0 ||
 	    strcmp(np.agent.state_dir, a->pol.agent.state_dir) != 0 ||
-	    np.auth.enabled != a->pol.auth.enabled)
-		jlogf("warning", "reload", "listeners, state_dir and enabling [auth] take "
-		      "effect at the next restart");
+	    np.auth.enabled != a->pol.auth.enabled ||
+	    np.crowdsec.enabled != a->pol.crowdsec.enabled)
+		jlogf("warning", "reload", "listeners, state_dir and enabling [auth] or "
+		      "[crowdsec] take effect at the next restart");
 	/* keep the listeners and where state lives; take the tokens. Turning
 	 * [auth] on or off waits for the restart, all of it: a removed
 	 * section must not leave the running server with no api_key */
 	if (np.auth.enabled != a->pol.auth.enabled)
 		np.auth = a->pol.auth;
+	/* the same for [crowdsec]: its pull thread starts and stops with us */
+	if (np.crowdsec.enabled != a->pol.crowdsec.enabled)
+		np.crowdsec = a->pol.crowdsec;
 	memcpy(np.agent.metrics_listen, a->pol.agent.metrics_listen, sizeof(np.agent.metrics_listen));
 	memcpy(np.agent.policy_listen, a->pol.agent.policy_listen, sizeof(np.agent.policy_listen));
 	memcpy(np.agent.state_dir, a->pol.agent.state_dir, sizeof(np.agent.state_dir));
@@ -410,6 +415,14 @@ static int startup(struct agent *a)
 		      a->pol.agent.policy_listen, strerror(-err));
 		return err;
 	}
+	/* before the metrics thread that reads it, which stops first */
+	err = fleet_start(a);
+	if (err) {
+		json_object_put(caps);
+		jlogf("error", "start", "cannot start pulling from %s: %s",
+		      a->pol.crowdsec.lapi_url, strerror(-err));
+		return err;
+	}
 	err = metrics_start(a);
 	if (err) {
 		json_object_put(caps);
@@ -620,6 +633,7 @@ int main(int argc, char **argv)
 		rc = EXIT_FAIL;
 	authpolicy_stop(&a);
 	metrics_stop(&a);
+	fleet_stop(&a);
 	fanout_close(&a);
 	nftwatch_close(&a);
 	if (a.rb) {

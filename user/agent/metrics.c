@@ -26,6 +26,7 @@
 #include "events.h"
 #include "authdetect.h"
 #include "http.h"
+#include "fleet_pull.h"
 #include <bpf/bpf.h>
 
 #define METRICS_MAX_CONNS 64
@@ -163,6 +164,40 @@ static void render_auth(struct agent *a, struct sbuf *b)
 	}
 }
 
+/* The CrowdSec pull (fleet_pull.c); nothing when [crowdsec] is off. */
+static void render_fleet(struct agent *a, struct sbuf *b)
+{
+	static const char *const skips[IG_CS_NR_SKIPS] = { "type", "scope", "floor", "expired",
+							   "too_long" };
+	struct fleet_status st;
+
+	if (fleet_status(a, &st))
+		return;
+	scalar(b, "imapguard_fleet_lapi_up", "gauge",
+	       "1 when the last pull of the CrowdSec Local API's decisions succeeded.", !!st.up);
+	family(b, "imapguard_fleet_decisions", "gauge",
+	       "CrowdSec decisions held (one per prefix), by scope.");
+	sb_printf(b, "imapguard_fleet_decisions{scope=\"ip\"} %llu\n",
+		  (unsigned long long)st.held_ip);
+	sb_printf(b, "imapguard_fleet_decisions{scope=\"range\"} %llu\n",
+		  (unsigned long long)st.held_range);
+	scalar(b, "imapguard_fleet_pulls_total", "counter",
+	       "Pulls of the Local API's decision stream applied.", st.pulls);
+	scalar(b, "imapguard_fleet_pull_errors_total", "counter",
+	       "Pulls that failed (not reached, an HTTP error, a refused answer).", st.errors);
+	family(b, "imapguard_fleet_decisions_skipped_total", "counter",
+	       "Decisions not enforced, by why (a type other than ban, a scope not "
+	       "enforced, a range under the floor, expired, longer than a year).");
+	for (int i = 0; i < IG_CS_NR_SKIPS; i++)
+		sb_printf(b, "imapguard_fleet_decisions_skipped_total{reason=\"%s\"} %llu\n",
+			  skips[i], (unsigned long long)st.skipped[i]);
+	scalar(b, "imapguard_fleet_block_write_failures_total", "counter",
+	       "Fleet block writes to the block table that failed.", st.write_failures);
+	scalar(b, "imapguard_fleet_last_pull_timestamp_seconds", "gauge",
+	       "Unix time of the last successful pull, 0 before the first.",
+	       (unsigned long long)st.last_pull);
+}
+
 static void render(struct agent *a, struct sbuf *b)
 {
 	const struct ig_slot *s = &a->h.cfg->slot[a->h.cfg->active & 1];
@@ -285,6 +320,7 @@ static void render(struct agent *a, struct sbuf *b)
 	pthread_mutex_unlock(&a->lock);
 
 	render_auth(a, b);
+	render_fleet(a, b);
 
 	scalar(b, "imapguard_policy_generation", "gauge", "Generation of the policy in force.",
 	       s->generation);

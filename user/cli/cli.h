@@ -122,6 +122,12 @@ int cli_load_policy(struct cli *cli, const char *path, int check, struct ig_poli
 int cli_open(struct cli *cli, struct ig_handle *h);
 int cli_open_error(struct cli *cli, int err);
 
+/* status: the CrowdSec pull's state (fleet_status.c) as the agent last
+ * wrote it, with its age; NULL when the policy in force has no
+ * [crowdsec]. _print: one "fleet:" line, or nothing. */
+json_object *cli_fleet_status(const struct ig_handle *h);
+void cli_fleet_status_print(const struct ig_handle *h);
+
 /* Print a JSON document on one line and free it. */
 void cli_json_print(json_object *o);
 /* The end of a list command: with -j, {"key": arr} (arr is put). */

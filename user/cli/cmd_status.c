@@ -124,6 +124,7 @@ static void status_human(struct ig_handle *h, const struct ig_slot *s, uint64_t 
 	if (nft_table_state(h))
 		printf("nftables:  table inet %s %s%s\n", IG_NFT_TABLE, nft_table_state(h),
 		       ig_nft_wanted(&h->meta) == IG_NFT_ENFORCE ? " (the enforcement)" : " (the mirror)");
+	cli_fleet_status_print(h);
 	consumer = ig_events_holder(h->pin);
 	if (consumer > 0)
 		printf("events:    read by process %d\n", consumer);
@@ -204,6 +205,7 @@ static void status_json(struct ig_handle *h, const struct ig_slot *s, uint64_t b
 						       !bursts_need_consumer(h->meta.attach, s)));
 	json_object_object_add(o, "nft_table", nft_table_state(h) ?
 			       json_object_new_string(nft_table_state(h)) : NULL);
+	json_object_object_add(o, "fleet", cli_fleet_status(h));
 	cli_json_print(o);
 }
 

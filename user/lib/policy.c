@@ -385,10 +385,14 @@ static int *first_line(struct parser *ps, char *base, const struct ig_policy_key
 static void secret_key(struct parser *ps, const struct ig_policy_key *k, char *base,
 		       char *value)
 {
-	const struct ig_policy_key *pair = ig_policy_key_find(k->section, k->pair);
+	const struct ig_policy_key *pair = k->pair ? ig_policy_key_find(k->section, k->pair) : NULL;
 	int from_file = k->type == IG_KEY_SECRET_FILE;
 	const struct ig_policy_key *in = from_file ? pair : k, *file = from_file ? k : pair;
 
+	if (!pair) { /* a secret taken from a file only */
+		secret_file(ps, k->name, value, base + k->off);
+		return;
+	}
 	if (secret_twice(ps, in->name, *first_line(ps, base, in), file->name,
 			 *first_line(ps, base, file)))
 		return;
@@ -398,6 +402,82 @@ static void secret_key(struct parser *ps, const struct ig_policy_key *k, char *b
 	}
 	note_inline(ps);
 	secret(ps, k->name, value, base + k->off);
+}
+
+/* An http:// or https:// URL with a host, printable, without spaces (it
+ * goes into request lines as given). */
+static void url_key(struct parser *ps, const struct ig_policy_key *k, char *dst,
+		    const char *value)
+{
+	const char *host = NULL;
+
+	if (!strncmp(value, "http://", 7))
+		host = value + 7;
+	else if (!strncmp(value, "https://", 8))
+		host = value + 8;
+	for (const char *c = value; *c; c++)
+		if (*c <= ' ' || *c > '~')
+			host = NULL;
+	if (!host || !*host || *host == '/' || strlen(value) >= k->size)
+		perr(ps, "%s must be an http:// or https:// URL with a host, shorter than %zu "
+			 "characters, not '%s'", k->name, k->size, value);
+	else
+		snprintf(dst, k->size, "%s", value);
+}
+
+/* machine_id, an origin: letters, digits and _.@:-, not empty */
+static int name_ok(const char *s)
+{
+	return *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			       "0123456789_.@:-") == strlen(s);
+}
+
+/* Words of .values, comma-separated (none at all is allowed: the OR is 0). */
+static void words_key(struct parser *ps, const struct ig_policy_key *k, char *dst, char *value)
+{
+	const struct ig_enum_val *v;
+	uint32_t bits = 0;
+	char words[128];
+
+	for (char *rest = value, *tok; (tok = strsep(&rest, ",")) != NULL;) {
+		tok = trim(tok);
+		if (!*tok && !rest && !bits)
+			break; /* an empty value */
+		for (v = k->values; v->name && strcmp(v->name, tok) != 0; v++)
+			;
+		if (!v->name) {
+			enum_words(k->values, words, sizeof(words));
+			perr(ps, "%s lists %s, not '%s'", k->name, words, tok);
+			return;
+		}
+		bits |= v->value;
+	}
+	memcpy(dst, &bits, sizeof(bits));
+}
+
+/* Names (name_ok), comma-separated, kept as "a,b"; none at all is allowed. */
+static void names_key(struct parser *ps, const struct ig_policy_key *k, char *dst, char *value)
+{
+	char out[512] = "";
+	size_t used = 0;
+
+	for (char *rest = value, *tok; (tok = strsep(&rest, ",")) != NULL;) {
+		tok = trim(tok);
+		if (!*tok && !rest && !used)
+			break; /* an empty value */
+		if (!name_ok(tok)) {
+			perr(ps, "%s must list names of letters, digits or _.@:-, not '%s'", k->name,
+			     tok);
+			return;
+		}
+		used += (size_t)snprintf(out + used, sizeof(out) - used, "%s%s", used ? "," : "",
+					 tok);
+		if (used >= k->size) {
+			perr(ps, "%s is longer than %zu characters", k->name, k->size - 1);
+			return;
+		}
+	}
+	memcpy(dst, out, used + 1);
 }
 
 /* Parse `value` of key `k` into the section's struct at `base`; a bad
@@ -481,6 +561,22 @@ static void key_value(struct parser *ps, const struct ig_policy_key *k, char *ba
 	case IG_KEY_USERS:
 		clients_key(ps, value, &ps->pol->agent);
 		break;
+	case IG_KEY_URL:
+		url_key(ps, k, dst, value);
+		break;
+	case IG_KEY_NAME:
+		if (!name_ok(value) || strlen(value) >= k->size)
+			perr(ps, "%s must be 1 to %zu letters, digits or _.@:-, not '%s'", k->name,
+			     k->size - 1, value);
+		else
+			snprintf(dst, k->size, "%s", value);
+		break;
+	case IG_KEY_WORDS:
+		words_key(ps, k, dst, value);
+		break;
+	case IG_KEY_NAMES:
+		names_key(ps, k, dst, value);
+		break;
 	case IG_KEY_NTYPES:
 		break;
 	}
@@ -513,6 +609,7 @@ static char *section_base(struct parser *ps)
 	case IG_SEC_PORT: return (char *)ps->port;
 	case IG_SEC_AGENT: return (char *)&ps->pol->agent;
 	case IG_SEC_AUTH: return (char *)&ps->pol->auth;
+	case IG_SEC_CROWDSEC: return (char *)&ps->pol->crowdsec;
 	default: return (char *)ps->pol;
 	}
 }
@@ -652,6 +749,9 @@ static void open_section(struct parser *ps, char *hdr)
 		} else if (i == IG_SEC_AUTH) {
 			ps->pol->auth.enabled = 1;
 			ps->pol->auth.line = ps->line;
+		} else if (i == IG_SEC_CROWDSEC) {
+			ps->pol->crowdsec.enabled = 1;
+			ps->pol->crowdsec.line = ps->line;
 		}
 		ps->sec = (int)i;
 		return;
@@ -710,6 +810,18 @@ static char *reader(char *buf, int size, void *stream)
 	return buf;
 }
 
+/* A list that may name nothing ("origins =": every origin). */
+static int may_be_empty(struct parser *ps, const char *name)
+{
+	size_t n;
+	const struct ig_policy_key *k;
+
+	if (ps->sec >= IG_SEC_COUNT)
+		return 0;
+	k = ig_policy_key_find(ig_policy_sections(&n)[ps->sec].name, name);
+	return k && (k->type == IG_KEY_WORDS || k->type == IG_KEY_NAMES);
+}
+
 static int handler(void *user, const char *section, const char *name,
 		   const char *value)
 {
@@ -721,13 +833,81 @@ static int handler(void *user, const char *section, const char *name,
 		perr(ps, "out of memory");
 		return 1;
 	}
-	if (!*v && ps->sec != SEC_INVALID)
+	if (!*v && ps->sec != SEC_INVALID && !may_be_empty(ps, name))
 		perr(ps, "'%s' has no value", name);
 	else
 		if (ps->sec < IG_SEC_COUNT)
 			section_key(ps, name, v);
 	free(v);
 	return 1;
+}
+
+/* The line of [crowdsec]'s key `name` (0: not given). */
+static int cs_line(struct parser *ps, const char *name)
+{
+	return *first_line(ps, (char *)&ps->pol->crowdsec, ig_policy_key_find("crowdsec", name));
+}
+
+/* A private key: a regular file (not a symlink) nobody but its owner reads. */
+static void check_private(struct parser *ps, const char *name, const char *path, int line)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		ig_diag_add(ps->d, ps->file, line, "%s %s: %s", name, path,
+			    errno == ELOOP ? "is a symlink (name the file itself)" : strerror(errno));
+	else if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		ig_diag_add(ps->d, ps->file, line, "%s %s: not a regular file", name, path);
+	else if (st.st_mode & 077)
+		ig_diag_add(ps->d, ps->file, line, "%s %s is readable or writable by group or "
+			    "others (mode %04o): chmod 0600 it", name, path,
+			    (unsigned int)(st.st_mode & 07777));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* [crowdsec] across its keys: what pulling and pushing need, TLS options
+ * only where TLS is spoken, the files they name there to read. */
+static void check_crowdsec(struct parser *ps)
+{
+	struct ig_crowdsec_conf *c = &ps->pol->crowdsec;
+	const char *f = ps->file;
+	int https = !strncmp(c->lapi_url, "https://", 8);
+
+	if (!cs_line(ps, "lapi_url"))
+		ig_diag_add(ps->d, f, c->line, "[crowdsec] needs 'lapi_url = http://HOST:PORT/'");
+	if (!cs_line(ps, "bouncer_key_file"))
+		ig_diag_add(ps->d, f, c->line, "[crowdsec] needs 'bouncer_key_file = /path' (the "
+			    "key of `cscli bouncers add`, in a 0600 file)");
+	if (cs_line(ps, "machine_id") && !cs_line(ps, "password_file"))
+		ig_diag_add(ps->d, f, cs_line(ps, "machine_id"),
+			    "machine_id needs 'password_file = /path'");
+	if (cs_line(ps, "password_file") && !cs_line(ps, "machine_id"))
+		ig_diag_add(ps->d, f, cs_line(ps, "password_file"),
+			    "password_file needs 'machine_id = NAME'");
+	if (cs_line(ps, "scopes") && !c->scopes)
+		ig_diag_add(ps->d, f, cs_line(ps, "scopes"), "scopes must name ip, range or both");
+	if (!cs_line(ps, "scopes"))
+		c->scopes = IG_CS_SCOPE_IP | IG_CS_SCOPE_RANGE;
+	if (!!cs_line(ps, "cert_file") != !!cs_line(ps, "key_file"))
+		ig_diag_add(ps->d, f, cs_line(ps, "cert_file") + cs_line(ps, "key_file"),
+			    "cert_file and key_file go together");
+	for (const char *const *k = (const char *const[]){ "ca_file", "cert_file", "key_file",
+							  NULL }; *k; k++) {
+		int line = cs_line(ps, *k);
+		const char *path = !strcmp(*k, "ca_file") ? c->ca_file :
+				   !strcmp(*k, "cert_file") ? c->cert_file : c->key_file;
+
+		if (!line || !*path)
+			continue;
+		if (cs_line(ps, "lapi_url") && !https)
+			ig_diag_add(ps->d, f, line, "%s needs an https:// lapi_url", *k);
+		else if (!strcmp(*k, "key_file"))
+			check_private(ps, *k, path, line);
+		else if (access(path, R_OK))
+			ig_diag_add(ps->d, f, line, "%s %s: %s", *k, path, strerror(errno));
+	}
 }
 
 static void check_whole(struct parser *ps)
@@ -762,6 +942,8 @@ static void check_whole(struct parser *ps)
 			    &pol->auth.block_max_ns,
 			    *first_line(ps, (char *)&pol->auth,
 					ig_policy_key_find("auth", "block_max")));
+	if (pol->crowdsec.enabled)
+		check_crowdsec(ps);
 	for (size_t i = 0; i < pol->allow.n; i++)
 		lists[pol->allow.v[i].family == 6]++;
 	for (size_t i = 0; i < pol->deny.n; i++)
@@ -796,6 +978,11 @@ static void policy_defaults(struct ig_policy *pol)
 	pol->auth.require_tls = 1;
 	pol->auth.block_ns = IG_DEFAULT_BLOCK_NS;
 	pol->auth.block_max_ns = IG_DEFAULT_BLOCK_MAX_NS;
+	pol->crowdsec.pull_interval_ns = IG_CS_DEFAULT_PULL_NS;
+	pol->crowdsec.scopes = IG_CS_SCOPE_IP | IG_CS_SCOPE_RANGE;
+	pol->crowdsec.push = (1u << IG_ORIGIN_AUTO) | (1u << IG_ORIGIN_AUTH);
+	pol->crowdsec.min_prefix_v4 = IG_CS_DEFAULT_MIN_PREFIX_V4;
+	pol->crowdsec.min_prefix_v6 = IG_CS_DEFAULT_MIN_PREFIX_V6;
 }
 
 int ig_policy_parse(FILE *f, const char *name, struct ig_policy *pol, struct ig_diag *d)

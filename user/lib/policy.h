@@ -89,6 +89,32 @@ struct ig_auth_conf {
 	uint64_t block_ns, block_max_ns;
 };
 
+/*
+ * [crowdsec]: imapguardd as a bouncer of a CrowdSec Local API (README
+ * "Fleet"). Secrets come from 0600 files only. Bits of `scopes` are
+ * IG_CS_SCOPE_*, of `push` 1 << IG_ORIGIN_*.
+ */
+#define IG_CS_SCOPE_IP 1u
+#define IG_CS_SCOPE_RANGE 2u
+#define IG_CS_DEFAULT_PULL_NS (10ull * 1000000000ull) /* cs-firewall-bouncer's default */
+#define IG_CS_MAX_PULL_NS (3600ull * 1000000000ull)
+#define IG_CS_DEFAULT_MIN_PREFIX_V4 16
+#define IG_CS_DEFAULT_MIN_PREFIX_V6 32
+struct ig_crowdsec_conf {
+	int enabled; /* the section is present */
+	int line;
+	char lapi_url[256];		/* http:// or https://, ends with '/' as given */
+	char bouncer_key[IG_SECRET_MAX]; /* from bouncer_key_file */
+	char machine_id[64];		/* "" = push nothing */
+	char password[IG_SECRET_MAX];	/* from password_file */
+	uint64_t pull_interval_ns;
+	uint32_t scopes;		/* IG_CS_SCOPE_* */
+	char origins[256];		/* comma-separated, "" = every origin */
+	uint32_t push;			/* 1 << IG_ORIGIN_* of our blocks to push */
+	uint8_t min_prefix_v4, min_prefix_v6;
+	char ca_file[256], cert_file[256], key_file[256]; /* "" = system CAs, no client cert */
+};
+
 struct ig_policy {
 	char path[PATH_MAX];
 	char ifaces[IG_MAX_IFACES][IF_NAMESIZE];
@@ -105,6 +131,7 @@ struct ig_policy {
 	int n_ports;
 	struct ig_agent_conf agent;
 	struct ig_auth_conf auth;
+	struct ig_crowdsec_conf crowdsec;
 	/* permission bits of the file (ig_policy_load; 0 from a stream) and
 	 * the first line giving api_key or grants_token inline (0: none), so
 	 * `check` and the agent can warn about a secret others may read */
@@ -126,10 +153,17 @@ enum ig_key_type {
 	IG_KEY_LISTEN,	    /* HOST:PORT, [ADDR]:PORT or "off": char[.size] */
 	IG_KEY_PATH,	    /* an absolute path: char[.size] */
 	IG_KEY_SECRET,	    /* a shared secret given inline: char[.size] */
-	IG_KEY_SECRET_FILE, /* a 0600 file holding the secret of .pair: char[.size] at .off */
+	IG_KEY_SECRET_FILE, /* a 0600 file holding the secret of .pair (NULL: a secret
+			     * taken from a file only): char[.size] at .off */
 	IG_KEY_IFACES,	    /* interface names; a list (comma-separated, repeatable) */
 	IG_KEY_CIDRS,	    /* CIDRs into the struct ig_prefix_list at .off; a list */
 	IG_KEY_USERS,	    /* user names or numeric uids (policy_clients) */
+	IG_KEY_URL,	    /* an http:// or https:// URL: char[.size] */
+	IG_KEY_NAME,	    /* a name of letters, digits and _.@:- : char[.size] */
+	IG_KEY_WORDS,	    /* names of .values, comma-separated, maybe none: the OR of
+			     * their values in a uint32_t */
+	IG_KEY_NAMES,	    /* IG_KEY_NAME items, comma-separated, maybe none: kept as
+			     * "a,b" in char[.size] */
 	IG_KEY_NTYPES	    /* the number of types, not a type */
 };
 
@@ -143,7 +177,8 @@ struct ig_enum_val {
  * A section: [name], or [name ARG] when .arg names its argument's
  * metavariable ("N" of [port N]). Its keys' offsets are into struct
  * ig_policy for [general], [allow] and [deny], and into the section's own
- * struct for the others: ig_port_policy, ig_agent_conf, ig_auth_conf.
+ * struct for the others: ig_port_policy, ig_agent_conf, ig_auth_conf,
+ * ig_crowdsec_conf.
  */
 enum ig_section_id {
 	IG_SEC_GENERAL,
@@ -152,6 +187,7 @@ enum ig_section_id {
 	IG_SEC_PORT,
 	IG_SEC_AGENT,
 	IG_SEC_AUTH,
+	IG_SEC_CROWDSEC,
 	IG_SEC_COUNT /* the number of sections, not a section */
 };
 

@@ -18,6 +18,8 @@ static const struct ig_policy_section sections[IG_SEC_COUNT] = {
 	[IG_SEC_PORT] = { "port", "N", "one policed TCP port: its action, rate and burst limits" },
 	[IG_SEC_AGENT] = { "agent", NULL, "imapguardd's listeners and state; the CLI ignores it" },
 	[IG_SEC_AUTH] = { "auth", NULL, "the Dovecot auth-policy learner; present means on" },
+	[IG_SEC_CROWDSEC] = { "crowdsec", NULL, "a CrowdSec Local API whose decisions are enforced; "
+				"present means on" },
 };
 
 static const struct ig_enum_val attach_vals[] = {
@@ -55,6 +57,20 @@ static const struct ig_enum_val action_vals[] = {
 #define GENERAL(...) KEY("general", struct ig_policy, __VA_ARGS__)
 #define AGENT(...) KEY("agent", struct ig_agent_conf, __VA_ARGS__)
 #define AUTH(...) KEY("auth", struct ig_auth_conf, __VA_ARGS__)
+
+#define CROWDSEC(...) KEY("crowdsec", struct ig_crowdsec_conf, __VA_ARGS__)
+
+static const struct ig_enum_val scope_vals[] = {
+	{ "ip", IG_CS_SCOPE_IP },
+	{ "range", IG_CS_SCOPE_RANGE },
+	{ NULL, 0 },
+};
+static const struct ig_enum_val push_vals[] = {
+	{ "manual", 1u << IG_ORIGIN_MANUAL },
+	{ "auto", 1u << IG_ORIGIN_AUTO },
+	{ "auth", 1u << IG_ORIGIN_AUTH },
+	{ NULL, 0 },
+};
 
 #define SEC(n) ((n) * IG_NSEC_PER_SEC)
 
@@ -145,6 +161,40 @@ static const struct ig_policy_key keys[] = {
 	     .help = "the first block of a source (default 10m)"),
 	AUTH("block_max", IG_KEY_DURATION, block_max_ns, .example = "24h",
 	     .help = "each repeat within 24 h doubles the block, up to this (default 24h)"),
+
+	CROWDSEC("lapi_url", IG_KEY_URL, lapi_url, .example = "http://127.0.0.1:8080/",
+		 .help = "the Local API; required"),
+	CROWDSEC("bouncer_key_file", IG_KEY_SECRET_FILE, bouncer_key,
+		 .example = "/etc/imapguard/crowdsec-bouncer.key",
+		 .help = "a 0600 file holding the key of `cscli bouncers add`; required"),
+	CROWDSEC("machine_id", IG_KEY_NAME, machine_id, .example = "mail1",
+		 .help = "the watcher our blocks are pushed as (omit to only pull)"),
+	CROWDSEC("password_file", IG_KEY_SECRET_FILE, password,
+		 .example = "/etc/imapguard/crowdsec-machine.secret",
+		 .help = "a 0600 file holding machine_id's password; needed with machine_id"),
+	CROWDSEC("pull_interval", IG_KEY_DURATION, pull_interval_ns, .max = IG_CS_MAX_PULL_NS,
+		 .example = "10s", .help = "how often decisions are pulled (default 10s)"),
+	CROWDSEC("scopes", IG_KEY_WORDS, scopes, .values = scope_vals, .example = "ip, range",
+		 .help = "the decision scopes enforced (default ip, range)"),
+	CROWDSEC("origins", IG_KEY_NAMES, origins, .example = "crowdsec, cscli, lists",
+		 .help = "only decisions of these origins; empty or unset: every origin"),
+	CROWDSEC("push", IG_KEY_WORDS, push, .values = push_vals, .example = "auto, auth",
+		 .help = "the origins of our blocks pushed as alerts (default auto, auth)"),
+	CROWDSEC("min_prefix_v4", IG_KEY_UINT, min_prefix_v4, .min = 1, .max = 32,
+		 .example = "16",
+		 .help = "an IPv4 range decision shorter than this is refused (default 16)"),
+	CROWDSEC("min_prefix_v6", IG_KEY_UINT, min_prefix_v6, .min = 1, .max = 128,
+		 .example = "32",
+		 .help = "an IPv6 range decision shorter than this is refused (default 32)"),
+	CROWDSEC("ca_file", IG_KEY_PATH, ca_file, .example = "/etc/imapguard/crowdsec-ca.pem",
+		 .help = "https: the CA that signs the LAPI's certificate (default: the "
+			 "system's)"),
+	CROWDSEC("cert_file", IG_KEY_PATH, cert_file,
+		 .example = "/etc/imapguard/crowdsec-client.pem",
+		 .help = "https: our client certificate (with key_file)"),
+	CROWDSEC("key_file", IG_KEY_PATH, key_file,
+		 .example = "/etc/imapguard/crowdsec-client.key",
+		 .help = "https: the key of cert_file"),
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= IG_POLICY_KEYS_MAX,

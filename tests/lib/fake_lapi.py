@@ -1,0 +1,77 @@
+#!/usr/bin/python3
+"""A lying CrowdSec Local API: GET /v1/decisions/stream answers what the
+file MODE_FILE names (read at each request), on ADDR PORT. Modes:
+  garbage   an HTML error page with HTTP 200
+  many      N decisions (N from the mode line, "many 2000"), all valid
+  huge      a valid start, then MB megabytes of spaces ("huge 300"), no end
+  badaddr   one good decision and one whose address does not parse
+  forbidden HTTP 403, as for a wrong key
+  hang      headers and the first bytes, then nothing for S seconds ("hang 60")
+  good      one valid decision (198.18.99.1), as the real LAPI gives it
+Prints "listening" once bound."""
+import http.server
+import json
+import sys
+import time
+
+
+def decision(i, value, duration="1h"):
+    return {"duration": duration, "id": i, "origin": "cscli", "scenario": "fake",
+            "scope": "Ip", "type": "ban", "value": value}
+
+
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, *a):
+        pass
+
+    def send(self, code, body):
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        words = open(MODE_FILE).read().split()
+        mode = words[0] if words else "good"
+        arg = int(words[1]) if len(words) > 1 else 0
+        try:
+            if mode == "garbage":
+                self.send(200, b"<html><body>502 Bad Gateway</body></html>")
+            elif mode == "many":
+                new = [decision(i, "198.18.%d.%d" % (100 + i // 250, 1 + i % 250))
+                       for i in range(arg)]
+                self.send(200, json.dumps({"deleted": None, "new": new}).encode())
+            elif mode == "huge":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"deleted":null,"new":[' )
+                chunk = b" " * (1 << 20)
+                for _ in range(arg):
+                    self.wfile.write(chunk)
+            elif mode == "badaddr":
+                new = [decision(1, "198.18.99.2"), decision(2, "198.18.99.300")]
+                self.send(200, json.dumps({"deleted": None, "new": new}).encode())
+            elif mode == "hang":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"deleted":null,')
+                self.wfile.flush()
+                time.sleep(arg)
+            elif mode == "forbidden":
+                self.send(403, b'{"message":"access forbidden"}')
+            else:
+                self.send(200, json.dumps({"deleted": None,
+                                           "new": [decision(1, "198.18.99.1")]}).encode())
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+MODE_FILE = sys.argv[3]
+srv = http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H)
+print("listening", flush=True)
+srv.serve_forever()

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The fleet's decisions into the block table (fleet.h). One apply is a
+ * few sorts and one pass over the prefixes the answer touches: a startup
+ * answer of 100,000 decisions costs 100,000 map writes, not a lookup of
+ * every held decision per decision.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blocks.h"
+#include "fleet.h"
+#include "names.h"
+
+#define REFRESH_SLACK_NS 1000000000ull /* an expiry moved by less is left alone */
+
+struct prefixes {
+	struct ig_prefix *v;
+	size_t n, cap;
+};
+
+static int prefixes_add(struct prefixes *l, const struct ig_prefix *p)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		struct ig_prefix *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *p;
+	return 0;
+}
+
+static int by_prefix(const void *a, const void *b)
+{
+	return ig_prefix_cmp(a, b);
+}
+
+static void held_of(struct ig_fleet_decision *o, const struct ig_cs_answer *a,
+		    const struct ig_cs_decision *d, uint64_t now)
+{
+	const char *sc = ig_cs_scenario(a, d);
+
+	memset(o, 0, sizeof(*o));
+	o->id = d->id;
+	o->expires_ns = now + (uint64_t)d->duration_ns;
+	o->prefix = d->prefix;
+	o->range = d->range;
+	/* text already (csdecision.c); cut at a character boundary */
+	ig_text_safe(sc, strlen(sc), o->note, sizeof(o->note));
+}
+
+/* A decision of the answer, as next_set sorts them. */
+struct change {
+	const struct ig_cs_decision *d;
+};
+
+/* The answer's decisions by prefix, each prefix's deletions first, then
+ * its additions, the longest-lasting first. */
+static int by_prefix_change(const void *a, const void *b)
+{
+	const struct ig_cs_decision *x = ((const struct change *)a)->d;
+	const struct ig_cs_decision *y = ((const struct change *)b)->d;
+	int c = ig_prefix_cmp(&x->prefix, &y->prefix);
+
+	if (c)
+		return c;
+	if (x->deleted != y->deleted)
+		return x->deleted ? -1 : 1;
+	return x->duration_ns > y->duration_ns ? -1 : x->duration_ns < y->duration_ns;
+}
+
+/*
+ * The held set after the answer, sorted by prefix, one per prefix, in
+ * *out (n in *n). The LAPI's stream speaks per value, not per decision:
+ * of a value's live decisions it sends the longest, and it reports a
+ * value deleted once (crowdsec 1.4.6: two decisions on one address,
+ * `cscli decisions delete --ip`, one entry in "deleted"). So a deletion
+ * lifts the prefix, and an addition keeps the later expiry of what is
+ * held and what it brings.
+ */
+static int next_set(const struct ig_fleet *f, const struct ig_cs_answer *a, int startup,
+		    uint64_t now, struct ig_fleet_decision **out, size_t *n)
+{
+	struct change *ch = malloc((a->n ? a->n : 1) * sizeof(*ch));
+	size_t nheld = startup ? 0 : f->n, nc = 0, i = 0, j = 0, k = 0;
+	struct ig_fleet_decision *v;
+
+	v = malloc((nheld + a->n + 1) * sizeof(*v));
+	if (!ch || !v) {
+		free(ch);
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t x = 0; x < a->n; x++)
+		if (!startup || !a->v[x].deleted)
+			ch[nc++].d = &a->v[x];
+	qsort(ch, nc, sizeof(*ch), by_prefix_change);
+	/* merge the held set (none at startup) with the changes, both by prefix */
+	while (i < nheld || j < nc) {
+		int c = i == nheld ? 1 : j == nc ? -1 : ig_prefix_cmp(&f->v[i].prefix, &ch[j].d->prefix);
+		const struct ig_fleet_decision *keep = NULL;
+		struct ig_fleet_decision add;
+		int deleted = 0, added = 0;
+
+		if (c < 0) {
+			v[k++] = f->v[i++];
+			continue;
+		}
+		if (c == 0)
+			keep = &f->v[i++];
+		/* this prefix's changes: deletions, then the longest addition */
+		for (size_t g = j; j < nc && !ig_prefix_cmp(&ch[j].d->prefix, &ch[g].d->prefix); j++) {
+			if (ch[j].d->deleted) {
+				deleted = 1;
+			} else if (!added) {
+				held_of(&add, a, ch[j].d, now);
+				added = 1;
+			}
+		}
+		if (deleted)
+			keep = NULL;
+		if (added && keep && keep->expires_ns > add.expires_ns)
+			add = *keep; /* never shortened by a shorter decision */
+		if (added) {
+			add.local = keep ? keep->local : 0;
+			v[k++] = add;
+		} else if (keep) {
+			v[k++] = *keep;
+		}
+	}
+	free(ch);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+/* The held decision on exactly p (v: sorted by prefix), or NULL. */
+static struct ig_fleet_decision *held_on(struct ig_fleet_decision *v, size_t n,
+					 const struct ig_prefix *p)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ig_prefix_cmp(&v[mid].prefix, p) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && !ig_prefix_cmp(&v[lo].prefix, p) ? &v[lo] : NULL;
+}
+
+static int collect_fleet(const struct ig_prefix *p, const struct ig_block *b, void *arg)
+{
+	return b->origin == IG_ORIGIN_FLEET ? prefixes_add(arg, p) : 0;
+}
+
+static void note_failure(struct ig_fleet_report *r, int err)
+{
+	r->failed++;
+	if (!r->err)
+		r->err = err;
+}
+
+/* Make the table's block on p what the fleet wants (see fleet.h); 1 when
+ * a live local block holds p, else 0. */
+static int settle(struct ig_handle *h, const struct ig_prefix *p,
+		   const struct ig_fleet_decision *want, uint64_t now, struct ig_fleet_report *r)
+{
+	struct ig_block b, nb;
+	int have = ig_block_get(h, p, &b) == 0, err;
+	int live = have && (b.expires_ns == 0 || b.expires_ns > now);
+
+	if (live && b.origin != IG_ORIGIN_FLEET) {
+		if (want)
+			r->local++;
+		return 1; /* a local block: never ours to touch */
+	}
+	if (!want) {
+		if (have && b.origin == IG_ORIGIN_FLEET) {
+			err = ig_block_del(h, p);
+			if (err && err != -ENOENT)
+				note_failure(r, err);
+			else
+				r->removed++;
+		}
+		return 0;
+	}
+	if (live && (b.expires_ns > want->expires_ns ? b.expires_ns - want->expires_ns :
+						       want->expires_ns - b.expires_ns) <
+			    REFRESH_SLACK_NS)
+		return 0;
+	memset(&nb, 0, sizeof(nb));
+	nb.origin = IG_ORIGIN_FLEET;
+	nb.reason = IG_BR_FLEET;
+	nb.created_ns = live ? b.created_ns : now;
+	nb.expires_ns = want->expires_ns;
+	memcpy(nb.note, want->note, sizeof(nb.note));
+	/* a new block is counted in the statistics; a refresh is not */
+	err = live ? ig_block_put(h, p, &nb) : ig_block_create(h, p, &nb);
+	if (err)
+		note_failure(r, err);
+	else if (live)
+		r->refreshed++;
+	else
+		r->added++;
+	return 0;
+}
+
+int ig_fleet_apply(struct ig_fleet *f, struct ig_handle *h, const struct ig_cs_answer *a,
+		   int startup, uint64_t now, struct ig_fleet_report *r)
+{
+	struct ig_fleet_decision *next = NULL;
+	struct prefixes touched = {};
+	size_t n = 0;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	err = next_set(f, a, startup, now, &next, &n);
+	if (err)
+		return err;
+	/* what may change: the answer's prefixes; at startup everything held
+	 * before and every fleet block in the table; and, always, what was
+	 * left to a local block (its fleet block is due once that is gone) */
+	for (size_t i = 0; i < a->n; i++)
+		if (prefixes_add(&touched, &a->v[i].prefix))
+			goto nomem;
+	for (size_t i = 0; i < f->n; i++)
+		if ((startup || f->v[i].local) && prefixes_add(&touched, &f->v[i].prefix))
+			goto nomem;
+	if (startup && ig_block_foreach(h, collect_fleet, &touched) == -ENOMEM)
+		goto nomem;
+	qsort(touched.v, touched.n, sizeof(*touched.v), by_prefix);
+	for (size_t i = 0; i < touched.n; i++) {
+		struct ig_fleet_decision *want;
+		int local;
+
+		if (i && !ig_prefix_cmp(&touched.v[i - 1], &touched.v[i]))
+			continue;
+		want = held_on(next, n, &touched.v[i]);
+		local = settle(h, &touched.v[i], want, now, r);
+		if (want)
+			want->local = (uint8_t)local;
+	}
+	free(touched.v);
+	free(f->v);
+	f->v = next;
+	f->n = f->cap = n;
+	return 0;
+nomem:
+	free(touched.v);
+	free(next);
+	return -ENOMEM;
+}
+
+void ig_fleet_count(const struct ig_fleet *f, size_t out[2])
+{
+	out[0] = out[1] = 0;
+	for (size_t i = 0; i < f->n; i++)
+		out[f->v[i].range]++;
+}
+
+void ig_fleet_free(struct ig_fleet *f)
+{
+	free(f->v);
+	memset(f, 0, sizeof(*f));
+}
