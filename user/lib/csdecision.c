@@ -217,7 +217,7 @@ static int cb_map_key(void *ctx, const unsigned char *k, size_t len)
  * A range with host bits set is taken whole, as CrowdSec enforces it. */
 static int decision_prefix(const char *value, int range, struct ig_prefix *out)
 {
-	char host[64], err[128];
+	char host[64];
 	const char *slash = strchr(value, '/');
 	size_t hl = slash ? (size_t)(slash - value) : strlen(value);
 	unsigned long len;
@@ -225,12 +225,12 @@ static int decision_prefix(const char *value, int range, struct ig_prefix *out)
 	int mapped;
 
 	if (!range)
-		return slash ? -EINVAL : ig_prefix_parse(value, out, err, sizeof(err));
+		return slash ? -EINVAL : ig_prefix_parse(value, out);
 	if (!slash || hl >= sizeof(host) || slash[1] < '0' || slash[1] > '9')
 		return -EINVAL;
 	memcpy(host, value, hl);
 	host[hl] = '\0';
-	if (ig_prefix_parse(host, out, err, sizeof(err)))
+	if (ig_prefix_parse(host, out))
 		return -EINVAL;
 	mapped = out->family == 4 && strchr(host, ':');
 	errno = 0;

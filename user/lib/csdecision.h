@@ -91,8 +91,11 @@ int ig_cs_answer_end(struct ig_cs_answer *a);
 /* The scenario of d, NUL-terminated text (names.h). */
 const char *ig_cs_scenario(const struct ig_cs_answer *a, const struct ig_cs_decision *d);
 
+/* Release what the answer holds and zero it; it can be reused. */
 void ig_cs_answer_free(struct ig_cs_answer *a);
 
+/* The metric label of a skip reason ("type", "scope", ...); a static
+ * string, "unknown" for a value outside the enum. */
 const char *ig_cs_skip_name(enum ig_cs_skip s);
 
 #endif

@@ -67,6 +67,7 @@ int ig_fleet_apply(struct ig_fleet *f, struct ig_handle *h, const struct ig_cs_a
  * out[0] Ip, out[1] Range. */
 void ig_fleet_count(const struct ig_fleet *f, size_t out[2]);
 
+/* Release the held decisions and zero `f`; the blocks stay in the maps. */
 void ig_fleet_free(struct ig_fleet *f);
 
 #endif
