@@ -483,16 +483,9 @@ static void key_value(struct parser *ps, const struct ig_policy_key *k, char *ba
 /* "unknown key 'x' in [section] (known: ...)", the known keys from the table. */
 static void unknown_key(struct parser *ps, const char *sec, const char *name)
 {
-	const struct ig_policy_key *keys;
 	char known[256], where[32];
-	size_t n, used = 0;
 
-	keys = ig_policy_keys(&n);
-	known[0] = '\0';
-	for (size_t i = 0; i < n && used < sizeof(known); i++)
-		if (!strcmp(keys[i].section, sec))
-			used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
-						 used ? ", " : "", keys[i].name);
+	ig_policy_key_names(sec, IG_KEY_TYPES_ALL, ", ", known, sizeof(known));
 	if (ps->sec == IG_SEC_PORT)
 		snprintf(where, sizeof(where), "%s %u", sec, ps->port->port);
 	else

@@ -191,6 +191,20 @@ const struct ig_policy_key *ig_policy_key_find(const char *section, const char *
  * order messages name them in); *n receives IG_SEC_COUNT. */
 const struct ig_policy_section *ig_policy_sections(size_t *n);
 
+#define IG_KEY_TYPES_ALL (~0u) /* every type, for ig_policy_key_names() */
+#define IG_KEY_TYPE_BIT(t) (1u << (t))
+
+/*
+ * The names of the table's keys of section `section` (NULL: of every
+ * section) whose type's IG_KEY_TYPE_BIT is in `types`, in table order,
+ * joined by `sep`, into buf[len] (NUL-terminated whenever len > 0), for
+ * messages that name keys: they follow the table as the parser does.
+ * Returns the length of the list, or -ENOSPC when it did not fit (buf then
+ * holds as much as fitted).
+ */
+int ig_policy_key_names(const char *section, unsigned int types, const char *sep, char *buf,
+			size_t len);
+
 /* Parse "HOST:PORT" ("[v6]:PORT" for IPv6) into a socket address. */
 struct sockaddr_storage;
 int ig_parse_listen(const char *s, struct sockaddr_storage *ss, unsigned int *len);
