@@ -94,3 +94,5 @@ tests: $(UNIT_BIN) $(BPF_TEST_BIN) $(FUZZ_BIN) $(FAULT_BIN)
 
 # test_policy holds the shipped example policy to the key table
 $(BUILD)/tests/unit/test_policy.o: TEST_CFLAGS += -DIG_EXAMPLE_POLICY='"$(CURDIR)/scripts/imapguard.conf.example"'
+# ...and the README's policy reference to it
+$(BUILD)/tests/unit/test_policy.o: TEST_CFLAGS += -DIG_README='"$(CURDIR)/README.md"'
