@@ -112,3 +112,5 @@ $(BUILD)/tests/unit/test_maps: | $(BENCH_BPF_OBJ)
 
 # test_policy holds the shipped example policy to the key table
 $(BUILD)/tests/unit/test_policy.o: TEST_CFLAGS += -DIG_EXAMPLE_POLICY='"$(CURDIR)/scripts/imapguard.conf.example"'
+# ...and the README's policy reference to it
+$(BUILD)/tests/unit/test_policy.o: TEST_CFLAGS += -DIG_README='"$(CURDIR)/README.md"'

@@ -148,13 +148,13 @@ static uint64_t connections(int port)
 	return all[IG_STAT_EXTRA(bpfenv_stat_slot(&env, (uint16_t)port), IG_X_CONNECTIONS)];
 }
 
-static void run(void)
+/* ---- the cases: each on a fresh private instance (up() and down()) ---- */
+
+static void run_block(void)
 {
 	const struct ig_event *ev;
 	struct ig_block b;
-	uint64_t before;
 
-	/* count and block */
 	tap(lo_connect_n("127.0.0.2", P_MAIN, 4) == 4, "4 connections from 127.0.0.2 (burst 4)");
 	tap(!block_of("127.0.0.2/32", NULL), "at the burst: not blocked");
 	tap(lo_connect_n("127.0.0.2", P_MAIN, 1) == 1 && block_of("127.0.0.2/32", &b),
@@ -166,8 +166,11 @@ static void run(void)
 	    ev->expires_ns == b.expires_ns, "a block event on the ring buffer, same fields");
 	tap(connections(P_MAIN) == 5, "connections counted: %llu",
 	    (unsigned long long)connections(P_MAIN));
+}
 
-	/* window edges, with the clock moved by hand */
+/* window edges, with the clock moved by hand */
+static void run_window(void)
+{
 	tap(plant_window("127.0.0.3", P_MAIN, 7, 4) == 0, "plant 4 connections 7 steps ago");
 	lo_connect_n("127.0.0.3", P_MAIN, 1);
 	tap(block_of("127.0.0.3/32", NULL), "7 of 8 steps back is inside the window: blocked");
@@ -182,8 +185,15 @@ static void run(void)
 		lo_connect_n("127.0.0.8", P_MAIN, 1);
 	}
 	tap(!block_of("127.0.0.8/32", NULL), "a full burst one window ago, 20 times over: never blocked");
+}
 
-	/* escalation: doubling per repeat, capped at block_max */
+/* escalation: doubling per repeat, capped at block_max */
+static void run_escalation(void)
+{
+	struct ig_offence_key ok = { .family = 4 };
+	struct ig_offence o = { .last_ns = coarse_ns(), .level = IG_MAX_LEVEL - 1 };
+
+	lo_connect_n("127.0.0.2", P_MAIN, 5);
 	duration_is("127.0.0.2/32", 2, 0, "first offence");
 	unblock("127.0.0.2/32");
 	lo_connect_n("127.0.0.2", P_MAIN, 5);
@@ -194,44 +204,52 @@ static void run(void)
 	unblock("127.0.0.2/32");
 	lo_connect_n("127.0.0.2", P_MAIN, 5);
 	duration_is("127.0.0.2/32", 8, 3, "fourth offence, capped at block_max");
-	{
-		struct ig_offence_key ok = { .family = 4 };
-		struct ig_offence o = { .last_ns = coarse_ns(), .level = IG_MAX_LEVEL - 1 };
+	inet_pton(AF_INET, "127.0.0.7", &ok.addr[0]);
+	bpf_map_update_elem(env.h.fd[IG_M_OFFENCES], &ok, &o, BPF_ANY);
+	lo_connect_n("127.0.0.7", P_MAIN, 5);
+	duration_is("127.0.0.7/32", 8, IG_MAX_LEVEL, "a source at the top level");
+}
 
-		inet_pton(AF_INET, "127.0.0.7", &ok.addr[0]);
-		bpf_map_update_elem(env.h.fd[IG_M_OFFENCES], &ok, &o, BPF_ANY);
-		lo_connect_n("127.0.0.7", P_MAIN, 5);
-		duration_is("127.0.0.7/32", 8, IG_MAX_LEVEL, "a source at the top level");
-	}
+/* the allow list is counted but never blocked */
+static void run_allow_list(void)
+{
+	uint64_t before = connections(P_MAIN);
 
-	/* the allow list is counted but never blocked */
-	before = connections(P_MAIN);
 	lo_connect_n("127.0.0.99", P_MAIN, 10);
 	tap(!block_of("127.0.0.99/32", NULL) && connections(P_MAIN) == before + 10,
 	    "allow-listed source: 10 connections counted, not blocked");
+}
 
-	/* expiry happens in the kernel, on time, and is reported */
+/* expiry happens in the kernel, on time, and is reported */
+static void run_expiry(void)
+{
+	const struct ig_event *ev = NULL;
+	struct found f = { .want = "127.0.0.6/32" };
+
 	lo_connect_n("127.0.0.6", P_SHORT, 3);
 	tap(block_of("127.0.0.6/32", NULL), "127.0.0.6 blocked for 1 s on port %d", P_SHORT);
-	ev = NULL;
 	for (int i = 0; i < 30 && !ev; i++) {
 		usleep(100000);
 		ev = find_event(IG_EV_EXPIRE, "127.0.0.6/32");
 	}
 	tap(ev != NULL, "an expire event arrives");
-	{
-		struct found f = { .want = "127.0.0.6/32" };
+	ig_block_foreach(&env.h, find_cb, &f);
+	tap(!f.hit, "and the entry is gone from the block table");
+}
 
-		ig_block_foreach(&env.h, find_cb, &f);
-		tap(!f.hit, "and the entry is gone from the block table");
-	}
-
-	/* IPv4 clients of a dual-stack socket count as IPv4 */
+/* IPv4 clients of a dual-stack socket count as IPv4 */
+static void run_mapped(void)
+{
 	tap(!block_of("127.0.0.9/32", NULL), "127.0.0.9 starts unblocked");
 	lo_connect_n("127.0.0.9", P_SHORT, 3);
 	tap(block_of("127.0.0.9/32", NULL), "v4-mapped peers are blocked as IPv4 /32");
+}
 
-	/* IPv6: 20 addresses of one /64 are one source */
+/* IPv6: 20 addresses of one /64 are one source */
+static void run_v6_prefix(void)
+{
+	struct ig_block b;
+
 	for (int i = 1; i <= 20; i++) {
 		char a[64];
 
@@ -242,18 +260,20 @@ static void run(void)
 	    "20 addresses in 2001:db8:7:1::/64 count as one source, blocked at 20");
 	lo_connect_n("2001:db8:7:2::1", P_V6, 5);
 	tap(!block_of("2001:db8:7:2::/64", NULL), "the next /64 has its own window");
+}
 
-	/* other network namespaces are not counted */
-	before = connections(P_MAIN);
+/* other network namespaces are not counted */
+static void run_other_netns(void)
+{
+	uint64_t before = connections(P_MAIN);
 	pid_t pid = fork();
+	int st = -1;
 
 	if (pid == 0) {
 		if (unshare(CLONE_NEWNET) || lo_up() || lo_listener(P_MAIN) < 0)
 			_exit(2);
 		_exit(lo_connect_n("127.0.0.12", P_MAIN, 10) == 10 ? 0 : 3);
 	}
-	int st = -1;
-
 	waitpid(pid, &st, 0);
 	tap(WIFEXITED(st) && WEXITSTATUS(st) == 0 && connections(P_MAIN) == before &&
 	    !block_of("127.0.0.12/32", NULL),
@@ -310,6 +330,9 @@ static void run_monitor(void)
 	char pol[1024];
 	struct ig_block b;
 
+	/* a first offence in enforce mode: the history of the repeat offender below */
+	tap(lo_connect_n("127.0.0.2", P_MAIN, 5) == 5 && block_of("127.0.0.2/32", NULL),
+	    "enforce: a burst of 127.0.0.2 blocks it (its history)");
 	snprintf(pol, sizeof(pol), "[general]\nmode = monitor\n%s", policy + strlen("[general]\n"));
 	tap(bpfenv_policy(&env, pol) == 0, "re-apply in monitor mode");
 	bpfenv_stats(&env, before);
@@ -367,32 +390,79 @@ static int setup_addrs(void)
 		      " sysctl -qw net.ipv6.ip_nonlocal_bind=1");
 }
 
+static struct bpf_link *so_link;
+static struct imapguard_bpf *so;
+
+/* A fresh private instance for one case: its own maps (no block, offence,
+ * window or counter left by the case before), the policy, the sockops
+ * program attached, its ring buffer read from empty. 0 or a negative errno
+ * (reported as a failure of the case). */
+static int up(void)
+{
+	int err = bpfenv_setup(&env, 65536);
+
+	if (!err)
+		err = bpfenv_policy(&env, policy);
+	if (!err)
+		err = bpfenv_sockops(&env, &so, &so_link);
+	nevents = 0;
+	if (!err) {
+		rb = ring_buffer__new(env.h.fd[IG_M_EVENTS], on_event, NULL, NULL);
+		err = rb ? 0 : -errno;
+	}
+	if (err)
+		tap(0, "set up: a private instance, sockops attached, its ring buffer (%s)",
+		    strerror(-err));
+	return err;
+}
+
+static void down(void)
+{
+	ring_buffer__free(rb);
+	rb = NULL;
+	bpf_link__destroy(so_link);
+	so_link = NULL;
+	imapguard_bpf__destroy(so);
+	so = NULL;
+	bpfenv_teardown(&env);
+}
+
+/* Run one case on a fresh instance of its own, torn down after it. */
+static void fresh(void (*fn)(void))
+{
+	if (!up())
+		fn();
+	down();
+}
+
 int main(void)
 {
-	struct bpf_link *link = NULL;
-	struct imapguard_bpf *so = NULL;
-	int err;
-
 	if (unshare(CLONE_NEWNET) || lo_up()) {
 		tap(0, "a network namespace of our own: %s", strerror(errno));
 		return tap_done();
 	}
 	setup_addrs();
-	err = bpfenv_setup(&env, 65536);
-	if (!err)
-		err = bpfenv_policy(&env, policy);
-	if (!err)
-		err = bpfenv_sockops(&env, &so, &link);
-	rb = err ? NULL : ring_buffer__new(env.h.fd[IG_M_EVENTS], on_event, NULL, NULL);
-	if (err || !rb || lo_listener(P_MAIN) < 0 || lo_listener(P_SHORT) < 0 || lo_listener(P_V6) < 0) {
-		tap(0, "set up: sockops attached, listeners up (%s)", strerror(-err));
-	} else {
-		run();
-		run_monitor();
+	if (lo_listener(P_MAIN) < 0 || lo_listener(P_SHORT) < 0 || lo_listener(P_V6) < 0) {
+		tap(0, "set up: listeners on ports %d, %d, %d", P_MAIN, P_SHORT, P_V6);
+		return tap_done();
 	}
-	ring_buffer__free(rb);
-	bpf_link__destroy(link);
-	imapguard_bpf__destroy(so);
-	bpfenv_teardown(&env);
+	if (tap_case("block"))
+		fresh(run_block);
+	if (tap_case("window"))
+		fresh(run_window);
+	if (tap_case("escalation"))
+		fresh(run_escalation);
+	if (tap_case("allow_list"))
+		fresh(run_allow_list);
+	if (tap_case("expiry"))
+		fresh(run_expiry);
+	if (tap_case("mapped"))
+		fresh(run_mapped);
+	if (tap_case("v6_prefix"))
+		fresh(run_v6_prefix);
+	if (tap_case("other_netns"))
+		fresh(run_other_netns);
+	if (tap_case("monitor"))
+		fresh(run_monitor);
 	return tap_done();
 }

@@ -231,7 +231,8 @@ start_probers() {
 }
 stop_probers() {
 	touch "$LAB_DIR/stop"
-	wait "${PROBERS[@]}"
+	[ ${#PROBERS[@]} = 0 ] || wait "${PROBERS[@]}"
+	PROBERS=()
 }
 
 backend() { # ATTACH
@@ -323,7 +324,7 @@ backend() { # ATTACH
 		if [ -n "$ms" ] && [ "$ms" -lt 1000 ]; then
 			t_ok "$AT: our table is rebuilt ${ms} ms after someone else's flush (< 1 s)"
 		else
-			t_fail "$AT: our table is rebuilt within 1 s of someone else's flush (${ms:-not within 2} s)"
+			t_fail "$AT: our table is rebuilt within 1 s of someone else's flush (${ms:+$ms ms}${ms:-not within 2 s})"
 		fi
 	elif [ -n "$ms" ]; then
 		t_ok "$AT: the mirror is rebuilt ${ms} ms after someone else's flush"
@@ -349,11 +350,22 @@ backend() { # ATTACH
 	fi
 	kill "$AG"
 	wait "$AG"
+	AG=
 	t_rc 0 "$AT: unload" igs unload
 	echo "# $AT: $((SECONDS - began)) s"
 }
 
-backend xdp
-backend tc
-backend nft
+case_xdp() { backend xdp; }
+case_tc() { backend tc; }
+case_nft() { backend nft; }
+
+# after each case (also one that stopped early): no probers, no agent,
+# nothing of ours loaded
+case_cleanup() {
+	stop_probers
+	[ -n "$AG" ] && { kill "$AG" 2>/dev/null; wait "$AG" 2>/dev/null; AG=; }
+	igs unload >/dev/null 2>&1
+	: >"$LAB_DIR/agent.log"
+}
+t_cases xdp tc nft
 t_done

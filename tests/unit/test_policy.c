@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The policy parser: every error names its line; good files parse fully. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -779,9 +780,109 @@ static void test_example_policy(void **state)
 	ig_policy_free(&pol);
 }
 
+#ifndef IG_README
+#define IG_README "README.md"
+#endif
+
+/*
+ * The README's policy reference (its ```ini blocks: "[section]" lines and
+ * "key = value" settings, "#key = value" for one left off) shows every key
+ * of the table, and no key the table lacks: a new row without its
+ * documentation fails here, as does documentation of a key that is gone.
+ */
+static void test_readme_reference(void **state)
+{
+	const struct ig_policy_key *k;
+	int shown[IG_POLICY_KEYS_MAX] = { 0 }, lineno = 0, in_ini = 0;
+	char line[1024], sec[32] = "";
+	size_t n;
+	FILE *f;
+
+	(void)state;
+	k = ig_policy_keys(&n);
+	f = fopen(IG_README, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *s = line, *eq;
+		const struct ig_policy_key *row;
+
+		lineno++;
+		if (!strncmp(line, "```", 3)) {
+			in_ini = !in_ini && !strncmp(line, "```ini", 6);
+			sec[0] = '\0';
+			continue;
+		}
+		if (!in_ini)
+			continue;
+		s += strspn(s, " \t");
+		if (*s == '#')
+			s++;
+		if (*s == '[') {
+			size_t len = strcspn(s + 1, " \t]");
+
+			assert_true(len < sizeof(sec));
+			memcpy(sec, s + 1, len);
+			sec[len] = '\0';
+			continue;
+		}
+		eq = strchr(s, '=');
+		if (*s == ';' || *s == '\n' || !eq)
+			continue;
+		while (eq > s && (eq[-1] == ' ' || eq[-1] == '\t'))
+			eq--;
+		*eq = '\0';
+		row = ig_policy_key_find(sec, s);
+		if (!row)
+			fail_msg("%s:%d: key '%s' in [%s] is not in the table", IG_README, lineno, s,
+				 sec);
+		shown[row - k] = 1;
+	}
+	fclose(f);
+	for (size_t i = 0; i < n; i++)
+		if (!shown[i])
+			fail_msg("%s: no ```ini block shows [%s] %s (%s)", IG_README, k[i].section,
+				 k[i].name, k[i].help);
+}
+
+/* The key lists of messages (ig_policy_key_names) are the table's rows, in
+ * its order, filtered by section and type; too small a buffer says so. */
+static void test_key_names(void **state)
+{
+	const struct ig_policy_section *secs;
+	const struct ig_policy_key *k;
+	char got[2048], want[2048], tiny[8]; /* every key of every section fits */
+	size_t n, nsec;
+
+	(void)state;
+	k = ig_policy_keys(&n);
+	secs = ig_policy_sections(&nsec);
+	for (size_t s = 0; s <= nsec; s++) {
+		for (int t = -1; t < IG_KEY_NTYPES; t++) {
+			unsigned int types = t < 0 ? IG_KEY_TYPES_ALL : IG_KEY_TYPE_BIT(t);
+			const char *sec = s < nsec ? secs[s].name : NULL;
+			size_t used = 0;
+
+			want[0] = '\0';
+			for (size_t i = 0; i < n; i++)
+				if ((!sec || !strcmp(k[i].section, sec)) &&
+				    (types & IG_KEY_TYPE_BIT(k[i].type)))
+					used += (size_t)snprintf(want + used, sizeof(want) - used,
+								 "%s%s", used ? " / " : "", k[i].name);
+			assert_int_equal(ig_policy_key_names(sec, types, " / ", got, sizeof(got)),
+					 (int)used);
+			assert_string_equal(got, want);
+		}
+	}
+	ig_policy_key_names("auth", IG_KEY_TYPE_BIT(IG_KEY_SECRET_FILE), ", ", got, sizeof(got));
+	assert_string_equal(got, "api_key_file");
+	assert_int_equal(ig_policy_key_names("general", IG_KEY_TYPES_ALL, ", ", tiny, sizeof(tiny)),
+			 -ENOSPC);
+	assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(rejects) / sizeof(rejects[0]) + 16] = {
+	const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_full_policy),
 		cmocka_unit_test(test_defaults),
@@ -798,8 +899,17 @@ int main(void)
 		cmocka_unit_test(test_example_policy),
 		cmocka_unit_test(test_crowdsec_keys),
 		cmocka_unit_test(test_crowdsec_rejects),
+		cmocka_unit_test(test_readme_reference),
+		cmocka_unit_test(test_key_names),
 	};
-	size_t n = 16;
+	/* the fixed tests, then one per bad file: counted, not written down,
+	 * so adding a test cannot overwrite the first reject */
+	struct CMUnitTest tests[sizeof(fixed) / sizeof(fixed[0]) + sizeof(rejects) / sizeof(rejects[0])];
+	size_t n;
+
+	memset(tests, 0, sizeof(tests)); /* no setup or teardown for the rejects */
+	for (n = 0; n < sizeof(fixed) / sizeof(fixed[0]); n++)
+		tests[n] = fixed[n];
 
 	for (size_t i = 0; i < sizeof(rejects) / sizeof(rejects[0]); i++) {
 		/* one test per bad file, named after the error it must give */

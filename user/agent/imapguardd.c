@@ -138,11 +138,11 @@ static void notify_ready(const struct agent *a, uint64_t generation)
  * over a file mode would leave Dovecot without its policy server). */
 static void warn_inline_secret(const struct ig_policy *pol)
 {
-	if (pol->inline_secret_line && (pol->mode & 077))
-		jlogf("warning", "policy", "%s:%d: a secret is given inline but the file is "
-		      "readable by group or others (mode %04o): chmod 0600 it, or use "
-		      "api_key_file / grants_token_file", pol->path, pol->inline_secret_line,
-		      pol->mode);
+	if (!pol->inline_secret_line || !(pol->mode & 077))
+		return;
+	jlogf("warning", "policy", "%s:%d: a secret is given inline but the file is "
+	      "readable by group or others (mode %04o): chmod 0600 it, or use %s", pol->path,
+	      pol->inline_secret_line, pol->mode, pol->inline_secret_file);
 }
 
 static void reload_apply(struct agent *a);

@@ -23,27 +23,37 @@ static int loopback(const char *listen)
 	return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
 }
 
-/* Settings that are valid but leave the auth policy open. */
+/* Settings that are valid but leave the auth policy open. The keys they
+ * name come from the key table (policy_keys.c), so a new secret or [auth]
+ * key is named here without an edit. */
 static void auth_warnings(const char *path, const struct ig_policy *pol)
 {
 	const char *listen = pol->agent.policy_listen;
+	char names[256];
 
 	/* a warning, not an error: refusing would stop the agent at its next
 	 * restart over a file mode, and a stopped policy server fails open */
-	if (pol->inline_secret_line && (pol->mode & 077))
+	if (pol->inline_secret_line && (pol->mode & 077)) {
 		ig_warn("%s:%d: a secret is given inline but the file is readable by group "
-			"or others (mode %04o): chmod 0600 it, or use api_key_file / "
-			"grants_token_file", path, pol->inline_secret_line, pol->mode);
+			"or others (mode %04o): chmod 0600 it, or use %s", path,
+			pol->inline_secret_line, pol->mode, pol->inline_secret_file);
+	}
 	if (!pol->auth.enabled)
 		return;
-	if (!strcmp(listen, "off"))
+	if (!strcmp(listen, "off")) {
+		/* what Dovecot's questions would have enforced: [auth] but its key */
+		ig_policy_key_names("auth", IG_KEY_TYPES_ALL & ~IG_KEY_TYPE_BIT(IG_KEY_SECRET) &
+						    ~IG_KEY_TYPE_BIT(IG_KEY_SECRET_FILE),
+				    ", ", names, sizeof(names));
 		ig_warn("%s: [auth] is on but policy_listen = off: Dovecot cannot ask the "
-			"auth policy, so require_tls, require_grant and spray blocks do "
-			"nothing", path);
-	else if (!loopback(listen))
+			"auth policy, so its settings (%s) do nothing", path, names);
+	} else if (!loopback(listen)) {
+		ig_policy_key_names(NULL, IG_KEY_TYPE_BIT(IG_KEY_SECRET), ", ", names,
+				    sizeof(names));
 		ig_warn("%s: policy_listen = %s is beyond loopback and the listener has no "
-			"TLS: the api_key, grants_token and Dovecot's requests cross the "
-			"network in clear text; keep it on 127.0.0.1 or [::1]", path, listen);
+			"TLS: the secrets (%s) and Dovecot's requests cross the network in "
+			"clear text; keep it on 127.0.0.1 or [::1]", path, listen, names);
+	}
 }
 
 int cli_load_policy(struct cli *cli, const char *path, int check, struct ig_policy *pol)
@@ -66,8 +76,13 @@ int cli_load_policy(struct cli *cli, const char *path, int check, struct ig_poli
 		ig_policy_free(pol);
 		return EXIT_USAGE;
 	}
-	if (!pol->n_ports)
-		ig_warn("%s: no [port N] section, so nothing is policed", path);
+	if (!pol->n_ports) {
+		size_t n;
+		const struct ig_policy_section *port = &ig_policy_sections(&n)[IG_SEC_PORT];
+
+		ig_warn("%s: no [%s %s] section, so nothing is policed", path, port->name,
+			port->arg);
+	}
 	auth_warnings(path, pol);
 	return EXIT_OK;
 }

@@ -334,12 +334,15 @@ static int secret_twice(struct parser *ps, const char *name, int inline_line,
 	return 1;
 }
 
-/* The first line of the file holding a secret inline: `check` warns
- * when such a file is readable by group or others. */
-static void note_inline(struct parser *ps)
+/* The first line of the file holding a secret inline, and `file_key`, the
+ * key that would take it from a file: `check` warns when such a file is
+ * readable by group or others. */
+static void note_inline(struct parser *ps, const char *file_key)
 {
-	if (!ps->pol->inline_secret_line)
-		ps->pol->inline_secret_line = ps->line;
+	if (ps->pol->inline_secret_line)
+		return;
+	ps->pol->inline_secret_line = ps->line;
+	ps->pol->inline_secret_file = file_key;
 }
 
 /* Store v in the unsigned integer of `size` bytes at dst (its row's size). */
@@ -400,7 +403,7 @@ static void secret_key(struct parser *ps, const struct ig_policy_key *k, char *b
 		secret_file(ps, k->name, value, base + k->off);
 		return;
 	}
-	note_inline(ps);
+	note_inline(ps, file->name);
 	secret(ps, k->name, value, base + k->off);
 }
 
@@ -585,16 +588,9 @@ static void key_value(struct parser *ps, const struct ig_policy_key *k, char *ba
 /* "unknown key 'x' in [section] (known: ...)", the known keys from the table. */
 static void unknown_key(struct parser *ps, const char *sec, const char *name)
 {
-	const struct ig_policy_key *keys;
 	char known[256], where[32];
-	size_t n, used = 0;
 
-	keys = ig_policy_keys(&n);
-	known[0] = '\0';
-	for (size_t i = 0; i < n && used < sizeof(known); i++)
-		if (!strcmp(keys[i].section, sec))
-			used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
-						 used ? ", " : "", keys[i].name);
+	ig_policy_key_names(sec, IG_KEY_TYPES_ALL, ", ", known, sizeof(known));
 	if (ps->sec == IG_SEC_PORT)
 		snprintf(where, sizeof(where), "%s %u", sec, ps->port->port);
 	else

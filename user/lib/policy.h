@@ -134,9 +134,11 @@ struct ig_policy {
 	struct ig_crowdsec_conf crowdsec;
 	/* permission bits of the file (ig_policy_load; 0 from a stream) and
 	 * the first line giving api_key or grants_token inline (0: none), so
-	 * `check` and the agent can warn about a secret others may read */
+	 * `check` and the agent can warn about a secret others may read, and
+	 * the key that takes it from a file instead (its row's pair) */
 	unsigned int mode;
 	int inline_secret_line;
+	const char *inline_secret_file;
 };
 
 /*
@@ -227,6 +229,21 @@ const struct ig_policy_key *ig_policy_key_find(const char *section, const char *
  * order messages name them in); *n receives IG_SEC_COUNT. */
 const struct ig_policy_section *ig_policy_sections(size_t *n);
 
+#define IG_KEY_TYPES_ALL (~0u) /* every type, for ig_policy_key_names() */
+#define IG_KEY_TYPE_BIT(t) (1u << (t))
+
+/*
+ * The names of the table's keys of section `section` (NULL: of every
+ * section) whose type's IG_KEY_TYPE_BIT is in `types`, in table order,
+ * joined by `sep`, into buf[len] (NUL-terminated whenever len > 0), for
+ * messages that name keys: they follow the table as the parser does.
+ * Returns the length of the list, or -ENOSPC when it did not fit (buf then
+ * holds as much as fitted).
+ */
+int ig_policy_key_names(const char *section, unsigned int types, const char *sep, char *buf,
+			size_t len);
+
+/* Parse "HOST:PORT" ("[v6]:PORT" for IPv6) into a socket address. */
 struct sockaddr_storage;
 
 /* Parse "HOST:PORT" ("[ADDR]:PORT" for IPv6; HOST a numeric address, PORT

@@ -5,7 +5,9 @@
  * scripts/imapguard.conf.example, which tests/unit/test_policy.c holds to
  * this table).
  */
+#include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "duration.h"
@@ -218,4 +220,24 @@ const struct ig_policy_section *ig_policy_sections(size_t *n)
 {
 	*n = sizeof(sections) / sizeof(sections[0]);
 	return sections;
+}
+
+int ig_policy_key_names(const char *section, unsigned int types, const char *sep, char *buf,
+			size_t len)
+{
+	size_t used = 0;
+	int w;
+
+	if (len)
+		buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if ((section && strcmp(keys[i].section, section) != 0) ||
+		    !(types & IG_KEY_TYPE_BIT(keys[i].type)))
+			continue;
+		w = snprintf(buf + used, len - used, "%s%s", used ? sep : "", keys[i].name);
+		if (w < 0 || (size_t)w >= len - used)
+			return -ENOSPC;
+		used += (size_t)w;
+	}
+	return (int)used;
 }
