@@ -19,6 +19,7 @@
 #include "compile.h"
 #include "pins.h"
 #include "policy.h"
+#include "stats.h" /* ig_nft_counter_name, ig_nft_counter_parse */
 
 #define IG_NFT_TABLE "imapguard"
 #define IG_NFT_PRIO (-300)
@@ -79,9 +80,5 @@ int ig_nft_present(void);
 /* Read the named counters: fn(name, packets) for each. */
 int ig_nft_counters(void (*fn)(const char *name, uint64_t packets, void *arg), void *arg);
 
-/* The counter name of (port, verdict, reason) in nft mode, and back
- * (-EINVAL for a name that is not one of ours). */
-void ig_nft_counter_name(uint16_t port, int verdict, int reason, char *buf, size_t len);
-int ig_nft_counter_parse(const char *name, uint16_t *port, int *verdict, int *reason);
 
 #endif

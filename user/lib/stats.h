@@ -3,6 +3,7 @@
 #ifndef IG_STATS_H
 #define IG_STATS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pins.h"
@@ -14,6 +15,13 @@ extern const char *const ig_global_names[IG_NR_GLOBALS];
 extern const char *const ig_global_help[IG_NR_GLOBALS];
 extern const char *const ig_extra_names[IG_NR_PORT_EXTRAS];
 extern const char *const ig_extra_help[IG_NR_PORT_EXTRAS];
+
+/* The nftables counter name of (port, verdict, reason) in nft mode,
+ * "pPORT_VERDICT_REASON" with the labels above (ig_verdict_names,
+ * ig_reason_names), into buf (len bytes, 64 always fit); and back:
+ * 0, or -EINVAL for a name that is not one of ours. */
+void ig_nft_counter_name(uint16_t port, int verdict, int reason, char *buf, size_t len);
+int ig_nft_counter_parse(const char *name, uint16_t *port, int *verdict, int *reason);
 
 /* Sum one counter over all CPUs. */
 int ig_stat_read(struct ig_handle *h, uint32_t idx, uint64_t *out);
