@@ -7,10 +7,13 @@
  *             (interval, per-element timeout: the kernel expires them),
  *             rate4/6_pPORT_... (dynamic meters, one per ratelimit port)
  *   counters  pPORT_VERDICT_REASON, as in the BPF statistics
- *   chains    prerouting (base, priority -300): iifname X jump dispatch
- *             dispatch: tcp dport N jump pN
+ *   chains    prerouting (base, priority -300): iifname X tcp dport N goto pN
  *             pN: allow, deny, blocked, action = drop, default deny unless
- *                 granted, the port's action (the precedence of classify.h)
+ *                 granted, the port's action (the precedence of classify.h);
+ *                 no rule for an allow or deny set the policy leaves empty
+ *
+ * A source on no list pays what a hand-written meter does: one rule in
+ * prerouting, the block lookup and the meter (issue 13).
  *
  * Interval sets refuse overlapping elements. The lists are reduced to their
  * outermost prefixes (no timeouts: the outer one covers the inner for good).
@@ -391,6 +394,7 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 	size_t nkeep_sets = 0, nkeep_objs = 0;
 	struct ig_nft_existing ex;
 	struct ig_nft_batch b;
+	unsigned int lists_used = 0;
 	uint32_t id = 1;
 	int rc;
 
@@ -423,6 +427,8 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 				rc = -ENOMEM;
 				goto out;
 			}
+			if (el.n)
+				lists_used |= IG_NFT_LIST_BIT(lists[k].flag, f);
 			rc = list_set(&b, &ex, &sd, &el, &id);
 			free(el.v);
 			if (rc < 0)
@@ -467,21 +473,24 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 
 	/* chains and rules */
 	msg_chain(&b, NFT_MSG_NEWCHAIN, "prerouting", 1);
-	msg_chain(&b, NFT_MSG_NEWCHAIN, "dispatch", 0);
 	for (int i = 0; i < s->nports; i++) {
 		char chain[16];
 
 		ig_nft_port_chain(chain, sizeof(chain), s->ports[i].port);
 		msg_chain(&b, NFT_MSG_NEWCHAIN, chain, 0);
-		ig_nft_port_rules(&b, s, &s->ports[i], chain);
-		ig_nft_dispatch_rule(&b, s->ports[i].port, chain);
+		ig_nft_port_rules(&b, s, &s->ports[i], lists_used, chain);
 	}
-	for (int i = 0; i < pol->n_ifaces; i++)
-		ig_nft_iface_rule(&b, pol->ifaces[i]);
+	for (int i = 0; i < pol->n_ifaces; i++) {
+		for (int p = 0; p < s->nports; p++) {
+			ig_nft_port_chain(name, sizeof(name), s->ports[p].port);
+			ig_nft_port_jump(&b, pol->ifaces[i], s->ports[p].port, name);
+		}
+	}
 
 	/* what the old policy had and this one does not */
 	for (size_t i = 0; i < ex.nchains; i++) {
-		int wanted = !strcmp(ex.chains[i], "prerouting") || !strcmp(ex.chains[i], "dispatch");
+		/* "dispatch" (before issue 13) goes: prerouting goes to the ports */
+		int wanted = !strcmp(ex.chains[i], "prerouting");
 
 		for (int p = 0; p < s->nports && !wanted; p++) {
 			ig_nft_port_chain(name, sizeof(name), s->ports[p].port);

@@ -320,17 +320,19 @@ int ig_nft_intact(int wanted, char *what, size_t len)
 			rc = 1;
 		}
 	}
-	for (const char *const *n = (const char *const[]){ "prerouting", "dispatch", NULL };
-	     wanted == IG_NFT_ENFORCE && !rc && *n; n++) {
-		if (!ig_nft_has(ex.chains, ex.nchains, *n)) {
-			snprintf(what, len, "chain %s of table inet %s is missing", *n, IG_NFT_TABLE);
-			rc = 1;
-		}
+	if (wanted == IG_NFT_ENFORCE && !rc && !ig_nft_has(ex.chains, ex.nchains, "prerouting")) {
+		snprintf(what, len, "chain prerouting of table inet %s is missing", IG_NFT_TABLE);
+		rc = 1;
 	}
 	/* every chain of ours holds rules (a flushed one passes everything),
-	 * but dispatch, which a policy without ports leaves empty */
+	 * but prerouting when there is no port chain for it to go to (a
+	 * policy without ports), and the dispatch chain of tables built
+	 * before issue 13, which such a policy left empty */
 	for (size_t i = 0; wanted == IG_NFT_ENFORCE && !rc && i < ex.nchains; i++) {
-		if (strcmp(ex.chains[i], "dispatch") != 0 && !ig_nft_has(ex.ruled, ex.nruled, ex.chains[i])) {
+		int may_be_empty = !strcmp(ex.chains[i], "dispatch") ||
+				   (!strcmp(ex.chains[i], "prerouting") && ex.nchains == 1);
+
+		if (!may_be_empty && !ig_nft_has(ex.ruled, ex.nruled, ex.chains[i])) {
 			snprintf(what, len, "chain %s of table inet %s has no rules", ex.chains[i],
 				 IG_NFT_TABLE);
 			rc = 1;
