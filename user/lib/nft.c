@@ -60,12 +60,15 @@ static void msg_table(struct ig_nft_batch *b, uint16_t type)
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nlmsghdr *nlh = ig_nft_batch_msg(b, 4096, type, 0, "table inet %s", IG_NFT_TABLE);
 
+	if (!t)
+		ig_nft_batch_oom(b);
 	if (nlh && t) {
 		nftnl_table_set_str(t, NFTNL_TABLE_NAME, IG_NFT_TABLE);
 		nftnl_table_nlmsg_build_payload(nlh, t);
 		ig_nft_batch_commit(b, nlh);
 	}
-	nftnl_table_free(t);
+	if (t)
+		nftnl_table_free(t);
 }
 
 static void msg_chain(struct ig_nft_batch *b, uint16_t type, const char *name, int base)
@@ -73,6 +76,8 @@ static void msg_chain(struct ig_nft_batch *b, uint16_t type, const char *name, i
 	struct nftnl_chain *c = nftnl_chain_alloc();
 	struct nlmsghdr *nlh = ig_nft_batch_msg(b, 4096, type, 0, "chain %s", name);
 
+	if (!c)
+		ig_nft_batch_oom(b);
 	if (nlh && c) {
 		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, IG_NFT_TABLE);
 		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
@@ -85,7 +90,8 @@ static void msg_chain(struct ig_nft_batch *b, uint16_t type, const char *name, i
 		nftnl_chain_nlmsg_build_payload(nlh, c);
 		ig_nft_batch_commit(b, nlh);
 	}
-	nftnl_chain_free(c);
+	if (c)
+		nftnl_chain_free(c);
 }
 
 /* Delete every rule of a chain (a flush). */
@@ -94,13 +100,16 @@ static void msg_flush_chain(struct ig_nft_batch *b, const char *chain)
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	struct nlmsghdr *nlh = ig_nft_batch_msg(b, 4096, NFT_MSG_DELRULE, 0, "flush chain %s", chain);
 
+	if (!r)
+		ig_nft_batch_oom(b);
 	if (nlh && r) {
 		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, IG_NFT_TABLE);
 		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
 		nftnl_rule_nlmsg_build_payload(nlh, r);
 		ig_nft_batch_commit(b, nlh);
 	}
-	nftnl_rule_free(r);
+	if (r)
+		nftnl_rule_free(r);
 }
 
 struct set_def {
@@ -117,6 +126,8 @@ static void msg_set(struct ig_nft_batch *b, uint16_t type, const struct set_def 
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nlmsghdr *nlh = ig_nft_batch_msg(b, 4096, type, 0, "set %s", d->name);
 
+	if (!s)
+		ig_nft_batch_oom(b);
 	if (nlh && s) {
 		nftnl_set_set_str(s, NFTNL_SET_TABLE, IG_NFT_TABLE);
 		nftnl_set_set_str(s, NFTNL_SET_NAME, d->name);
@@ -137,13 +148,17 @@ static void msg_set(struct ig_nft_batch *b, uint16_t type, const struct set_def 
 					nftnl_set_set_data(s, NFTNL_SET_USERDATA,
 							   nftnl_udata_buf_data(u),
 							   nftnl_udata_buf_len(u));
-				nftnl_udata_buf_free(u);
+				else /* the comment is the list's fingerprint */
+					ig_nft_batch_oom(b);
+				if (u)
+					nftnl_udata_buf_free(u);
 			}
 		}
 		nftnl_set_nlmsg_build_payload(nlh, s);
 		ig_nft_batch_commit(b, nlh);
 	}
-	nftnl_set_free(s);
+	if (s)
+		nftnl_set_free(s);
 }
 
 static void msg_counter(struct ig_nft_batch *b, uint16_t type, const char *name)
@@ -151,6 +166,8 @@ static void msg_counter(struct ig_nft_batch *b, uint16_t type, const char *name)
 	struct nftnl_obj *o = nftnl_obj_alloc();
 	struct nlmsghdr *nlh = ig_nft_batch_msg(b, 4096, type, 0, "counter %s", name);
 
+	if (!o)
+		ig_nft_batch_oom(b);
 	if (nlh && o) {
 		nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, IG_NFT_TABLE);
 		nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
@@ -158,7 +175,8 @@ static void msg_counter(struct ig_nft_batch *b, uint16_t type, const char *name)
 		nftnl_obj_nlmsg_build_payload(nlh, o);
 		ig_nft_batch_commit(b, nlh);
 	}
-	nftnl_obj_free(o);
+	if (o)
+		nftnl_obj_free(o);
 }
 
 /* An element of an interval set is a start and (flagged) end+1. */
@@ -386,8 +404,8 @@ static void drop_unwanted(struct ig_nft_batch *b, const struct ig_nft_existing *
 			msg_counter(b, NFT_MSG_DELOBJ, ex->objs[i]);
 }
 
-int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct ig_compiled *c,
-		 char *err, size_t errlen)
+static int apply_once(struct ig_handle *h, const struct ig_policy *pol, const struct ig_compiled *c,
+		      int attempt, char *err, size_t errlen)
 {
 	const struct ig_slot *s = c->slot;
 	char (*keep_sets)[64] = NULL, (*keep_objs)[64] = NULL, name[64];
@@ -396,11 +414,12 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 	struct ig_nft_batch b;
 	unsigned int lists_used = 0;
 	uint32_t id = 1;
-	int rc;
+	int rc, oom = 0;
 
 	if (errlen)
 		*err = 0;
 	ig_nft_batch_init(&b);
+	b.retried = attempt > 0;
 	rc = ig_nft_discover(&ex, IG_NFT_D_CHAINS | IG_NFT_D_SETS | IG_NFT_D_OBJS);
 	if (rc < 0)
 		goto out;
@@ -421,8 +440,8 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 			struct elems el = {};
 
 			snprintf(sd.name, sizeof(sd.name), "%s%d", lists[k].name, f);
-			ig_nft_remember(&keep_sets, &nkeep_sets, sd.name);
-			if (list_elems(c, lists[k].flag, f, &el)) {
+			if (ig_nft_remember(&keep_sets, &nkeep_sets, sd.name) ||
+			    list_elems(c, lists[k].flag, f, &el)) {
 				free(el.v);
 				rc = -ENOMEM;
 				goto out;
@@ -437,8 +456,9 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 	}
 	for (const char *const *n = (const char *const[]){ "blocked4", "blocked6", "grants4",
 							    "grants6", NULL }; *n; n++)
-		ig_nft_remember(&keep_sets, &nkeep_sets, *n);
-	rc = fill_dynamic(&b, h, &ex, 1, &id);
+		if (ig_nft_remember(&keep_sets, &nkeep_sets, *n))
+			oom = 1;
+	rc = oom ? -ENOMEM : fill_dynamic(&b, h, &ex, 1, &id);
 	if (rc < 0)
 		goto out;
 	/* rate meters, per ratelimit port; their name carries their shape */
@@ -455,7 +475,8 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 
 			ig_nft_rate_set_name(sd.name, sizeof(sd.name), f, pc,
 				      f == 4 ? s->prefix_v4 : s->prefix_v6);
-			ig_nft_remember(&keep_sets, &nkeep_sets, sd.name);
+			if (ig_nft_remember(&keep_sets, &nkeep_sets, sd.name))
+				oom = 1;
 			want_set(&b, &ex, &sd, &id);
 		}
 	}
@@ -466,7 +487,8 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 				if (!ig_stat_possible(v, r))
 					continue;
 				ig_nft_counter_name(s->ports[i].port, v, r, name, sizeof(name));
-				ig_nft_remember(&keep_objs, &nkeep_objs, name);
+				if (ig_nft_remember(&keep_objs, &nkeep_objs, name))
+					oom = 1;
 				if (!ig_nft_has(ex.objs, ex.nobjs, name))
 					msg_counter(&b, NFT_MSG_NEWOBJ, name);
 			}
@@ -501,12 +523,16 @@ int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct 
 	}
 	drop_unwanted(&b, &ex, keep_sets, nkeep_sets, keep_objs, nkeep_objs);
 	if (ig_fault("nft_apply")) {
-		/* tests only: an element for a set that does not exist, which the
-		 * kernel refuses, so the whole transaction must roll back */
+		/* tests only: elements for two sets that do not exist, which the
+		 * kernel refuses, so the whole transaction must roll back, and
+		 * both refusals must be reported */
 		struct ig_nft_ival bad = { .bytes = 4, .end = { 0, 0, 0, 1 } };
 
 		ig_nftset_elems_msg(&b, IG_NFT_TABLE, "injected_fault", &bad, 1, NFT_MSG_NEWSETELEM);
+		ig_nftset_elems_msg(&b, IG_NFT_TABLE, "injected_fault2", &bad, 1, NFT_MSG_NEWSETELEM);
 	}
+	if (oom)
+		ig_nft_batch_oom(&b);
 	rc = ig_nft_batch_send(&b, err, errlen);
 out:
 	if (rc < 0 && errlen && !*err)
@@ -518,7 +544,7 @@ out:
 	return rc;
 }
 
-int ig_nft_mirror_sync(struct ig_handle *h, char *err, size_t errlen)
+static int mirror_once(struct ig_handle *h, int attempt, char *err, size_t errlen)
 {
 	char keep[2][64] = { "blocked4", "blocked6" };
 	struct ig_nft_existing ex;
@@ -532,6 +558,7 @@ int ig_nft_mirror_sync(struct ig_handle *h, char *err, size_t errlen)
 		return rc;
 	}
 	ig_nft_batch_init(&b);
+	b.retried = attempt > 0;
 	msg_table(&b, NFT_MSG_NEWTABLE);
 	/* coming from attach = nft: the enforcing chains go */
 	for (size_t i = 0; i < ex.nchains; i++)
@@ -560,7 +587,7 @@ int ig_nft_sync_dynamic(struct ig_handle *h, char *err, size_t errlen)
 	return ig_nft_resync(h, &changed, err, errlen);
 }
 
-int ig_nft_resync(struct ig_handle *h, int *changed, char *err, size_t errlen)
+static int resync_once(struct ig_handle *h, int *changed, int attempt, char *err, size_t errlen)
 {
 	struct ig_nft_existing ex;
 	struct ig_nft_batch b;
@@ -578,6 +605,7 @@ int ig_nft_resync(struct ig_handle *h, int *changed, char *err, size_t errlen)
 		rc = -ENOENT;
 	} else {
 		ig_nft_batch_init(&b);
+	b.retried = attempt > 0;
 		rc = fill_dynamic(&b, h, &ex, ig_nft_has(ex.sets, ex.nsets, "grants4"), &id);
 		if (rc >= 0) {
 			int deferred = rc;
@@ -595,7 +623,7 @@ int ig_nft_resync(struct ig_handle *h, int *changed, char *err, size_t errlen)
 	return rc;
 }
 
-int ig_nft_remove(char *err, size_t errlen)
+static int remove_once(int attempt, char *err, size_t errlen)
 {
 	struct ig_nft_existing ex;
 	struct ig_nft_batch b;
@@ -605,11 +633,69 @@ int ig_nft_remove(char *err, size_t errlen)
 		snprintf(err, errlen, "reading table inet %s: %s", IG_NFT_TABLE, strerror(-rc));
 	else if (ex.table) {
 		ig_nft_batch_init(&b);
+	b.retried = attempt > 0;
 		msg_table(&b, NFT_MSG_DELTABLE);
 		rc = ig_nft_batch_send(&b, err, errlen);
 		ig_nft_batch_free(&b);
 	}
 	ig_nft_existing_free(&ex);
+	return rc;
+}
+
+/* Whether to run a change again from a fresh reading of the ruleset: the
+ * answers to its transaction were lost (-ENOBUFS), so whether the kernel
+ * applied it is unknown. A change is computed by difference from what
+ * the kernel holds, so repeating it is safe; bounded. */
+#define IG_NFT_SEND_TRIES 3
+
+static int again(int rc, int *attempt)
+{
+	if (rc != -ENOBUFS || ++*attempt >= IG_NFT_SEND_TRIES)
+		return 0;
+	ig_info("nftables: the answers to our transaction were lost (%s): reading the ruleset "
+		"again and retrying (attempt %d of %d)", strerror(ENOBUFS), *attempt + 1,
+		IG_NFT_SEND_TRIES);
+	return 1;
+}
+
+int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct ig_compiled *c,
+		 char *err, size_t errlen)
+{
+	int rc, attempt = 0;
+
+	do
+		rc = apply_once(h, pol, c, attempt, err, errlen);
+	while (again(rc, &attempt));
+	return rc;
+}
+
+int ig_nft_mirror_sync(struct ig_handle *h, char *err, size_t errlen)
+{
+	int rc, attempt = 0;
+
+	do
+		rc = mirror_once(h, attempt, err, errlen);
+	while (again(rc, &attempt));
+	return rc;
+}
+
+int ig_nft_resync(struct ig_handle *h, int *changed, char *err, size_t errlen)
+{
+	int rc, attempt = 0;
+
+	do
+		rc = resync_once(h, changed, attempt, err, errlen);
+	while (again(rc, &attempt));
+	return rc;
+}
+
+int ig_nft_remove(char *err, size_t errlen)
+{
+	int rc, attempt = 0;
+
+	do
+		rc = remove_once(attempt, err, errlen);
+	while (again(rc, &attempt));
 	return rc;
 }
 

@@ -13,26 +13,30 @@
 #include <linux/netfilter/nf_tables.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
+#include <libnftnl/gen.h>
 #include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 
+#include "fault.h"
+#include "log.h"
 #include "nft.h"
 #include "nft_discover.h"
 #include "nftbatch.h"
 #include "stats.h"
 
-void ig_nft_remember(char (**list)[64], size_t *n, const char *name)
+int ig_nft_remember(char (**list)[64], size_t *n, const char *name)
 {
 	char (*g)[64] = realloc(*list, (*n + 1) * sizeof(**list));
 
 	if (!g)
-		return;
+		return -ENOMEM;
 	*list = g;
 	snprintf(g[*n], 64, "%s", name);
 	(*n)++;
+	return 0;
 }
 
 int ig_nft_has(char (*list)[64], size_t n, const char *name)
@@ -45,7 +49,8 @@ int ig_nft_has(char (*list)[64], size_t n, const char *name)
 
 struct dump_ctx {
 	struct ig_nft_existing *ex;
-	int kind; /* NFT_MSG_GET* */
+	int kind;	/* NFT_MSG_GET*, or NFT_MSG_NEWGEN for the generation */
+	uint32_t genid; /* NFT_MSG_NEWGEN's answer */
 };
 
 /* The chains imapguard creates. An operator may add chains of their own to
@@ -89,7 +94,7 @@ static int comment_cb(const struct nftnl_udata *attr, void *data)
 }
 
 /* Remember a set's comment (our list fingerprint), if it has one. */
-static void remember_note(struct ig_nft_existing *ex, const struct nftnl_set *s, const char *name)
+static int remember_note(struct ig_nft_existing *ex, const struct nftnl_set *s, const char *name)
 {
 	const char *comment = NULL;
 	uint32_t len = 0;
@@ -98,125 +103,183 @@ static void remember_note(struct ig_nft_existing *ex, const struct nftnl_set *s,
 
 	if (!ud || nftnl_udata_parse(ud, len, comment_cb, &comment) < 0 || !comment ||
 	    !memchr(comment, 0, len))
-		return;
+		return 0;
 	snprintf(note, sizeof(note), "%.15s=%.47s", name, comment);
-	ig_nft_remember(&ex->notes, &ex->nnotes, note);
+	return ig_nft_remember(&ex->notes, &ex->nnotes, note);
 }
 
+/* One object of a dump: remember it if it is in our table. An object that
+ * cannot be parsed or remembered fails the whole dump (ENOMEM), since a
+ * change computed from a partial picture would delete what it missed. */
 static int dump_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct dump_ctx *d = data;
+	struct ig_nft_existing *ex = d->ex;
 	const char *table = NULL, *name = NULL;
+	int err = 0;
 
 	switch (d->kind) {
 	case NFT_MSG_GETCHAIN: {
 		struct nftnl_chain *c = nftnl_chain_alloc();
 
-		if (c && !nftnl_chain_nlmsg_parse(nlh, c)) {
+		if (!c || nftnl_chain_nlmsg_parse(nlh, c) < 0) {
+			err = -ENOMEM;
+		} else {
 			table = nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE);
 			name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
 			if (table && name && !strcmp(table, IG_NFT_TABLE)) {
 				if (our_chain(name))
-					ig_nft_remember(&d->ex->chains, &d->ex->nchains, name);
+					err = ig_nft_remember(&ex->chains, &ex->nchains, name);
 				else
-					d->ex->foreign++;
+					ex->foreign++;
 			}
 		}
-		nftnl_chain_free(c);
+		if (c)
+			nftnl_chain_free(c);
 		break;
 	}
 	case NFT_MSG_GETSET: {
 		struct nftnl_set *s = nftnl_set_alloc();
 
-		if (s && !nftnl_set_nlmsg_parse(nlh, s)) {
+		if (!s || nftnl_set_nlmsg_parse(nlh, s) < 0) {
+			err = -ENOMEM;
+		} else {
 			table = nftnl_set_get_str(s, NFTNL_SET_TABLE);
 			name = nftnl_set_get_str(s, NFTNL_SET_NAME);
 			if (table && name && !strcmp(table, IG_NFT_TABLE)) {
-				ig_nft_remember(&d->ex->sets, &d->ex->nsets, name);
-				remember_note(d->ex, s, name);
+				err = ig_nft_remember(&ex->sets, &ex->nsets, name);
+				err = err ? err : remember_note(ex, s, name);
 			}
 		}
-		nftnl_set_free(s);
+		if (s)
+			nftnl_set_free(s);
 		break;
 	}
 	case NFT_MSG_GETOBJ: {
 		struct nftnl_obj *o = nftnl_obj_alloc();
 
-		if (o && !nftnl_obj_nlmsg_parse(nlh, o)) {
+		if (!o || nftnl_obj_nlmsg_parse(nlh, o) < 0) {
+			err = -ENOMEM;
+		} else {
 			table = nftnl_obj_get_str(o, NFTNL_OBJ_TABLE);
 			name = nftnl_obj_get_str(o, NFTNL_OBJ_NAME);
 			if (table && name && !strcmp(table, IG_NFT_TABLE))
-				ig_nft_remember(&d->ex->objs, &d->ex->nobjs, name);
+				err = ig_nft_remember(&ex->objs, &ex->nobjs, name);
 		}
-		nftnl_obj_free(o);
+		if (o)
+			nftnl_obj_free(o);
 		break;
 	}
 	case NFT_MSG_GETRULE: {
 		struct nftnl_rule *r = nftnl_rule_alloc();
 
-		if (r && !nftnl_rule_nlmsg_parse(nlh, r)) {
+		if (!r || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+			err = -ENOMEM;
+		} else {
 			table = nftnl_rule_get_str(r, NFTNL_RULE_TABLE);
 			name = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
 			if (table && name && !strcmp(table, IG_NFT_TABLE) &&
-			    !ig_nft_has(d->ex->ruled, d->ex->nruled, name))
-				ig_nft_remember(&d->ex->ruled, &d->ex->nruled, name);
+			    !ig_nft_has(ex->ruled, ex->nruled, name))
+				err = ig_nft_remember(&ex->ruled, &ex->nruled, name);
 		}
-		nftnl_rule_free(r);
+		if (r)
+			nftnl_rule_free(r);
 		break;
 	}
 	case NFT_MSG_GETTABLE:
-		d->ex->table = 1;
+		ex->table = 1;
 		break;
+	case NFT_MSG_NEWGEN: {
+		struct nftnl_gen *g = nftnl_gen_alloc();
+
+		if (!g || nftnl_gen_nlmsg_parse(nlh, g) < 0)
+			err = -ENOMEM;
+		else
+			d->genid = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
+		if (g)
+			nftnl_gen_free(g);
+		break;
+	}
 	default:
 		break;
+	}
+	if (err) {
+		errno = -err;
+		return MNL_CB_ERROR;
 	}
 	return MNL_CB_OK;
 }
 
-/* A GET request for one kind of object of our table; cb per answer. */
+/* A GET request for one kind of object of our table, or (NFT_MSG_GETGEN)
+ * for the ruleset's generation; cb per answer. 0 or -errno: -ENOMEM, the
+ * kernel's (-ENOENT: no table), -EINTR (a dump the kernel interrupted
+ * because the ruleset changed), -ENOBUFS (answers lost). */
 static int nft_get(uint16_t type, mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	int dump = type != NFT_MSG_GETTABLE;
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET,
+	int dump = type != NFT_MSG_GETTABLE && type != NFT_MSG_GETGEN;
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type,
+		type == NFT_MSG_GETGEN ? AF_UNSPEC : NFPROTO_INET,
 		dump ? NLM_F_DUMP : NLM_F_ACK, (uint32_t)time(NULL));
+	int oom = 0;
 
 	if (type == NFT_MSG_GETTABLE) {
 		struct nftnl_table *t = nftnl_table_alloc();
 
-		nftnl_table_set_str(t, NFTNL_TABLE_NAME, IG_NFT_TABLE);
-		nftnl_table_nlmsg_build_payload(nlh, t);
-		nftnl_table_free(t);
+		if ((oom = !t) == 0) {
+			nftnl_table_set_str(t, NFTNL_TABLE_NAME, IG_NFT_TABLE);
+			nftnl_table_nlmsg_build_payload(nlh, t);
+			nftnl_table_free(t);
+		}
 	} else if (type == NFT_MSG_GETCHAIN) { /* the kernel dumps only our table's */
 		struct nftnl_chain *c = nftnl_chain_alloc();
 
-		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, IG_NFT_TABLE);
-		nftnl_chain_nlmsg_build_payload(nlh, c);
-		nftnl_chain_free(c);
+		if ((oom = !c) == 0) {
+			nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, IG_NFT_TABLE);
+			nftnl_chain_nlmsg_build_payload(nlh, c);
+			nftnl_chain_free(c);
+		}
 	} else if (type == NFT_MSG_GETSET) {
 		struct nftnl_set *s = nftnl_set_alloc();
 
-		nftnl_set_set_str(s, NFTNL_SET_TABLE, IG_NFT_TABLE);
-		nftnl_set_nlmsg_build_payload(nlh, s);
-		nftnl_set_free(s);
+		if ((oom = !s) == 0) {
+			nftnl_set_set_str(s, NFTNL_SET_TABLE, IG_NFT_TABLE);
+			nftnl_set_nlmsg_build_payload(nlh, s);
+			nftnl_set_free(s);
+		}
 	} else if (type == NFT_MSG_GETRULE) {
 		struct nftnl_rule *r = nftnl_rule_alloc();
 
-		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, IG_NFT_TABLE);
-		nftnl_rule_nlmsg_build_payload(nlh, r);
-		nftnl_rule_free(r);
+		if ((oom = !r) == 0) {
+			nftnl_rule_set_str(r, NFTNL_RULE_TABLE, IG_NFT_TABLE);
+			nftnl_rule_nlmsg_build_payload(nlh, r);
+			nftnl_rule_free(r);
+		}
 	} else if (type == NFT_MSG_GETOBJ) {
 		struct nftnl_obj *o = nftnl_obj_alloc();
 
-		nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, IG_NFT_TABLE);
-		nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
-		nftnl_obj_nlmsg_build_payload(nlh, o);
-		nftnl_obj_free(o);
+		if ((oom = !o) == 0) {
+			nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, IG_NFT_TABLE);
+			nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+			nftnl_obj_nlmsg_build_payload(nlh, o);
+			nftnl_obj_free(o);
+		}
 	}
-	return ig_nft_query(nlh, cb, data);
+	return oom ? -ENOMEM : ig_nft_query(nlh, cb, data);
 }
 
-int ig_nft_discover(struct ig_nft_existing *ex, int what)
+/* The ruleset's generation: it moves with every committed transaction. */
+static int get_genid(uint32_t *genid)
+{
+	struct dump_ctx d = { .kind = NFT_MSG_NEWGEN };
+	int err = nft_get(NFT_MSG_GETGEN, dump_cb, &d);
+
+	*genid = d.genid;
+	return err;
+}
+
+/* One reading of our table, dump by dump (see ig_nft_discover). */
+static int discover_once(struct ig_nft_existing *ex, int what)
 {
 	static const struct {
 		int bit;
@@ -237,6 +300,66 @@ int ig_nft_discover(struct ig_nft_existing *ex, int what)
 		err = nft_get(kinds[i].type, dump_cb, &d);
 	}
 	return err;
+}
+
+/* In a test build, change the ruleset between the dumps of a discovery
+ * (IMAPGUARD_FAULT=nft_genid: the first reading only; nft_genid_always:
+ * every one): a real transaction, so the generation really moves. */
+static void fault_genid(int attempt)
+{
+	struct ig_nft_batch b;
+	char err[160];
+	struct nftnl_table *t;
+
+	if (!(ig_fault("nft_genid") && attempt == 0) && !ig_fault("nft_genid_always"))
+		return;
+	ig_nft_batch_init(&b);
+	for (uint16_t type = NFT_MSG_NEWTABLE; type <= NFT_MSG_DELTABLE; type += 2) {
+		struct nlmsghdr *nlh = ig_nft_batch_msg(&b, 256, type, 0, "table ig_fault");
+
+		if (nlh && (t = nftnl_table_alloc())) {
+			nftnl_table_set_str(t, NFTNL_TABLE_NAME, "ig_fault_genid");
+			nftnl_table_nlmsg_build_payload(nlh, t);
+			nftnl_table_free(t);
+			ig_nft_batch_commit(&b, nlh);
+		}
+	}
+	ig_nft_batch_send(&b, err, sizeof(err));
+	ig_nft_batch_free(&b);
+}
+
+int ig_nft_discover(struct ig_nft_existing *ex, int what)
+{
+	for (int attempt = 0;; attempt++) {
+		uint32_t gen0 = 0, gen1 = 0;
+		int err = get_genid(&gen0);
+
+		if (!err)
+			err = discover_once(ex, what);
+		fault_genid(attempt);
+		if (!err)
+			err = get_genid(&gen1);
+		if (!err && gen0 == gen1)
+			return 0;
+		/* the ruleset changed between the dumps (nft's check_genid), a
+		 * dump was interrupted by a change (EINTR) or lost answers
+		 * (ENOBUFS): read it all again, a bounded number of times */
+		if (err && err != -EINTR && err != -ENOBUFS)
+			return err;
+		if (attempt + 1 >= IG_NFT_DISCOVER_TRIES) {
+			ig_err("nftables: the ruleset kept changing while table inet %s was read "
+			       "(%d tries): giving up, nothing changed", IG_NFT_TABLE,
+			       IG_NFT_DISCOVER_TRIES);
+			return err ? err : -EAGAIN;
+		}
+		if (err)
+			ig_info("nftables: reading table inet %s again: %s", IG_NFT_TABLE,
+				strerror(-err));
+		else
+			ig_info("nftables: the ruleset changed while table inet %s was read "
+				"(generation %u to %u): reading it again", IG_NFT_TABLE, gen0, gen1);
+		ig_nft_existing_free(ex);
+	}
 }
 
 void ig_nft_existing_free(struct ig_nft_existing *ex)

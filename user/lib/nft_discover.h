@@ -32,15 +32,27 @@ struct ig_nft_existing {
 #define IG_NFT_D_OBJS 4
 #define IG_NFT_D_RULES 8
 
-/* Read what exists of our table: 0, or -errno when nftables cannot be
- * read (a missing table is not an error: ex->table stays 0). Free `ex`
- * with ig_nft_existing_free in either case. */
+/* How many times a discovery reads the table before it gives up because
+ * the ruleset keeps changing under it. */
+#define IG_NFT_DISCOVER_TRIES 5
+
+/*
+ * Read what exists of our table (`what`: IG_NFT_D_* bits), consistently:
+ * the ruleset's generation (NFT_MSG_GETGEN) is read before and after the
+ * dumps, and when it moved in between, or a dump was interrupted (EINTR)
+ * or lost answers (ENOBUFS), everything is read again, up to
+ * IG_NFT_DISCOVER_TRIES times, as nft(8) does (check_genid). Returns 0 (a
+ * missing table is not an error: ex->table stays 0), or -errno: -EAGAIN
+ * when the ruleset never held still (said through ig_err), -ENOMEM, or
+ * the netlink socket's error. Free `ex` with ig_nft_existing_free in
+ * either case.
+ */
 int ig_nft_discover(struct ig_nft_existing *ex, int what);
 void ig_nft_existing_free(struct ig_nft_existing *ex);
 
-/* Append `name` (cut to 63 bytes) to a list of names; on out of memory the
- * list stays as it was. */
-void ig_nft_remember(char (**list)[64], size_t *n, const char *name);
+/* Append `name` (cut to 63 bytes) to a list of names: 0, or -ENOMEM and
+ * the list stays as it was. */
+int ig_nft_remember(char (**list)[64], size_t *n, const char *name);
 
 /* 1 if `name` is one of the n names of `list`, else 0. */
 int ig_nft_has(char (*list)[64], size_t n, const char *name);
