@@ -307,22 +307,24 @@ static int discover_once(struct ig_nft_existing *ex, int what)
  * every one): a real transaction, so the generation really moves. */
 static void fault_genid(int attempt)
 {
+	static const uint16_t types[] = { NFT_MSG_NEWTABLE, NFT_MSG_DELTABLE };
 	struct ig_nft_batch b;
 	char err[160];
-	struct nftnl_table *t;
 
 	if (!(ig_fault("nft_genid") && attempt == 0) && !ig_fault("nft_genid_always"))
 		return;
 	ig_nft_batch_init(&b);
-	for (uint16_t type = NFT_MSG_NEWTABLE; type <= NFT_MSG_DELTABLE; type += 2) {
-		struct nlmsghdr *nlh = ig_nft_batch_msg(&b, 256, type, 0, "table ig_fault");
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		struct nlmsghdr *nlh = ig_nft_batch_msg(&b, 256, types[i], 0, "table ig_fault_genid");
+		struct nftnl_table *t = nftnl_table_alloc();
 
-		if (nlh && (t = nftnl_table_alloc())) {
+		if (nlh && t) {
 			nftnl_table_set_str(t, NFTNL_TABLE_NAME, "ig_fault_genid");
 			nftnl_table_nlmsg_build_payload(nlh, t);
-			nftnl_table_free(t);
 			ig_nft_batch_commit(&b, nlh);
 		}
+		if (t)
+			nftnl_table_free(t);
 	}
 	ig_nft_batch_send(&b, err, sizeof(err));
 	ig_nft_batch_free(&b);
@@ -391,11 +393,15 @@ static int counter_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct counters_ctx *c = data;
 	struct nftnl_obj *o = nftnl_obj_alloc();
+	const char *table, *name;
 
-	if (o && !nftnl_obj_nlmsg_parse(nlh, o)) {
-		const char *table = nftnl_obj_get_str(o, NFTNL_OBJ_TABLE);
-		const char *name = nftnl_obj_get_str(o, NFTNL_OBJ_NAME);
-
+	if (!o) { /* a counter missed would read as zero: fail instead */
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (!nftnl_obj_nlmsg_parse(nlh, o)) {
+		table = nftnl_obj_get_str(o, NFTNL_OBJ_TABLE);
+		name = nftnl_obj_get_str(o, NFTNL_OBJ_NAME);
 		if (table && name && !strcmp(table, IG_NFT_TABLE))
 			c->fn(name, nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS), c->arg);
 	}
