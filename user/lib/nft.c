@@ -713,6 +713,7 @@ int ig_nft_put(struct ig_handle *h, int grant, const struct ig_prefix *p, uint64
 	snprintf(set, sizeof(set), "%s%d", grant ? "grants" : "blocked", p->family == 6 ? 6 : 4);
 	ig_nftset_ival(p, expires_ns ? left_ms(expires_ns, now) : 0, &v);
 	ig_nft_batch_init(&b);
+	b.expect_refusal = 1; /* an equal or overlapping element: the sync below */
 	ig_nftset_add_new(&b, IG_NFT_TABLE, set, &v);
 	rc = ig_nft_batch_send(&b, err, errlen);
 	ig_nft_batch_free(&b);

@@ -148,7 +148,12 @@ static struct mnl_socket *nft_open(void)
  * (every one, as nft(8) does, not only the first); *first keeps the first. */
 static void refused(struct ig_nft_batch *b, const struct nlmsgerr *e, int *first)
 {
-	ig_err("nftables refused %s: %s", what_of(b, e->msg.nlmsg_seq), strerror(-e->error));
+	if (b->expect_refusal) /* the caller has a way around it (ig_nft_put) */
+		ig_debug("nftables refused %s: %s", what_of(b, e->msg.nlmsg_seq),
+			 strerror(-e->error));
+	else
+		ig_err("nftables refused %s: %s", what_of(b, e->msg.nlmsg_seq),
+		       strerror(-e->error));
 	b->nerrors++;
 	if (!*first) {
 		*first = e->error;

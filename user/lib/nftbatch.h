@@ -25,6 +25,7 @@ struct ig_nft_batch {
 	size_t nwhats, capwhats;
 	int oom;	       /* an allocation failed: sending fails with -ENOMEM */
 	int retried;	       /* set by the caller on a second attempt (tests' faults) */
+	int expect_refusal;    /* set by a caller that handles a refusal: debug, not error */
 	int nerrors;	       /* refusals in the last ig_nft_batch_send */
 	char first_error[160]; /* "OBJECT: reason" of the first of them */
 };
