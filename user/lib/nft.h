@@ -19,12 +19,23 @@
 #include "compile.h"
 #include "pins.h"
 #include "policy.h"
+#include "stats.h" /* ig_nft_counter_name, ig_nft_counter_parse */
 
 #define IG_NFT_TABLE "imapguard"
 #define IG_NFT_PRIO (-300)
 
-/* Build or update the whole table for `pol` (attach = nft), with the list
- * entries of `c` and the live blocks and grants of h. */
+/*
+ * Build or update the whole table for `pol` (attach = nft), with the list
+ * entries of `c` and the live blocks and grants of h, in one transaction.
+ * Every function below that changes the table reads it first
+ * (nft_discover.h: consistent across the ruleset's generation) and
+ * changes only what differs; when the answers to its transaction are lost
+ * (ENOBUFS) it starts over from a fresh reading, up to 3 times. Each
+ * object the kernel refuses is reported through the print hook (log.h),
+ * and err (errlen bytes) gets a one-line summary. Returns 0, or -errno:
+ * the kernel's for the first refused object, -EAGAIN (the ruleset kept
+ * changing while it was read), -ENOBUFS (answers lost 3 times), -ENOMEM.
+ */
 int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct ig_compiled *c,
 		 char *err, size_t errlen);
 
@@ -44,7 +55,8 @@ int ig_nft_sync_dynamic(struct ig_handle *h, char *err, size_t errlen);
  * agent's repair after someone else emptied a set). */
 int ig_nft_resync(struct ig_handle *h, int *changed, char *err, size_t errlen);
 
-/* What the pins say nftables should hold (meta attach and flags). */
+/* What the pins say nftables should hold (meta attach and flags): one of
+ * IG_NFT_NONE, IG_NFT_MIRROR, IG_NFT_ENFORCE. */
 enum { IG_NFT_NONE, IG_NFT_MIRROR, IG_NFT_ENFORCE };
 int ig_nft_wanted(const struct ig_meta *m);
 
@@ -70,18 +82,16 @@ int ig_nft_intact(int wanted, char *what, size_t len);
 int ig_nft_put(struct ig_handle *h, int grant, const struct ig_prefix *p, uint64_t expires_ns,
 	       char *err, size_t errlen);
 
-/* Remove our table; 0 if it was not there. */
+/* Remove our table: 0 (also when it was not there) or -errno as
+ * ig_nft_apply, with err filled. */
 int ig_nft_remove(char *err, size_t errlen);
 
-/* Does our table exist? */
+/* Does our table exist? 1 yes, 0 no or nftables cannot be read. */
 int ig_nft_present(void);
 
-/* Read the named counters: fn(name, packets) for each. */
+/* Read the named counters of our table: fn(name, packets) for each. 0, or
+ * -errno (-ENOENT: no table; -ENOMEM; the netlink socket's error). */
 int ig_nft_counters(void (*fn)(const char *name, uint64_t packets, void *arg), void *arg);
 
-/* The counter name of (port, verdict, reason) in nft mode, and back
- * (-EINVAL for a name that is not one of ours). */
-void ig_nft_counter_name(uint16_t port, int verdict, int reason, char *buf, size_t len);
-int ig_nft_counter_parse(const char *name, uint16_t *port, int *verdict, int *reason);
 
 #endif

@@ -14,6 +14,8 @@
 #include <linux/netfilter/nf_tables.h>
 #include <libnftnl/common.h>
 
+#include "fault.h"
+#include "log.h"
 #include "nftbatch.h"
 
 #define NFTB_SOCKBUF (64u << 20) /* a 100,000-element batch fits */
@@ -66,6 +68,11 @@ void ig_nft_batch_init(struct ig_nft_batch *b)
 	p = reserve(b, 64, &s, "batch begin");
 	if (p)
 		ig_nft_batch_commit(b, nftnl_batch_begin(p, s));
+}
+
+void ig_nft_batch_oom(struct ig_nft_batch *b)
+{
+	b->oom = 1;
 }
 
 void ig_nft_batch_free(struct ig_nft_batch *b)
@@ -137,6 +144,24 @@ static struct mnl_socket *nft_open(void)
 	return nl;
 }
 
+/* A refusal of one message of the batch, reported through the print hook
+ * (every one, as nft(8) does, not only the first); *first keeps the first. */
+static void refused(struct ig_nft_batch *b, const struct nlmsgerr *e, int *first)
+{
+	if (b->expect_refusal) /* the caller has a way around it (ig_nft_put) */
+		ig_debug("nftables refused %s: %s", what_of(b, e->msg.nlmsg_seq),
+			 strerror(-e->error));
+	else
+		ig_err("nftables refused %s: %s", what_of(b, e->msg.nlmsg_seq),
+		       strerror(-e->error));
+	b->nerrors++;
+	if (!*first) {
+		*first = e->error;
+		snprintf(b->first_error, sizeof(b->first_error), "%s: %s",
+			 what_of(b, e->msg.nlmsg_seq), strerror(-e->error));
+	}
+}
+
 int ig_nft_batch_send(struct ig_nft_batch *b, char *err, size_t errlen)
 {
 	struct mnl_socket *nl;
@@ -147,6 +172,8 @@ int ig_nft_batch_send(struct ig_nft_batch *b, char *err, size_t errlen)
 	uint32_t s;
 	char *p;
 
+	b->nerrors = 0;
+	b->first_error[0] = 0;
 	/* the end marker asks for no ACK; every other message does */
 	p = reserve(b, 64, &s, "batch end");
 	if (!p || b->oom) {
@@ -172,23 +199,43 @@ int ig_nft_batch_send(struct ig_nft_batch *b, char *err, size_t errlen)
 		setsockopt(mnl_socket_get_fd(nl), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
 	}
 	portid = mnl_socket_get_portid(nl);
+	if (ig_fault("nft_batch_enobufs") && !b->retried) {
+		/* tests only: the answers are lost, as when the socket's
+		 * receive queue overflows; the caller must start over */
+		first = -ENOBUFS;
+		snprintf(err, errlen, "reading nftables answers: %s", strerror(ENOBUFS));
+		goto out;
+	}
 	if (mnl_socket_sendto(nl, b->buf, b->len) < 0) {
 		first = -errno;
 		snprintf(err, errlen, "sending the nftables batch (%zu bytes): %s", b->len,
 			 strerror(errno));
 		goto out;
 	}
-	/* drain every answer: an ACK (error 0) or an error per message */
+	/* drain every answer: an ACK (error 0) or an error per message. The
+	 * kernel checks every message even after one failed and answers each
+	 * (all before sendmsg returns: nfnetlink runs in the sender's
+	 * context), so every refusal is read, not only the first; then the
+	 * queue is empty (EAGAIN), as in nft's mnl_batch_talk */
 	while (acks < want) {
-		ssize_t n = mnl_socket_recvfrom(nl, rbuf, sizeof(rbuf));
+		ssize_t n = recv(mnl_socket_get_fd(nl), rbuf, sizeof(rbuf), MSG_DONTWAIT);
 		const struct nlmsghdr *h;
 		size_t left;
 
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && first)
+			break; /* refused: the kernel may have answered only once */
 		if (n < 0) {
-			if (!first) {
-				first = -errno;
-				snprintf(err, errlen, "reading nftables answers: %s", strerror(errno));
-			}
+			/* ENOBUFS: answers were lost; whether the kernel applied
+			 * the batch is unknown, so the caller reads the ruleset
+			 * again and starts over (a change by difference is safe
+			 * to repeat). EAGAIN with answers missing: the same */
+			int e = errno == EAGAIN || errno == EWOULDBLOCK ? ENOBUFS : errno;
+
+			first = -e;
+			snprintf(err, errlen, "reading nftables answers (%zu of %zu): %s", acks, want,
+				 strerror(e));
 			break;
 		}
 		left = (size_t)n;
@@ -200,15 +247,13 @@ int ig_nft_batch_send(struct ig_nft_batch *b, char *err, size_t errlen)
 				continue;
 			e = mnl_nlmsg_get_payload(h);
 			acks++;
-			if (e->error && !first) {
-				first = e->error;
-				snprintf(err, errlen, "%s: %s", what_of(b, e->msg.nlmsg_seq),
-					 strerror(-e->error));
-			}
+			if (e->error)
+				refused(b, e, &first);
 		}
-		if (first)
-			break; /* the kernel rolled everything back */
 	}
+	if (b->nerrors)
+		snprintf(err, errlen, "%s%s", b->first_error,
+			 b->nerrors > 1 ? " (and more, each reported above)" : "");
 out:
 	mnl_socket_close(nl);
 	return first;

@@ -23,11 +23,21 @@ struct ig_nft_batch {
 		char what[96];
 	} *whats;
 	size_t nwhats, capwhats;
-	int oom;
+	int oom;	       /* an allocation failed: sending fails with -ENOMEM */
+	int retried;	       /* set by the caller on a second attempt (tests' faults) */
+	int expect_refusal;    /* set by a caller that handles a refusal: debug, not error */
+	int nerrors;	       /* refusals in the last ig_nft_batch_send */
+	char first_error[160]; /* "OBJECT: reason" of the first of them */
 };
 
+/* An empty transaction (the begin marker only); ig_nft_batch_free releases
+ * it. Out of memory here shows at ig_nft_batch_send (-ENOMEM). */
 void ig_nft_batch_init(struct ig_nft_batch *b);
 void ig_nft_batch_free(struct ig_nft_batch *b);
+
+/* A libnftnl object for the batch could not be allocated: the batch is
+ * incomplete, so ig_nft_batch_send refuses to send it (-ENOMEM). */
+void ig_nft_batch_oom(struct ig_nft_batch *b);
 
 /*
  * The next message: room for `need` bytes, its header built for family
@@ -46,8 +56,14 @@ void ig_nft_batch_commit(struct ig_nft_batch *b, const struct nlmsghdr *nlh);
 int ig_nft_batch_empty(const struct ig_nft_batch *b);
 
 /*
- * Send the transaction and collect every answer. 0 on success; otherwise
- * -errno of the first failure, with "OBJECT: reason" in err.
+ * Send the transaction and collect every answer. 0 when the kernel applied
+ * it. Otherwise nothing of it was applied, or (-ENOBUFS) answers were lost
+ * and whether it was is unknown, so the caller reads the ruleset again and
+ * starts over. Every object the kernel refused is reported through the
+ * print hook (log.h), and "OBJECT: reason" of the first, with a note when
+ * there were more, goes to err (errlen bytes). Errors: the kernel's for
+ * the first refused object (-ENOENT, -EEXIST, -EINVAL, ...); -ENOMEM (the
+ * batch could not be built); -ENOBUFS; -errno of the netlink socket.
  */
 int ig_nft_batch_send(struct ig_nft_batch *b, char *err, size_t errlen);
 

@@ -147,7 +147,11 @@ static void elems_msg(struct ig_nft_batch *b, const char *table, const char *set
 					type == NFT_MSG_NEWSETELEM ? "add" : "delete", set, n);
 
 	if (!nlh || !s) {
-		nftnl_set_free(s);
+		/* !nlh: the batch knows already; !s: tell it */
+		if (s)
+			nftnl_set_free(s);
+		else
+			ig_nft_batch_oom(b);
 		return;
 	}
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
@@ -155,6 +159,10 @@ static void elems_msg(struct ig_nft_batch *b, const char *table, const char *set
 	for (size_t i = 0; i < n; i++) {
 		struct nftnl_set_elem *start = nftnl_set_elem_alloc(), *stop;
 
+		if (!start) {
+			ig_nft_batch_oom(b); /* never sent with an element missing */
+			break;
+		}
 		nftnl_set_elem_set(start, NFTNL_SET_ELEM_KEY, v[i].start, v[i].bytes);
 		if (v[i].timeout_ms && type == NFT_MSG_NEWSETELEM)
 			nftnl_set_elem_set_u64(start, NFTNL_SET_ELEM_TIMEOUT, v[i].timeout_ms);
@@ -162,6 +170,10 @@ static void elems_msg(struct ig_nft_batch *b, const char *table, const char *set
 		if (v[i].wraps)
 			continue;
 		stop = nftnl_set_elem_alloc();
+		if (!stop) {
+			ig_nft_batch_oom(b);
+			break;
+		}
 		nftnl_set_elem_set(stop, NFTNL_SET_ELEM_KEY, v[i].end, v[i].bytes);
 		/* the end element carries no timeout: the start's governs */
 		nftnl_set_elem_set_u32(stop, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
@@ -242,8 +254,10 @@ static int elem_cb(const struct nlmsghdr *nlh, void *data)
 			x->expires_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
 	}
 out:
-	nftnl_set_elems_iter_destroy(it);
-	nftnl_set_free(s);
+	if (it)
+		nftnl_set_elems_iter_destroy(it);
+	if (s)
+		nftnl_set_free(s);
 	return r->oom ? MNL_CB_ERROR : MNL_CB_OK;
 }
 

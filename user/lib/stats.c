@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -19,6 +20,39 @@ const char *const ig_global_names[IG_NR_GLOBALS] = { IG_GLOBALS(IG__NAME3) };
 const char *const ig_global_help[IG_NR_GLOBALS] = { IG_GLOBALS(IG__HELP3) };
 const char *const ig_extra_names[IG_NR_PORT_EXTRAS] = { IG_PORT_EXTRAS(IG__NAME3) };
 const char *const ig_extra_help[IG_NR_PORT_EXTRAS] = { IG_PORT_EXTRAS(IG__HELP3) };
+
+/* Counter names carry the labels of `imapguard stats` and the metrics. */
+void ig_nft_counter_name(uint16_t port, int verdict, int reason, char *buf, size_t len)
+{
+	snprintf(buf, len, "p%u_%s_%s", port, ig_verdict_names[verdict], ig_reason_names[reason]);
+}
+
+int ig_nft_counter_parse(const char *name, uint16_t *port, int *verdict, int *reason)
+{
+	char *rest;
+	unsigned long p;
+
+	if (name[0] != 'p' || name[1] < '0' || name[1] > '9')
+		return -EINVAL;
+	p = strtoul(name + 1, &rest, 10);
+	if (p == 0 || p > 65535 || *rest++ != '_')
+		return -EINVAL;
+	for (int v = 0; v < IG_NR_VERDICTS; v++) {
+		size_t n = strlen(ig_verdict_names[v]);
+
+		if (strncmp(rest, ig_verdict_names[v], n) != 0 || rest[n] != '_')
+			continue;
+		for (int r = 0; r < IG_NR_REASONS; r++) {
+			if (!strcmp(rest + n + 1, ig_reason_names[r])) {
+				*port = (uint16_t)p;
+				*verdict = v;
+				*reason = r;
+				return 0;
+			}
+		}
+	}
+	return -EINVAL;
+}
 
 int ig_stat_possible(int verdict, int reason)
 {

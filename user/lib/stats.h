@@ -3,6 +3,7 @@
 #ifndef IG_STATS_H
 #define IG_STATS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pins.h"
@@ -14,6 +15,15 @@ extern const char *const ig_global_names[IG_NR_GLOBALS];
 extern const char *const ig_global_help[IG_NR_GLOBALS];
 extern const char *const ig_extra_names[IG_NR_PORT_EXTRAS];
 extern const char *const ig_extra_help[IG_NR_PORT_EXTRAS];
+
+/* The nftables counter name of (port, verdict, reason) in nft mode,
+ * "pPORT_VERDICT_REASON" with the labels above (ig_verdict_names,
+ * ig_reason_names), into buf (len bytes, 64 always fit). Returns nothing. */
+void ig_nft_counter_name(uint16_t port, int verdict, int reason, char *buf, size_t len);
+
+/* The reverse of ig_nft_counter_name(): 0 with *port, *verdict and
+ * *reason set, or -EINVAL for a name that is not one of ours. */
+int ig_nft_counter_parse(const char *name, uint16_t *port, int *verdict, int *reason);
 
 /* Counter idx (< IG_NR_STATS) summed over all CPUs into *out. Returns 0,
  * or -errno of the map lookup or the allocation. */
