@@ -130,7 +130,7 @@ static __always_inline __be32 ig_mask_word(__u32 len, __u32 i)
 
 /*
  * A live block in the exact-prefix hash covering the source? One exact
- * lookup per hashed length (`lens`: ig_cfg.xlen of the family, a byte
+ * lookup per hashed length, in the order of `lens` (ig_xlens: a byte
  * each, 0 = none), so its cost does not grow with the number of blocks.
  */
 static __noinline int ig_xblocked(const struct ig_pkt *p, __u32 lens, __u64 *now)
@@ -138,7 +138,7 @@ static __noinline int ig_xblocked(const struct ig_pkt *p, __u32 lens, __u64 *now
 	const struct ig_xblock *xb;
 
 #pragma unroll
-	for (int i = 0; i < IG_XLENS; i++) {
+	for (int i = 0; i < IG_XLENS + 1; i++) {
 		__u32 len = (lens >> (8 * i)) & 0xff;
 
 		if (!len)
@@ -170,12 +170,27 @@ static __noinline int ig_xblocked(const struct ig_pkt *p, __u32 lens, __u64 *now
 	return 0;
 }
 
-/* ig_cfg.xlen of a family as the `lens` of ig_xblocked. */
-static __always_inline __u32 ig_xlens(const struct ig_cfg *cfg, int v6)
+/*
+ * ig_cfg.xlen of a family as the `lens` of ig_xblocked, the policy's prefix
+ * (`first`, which apply hashes before the slot goes live) in front: the
+ * automatic, auth and fleet blocks sit at that length, so a packet under
+ * one of them pays one lookup, not first a miss at /32 or /128 (each
+ * lookup is a cache miss on its bucket). The other lengths follow in slot
+ * order; at most IG_XLENS + 1 bytes in all.
+ */
+static __always_inline __u32 ig_xlens(const struct ig_cfg *cfg, int v6, __u32 first)
 {
 	const __u8 *l = cfg->xlen[v6 & 1];
+	__u32 lens = first & 0xff, shift = 8;
 
-	return l[0] | (__u32)l[1] << 8 | (__u32)l[2] << 16;
+#pragma unroll
+	for (int i = 0; i < IG_XLENS; i++) {
+		if (!l[i] || l[i] == first)
+			continue;
+		lens |= (__u32)l[i] << shift;
+		shift += 8;
+	}
+	return lens;
 }
 
 /* A live source grant covering the source? */
@@ -346,7 +361,9 @@ static __always_inline int ig_decide(const struct ig_pkt *p,
 		return IG_REASON_DENY_LIST;
 	/* the hash first: it holds most blocks, and its lookups are exact;
 	 * the trie only when a block of another length may cover the source */
-	if (maybe_xblocked && ig_xblocked(p, ig_xlens(cfg, p->family == 6), &now))
+	if (maybe_xblocked &&
+	    ig_xblocked(p, ig_xlens(cfg, p->family == 6,
+				    p->family == 6 ? slot->prefix_v6 : slot->prefix_v4), &now))
 		return IG_REASON_BLOCKED;
 	if (maybe_blocked && ig_blocked(p, &now))
 		return IG_REASON_BLOCKED;
