@@ -160,14 +160,19 @@ static char *policy_with_lists(int n_allow, int n_deny, const char *extra_allow)
 }
 
 /* The XDP program with its IPv4 source cycling over `spread` addresses
- * from the packet's (ig_bench_spread). */
-static int load_spread_xdp(struct bpfenv *e, struct imapguard_bpf **skel, uint32_t spread)
+ * from the packet's, in steps of `stride` (ig_bench_spread, ig_bench_stride:
+ * 1 visits them in address order, which lets a trie built in that order
+ * stream; STRIDE visits them in an order no table was built in). */
+#define STRIDE 7919u /* a prime: coprime to every spread here */
+static int load_spread_xdp(struct bpfenv *e, struct imapguard_bpf **skel, uint32_t spread,
+			   uint32_t stride)
 {
 	int err = ig_obj_open(e->pin, MAX_SOURCES, "ig_xdp", skel);
 
 	if (err)
 		return err;
 	(*skel)->rodata->ig_bench_spread = spread;
+	(*skel)->rodata->ig_bench_stride = stride;
 	err = imapguard_bpf__load(*skel);
 	return err ? err : bpf_program__fd((*skel)->progs.ig_xdp);
 }
@@ -387,7 +392,7 @@ int main(void)
 	struct bpfenv e;
 	char *pol;
 	long ret;
-	int err, fd;
+	int err, fd, blocks_only;
 
 	pin_cpu();
 	bl = baseline_bpf__open();
@@ -418,6 +423,11 @@ int main(void)
 	}
 	free(pol);
 
+	/* BENCH_BLOCKS_ONLY=1: the block rows and the table sizes only, for
+	 * comparing versions of the block path back to back */
+	blocks_only = getenv("BENCH_BLOCKS_ONLY") != NULL;
+	if (blocks_only)
+		goto blocks;
 	ratio = measure((struct prog){ e.xdp_fd, &syn22 }, bl_pass, &ns, &ref, &ret);
 	row("pass-through TCP/22", ns, "bare XDP_PASS", ref, ratio, 1.3);
 	ratio = measure((struct prog){ e.xdp_fd, &syn993 }, bl_pass, &ns, &ref, &ret);
@@ -434,6 +444,7 @@ int main(void)
 	/* 100,000 blocks, consecutive single addresses from 10.0.0.0 (the
 	 * deepest trie there is: every /20 up to 10.1.134.159 full), then a
 	 * SYN from one of them, and from sources cycling over all of them */
+blocks:
 	if (add_blocks(&e, 0, 100000))
 		return 1;
 	{
@@ -448,7 +459,7 @@ int main(void)
 	if (ret != XDP_DROP)
 		fprintf(stderr, "bench: blocked source was not dropped (%ld)\n", ret);
 	row("SYN from a blocked source, 100k blocks", ns, "per-source LRU, 1M keys", ref, ratio, 1.5);
-	fd = load_spread_xdp(&e, &blk_skel, 100000);
+	fd = load_spread_xdp(&e, &blk_skel, 100000, 1);
 	if (fd >= 0) {
 		ratio = measure((struct prog){ fd, &blocked0 }, bl_lru, &ns, &ref, &ret);
 		if (ret != XDP_DROP)
@@ -456,15 +467,25 @@ int main(void)
 		row("  blocked, cycling over all 100k blocks", ns, "per-source LRU, 1M keys", ref,
 		    ratio, 1.5);
 	}
+	imapguard_bpf__destroy(blk_skel);
+	blk_skel = NULL;
+	fd = load_spread_xdp(&e, &blk_skel, 100000, STRIDE);
+	if (fd >= 0) {
+		ratio = measure((struct prog){ fd, &blocked0 }, bl_lru, &ns, &ref, &ret);
+		if (ret != XDP_DROP)
+			fprintf(stderr, "bench: cycling blocked sources not dropped (%ld)\n", ret);
+		row("  the same, sources in scattered order", ns, "per-source LRU, 1M keys", ref,
+		    ratio, 1.5);
+	}
 	ratio = measure((struct prog){ e.xdp_fd, &neighbour }, bl_lru, &ns, &ref, &ret);
 	if (ret != XDP_PASS)
 		fprintf(stderr, "bench: the neighbour was not passed (%ld)\n", ret);
 	row("  not blocked, its /20 holds 1696 blocks", ns, "per-source LRU, 1M keys", ref, ratio, 0);
 
-	fd = load_spread_xdp(&e, &spread_skel, SPREAD);
-	if (fd < 0) {
+	fd = blocks_only ? 0 : load_spread_xdp(&e, &spread_skel, SPREAD, 1);
+	if (fd < 0)
 		fprintf(stderr, "bench: cannot load the spread program: %s\n", strerror(-fd));
-	} else {
+	if (fd > 0) {
 		ratio = measure((struct prog){ fd, &syn110 }, bl_lru, &ns, &ref, &ret);
 		row("ratelimit SYN, 1M sources cycling", ns, "per-source LRU, 1M keys", ref, ratio, 1.5);
 	}
@@ -473,12 +494,22 @@ int main(void)
 	imapguard_bpf__destroy(blk_skel);
 	blk_skel = NULL;
 	if (!add_blocks(&e, 100000, 1000000) &&
-	    (fd = load_spread_xdp(&e, &blk_skel, 1000000)) >= 0) {
+	    (fd = load_spread_xdp(&e, &blk_skel, 1000000, 1)) >= 0) {
 		ratio = measure((struct prog){ fd, &blocked0 }, bl_lru, &ns, &ref, &ret);
 		if (ret != XDP_DROP)
 			fprintf(stderr, "bench: cycling blocked sources not dropped (%ld)\n", ret);
 		row("blocked, cycling over all 1M blocks", ns, "per-source LRU, 1M keys", ref, ratio,
 		    1.5);
+		imapguard_bpf__destroy(blk_skel);
+		blk_skel = NULL;
+		fd = load_spread_xdp(&e, &blk_skel, 1000000, STRIDE);
+	}
+	if (fd >= 0 && blk_skel) {
+		ratio = measure((struct prog){ fd, &blocked0 }, bl_lru, &ns, &ref, &ret);
+		if (ret != XDP_DROP)
+			fprintf(stderr, "bench: cycling blocked sources not dropped (%ld)\n", ret);
+		row("  the same, sources in scattered order", ns, "per-source LRU, 1M keys", ref,
+		    ratio, 1.5);
 	}
 
 	printf("%-42s %8s   %-24s %8s %7s %8s   %6s\n", "case", "ns/pkt", "reference", "ns/pkt",
@@ -494,7 +525,8 @@ int main(void)
 		printf("%-42s %8.1f   %-24s %8.1f %6.2fx %8s   %5.2fx\n", r->what, r->ns,
 		       r->base, r->base_ns, r->ns / r->base_ns, target, ratio);
 	}
-	bench_sockops(&e);
+	if (!blocks_only)
+		bench_sockops(&e);
 	bench_memory(&e);
 	imapguard_bpf__destroy(spread_skel);
 	imapguard_bpf__destroy(blk_skel);
