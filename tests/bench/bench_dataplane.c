@@ -385,6 +385,7 @@ int main(void)
 			blocked = { .family = 4, .src = "198.18.0.77", .dport = 993 },
 			blocked0 = { .family = 4, .src = "10.0.0.0", .dport = 993 },
 			neighbour = { .family = 4, .src = "10.1.134.200", .dport = 993 },
+			blocked6 = { .family = 6, .src = "2001:db8:77:1::9", .dport = 993 },
 			near = { .family = 4, .src = "198.18.32.9", .dport = 143 };
 	struct imapguard_bpf *spread_skel = NULL, *blk_skel = NULL;
 	struct baseline_bpf *bl;
@@ -481,6 +482,20 @@ blocks:
 	if (ret != XDP_PASS)
 		fprintf(stderr, "bench: the neighbour was not passed (%ld)\n", ret);
 	row("  not blocked, its /20 holds 1696 blocks", ns, "per-source LRU, 1M keys", ref, ratio, 0);
+	/* an automatic block at the policy's prefix_v6 (/64): the hash is
+	 * asked at that length first, then at /128 */
+	{
+		struct ig_prefix p;
+		char errbuf[64];
+
+		ig_prefix_parse("2001:db8:77:1::/64", &p, errbuf, sizeof(errbuf));
+		ig_block_add(&e.h, &p, 0, NULL, IG_ORIGIN_AUTO, IG_BR_BURST);
+	}
+	ratio = measure((struct prog){ e.xdp_fd, &blocked6 }, bl_lru, &ns, &ref, &ret);
+	if (ret != XDP_DROP)
+		fprintf(stderr, "bench: blocked IPv6 source was not dropped (%ld)\n", ret);
+	row("SYN from an IPv6 source under a /64 block", ns, "per-source LRU, 1M keys", ref, ratio,
+	    0);
 
 	fd = blocks_only ? 0 : load_spread_xdp(&e, &spread_skel, SPREAD, 1);
 	if (fd < 0)
