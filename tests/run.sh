@@ -5,29 +5,42 @@
 #   tests/run.sh PATTERN    only tests whose path matches PATTERN
 #   tests/run.sh PATH:CASE  one case of a suite (netns/test_precedence.sh:tc,
 #                           bpf/test_dataplane:blocks); `T_CASE=CASE` as well
+#   tests/run.sh A B:CASE   several of these; each must match some test
 # Tiers: unit (no privileges), bpf (test_run in the real kernel), cli, netns.
 set -u
 shopt -s nullglob # a tier with no tests is empty, not a literal "test_*"
 cd "$(dirname "$0")/.." || exit 2
 B=${BUILD:-build}
-FILTER=${1:-}
-if [[ $FILTER == *:* ]]; then
-	export T_CASE=${FILTER##*:}
-	FILTER=${FILTER%:*}
-fi
-ran=0
+FILTERS=("$@")
+declare -A matched # filter -> 1 once it selected a test
 export IG=$PWD/$B/imapguard IG_FAULTS=$PWD/$B/tests/imapguard-faults CMOCKA_MESSAGE_OUTPUT=TAP
 pass=0 fail=0 skip=0
 failures=()
 start=$(date +%s)
 
+# selected NAME: whether a filter picks test NAME; the case it names (or
+# the caller's T_CASE) in $case. The first matching filter wins.
+selected() {
+	local flt path
+	case=${T_CASE:-}
+	[ ${#FILTERS[@]} = 0 ] && return 0
+	for flt in "${FILTERS[@]}"; do
+		path=$flt
+		[[ $flt == *:* ]] && path=${flt%:*}
+		[[ $1 == *$path* ]] || continue
+		matched[$flt]=1
+		[[ $flt == *:* ]] && case=${flt##*:}
+		return 0
+	done
+	return 1
+}
+
 run_one() { # NAME CMD...
-	local name=$1 out rc p f s; shift
-	[ -n "$FILTER" ] && [[ $name != *$FILTER* ]] && return
+	local name=$1 out rc p f s case; shift
+	selected "$name" || return
 	echo "=== $name"
-	ran=$((ran + 1))
 	out=$(mktemp)
-	"$@" 2>&1 | tee "$out" | grep -Ev '^(ok |# ok|1\.\.)' | sed 's/^/  /'
+	T_CASE=$case "$@" 2>&1 | tee "$out" | grep -Ev '^(ok |# ok|1\.\.)' | sed 's/^/  /'
 	rc=${PIPESTATUS[0]}
 	p=$(grep -Ec '^ok ' "$out")
 	s=$(grep -Ec '^ok .*# SKIP' "$out")
@@ -59,10 +72,9 @@ bad() {
 
 # missing NAME: a test that exists in the tree but cannot be run is a failure
 missing() {
-	[ -n "$FILTER" ] && [[ $1 != *$FILTER* ]] && return
+	local f=0 case
+	selected "$1" || return
 	echo "=== $1"
-	ran=$((ran + 1))
-	local f=0
 	bad "$1: $2"
 	fail=$((fail + 1))
 }
@@ -92,12 +104,13 @@ for t in tests/static/test_*.sh tests/cli/test_*.sh tests/netns/test_*.sh; do
 	else missing "${t#tests/}" "$t is not executable"; fi
 done
 
-if [ -n "$FILTER" ] && [ "$ran" = 0 ]; then
-	echo "=== $FILTER"
+for flt in "${FILTERS[@]}"; do
+	[ -n "${matched[$flt]:-}" ] && continue
+	echo "=== $flt"
 	f=0
-	bad "no test matches '$FILTER'"
+	bad "no test matches '$flt'"
 	fail=$((fail + 1))
-fi
+done
 
 echo
 if [ -s "$FAILS" ]; then

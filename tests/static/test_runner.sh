@@ -77,6 +77,12 @@ run netns/test_cases.sh:f
 t_match "a failure names its case" 'not ok - \[f\] delta' "$OUT"
 run netns/test_cases.sh
 t_match "without a case every case runs" '^3 passed, 1 failed$' "$OUT"
+run netns/test_cases.sh:b static/test_good
+t_check "several filters run what each selects" test "$RC" = 0
+t_match "...a case of one suite and the other suite whole" '^4 passed, 0 failed$' "$OUT"
+run netns/test_cases.sh:b nosuchtest
+t_check "one filter of several that matches nothing fails the run" test "$RC" != 0
+t_match "...and is named" "no test matches 'nosuchtest'" "$OUT"
 run netns/test_cases.sh:c
 t_check "a case the suite does not have fails the run" test "$RC" != 0
 t_match "...listing the cases there are" "no case named 'c' here \\(cases: a b f\\)" "$OUT"
