@@ -65,7 +65,7 @@ counter() { # VERDICT REASON
 }
 d0=$(counter drop blocked) p0=$(counter pass policy)
 
-FLOOD_PPS=4000 FLOOD_SECS=20 # long enough for six re-applies on a loaded machine
+FLOOD_PPS=4000 FLOOD_SECS=8
 fl=$LAB_DIR/flood.out
 ip netns exec "$NS_C" $PY "$ROOT/tests/lib/synflood.py" $SRV4 993 \
 	--count $((FLOOD_PPS * FLOOD_SECS)) --seconds $FLOOD_SECS --pps $FLOOD_PPS \
