@@ -31,14 +31,16 @@
 /* IG_RETRY: the headers run past the bytes given (see ig_classify). */
 enum { IG_PASS = 0, IG_DROP = 1, IG_RETRY = 2 };
 
-/* Benchmarks only: vary the IPv4 source over this many addresses so one
- * test_run packet exercises a large table, visiting them in steps of
+#ifdef IG_BENCH
+/* Benchmarks only (the bench object, tests/tests.mk; never the shipped
+ * one): vary the IPv4 source over this many addresses so one test_run
+ * packet exercises a large table, visiting them in steps of
  * ig_bench_stride (1: in address order; a stride coprime to the spread
- * visits each once per cycle, in an order the tables cannot stream). Zero
- * in production, where the verifier removes the code. */
+ * visits each once per cycle, in an order the tables cannot stream). */
 const volatile __u32 ig_bench_spread = 0;
 const volatile __u32 ig_bench_stride = 1;
 __u32 ig_bench_ctr;
+#endif
 
 static __always_inline void ig_count(__u32 idx)
 {
@@ -452,6 +454,7 @@ static __always_inline int ig_classify_core(void *ctx, void *data, void *end, __
 		goto count;
 	}
 
+#ifdef IG_BENCH
 	if (ig_bench_spread && p.family == 4) {
 		__u32 c = ig_bench_ctr;
 		__u32 off = ig_bench_stride > 1 ?
@@ -460,6 +463,7 @@ static __always_inline int ig_classify_core(void *ctx, void *data, void *end, __
 		p.saddr[0] = bpf_htonl(bpf_ntohl(p.saddr[0]) + off);
 		ig_bench_ctr = c + 1 >= ig_bench_spread ? 0 : c + 1;
 	}
+#endif
 
 	reason = ig_decide(&p, cfg, slot, s, port, &drop);
 count:

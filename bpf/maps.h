@@ -170,4 +170,11 @@ struct {
 	__type(value, struct ig_meta);
 } ig_meta SEC(".maps");
 
+/* Every map of IG_MAPS (imapguard.h) is defined above, under its name: a
+ * row this file lacks fails the build here. A map defined here but not
+ * listed there would never be pinned: tests/unit/test_maps catches it. */
+#define IG__MAP_DEFINED(id, name, cap)                                         \
+	_Static_assert(sizeof(name) > 0, #name " is defined");
+IG_MAPS(IG__MAP_DEFINED)
+
 #endif /* IG_MAPS_H */

@@ -16,6 +16,93 @@
 #define IG_SCHEMA_VERSION 3
 #define IG_META_MAGIC 0x31474d49u
 
+/*
+ * The layout IG_SCHEMA_VERSION stands for, checked at the end of this
+ * header in both builds (BPF and user space): the size in bytes of every
+ * struct a pinned map holds (keys, values, the config, the meta, ring
+ * buffer events), the byte offset of each of its fields but padding, and
+ * the counts that place the counters in ig_stats. A layout change fails
+ * the build here until the schema moves with it: BUMP BOTH, the schema
+ * above and the first row below, then write the new numbers.
+ */
+#define IG_LAYOUT(SIZE, OFF, VAL)                                              \
+	VAL(IG_SCHEMA_VERSION, 3)                                              \
+	SIZE(ig_cfg, 2231936) OFF(ig_cfg, active, 0) OFF(ig_cfg, dyn_flags, 4) \
+	OFF(ig_cfg, netns_cookie, 8) OFF(ig_cfg, state_gen, 16)                \
+	OFF(ig_cfg, rate_seed, 24) OFF(ig_cfg, xlen, 32)                       \
+	OFF(ig_cfg, xretire, 38) OFF(ig_cfg, slot, 48)                         \
+	OFF(ig_cfg, sum4, 134784) OFF(ig_cfg, sum6, 1183360)                   \
+	SIZE(ig_slot, 67368) OFF(ig_slot, generation, 0)                       \
+	OFF(ig_slot, flags, 8) OFF(ig_slot, prefix_v4, 12)                     \
+	OFF(ig_slot, prefix_v6, 13) OFF(ig_slot, nports, 14)                   \
+	OFF(ig_slot, mask4, 16) OFF(ig_slot, mask6, 20)                        \
+	OFF(ig_slot, ports, 40) OFF(ig_slot, port_map, 1832)                   \
+	SIZE(ig_port_cfg, 56) OFF(ig_port_cfg, port, 0)                        \
+	OFF(ig_port_cfg, action, 2) OFF(ig_port_cfg, stat_idx, 3)              \
+	OFF(ig_port_cfg, rate_emission_ns, 8)                                  \
+	OFF(ig_port_cfg, rate_tolerance_ns, 16)                                \
+	OFF(ig_port_cfg, burst_count, 24) OFF(ig_port_cfg, burst_sub_ns, 32)   \
+	OFF(ig_port_cfg, block_ns, 40) OFF(ig_port_cfg, block_max_ns, 48)      \
+	SIZE(ig_sum_count, 16) OFF(ig_sum_count, n, 0)                         \
+	SIZE(ig_list_key4, 12) OFF(ig_list_key4, prefixlen, 0)                 \
+	OFF(ig_list_key4, slot, 4) OFF(ig_list_key4, addr, 8)                  \
+	SIZE(ig_list_key6, 24) OFF(ig_list_key6, prefixlen, 0)                 \
+	OFF(ig_list_key6, slot, 4) OFF(ig_list_key6, addr, 8)                  \
+	SIZE(ig_lpm_key4, 8) OFF(ig_lpm_key4, prefixlen, 0)                    \
+	OFF(ig_lpm_key4, addr, 4)                                              \
+	SIZE(ig_lpm_key6, 20) OFF(ig_lpm_key6, prefixlen, 0)                   \
+	OFF(ig_lpm_key6, addr, 4)                                              \
+	SIZE(ig_block, 64) OFF(ig_block, expires_ns, 0)                        \
+	OFF(ig_block, created_ns, 8) OFF(ig_block, count, 16)                  \
+	OFF(ig_block, port, 20) OFF(ig_block, origin, 22)                      \
+	OFF(ig_block, reason, 23) OFF(ig_block, prefixlen, 24)                 \
+	OFF(ig_block, level, 25) OFF(ig_block, note, 32)                       \
+	SIZE(ig_xblock_key4, 8) OFF(ig_xblock_key4, addr, 0)                   \
+	OFF(ig_xblock_key4, prefixlen, 4)                                      \
+	SIZE(ig_xblock_key6, 20) OFF(ig_xblock_key6, addr, 0)                  \
+	OFF(ig_xblock_key6, prefixlen, 16)                                     \
+	SIZE(ig_xblock_key, 20) OFF(ig_xblock_key, family, 0)                  \
+	OFF(ig_xblock_key, prefixlen, 1) OFF(ig_xblock_key, addr, 4)           \
+	SIZE(ig_xblock, 56) OFF(ig_xblock, expires_ns, 0)                      \
+	OFF(ig_xblock, created_ns, 8) OFF(ig_xblock, count, 16)                \
+	OFF(ig_xblock, port, 20) OFF(ig_xblock, origin, 22)                    \
+	OFF(ig_xblock, reason, 23) OFF(ig_xblock, prefixlen, 24)               \
+	OFF(ig_xblock, level, 25) OFF(ig_xblock, timer, 32)                    \
+	OFF(ig_xblock, lock, 48)                                               \
+	SIZE(ig_grant, 56) OFF(ig_grant, expires_ns, 0)                        \
+	OFF(ig_grant, created_ns, 8) OFF(ig_grant, prefixlen, 16)              \
+	OFF(ig_grant, note, 24)                                                \
+	SIZE(ig_user_key, 128) OFF(ig_user_key, user, 0)                       \
+	SIZE(ig_src_key, 20) OFF(ig_src_key, family, 0)                        \
+	OFF(ig_src_key, stat_idx, 1) OFF(ig_src_key, addr, 4)                  \
+	SIZE(ig_rate_state, 8) OFF(ig_rate_state, tat_ns, 0)                   \
+	SIZE(ig_burst_state, 40) OFF(ig_burst_state, epoch, 0)                 \
+	OFF(ig_burst_state, cnt, 8)                                            \
+	SIZE(ig_offence_key, 20) OFF(ig_offence_key, family, 0)                \
+	OFF(ig_offence_key, addr, 4)                                           \
+	SIZE(ig_offence, 16) OFF(ig_offence, last_ns, 0)                       \
+	OFF(ig_offence, level, 8)                                              \
+	SIZE(ig_event, 64) OFF(ig_event, time_ns, 0)                           \
+	OFF(ig_event, expires_ns, 8) OFF(ig_event, created_ns, 16)             \
+	OFF(ig_event, type, 24) OFF(ig_event, count, 28)                       \
+	OFF(ig_event, addr, 32) OFF(ig_event, family, 48)                      \
+	OFF(ig_event, prefixlen, 49) OFF(ig_event, port, 50)                   \
+	OFF(ig_event, origin, 52) OFF(ig_event, reason, 53)                    \
+	OFF(ig_event, level, 54)                                               \
+	SIZE(ig_meta, 944) OFF(ig_meta, magic, 0) OFF(ig_meta, schema, 4)      \
+	OFF(ig_meta, generation, 8) OFF(ig_meta, applied_unix, 16)             \
+	OFF(ig_meta, netns_ino, 24) OFF(ig_meta, attach, 32)                   \
+	OFF(ig_meta, n_ifaces, 36) OFF(ig_meta, max_sources, 40)               \
+	OFF(ig_meta, flags, 44) OFF(ig_meta, ifaces, 48)                       \
+	OFF(ig_meta, policy_path, 560) OFF(ig_meta, agent_sock, 816)           \
+	OFF(ig_meta, boot_id, 924)                                             \
+	SIZE(ig_meta_iface, 32) OFF(ig_meta_iface, ifindex, 0)                 \
+	OFF(ig_meta_iface, mode, 4) OFF(ig_meta_iface, multiprog, 8)           \
+	OFF(ig_meta_iface, name, 16)                                           \
+	VAL(IG_NR_GLOBALS, 3) VAL(IG_NR_VERDICTS, 3) VAL(IG_NR_REASONS, 9)     \
+	VAL(IG_NR_PORT_EXTRAS, 5) VAL(IG_PORT_SLOTS, 64)                       \
+	VAL(IG_NR_STATS, 2091) VAL(IG_SUMCNT_ENTRIES, 2097154)
+
 /* Policy limits. */
 #define IG_MAX_PORTS 32		/* policed ports in one policy */
 #define IG_PORT_SLOTS 64	/* stable counter slots, twice IG_MAX_PORTS so
@@ -27,28 +114,38 @@
 #define IG_XLENS 3		/* hashed block lengths per family */
 
 /*
- * Map names. They are also the file names under the pin directory, so the
- * CLI, the agent and the loader agree on them.
+ * The pinned maps, one row each: X(ID, name, capacity). The name is the
+ * map's identifier in bpf/maps.h and its file name under the pin
+ * directory, so the CLI, the agent and the loader agree on it (the
+ * manner of xdp-filter's MAP_NAME_*). From this list come enum ig_map_id
+ * (IG_M_<ID>) and ig_map_names[] (user/lib/pins.h), the loader's sizing
+ * (user/lib/loader.c) and a compile-time check that bpf/maps.h defines
+ * every map; tests/unit/test_maps checks the object's maps both ways.
+ * The capacity column says how the loader sizes the map: FIXED as
+ * compiled, SOURCES the policy's max_sources, OFFENDERS max_sources / 4
+ * (at least 1024).
  */
-#define IG_MAP_CFG "ig_cfg"
-#define IG_MAP_LISTS4 "ig_lists4"
-#define IG_MAP_LISTS6 "ig_lists6"
-#define IG_MAP_BLOCKS4 "ig_blocks4"
-#define IG_MAP_BLOCKS6 "ig_blocks6"
-#define IG_MAP_RATE "ig_rate"
-#define IG_MAP_RATE_FB "ig_rate_fb"
-#define IG_MAP_STATS "ig_stats"
-#define IG_MAP_META "ig_meta"
-#define IG_MAP_BURST "ig_burst"
-#define IG_MAP_OFFENCES "ig_offences"
-#define IG_MAP_XBLOCKS4 "ig_xblocks4" /* blocks at hashed lengths */
-#define IG_MAP_XBLOCKS6 "ig_xblocks6"
-#define IG_MAP_XNOTES "ig_xnotes"	/* their --reason texts */
-#define IG_MAP_EVENTS "ig_events"
-#define IG_MAP_GRANTS4 "ig_grants4"
-#define IG_MAP_GRANTS6 "ig_grants6"
-#define IG_MAP_USER_GRANTS "ig_user_grants"
-#define IG_MAP_SUMCNT "ig_sumcnt"
+#define IG_MAPS(X)                                                             \
+	X(CFG, ig_cfg, FIXED)                                                  \
+	X(LISTS4, ig_lists4, FIXED)                                            \
+	X(LISTS6, ig_lists6, FIXED)                                            \
+	X(BLOCKS4, ig_blocks4, SOURCES)                                        \
+	X(BLOCKS6, ig_blocks6, SOURCES)                                        \
+	X(RATE, ig_rate, SOURCES)                                              \
+	X(STATS, ig_stats, FIXED)                                              \
+	X(META, ig_meta, FIXED)                                                \
+	X(BURST, ig_burst, SOURCES)                                            \
+	X(OFFENCES, ig_offences, OFFENDERS)                                    \
+	X(XBLOCKS4, ig_xblocks4, SOURCES) /* blocks at hashed lengths */       \
+	X(XBLOCKS6, ig_xblocks6, SOURCES)                                      \
+	X(XNOTES, ig_xnotes, SOURCES) /* their --reason texts */               \
+	X(EVENTS, ig_events, FIXED)                                            \
+	X(GRANTS4, ig_grants4, FIXED)                                          \
+	X(GRANTS6, ig_grants6, FIXED)                                          \
+	X(USER_GRANTS, ig_user_grants, FIXED)                                  \
+	X(SUMCNT, ig_sumcnt, FIXED)                                            \
+	X(RATE_FB, ig_rate_fb, SOURCES)
+
 #define IG_LINK_SOCKOPS "link_sockops" /* pinned cgroup link */
 
 #define IG_MAX_GRANTS 65536
@@ -771,5 +868,19 @@ struct ig_meta {
  * up to date and say so when it is missing. A new bit in a field old
  * binaries already ignore: no layout or meaning of theirs changes. */
 #define IG_META_NFT_MIRROR (1u << 1)
+
+/* The layout check (IG_LAYOUT, next to IG_SCHEMA_VERSION). */
+#define IG__SIZE_IS(type, n)                                                   \
+	_Static_assert(sizeof(struct type) == (n),                             \
+		       "struct " #type " changed size: bump IG_SCHEMA_VERSION " \
+		       "and IG_LAYOUT");
+#define IG__OFF_IS(type, field, n)                                             \
+	_Static_assert(__builtin_offsetof(struct type, field) == (n),          \
+		       #type "." #field " moved: bump IG_SCHEMA_VERSION "        \
+		       "and IG_LAYOUT");
+#define IG__VAL_IS(name, n)                                                    \
+	_Static_assert((name) == (n), #name " is not " #n ": IG_SCHEMA_VERSION " \
+		       "and IG_LAYOUT move together");
+IG_LAYOUT(IG__SIZE_IS, IG__OFF_IS, IG__VAL_IS)
 
 #endif /* IMAPGUARD_H */

@@ -31,7 +31,15 @@ $(BUILD)/tests/bench/%.bpf.o: tests/bench/%.bpf.c
 $(BUILD)/tests/bench/%.skel.h: $(BUILD)/tests/bench/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(BUILD)/tests/bench/bench_dataplane.o: $(BUILD)/tests/bench/baseline.skel.h
+# The data plane with the benchmark knobs (ig_bench_spread, bpf/classify.h):
+# the same source as the shipped object, which must not carry them
+BENCH_BPF_OBJ := $(BUILD)/tests/bench/imapguard_bench.bpf.o
+$(BENCH_BPF_OBJ): bpf/imapguard.bpf.c $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DIG_BENCH -c $< -o $@
+
+$(BUILD)/tests/bench/bench_dataplane.o: $(BUILD)/tests/bench/baseline.skel.h \
+	$(BUILD)/tests/bench/imapguard_bench.skel.h
 $(BUILD)/tests/bench/fill_tables: $(BUILD)/tests/bench/fill_tables.o $(LIB)
 	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -o $@
 
@@ -91,6 +99,10 @@ $(FAULT_BIN): $(CLI_OBJ) $(BUILD)/tests/fault/fault_env.o $(LIB)
 
 .PHONY: tests
 tests: $(UNIT_BIN) $(BPF_TEST_BIN) $(FUZZ_BIN) $(FAULT_BIN)
+
+# test_maps holds the shipped object, and the bench one, to the map list
+$(BUILD)/tests/unit/test_maps.o: TEST_CFLAGS += -DIG_BENCH_OBJ='"$(CURDIR)/$(BENCH_BPF_OBJ)"'
+$(BUILD)/tests/unit/test_maps: | $(BENCH_BPF_OBJ)
 
 # test_policy holds the shipped example policy to the key table
 $(BUILD)/tests/unit/test_policy.o: TEST_CFLAGS += -DIG_EXAMPLE_POLICY='"$(CURDIR)/scripts/imapguard.conf.example"'

@@ -23,6 +23,7 @@
 #include "blocks.h"
 #include "bpfenv.h"
 #include "imapguard.skel.h"
+#include "imapguard_bench.skel.h"
 #include "loader.h"
 #include "pkt.h"
 #include "sockops.h"
@@ -162,18 +163,26 @@ static char *policy_with_lists(int n_allow, int n_deny, const char *extra_allow)
 /* The XDP program with its IPv4 source cycling over `spread` addresses
  * from the packet's, in steps of `stride` (ig_bench_spread, ig_bench_stride:
  * 1 visits them in address order, which lets a trie built in that order
- * stream; STRIDE visits them in an order no table was built in). */
+ * stream; STRIDE visits them in an order no table was built in): the bench
+ * build of the data plane (bpf/classify.h), on the pinned maps. Its file
+ * descriptor, or -errno. */
 #define STRIDE 7919u /* a prime: coprime to every spread here */
-static int load_spread_xdp(struct bpfenv *e, struct imapguard_bpf **skel, uint32_t spread,
+static int load_spread_xdp(struct bpfenv *e, struct imapguard_bench_bpf **skel, uint32_t spread,
 			   uint32_t stride)
 {
-	int err = ig_obj_open(e->pin, MAX_SOURCES, "ig_xdp", skel);
+	int err;
 
+	*skel = imapguard_bench_bpf__open();
+	if (!*skel)
+		return -errno;
+	err = ig_obj_bind_maps((*skel)->obj, e->pin, MAX_SOURCES);
 	if (err)
 		return err;
+	ig_obj_select_prog((*skel)->obj, "ig_xdp");
+	(*skel)->rodata->ig_rate_fb_size = MAX_SOURCES;
 	(*skel)->rodata->ig_bench_spread = spread;
 	(*skel)->rodata->ig_bench_stride = stride;
-	err = imapguard_bpf__load(*skel);
+	err = imapguard_bench_bpf__load(*skel);
 	return err ? err : bpf_program__fd((*skel)->progs.ig_xdp);
 }
 
@@ -387,7 +396,7 @@ int main(void)
 			neighbour = { .family = 4, .src = "10.1.134.200", .dport = 993 },
 			blocked6 = { .family = 6, .src = "2001:db8:77:1::9", .dport = 993 },
 			near = { .family = 4, .src = "198.18.32.9", .dport = 143 };
-	struct imapguard_bpf *spread_skel = NULL, *blk_skel = NULL;
+	struct imapguard_bench_bpf *spread_skel = NULL, *blk_skel = NULL;
 	struct baseline_bpf *bl;
 	double ns;
 	struct bpfenv e;
@@ -402,7 +411,7 @@ int main(void)
 	bl->rodata->spread = SPREAD;
 	if (baseline_bpf__load(bl))
 		return fprintf(stderr, "bench: cannot load baselines\n"), 1;
-	err = bpfenv_setup(&e, MAX_SOURCES, 0);
+	err = bpfenv_setup(&e, MAX_SOURCES);
 	if (err) {
 		fprintf(stderr, "bench: cannot set up imapguard: %s\n", strerror(-err));
 		bpfenv_teardown(&e);
@@ -468,7 +477,7 @@ blocks:
 		row("  blocked, cycling over all 100k blocks", ns, "per-source LRU, 1M keys", ref,
 		    ratio, 1.5);
 	}
-	imapguard_bpf__destroy(blk_skel);
+	imapguard_bench_bpf__destroy(blk_skel);
 	blk_skel = NULL;
 	fd = load_spread_xdp(&e, &blk_skel, 100000, STRIDE);
 	if (fd >= 0) {
@@ -506,7 +515,7 @@ blocks:
 	}
 
 	/* 1,000,000 blocks (max_sources 1048576), sources cycling over them */
-	imapguard_bpf__destroy(blk_skel);
+	imapguard_bench_bpf__destroy(blk_skel);
 	blk_skel = NULL;
 	if (!add_blocks(&e, 100000, 1000000) &&
 	    (fd = load_spread_xdp(&e, &blk_skel, 1000000, 1)) >= 0) {
@@ -515,7 +524,7 @@ blocks:
 			fprintf(stderr, "bench: cycling blocked sources not dropped (%ld)\n", ret);
 		row("blocked, cycling over all 1M blocks", ns, "per-source LRU, 1M keys", ref, ratio,
 		    1.5);
-		imapguard_bpf__destroy(blk_skel);
+		imapguard_bench_bpf__destroy(blk_skel);
 		blk_skel = NULL;
 		fd = load_spread_xdp(&e, &blk_skel, 1000000, STRIDE);
 	}
@@ -543,8 +552,8 @@ blocks:
 	if (!blocks_only)
 		bench_sockops(&e);
 	bench_memory(&e);
-	imapguard_bpf__destroy(spread_skel);
-	imapguard_bpf__destroy(blk_skel);
+	imapguard_bench_bpf__destroy(spread_skel);
+	imapguard_bench_bpf__destroy(blk_skel);
 	baseline_bpf__destroy(bl);
 	bpfenv_teardown(&e);
 	return 0;

@@ -320,7 +320,7 @@ int main(void)
 	made = calloc(OPS, sizeof(*made));
 	if (!ref || !made)
 		return tap(0, "memory"), tap_done();
-	err = bpfenv_setup(&env, 262144, 0);
+	err = bpfenv_setup(&env, 262144);
 	if (!err)
 		err = bpfenv_policy(&env, POLICY("24", "64"));
 	model_prefix[0] = 24, model_prefix[1] = 64;

@@ -749,7 +749,7 @@ static void run_reapply(void)
 
 int main(void)
 {
-	int err = bpfenv_setup(&env, 65536, 0);
+	int err = bpfenv_setup(&env, 65536);
 
 	if (err) {
 		tap(0, "set up a private imapguard instance: %s", strerror(-err));

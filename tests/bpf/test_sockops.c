@@ -379,7 +379,7 @@ int main(void)
 		return tap_done();
 	}
 	setup_addrs();
-	err = bpfenv_setup(&env, 65536, 0);
+	err = bpfenv_setup(&env, 65536);
 	if (!err)
 		err = bpfenv_policy(&env, policy);
 	if (!err)

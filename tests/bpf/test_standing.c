@@ -243,7 +243,7 @@ static void check_rules(enum policy pol, int seen[IG_NR_REASONS])
 
 int main(void)
 {
-	int seen[IG_NR_REASONS] = { 0 }, err = bpfenv_setup(&env, 65536, 0);
+	int seen[IG_NR_REASONS] = { 0 }, err = bpfenv_setup(&env, 65536);
 
 	if (err) {
 		tap(0, "set up a private imapguard instance: %s", strerror(-err));

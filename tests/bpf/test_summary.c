@@ -699,7 +699,7 @@ int main(void)
 		tap(0, "a network namespace of our own: %s", strerror(errno));
 		return tap_done();
 	}
-	err = bpfenv_setup(&env, 65536, 0);
+	err = bpfenv_setup(&env, 65536);
 	if (!err)
 		err = bpfenv_policy(&env, POLICY(""));
 	if (err) {

@@ -75,7 +75,7 @@ static void run_apply(void)
 	int err;
 
 	ig_test_sync_fail = 0;
-	err = bpfenv_setup(&e, 1024, 0);
+	err = bpfenv_setup(&e, 1024);
 	if (!tap(err == 0, "test environment (err %d)", err))
 		goto out;
 	tap(bpfenv_policy(&e, POLICY("drop")) == 0 && listed(&e, e.h.cfg->active & 1),

@@ -54,7 +54,7 @@ int main(void)
 	int err;
 
 	libbpf_set_print(NULL); /* a failure is reported below, not as log noise */
-	err = bpfenv_setup(&e, 1024, 0);
+	err = bpfenv_setup(&e, 1024);
 	if (!tap(err == 0, "the XDP and tc programs load (err %d)", err))
 		goto out;
 	if (tap_case("xdp"))

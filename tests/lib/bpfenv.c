@@ -16,14 +16,13 @@
 #include "policy.h"
 #include "sockops.h"
 
-static int load_prog(struct bpfenv *e, uint32_t max, uint32_t spread, const char *name,
+static int load_prog(struct bpfenv *e, uint32_t max, const char *name,
 		     struct imapguard_bpf **skel, int *fd)
 {
 	int err = ig_obj_open(e->pin, max, name, skel);
 
 	if (err)
 		return err;
-	(*skel)->rodata->ig_bench_spread = spread;
 	err = imapguard_bpf__load(*skel);
 	if (err)
 		return err;
@@ -32,7 +31,7 @@ static int load_prog(struct bpfenv *e, uint32_t max, uint32_t spread, const char
 	return 0;
 }
 
-int bpfenv_setup(struct bpfenv *e, uint32_t max_sources, uint32_t bench_spread)
+int bpfenv_setup(struct bpfenv *e, uint32_t max_sources)
 {
 	int err;
 
@@ -52,8 +51,8 @@ int bpfenv_setup(struct bpfenv *e, uint32_t max_sources, uint32_t bench_spread)
 	    (err = ig_handle_open(&e->h, e->pin)))
 		return err;
 	e->h.meta.max_sources = max_sources;
-	if ((err = load_prog(e, max_sources, bench_spread, "ig_xdp", &e->xdp, &e->xdp_fd)) ||
-	    (err = load_prog(e, max_sources, bench_spread, "ig_tc", &e->tc, &e->tc_fd)))
+	if ((err = load_prog(e, max_sources, "ig_xdp", &e->xdp, &e->xdp_fd)) ||
+	    (err = load_prog(e, max_sources, "ig_tc", &e->tc, &e->tc_fd)))
 		return err;
 	return 0;
 }

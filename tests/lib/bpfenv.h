@@ -23,8 +23,10 @@ struct bpfenv {
 	int xdp_fd, tc_fd;
 };
 
-/* bench_spread: see ig_bench_spread in bpf/classify.h (0 for tests). */
-int bpfenv_setup(struct bpfenv *e, uint32_t max_sources, uint32_t bench_spread);
+/* The shipped object's programs on maps of max_sources (entries) per
+ * source table. 0 or a negative errno; bpfenv_teardown either way. The
+ * benchmarks' spread build is tests/bench's own (bench_dataplane.c). */
+int bpfenv_setup(struct bpfenv *e, uint32_t max_sources);
 void bpfenv_teardown(struct bpfenv *e);
 
 /* The real sockops program on the cgroup-v2 root, counting connections of

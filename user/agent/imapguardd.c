@@ -183,7 +183,7 @@ static void reload_apply(struct agent *a)
 	err = meta_reread(a);
 	if (err)
 		jlogf("warning", "reload", "cannot re-read %s/%s: %s; metrics may show the "
-		      "previous interfaces", a->pin, IG_MAP_META, strerror(-err));
+		      "previous interfaces", a->pin, ig_map_names[IG_M_META], strerror(-err));
 	if (strcmp(np.agent.metrics_listen, a->pol.agent.metrics_listen) != 0 ||
 	    strcmp(np.agent.policy_listen, a->pol.agent.policy_listen) != 0 ||
 	    strcmp(np.agent.state_dir, a->pol.agent.state_dir) != 0 ||
@@ -304,7 +304,7 @@ static int events_lock_current(struct agent *a)
 	char path[PATH_MAX];
 	struct stat held, now;
 
-	ig_pin_file(a->pin, IG_MAP_META, path, sizeof(path));
+	ig_pin_file(a->pin, ig_map_names[IG_M_META], path, sizeof(path));
 	return a->events_lock_fd >= 0 && fstat(a->events_lock_fd, &held) == 0 &&
 	       stat(path, &now) == 0 && held.st_dev == now.st_dev && held.st_ino == now.st_ino;
 }

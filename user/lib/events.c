@@ -48,7 +48,7 @@ int ig_events_lock(const char *pin)
 	char path[PATH_MAX];
 	int fd, err;
 
-	ig_pin_file(pin, IG_MAP_META, path, sizeof(path));
+	ig_pin_file(pin, ig_map_names[IG_M_META], path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0 && !flock(fd, LOCK_EX | LOCK_NB))
 		return fd;
@@ -65,7 +65,7 @@ int ig_events_holder(const char *pin)
 	int pid = 0;
 	FILE *f;
 
-	ig_pin_file(pin, IG_MAP_META, path, sizeof(path));
+	ig_pin_file(pin, ig_map_names[IG_M_META], path, sizeof(path));
 	if (stat(path, &st))
 		return errno == ENOENT ? 0 : -errno;
 	f = fopen("/proc/locks", "re");

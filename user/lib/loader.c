@@ -13,55 +13,86 @@
 #include "log.h"
 #include "pins.h"
 
+/* How the loader sizes each map: the capacity column of IG_MAPS. */
+enum ig_map_cap { IG_CAP_FIXED, IG_CAP_SOURCES, IG_CAP_OFFENDERS };
+#define IG__MAP_CAP(id, name, cap) [IG_M_##id] = IG_CAP_##cap,
+static const enum ig_map_cap map_cap[IG_NR_MAPS] = { IG_MAPS(IG__MAP_CAP) };
+
+static int is_listed(const char *name)
+{
+	for (int i = 0; i < IG_NR_MAPS; i++)
+		if (!strcmp(name, ig_map_names[i]))
+			return 1;
+	return 0;
+}
+
+int ig_obj_bind_maps(struct bpf_object *obj, const char *pin, uint32_t max_sources)
+{
+	char path[PATH_MAX];
+	struct bpf_map *m;
+	int err;
+
+	/* Only "ig_" maps are shared (.rodata, .bss stay private to the
+	 * instance); one missing from the list would be neither pinned, nor
+	 * shared, nor removed by unload: refuse it. */
+	bpf_object__for_each_map(m, obj) {
+		if (!strncmp(bpf_map__name(m), "ig_", 3) && !is_listed(bpf_map__name(m))) {
+			ig_err("BPF map %s is not in IG_MAPS (imapguard.h)", bpf_map__name(m));
+			return -EINVAL;
+		}
+	}
+	for (int i = 0; i < IG_NR_MAPS; i++) {
+		uint32_t cap = max_sources;
+
+		m = bpf_object__find_map_by_name(obj, ig_map_names[i]);
+		if (!m) {
+			ig_err("the BPF object has no map %s", ig_map_names[i]);
+			return -ENOENT;
+		}
+		ig_pin_file(pin, ig_map_names[i], path, sizeof(path));
+		if ((err = bpf_map__set_pin_path(m, path)))
+			return err;
+		/* per-source tables follow the policy; a pinned map of another
+		 * size makes the load fail, which apply checks for earlier with
+		 * a clear message. Offenders are a small part of all sources:
+		 * losing the oldest history only forgets an escalation level. */
+		if (map_cap[i] == IG_CAP_FIXED)
+			continue;
+		if (map_cap[i] == IG_CAP_OFFENDERS)
+			cap = max_sources / 4 > 1024 ? max_sources / 4 : 1024;
+		if ((err = bpf_map__set_max_entries(m, cap)))
+			return err;
+	}
+	return 0;
+}
+
+void ig_obj_select_prog(struct bpf_object *obj, const char *prog)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, obj)
+		bpf_program__set_autoload(p, prog && !strcmp(bpf_program__name(p), prog));
+}
+
 int ig_obj_open(const char *pin, uint32_t max_sources, const char *prog,
 		struct imapguard_bpf **out)
 {
 	struct imapguard_bpf *skel;
-	struct bpf_program *p;
-	struct bpf_map *m;
-	char path[PATH_MAX];
 	int err;
 
 	*out = NULL;
 	skel = imapguard_bpf__open();
 	if (!skel)
 		return -errno;
-	bpf_object__for_each_map(m, skel->obj) {
-		const char *name = bpf_map__name(m);
-
-		if (strncmp(name, "ig_", 3) != 0)
-			continue; /* .rodata/.bss stay private to this instance */
-		ig_pin_file(pin, name, path, sizeof(path));
-		err = bpf_map__set_pin_path(m, path);
-		if (err)
-			goto fail;
+	err = ig_obj_bind_maps(skel->obj, pin, max_sources);
+	if (err) {
+		imapguard_bpf__destroy(skel);
+		return err;
 	}
-	/* per-source tables follow the policy; a pinned map of another size
-	 * makes the load fail, which apply checks for earlier with a clear
-	 * message */
-	struct bpf_map *per_source[] = {
-		skel->maps.ig_blocks4,	 skel->maps.ig_blocks6,	  skel->maps.ig_rate,
-		skel->maps.ig_burst,	 skel->maps.ig_xblocks4, skel->maps.ig_xblocks6,
-		skel->maps.ig_xnotes,	 skel->maps.ig_rate_fb,
-	};
-
-	for (size_t i = 0; i < sizeof(per_source) / sizeof(per_source[0]); i++)
-		if ((err = bpf_map__set_max_entries(per_source[i], max_sources)))
-			goto fail;
-	/* offenders are a small part of all sources; losing the oldest
-	 * history only forgets an escalation level */
-	err = bpf_map__set_max_entries(skel->maps.ig_offences,
-				       max_sources / 4 > 1024 ? max_sources / 4 : 1024);
-	if (err)
-		goto fail;
 	skel->rodata->ig_rate_fb_size = max_sources;
-	bpf_object__for_each_program(p, skel->obj)
-		bpf_program__set_autoload(p, prog && !strcmp(bpf_program__name(p), prog));
+	ig_obj_select_prog(skel->obj, prog);
 	*out = skel;
 	return 0;
-fail:
-	imapguard_bpf__destroy(skel);
-	return err;
 }
 
 /* The key of the ig_rate_fb bucket hash, for the life of the maps. */

@@ -19,19 +19,8 @@
 #include "log.h"
 #include "pins.h"
 
-const char *const ig_map_names[IG_NR_MAPS] = {
-	[IG_M_CFG] = IG_MAP_CFG,
-	[IG_M_LISTS4] = IG_MAP_LISTS4,	   [IG_M_LISTS6] = IG_MAP_LISTS6,
-	[IG_M_BLOCKS4] = IG_MAP_BLOCKS4,   [IG_M_BLOCKS6] = IG_MAP_BLOCKS6,
-	[IG_M_RATE] = IG_MAP_RATE,	   [IG_M_STATS] = IG_MAP_STATS,
-	[IG_M_META] = IG_MAP_META,	   [IG_M_BURST] = IG_MAP_BURST,
-	[IG_M_OFFENCES] = IG_MAP_OFFENCES, [IG_M_XBLOCKS4] = IG_MAP_XBLOCKS4,
-	[IG_M_XBLOCKS6] = IG_MAP_XBLOCKS6, [IG_M_XNOTES] = IG_MAP_XNOTES,
-	[IG_M_EVENTS] = IG_MAP_EVENTS,	   [IG_M_GRANTS4] = IG_MAP_GRANTS4,
-	[IG_M_GRANTS6] = IG_MAP_GRANTS6,   [IG_M_USER_GRANTS] = IG_MAP_USER_GRANTS,
-	[IG_M_SUMCNT] = IG_MAP_SUMCNT,
-	[IG_M_RATE_FB] = IG_MAP_RATE_FB,
-};
+#define IG__MAP_NAME(id, name, cap) [IG_M_##id] = #name,
+const char *const ig_map_names[IG_NR_MAPS] = { IG_MAPS(IG__MAP_NAME) };
 
 #define IG_LOCK_WAIT_MS 10000
 
@@ -284,7 +273,7 @@ int ig_meta_read(struct ig_handle *h, struct ig_meta *out)
 	free(m);
 	return err;
 foreign:
-	ig_err("%s/%s is not an imapguard metadata map", h->pin, IG_MAP_META);
+	ig_err("%s/%s is not an imapguard metadata map", h->pin, ig_map_names[IG_M_META]);
 	return -EPROTO;
 }
 
@@ -299,7 +288,7 @@ int ig_handle_open(struct ig_handle *h, const char *pin)
 		h->fd[i] = -1;
 	snprintf(h->pin, sizeof(h->pin), "%s", pin);
 
-	ig_pin_file(pin, IG_MAP_META, path, sizeof(path));
+	ig_pin_file(pin, ig_map_names[IG_M_META], path, sizeof(path));
 	h->fd[IG_M_META] = bpf_obj_get(path);
 	if (h->fd[IG_M_META] < 0) {
 		err = errno == ENOENT || errno == ENOTDIR ? -ENOENT : -errno;

@@ -15,29 +15,12 @@
 #define IG_DEFAULT_PIN_PATH "/sys/fs/bpf/imapguard"
 #define IG_XDP_SUBDIR "xdp" /* libxdp's own pins, under LIBXDP_BPFFS=pin */
 
-enum ig_map_id {
-	IG_M_CFG,
-	IG_M_LISTS4,
-	IG_M_LISTS6,
-	IG_M_BLOCKS4,
-	IG_M_BLOCKS6,
-	IG_M_RATE,
-	IG_M_STATS,
-	IG_M_META,
-	IG_M_BURST,
-	IG_M_OFFENCES,
-	IG_M_XBLOCKS4, /* blocks at hashed lengths, and their timers */
-	IG_M_XBLOCKS6,
-	IG_M_XNOTES,
-	IG_M_EVENTS,
-	IG_M_GRANTS4,
-	IG_M_GRANTS6,
-	IG_M_USER_GRANTS,
-	IG_M_SUMCNT,
-	IG_M_RATE_FB,
-	IG_NR_MAPS
-};
+/* IG_M_CFG, IG_M_LISTS4, ...: a pinned map, in the order of IG_MAPS
+ * (imapguard.h); an index into ig_map_names[] and ig_handle.fd[]. */
+#define IG__MAP_ID(id, name, cap) IG_M_##id,
+enum ig_map_id { IG_MAPS(IG__MAP_ID) IG_NR_MAPS };
 
+/* The name of each map ("ig_cfg", ...): its BPF name and its pin file. */
 extern const char *const ig_map_names[IG_NR_MAPS];
 
 struct ig_handle {
