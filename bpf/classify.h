@@ -34,8 +34,11 @@ enum { IG_PASS = 0, IG_DROP = 1, IG_RETRY = 2 };
 #ifdef IG_BENCH
 /* Benchmarks only (the bench object, tests/tests.mk; never the shipped
  * one): vary the IPv4 source over this many addresses so one test_run
- * packet exercises a large table. */
+ * packet exercises a large table, visiting them in steps of
+ * ig_bench_stride (1: in address order; a stride coprime to the spread
+ * visits each once per cycle, in an order the tables cannot stream). */
 const volatile __u32 ig_bench_spread = 0;
+const volatile __u32 ig_bench_stride = 1;
 __u32 ig_bench_ctr;
 #endif
 
@@ -132,7 +135,7 @@ static __always_inline __be32 ig_mask_word(__u32 len, __u32 i)
 
 /*
  * A live block in the exact-prefix hash covering the source? One exact
- * lookup per hashed length (`lens`: ig_cfg.xlen of the family, a byte
+ * lookup per hashed length, in the order of `lens` (ig_xlens: a byte
  * each, 0 = none), so its cost does not grow with the number of blocks.
  */
 static __noinline int ig_xblocked(const struct ig_pkt *p, __u32 lens, __u64 *now)
@@ -140,7 +143,7 @@ static __noinline int ig_xblocked(const struct ig_pkt *p, __u32 lens, __u64 *now
 	const struct ig_xblock *xb;
 
 #pragma unroll
-	for (int i = 0; i < IG_XLENS; i++) {
+	for (int i = 0; i < IG_XLENS + 1; i++) {
 		__u32 len = (lens >> (8 * i)) & 0xff;
 
 		if (!len)
@@ -172,12 +175,27 @@ static __noinline int ig_xblocked(const struct ig_pkt *p, __u32 lens, __u64 *now
 	return 0;
 }
 
-/* ig_cfg.xlen of a family as the `lens` of ig_xblocked. */
-static __always_inline __u32 ig_xlens(const struct ig_cfg *cfg, int v6)
+/*
+ * ig_cfg.xlen of a family as the `lens` of ig_xblocked, the policy's prefix
+ * (`first`, which apply hashes before the slot goes live) in front: the
+ * automatic, auth and fleet blocks sit at that length, so a packet under
+ * one of them pays one lookup, not first a miss at /32 or /128 (each
+ * lookup is a cache miss on its bucket). The other lengths follow in slot
+ * order; at most IG_XLENS + 1 bytes in all.
+ */
+static __always_inline __u32 ig_xlens(const struct ig_cfg *cfg, int v6, __u32 first)
 {
 	const __u8 *l = cfg->xlen[v6 & 1];
+	__u32 lens = first & 0xff, shift = 8;
 
-	return l[0] | (__u32)l[1] << 8 | (__u32)l[2] << 16;
+#pragma unroll
+	for (int i = 0; i < IG_XLENS; i++) {
+		if (!l[i] || l[i] == first)
+			continue;
+		lens |= (__u32)l[i] << shift;
+		shift += 8;
+	}
+	return lens;
 }
 
 /* A live source grant covering the source? */
@@ -348,7 +366,9 @@ static __always_inline int ig_decide(const struct ig_pkt *p,
 		return IG_REASON_DENY_LIST;
 	/* the hash first: it holds most blocks, and its lookups are exact;
 	 * the trie only when a block of another length may cover the source */
-	if (maybe_xblocked && ig_xblocked(p, ig_xlens(cfg, p->family == 6), &now))
+	if (maybe_xblocked &&
+	    ig_xblocked(p, ig_xlens(cfg, p->family == 6,
+				    p->family == 6 ? slot->prefix_v6 : slot->prefix_v4), &now))
 		return IG_REASON_BLOCKED;
 	if (maybe_blocked && ig_blocked(p, &now))
 		return IG_REASON_BLOCKED;
@@ -437,8 +457,10 @@ static __always_inline int ig_classify_core(void *ctx, void *data, void *end, __
 #ifdef IG_BENCH
 	if (ig_bench_spread && p.family == 4) {
 		__u32 c = ig_bench_ctr;
+		__u32 off = ig_bench_stride > 1 ?
+				    (__u32)((__u64)c * ig_bench_stride % ig_bench_spread) : c;
 
-		p.saddr[0] = bpf_htonl(bpf_ntohl(p.saddr[0]) + c);
+		p.saddr[0] = bpf_htonl(bpf_ntohl(p.saddr[0]) + off);
 		ig_bench_ctr = c + 1 >= ig_bench_spread ? 0 : c + 1;
 	}
 #endif

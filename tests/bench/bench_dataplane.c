@@ -161,9 +161,14 @@ static char *policy_with_lists(int n_allow, int n_deny, const char *extra_allow)
 }
 
 /* The XDP program with its IPv4 source cycling over `spread` addresses
- * from the packet's: the bench build of the data plane (ig_bench_spread,
- * bpf/classify.h), on the pinned maps. Its file descriptor, or -errno. */
-static int load_spread_xdp(struct bpfenv *e, struct imapguard_bench_bpf **skel, uint32_t spread)
+ * from the packet's, in steps of `stride` (ig_bench_spread, ig_bench_stride:
+ * 1 visits them in address order, which lets a trie built in that order
+ * stream; STRIDE visits them in an order no table was built in): the bench
+ * build of the data plane (bpf/classify.h), on the pinned maps. Its file
+ * descriptor, or -errno. */
+#define STRIDE 7919u /* a prime: coprime to every spread here */
+static int load_spread_xdp(struct bpfenv *e, struct imapguard_bench_bpf **skel, uint32_t spread,
+			   uint32_t stride)
 {
 	int err;
 
@@ -176,6 +181,7 @@ static int load_spread_xdp(struct bpfenv *e, struct imapguard_bench_bpf **skel, 
 	ig_obj_select_prog((*skel)->obj, "ig_xdp");
 	(*skel)->rodata->ig_rate_fb_size = MAX_SOURCES;
 	(*skel)->rodata->ig_bench_spread = spread;
+	(*skel)->rodata->ig_bench_stride = stride;
 	err = imapguard_bench_bpf__load(*skel);
 	return err ? err : bpf_program__fd((*skel)->progs.ig_xdp);
 }
@@ -388,6 +394,7 @@ int main(void)
 			blocked = { .family = 4, .src = "198.18.0.77", .dport = 993 },
 			blocked0 = { .family = 4, .src = "10.0.0.0", .dport = 993 },
 			neighbour = { .family = 4, .src = "10.1.134.200", .dport = 993 },
+			blocked6 = { .family = 6, .src = "2001:db8:77:1::9", .dport = 993 },
 			near = { .family = 4, .src = "198.18.32.9", .dport = 143 };
 	struct imapguard_bench_bpf *spread_skel = NULL, *blk_skel = NULL;
 	struct baseline_bpf *bl;
@@ -395,7 +402,7 @@ int main(void)
 	struct bpfenv e;
 	char *pol;
 	long ret;
-	int err, fd;
+	int err, fd, blocks_only;
 
 	pin_cpu();
 	bl = baseline_bpf__open();
@@ -426,6 +433,11 @@ int main(void)
 	}
 	free(pol);
 
+	/* BENCH_BLOCKS_ONLY=1: the block rows and the table sizes only, for
+	 * comparing versions of the block path back to back */
+	blocks_only = getenv("BENCH_BLOCKS_ONLY") != NULL;
+	if (blocks_only)
+		goto blocks;
 	ratio = measure((struct prog){ e.xdp_fd, &syn22 }, bl_pass, &ns, &ref, &ret);
 	row("pass-through TCP/22", ns, "bare XDP_PASS", ref, ratio, 1.3);
 	ratio = measure((struct prog){ e.xdp_fd, &syn993 }, bl_pass, &ns, &ref, &ret);
@@ -442,6 +454,7 @@ int main(void)
 	/* 100,000 blocks, consecutive single addresses from 10.0.0.0 (the
 	 * deepest trie there is: every /20 up to 10.1.134.159 full), then a
 	 * SYN from one of them, and from sources cycling over all of them */
+blocks:
 	if (add_blocks(&e, 0, 100000))
 		return 1;
 	{
@@ -455,7 +468,7 @@ int main(void)
 	if (ret != XDP_DROP)
 		fprintf(stderr, "bench: blocked source was not dropped (%ld)\n", ret);
 	row("SYN from a blocked source, 100k blocks", ns, "per-source LRU, 1M keys", ref, ratio, 1.5);
-	fd = load_spread_xdp(&e, &blk_skel, 100000);
+	fd = load_spread_xdp(&e, &blk_skel, 100000, 1);
 	if (fd >= 0) {
 		ratio = measure((struct prog){ fd, &blocked0 }, bl_lru, &ns, &ref, &ret);
 		if (ret != XDP_DROP)
@@ -463,15 +476,39 @@ int main(void)
 		row("  blocked, cycling over all 100k blocks", ns, "per-source LRU, 1M keys", ref,
 		    ratio, 1.5);
 	}
+	imapguard_bench_bpf__destroy(blk_skel);
+	blk_skel = NULL;
+	fd = load_spread_xdp(&e, &blk_skel, 100000, STRIDE);
+	if (fd >= 0) {
+		ratio = measure((struct prog){ fd, &blocked0 }, bl_lru, &ns, &ref, &ret);
+		if (ret != XDP_DROP)
+			fprintf(stderr, "bench: cycling blocked sources not dropped (%ld)\n", ret);
+		row("  the same, sources in scattered order", ns, "per-source LRU, 1M keys", ref,
+		    ratio, 1.5);
+	}
 	ratio = measure((struct prog){ e.xdp_fd, &neighbour }, bl_lru, &ns, &ref, &ret);
 	if (ret != XDP_PASS)
 		fprintf(stderr, "bench: the neighbour was not passed (%ld)\n", ret);
 	row("  not blocked, its /20 holds 1696 blocks", ns, "per-source LRU, 1M keys", ref, ratio, 0);
+	/* an automatic block at the policy's prefix_v6 (/64): the hash is
+	 * asked at that length first, then at /128 */
+	{
+		struct ig_prefix p;
+		char errbuf[64];
 
-	fd = load_spread_xdp(&e, &spread_skel, SPREAD);
-	if (fd < 0) {
+		ig_prefix_parse("2001:db8:77:1::/64", &p, errbuf, sizeof(errbuf));
+		ig_block_add(&e.h, &p, 0, NULL, IG_ORIGIN_AUTO, IG_BR_BURST);
+	}
+	ratio = measure((struct prog){ e.xdp_fd, &blocked6 }, bl_lru, &ns, &ref, &ret);
+	if (ret != XDP_DROP)
+		fprintf(stderr, "bench: blocked IPv6 source was not dropped (%ld)\n", ret);
+	row("SYN from an IPv6 source under a /64 block", ns, "per-source LRU, 1M keys", ref, ratio,
+	    0);
+
+	fd = blocks_only ? 0 : load_spread_xdp(&e, &spread_skel, SPREAD, 1);
+	if (fd < 0)
 		fprintf(stderr, "bench: cannot load the spread program: %s\n", strerror(-fd));
-	} else {
+	if (fd > 0) {
 		ratio = measure((struct prog){ fd, &syn110 }, bl_lru, &ns, &ref, &ret);
 		row("ratelimit SYN, 1M sources cycling", ns, "per-source LRU, 1M keys", ref, ratio, 1.5);
 	}
@@ -480,12 +517,22 @@ int main(void)
 	imapguard_bench_bpf__destroy(blk_skel);
 	blk_skel = NULL;
 	if (!add_blocks(&e, 100000, 1000000) &&
-	    (fd = load_spread_xdp(&e, &blk_skel, 1000000)) >= 0) {
+	    (fd = load_spread_xdp(&e, &blk_skel, 1000000, 1)) >= 0) {
 		ratio = measure((struct prog){ fd, &blocked0 }, bl_lru, &ns, &ref, &ret);
 		if (ret != XDP_DROP)
 			fprintf(stderr, "bench: cycling blocked sources not dropped (%ld)\n", ret);
 		row("blocked, cycling over all 1M blocks", ns, "per-source LRU, 1M keys", ref, ratio,
 		    1.5);
+		imapguard_bench_bpf__destroy(blk_skel);
+		blk_skel = NULL;
+		fd = load_spread_xdp(&e, &blk_skel, 1000000, STRIDE);
+	}
+	if (fd >= 0 && blk_skel) {
+		ratio = measure((struct prog){ fd, &blocked0 }, bl_lru, &ns, &ref, &ret);
+		if (ret != XDP_DROP)
+			fprintf(stderr, "bench: cycling blocked sources not dropped (%ld)\n", ret);
+		row("  the same, sources in scattered order", ns, "per-source LRU, 1M keys", ref,
+		    ratio, 1.5);
 	}
 
 	printf("%-42s %8s   %-24s %8s %7s %8s   %6s\n", "case", "ns/pkt", "reference", "ns/pkt",
@@ -501,7 +548,8 @@ int main(void)
 		printf("%-42s %8.1f   %-24s %8.1f %6.2fx %8s   %5.2fx\n", r->what, r->ns,
 		       r->base, r->base_ns, r->ns / r->base_ns, target, ratio);
 	}
-	bench_sockops(&e);
+	if (!blocks_only)
+		bench_sockops(&e);
 	bench_memory(&e);
 	imapguard_bench_bpf__destroy(spread_skel);
 	imapguard_bench_bpf__destroy(blk_skel);
