@@ -715,31 +715,41 @@ static void test_key_examples(void **state)
 #define IG_EXAMPLE_POLICY "scripts/imapguard.conf.example"
 #endif
 
+#ifndef IG_README
+#define IG_README "README.md"
+#endif
+
 /*
- * The shipped example policy shows every key of the table and no other: a
- * setting is a line "key = value", or "#key = value" for an optional one
- * left off; "[section]" or "#[section]" opens a section; ';' starts a note.
- * As shipped (the '#' settings off) it parses, but for its interface.
+ * Mark in shown[] (indexed as the key table) every key that `path` shows,
+ * failing on a key the table lacks: a setting is a line "key = value", or
+ * "#key = value" for an optional one left off; "[section]" or "#[section]"
+ * opens a section; ';' starts a note. ini_only: only the lines inside
+ * ```ini blocks count (the README); otherwise every line must be a
+ * setting, a section or a note (the example policy).
  */
-static void test_example_policy(void **state)
+static void keys_shown(const char *path, int ini_only, int *shown)
 {
 	const struct ig_policy_key *k;
-	int shown[IG_POLICY_KEYS_MAX] = { 0 }, lineno = 0;
-	char line[512], sec[32] = "";
-	struct ig_policy pol;
-	struct ig_diag d = {};
+	int lineno = 0, in_ini = 0;
+	char line[1024], sec[32] = "";
 	size_t n;
 	FILE *f;
 
-	(void)state;
 	k = ig_policy_keys(&n);
-	f = fopen(IG_EXAMPLE_POLICY, "r");
+	f = fopen(path, "r");
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f)) {
 		char *s = line, *eq;
 		const struct ig_policy_key *row;
 
 		lineno++;
+		if (ini_only && !strncmp(line, "```", 3)) {
+			in_ini = !in_ini && !strncmp(line, "```ini", 6);
+			sec[0] = '\0';
+			continue;
+		}
+		if (ini_only && !in_ini)
+			continue;
 		s += strspn(s, " \t");
 		if (*s == '#')
 			s++;
@@ -751,22 +761,37 @@ static void test_example_policy(void **state)
 			sec[len] = '\0';
 			continue;
 		}
+		eq = strchr(s, '=');
 		if (*s == ';' || *s == '\n' || !*s)
 			continue;
-		eq = strchr(s, '=');
+		if (!eq && ini_only)
+			continue;
 		if (!eq)
-			fail_msg("%s:%d: neither a setting, a section nor a note", IG_EXAMPLE_POLICY,
-				 lineno);
+			fail_msg("%s:%d: neither a setting, a section nor a note", path, lineno);
 		while (eq > s && (eq[-1] == ' ' || eq[-1] == '\t'))
 			eq--;
 		*eq = '\0';
 		row = ig_policy_key_find(sec, s);
 		if (!row)
-			fail_msg("%s:%d: key '%s' in [%s] is not in the table", IG_EXAMPLE_POLICY,
-				 lineno, s, sec);
+			fail_msg("%s:%d: key '%s' in [%s] is not in the table", path, lineno, s, sec);
 		shown[row - k] = 1;
 	}
 	fclose(f);
+}
+
+/* The shipped example policy shows every key of the table and no other;
+ * as shipped (the '#' settings off) it parses, but for its interface. */
+static void test_example_policy(void **state)
+{
+	int shown[IG_POLICY_KEYS_MAX] = { 0 };
+	const struct ig_policy_key *k;
+	struct ig_policy pol;
+	struct ig_diag d = {};
+	size_t n;
+
+	(void)state;
+	k = ig_policy_keys(&n);
+	keys_shown(IG_EXAMPLE_POLICY, 0, shown);
 	for (size_t i = 0; i < n; i++)
 		if (!shown[i])
 			fail_msg("%s does not show [%s] %s", IG_EXAMPLE_POLICY, k[i].section,
@@ -780,64 +805,18 @@ static void test_example_policy(void **state)
 	ig_policy_free(&pol);
 }
 
-#ifndef IG_README
-#define IG_README "README.md"
-#endif
-
-/*
- * The README's policy reference (its ```ini blocks: "[section]" lines and
- * "key = value" settings, "#key = value" for one left off) shows every key
- * of the table, and no key the table lacks: a new row without its
- * documentation fails here, as does documentation of a key that is gone.
- */
+/* The README's policy reference (its ```ini blocks) shows every key of the
+ * table, and no key the table lacks: a new row without its documentation
+ * fails here, as does documentation of a key that is gone. */
 static void test_readme_reference(void **state)
 {
+	int shown[IG_POLICY_KEYS_MAX] = { 0 };
 	const struct ig_policy_key *k;
-	int shown[IG_POLICY_KEYS_MAX] = { 0 }, lineno = 0, in_ini = 0;
-	char line[1024], sec[32] = "";
 	size_t n;
-	FILE *f;
 
 	(void)state;
 	k = ig_policy_keys(&n);
-	f = fopen(IG_README, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		char *s = line, *eq;
-		const struct ig_policy_key *row;
-
-		lineno++;
-		if (!strncmp(line, "```", 3)) {
-			in_ini = !in_ini && !strncmp(line, "```ini", 6);
-			sec[0] = '\0';
-			continue;
-		}
-		if (!in_ini)
-			continue;
-		s += strspn(s, " \t");
-		if (*s == '#')
-			s++;
-		if (*s == '[') {
-			size_t len = strcspn(s + 1, " \t]");
-
-			assert_true(len < sizeof(sec));
-			memcpy(sec, s + 1, len);
-			sec[len] = '\0';
-			continue;
-		}
-		eq = strchr(s, '=');
-		if (*s == ';' || *s == '\n' || !eq)
-			continue;
-		while (eq > s && (eq[-1] == ' ' || eq[-1] == '\t'))
-			eq--;
-		*eq = '\0';
-		row = ig_policy_key_find(sec, s);
-		if (!row)
-			fail_msg("%s:%d: key '%s' in [%s] is not in the table", IG_README, lineno, s,
-				 sec);
-		shown[row - k] = 1;
-	}
-	fclose(f);
+	keys_shown(IG_README, 1, shown);
 	for (size_t i = 0; i < n; i++)
 		if (!shown[i])
 			fail_msg("%s: no ```ini block shows [%s] %s (%s)", IG_README, k[i].section,
