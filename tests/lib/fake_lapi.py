@@ -8,6 +8,10 @@ file MODE_FILE names (read at each request), on ADDR PORT. Modes:
   forbidden HTTP 403, as for a wrong key
   hang      headers and the first bytes, then nothing for S seconds ("hang 60")
   good      one valid decision (198.18.99.1), as the real LAPI gives it
+  reject    the watcher side: POST /v1/watchers/login gives a token, POST
+            /v1/alerts answers HTTP 500 with a validation error, as the LAPI
+            does for an alert it refuses; the stream is empty
+Each POST /v1/alerts appends a line to MODE_FILE.alerts.
 Prints "listening" once bound."""
 import http.server
 import json
@@ -62,11 +66,30 @@ class H(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(b'{"deleted":null,')
                 self.wfile.flush()
                 time.sleep(arg)
+            elif mode == "reject":
+                self.send(200, b'{"deleted":null,"new":null}')
             elif mode == "forbidden":
                 self.send(403, b'{"message":"access forbidden"}')
             else:
                 self.send(200, json.dumps({"deleted": None,
                                            "new": [decision(1, "198.18.99.1")]}).encode())
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(min(n, 1 << 20))
+        try:
+            if self.path.startswith("/v1/watchers/login"):
+                self.send(200, json.dumps({"code": 200, "expire": "2099-01-01T00:00:00Z",
+                                           "token": "fake.jwt.token"}).encode())
+            elif self.path.startswith("/v1/alerts"):
+                with open(MODE_FILE + ".alerts", "a") as f:
+                    f.write(self.path + "\n")
+                self.send(500, b'{"message":"validation failure list:\\n'
+                          b'decisions.0.scope in body is required"}')
+            else:
+                self.send(404, b'{"message":"not found"}')
         except (BrokenPipeError, ConnectionResetError):
             pass
 
