@@ -46,6 +46,7 @@ struct fleet_push {
 	char path[PATH_MAX];  /* the queue file */
 	struct ig_cs_push_item q[FLEET_PUSH_QUEUE_MAX]; /* a ring, oldest at head */
 	size_t head, n;
+	uint64_t taken;	      /* heads taken off (sent, refused, dropped): a head's identity */
 	struct fleet_push_status st;
 	int write_warned;
 };
@@ -122,6 +123,7 @@ static void pop(struct fleet_push *fp, enum push_result why)
 
 	fp->head = (fp->head + 1) % FLEET_PUSH_QUEUE_MAX;
 	fp->n--;
+	fp->taken++;
 	fp->st.results[why]++;
 	fp->st.queued = fp->n;
 	err = rewrite(fp);
@@ -152,7 +154,7 @@ void fleet_push_block(struct agent *a, const struct ig_event *ev)
 		return;
 	memcpy(it.prefix.addr, ev->addr, sizeof(it.prefix.addr));
 	if (!ev->expires_ns) /* permanent: the longest a decision should last, a year */
-		it.expires_unix = (int64_t)time(NULL) + 365 * 86400;
+		it.expires_unix = (int64_t)time(NULL) + 365LL * 86400;
 	pthread_mutex_lock(&fp->lock);
 	if (fp->n == FLEET_PUSH_QUEUE_MAX) {
 		struct ig_cs_push_item *old = &fp->q[fp->head];
@@ -162,6 +164,7 @@ void fleet_push_block(struct agent *a, const struct ig_event *ev)
 		      ig_prefix_str(&old->prefix, p));
 		fp->head = (fp->head + 1) % FLEET_PUSH_QUEUE_MAX;
 		fp->n--;
+		fp->taken++;
 		fp->st.results[PUSH_DROPPED]++;
 		err = rewrite(fp);
 		if (err)
@@ -357,7 +360,7 @@ static int login(struct fleet_push *fp, const struct ig_crowdsec_conf *c, struct
 		s->expire = json_object_object_get_ex(ans, "expire", &v) ?
 			    parse_expire(json_object_get_string(v)) : 0;
 		if (!s->expire) /* not told: assume the shortest we would keep it */
-			s->expire = time(NULL) + 2 * RENEW_BEFORE_S;
+			s->expire = time(NULL) + (time_t)2 * RENEW_BEFORE_S;
 		ok = 1;
 	} else {
 		snprintf(why, wl, "login as %s refused: HTTP %ld %.200s", c->machine_id, status,
@@ -469,6 +472,7 @@ static void *push_thread(void *arg)
 	struct ig_cs_push_item it;
 	char why[512], p[IG_PREFIX_STRLEN];
 	enum outcome o;
+	uint64_t taken;
 
 	pthread_mutex_lock(&fp->lock);
 	while (s && !fp->stop) {
@@ -479,6 +483,7 @@ static void *push_thread(void *arg)
 		if (fp->stop || !fp->n)
 			continue;
 		it = fp->q[fp->head];
+		taken = fp->taken;
 		pthread_mutex_unlock(&fp->lock);
 
 		pthread_mutex_lock(&fp->a->lock);
@@ -513,9 +518,8 @@ static void *push_thread(void *arg)
 			jlogf("info", "fleet_push", "alert for %s (%s) delivered to %s",
 			      ig_prefix_str(&it.prefix, p), ig_block_reason_name(it.reason),
 			      c.lapi_url);
-		/* the head is still `it`: only this thread takes from the queue,
-		 * though a full queue may have dropped it meanwhile */
-		if (fp->n && !memcmp(&fp->q[fp->head], &it, sizeof(it)))
+		/* the head is still `it` unless a full queue dropped it meanwhile */
+		if (fp->taken == taken)
 			pop(fp, o == SENT ? PUSH_DELIVERED :
 				o == DROP_REJECTED ? PUSH_REJECTED : PUSH_EXPIRED);
 		else

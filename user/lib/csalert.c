@@ -34,7 +34,7 @@ static int reason_of(const char *name)
 	for (int r = 0; r < IG_NR_BLOCK_REASONS; r++)
 		if (!strcmp(name, ig_block_reason_name(r)))
 			return r;
-	return -1;
+	return -ENOENT;
 }
 
 int ig_cs_push_parse(const char *line, struct ig_cs_push_item *it)
