@@ -413,9 +413,11 @@ static enum outcome deliver(struct fleet_push *fp, const struct ig_crowdsec_conf
 		free(r);
 		return SENT;
 	}
-	if (status == 500 || (status >= 400 && status < 500 && status != 401 && status != 408 &&
-			      status != 429)) {
-		/* the LAPI's validation errors: the same alert fails the same way */
+	if (status == 500 || status == 400 || status == 422) {
+		/* the LAPI's validation errors (1.4.6 answers them 500): the
+		 * same alert would fail the same way forever. Any other status
+		 * (404 of a wrong lapi_url, 403, 502...) is the LAPI's or the
+		 * setup's, not the alert's: it waits and is tried again. */
 		jlogf("error", "fleet_push_rejected", "%s refused the alert for %s (HTTP %ld): "
 		      "%.1000s; dropped, not retried", c->lapi_url, p, status, r->buf);
 		free(r);
