@@ -421,6 +421,40 @@ case_push_rejected() {
 	igs block del 198.18.82.1 >/dev/null 2>&1
 }
 
+# a JWT the LAPI refuses (401, as an expired one) means one login again
+# and the same alert sent again (tests/lib/fake_lapi.py, mode relogin)
+case_push_relogin() {
+	local fake i n
+	lab_client_addr 198.18.84.1
+	echo relogin >"$FAKE_MODE"
+	: >"$FAKE_MODE.alerts"
+	: >"$FAKE_MODE.logins"
+	ip netns exec "$NS_L" $PY "$ROOT/tests/lib/fake_lapi.py" $CS_IP 8081 "$FAKE_MODE" \
+		>"$LAB_DIR/fake.out" 2>&1 &
+	fake=$!
+	LAB_PIDS+=("$fake")
+	for i in $(seq 50); do grep -q listening "$LAB_DIR/fake.out" && break; sleep 0.1; done
+	kill "$AG"; wait "$AG" 2>/dev/null
+	sed "s|^lapi_url = .*|lapi_url = http://$CS_IP:8081/|" "$CONF" >"$CONF.fake"
+	chmod 600 "$CONF.fake"
+	lab_agent "$CONF.fake" "http://$M/metrics" || t_fail "the agent starts on the fake LAPI"
+	burst 198.18.84.1
+	for i in $(seq 40); do
+		n=$(metric 'imapguard_fleet_push_total{result="delivered"}')
+		[ "${n:-0}" -ge 1 ] && break
+		sleep 0.25
+	done
+	t_check "metrics: delivered after the 401" test "${n:-0}" = 1
+	t_check "logged in twice" test "$(wc -l <"$FAKE_MODE.logins")" = 2
+	t_check "posted with the old token, then the new one" test "$(tr '\n' ' ' <"$FAKE_MODE.alerts")" = \
+		"Bearer fake.jwt.1 Bearer fake.jwt.2 "
+	t_check "metrics: nothing waits" test "$(metric imapguard_fleet_push_queue)" = 0
+	kill "$fake"; wait "$fake" 2>/dev/null
+	kill "$AG"; wait "$AG" 2>/dev/null
+	lab_agent "$CONF" "http://$M/metrics" || t_fail "the agent starts on the real LAPI again"
+	igs block del 198.18.84.1 >/dev/null 2>&1
+}
+
 # crowdsec-firewall-bouncer (Debian's, 0.0.25) in a namespace of its own,
 # reaching the LAPI over a veth of its own, puts our decision in its
 # nftables set: the alerts are valid CrowdSec data, not only ours to read
@@ -478,5 +512,5 @@ EOF
 }
 
 t_cases ip range v6_range floor allow_list local_wins refresh lapi_away hostile \
-	push push_outage push_rejected push_fw_bouncer
+	push push_outage push_rejected push_relogin push_fw_bouncer
 t_done
