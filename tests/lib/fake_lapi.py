@@ -8,6 +8,13 @@ file MODE_FILE names (read at each request), on ADDR PORT. Modes:
   forbidden HTTP 403, as for a wrong key
   hang      headers and the first bytes, then nothing for S seconds ("hang 60")
   good      one valid decision (198.18.99.1), as the real LAPI gives it
+  reject    the watcher side: POST /v1/watchers/login gives a token, POST
+            /v1/alerts answers HTTP 500 with a validation error, as the LAPI
+            does for an alert it refuses; the stream is empty
+  relogin   the same, but POST /v1/alerts answers 401 to the first token
+            (fake.jwt.1, as for an expired JWT) and 201 to later ones
+Each POST /v1/alerts appends its Authorization header to MODE_FILE.alerts,
+each login a line to MODE_FILE.logins (the Nth login's token is fake.jwt.N).
 Prints "listening" once bound."""
 import http.server
 import json
@@ -62,11 +69,41 @@ class H(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(b'{"deleted":null,')
                 self.wfile.flush()
                 time.sleep(arg)
+            elif mode in ("reject", "relogin"):
+                self.send(200, b'{"deleted":null,"new":null}')
             elif mode == "forbidden":
                 self.send(403, b'{"message":"access forbidden"}')
             else:
                 self.send(200, json.dumps({"deleted": None,
                                            "new": [decision(1, "198.18.99.1")]}).encode())
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(min(n, 1 << 20))
+        try:
+            words = open(MODE_FILE).read().split()
+            if self.path.startswith("/v1/watchers/login"):
+                with open(MODE_FILE + ".logins", "a") as f:
+                    f.write("login\n")
+                n = len(open(MODE_FILE + ".logins").read().split())
+                self.send(200, json.dumps({"code": 200, "expire": "2099-01-01T00:00:00Z",
+                                           "token": "fake.jwt.%d" % n}).encode())
+            elif self.path.startswith("/v1/alerts"):
+                auth = self.headers.get("Authorization", "")
+                with open(MODE_FILE + ".alerts", "a") as f:
+                    f.write(auth + "\n")
+                if words and words[0] == "relogin":
+                    if auth == "Bearer fake.jwt.1":
+                        self.send(401, b'{"code":401,"message":"Token is expired"}')
+                    else:
+                        self.send(201, b'["1"]')
+                    return
+                self.send(500, b'{"message":"validation failure list:\\n'
+                          b'decisions.0.scope in body is required"}')
+            else:
+                self.send(404, b'{"message":"not found"}')
         except (BrokenPipeError, ConnectionResetError):
             pass
 

@@ -8,6 +8,12 @@
 # wins; a local block is never shortened, replaced or removed by the fleet;
 # a later decision refreshes the expiry; the agent pulls the whole set
 # again after the LAPI was away.
+# The push side: our burst blocks reach the LAPI as alerts with one
+# decision (origin imapguard, scenario imapguard/burst, scope Ip, the
+# block's time left) and come back adding nothing; blocks made while the
+# LAPI is away wait in a durable queue (it survives an agent restart) and
+# arrive in order; an alert the LAPI refuses (HTTP 500) is logged and
+# dropped, not retried.
 # shellcheck source=tests/lib/lab.sh
 . "$(dirname "$0")/../lib/lab.sh"
 # shellcheck source=tests/lib/crowdsec.sh
@@ -17,7 +23,7 @@ t_need_cmd crowdsec crowdsec
 t_need_cmd cscli crowdsec
 t_need_cmd promtool prometheus
 lab_up || { t_fail "lab setup"; exit 1; }
-lab_servers 993 || { t_fail "servers start"; exit 1; }
+lab_servers 993 994 || { t_fail "servers start"; exit 1; }
 cs_up || { t_fail "CrowdSec LAPI starts"; t_done; exit 1; }
 
 CONF=$LAB_DIR/imapguard.conf
@@ -31,6 +37,10 @@ max_sources = 1024
 cidr = $ALLOWED
 [port 993]
 action = allow
+[port 994]
+action = allow
+burst = 3/20s
+block = 1h
 [agent]
 metrics_listen = $M
 policy_listen = off
@@ -39,6 +49,8 @@ state_dir = $LAB_DIR/state
 lapi_url = $CS_URL
 bouncer_key_file = $CS_BOUNCER_KEY_FILE
 pull_interval = 1s
+machine_id = $CS_MACHINE_ID
+password_file = $CS_PASSWORD_FILE
 EOF
 chmod 600 "$CONF"
 lab_agent "$CONF" "http://$M/metrics" || { t_fail "agent starts"; sed 's/^/#   /' "$LAB_DIR/agent.log" | awk 'NR<=20'; t_done; exit 1; }
@@ -282,5 +294,223 @@ case_hostile() {
 	igs block del 198.18.65.11 >/dev/null 2>&1
 }
 
-t_cases ip range v6_range floor allow_list local_wins refresh lapi_away hostile
+# --- the push side ---
+# burst SRC: four connections to 994 (burst = 3/20s): an auto block of 1h
+burst() {
+	probe "$1" $SRV4 994 --count 4 --hold 0.3 --timeout 3 >/dev/null
+	wait_block "$1 bursts: an auto block" "$1/32" '.origin == "auto" and .reason == "burst"'
+}
+# cs_decision VALUE: the LAPI's decisions on VALUE, as cscli lists them
+cs_decision() {
+	cs_cscli decisions list -a -o json 2>/dev/null |
+		jq -c --arg v "$1" '[.[]? | .decisions[]? | select(.value == $v)]'
+}
+# wait_decision DESC VALUE JQ [TRIES]: until the LAPI holds a decision on
+# VALUE satisfying JQ (on the array of them; TRIES x 0.5 s, default 20 s)
+wait_decision() {
+	local i d
+	for i in $(seq "${4:-40}"); do
+		d=$(cs_decision "$2")
+		printf '%s' "$d" | jq -e "length > 0 and ($3)" >/dev/null 2>&1 &&
+			{ t_ok "$1"; return 0; }
+		sleep 0.5
+	done
+	t_fail "$1 (LAPI: ${d:-nothing})"
+	grep -E 'fleet_push|"fleet"' "$LAB_DIR/agent.log" | tail -5 | sed 's/^/#   /'
+	return 1
+}
+# Go duration text ("59m58.123s", "1h0m0s") to whole seconds, for jq
+GO_SECONDS='def secs: [capture("(?<n>[0-9.]+)(?<u>h|m|s)"; "g") | (.n | tonumber) *
+	(if .u == "h" then 3600 elif .u == "m" then 60 else 1 end)] | add;'
+
+case_push() {
+	local b
+	lab_client_addr 198.18.80.1
+	burst 198.18.80.1
+	wait_decision "the LAPI holds our decision: origin imapguard, scenario imapguard/burst, Ip" \
+		198.18.80.1 'length == 1 and (.[0] | .origin == "imapguard" and .type == "ban" and
+		 .scope == "Ip" and .scenario == "imapguard/burst")'
+	t_jq "its duration is the block's time left (about 1h, no d unit)" \
+		"$GO_SECONDS"' .[0].duration | secs > 3500 and secs <= 3600' "$(cs_decision 198.18.80.1)"
+	t_check "metrics: one push delivered" \
+		test "$(metric 'imapguard_fleet_push_total{result="delivered"}')" -ge 1
+	t_check "metrics: the queue is empty" test "$(metric imapguard_fleet_push_queue)" = 0
+	t_match "status: the push queue next to the LAPI state" 'connected, .*push queue 0' \
+		"$(igs status)"
+	# our own decision comes back in the stream: it adds nothing
+	pulls_settle
+	b=$(blocks | jq -c '[.blocks[] | select(.prefix == "198.18.80.1/32")]')
+	t_jq "our decision back in the stream: the local block stays the only one" \
+		'length == 1 and .[0].origin == "auto" and .[0].reason == "burst"' "$b"
+	row "and the source is dropped" refused 198.18.80.1 $SRV4 drop blocked
+	cs_cscli decisions delete --ip 198.18.80.1 >/dev/null 2>&1
+	igs block del 198.18.80.1 >/dev/null 2>&1
+}
+
+case_push_outage() {
+	local a ids n i
+	for a in 198.18.81.1 198.18.81.2 198.18.81.3; do lab_client_addr $a; done
+	cs_stop
+	for a in 198.18.81.1 198.18.81.2 198.18.81.3; do burst $a; done
+	row "local enforcement goes on with the LAPI away" refused 198.18.81.2 $SRV4 drop blocked
+	for i in $(seq 40); do
+		n=$(metric imapguard_fleet_push_queue)
+		[ "${n:-0}" = 3 ] && break
+		sleep 0.25
+	done
+	t_check "metrics: three alerts wait (queue $n)" test "${n:-0}" = 3
+	t_check "they are on disk, in order" test "$(jq -r .prefix "$LAB_DIR/state/fleet-push.jsonl" |
+		tr '\n' ' ')" = "198.18.81.1/32 198.18.81.2/32 198.18.81.3/32 "
+	t_check "a failed push is logged" grep -q fleet_push_failed "$LAB_DIR/agent.log"
+	# the queue outlives the agent
+	kill "$AG"; wait "$AG" 2>/dev/null
+	lab_agent "$CONF" "http://$M/metrics" || t_fail "the agent starts again"
+	t_check "the restarted agent found the three alerts" \
+		test "$(metric imapguard_fleet_push_queue)" = 3
+	t_check "the LAPI is back" cs_start
+	for a in 198.18.81.1 198.18.81.2 198.18.81.3; do
+		wait_decision "$a arrives after the LAPI returns" $a \
+			'.[0].origin == "imapguard"' 120
+	done
+	# alerts get their ids in the order they were posted
+	ids=$(cs_cscli alerts list -a -o json 2>/dev/null | jq -r '[.[] |
+		select(.source.value | test("^198\\.18\\.81\\.")) | {id, v: .source.value}] |
+		sort_by(.id) | map(.v) | join(" ")')
+	t_check "in order ($ids)" test "$ids" = "198.18.81.1 198.18.81.2 198.18.81.3"
+	t_check "metrics: the queue is empty again" test "$(metric imapguard_fleet_push_queue)" = 0
+	t_check "the queue file is compacted" test ! -s "$LAB_DIR/state/fleet-push.jsonl"
+	for a in 198.18.81.1 198.18.81.2 198.18.81.3; do
+		cs_cscli decisions delete --ip $a >/dev/null 2>&1
+		igs block del $a >/dev/null 2>&1
+	done
+}
+
+# an alert the LAPI refuses comes back as HTTP 500: logged, dropped, not
+# retried (tests/lib/fake_lapi.py, mode reject)
+case_push_rejected() {
+	local fake i n posts
+	lab_client_addr 198.18.82.1
+	echo reject >"$FAKE_MODE"
+	: >"$FAKE_MODE.alerts"
+	ip netns exec "$NS_L" $PY "$ROOT/tests/lib/fake_lapi.py" $CS_IP 8081 "$FAKE_MODE" \
+		>"$LAB_DIR/fake.out" 2>&1 &
+	fake=$!
+	LAB_PIDS+=("$fake")
+	for i in $(seq 50); do grep -q listening "$LAB_DIR/fake.out" && break; sleep 0.1; done
+	kill "$AG"; wait "$AG" 2>/dev/null
+	sed "s|^lapi_url = .*|lapi_url = http://$CS_IP:8081/|" "$CONF" >"$CONF.fake"
+	chmod 600 "$CONF.fake"
+	lab_agent "$CONF.fake" "http://$M/metrics" || t_fail "the agent starts on the fake LAPI"
+	burst 198.18.82.1
+	for i in $(seq 40); do
+		n=$(metric 'imapguard_fleet_push_total{result="rejected"}')
+		[ "${n:-0}" -ge 1 ] && break
+		sleep 0.25
+	done
+	t_check "metrics: the alert is counted rejected" test "${n:-0}" = 1
+	t_check "the LAPI's answer is logged" \
+		grep -q 'fleet_push_rejected.*HTTP 500.*validation failure' "$LAB_DIR/agent.log"
+	sleep 5 # a retry with backoff would have come by now
+	posts=$(wc -l <"$FAKE_MODE.alerts")
+	t_check "posted once, not retried ($posts)" test "$posts" = 1
+	t_check "metrics: nothing waits" test "$(metric imapguard_fleet_push_queue)" = 0
+	t_jq "the local block stands" '.origin == "auto"' "$(block_of 198.18.82.1/32)"
+	kill "$fake"; wait "$fake" 2>/dev/null
+	kill "$AG"; wait "$AG" 2>/dev/null
+	lab_agent "$CONF" "http://$M/metrics" || t_fail "the agent starts on the real LAPI again"
+	igs block del 198.18.82.1 >/dev/null 2>&1
+}
+
+# a JWT the LAPI refuses (401, as an expired one) means one login again
+# and the same alert sent again (tests/lib/fake_lapi.py, mode relogin)
+case_push_relogin() {
+	local fake i n
+	lab_client_addr 198.18.84.1
+	echo relogin >"$FAKE_MODE"
+	: >"$FAKE_MODE.alerts"
+	: >"$FAKE_MODE.logins"
+	ip netns exec "$NS_L" $PY "$ROOT/tests/lib/fake_lapi.py" $CS_IP 8081 "$FAKE_MODE" \
+		>"$LAB_DIR/fake.out" 2>&1 &
+	fake=$!
+	LAB_PIDS+=("$fake")
+	for i in $(seq 50); do grep -q listening "$LAB_DIR/fake.out" && break; sleep 0.1; done
+	kill "$AG"; wait "$AG" 2>/dev/null
+	sed "s|^lapi_url = .*|lapi_url = http://$CS_IP:8081/|" "$CONF" >"$CONF.fake"
+	chmod 600 "$CONF.fake"
+	lab_agent "$CONF.fake" "http://$M/metrics" || t_fail "the agent starts on the fake LAPI"
+	burst 198.18.84.1
+	for i in $(seq 40); do
+		n=$(metric 'imapguard_fleet_push_total{result="delivered"}')
+		[ "${n:-0}" -ge 1 ] && break
+		sleep 0.25
+	done
+	t_check "metrics: delivered after the 401" test "${n:-0}" = 1
+	t_check "logged in twice" test "$(wc -l <"$FAKE_MODE.logins")" = 2
+	t_check "posted with the old token, then the new one" test "$(tr '\n' ' ' <"$FAKE_MODE.alerts")" = \
+		"Bearer fake.jwt.1 Bearer fake.jwt.2 "
+	t_check "metrics: nothing waits" test "$(metric imapguard_fleet_push_queue)" = 0
+	kill "$fake"; wait "$fake" 2>/dev/null
+	kill "$AG"; wait "$AG" 2>/dev/null
+	lab_agent "$CONF" "http://$M/metrics" || t_fail "the agent starts on the real LAPI again"
+	igs block del 198.18.84.1 >/dev/null 2>&1
+}
+
+# crowdsec-firewall-bouncer (Debian's, 0.0.25) in a namespace of its own,
+# reaching the LAPI over a veth of its own, puts our decision in its
+# nftables set: the alerts are valid CrowdSec data, not only ours to read
+FW_NS=fw$$
+case_push_fw_bouncer() {
+	local key fw i ok=1
+	if ! command -v crowdsec-firewall-bouncer >/dev/null; then
+		t_skip "crowdsec-firewall-bouncer sees our decision" "crowdsec-firewall-bouncer not installed"
+		return
+	fi
+	trap 'ip netns del $FW_NS 2>/dev/null; cs_cleanup; lab_cleanup' EXIT
+	ip netns add $FW_NS
+	ip link add fw$$a netns "$NS_L" type veth peer name fw$$b netns $FW_NS
+	ip -n "$NS_L" addr add 198.18.251.1/30 dev fw$$a
+	ip -n $FW_NS addr add 198.18.251.2/30 dev fw$$b
+	ip -n "$NS_L" link set fw$$a up
+	ip -n $FW_NS link set fw$$b up
+	ip -n $FW_NS link set lo up
+	key=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	cs_cscli bouncers add fw-bouncer -k "$key" -o raw >/dev/null 2>&1
+	cat >"$LAB_DIR/fw.yaml" <<EOF
+mode: nftables
+pid_dir: $LAB_DIR/
+update_frequency: 1s
+daemonize: false
+log_mode: stdout
+log_level: info
+api_url: http://198.18.251.1:8080/
+api_key: $key
+disable_ipv6: true
+deny_action: DROP
+deny_log: false
+supported_decisions_types: [ban]
+nftables:
+  ipv4: {enabled: true, set-only: false, table: crowdsec, chain: crowdsec-chain}
+  ipv6: {enabled: false, set-only: false, table: crowdsec6, chain: crowdsec6-chain}
+prometheus: {enabled: false, listen_addr: 127.0.0.1, listen_port: 60601}
+EOF
+	ip netns exec $FW_NS crowdsec-firewall-bouncer -c "$LAB_DIR/fw.yaml" >"$LAB_DIR/fw.log" 2>&1 &
+	fw=$!
+	LAB_PIDS+=("$fw")
+	lab_client_addr 198.18.83.1
+	burst 198.18.83.1
+	for i in $(seq 80); do
+		ip netns exec $FW_NS nft list table ip crowdsec 2>/dev/null | grep -q '198\.18\.83\.1' &&
+			{ ok=0; break; }
+		sleep 0.25
+	done
+	t_check "crowdsec-firewall-bouncer put our decision in its nftables set" test $ok = 0
+	kill "$fw"; wait "$fw" 2>/dev/null
+	ip netns del $FW_NS
+	trap 'cs_cleanup; lab_cleanup' EXIT
+	cs_cscli decisions delete --ip 198.18.83.1 >/dev/null 2>&1
+	igs block del 198.18.83.1 >/dev/null 2>&1
+}
+
+t_cases ip range v6_range floor allow_list local_wins refresh lapi_away hostile \
+	push push_outage push_rejected push_relogin push_fw_bouncer
 t_done

@@ -20,6 +20,7 @@ struct MHD_Daemon;
 struct MHD_Connection;
 enum MHD_ConnectionNotificationCode;
 struct fleet_pull;
+struct fleet_push;
 
 /* The auth-policy server's counters (metrics), bumped atomically. */
 enum auth_reject {
@@ -115,6 +116,7 @@ struct agent {
 	uint64_t nft_put_failures;		     /* under lock */
 
 	struct fleet_pull *fleet; /* [crowdsec]: the decision pull (fleet_pull.h) */
+	struct fleet_push *push;  /* [crowdsec] machine_id: the alert push (fleet_push.h) */
 };
 
 /*

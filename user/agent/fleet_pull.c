@@ -25,6 +25,7 @@
 #include "csdecision.h"
 #include "fleet.h"
 #include "fleet_pull.h"
+#include "fleet_push.h"
 
 #define CONNECT_TIMEOUT_MS 5000L
 #define TRANSFER_TIMEOUT_S 120L	 /* a 256 MiB answer at 2+ MiB/s */
@@ -256,6 +257,27 @@ static uint64_t backoff_ns(uint64_t interval, unsigned int failures, unsigned in
 	return d / 2 + (uint64_t)rand_r(seed) % (d / 2 + 1);
 }
 
+/* The push's state for fleet.json: null without machine_id. */
+static json_object *push_status(struct agent *a)
+{
+	struct fleet_push_status ps;
+	json_object *o, *r;
+
+	if (fleet_push_status(a, &ps))
+		return NULL;
+	o = json_object_new_object();
+	r = json_object_new_object();
+	json_object_object_add(o, "queued", json_object_new_int64((int64_t)ps.queued));
+	json_object_object_add(o, "logged_in", json_object_new_boolean(ps.logged_in));
+	for (int i = 0; i < PUSH_NR_RESULTS; i++)
+		json_object_object_add(r, push_result_names[i],
+				       json_object_new_int64((int64_t)ps.results[i]));
+	json_object_object_add(o, "results", r);
+	json_object_object_add(o, "last_error", ps.last_error[0] ?
+				json_object_new_string(ps.last_error) : NULL);
+	return o;
+}
+
 /*
  * The pull's state for `imapguard status`, which reads no memory of ours:
  * state_dir/fleet.json, replaced whole (a temp file renamed) after every
@@ -284,6 +306,7 @@ static void write_status(struct fleet_pull *fp, const struct ig_crowdsec_conf *c
 	json_object_object_add(o, "decisions_held", held);
 	json_object_object_add(o, "pulls", json_object_new_int64((int64_t)st.pulls));
 	json_object_object_add(o, "pull_errors", json_object_new_int64((int64_t)st.errors));
+	json_object_object_add(o, "push", push_status(fp->a));
 	json_object_object_add(o, "written_unix", json_object_new_int64((int64_t)time(NULL)));
 	snprintf(path, sizeof(path), "%s/" FLEET_STATUS_FILE, state_dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);

@@ -37,6 +37,7 @@
 #include "blocks.h"
 #include "events.h"
 #include "fleet_pull.h"
+#include "fleet_push.h"
 #include "log.h"
 #include "nft.h"
 
@@ -82,6 +83,7 @@ void agent_publish(struct agent *a, const struct ig_event *ev, json_object *o)
 	pthread_mutex_unlock(&a->lock);
 	json_object_object_add(f, "block", o); /* its own time and level */
 	jlog("info", ig_event_type_name(ev->type), f);
+	fleet_push_block(a, ev); /* the fleet hears of our own blocks */
 }
 
 static int on_event(const struct ig_event *ev, void *arg)
@@ -408,6 +410,14 @@ static int startup(struct agent *a)
 		jlogf("error", "start", "cannot drop capabilities: %s", strerror(-err));
 		return err;
 	}
+	/* before the auth policy, whose blocks it pushes */
+	err = fleet_push_start(a);
+	if (err) {
+		json_object_put(caps);
+		jlogf("error", "start", "cannot start pushing to %s: %s",
+		      a->pol.crowdsec.lapi_url, strerror(-err));
+		return err;
+	}
 	err = authpolicy_start(a);
 	if (err) {
 		json_object_put(caps);
@@ -634,6 +644,7 @@ int main(int argc, char **argv)
 	authpolicy_stop(&a);
 	metrics_stop(&a);
 	fleet_stop(&a);
+	fleet_push_stop(&a);
 	fanout_close(&a);
 	nftwatch_close(&a);
 	if (a.rb) {

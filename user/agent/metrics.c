@@ -27,6 +27,7 @@
 #include "authdetect.h"
 #include "http.h"
 #include "fleet_pull.h"
+#include "fleet_push.h"
 #include <bpf/bpf.h>
 
 #define METRICS_MAX_CONNS 64
@@ -162,6 +163,25 @@ static void render_auth(struct agent *a, struct sbuf *b)
 		sb_printf(b, "imapguard_auth_tracked{table=\"sources\"} %zu\n", src);
 		sb_printf(b, "imapguard_auth_tracked{table=\"users\"} %zu\n", usr);
 	}
+}
+
+/* The CrowdSec push (fleet_push.c); nothing without machine_id. */
+static void render_fleet_push(struct agent *a, struct sbuf *b)
+{
+	struct fleet_push_status st;
+
+	if (fleet_push_status(a, &st))
+		return;
+	family(b, "imapguard_fleet_push_total", "counter",
+	       "Our blocks pushed to the Local API as alerts, by what became of them "
+	       "(delivered; rejected, expired or dropped from a full queue: not sent; "
+	       "retried: a try that failed and waits).");
+	for (int i = 0; i < PUSH_NR_RESULTS; i++)
+		sb_printf(b, "imapguard_fleet_push_total{result=\"%s\"} %llu\n",
+			  push_result_names[i], (unsigned long long)st.results[i]);
+	scalar(b, "imapguard_fleet_push_queue", "gauge",
+	       "Alerts waiting in the push queue (state_dir/" FLEET_PUSH_QUEUE_FILE ").",
+	       (unsigned long long)st.queued);
 }
 
 /* The CrowdSec pull (fleet_pull.c); nothing when [crowdsec] is off. */
@@ -321,6 +341,7 @@ static void render(struct agent *a, struct sbuf *b)
 
 	render_auth(a, b);
 	render_fleet(a, b);
+	render_fleet_push(a, b);
 
 	scalar(b, "imapguard_policy_generation", "gauge", "Generation of the policy in force.",
 	       s->generation);

@@ -71,6 +71,9 @@ void cli_fleet_status_print(const struct ig_handle *h)
 	if (last)
 		printf(", last pull %llds ago", (long long)time(NULL) - last);
 	printf(", %lld decisions held (%lld ip, %lld range)", ip + range, ip, range);
+	if (json_object_object_get_ex(o, "push", &held) && held &&
+	    json_object_object_get_ex(held, "queued", &v))
+		printf(", push queue %lld", (long long)json_object_get_int64(v));
 	if (json_object_object_get_ex(o, "last_error", &v) && v)
 		printf("; %s", json_object_get_string(v));
 	putchar('\n');
