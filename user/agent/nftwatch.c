@@ -210,8 +210,9 @@ void nftwatch_check(struct agent *a)
 	if (wanted == IG_NFT_NONE)
 		return;
 	rc = ig_nft_intact(wanted, what, sizeof(what));
-	if (rc < 0) {
-		jlogf("error", "nft_check", "%s", what);
+	if (rc < 0) { /* the library has logged why */
+		jlogf("error", "nft_check", "cannot check table inet %s: %s", IG_NFT_TABLE,
+		      strerror(-rc));
 		return;
 	}
 	if (!rc && !foreign && !lost)

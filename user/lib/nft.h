@@ -73,8 +73,11 @@ int ig_nft_wanted(const struct ig_meta *m);
 /*
  * Is what `wanted` needs still there: the table, its block sets (and, for
  * IG_NFT_ENFORCE, the list and grant sets and the base chains)? 0 yes
- * (always for IG_NFT_NONE), 1 no, with the first missing object in `what`,
- * -errno when nftables cannot be read. Emptied sets and flushed rules are
+ * (always for IG_NFT_NONE), 1 no, with the first missing object in `what`
+ * (len bytes, a phrase such as "set blocked4 of table inet imapguard is
+ * missing"), or -errno when nftables cannot be read (-EAGAIN, -ENOMEM, the
+ * netlink socket's error), already explained through the print hook at
+ * error level; `what` is then untouched. Emptied sets and flushed rules are
  * not seen here: the agent hears of those from the kernel's notifications.
  */
 int ig_nft_intact(int wanted, char *what, size_t len);

@@ -435,7 +435,8 @@ int ig_nft_intact(int wanted, char *what, size_t len)
 	rc = ig_nft_discover(&ex, IG_NFT_D_CHAINS | IG_NFT_D_SETS | (wanted == IG_NFT_ENFORCE ? IG_NFT_D_RULES : 0));
 	if (rc < 0) {
 		ig_nft_existing_free(&ex);
-		snprintf(what, len, "reading table inet %s: %s", IG_NFT_TABLE, strerror(-rc));
+		if (rc != -EAGAIN) /* ig_nft_discover said that one */
+			ig_err("nftables: reading table inet %s: %s", IG_NFT_TABLE, strerror(-rc));
 		return rc;
 	}
 	if (!ex.table) {
