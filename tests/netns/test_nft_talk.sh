@@ -30,6 +30,12 @@ case_errors() { # a batch with two bad objects: both reported, nothing applied
 	t_rc 1 "an apply the kernel refuses twice fails (exit 1)" igf nft_apply apply "$LAB_DIR/p.conf"
 	t_match "the first refused object is reported" "refused add elements of set injected_fault \\(.*No such file" "$T_OUT"
 	t_match "and the second one too" "refused add elements of set injected_fault2 \\(.*No such file" "$T_OUT"
+	# one error path (issue 12 §1): the library says each refusal once,
+	# the caller adds only its own context (no copy of the first refusal)
+	t_check "each refusal is said exactly once" test "$(grep -c 'set injected_fault (' <<<"$T_OUT")" = 1 \
+		-a "$(grep -c 'set injected_fault2 (' <<<"$T_OUT")" = 1
+	t_match "...and the apply adds its own context" "nftables did not take the policy \\(No such file.*\\): rolling back" \
+		"$T_OUT"
 	t_check "our table is exactly as before" test "$(dump)" = "$good"
 }
 

@@ -2,8 +2,7 @@
 # The library's one error path (issue 12): every public prototype in
 # user/lib/*.h says above it what it returns and which errors, and no
 # library function reports an error through a caller's text buffer
-# (`errlen`) or as a bare -1 instead of -errno. user/lib/nft*.[ch] are
-# outside it until their own rework (issue 12 §1, the nft part) lands.
+# (`errlen`) or as a bare -1 instead of -errno; the nftables files too.
 # PROTODOC_LIB=DIR checks another tree (this test's own self-check).
 # shellcheck source=tests/lib/lib.sh
 . "$(dirname "$0")/../lib/lib.sh"
@@ -44,7 +43,6 @@ undocumented() {
 protodoc_check() {
 	local dir=$1 hdrs=() srcs=() f out
 	for f in "$dir"/*.h "$dir"/*.c; do
-		case ${f##*/} in nft*) continue ;; esac
 		srcs+=("$f")
 		[[ $f == *.h ]] && hdrs+=("$f")
 	done

@@ -257,7 +257,6 @@ static void maybe_save(struct agent *a, uint64_t now, int force)
 static void maybe_sync(struct agent *a, uint64_t now, int force)
 {
 	uint64_t gen = __atomic_load_n(&a->h.cfg->state_gen, __ATOMIC_RELAXED), t0;
-	char why[256];
 	int rc, lock = -1;
 
 	if (!force && ((gen == a->synced_gen && !a->nft_again) || now < a->next_sync_ns))
@@ -271,12 +270,12 @@ static void maybe_sync(struct agent *a, uint64_t now, int force)
 	if (ig_trylock(a->pin, &lock))
 		return;
 	t0 = ig_mono_ns();
-	rc = ig_nft_sync_dynamic(&a->h, why, sizeof(why));
+	rc = ig_nft_sync_dynamic(&a->h); /* explains a failure in our log */
 	ig_unlock(&lock);
 	if (rc == -ENOENT) /* gone under us: the check rebuilds it */
 		__atomic_store_n(&a->nft_lost, 1, __ATOMIC_RELAXED);
 	else if (rc < 0)
-		jlogf("error", "nft_sync", "%s", why);
+		jlogf("error", "nft_sync", "block sets not synced: %s", strerror(-rc));
 	else
 		a->synced_gen = gen;
 	/* > 0: some changes waited on elements about to lapse; the next

@@ -154,20 +154,26 @@ static void count(struct agent *a, uint64_t *c)
 
 /* Rebuild what `wanted` needs: for attach = nft the whole table (chains,
  * lists, counters, blocks, grants) from the policy in force; for the
- * mirror its block sets. */
+ * mirror its block sets. 0, > 0 (changes deferred), or -errno with `why`
+ * (len bytes) naming what failed; the library has already logged its own
+ * explanation. */
 static int rebuild(struct agent *a, int wanted, char *why, size_t len)
 {
 	struct ig_compiled c;
 	int rc;
 
-	if (wanted == IG_NFT_MIRROR)
-		return ig_nft_mirror_sync(&a->h, why, len);
+	if (wanted == IG_NFT_MIRROR) {
+		rc = ig_nft_mirror_sync(&a->h);
+		snprintf(why, len, "%s", rc < 0 ? strerror(-rc) : "");
+		return rc;
+	}
 	rc = ig_compile(&a->pol, NULL, &c);
 	if (rc) {
 		snprintf(why, len, "compiling %s: %s", a->pol.path, strerror(-rc));
 		return rc;
 	}
-	rc = ig_nft_apply(&a->h, &a->pol, &c, why, len);
+	rc = ig_nft_apply(&a->h, &a->pol, &c);
+	snprintf(why, len, "%s", rc < 0 ? strerror(-rc) : "");
 	ig_compiled_free(&c);
 	return rc;
 }
@@ -204,8 +210,9 @@ void nftwatch_check(struct agent *a)
 	if (wanted == IG_NFT_NONE)
 		return;
 	rc = ig_nft_intact(wanted, what, sizeof(what));
-	if (rc < 0) {
-		jlogf("error", "nft_check", "%s", what);
+	if (rc < 0) { /* the library has logged why */
+		jlogf("error", "nft_check", "cannot check table inet %s: %s", IG_NFT_TABLE,
+		      strerror(-rc));
 		return;
 	}
 	if (!rc && !foreign && !lost)
@@ -223,7 +230,8 @@ void nftwatch_check(struct agent *a)
 	} else {
 		/* the shape is there; elements may have gone (a set flushed):
 		 * put back what the BPF tables hold */
-		rc = ig_nft_resync(&a->h, &changed, why, sizeof(why));
+		rc = ig_nft_resync(&a->h, &changed);
+		snprintf(why, sizeof(why), "%s", rc < 0 ? strerror(-rc) : "");
 		if (rc < 0 || changed)
 			log_rebuild(a, wanted, "elements of our sets were missing", noticed, rc, why,
 				    t0);
@@ -241,10 +249,16 @@ int agent_nft_put(struct agent *a, int grant, const struct ig_prefix *p, uint64_
 	if (wanted == IG_NFT_NONE || (grant && wanted != IG_NFT_ENFORCE))
 		return 0;
 	rc = ig_lock(a->pin, &lock);
-	if (rc)
+	if (rc) {
 		snprintf(why, sizeof(why), "cannot lock %s: %s", a->pin, strerror(-rc));
-	else
-		rc = ig_nft_put(&a->h, grant, p, expires_ns, why, sizeof(why));
+	} else {
+		rc = ig_nft_put(&a->h, grant, p, expires_ns); /* logs its own why */
+		if (rc == -ENOENT)
+			snprintf(why, sizeof(why), "table inet %s or its set is missing",
+				 IG_NFT_TABLE);
+		else
+			snprintf(why, sizeof(why), "%s", rc < 0 ? strerror(-rc) : "");
+	}
 	ig_unlock(&lock);
 	if (rc < 0) {
 		/* the BPF tables and the auth policy already refuse it; the
@@ -270,8 +284,8 @@ int agent_nft_sync(struct agent *a)
 	rc = ig_lock(a->pin, &lock);
 	if (rc)
 		snprintf(why, sizeof(why), "cannot lock %s: %s", a->pin, strerror(-rc));
-	else
-		rc = ig_nft_sync_dynamic(&a->h, why, sizeof(why));
+	else if ((rc = ig_nft_sync_dynamic(&a->h)) < 0) /* logs its own why */
+		snprintf(why, sizeof(why), "block sets not synced: %s", strerror(-rc));
 	ig_unlock(&lock);
 	if (rc < 0) {
 		jlogf("error", "nft_sync", "%s", why);

@@ -178,8 +178,7 @@ static int run(struct cli *cli, void *args, int argc, char **argv)
 			/* under the pins' lock, as the CLI changes blocks: a sync
 			 * that saw half of a change would undo the other half
 			 * (busy: the next poll tries again) */
-			char why[256];
-			int rc = ig_nft_sync_dynamic(&h, why, sizeof(why));
+			int rc = ig_nft_sync_dynamic(&h);
 
 			ig_unlock(&h.lock_fd);
 			/* one sync for a whole burst of events; > 0: some changes
@@ -190,7 +189,7 @@ static int run(struct cli *cli, void *args, int argc, char **argv)
 					"it; run 'imapguard apply' (or imapguardd, which rebuilds it)",
 					IG_NFT_TABLE);
 			else if (rc < 0)
-				ig_warn("nftables block sets not updated: %s", why);
+				ig_warn("nftables block sets not updated: %s", strerror(-rc));
 			f.nft_dirty = rc > 0; /* an error waits for the next event */
 		}
 		if (err < 0)

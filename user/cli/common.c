@@ -60,16 +60,15 @@ int cli_nft_follow(struct ig_handle *h, const char *what)
 {
 	int wanted = ig_nft_wanted(&h->meta), rc;
 	const char *view = wanted == IG_NFT_ENFORCE ? "enforcing sets" : "mirror";
-	char why[256];
 
 	if (wanted == IG_NFT_NONE)
 		return 0;
-	rc = ig_nft_sync_dynamic(h, why, sizeof(why));
+	rc = ig_nft_sync_dynamic(h);
 	/* a change waiting on an element about to lapse: it is gone within
 	 * a second, so try again, a bounded number of times */
 	for (int i = 0; rc > 0 && i < 3; i++) {
 		usleep(500 * 1000);
-		rc = ig_nft_sync_dynamic(h, why, sizeof(why));
+		rc = ig_nft_sync_dynamic(h);
 	}
 	if (rc == -ENOENT)
 		ig_warn("the nftables %s (table inet %s) is missing, so this %s change is not "
@@ -77,7 +76,7 @@ int cli_nft_follow(struct ig_handle *h, const char *what)
 			view, IG_NFT_TABLE, what,
 			wanted == IG_NFT_ENFORCE ? " and nftables does not enforce it" : "");
 	else if (rc < 0)
-		ig_warn("nftables %s %s not updated: %s", what, view, why);
+		ig_warn("nftables %s %s not updated: %s", what, view, strerror(-rc));
 	else if (rc > 0)
 		ig_warn("nftables %s %s: %d changes wait for the next sync", what, view, rc);
 	return rc < 0 && wanted == IG_NFT_ENFORCE ? -1 : 0;

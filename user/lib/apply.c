@@ -357,12 +357,11 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 	h.cfg->netns_cookie = ig_netns_cookie();
 	err = attach_wanted(pol, pin, plan);
 	if (!err && pol->attach == IG_ATTACH_NFT) {
-		char why[256];
-
-		/* one transaction: the table changes entirely or not at all */
-		err = ig_nft_apply(&h, pol, &c, why, sizeof(why));
+		/* one transaction: the table changes entirely or not at all
+		 * (ig_nft_apply has said why it failed) */
+		err = ig_nft_apply(&h, pol, &c);
 		if (err)
-			ig_err("nftables refused the policy: %s", why);
+			ig_err("nftables did not take the policy (%s): rolling back", strerror(-err));
 	}
 	if (!err)
 		err = ig_sockops_attach(pin, pol->max_sources);
@@ -397,13 +396,14 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 			rep->attached++;
 	}
 	if (pol->attach != IG_ATTACH_NFT) {
-		char why[256] = "";
-
 		/* the mirror only shows; failing it never fails the policy (> 0:
-		 * changes wait on expiring elements, the next sync makes them) */
-		if ((pol->nft_mirror ? ig_nft_mirror_sync(&h, why, sizeof(why)) :
-				       ig_nft_remove(why, sizeof(why))) < 0)
-			ig_warn("nftables mirror: %s", why);
+		 * changes wait on expiring elements, the next sync makes them;
+		 * < 0: the library has said why) */
+		int rc = pol->nft_mirror ? ig_nft_mirror_sync(&h) : ig_nft_remove();
+
+		if (rc < 0)
+			ig_warn("nftables mirror not %s (%s); the policy is applied",
+				pol->nft_mirror ? "updated" : "removed", strerror(-rc));
 	}
 
 	h.meta.generation++;
@@ -501,10 +501,11 @@ int ig_unload(const char *pin, int *was_loaded)
 		detach_everywhere(pin);
 	}
 	{
-		char why[256];
+		int rc = ig_nft_remove(); /* a failure is said there */
 
-		if (ig_nft_remove(why, sizeof(why)))
-			ig_warn("cannot remove table inet %s: %s", IG_NFT_TABLE, why);
+		if (rc)
+			ig_warn("table inet %s not removed (%s); unloading the rest",
+				IG_NFT_TABLE, strerror(-rc));
 	}
 	ig_maps_unpin(pin);
 	ig_unlock(&lock_fd);

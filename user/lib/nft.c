@@ -404,8 +404,16 @@ static void drop_unwanted(struct ig_nft_batch *b, const struct ig_nft_existing *
 			msg_counter(b, NFT_MSG_DELOBJ, ex->objs[i]);
 }
 
+/* Explain a failed ig_nft_discover through the print hook, once: it has
+ * already said why when the ruleset never held still (-EAGAIN). */
+static void discover_failed(int rc)
+{
+	if (rc != -EAGAIN)
+		ig_err("nftables: reading table inet %s: %s", IG_NFT_TABLE, strerror(-rc));
+}
+
 static int apply_once(struct ig_handle *h, const struct ig_policy *pol, const struct ig_compiled *c,
-		      int attempt, char *err, size_t errlen)
+		      int attempt)
 {
 	const struct ig_slot *s = c->slot;
 	char (*keep_sets)[64] = NULL, (*keep_objs)[64] = NULL, name[64];
@@ -416,13 +424,13 @@ static int apply_once(struct ig_handle *h, const struct ig_policy *pol, const st
 	uint32_t id = 1;
 	int rc, oom = 0;
 
-	if (errlen)
-		*err = 0;
 	ig_nft_batch_init(&b);
 	b.retried = attempt > 0;
 	rc = ig_nft_discover(&ex, IG_NFT_D_CHAINS | IG_NFT_D_SETS | IG_NFT_D_OBJS);
-	if (rc < 0)
+	if (rc < 0) {
+		discover_failed(rc);
 		goto out;
+	}
 	msg_table(&b, NFT_MSG_NEWTABLE);
 	/* rules go first, so the sets and counters they used can go too */
 	for (size_t i = 0; i < ex.nchains; i++)
@@ -444,14 +452,14 @@ static int apply_once(struct ig_handle *h, const struct ig_policy *pol, const st
 			    list_elems(c, lists[k].flag, f, &el)) {
 				free(el.v);
 				rc = -ENOMEM;
-				goto out;
+				goto fail;
 			}
 			if (el.n)
 				lists_used |= IG_NFT_LIST_BIT(lists[k].flag, f);
 			rc = list_set(&b, &ex, &sd, &el, &id);
 			free(el.v);
 			if (rc < 0)
-				goto out;
+				goto fail;
 		}
 	}
 	for (const char *const *n = (const char *const[]){ "blocked4", "blocked6", "grants4",
@@ -460,7 +468,7 @@ static int apply_once(struct ig_handle *h, const struct ig_policy *pol, const st
 			oom = 1;
 	rc = oom ? -ENOMEM : fill_dynamic(&b, h, &ex, 1, &id);
 	if (rc < 0)
-		goto out;
+		goto fail;
 	/* rate meters, per ratelimit port; their name carries their shape */
 	for (int i = 0; i < s->nports; i++) {
 		const struct ig_port_cfg *pc = &s->ports[i];
@@ -533,10 +541,12 @@ static int apply_once(struct ig_handle *h, const struct ig_policy *pol, const st
 	}
 	if (oom)
 		ig_nft_batch_oom(&b);
-	rc = ig_nft_batch_send(&b, err, errlen);
+	rc = ig_nft_batch_send(&b); /* explains its own failures */
+	goto out;
+fail:
+	ig_err("nftables: building the transaction for table inet %s: %s", IG_NFT_TABLE,
+	       strerror(-rc));
 out:
-	if (rc < 0 && errlen && !*err)
-		snprintf(err, errlen, "reading our sets: %s", strerror(-rc));
 	ig_nft_batch_free(&b);
 	ig_nft_existing_free(&ex);
 	free(keep_sets);
@@ -544,7 +554,7 @@ out:
 	return rc;
 }
 
-static int mirror_once(struct ig_handle *h, int attempt, char *err, size_t errlen)
+static int mirror_once(struct ig_handle *h, int attempt)
 {
 	char keep[2][64] = { "blocked4", "blocked6" };
 	struct ig_nft_existing ex;
@@ -554,7 +564,8 @@ static int mirror_once(struct ig_handle *h, int attempt, char *err, size_t errle
 
 	rc = ig_nft_discover(&ex, IG_NFT_D_CHAINS | IG_NFT_D_SETS | IG_NFT_D_OBJS);
 	if (rc < 0) {
-		snprintf(err, errlen, "reading table inet %s: %s", IG_NFT_TABLE, strerror(-rc));
+		discover_failed(rc);
+		ig_nft_existing_free(&ex);
 		return rc;
 	}
 	ig_nft_batch_init(&b);
@@ -570,24 +581,24 @@ static int mirror_once(struct ig_handle *h, int attempt, char *err, size_t errle
 		int deferred = rc;
 
 		drop_unwanted(&b, &ex, keep, 2, NULL, 0);
-		rc = ig_nft_batch_send(&b, err, errlen);
+		rc = ig_nft_batch_send(&b);
 		rc = rc ? rc : deferred;
 	} else {
-		snprintf(err, errlen, "reading the block sets: %s", strerror(-rc));
+		ig_err("nftables: reading the block sets: %s", strerror(-rc));
 	}
 	ig_nft_batch_free(&b);
 	ig_nft_existing_free(&ex);
 	return rc;
 }
 
-int ig_nft_sync_dynamic(struct ig_handle *h, char *err, size_t errlen)
+int ig_nft_sync_dynamic(struct ig_handle *h)
 {
 	int changed;
 
-	return ig_nft_resync(h, &changed, err, errlen);
+	return ig_nft_resync(h, &changed);
 }
 
-static int resync_once(struct ig_handle *h, int *changed, int attempt, char *err, size_t errlen)
+static int resync_once(struct ig_handle *h, int *changed, int attempt)
 {
 	struct ig_nft_existing ex;
 	struct ig_nft_batch b;
@@ -596,26 +607,27 @@ static int resync_once(struct ig_handle *h, int *changed, int attempt, char *err
 
 	*changed = 0;
 	if (rc < 0) {
-		snprintf(err, errlen, "reading table inet %s: %s", IG_NFT_TABLE, strerror(-rc));
+		discover_failed(rc);
 	} else if (!ex.table) {
 		/* gone (a firewall reload, `nft flush ruleset`): not "no mirror
-		 * wanted"; whoever wants it rebuilds it (ig_nft_wanted) */
-		snprintf(err, errlen, "table inet %s is missing (deleted by someone else?)",
+		 * wanted"; whoever wants it rebuilds it (ig_nft_wanted), so
+		 * whether this is a fault is the caller's to say */
+		ig_debug("nftables: table inet %s is missing (deleted by someone else?)",
 			 IG_NFT_TABLE);
 		rc = -ENOENT;
 	} else {
 		ig_nft_batch_init(&b);
-	b.retried = attempt > 0;
+		b.retried = attempt > 0;
 		rc = fill_dynamic(&b, h, &ex, ig_nft_has(ex.sets, ex.nsets, "grants4"), &id);
 		if (rc >= 0) {
 			int deferred = rc;
 
 			/* nothing changed: no transaction at all */
 			*changed = !ig_nft_batch_empty(&b);
-			rc = *changed ? ig_nft_batch_send(&b, err, errlen) : 0;
+			rc = *changed ? ig_nft_batch_send(&b) : 0;
 			rc = rc ? rc : deferred;
 		} else {
-			snprintf(err, errlen, "reading the block sets: %s", strerror(-rc));
+			ig_err("nftables: reading the block sets: %s", strerror(-rc));
 		}
 		ig_nft_batch_free(&b);
 	}
@@ -623,19 +635,19 @@ static int resync_once(struct ig_handle *h, int *changed, int attempt, char *err
 	return rc;
 }
 
-static int remove_once(int attempt, char *err, size_t errlen)
+static int remove_once(int attempt)
 {
 	struct ig_nft_existing ex;
 	struct ig_nft_batch b;
 	int rc = ig_nft_discover(&ex, 0);
 
 	if (rc < 0)
-		snprintf(err, errlen, "reading table inet %s: %s", IG_NFT_TABLE, strerror(-rc));
+		discover_failed(rc);
 	else if (ex.table) {
 		ig_nft_batch_init(&b);
-	b.retried = attempt > 0;
+		b.retried = attempt > 0;
 		msg_table(&b, NFT_MSG_DELTABLE);
-		rc = ig_nft_batch_send(&b, err, errlen);
+		rc = ig_nft_batch_send(&b);
 		ig_nft_batch_free(&b);
 	}
 	ig_nft_existing_free(&ex);
@@ -650,57 +662,60 @@ static int remove_once(int attempt, char *err, size_t errlen)
 
 static int again(int rc, int *attempt)
 {
-	if (rc != -ENOBUFS || ++*attempt >= IG_NFT_SEND_TRIES)
+	if (rc != -ENOBUFS)
 		return 0;
+	if (++*attempt >= IG_NFT_SEND_TRIES) {
+		ig_err("nftables: the answers to our transaction were lost %d times (%s): giving "
+		       "up", IG_NFT_SEND_TRIES, strerror(ENOBUFS));
+		return 0;
+	}
 	ig_info("nftables: the answers to our transaction were lost (%s): reading the ruleset "
 		"again and retrying (attempt %d of %d)", strerror(ENOBUFS), *attempt + 1,
 		IG_NFT_SEND_TRIES);
 	return 1;
 }
 
-int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct ig_compiled *c,
-		 char *err, size_t errlen)
+int ig_nft_apply(struct ig_handle *h, const struct ig_policy *pol, const struct ig_compiled *c)
 {
 	int rc, attempt = 0;
 
 	do
-		rc = apply_once(h, pol, c, attempt, err, errlen);
+		rc = apply_once(h, pol, c, attempt);
 	while (again(rc, &attempt));
 	return rc;
 }
 
-int ig_nft_mirror_sync(struct ig_handle *h, char *err, size_t errlen)
+int ig_nft_mirror_sync(struct ig_handle *h)
 {
 	int rc, attempt = 0;
 
 	do
-		rc = mirror_once(h, attempt, err, errlen);
+		rc = mirror_once(h, attempt);
 	while (again(rc, &attempt));
 	return rc;
 }
 
-int ig_nft_resync(struct ig_handle *h, int *changed, char *err, size_t errlen)
+int ig_nft_resync(struct ig_handle *h, int *changed)
 {
 	int rc, attempt = 0;
 
 	do
-		rc = resync_once(h, changed, attempt, err, errlen);
+		rc = resync_once(h, changed, attempt);
 	while (again(rc, &attempt));
 	return rc;
 }
 
-int ig_nft_remove(char *err, size_t errlen)
+int ig_nft_remove(void)
 {
 	int rc, attempt = 0;
 
 	do
-		rc = remove_once(attempt, err, errlen);
+		rc = remove_once(attempt);
 	while (again(rc, &attempt));
 	return rc;
 }
 
-int ig_nft_put(struct ig_handle *h, int grant, const struct ig_prefix *p, uint64_t expires_ns,
-	       char *err, size_t errlen)
+int ig_nft_put(struct ig_handle *h, int grant, const struct ig_prefix *p, uint64_t expires_ns)
 {
 	uint64_t now = ig_mono_ns();
 	struct ig_nft_ival v;
@@ -715,14 +730,15 @@ int ig_nft_put(struct ig_handle *h, int grant, const struct ig_prefix *p, uint64
 	ig_nft_batch_init(&b);
 	b.expect_refusal = 1; /* an equal or overlapping element: the sync below */
 	ig_nftset_add_new(&b, IG_NFT_TABLE, set, &v);
-	rc = ig_nft_batch_send(&b, err, errlen);
+	rc = ig_nft_batch_send(&b);
 	ig_nft_batch_free(&b);
 	if (rc == -ENOENT) {
-		snprintf(err, errlen, "table inet %s or its set %s is missing", IG_NFT_TABLE, set);
+		/* the caller says whether that is a fault (a rebuild follows) */
+		ig_debug("nftables: table inet %s or its set %s is missing", IG_NFT_TABLE, set);
 		return rc;
 	}
 	if (rc) /* it equals or overlaps an element (nested blocks): the
 		 * whole sync flattens them, in one transaction */
-		rc = ig_nft_sync_dynamic(h, err, errlen);
+		rc = ig_nft_sync_dynamic(h);
 	return rc;
 }

@@ -145,7 +145,8 @@ static struct mnl_socket *nft_open(void)
 }
 
 /* A refusal of one message of the batch, reported through the print hook
- * (every one, as nft(8) does, not only the first); *first keeps the first. */
+ * (every one, as nft(8) does, not only the first); *first keeps the
+ * kernel's error for the first. */
 static void refused(struct ig_nft_batch *b, const struct nlmsgerr *e, int *first)
 {
 	if (b->expect_refusal) /* the caller has a way around it (ig_nft_put) */
@@ -155,14 +156,11 @@ static void refused(struct ig_nft_batch *b, const struct nlmsgerr *e, int *first
 		ig_err("nftables refused %s: %s", what_of(b, e->msg.nlmsg_seq),
 		       strerror(-e->error));
 	b->nerrors++;
-	if (!*first) {
+	if (!*first)
 		*first = e->error;
-		snprintf(b->first_error, sizeof(b->first_error), "%s: %s",
-			 what_of(b, e->msg.nlmsg_seq), strerror(-e->error));
-	}
 }
 
-int ig_nft_batch_send(struct ig_nft_batch *b, char *err, size_t errlen)
+int ig_nft_batch_send(struct ig_nft_batch *b)
 {
 	struct mnl_socket *nl;
 	unsigned int portid, bufsz = NFTB_SOCKBUF;
@@ -173,11 +171,10 @@ int ig_nft_batch_send(struct ig_nft_batch *b, char *err, size_t errlen)
 	char *p;
 
 	b->nerrors = 0;
-	b->first_error[0] = 0;
 	/* the end marker asks for no ACK; every other message does */
 	p = reserve(b, 64, &s, "batch end");
 	if (!p || b->oom) {
-		snprintf(err, errlen, "out of memory building the nftables batch");
+		ig_err("nftables: out of memory building the transaction");
 		return -ENOMEM;
 	}
 	ig_nft_batch_commit(b, nftnl_batch_end(p, s));
@@ -185,8 +182,10 @@ int ig_nft_batch_send(struct ig_nft_batch *b, char *err, size_t errlen)
 
 	nl = nft_open();
 	if (!nl) {
-		snprintf(err, errlen, "netlink: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+
+		ig_err("nftables: cannot open a netlink socket: %s", strerror(e));
+		return -e;
 	}
 	{
 		int one = 1;
@@ -203,13 +202,13 @@ int ig_nft_batch_send(struct ig_nft_batch *b, char *err, size_t errlen)
 		/* tests only: the answers are lost, as when the socket's
 		 * receive queue overflows; the caller must start over */
 		first = -ENOBUFS;
-		snprintf(err, errlen, "reading nftables answers: %s", strerror(ENOBUFS));
+		ig_debug("nftables: reading the answers: %s (injected)", strerror(ENOBUFS));
 		goto out;
 	}
 	if (mnl_socket_sendto(nl, b->buf, b->len) < 0) {
 		first = -errno;
-		snprintf(err, errlen, "sending the nftables batch (%zu bytes): %s", b->len,
-			 strerror(errno));
+		ig_err("nftables: sending the transaction (%zu bytes): %s", b->len,
+		       strerror(-first));
 		goto out;
 	}
 	/* drain every answer: an ACK (error 0) or an error per message. The
@@ -234,8 +233,14 @@ int ig_nft_batch_send(struct ig_nft_batch *b, char *err, size_t errlen)
 			int e = errno == EAGAIN || errno == EWOULDBLOCK ? ENOBUFS : errno;
 
 			first = -e;
-			snprintf(err, errlen, "reading nftables answers (%zu of %zu): %s", acks, want,
-				 strerror(e));
+			/* lost answers are the caller's to retry (and to report
+			 * when it gives up); any other socket error is final */
+			if (e == ENOBUFS)
+				ig_debug("nftables: reading the answers (%zu of %zu): %s", acks,
+					 want, strerror(e));
+			else
+				ig_err("nftables: reading the answers (%zu of %zu): %s", acks, want,
+				       strerror(e));
 			break;
 		}
 		left = (size_t)n;
@@ -251,9 +256,6 @@ int ig_nft_batch_send(struct ig_nft_batch *b, char *err, size_t errlen)
 				refused(b, e, &first);
 		}
 	}
-	if (b->nerrors)
-		snprintf(err, errlen, "%s%s", b->first_error,
-			 b->nerrors > 1 ? " (and more, each reported above)" : "");
 out:
 	mnl_socket_close(nl);
 	return first;

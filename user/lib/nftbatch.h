@@ -27,7 +27,6 @@ struct ig_nft_batch {
 	int retried;	       /* set by the caller on a second attempt (tests' faults) */
 	int expect_refusal;    /* set by a caller that handles a refusal: debug, not error */
 	int nerrors;	       /* refusals in the last ig_nft_batch_send */
-	char first_error[160]; /* "OBJECT: reason" of the first of them */
 };
 
 /* An empty transaction (the begin marker only); ig_nft_batch_free releases
@@ -59,13 +58,16 @@ int ig_nft_batch_empty(const struct ig_nft_batch *b);
  * Send the transaction and collect every answer. 0 when the kernel applied
  * it. Otherwise nothing of it was applied, or (-ENOBUFS) answers were lost
  * and whether it was is unknown, so the caller reads the ruleset again and
- * starts over. Every object the kernel refused is reported through the
- * print hook (log.h), and "OBJECT: reason" of the first, with a note when
- * there were more, goes to err (errlen bytes). Errors: the kernel's for
- * the first refused object (-ENOENT, -EEXIST, -EINVAL, ...); -ENOMEM (the
- * batch could not be built); -ENOBUFS; -errno of the netlink socket.
+ * starts over. Every failure is explained once through the print hook
+ * (log.h), so callers add only their own context: each object the kernel
+ * refused ("nftables refused OBJECT: reason", at error level, or debug
+ * when b->expect_refusal is set), and every other failure at error level,
+ * but -ENOBUFS (debug: the caller retries, and says so when it gives up).
+ * Errors: the kernel's for the first refused object (-ENOENT, -EEXIST,
+ * -EINVAL, ...); -ENOMEM (the batch could not be built); -ENOBUFS;
+ * -errno of the netlink socket.
  */
-int ig_nft_batch_send(struct ig_nft_batch *b, char *err, size_t errlen);
+int ig_nft_batch_send(struct ig_nft_batch *b);
 
 /*
  * One request outside any batch (a GET, or a dump): send `req` and run `cb`

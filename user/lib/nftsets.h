@@ -26,6 +26,8 @@ struct ig_nft_ival {
 	uint64_t timeout_ms; /* 0: none; else the time left */
 };
 
+/* The interval of prefix `p` (its address bytes in network order) with
+ * `timeout_ms` (milliseconds left, 0: none) into *out. Cannot fail. */
 void ig_nftset_ival(const struct ig_prefix *p, uint64_t timeout_ms, struct ig_nft_ival *out);
 
 /*
