@@ -26,6 +26,7 @@
 #include "fleet.h"
 #include "fleet_pull.h"
 #include "fleet_push.h"
+#include "worker.h"
 
 #define CONNECT_TIMEOUT_MS 5000L
 #define TRANSFER_TIMEOUT_S 120L	 /* a 256 MiB answer at 2+ MiB/s */
@@ -36,10 +37,8 @@
 
 struct fleet_pull {
 	struct agent *a;
-	pthread_t thread;
-	pthread_mutex_t lock; /* guards stop and the fields read by metrics/status */
-	pthread_cond_t wake;
-	int stop, started;
+	struct worker w; /* its lock also guards the fields read by metrics/status */
+	int started;
 	struct ig_fleet held; /* the pull thread's own */
 	/* for metrics and status (under lock) */
 	struct fleet_status st;
@@ -67,9 +66,9 @@ static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 	int stop;
 
 	(void)dt, (void)dn, (void)ut, (void)un;
-	pthread_mutex_lock(&fp->lock);
-	stop = fp->stop;
-	pthread_mutex_unlock(&fp->lock);
+	pthread_mutex_lock(&fp->w.lock);
+	stop = fp->w.stop;
+	pthread_mutex_unlock(&fp->w.lock);
 	return stop;
 }
 
@@ -211,13 +210,13 @@ static int apply(struct fleet_pull *fp, struct ig_cs_answer *ans, int startup)
 	if (err)
 		return err;
 	ig_fleet_count(&fp->held, by_scope);
-	pthread_mutex_lock(&fp->lock);
+	pthread_mutex_lock(&fp->w.lock);
 	fp->st.held_ip = by_scope[0];
 	fp->st.held_range = by_scope[1];
 	for (int s = 0; s < IG_CS_NR_SKIPS; s++)
 		fp->st.skipped[s] += ans->skipped[s];
 	fp->st.write_failures += r.failed;
-	pthread_mutex_unlock(&fp->lock);
+	pthread_mutex_unlock(&fp->w.lock);
 	log_skips(ans);
 	if (r.failed)
 		jlogf("error", "fleet_apply", "%zu block write(s) failed: %s", r.failed,
@@ -293,9 +292,9 @@ static void write_status(struct fleet_pull *fp, const struct ig_crowdsec_conf *c
 	FILE *f;
 	int ok;
 
-	pthread_mutex_lock(&fp->lock);
+	pthread_mutex_lock(&fp->w.lock);
 	st = fp->st;
-	pthread_mutex_unlock(&fp->lock);
+	pthread_mutex_unlock(&fp->w.lock);
 	json_object_object_add(o, "lapi_url", json_object_new_string(c->lapi_url));
 	json_object_object_add(o, "connected", json_object_new_boolean(st.up));
 	json_object_object_add(o, "last_pull_unix", json_object_new_int64((int64_t)st.last_pull));
@@ -326,21 +325,11 @@ static void write_status(struct fleet_pull *fp, const struct ig_crowdsec_conf *c
 /* Wait ns or until stopped; 1 when stopped. */
 static int wait_ns(struct fleet_pull *fp, uint64_t ns)
 {
-	struct timespec ts;
 	int stop;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)(ns / 1000000000ull);
-	ts.tv_nsec += (long)(ns % 1000000000ull);
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&fp->lock);
-	while (!fp->stop && pthread_cond_timedwait(&fp->wake, &fp->lock, &ts) == 0)
-		;
-	stop = fp->stop;
-	pthread_mutex_unlock(&fp->lock);
+	pthread_mutex_lock(&fp->w.lock);
+	stop = worker_wait_locked(&fp->w, ns);
+	pthread_mutex_unlock(&fp->w.lock);
 	return stop;
 }
 
@@ -370,7 +359,7 @@ static void *pull_thread(void *arg)
 				snprintf(why, sizeof(why), "applying the answer: %s", strerror(-rc));
 		}
 		ig_cs_answer_free(&t.ans);
-		pthread_mutex_lock(&fp->lock);
+		pthread_mutex_lock(&fp->w.lock);
 		if (!rc) {
 			fp->st.up = 1;
 			fp->st.pulls++;
@@ -382,7 +371,7 @@ static void *pull_thread(void *arg)
 			fp->st.errors++;
 			snprintf(fp->st.last_error, sizeof(fp->st.last_error), "%s", why);
 		}
-		pthread_mutex_unlock(&fp->lock);
+		pthread_mutex_unlock(&fp->w.lock);
 		write_status(fp, &c, state_dir);
 		if (rc) {
 			/* the first failure of a run is an error, repeats a warning
@@ -418,16 +407,10 @@ int fleet_start(struct agent *a)
 	if (!fp)
 		return -ENOMEM;
 	fp->a = a;
-	pthread_mutex_init(&fp->lock, NULL);
-	pthread_condattr_t ca;
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&fp->wake, &ca);
-	pthread_condattr_destroy(&ca);
-	err = -pthread_create(&fp->thread, NULL, pull_thread, fp);
+	err = worker_start(&fp->w, pull_thread, fp);
 	if (err) {
 		free(fp);
+		curl_global_cleanup();
 		return err;
 	}
 	fp->started = 1;
@@ -443,14 +426,8 @@ void fleet_stop(struct agent *a)
 
 	if (!fp)
 		return;
-	pthread_mutex_lock(&fp->lock);
-	fp->stop = 1;
-	pthread_cond_signal(&fp->wake);
-	pthread_mutex_unlock(&fp->lock);
-	pthread_join(fp->thread, NULL);
+	worker_stop(&fp->w);
 	ig_fleet_free(&fp->held);
-	pthread_cond_destroy(&fp->wake);
-	pthread_mutex_destroy(&fp->lock);
 	free(fp);
 	a->fleet = NULL;
 	curl_global_cleanup();
@@ -462,8 +439,8 @@ int fleet_status(struct agent *a, struct fleet_status *out)
 
 	if (!fp)
 		return -ENOENT;
-	pthread_mutex_lock(&fp->lock);
+	pthread_mutex_lock(&fp->w.lock);
 	*out = fp->st;
-	pthread_mutex_unlock(&fp->lock);
+	pthread_mutex_unlock(&fp->w.lock);
 	return 0;
 }

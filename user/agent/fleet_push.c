@@ -25,6 +25,7 @@
 #include "csalert.h"
 #include "events.h"
 #include "fleet_push.h"
+#include "worker.h"
 
 #define CONNECT_TIMEOUT_MS 5000L
 #define TRANSFER_TIMEOUT_S 30L
@@ -39,10 +40,7 @@ const char *const push_result_names[PUSH_NR_RESULTS] = { "delivered", "rejected"
 
 struct fleet_push {
 	struct agent *a;
-	pthread_t thread;
-	pthread_mutex_t lock; /* guards all below */
-	pthread_cond_t wake;
-	int stop;
+	struct worker w; /* its lock guards all below */
 	char path[PATH_MAX];  /* the queue file */
 	struct ig_cs_push_item q[FLEET_PUSH_QUEUE_MAX]; /* a ring, oldest at head */
 	size_t head, n;
@@ -63,7 +61,7 @@ struct answer {
 };
 
 /* The queue file rewritten from memory: a temp file, fsynced, renamed.
- * Under fp->lock. 0 or -errno. */
+ * Under fp->w.lock. 0 or -errno. */
 static int rewrite(struct fleet_push *fp)
 {
 	char tmp[PATH_MAX + 8], line[IG_CS_PUSH_LINE_MAX];
@@ -90,7 +88,7 @@ static int rewrite(struct fleet_push *fp)
 	return err;
 }
 
-/* Append one line, fsynced. Under fp->lock. 0 or -errno. */
+/* Append one line, fsynced. Under fp->w.lock. 0 or -errno. */
 static int append(struct fleet_push *fp, const struct ig_cs_push_item *it)
 {
 	char line[IG_CS_PUSH_LINE_MAX];
@@ -116,7 +114,7 @@ static void file_failed(struct fleet_push *fp, const char *what, int err)
 		      strerror(-err));
 }
 
-/* Take the oldest off the queue and the file. Under fp->lock. */
+/* Take the oldest off the queue and the file. Under fp->w.lock. */
 static void pop(struct fleet_push *fp, enum push_result why)
 {
 	int err;
@@ -155,7 +153,7 @@ void fleet_push_block(struct agent *a, const struct ig_event *ev)
 	memcpy(it.prefix.addr, ev->addr, sizeof(it.prefix.addr));
 	if (!ev->expires_ns) /* permanent: the longest a decision should last, a year */
 		it.expires_unix = (int64_t)time(NULL) + 365LL * 86400;
-	pthread_mutex_lock(&fp->lock);
+	pthread_mutex_lock(&fp->w.lock);
 	if (fp->n == FLEET_PUSH_QUEUE_MAX) {
 		struct ig_cs_push_item *old = &fp->q[fp->head];
 
@@ -176,8 +174,8 @@ void fleet_push_block(struct agent *a, const struct ig_event *ev)
 	err = append(fp, &it);
 	if (err)
 		file_failed(fp, "append to", err);
-	pthread_cond_signal(&fp->wake);
-	pthread_mutex_unlock(&fp->lock);
+	pthread_cond_signal(&fp->w.wake);
+	pthread_mutex_unlock(&fp->w.lock);
 }
 
 /* The queue a previous run left: lines that are not ours are dropped and
@@ -238,9 +236,9 @@ static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 	int stop;
 
 	(void)dt, (void)dn, (void)ut, (void)un;
-	pthread_mutex_lock(&fp->lock);
-	stop = fp->stop;
-	pthread_mutex_unlock(&fp->lock);
+	pthread_mutex_lock(&fp->w.lock);
+	stop = fp->w.stop;
+	pthread_mutex_unlock(&fp->w.lock);
 	return stop;
 }
 
@@ -443,26 +441,16 @@ static uint64_t backoff_ns(unsigned int failures, unsigned int *seed)
 	return d / 2 + (uint64_t)rand_r(seed) % (d / 2 + 1);
 }
 
-/* Wait, under fp->lock, until stopped, woken with work, or ns passed
+/* Wait, under fp->w.lock, until stopped, woken with work, or ns passed
  * (0: no limit). */
 static void wait_locked(struct fleet_push *fp, uint64_t ns)
 {
-	struct timespec ts;
-
 	if (!ns) {
-		while (!fp->stop && !fp->n)
-			pthread_cond_wait(&fp->wake, &fp->lock);
+		while (!fp->w.stop && !fp->n)
+			pthread_cond_wait(&fp->w.wake, &fp->w.lock);
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)(ns / 1000000000ull);
-	ts.tv_nsec += (long)(ns % 1000000000ull);
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	while (!fp->stop && pthread_cond_timedwait(&fp->wake, &fp->lock, &ts) == 0)
-		;
+	worker_wait_locked(&fp->w, ns);
 }
 
 static void *push_thread(void *arg)
@@ -476,17 +464,17 @@ static void *push_thread(void *arg)
 	enum outcome o;
 	uint64_t taken;
 
-	pthread_mutex_lock(&fp->lock);
-	while (s && !fp->stop) {
+	pthread_mutex_lock(&fp->w.lock);
+	while (s && !fp->w.stop) {
 		if (failures)
 			wait_locked(fp, backoff_ns(failures, &seed));
 		else
 			wait_locked(fp, 0);
-		if (fp->stop || !fp->n)
+		if (fp->w.stop || !fp->n)
 			continue;
 		it = fp->q[fp->head];
 		taken = fp->taken;
-		pthread_mutex_unlock(&fp->lock);
+		pthread_mutex_unlock(&fp->w.lock);
 
 		pthread_mutex_lock(&fp->a->lock);
 		c = fp->a->pol.crowdsec;
@@ -498,7 +486,7 @@ static void *push_thread(void *arg)
 			snprintf(why, sizeof(why), "no machine_id in the policy in force");
 		explicit_bzero(c.password, sizeof(c.password));
 
-		pthread_mutex_lock(&fp->lock);
+		pthread_mutex_lock(&fp->w.lock);
 		fp->st.logged_in = !!s->token[0];
 		if (o == RETRY) {
 			fp->st.results[PUSH_RETRIED]++;
@@ -528,7 +516,7 @@ static void *push_thread(void *arg)
 			fp->st.results[o == SENT ? PUSH_DELIVERED :
 				       o == DROP_REJECTED ? PUSH_REJECTED : PUSH_EXPIRED]++;
 	}
-	pthread_mutex_unlock(&fp->lock);
+	pthread_mutex_unlock(&fp->w.lock);
 	if (s)
 		explicit_bzero(s, sizeof(*s));
 	free(s);
@@ -538,7 +526,6 @@ static void *push_thread(void *arg)
 int fleet_push_start(struct agent *a)
 {
 	struct fleet_push *fp;
-	pthread_condattr_t ca;
 	int err;
 
 	if (!a->pol.crowdsec.enabled || !a->pol.crowdsec.machine_id[0])
@@ -552,14 +539,10 @@ int fleet_push_start(struct agent *a)
 	snprintf(fp->path, sizeof(fp->path), "%s/" FLEET_PUSH_QUEUE_FILE,
 		 a->pol.agent.state_dir);
 	load(fp);
-	pthread_mutex_init(&fp->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&fp->wake, &ca);
-	pthread_condattr_destroy(&ca);
-	err = -pthread_create(&fp->thread, NULL, push_thread, fp);
+	err = worker_start(&fp->w, push_thread, fp);
 	if (err) {
 		free(fp);
+		curl_global_cleanup();
 		return err;
 	}
 	a->push = fp;
@@ -575,14 +558,8 @@ void fleet_push_stop(struct agent *a)
 
 	if (!fp)
 		return;
-	pthread_mutex_lock(&fp->lock);
-	fp->stop = 1;
-	pthread_cond_signal(&fp->wake);
-	pthread_mutex_unlock(&fp->lock);
-	pthread_join(fp->thread, NULL);
+	worker_stop(&fp->w);
 	a->push = NULL;
-	pthread_cond_destroy(&fp->wake);
-	pthread_mutex_destroy(&fp->lock);
 	free(fp);
 	curl_global_cleanup();
 }
@@ -593,8 +570,8 @@ int fleet_push_status(struct agent *a, struct fleet_push_status *out)
 
 	if (!fp)
 		return -ENOENT;
-	pthread_mutex_lock(&fp->lock);
+	pthread_mutex_lock(&fp->w.lock);
 	*out = fp->st;
-	pthread_mutex_unlock(&fp->lock);
+	pthread_mutex_unlock(&fp->w.lock);
 	return 0;
 }
