@@ -5,7 +5,8 @@
 #   tests/run.sh PATTERN    only tests whose path matches PATTERN
 #   tests/run.sh PATH:CASE  one case of a suite (netns/test_precedence.sh:tc,
 #                           bpf/test_dataplane:blocks); `T_CASE=CASE` as well
-#   tests/run.sh A B:CASE   several of these; each must match some test
+#   tests/run.sh A B:CASE   several of these; each must match some test, and
+#                           a suite named twice runs once for each
 # Tiers: unit (no privileges), bpf (test_run in the real kernel), cli, netns.
 set -u
 shopt -s nullglob # a tier with no tests is empty, not a literal "test_*"
@@ -18,26 +19,45 @@ pass=0 fail=0 skip=0
 failures=()
 start=$(date +%s)
 
-# selected NAME: whether a filter picks test NAME; the case it names (or
-# the caller's T_CASE) in $case. The first matching filter wins.
-selected() {
+# cases NAME: one line per run of test NAME that the filters ask for,
+# each the case to run ("" for the whole suite, or the caller's T_CASE);
+# nothing when no filter picks it. A suite named by several filters runs
+# once for each (test_fleet.sh:push test_fleet.sh:hostile).
+cases() {
 	local flt path
-	case=${T_CASE:-}
-	[ ${#FILTERS[@]} = 0 ] && return 0
+	if [ ${#FILTERS[@]} = 0 ]; then
+		echo "${T_CASE:-}"
+		return
+	fi
 	for flt in "${FILTERS[@]}"; do
 		path=$flt
 		[[ $flt == *:* ]] && path=${flt%:*}
 		[[ $1 == *$path* ]] || continue
-		matched[$flt]=1
-		[[ $flt == *:* ]] && case=${flt##*:}
-		return 0
+		if [[ $flt == *:* ]]; then echo "${flt##*:}"; else echo "${T_CASE:-}"; fi
 	done
-	return 1
+}
+
+# note_matched NAME: mark every filter that picks test NAME as used
+note_matched() {
+	local flt path
+	for flt in "${FILTERS[@]}"; do
+		path=$flt
+		[[ $flt == *:* ]] && path=${flt%:*}
+		[[ $1 == *$path* ]] && matched[$flt]=1
+	done
 }
 
 run_one() { # NAME CMD...
-	local name=$1 out rc p f s case; shift
-	selected "$name" || return
+	local name=$1 c runs; shift
+	note_matched "$name"
+	mapfile -t runs < <(cases "$name") # read whole: a test may read stdin
+	for c in "${runs[@]}"; do
+		run_case "$name${c:+:$c}" "$c" "$@"
+	done
+}
+
+run_case() { # LABEL CASE CMD...
+	local name=$1 case=$2 out rc p f s; shift 2
 	echo "=== $name"
 	out=$(mktemp)
 	T_CASE=$case "$@" 2>&1 | tee "$out" | grep -Ev '^(ok |# ok|1\.\.)' | sed 's/^/  /'
@@ -72,8 +92,10 @@ bad() {
 
 # missing NAME: a test that exists in the tree but cannot be run is a failure
 missing() {
-	local f=0 case
-	selected "$1" || return
+	local f=0 runs
+	mapfile -t runs < <(cases "$1")
+	[ ${#runs[@]} = 0 ] && return
+	note_matched "$1"
 	echo "=== $1"
 	bad "$1: $2"
 	fail=$((fail + 1))

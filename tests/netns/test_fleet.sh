@@ -242,15 +242,36 @@ case_lapi_away() {
 # answer is refused with a log line naming why, counted, and the block
 # table is exactly as before
 FAKE_MODE=$LAB_DIR/fake.mode
+FAKE= # its PID while it runs
+# fake_start: the lying LAPI, in the mode $FAKE_MODE holds
+fake_start() {
+	local i
+	ip netns exec "$NS_L" $PY "$ROOT/tests/lib/fake_lapi.py" $CS_IP 8081 "$FAKE_MODE" \
+		>"$LAB_DIR/fake.out" 2>&1 &
+	FAKE=$!
+	LAB_PIDS+=("$FAKE")
+	for i in $(seq 50); do grep -q listening "$LAB_DIR/fake.out" && break; sleep 0.1; done
+}
+# agent_on_fake: a fresh agent pulling from (and pushing to) the fake LAPI
+agent_on_fake() {
+	kill "$AG"; wait "$AG" 2>/dev/null
+	sed "s|^lapi_url = .*|lapi_url = http://$CS_IP:8081/|" "$CONF" >"$CONF.fake"
+	chmod 600 "$CONF.fake"
+	lab_agent "$CONF.fake" "http://$M/metrics"
+}
+# fake_stop: the fake gone, the agent on the real LAPI again
+fake_stop() {
+	kill "$FAKE"; wait "$FAKE" 2>/dev/null
+	FAKE=
+	kill "$AG"; wait "$AG" 2>/dev/null
+	lab_agent "$CONF" "http://$M/metrics" || t_fail "the agent starts on the real LAPI again"
+}
 hostile() { # MODE LOG-REGEX
 	local mode=$1 re=$2 before after i n=0 rss
 	echo "$mode" >"$FAKE_MODE"
 	before=$(blocks | jq -c '[.blocks[] | {prefix, origin, note}] | sort')
-	kill "$AG"; wait "$AG" 2>/dev/null
 	: >"$LAB_DIR/agent.log"
-	sed "s|^lapi_url = .*|lapi_url = http://$CS_IP:8081/|" "$CONF" >"$CONF.fake"
-	chmod 600 "$CONF.fake"
-	lab_agent "$CONF.fake" "http://$M/metrics" || { t_fail "$mode: agent starts"; return; }
+	agent_on_fake || { t_fail "$mode: agent starts"; return; }
 	for i in $(seq 80); do
 		n=$(metric imapguard_fleet_pull_errors_total)
 		[ "${n:-0}" -gt 0 ] && break
@@ -267,16 +288,11 @@ hostile() { # MODE LOG-REGEX
 		test "$(metric imapguard_fleet_lapi_up)" = 0
 }
 case_hostile() {
-	local fake
 	t_rc 0 "a fleet decision before the lies" cs_cscli decisions add --ip 198.18.65.10 \
 		--duration 1h --reason "kept"
 	wait_block "applied" 198.18.65.10/32 '.origin == "fleet"'
 	igs block add 198.18.65.11 --ttl 10m --reason local >/dev/null
-	ip netns exec "$NS_L" $PY "$ROOT/tests/lib/fake_lapi.py" $CS_IP 8081 "$FAKE_MODE" \
-		>"$LAB_DIR/fake.out" 2>&1 &
-	fake=$!
-	LAB_PIDS+=("$fake")
-	for i in $(seq 50); do grep -q listening "$LAB_DIR/fake.out" && break; sleep 0.1; done
+	fake_start
 	hostile garbage "not JSON"
 	hostile "many 2000" "more than 1024 decisions"
 	hostile "huge 300" "longer than 268435456 bytes"
@@ -285,10 +301,8 @@ case_hostile() {
 	# a LAPI that stops sending: abandoned after 10 s under 1 KiB/s
 	hostile "hang 60" "too slow|Timeout"
 	t_absent "no decision of a refused answer was applied" '198\.18\.99\.' blocks
-	kill "$fake"; wait "$fake" 2>/dev/null
 	# back to the real LAPI: the held decision is still there
-	kill "$AG"; wait "$AG" 2>/dev/null
-	lab_agent "$CONF" "http://$M/metrics" || t_fail "the agent starts on the real LAPI again"
+	fake_stop
 	wait_block "the real LAPI's decision is still enforced" 198.18.65.10/32 '.origin == "fleet"'
 	cs_cscli decisions delete --ip 198.18.65.10 >/dev/null 2>&1
 	igs block del 198.18.65.11 >/dev/null 2>&1
@@ -388,19 +402,12 @@ case_push_outage() {
 # an alert the LAPI refuses comes back as HTTP 500: logged, dropped, not
 # retried (tests/lib/fake_lapi.py, mode reject)
 case_push_rejected() {
-	local fake i n posts
+	local i n posts
 	lab_client_addr 198.18.82.1
 	echo reject >"$FAKE_MODE"
 	: >"$FAKE_MODE.alerts"
-	ip netns exec "$NS_L" $PY "$ROOT/tests/lib/fake_lapi.py" $CS_IP 8081 "$FAKE_MODE" \
-		>"$LAB_DIR/fake.out" 2>&1 &
-	fake=$!
-	LAB_PIDS+=("$fake")
-	for i in $(seq 50); do grep -q listening "$LAB_DIR/fake.out" && break; sleep 0.1; done
-	kill "$AG"; wait "$AG" 2>/dev/null
-	sed "s|^lapi_url = .*|lapi_url = http://$CS_IP:8081/|" "$CONF" >"$CONF.fake"
-	chmod 600 "$CONF.fake"
-	lab_agent "$CONF.fake" "http://$M/metrics" || t_fail "the agent starts on the fake LAPI"
+	fake_start
+	agent_on_fake || t_fail "the agent starts on the fake LAPI"
 	burst 198.18.82.1
 	for i in $(seq 40); do
 		n=$(metric 'imapguard_fleet_push_total{result="rejected"}')
@@ -415,29 +422,20 @@ case_push_rejected() {
 	t_check "posted once, not retried ($posts)" test "$posts" = 1
 	t_check "metrics: nothing waits" test "$(metric imapguard_fleet_push_queue)" = 0
 	t_jq "the local block stands" '.origin == "auto"' "$(block_of 198.18.82.1/32)"
-	kill "$fake"; wait "$fake" 2>/dev/null
-	kill "$AG"; wait "$AG" 2>/dev/null
-	lab_agent "$CONF" "http://$M/metrics" || t_fail "the agent starts on the real LAPI again"
+	fake_stop
 	igs block del 198.18.82.1 >/dev/null 2>&1
 }
 
 # a JWT the LAPI refuses (401, as an expired one) means one login again
 # and the same alert sent again (tests/lib/fake_lapi.py, mode relogin)
 case_push_relogin() {
-	local fake i n
+	local i n
 	lab_client_addr 198.18.84.1
 	echo relogin >"$FAKE_MODE"
 	: >"$FAKE_MODE.alerts"
 	: >"$FAKE_MODE.logins"
-	ip netns exec "$NS_L" $PY "$ROOT/tests/lib/fake_lapi.py" $CS_IP 8081 "$FAKE_MODE" \
-		>"$LAB_DIR/fake.out" 2>&1 &
-	fake=$!
-	LAB_PIDS+=("$fake")
-	for i in $(seq 50); do grep -q listening "$LAB_DIR/fake.out" && break; sleep 0.1; done
-	kill "$AG"; wait "$AG" 2>/dev/null
-	sed "s|^lapi_url = .*|lapi_url = http://$CS_IP:8081/|" "$CONF" >"$CONF.fake"
-	chmod 600 "$CONF.fake"
-	lab_agent "$CONF.fake" "http://$M/metrics" || t_fail "the agent starts on the fake LAPI"
+	fake_start
+	agent_on_fake || t_fail "the agent starts on the fake LAPI"
 	burst 198.18.84.1
 	for i in $(seq 40); do
 		n=$(metric 'imapguard_fleet_push_total{result="delivered"}')
@@ -449,9 +447,7 @@ case_push_relogin() {
 	t_check "posted with the old token, then the new one" test "$(tr '\n' ' ' <"$FAKE_MODE.alerts")" = \
 		"Bearer fake.jwt.1 Bearer fake.jwt.2 "
 	t_check "metrics: nothing waits" test "$(metric imapguard_fleet_push_queue)" = 0
-	kill "$fake"; wait "$fake" 2>/dev/null
-	kill "$AG"; wait "$AG" 2>/dev/null
-	lab_agent "$CONF" "http://$M/metrics" || t_fail "the agent starts on the real LAPI again"
+	fake_stop
 	igs block del 198.18.84.1 >/dev/null 2>&1
 }
 

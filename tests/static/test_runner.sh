@@ -80,6 +80,8 @@ t_match "without a case every case runs" '^3 passed, 1 failed$' "$OUT"
 run netns/test_cases.sh:b static/test_good
 t_check "several filters run what each selects" test "$RC" = 0
 t_match "...a case of one suite and the other suite whole" '^4 passed, 0 failed$' "$OUT"
+run netns/test_cases.sh:a netns/test_cases.sh:b
+t_match "two cases of one suite run one after the other" '^3 passed, 0 failed$' "$OUT"
 run netns/test_cases.sh:b nosuchtest
 t_check "one filter of several that matches nothing fails the run" test "$RC" != 0
 t_match "...and is named" "no test matches 'nosuchtest'" "$OUT"
