@@ -4,8 +4,8 @@
 # `nft -f` loading the same table, and against `nft -f` loading only the set.
 # Wall time, best and median of 5, in a namespace of the bench's own.
 # Target: imapguard's apply well under a second. An unchanged list is not
-# rewritten on re-apply (its set comment holds a fingerprint); a changed
-# one is replaced whole in the same transaction.
+# rewritten on re-apply (a counter object is named after its fingerprint); a
+# changed one is updated in place, by difference.
 # shellcheck source=tests/lib/lab.sh
 . "$(dirname "$0")/../lib/lab.sh"
 [ "$(id -u)" = 0 ] || { echo "bench_nft_apply: needs root"; exit 1; }

@@ -194,13 +194,52 @@ case_unload() {
 	t_check "and nothing else: someone else's tables are unchanged" test "$(others)" = "$before"
 }
 
+# --- a list that changes keeps its other members listed at every instant:
+# the set is updated in place, never deleted and re-created (the kernel
+# publishes a new set's elements only after the packets already follow the
+# new rules, so a listed source fell through the re-created set) ---
+FLOOD=
+case_relist() {
+	local A=198.18.12.9 i=0 n=0 t_end drops passed
+	lab_client_addr $A
+	conf "[general]" "interfaces = @IF@" "attach = nft" "[allow]" "cidr = 198.18.12.0/24" \
+		"[port 143]" "action = drop"
+	cp "$LAB_DIR/p.conf" "$LAB_DIR/p0.conf"
+	conf "[general]" "interfaces = @IF@" "attach = nft" \
+		"[allow]" "cidr = 198.18.12.0/24, 198.18.13.0/24" "[deny]" "cidr = 198.18.14.0/24" \
+		"[port 143]" "action = drop"
+	cp "$LAB_DIR/p.conf" "$LAB_DIR/p1.conf"
+	t_rc 0 "apply: 143 dropped, 198.18.12.0/24 allow-listed" igs apply "$LAB_DIR/p0.conf"
+	ip netns exec "$NS_C" $PY "$ROOT/tests/lib/synflood.py" $SRV4 143 --src $A \
+		--count 3000000 --seconds 12 >/dev/null &
+	FLOOD=$!
+	t_end=$((SECONDS + 10))
+	while [ $i -lt 120 ] && [ $SECONDS -lt $t_end ]; do # the lists change under the flood
+		igs apply "$LAB_DIR/p$((i % 2)).conf" >/dev/null 2>&1 && n=$((n + 1))
+		i=$((i + 1))
+	done
+	kill "$FLOOD" 2>/dev/null
+	wait "$FLOOD" 2>/dev/null
+	FLOOD=
+	echo "# $n of $i re-applies (allow and deny lists changed each time) under the flood"
+	t_check "every re-apply succeeded" test "$n" = "$i"
+	drops=$(igs stats -j | jq '[.ports[] | select(.port == 143) | .counters[] |
+		select(.verdict == "drop") | .packets] | add // 0')
+	passed=$(igs stats -j | jq '[.ports[] | select(.port == 143) | .counters[] |
+		select(.reason == "allow_list") | .packets] | add // 0')
+	echo "# the allow-listed source: $passed SYNs passed, $drops dropped"
+	t_check "the flood reached the allow list" test "$passed" -gt 1000
+	t_check "not one SYN of the allow-listed source was dropped" test "$drops" = 0
+}
+
 # after each case: no follower, no monitor, nothing of ours loaded, and our
 # table gone even where an operator's chain in it kept unload from it
 case_cleanup() {
 	lab_unfollow # unload refuses while a consumer reads the events
 	[ -n "$MON" ] && { kill "$MON" 2>/dev/null; wait "$MON" 2>/dev/null; MON=; }
+	[ -n "$FLOOD" ] && { kill "$FLOOD" 2>/dev/null; wait "$FLOOD" 2>/dev/null; FLOOD=; }
 	igs unload >/dev/null 2>&1
 	nfts delete table inet imapguard 2>/dev/null
 }
-t_cases golden refused big_deny burst mirror operator_chain unload
+t_cases golden refused big_deny burst mirror operator_chain relist unload
 t_done

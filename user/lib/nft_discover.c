@@ -18,7 +18,6 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
-#include <libnftnl/udata.h>
 
 #include "fault.h"
 #include "log.h"
@@ -76,36 +75,32 @@ int ig_nft_our_set(const char *name)
 	return !strncmp(name, "rate4_p", 7) || !strncmp(name, "rate6_p", 7);
 }
 
+void ig_nft_list_fp_name(char *buf, size_t len, const char *set, uint64_t fp)
+{
+	snprintf(buf, len, "%s_fp_%016llx", set, (unsigned long long)fp);
+}
+
+/* "allow4_fp_" and 16 lower-case hex digits, for each list set */
+static int list_fp_name(const char *name)
+{
+	static const char *const lists[] = { "allow4", "allow6", "deny4", "deny6" };
+
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		size_t n = strlen(lists[i]);
+
+		if (!strncmp(name, lists[i], n) && !strncmp(name + n, "_fp_", 4) &&
+		    strlen(name + n + 4) == 16 && strspn(name + n + 4, "0123456789abcdef") == 16)
+			return 1;
+	}
+	return 0;
+}
+
 int ig_nft_our_counter(const char *name)
 {
 	uint16_t port;
 	int v, r;
 
-	return !ig_nft_counter_parse(name, &port, &v, &r);
-}
-
-static int comment_cb(const struct nftnl_udata *attr, void *data)
-{
-	const char **comment = data;
-
-	if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_COMMENT && nftnl_udata_len(attr) > 1)
-		*comment = nftnl_udata_get(attr);
-	return 0;
-}
-
-/* Remember a set's comment (our list fingerprint), if it has one. */
-static int remember_note(struct ig_nft_existing *ex, const struct nftnl_set *s, const char *name)
-{
-	const char *comment = NULL;
-	uint32_t len = 0;
-	const void *ud = nftnl_set_get_data(s, NFTNL_SET_USERDATA, &len);
-	char note[64];
-
-	if (!ud || nftnl_udata_parse(ud, len, comment_cb, &comment) < 0 || !comment ||
-	    !memchr(comment, 0, len))
-		return 0;
-	snprintf(note, sizeof(note), "%.15s=%.47s", name, comment);
-	return ig_nft_remember(&ex->notes, &ex->nnotes, note);
+	return !ig_nft_counter_parse(name, &port, &v, &r) || list_fp_name(name);
 }
 
 /* One object of a dump: remember it if it is in our table. An object that
@@ -148,7 +143,6 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 			name = nftnl_set_get_str(s, NFTNL_SET_NAME);
 			if (table && name && !strcmp(table, IG_NFT_TABLE)) {
 				err = ig_nft_remember(&ex->sets, &ex->nsets, name);
-				err = err ? err : remember_note(ex, s, name);
 			}
 		}
 		if (s)
@@ -368,7 +362,6 @@ void ig_nft_existing_free(struct ig_nft_existing *ex)
 	free(ex->chains);
 	free(ex->sets);
 	free(ex->objs);
-	free(ex->notes);
 	free(ex->ruled);
 	memset(ex, 0, sizeof(*ex));
 }

@@ -8,6 +8,7 @@
 #define IG_NFT_DISCOVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* What exists in our table now, from a dump. Names are NUL-terminated,
  * at most 63 bytes. */
@@ -19,8 +20,6 @@ struct ig_nft_existing {
 	size_t nsets;
 	char (*objs)[64];
 	size_t nobjs;
-	char (*notes)[64]; /* "SET=COMMENT" of our sets that carry one */
-	size_t nnotes;
 	size_t foreign; /* chains an operator added to our table */
 	char (*ruled)[64]; /* our chains holding at least one rule (IG_NFT_D_RULES) */
 	size_t nruled;
@@ -61,5 +60,11 @@ int ig_nft_has(char (*list)[64], size_t n, const char *name);
  * layout), 0 for an operator's own. */
 int ig_nft_our_set(const char *name);
 int ig_nft_our_counter(const char *name);
+
+/* The name of the counter object that records what list set `set` holds:
+ * "SET_fp_" and `fp` (FNV-1a over its prefixes) as 16 lower-case hex
+ * digits, written into buf (len bytes, truncated as snprintf). See nft.c,
+ * list_set(). */
+void ig_nft_list_fp_name(char *buf, size_t len, const char *set, uint64_t fp);
 
 #endif
