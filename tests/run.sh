@@ -57,7 +57,7 @@ run_one() { # NAME CMD...
 }
 
 run_case() { # LABEL CASE CMD...
-	local name=$1 case=$2 out rc p f s; shift 2
+	local name=$1 case=$2 out rc p f s t0=$SECONDS; shift 2
 	echo "=== $name"
 	out=$(mktemp)
 	T_CASE=$case "$@" 2>&1 | tee "$out" | grep -Ev '^(ok |# ok|1\.\.)' | sed 's/^/  /'
@@ -78,7 +78,8 @@ run_case() { # LABEL CASE CMD...
 		bad "$name: exited with status $rc"
 	fi
 	grep -E '^not ok ' "$out" | sed "s|^|$name: |" >>"$FAILS"
-	echo "    $p passed, $f failed, $s skipped"
+	echo "    $p passed, $f failed, $s skipped, $((SECONDS - t0)) s"
+	echo "$((SECONDS - t0)) $name" >>"$TIMES"
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	rm -f "$out"
 }
@@ -101,8 +102,8 @@ missing() {
 	fail=$((fail + 1))
 }
 
-FAILS=$(mktemp)
-trap 'rm -f "$FAILS"' EXIT
+FAILS=$(mktemp) TIMES=$(mktemp)
+trap 'rm -f "$FAILS" "$TIMES"' EXIT
 
 # the programs are found from their sources, so one that was not built fails
 for src in tests/unit/test_*.c; do
@@ -138,6 +139,10 @@ echo
 if [ -s "$FAILS" ]; then
 	echo "failures:"
 	sed 's/^/  /' "$FAILS"
+fi
+if [ "$(wc -l <"$TIMES")" -gt 5 ]; then # where the suite's time goes (CI allows 20 min)
+	echo "slowest:"
+	sort -rn "$TIMES" | head -5 | sed 's/^\([0-9]*\) \(.*\)/  \2: \1 s/'
 fi
 echo "$skip skipped, $(( $(date +%s) - start )) s"
 echo "$pass passed, $fail failed"
