@@ -100,6 +100,7 @@ struct cli_cmd {
 extern const struct cli_cmd cli_root;
 extern const struct cli_cmd cli_cmd_check, cli_cmd_apply, cli_cmd_diff, cli_cmd_status,
 	cli_cmd_stats, cli_cmd_block, cli_cmd_grant, cli_cmd_lookup, cli_cmd_events, cli_cmd_unload;
+extern const struct cli_cmd cli_cmd_block_list; /* a subcommand of block */
 
 /* Run the command argv names (argv[0] is the program): select commands and
  * subcommands by unambiguous prefix, parse their options (global ones
@@ -146,6 +147,13 @@ json_object *cli_policy_diff(struct cli *cli, const struct ig_policy *pol);
 int cli_diff_changes(json_object *diff);
 /* The diff for people: one line a change, "+ ", "- " or "~ " first. */
 void cli_diff_print(json_object *diff);
+
+/* status: the agent (agent_status.c) as the system shows it: {"running",
+ * "pid" (null unless running), "listeners" (["ADDR:PORT"] it listens on),
+ * "state_file", "state_written_unix" and "state_age_seconds" (null before
+ * the first write)}. _print: one "agent:" line. */
+json_object *cli_agent_status(const struct ig_handle *h);
+void cli_agent_status_print(const struct ig_handle *h);
 
 /* Print a JSON document on one line and free it. */
 void cli_json_print(json_object *o);
