@@ -138,9 +138,9 @@ const struct cli_cmd cli_cmd_apply = {
 	       "\"generation\", \"fresh\", \"attach\", \"monitor\", \"changed\"}, \"changed\"\n"
 	       "as 'apply --dry-run -j' gives it, read just before the apply.\n"
 	       "\n"
-	       "--dry-run compares FILE (\"-\": standard input) with the policy in force\n"
-	       "and prints what would change: settings, interfaces, each port's rule,\n"
-	       "allow and deny entries (\"+\" added, \"-\" removed, \"~\" changed).",
+	       "With --dry-run, compare FILE (\"-\": standard input) with the policy in\n"
+	       "force and print what would change: settings, interfaces, each port's\n"
+	       "rule, allow and deny entries (\"+\" added, \"-\" removed, \"~\" changed).",
 	.operands = "FILE",
 	.min_operands = 1,
 	.max_operands = 1,
