@@ -129,7 +129,7 @@ static void ifaces_diff(struct part *p, const struct ig_handle *h, const struct 
 	int j;
 
 	for (uint32_t i = 0; i < n; i++) {
-		for (j = 0; j < pol->n_ifaces && strcmp(cur[i].name, pol->ifaces[j]); j++)
+		for (j = 0; j < pol->n_ifaces && strcmp(cur[i].name, pol->ifaces[j]) != 0; j++)
 			;
 		if (j == pol->n_ifaces)
 			json_object_array_add(p->removed, json_object_new_string(cur[i].name));
@@ -141,7 +141,7 @@ static void ifaces_diff(struct part *p, const struct ig_handle *h, const struct 
 	for (j = 0; j < pol->n_ifaces; j++) {
 		uint32_t i;
 
-		for (i = 0; i < n && strcmp(cur[i].name, pol->ifaces[j]); i++)
+		for (i = 0; i < n && strcmp(cur[i].name, pol->ifaces[j]) != 0; i++)
 			;
 		if (i == n)
 			json_object_array_add(p->added, json_object_new_string(pol->ifaces[j]));

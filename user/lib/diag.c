@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,18 +25,18 @@ static void entry_free(struct ig_diag_entry *e)
 	free(e->text);
 }
 
-/* Grow both arrays by one; 0, or -1 when memory runs out. */
+/* Room for one more message in both arrays: 0, or -ENOMEM. */
 static int grow(struct ig_diag *d)
 {
 	char **msgs = realloc(d->msgs, (size_t)(d->n + 1) * sizeof(*d->msgs));
 	struct ig_diag_entry *ents;
 
 	if (!msgs)
-		return -1;
+		return -ENOMEM;
 	d->msgs = msgs;
 	ents = realloc(d->entries, (size_t)(d->n + 1) * sizeof(*d->entries));
 	if (!ents)
-		return -1;
+		return -ENOMEM;
 	d->entries = ents;
 	return 0;
 }
