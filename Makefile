@@ -9,6 +9,9 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 V        ?= 0
+# where bash-completion looks for completions (read only by `make install`)
+BASHCOMPDIR ?= $(or $(shell pkg-config --variable=completionsdir bash-completion \
+		   2>/dev/null),/usr/share/bash-completion/completions)
 Q        := $(if $(filter 1,$(V)),,@)
 
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
@@ -79,6 +82,8 @@ install: all
 	install -d $(DESTDIR)/etc/imapguard
 	@# 0600: a policy may hold the api_key and grants_token inline
 	install -m 0600 scripts/imapguard.conf.example $(DESTDIR)/etc/imapguard/imapguard.conf.example
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 scripts/bash-completion/imapguard $(DESTDIR)$(BASHCOMPDIR)/imapguard
 
 clean:
 	rm -rf $(BUILD)

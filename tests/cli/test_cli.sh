@@ -5,6 +5,7 @@
 . "$(dirname "$0")/../lib/lab.sh"
 
 GOOD=$(mktemp) BAD=$(mktemp)
+export BADF=$BAD
 trap 'rm -f "$GOOD" "$BAD"' EXIT
 
 printf '[general]\ninterfaces = lo\n[port 143]\naction = drop\n' >"$GOOD"
@@ -25,6 +26,11 @@ case_usage() {
 		"bpf_timer \\(Linux 5\\.15\\)" "$T_OUT"
 	t_absent "...and this kernel has every required one" "MISSING" echo "$T_OUT"
 	t_rc 2 "relative --pin-path: exit 2" "$IG" --pin-path rel/dir status
+	t_rc 0 "-V exits 0" "$IG" -V
+	t_match "...printing the version, as --version does" "^imapguard .* \\(schema [0-9]+\\)" "$T_OUT"
+	t_rc 0 "--help" "$IG" --help
+	t_match "...lists -V, --version among the options" "^  -V, --version " "$T_OUT"
+	t_match "...and exit code 3, ran and found something" "3 ran and found something" "$T_OUT"
 
 }
 
@@ -33,12 +39,14 @@ case_commands() {
 	# every command and subcommand, with the options its --help must name
 	# (every leaf also names the global -j/--json)
 	declare -A HELP_OPTS=(
-		[check]="" [apply]="" [status]="" [stats]="" [lookup]="--port" [events]="--no-kill"
-		[unload]="--force" [block]="add del list" [block add]="--ttl DURATION --reason TEXT"
-		[block del]="" [block list]="--all" [grant]="add del list"
+		[check]="" [apply]="--dry-run" [diff]="" [status]="" [stats]="" [lookup]="--port"
+		[events]="--no-kill" [unload]="--force" [block]="add del list"
+		[block add]="--ttl DURATION --reason TEXT" [block del]=""
+		[block list]="--all --origin ORIGIN --reason REASON --prefix CIDR --port PORT --sort KEY"
+		[grant]="add del list"
 		[grant add]="--user NAME --ttl DURATION --reason TEXT" [grant del]="--user NAME" [grant list]=""
 	)
-	for cmd in check apply status stats lookup events unload block "block add" "block del" \
+	for cmd in check apply diff status stats lookup events unload block "block add" "block del" \
 		"block list" grant "grant add" "grant del" "grant list"; do
 		# shellcheck disable=SC2086 # the command path is words
 		t_rc 0 "$cmd --help: exit 0" "$IG" --pin-path /nonexistent/ig $cmd --help
@@ -116,8 +124,8 @@ case_secrets() {
 		>"$SEC/inline.conf"
 	chmod 0644 "$SEC/inline.conf"
 	t_rc 0 "check: an inline api_key in a 0644 file is valid" "$IG" check "$SEC/inline.conf"
-	t_match "...with a warning naming FILE:LINE and the mode" \
-		"warning: $SEC/inline.conf:6: a secret is given inline but the file is readable by group or others \\(mode 0644\\)" \
+	t_match "...with a warning naming FILE:LINE and the mode, as compilers write it" \
+		"^$SEC/inline.conf:6: warning: a secret is given inline but the file is readable by group or others \\(mode 0644\\)" \
 		"$T_OUT"
 	chmod 0600 "$SEC/inline.conf"
 	t_rc 0 "check: the same file at 0600" "$IG" check "$SEC/inline.conf"
@@ -142,7 +150,7 @@ case_secrets() {
 	chmod 0600 "$SEC/key"
 	t_rc 0 "check: [auth] with policy_listen = off is valid" "$IG" check "$SEC/off.conf"
 	t_match "...with a warning naming what does nothing, every [auth] setting but the key" \
-		"policy_listen = off: .*\\(fail_burst, spray_users, user_fail_burst, tarpit, require_grant, require_tls, block, block_max\\) do nothing" \
+		"^$SEC/off.conf:8: warning: \\[auth\\] is on but policy_listen = off: .*\\(fail_burst, spray_users, user_fail_burst, tarpit, require_grant, require_tls, block, block_max\\) do nothing" \
 		"$T_OUT"
 	printf '[general]\ninterfaces = lo\n[port 143]\naction = drop\n[auth]\napi_key_file = %s\n[agent]\npolicy_listen = 198.18.0.1:9744\n' \
 		"$SEC/key" >"$SEC/far.conf"
@@ -151,9 +159,63 @@ case_secrets() {
 		"beyond loopback.*the secrets \\(grants_token, api_key\\)" "$T_OUT"
 	printf '[general]\ninterfaces = lo\n' >"$SEC/noport.conf"
 	t_rc 0 "check: a policy without a port is valid" "$IG" check "$SEC/noport.conf"
-	t_match "...with a warning naming the section, as the table writes it" \
-		"no \\[port N\\] section, so nothing is policed" "$T_OUT"
+	t_match "...with a warning naming the section, as the table writes it (no line: the file)" \
+		"^$SEC/noport.conf: warning: no \\[port N\\] section, so nothing is policed" "$T_OUT"
 	rm -rf "$SEC"
+}
+
+# --- check: warnings in the compilers' form, standard input, a BOM, a
+# directory, and -j diagnostics as objects ---
+case_check_more() {
+	local D
+	D=$(mktemp -d)
+	export D # for jq's $ENV
+	printf '[general]\ninterfaces = lo\ndefault = deny\n[port 143]\naction = drop\n[deny]\ncidr = 0.0.0.0/0\ncidr = ::/0, 198.18.5.0/24\n[allow]\n[agent]\nmetrics_listen = 0.0.0.0:9743\npolicy_listen = [::]:9744\n' \
+		>"$D/warn.conf"
+	t_rc 0 "check: a policy with slips is valid (exit 0)" "$IG" check "$D/warn.conf"
+	t_match "...warns of a deny entry of 0.0.0.0/0, at its line" \
+		"^$D/warn.conf:7: warning: deny cidr 0.0.0.0/0 refuses every IPv4 source" "$T_OUT"
+	t_match "...and of ::/0" "^$D/warn.conf:8: warning: deny cidr ::/0 refuses every IPv6 source" "$T_OUT"
+	t_match "...of default = deny with an empty allow list, at the default line" \
+		"^$D/warn.conf:3: warning: default = deny with an empty allow list" "$T_OUT"
+	t_match "...of metrics_listen on the wildcard address" \
+		"^$D/warn.conf:11: warning: metrics_listen = 0.0.0.0:9743 listens on every address" "$T_OUT"
+	t_match "...of policy_listen on the IPv6 wildcard" \
+		"^$D/warn.conf:12: warning: policy_listen = \[::\]:9744 listens on every address" "$T_OUT"
+	printf '[general]\ninterfaces = lo\n[port 143]\naction = drop\n[allow]\ncidr = 198.18.5.0/24\n[deny]\ncidr = 198.18.6.0/24\ncidr = 198.18.5.0/24\n' \
+		>"$D/both.conf"
+	t_rc 0 "check: a CIDR on both lists is valid" "$IG" check "$D/both.conf"
+	t_match "...with a warning at the deny line, naming the allow line" \
+		"^$D/both.conf:9: warning: 198.18.5.0/24 is on both lists \(allow on line 6\)" "$T_OUT"
+	t_absent "...and none for the entry on one list" "198.18.6.0/24" "$IG" check "$D/both.conf"
+	t_rc 0 "check: the good policy" "$IG" check "$GOOD"
+	t_absent "...warns of nothing" "warning" "$IG" check "$GOOD"
+	T_OUT=$("$IG" check -j "$D/both.conf" 2>/dev/null)
+	t_jq "check -j: warnings as objects with file, line, message" '.valid and (.errors == []) and
+		.warnings == [{"file": ($ENV.D + "/both.conf"), "line": 9, "message": "198.18.5.0/24 is on both lists (allow on line 6): the allow list wins, so this deny entry does nothing"}]' "$T_OUT"
+	T_OUT=$("$IG" check -j "$BAD" 2>/dev/null)
+	t_jq "check -j: errors as objects with file, line, message" '.valid == false and
+		(.errors | length) == 2 and (.errors[0] | .file == $ENV.BADF and .line == 4 and
+		(.message | test("action must be"))) and (.errors[1].line == 6)' "$T_OUT"
+	T_OUT=$("$IG" check -j /nonexistent.conf 2>/dev/null)
+	t_jq "check -j: a message about the whole file has line null" \
+		'.errors[0] | .file == "/nonexistent.conf" and .line == null' "$T_OUT"
+
+	printf '\357\273\277[general]\ninterfaces = lo\n[port 143]\naction = drop\n' >"$D/bom.conf"
+	t_rc 0 "check: a UTF-8 BOM before [general] is accepted" "$IG" check "$D/bom.conf"
+	t_match "...and the file is ok" "^$D/bom.conf: ok \(1 interface, 1 port" "$T_OUT"
+	printf '[general]\n\357\273\277interfaces = lo\n[port 143]\naction = drop\n' >"$D/bom2.conf"
+	t_rc 2 "check: a BOM anywhere but the start is still an error" "$IG" check "$D/bom2.conf"
+	t_rc 0 "check - reads standard input" sh -c "'$IG' check - <'$GOOD'"
+	t_match "...naming it <stdin>" "^<stdin>: ok \(1 interface, 1 port" "$T_OUT"
+	t_rc 2 "check - with a bad policy on standard input: exit 2" sh -c "'$IG' check - <'$BAD'"
+	t_match "...errors name <stdin>:LINE" "^<stdin>:4: .*action" "$T_OUT"
+	t_rc 0 "check - warns on standard input too" sh -c "'$IG' check - <'$D/both.conf'"
+	t_match "...as <stdin>:LINE: warning:" "^<stdin>:9: warning: 198.18.5.0/24 is on both lists" "$T_OUT"
+	t_rc 2 "check DIR: exit 2" "$IG" check "$D"
+	t_match "...saying it is a directory" "^$D: is a directory" "$T_OUT"
+	t_refute "...not that it is empty" grep -q "empty policy" <<<"$T_OUT"
+	rm -rf "$D"
 }
 
 # --- bad operands and options: exit 2 before anything is opened ---
@@ -394,6 +456,188 @@ case_loaded() {
 	t_match "and says nothing was loaded" "nothing loaded" "$T_OUT"
 }
 
+# --- apply --dry-run and diff: what would change against the pins, exit 0
+# nothing or 3 something; nothing changes. apply -j: generation, changes ---
+case_dry_run() {
+	local Q G
+	lab || return
+	export LAB_IF PIN # for jq's $ENV
+	write_policy
+	t_rc 3 "diff with nothing loaded: exit 3 (everything would be new)" igs diff "$LAB_DIR/p.conf"
+	t_match "...listing the interface, ports and list entries as added" \
+		"^\+ interface $LAB_IF.*\+ port 143: drop.*\+ port 110: ratelimit 5/1m.*\+ list entry 198.18.66.0/24: deny" \
+		"$(echo $T_OUT)"
+	t_refute "...and loads nothing" test -e "$PIN/ig_meta"
+	T_OUT=$(igs apply -j "$LAB_DIR/p.conf")
+	t_jq "apply -j: generation, fresh, and what changed" '.generation == 1 and .fresh and
+		.attach == "xdp" and (.monitor | not) and (.changed.loaded | not) and
+		.changed.interfaces.added == [$ENV.LAB_IF] and
+		(.changed.ports.added | map(.port)) == [143, 110] and
+		.changed.lists.added == [{"prefix": "198.18.66.0/24", "lists": "deny"}]' "$T_OUT"
+	t_rc 0 "apply --dry-run of the policy in force: exit 0" igs apply --dry-run "$LAB_DIR/p.conf"
+	t_match "...saying nothing would change" "^nothing would change$" "$T_OUT"
+	t_rc 0 "diff - (standard input) of the same text: exit 3, the path alone differs" \
+		sh -c "ip netns exec '$NS_S' '$IG' --pin-path '$PIN' diff -j - <'$LAB_DIR/p.conf' >'$LAB_DIR/d.json'; test \$? = 3"
+	t_jq "...the one change is the policy's path" '.changes == 1 and .settings[0].name == "policy" and
+		.settings[0].to == "<stdin>"' "$(cat "$LAB_DIR/d.json")"
+	t_rc 2 "apply - (not a dry run): exit 2" igs apply - <"$LAB_DIR/p.conf"
+	Q=$LAB_DIR/q.conf
+	lab_policy "$Q" <<'EOF2'
+[general]
+interfaces = @IF@
+mode = monitor
+[allow]
+cidr = 198.18.10.0/24, 198.18.66.0/25
+[deny]
+cidr = 198.18.66.0/24, 2001:db8:66::/48
+[port 143]
+action = ratelimit
+rate = 10/1m
+[port 993]
+action = allow
+burst = 20/1m
+EOF2
+	t_rc 3 "apply --dry-run of a changed policy: exit 3" igs apply --dry-run "$Q"
+	t_match "...a setting changed" "^~ mode: enforce -> monitor$" "$T_OUT"
+	t_match "...a port added, with its rule" "^\+ port 993: allow burst 20/1m block 10m\.\.1d$" "$T_OUT"
+	t_match "...a port removed" "^- port 110: ratelimit 5/1m$" "$T_OUT"
+	t_match "...a port's action changed" "^~ port 143: drop -> ratelimit 10/1m$" "$T_OUT"
+	t_match "...list entries added, with their lists" "^\+ list entry 198.18.10.0/24: allow$" "$T_OUT"
+	t_match "...an entry inside a deny range on both" "^\+ list entry 198.18.66.0/25: allow\+deny$" "$T_OUT"
+	t_match "...and an IPv6 entry" "^\+ list entry 2001:db8:66::/48: deny$" "$T_OUT"
+	t_match "...and how many" "^8 changes would be applied \(nothing was: dry run\)$" "$T_OUT"
+	t_rc 3 "diff is apply --dry-run" igs diff -j "$Q"
+	t_jq "...its -j" '.loaded and .generation == 1 and .changes == 8 and
+		.ports.changed == [{"port": 143, "from": "drop", "to": "ratelimit 10/1m"}] and
+		.ports.removed == [{"port": 110, "rule": "ratelimit 5/1m"}] and
+		(.settings | map(.name)) == ["policy", "mode"]' "$T_OUT"
+	t_jq "the dry runs changed nothing: generation 1, the old ports" \
+		'.generation == 1 and .mode == "enforce" and (.ports | map(.port)) == [143, 110]' \
+		"$(igs status -j)"
+	t_rc 2 "apply --dry-run of a bad policy: exit 2" igs apply --dry-run "$BAD"
+	T_OUT=$(igs apply -j "$Q")
+	t_jq "apply -j of the changed policy: generation 2 and the same changes" \
+		'.generation == 2 and (.fresh | not) and .monitor and .changed.changes == 8' "$T_OUT"
+	t_rc 0 "diff after it: nothing would change" igs diff "$Q"
+	sed "s/^interfaces = .*/interfaces = $LAB_IF, lo/" "$Q" >"$LAB_DIR/r.conf"
+	t_rc 3 "diff with an interface added: exit 3" igs diff "$LAB_DIR/r.conf"
+	t_match "...naming it" "^\+ interface lo$" "$T_OUT"
+	G=$(igs -j status | jq .generation)
+	t_check "...and nothing was applied (generation $G)" test "$G" = 2
+}
+
+# --- -j on the commands that change state ---
+case_changes_json() {
+	lab || return
+	export PIN # for jq's $ENV
+	write_policy
+	igs apply "$LAB_DIR/p.conf" >/dev/null 2>&1
+	t_jq "block add -j" '.prefix == "198.18.7.0/24" and (.permanent | not) and .ttl_seconds == 600 and
+		.note == "n" and .sessions_ended == 0 and .nftables_followed' \
+		"$(igs block add 198.18.7.0/24 --ttl 10m --reason n -j)"
+	t_jq "block add -j permanent" '.permanent and .ttl_seconds == null' "$(igs -j block add 2001:db8:7::/48)"
+	t_jq "block del -j" '.prefix == "198.18.7.0/24" and .unblocked' "$(igs block del 198.18.7.0/24 -j)"
+	t_jq "grant add -j of a user" '.kind == "user" and .user == "bob" and .granted and .ttl_seconds == 3600' \
+		"$(igs grant add --user bob --ttl 1h -j)"
+	t_jq "grant add -j of a source" '.kind == "source" and .source == "198.18.3.0/24" and .granted and
+		.nftables_followed' "$(igs grant add 198.18.3.0/24 --ttl 1h -j)"
+	t_jq "grant del -j" '.kind == "user" and .user == "bob" and .revoked' "$(igs grant del --user bob -j)"
+	t_jq "unload -j" '.unloaded and .pin_path == $ENV.PIN' "$(igs unload -j)"
+	t_jq "unload -j again: nothing was loaded" '.unloaded == false' "$(igs unload -j)"
+}
+
+# --- block list: filters, sorting, human durations, absolute expiry ---
+case_block_list() {
+	local B
+	lab || return
+	write_policy
+	igs apply "$LAB_DIR/p.conf" >/dev/null 2>&1
+	igs block add 198.18.7.0/24 --ttl 1h --reason a >/dev/null
+	igs block add 198.18.9.9 --ttl 599s >/dev/null
+	igs block add 198.19.1.0/24 --ttl 90062s >/dev/null
+	igs block add 2001:db8:7::/48 >/dev/null
+	t_rc 0 "block list" igs block list
+	t_match "...the time left as people read it (9m59s, not 599s)" "^198.18.9.9/32 +manual +manual +9m5[89]s " "$T_OUT"
+	t_match "...a day or more with its days" "^198.19.1.0/24 .* 1d1h1m[12]s " "$T_OUT"
+	t_match "...permanent" "^2001:db8:7::/48 .* permanent " "$T_OUT"
+	t_match "...sorted by prefix by default" "198.18.7.0/24.*198.18.9.9/32.*198.19.1.0/24.*2001:db8:7::/48" \
+		"$(echo $T_OUT)"
+	NOW=$(date +%s)
+	export NOW # for jq's $ENV
+	B=$(igs block list -j)
+	t_jq "block list -j: the absolute expiry" '.blocks[] | select(.prefix == "198.18.9.9/32") |
+		(.expires_unix - ($ENV.NOW | tonumber)) >= 597 and (.expires_unix - ($ENV.NOW | tonumber)) <= 600 and
+		(.expires | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")) and
+		(.expires | fromdateiso8601) == .expires_unix' "$B"
+	t_jq "...none for a permanent block" '.blocks[] | select(.prefix == "2001:db8:7::/48") |
+		.expires == null and .expires_unix == null' "$B"
+	t_jq "--prefix CIDR: blocks inside the range" '(.blocks | map(.prefix)) == ["198.18.7.0/24", "198.18.9.9/32"]' \
+		"$(igs block list --prefix 198.18.0.0/16 -j)"
+	t_jq "--prefix of the range itself includes it" '(.blocks | map(.prefix)) == ["198.18.7.0/24"]' \
+		"$(igs block list --prefix 198.18.7.0/24 -j)"
+	t_jq "--prefix IPv6" '(.blocks | map(.prefix)) == ["2001:db8:7::/48"]' \
+		"$(igs block list --prefix 2001:db8::/32 -j)"
+	t_rc 2 "--prefix with host bits: exit 2" igs block list --prefix 198.18.0.1/16
+	t_jq "--sort left: soonest first, permanent last" \
+		'(.blocks | map(.prefix)) == ["198.18.9.9/32", "198.18.7.0/24", "198.19.1.0/24", "2001:db8:7::/48"]' \
+		"$(igs block list --sort left -j)"
+	t_rc 2 "--sort of no key: exit 2" igs block list --sort size
+	t_match "...naming the keys" "sort is one of prefix, left, age, count, origin, reason, not 'size'" "$T_OUT"
+	t_jq "--origin manual: all four" '.blocks | length == 4' "$(igs block list --origin manual -j)"
+	t_jq "--origin auto: none" '.blocks == []' "$(igs block list --origin auto -j)"
+	t_jq "--reason manual: all four" '.blocks | length == 4' "$(igs block list --reason manual -j)"
+	t_jq "--reason spray: none" '.blocks == []' "$(igs block list --reason spray -j)"
+	t_rc 2 "--origin of no origin: exit 2" igs block list --origin robot
+	t_match "...naming the origins" "origin is manual, auto, auth or fleet, not 'robot'" "$T_OUT"
+	t_rc 2 "--reason of no reason: exit 2" igs block list --reason anger
+	t_jq "--port 993: none (manual blocks name no port)" '.blocks == []' "$(igs block list --port 993 -j)"
+	t_rc 2 "--port 0: exit 2" igs block list --port 0
+	t_jq "filters combine: --origin manual --prefix 198.19.0.0/16" '(.blocks | map(.prefix)) == ["198.19.1.0/24"]' \
+		"$(igs block list --origin manual --prefix 198.19.0.0/16 -j)"
+}
+
+# --- status: the agent, and the nftables mirror ---
+case_status_agent() {
+	local S
+	lab || return
+	mkdir -p "$LAB_DIR/state"
+	lab_policy "$LAB_DIR/a.conf" <<EOF2
+[general]
+interfaces = @IF@
+[port 143]
+action = drop
+[agent]
+metrics_listen = 127.0.0.1:9743
+state_dir = $LAB_DIR/state
+EOF2
+	igs apply "$LAB_DIR/a.conf" >/dev/null 2>&1
+	t_rc 0 "status without the agent" igs status
+	t_match "...says it is not running" "^agent: +imapguardd NOT RUNNING; no state written yet \($LAB_DIR/state/state.json\)" "$T_OUT"
+	t_match "...and shows the nftables mirror" "^nftables: +table inet imapguard present \(the mirror\)$" "$T_OUT"
+	t_jq "status -j: agent not running" '.agent.running == false and .agent.pid == null and
+		.agent.listeners == [] and .agent.state_written_unix == null and
+		.nftables.role == "mirror" and .nftables.state == "present" and .nftables.missing == null' \
+		"$(igs status -j)"
+	if ! lab_agent "$LAB_DIR/a.conf" http://127.0.0.1:9743/metrics; then
+		t_fail "imapguardd started"; return
+	fi
+	S=$(igs status -j)
+	t_jq "status -j with the agent: running, its pid, listeners, the state write" \
+		".agent.running and .agent.pid == $AG and .agent.listeners == [\"127.0.0.1:9743\"] and
+		.agent.state_written_unix > 0 and .agent.state_age_seconds >= 0" "$S"
+	t_rc 0 "status with the agent" igs status
+	t_match "...says so, with its listener and state write" \
+		"^agent: +imapguardd running \(pid $AG\), listening on 127.0.0.1:9743; state written [0-9]+s ago" "$T_OUT"
+	kill "$AG"; wait "$AG" 2>/dev/null
+	ip netns exec "$NS_S" nft delete table inet imapguard
+	t_jq "status -j: the mirror missing, saying what" '.nftables.state == "MISSING" and
+		(.nftables.missing | test("table inet imapguard"))' "$(igs status -j)"
+	sed 's/^\[general\]/[general]\nnft_mirror = no/' "$LAB_DIR/a.conf" >"$LAB_DIR/nm.conf"
+	igs apply "$LAB_DIR/nm.conf" >/dev/null 2>&1
+	t_match "status: no mirror when nft_mirror = no" "^nftables: +no mirror \(nft_mirror = no\)$" "$(igs status)"
+}
+
 case_cleanup() { [ -n "$LAB_IS_UP" ] && igs unload >/dev/null 2>&1; }
-t_cases usage commands secrets bad_input unloaded loaded
+t_cases usage commands secrets check_more bad_input unloaded loaded dry_run changes_json block_list \
+	status_agent
 t_done

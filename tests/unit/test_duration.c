@@ -85,12 +85,30 @@ static void test_rates(void **state)
 	assert_int_equal(ig_rate_parse("5/1x", &n, &iv), -EINVAL);
 }
 
+/* the time left as block list shows it: every non-zero unit, not 599s */
+static void test_human(void **state)
+{
+	static const struct {
+		uint64_t secs;
+		const char *want;
+	} cases[] = { { 599, "9m59s" }, { 0, "0s" },	  { 59, "59s" }, { 3600, "1h" },
+		      { 90061, "1d1h1m1s" }, { 86400 + 59, "1d59s" }, { 2 * 86400, "2d" } };
+	char buf[32], tiny[4];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(ig_duration_human(cases[i].secs, buf, sizeof(buf)), cases[i].want);
+	/* cut short, never past the buffer */
+	assert_string_equal(ig_duration_human(90061, tiny, sizeof(tiny)), "1d1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_bad_durations),
 		cmocka_unit_test(test_rates),
+		cmocka_unit_test(test_human),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -859,6 +859,48 @@ static void test_key_names(void **state)
 	assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
 }
 
+/* What warnings and check -j need: the line of each key and list entry,
+ * a diagnostic in its parts; a BOM skipped, a directory refused as one. */
+static void test_lines_and_parts(void **state)
+{
+	struct ig_policy pol;
+	struct ig_diag d;
+
+	(void)state;
+	assert_int_equal(load("\xef\xbb\xbf" GEN "default = deny\n[port 143]\naction = drop\n"
+			      "[allow]\ncidr = 198.18.1.0/24\ncidr = 198.18.2.0/24, 198.18.3.0/24\n"
+			      "[agent]\npolicy_listen = off\n",
+			      &pol, &d),
+			 0);
+	assert_int_equal(ig_policy_key_line(&pol, "general", "interfaces"), 0); /* a list */
+	assert_int_equal(ig_policy_key_line(&pol, "general", "default"), 3);
+	assert_int_equal(ig_policy_key_line(&pol, "agent", "policy_listen"), 10);
+	assert_int_equal(ig_policy_key_line(&pol, "agent", "metrics_listen"), 0);
+	assert_int_equal(ig_policy_key_line(&pol, "port", "action"), 0); /* per port */
+	assert_int_equal(pol.allow.n, 3);
+	assert_int_equal(pol.allow.lines[0], 7);
+	assert_int_equal(pol.allow.lines[1], 8);
+	assert_int_equal(pol.allow.lines[2], 8);
+	ig_policy_free(&pol);
+	assert_null(pol.allow.lines);
+
+	assert_int_not_equal(load(GEN "[port 143]\naction = dorp\n", &pol, &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.entries[0].file, path);
+	assert_int_equal(d.entries[0].line, 4);
+	assert_non_null(strstr(d.entries[0].text, "action must be"));
+	assert_non_null(strstr(d.msgs[0], ":4: action must be"));
+	ig_diag_free(&d);
+	ig_policy_free(&pol);
+
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(ig_policy_load("/tmp", &pol, &d), -EISDIR);
+	assert_int_equal(d.entries[0].line, 0);
+	assert_string_equal(d.entries[0].text, "is a directory; name the policy file in it");
+	ig_diag_free(&d);
+	ig_policy_free(&pol);
+}
+
 int main(void)
 {
 	const struct CMUnitTest fixed[] = {
@@ -880,6 +922,7 @@ int main(void)
 		cmocka_unit_test(test_crowdsec_rejects),
 		cmocka_unit_test(test_readme_reference),
 		cmocka_unit_test(test_key_names),
+		cmocka_unit_test(test_lines_and_parts),
 	};
 	/* the fixed tests, then one per bad file: counted, not written down,
 	 * so adding a test cannot overwrite the first reject */

@@ -21,6 +21,7 @@ struct ig_policy;
 #define EXIT_OK 0
 #define EXIT_FAIL 1  /* the operation failed; nothing or partial was done */
 #define EXIT_USAGE 2 /* bad usage or bad input; nothing on the host changed */
+#define EXIT_FOUND 3 /* ran, and found something (apply --dry-run: a change) */
 
 /* The global options' values (main.c's table fills them). */
 struct cli {
@@ -97,8 +98,9 @@ struct cli_cmd {
 
 /* The command tree: imapguard itself, its global options and commands. */
 extern const struct cli_cmd cli_root;
-extern const struct cli_cmd cli_cmd_check, cli_cmd_apply, cli_cmd_status, cli_cmd_stats,
-	cli_cmd_block, cli_cmd_grant, cli_cmd_lookup, cli_cmd_events, cli_cmd_unload;
+extern const struct cli_cmd cli_cmd_check, cli_cmd_apply, cli_cmd_diff, cli_cmd_status,
+	cli_cmd_stats, cli_cmd_block, cli_cmd_grant, cli_cmd_lookup, cli_cmd_events, cli_cmd_unload;
+extern const struct cli_cmd cli_cmd_block_list; /* a subcommand of block */
 
 /* Run the command argv names (argv[0] is the program): select commands and
  * subcommands by unambiguous prefix, parse their options (global ones
@@ -112,9 +114,11 @@ int cli_dispatch(struct cli *cli, int argc, char **argv);
 void cli_print_synopsis(FILE *out, const char *path, const struct cli_cmd *cmd);
 void cli_print_help(FILE *out, const char *path, const struct cli_cmd *cmd);
 
-/* check and apply: parse the policy FILE, print its diagnostics (as JSON
- * for `check -j`), warn about settings that leave it open. EXIT_OK with
- * *pol filled (the caller frees it), or EXIT_USAGE when it is invalid. */
+/* check and apply: parse the policy FILE ("-": standard input, called
+ * "<stdin>"), print its errors and warnings on stderr (and as JSON on
+ * stdout for `check -j`: {"valid", "errors", "warnings"}, each a list of
+ * {"file", "line", "message"}). EXIT_OK with *pol filled (the caller
+ * frees it), or EXIT_USAGE when it is invalid. */
 int cli_load_policy(struct cli *cli, const char *path, int check, struct ig_policy *pol);
 
 /* Open the loaded instance for reading; prints why not and returns an exit
@@ -127,6 +131,29 @@ int cli_open_error(struct cli *cli, int err);
  * [crowdsec]. _print: one "fleet:" line, or nothing. */
 json_object *cli_fleet_status(const struct ig_handle *h);
 void cli_fleet_status_print(const struct ig_handle *h);
+
+/*
+ * What applying `pol` would change against the pins under cli->pin
+ * (policy_diff.c): {"loaded", "generation" (null when nothing is loaded),
+ * "changes" (how many), "settings": [{"name", "from", "to"}],
+ * "interfaces", "ports", "lists": {"added", "removed", "changed"}}, where
+ * interfaces are names, ports {"port", "rule"}, list entries {"prefix",
+ * "lists"} ("allow", "deny", "allow+deny": an entry's own list and those
+ * of the entries containing it) and a change {ID, "from", "to"}. NULL
+ * after an error it printed (the pins cannot be read: EXIT_FAIL).
+ */
+json_object *cli_policy_diff(struct cli *cli, const struct ig_policy *pol);
+/* The diff's "changes": 0 when nothing would change. */
+int cli_diff_changes(json_object *diff);
+/* The diff for people: one line a change, "+ ", "- " or "~ " first. */
+void cli_diff_print(json_object *diff);
+
+/* status: the agent (agent_status.c) as the system shows it: {"running",
+ * "pid" (null unless running), "listeners" (["ADDR:PORT"] it listens on),
+ * "state_file", "state_written_unix" and "state_age_seconds" (null before
+ * the first write)}. _print: one "agent:" line. */
+json_object *cli_agent_status(const struct ig_handle *h);
+void cli_agent_status_print(const struct ig_handle *h);
 
 /* Print a JSON document on one line and free it. */
 void cli_json_print(json_object *o);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* block add | del | list */
+/* block add | del (block list: block_list.c) */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,6 +60,19 @@ static int block_add(struct cli *cli, void *args, int argc, char **argv)
 	if (ig_block_kill_sessions(&h, &p, &killed))
 		ig_warn("could not end the open sessions of %s", ig_prefix_str(&p, buf));
 	ig_handle_close(&h);
+	if (cli->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "prefix", json_object_new_string(ig_prefix_str(&p, buf)));
+		json_object_object_add(o, "permanent", json_object_new_boolean(!ttl));
+		json_object_object_add(o, "ttl_seconds", ttl ? json_object_new_int64(
+			(int64_t)(ttl / IG_NSEC_PER_SEC)) : NULL);
+		json_object_object_add(o, "note", json_object_new_string(note ? note : ""));
+		json_object_object_add(o, "sessions_ended", json_object_new_int(killed));
+		json_object_object_add(o, "nftables_followed", json_object_new_boolean(!nft_failed));
+		cli_json_print(o);
+		return nft_failed ? EXIT_FAIL : EXIT_OK;
+	}
 	printf("blocked %s %s%s", ig_prefix_str(&p, buf), ttl ? "for " : "permanently",
 	       ttl ? ig_duration_str(ttl, d, sizeof(d)) : "");
 	if (killed > 0)
@@ -95,89 +108,17 @@ static int block_del(struct cli *cli, void *args, int argc, char **argv)
 		ig_err("cannot unblock %s: %s", ig_prefix_str(&p, buf), cli_strerror(rc));
 		return EXIT_FAIL;
 	}
-	printf("unblocked %s\n", ig_prefix_str(&p, buf));
-	return nft_failed ? EXIT_FAIL : EXIT_OK;
-}
+	if (cli->json) {
+		json_object *o = json_object_new_object();
 
-struct list_ctx {
-	uint64_t now;
-	int all;
-	json_object *arr;
-};
-
-static int list_one(const struct ig_prefix *p, const struct ig_block *b, void *arg)
-{
-	struct list_ctx *lc = arg;
-	int expired = b->expires_ns && b->expires_ns <= lc->now;
-	/* rounded up: a block with 0.4 s to go is still in force */
-	int64_t left = b->expires_ns ?
-		(int64_t)((b->expires_ns - lc->now + 999999999ull) / 1000000000ull) : -1;
-	char buf[IG_PREFIX_STRLEN], lefts[32], note[IG_SAFE_LEN(IG_NOTE_LEN)];
-
-	/* the safe form: an older version may have stored any bytes */
-	ig_field_safe(b->note, sizeof(b->note), note, sizeof(note));
-	if (expired && !lc->all)
-		return 0;
-	if (expired)
-		left = 0;
-	if (!lc->arr) {
-		if (left < 0)
-			snprintf(lefts, sizeof(lefts), "permanent");
-		else
-			snprintf(lefts, sizeof(lefts), "%llds%s", (long long)left,
-				 expired ? " (expired)" : "");
-		printf("%-44s %-7s %-14s %-20s %s\n", ig_prefix_str(p, buf),
-		       ig_origin_name(b->origin), ig_block_reason_name(b->reason), lefts,
-		       note);
-		return 0;
+		json_object_object_add(o, "prefix", json_object_new_string(ig_prefix_str(&p, buf)));
+		json_object_object_add(o, "unblocked", json_object_new_boolean(1));
+		json_object_object_add(o, "nftables_followed", json_object_new_boolean(!nft_failed));
+		cli_json_print(o);
+	} else {
+		printf("unblocked %s\n", ig_prefix_str(&p, buf));
 	}
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "prefix", json_object_new_string(ig_prefix_str(p, buf)));
-	json_object_object_add(o, "origin", json_object_new_string(ig_origin_name(b->origin)));
-	json_object_object_add(o, "reason", json_object_new_string(ig_block_reason_name(b->reason)));
-	json_object_object_add(o, "note", json_object_new_string(note));
-	json_object_object_add(o, "permanent", json_object_new_boolean(!b->expires_ns));
-	json_object_object_add(o, "seconds_left", left < 0 ? NULL : json_object_new_int64(left));
-	json_object_object_add(o, "expired", json_object_new_boolean(expired));
-	json_object_object_add(o, "port", json_object_new_int(b->port));
-	json_object_object_add(o, "count", json_object_new_int64(b->count));
-	json_object_object_add(o, "level", json_object_new_int(b->level));
-	json_object_object_add(o, "age_seconds", json_object_new_int64(
-		(int64_t)((lc->now - b->created_ns) / 1000000000ull)));
-	json_object_array_add(lc->arr, o);
-	return 0;
-}
-
-struct block_list_args {
-	int all;
-};
-
-static const struct cli_opt list_opts[] = {
-	CLI_OPTION("all", CLI_FLAG, struct block_list_args, all, .short_name = 'a',
-		   .help = "expired blocks too (not yet swept)"),
-	CLI_OPTIONS_END,
-};
-
-static int block_list(struct cli *cli, void *args, int argc, char **argv)
-{
-	const struct block_list_args *a = args;
-	struct list_ctx lc = { .all = a->all };
-	struct ig_handle h;
-	int rc;
-
-	(void)argc, (void)argv;
-	if ((rc = cli_open(cli, &h)))
-		return rc;
-	lc.now = ig_mono_ns();
-	if (cli->json)
-		lc.arr = json_object_new_array();
-	else
-		printf("%-44s %-7s %-14s %-20s %s\n", "PREFIX", "ORIGIN", "REASON", "LEFT", "NOTE");
-	ig_block_foreach(&h, list_one, &lc);
-	ig_handle_close(&h);
-	cli_list_print(cli, "blocks", lc.arr);
-	return EXIT_OK;
+	return nft_failed ? EXIT_FAIL : EXIT_OK;
 }
 
 static const struct cli_cmd add = {
@@ -203,15 +144,7 @@ static const struct cli_cmd del = {
 	.run = block_del,
 };
 
-static const struct cli_cmd list = {
-	.name = "list",
-	.help = "prefix, origin, reason, seconds left (or permanent)",
-	.opts = list_opts,
-	.args_size = sizeof(struct block_list_args),
-	.run = block_list,
-};
-
-static const struct cli_cmd *const block_cmds[] = { &add, &del, &list, NULL };
+static const struct cli_cmd *const block_cmds[] = { &add, &del, &cli_cmd_block_list, NULL };
 
 const struct cli_cmd cli_cmd_block = {
 	.name = "block",

@@ -62,6 +62,28 @@ static int parse_target(const struct grant_args *a, int argc, char **argv, struc
 	return 0;
 }
 
+/* -j: {"kind", "user" or "source", "granted" or "revoked", and for a
+ * grant "ttl_seconds" and "note"} */
+static void change_json(const struct target *t, int add, int nft_failed)
+{
+	json_object *o = json_object_new_object();
+	char buf[IG_PREFIX_STRLEN];
+
+	json_object_object_add(o, "kind", json_object_new_string(
+		ig_grant_kind_name(t->user ? IG_GRANT_USER : IG_GRANT_SOURCE)));
+	json_object_object_add(o, t->user ? "user" : "source", json_object_new_string(
+		t->user ? t->user : ig_prefix_str(&t->p, buf)));
+	json_object_object_add(o, add ? "granted" : "revoked", json_object_new_boolean(1));
+	if (add) {
+		json_object_object_add(o, "ttl_seconds",
+				       json_object_new_int64((int64_t)(t->ttl / IG_NSEC_PER_SEC)));
+		json_object_object_add(o, "note", json_object_new_string(t->note ? t->note : ""));
+	}
+	if (!t->user)
+		json_object_object_add(o, "nftables_followed", json_object_new_boolean(!nft_failed));
+	cli_json_print(o);
+}
+
 static int grant_change(struct cli *cli, const struct grant_args *a, int argc, char **argv,
 			int add)
 {
@@ -91,7 +113,9 @@ static int grant_change(struct cli *cli, const struct grant_args *a, int argc, c
 		ig_err("cannot change the grant: %s", cli_strerror(rc));
 		return EXIT_FAIL;
 	}
-	if (add)
+	if (cli->json)
+		change_json(&t, add, nft_failed);
+	else if (add)
 		printf("granted %s%s for %s\n", t.user ? "user " : "",
 		       t.user ? t.user : ig_prefix_str(&t.p, buf), ig_duration_str(t.ttl, d, sizeof(d)));
 	else

@@ -61,16 +61,53 @@ static int bursts_need_consumer(uint32_t attach, const struct ig_slot *s)
 	return 0;
 }
 
-/* "present", "MISSING", or NULL when the pins want no nftables table */
-static const char *nft_table_state(const struct ig_handle *h)
-{
-	char what[256];
-	int rc;
+/* The nftables view of the pins: the table's role (the enforcement, the
+ * mirror, or none: attach xdp/tc with nft_mirror = no), its state
+ * ("present", "MISSING", "unreadable") and, when missing, what is. */
+struct nft_view {
+	const char *role;  /* "enforcement", "mirror", or NULL: no table wanted */
+	const char *state; /* NULL when no table is wanted */
+	char missing[256]; /* "" unless MISSING */
+};
 
-	if (ig_nft_wanted(&h->meta) == IG_NFT_NONE)
-		return NULL;
-	rc = ig_nft_intact(ig_nft_wanted(&h->meta), what, sizeof(what));
-	return rc == 0 ? "present" : rc > 0 ? "MISSING" : "unreadable";
+static void nft_view(const struct ig_handle *h, struct nft_view *v)
+{
+	int wanted = ig_nft_wanted(&h->meta), rc;
+
+	memset(v, 0, sizeof(*v));
+	if (wanted == IG_NFT_NONE)
+		return;
+	v->role = wanted == IG_NFT_ENFORCE ? "enforcement" : "mirror";
+	rc = ig_nft_intact(wanted, v->missing, sizeof(v->missing));
+	v->state = rc == 0 ? "present" : rc > 0 ? "MISSING" : "unreadable";
+	if (rc <= 0)
+		v->missing[0] = '\0';
+}
+
+static void nft_print(const struct ig_handle *h)
+{
+	struct nft_view v;
+
+	nft_view(h, &v);
+	if (!v.role) {
+		printf("nftables:  no mirror (nft_mirror = no)\n");
+		return;
+	}
+	printf("nftables:  table inet %s %s (the %s)%s%s\n", IG_NFT_TABLE, v.state, v.role,
+	       v.missing[0] ? ": " : "", v.missing);
+}
+
+static json_object *nft_json(const struct ig_handle *h)
+{
+	json_object *o = json_object_new_object();
+	struct nft_view v;
+
+	nft_view(h, &v);
+	json_object_object_add(o, "table", json_object_new_string("inet " IG_NFT_TABLE));
+	json_object_object_add(o, "role", v.role ? json_object_new_string(v.role) : NULL);
+	json_object_object_add(o, "state", v.state ? json_object_new_string(v.state) : NULL);
+	json_object_object_add(o, "missing", v.missing[0] ? json_object_new_string(v.missing) : NULL);
+	return o;
 }
 
 static void status_human(struct ig_handle *h, const struct ig_slot *s, uint64_t blocks)
@@ -121,9 +158,8 @@ static void status_human(struct ig_handle *h, const struct ig_slot *s, uint64_t 
 		       (unsigned long long)cg);
 	else
 		printf("sockops:   NOT ATTACHED: no burst detection (re-apply)\n");
-	if (nft_table_state(h))
-		printf("nftables:  table inet %s %s%s\n", IG_NFT_TABLE, nft_table_state(h),
-		       ig_nft_wanted(&h->meta) == IG_NFT_ENFORCE ? " (the enforcement)" : " (the mirror)");
+	nft_print(h);
+	cli_agent_status_print(h);
 	cli_fleet_status_print(h);
 	consumer = ig_events_holder(h->pin);
 	if (consumer > 0)
@@ -138,7 +174,7 @@ static void status_human(struct ig_handle *h, const struct ig_slot *s, uint64_t 
 static void status_json(struct ig_handle *h, const struct ig_slot *s, uint64_t blocks)
 {
 	json_object *o = json_object_new_object(), *ifs = json_object_new_array(),
-		    *ports = json_object_new_array();
+		    *ports = json_object_new_array(), *nft, *state;
 	struct ig_meta_iface cur[IG_MAX_IFACES];
 	uint32_t n;
 	char rate[48];
@@ -203,8 +239,12 @@ static void status_json(struct ig_handle *h, const struct ig_slot *s, uint64_t b
 	json_object_object_add(o, "bursts_enforced",
 			       json_object_new_boolean(consumer > 0 ||
 						       !bursts_need_consumer(h->meta.attach, s)));
-	json_object_object_add(o, "nft_table", nft_table_state(h) ?
-			       json_object_new_string(nft_table_state(h)) : NULL);
+	nft = nft_json(h);
+	/* "nft_table": the state alone, as before "nftables" */
+	json_object_object_get_ex(nft, "state", &state);
+	json_object_object_add(o, "nft_table", json_object_get(state));
+	json_object_object_add(o, "nftables", nft);
+	json_object_object_add(o, "agent", cli_agent_status(h));
 	json_object_object_add(o, "fleet", cli_fleet_status(h));
 	cli_json_print(o);
 }
@@ -246,7 +286,9 @@ const struct cli_cmd cli_cmd_status = {
 	.name = "status",
 	.help = "what is attached where, mode, policy, generation",
 	.doc = "What is attached where, the mode, the policy file and its generation,\n"
-	       "the schema version, active blocks, sockops, nftables and the events'\n"
-	       "reader. Exit 1 when nothing is loaded.",
+	       "the schema version, active blocks, sockops, the nftables table (the\n"
+	       "enforcement or the mirror), the agent (running or not, its listeners,\n"
+	       "its last state write), the CrowdSec link when [crowdsec] is on, and the\n"
+	       "events' reader. Exit 1 when nothing is loaded.",
 	.run = run,
 };

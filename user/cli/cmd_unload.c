@@ -71,7 +71,15 @@ static int run(struct cli *cli, void *args, int argc, char **argv)
 	err = ig_unload(cli->pin, &loaded);
 	if (err)
 		return EXIT_FAIL;
-	printf(loaded ? "unloaded %s\n" : "nothing loaded under %s\n", cli->pin);
+	if (cli->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "pin_path", json_object_new_string(cli->pin));
+		json_object_object_add(o, "unloaded", json_object_new_boolean(loaded));
+		cli_json_print(o);
+	} else {
+		printf(loaded ? "unloaded %s\n" : "nothing loaded under %s\n", cli->pin);
+	}
 	return EXIT_OK;
 }
 

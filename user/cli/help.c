@@ -118,7 +118,8 @@ void cli_print_help(FILE *out, const char *path, const struct cli_cmd *cmd)
 	}
 	if (cmd == &cli_root) {
 		print_opts(out, "options (-j, -v and -h also after the command)", cmd->opts, 0);
-		fprintf(out, "\nexit codes: 0 ok, 1 operation failed, 2 bad usage or input\n");
+		fprintf(out, "\nexit codes: 0 ok, 1 operation failed, 2 bad usage or input,\n"
+			     "3 ran and found something (apply --dry-run: a change)\n");
 		return;
 	}
 	print_opts(out, "options", cmd->opts, 0);

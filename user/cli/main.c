@@ -14,20 +14,20 @@ static const struct cli_opt global_opts[] = {
 	CLI_OPTION("pin-path", CLI_PATH, struct cli, pin, .metavar = "DIR",
 		   .help = PIN_HELP(IG_DEFAULT_PIN_PATH)),
 	CLI_OPTION("json", CLI_FLAG, struct cli, json, .short_name = 'j', .flags = CLI_GLOBAL,
-		   .help = "JSON output, one line (status, stats, block list, grant list,\n"
-			   "lookup, events, check)"),
+		   .help = "JSON output, one line a document, from every command"),
 	CLI_OPTION("verbose", CLI_FLAG, struct cli, verbose, .short_name = 'v',
 		   .flags = CLI_GLOBAL, .help = "show libbpf/libxdp messages"),
 	CLI_OPTION("help", CLI_FLAG, struct cli, help, .short_name = 'h', .flags = CLI_GLOBAL,
 		   .help = "show the help of the command named, and exit"),
-	CLI_OPTION("version", CLI_FLAG, struct cli, version,
+	CLI_OPTION("version", CLI_FLAG, struct cli, version, .short_name = 'V',
 		   .help = "show the version and the kernel features found, and exit"),
 	CLI_OPTIONS_END,
 };
 
 static const struct cli_cmd *const commands[] = {
-	&cli_cmd_check, &cli_cmd_apply,	 &cli_cmd_status, &cli_cmd_stats,  &cli_cmd_block,
-	&cli_cmd_grant, &cli_cmd_lookup, &cli_cmd_events, &cli_cmd_unload, NULL,
+	&cli_cmd_check,	 &cli_cmd_apply,  &cli_cmd_diff,   &cli_cmd_status, &cli_cmd_stats,
+	&cli_cmd_block,	 &cli_cmd_grant,  &cli_cmd_lookup, &cli_cmd_events, &cli_cmd_unload,
+	NULL,
 };
 
 /* The version, and the kernel features the data plane needs, found here. */

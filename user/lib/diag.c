@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,21 +9,42 @@
 
 /* A message quotes the policy file, which may hold any bytes: kept in its
  * safe form, so `check -j` prints valid JSON and a terminal no escapes. */
-static char *safe_dup(char *s)
+static char *safe_dup(const char *s)
 {
 	size_t n = strlen(s);
 	char *out = malloc(IG_SAFE_LEN(n));
 
 	if (out)
 		ig_text_safe(s, n, out, IG_SAFE_LEN(n));
-	free(s);
 	return out;
+}
+
+static void entry_free(struct ig_diag_entry *e)
+{
+	free(e->file);
+	free(e->text);
+}
+
+/* Room for one more message in both arrays: 0, or -ENOMEM. */
+static int grow(struct ig_diag *d)
+{
+	char **msgs = realloc(d->msgs, (size_t)(d->n + 1) * sizeof(*d->msgs));
+	struct ig_diag_entry *ents;
+
+	if (!msgs)
+		return -ENOMEM;
+	d->msgs = msgs;
+	ents = realloc(d->entries, (size_t)(d->n + 1) * sizeof(*d->entries));
+	if (!ents)
+		return -ENOMEM;
+	d->entries = ents;
+	return 0;
 }
 
 void ig_diag_add(struct ig_diag *d, const char *file, int line, const char *fmt, ...)
 {
-	char msg[512], *s;
-	char **grown;
+	struct ig_diag_entry e = { .line = line > 0 ? line : 0 };
+	char msg[512], *s = NULL;
 	va_list ap;
 
 	if (d->n >= IG_DIAG_MAX) {
@@ -32,24 +54,20 @@ void ig_diag_add(struct ig_diag *d, const char *file, int line, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if ((line > 0 ? asprintf(&s, "%s:%d: %s", file, line, msg) :
-			asprintf(&s, "%s: %s", file, msg)) < 0) {
-		d->dropped++;
-		return;
-	}
-	s = safe_dup(s);
-	if (!s) {
-		d->dropped++;
-		return;
-	}
-	grown = realloc(d->msgs, (size_t)(d->n + 1) * sizeof(*d->msgs));
-	if (!grown) {
+	e.file = safe_dup(file);
+	e.text = safe_dup(msg);
+	if (e.file && e.text &&
+	    (e.line ? asprintf(&s, "%s:%d: %s", e.file, e.line, e.text) :
+		      asprintf(&s, "%s: %s", e.file, e.text)) < 0)
+		s = NULL; /* asprintf leaves it undefined */
+	if (!s || grow(d)) {
 		free(s);
+		entry_free(&e);
 		d->dropped++;
 		return;
 	}
-	d->msgs = grown;
-	d->msgs[d->n++] = s;
+	d->msgs[d->n] = s;
+	d->entries[d->n++] = e;
 }
 
 void ig_diag_print(const struct ig_diag *d, FILE *out)
@@ -62,8 +80,11 @@ void ig_diag_print(const struct ig_diag *d, FILE *out)
 
 void ig_diag_free(struct ig_diag *d)
 {
-	for (int i = 0; i < d->n; i++)
+	for (int i = 0; i < d->n; i++) {
 		free(d->msgs[i]);
+		entry_free(&d->entries[i]);
+	}
 	free(d->msgs);
+	free(d->entries);
 	memset(d, 0, sizeof(*d));
 }

@@ -7,8 +7,17 @@
 
 #define IG_DIAG_MAX 100 /* more than this and the rest are summarised */
 
+/* One message in its parts, for callers that print them as objects
+ * (`check -j`); each part in its safe form. */
+struct ig_diag_entry {
+	char *file;
+	int line; /* 1-based; 0: about the whole file */
+	char *text;
+};
+
 struct ig_diag {
-	char **msgs;
+	char **msgs;			/* "FILE:LINE: message", as printed */
+	struct ig_diag_entry *entries;	/* the same messages in parts, in step */
 	int n;		/* stored messages */
 	int dropped;	/* messages past IG_DIAG_MAX */
 };

@@ -97,3 +97,21 @@ const char *ig_duration_str(uint64_t ns, char *buf, size_t len)
 	snprintf(buf, len, "%llus", (unsigned long long)secs);
 	return buf;
 }
+
+const char *ig_duration_human(uint64_t secs, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	/* units[] runs from the largest unit down */
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && used < len; i++) {
+		uint64_t n = secs / units[i].secs;
+
+		if (!n && !(units[i].secs == 1 && !used))
+			continue;
+		used += (size_t)snprintf(buf + used, len - used, "%llu%c", (unsigned long long)n,
+					 units[i].unit);
+		secs -= n * units[i].secs;
+	}
+	return buf;
+}

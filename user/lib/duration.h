@@ -44,4 +44,10 @@ const char *ig_rate_strerror(const char *s, int err);
  * "90s", 0 -> "0s"), into buf of len bytes. Returns buf. */
 const char *ig_duration_str(uint64_t ns, char *buf, size_t len);
 
+/* secs as people read a time left, every unit from days down to seconds
+ * that is not zero (599 -> "9m59s", 90061 -> "1d1h1m1s", 3600 -> "1h",
+ * 0 -> "0s"), into buf of len bytes (cut short if it does not fit).
+ * Returns buf. Not a form ig_duration_parse() reads. */
+const char *ig_duration_human(uint64_t secs, char *buf, size_t len);
+
 #endif

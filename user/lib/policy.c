@@ -44,10 +44,6 @@ struct parser {
 	struct ig_prefix_list *list;  /* the list add_cidr() adds to */
 	int general_line;
 	int iface_lines[IG_MAX_IFACES];
-	/* the line of each once-only key's first use, by its row in
-	 * ig_policy_keys(), to spot repeats (see once()); the [port N] keys
-	 * keep theirs in struct ig_port_policy (their row's line_off) */
-	int seen[IG_POLICY_KEYS_MAX];
 };
 
 #define perr(ps, ...) ig_diag_add((ps)->d, (ps)->file, (ps)->line, __VA_ARGS__)
@@ -173,14 +169,18 @@ static void add_cidr(struct parser *ps, char *s)
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
 		struct ig_prefix *v = realloc(l->v, cap * sizeof(*v));
+		int *lines = v ? realloc(l->lines, cap * sizeof(*lines)) : NULL;
 
-		if (!v) {
+		if (v)
+			l->v = v;
+		if (!lines) {
 			perr(ps, "out of memory");
 			return;
 		}
-		l->v = v;
+		l->lines = lines;
 		l->cap = cap;
 	}
+	l->lines[l->n] = ps->line;
 	l->v[l->n++] = p;
 }
 
@@ -381,7 +381,7 @@ static int *first_line(struct parser *ps, char *base, const struct ig_policy_key
 
 	if (k->line_off >= 0)
 		return (int *)(void *)(base + k->line_off);
-	return &ps->seen[k - ig_policy_keys(&n)];
+	return &ps->pol->key_lines[k - ig_policy_keys(&n)];
 }
 
 /* An inline secret or its _file form (the row's pair), never both. */
@@ -770,6 +770,9 @@ static char *reader(char *buf, int size, void *stream)
 	if (!fgets(buf, size, ps->f))
 		return NULL;
 	ps->line++;
+	/* a byte order mark some editors write: UTF-8 needs none, skip it */
+	if (ps->line == 1 && !strncmp(buf, "\xef\xbb\xbf", 3))
+		memmove(buf, buf + 3, strlen(buf + 3) + 1);
 	n = strlen(buf);
 	if (n == (size_t)size - 1 && buf[n - 1] != '\n' && !feof(ps->f)) {
 		int c;
@@ -994,8 +997,16 @@ int ig_policy_parse(FILE *f, const char *name, struct ig_policy *pol, struct ig_
 	return d->n + d->dropped > errs ? -EINVAL : 0;
 }
 
+int ig_policy_load_stream(FILE *f, const char *name, struct ig_policy *pol, struct ig_diag *d)
+{
+	policy_defaults(pol);
+	snprintf(pol->path, sizeof(pol->path), "%s", name);
+	return ig_policy_parse(f, name, pol, d);
+}
+
 int ig_policy_load(const char *path, struct ig_policy *pol, struct ig_diag *d)
 {
+	struct stat st;
 	FILE *f;
 	int rc;
 
@@ -1008,19 +1019,35 @@ int ig_policy_load(const char *path, struct ig_policy *pol, struct ig_diag *d)
 		ig_diag_add(d, path, 0, "cannot read: %s", strerror(-rc));
 		return rc;
 	}
-	struct stat st;
-
-	if (fstat(fileno(f), &st) == 0)
+	if (fstat(fileno(f), &st) == 0) {
 		pol->mode = st.st_mode & 07777;
+		if (S_ISDIR(st.st_mode)) {
+			fclose(f);
+			ig_diag_add(d, path, 0, "is a directory; name the policy file in it");
+			return -EISDIR;
+		}
+	}
 	rc = ig_policy_parse(f, path, pol, d);
 	fclose(f);
 	return rc;
+}
+
+int ig_policy_key_line(const struct ig_policy *pol, const char *section, const char *name)
+{
+	const struct ig_policy_key *k = ig_policy_key_find(section, name);
+	size_t n;
+
+	if (!k || k->line_off >= 0)
+		return 0;
+	return pol->key_lines[k - ig_policy_keys(&n)];
 }
 
 void ig_policy_free(struct ig_policy *pol)
 {
 	free(pol->allow.v);
 	free(pol->deny.v);
+	free(pol->allow.lines);
+	free(pol->deny.lines);
 	pol->allow = (struct ig_prefix_list){ 0 };
 	pol->deny = (struct ig_prefix_list){ 0 };
 }

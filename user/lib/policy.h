@@ -37,8 +37,11 @@ struct ig_port_policy {
 #define IG_DEFAULT_BLOCK_MAX_NS (86400ull * 1000000000ull) /* 24h */
 #define IG_MAX_BURST_INTERVAL_NS (86400ull * 1000000000ull)
 
+#define IG_POLICY_KEYS_MAX 64 /* room in the parser for the table's rows */
+
 struct ig_prefix_list {
 	struct ig_prefix *v;
+	int *lines; /* the file line of each v[i] (0: not from a file); may be NULL */
 	size_t n, cap;
 };
 
@@ -139,6 +142,11 @@ struct ig_policy {
 	unsigned int mode;
 	int inline_secret_line;
 	const char *inline_secret_file;
+	/* the line of each once-only key's first use, by its row in
+	 * ig_policy_keys() (0: not given); the [port N] keys keep theirs in
+	 * struct ig_port_policy (their row's line_off). Read it with
+	 * ig_policy_key_line(). */
+	int key_lines[IG_POLICY_KEYS_MAX];
 };
 
 /*
@@ -217,8 +225,6 @@ struct ig_policy_key {
 	const char *help;		  /* one line for documentation */
 };
 
-#define IG_POLICY_KEYS_MAX 64 /* room in the parser for the table's rows */
-
 /* The table of keys, read-only; *n receives its length. Never NULL. */
 const struct ig_policy_key *ig_policy_keys(size_t *n);
 
@@ -243,6 +249,10 @@ const struct ig_policy_section *ig_policy_sections(size_t *n);
 int ig_policy_key_names(const char *section, unsigned int types, const char *sep, char *buf,
 			size_t len);
 
+/* The line where `pol` gives key `name` of section `section` (not "port":
+ * those are per port), or 0 when the file does not give it. */
+int ig_policy_key_line(const struct ig_policy *pol, const char *section, const char *name);
+
 /* Parse "HOST:PORT" ("[v6]:PORT" for IPv6) into a socket address. */
 struct sockaddr_storage;
 
@@ -254,10 +264,17 @@ int ig_parse_listen(const char *s, struct sockaddr_storage *ss, unsigned int *le
 /*
  * Parse and validate `path`. Every problem is added to `d` as
  * "path:line: message"; returns 0 when the policy is usable, -EINVAL when
- * `d` holds errors, or another -errno when the file cannot be read (also
- * described in `d`). Interfaces are checked against this network namespace.
+ * `d` holds errors, -EISDIR when path is a directory, or another -errno
+ * when the file cannot be read (also described in `d`). A UTF-8 byte order
+ * mark before the first line is skipped. Interfaces are checked against
+ * this network namespace.
  */
 int ig_policy_load(const char *path, struct ig_policy *pol, struct ig_diag *d);
+
+/* The same from the open stream f (standard input for `check -`), named
+ * `name` in messages and pol->path; pol->mode is 0 (no file mode to
+ * check). Returns as ig_policy_load. */
+int ig_policy_load_stream(FILE *f, const char *name, struct ig_policy *pol, struct ig_diag *d);
 
 /* The same from an open stream named `name` in messages; `pol` must be
  * zeroed or hold defaults (the fuzzer feeds memory through fmemopen).
