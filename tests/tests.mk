@@ -114,3 +114,8 @@ $(BUILD)/tests/unit/test_maps: | $(BENCH_BPF_OBJ)
 $(BUILD)/tests/unit/test_policy.o: TEST_CFLAGS += -DIG_EXAMPLE_POLICY='"$(CURDIR)/scripts/imapguard.conf.example"'
 # ...and the README's policy reference to it
 $(BUILD)/tests/unit/test_policy.o: TEST_CFLAGS += -DIG_README='"$(CURDIR)/README.md"'
+
+FUZZ_MAIL_SRC := user/lib/mailproto.c
+$(BUILD)/tests/fuzz/fuzz_mailproto: tests/fuzz/fuzz_mailproto.c $(FUZZ_MAIL_SRC) user/lib/mailproto.h
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_mailproto.c $(FUZZ_MAIL_SRC) -o $@

@@ -366,23 +366,24 @@ struct pool {
 	size_t next;
 };
 
-static int ns_index(const struct nslist *ns, const char *name)
+/* The descriptor of the namespace `name`, or -ENOENT. */
+static int ns_fd(const struct nslist *ns, const char *name)
 {
 	for (size_t i = 0; i < ns->n; i++)
 		if (!strcmp(ns->name[i], name))
-			return (int)i;
-	return -1;
+			return ns->fd[i];
+	return -ENOENT;
 }
 
 static void probe_one(struct pool *p, struct ig_audit_listener *al)
 {
 	struct sockaddr_storage dst, src;
-	int k = ns_index(p->ns, al->l.netns), implicit;
+	int fd = ns_fd(p->ns, al->l.netns), implicit;
 
 	if (ig_mail_port_proto(al->l.port, &implicit) == IG_PROTO_NONE)
 		return; /* listed, not spoken to */
 	al->probed = 1;
-	if (k < 0 || setns(p->ns->fd[k], CLONE_NEWNET)) {
+	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
 		snprintf(al->probe.failed, sizeof(al->probe.failed),
 			 "cannot enter the listener's network namespace: %s", strerror(errno));
 		return;

@@ -19,7 +19,7 @@
 #define IG_AUDIT_DEFAULT_PORTS "25,110,143,465,587,993,995,4190"
 #define IG_AUDIT_MAX_PORTS 64
 #define IG_AUDIT_CONCURRENCY 16			    /* probes at once */
-#define IG_AUDIT_EXPIRY_WARN_S (30 * 24 * 3600ll) /* cert-expires-soon within */
+#define IG_AUDIT_EXPIRY_WARN_S (30ll * 24 * 3600) /* cert-expires-soon within */
 
 /* Severities, least to worst. */
 enum ig_severity { IG_SEV_INFO, IG_SEV_LOW, IG_SEV_MEDIUM, IG_SEV_HIGH, IG_SEV_CRITICAL };

@@ -175,7 +175,7 @@ static uint32_t socket_inode(const char *link)
 	unsigned long v;
 	char *end;
 
-	if (strncmp(link, "socket:[", 8))
+	if (strncmp(link, "socket:[", 8) != 0)
 		return 0;
 	errno = 0;
 	v = strtoul(link + 8, &end, 10);

@@ -71,7 +71,7 @@ unsigned int ig_imap_caps(const char *line, size_t len)
 		return imap_atoms(line + 13, end);
 	if (prefix_is(line, len, "* OK [CAPABILITY ") ||
 	    prefix_is(line, len, "* PREAUTH [CAPABILITY ")) {
-		const char *p = memchr(line, '[', len) + 12; /* past "[CAPABILITY " */
+		const char *p = (const char *)memchr(line, '[', len) + 12; /* past "[CAPABILITY " */
 		const char *close = memchr(p, ']', (size_t)(end - p));
 
 		return imap_atoms(p, close ? close : end);
@@ -109,7 +109,7 @@ unsigned int ig_smtp_ehlo(const char *line, size_t len)
 	unsigned int caps = 0;
 	size_t n;
 
-	if (len < 4 || strncmp(line, "250", 3) || (line[3] != '-' && line[3] != ' '))
+	if (len < 4 || strncmp(line, "250", 3) != 0 || (line[3] != '-' && line[3] != ' '))
 		return 0;
 	p = line + 4;
 	w = next_word(&p, end, &n);
@@ -147,7 +147,7 @@ static enum ig_reply imap_reply(const char *tag, const char *line, size_t len)
 	}
 	if (prefix_is(line, len, "* ") || prefix_is(line, len, "+"))
 		return IG_REPLY_MORE;
-	if (len <= t || strncmp(line, tag, t) || line[t] != ' ')
+	if (len <= t || strncmp(line, tag, t) != 0 || line[t] != ' ')
 		return IG_REPLY_BAD;
 	s = line + t + 1;
 	n = len - t - 1;
