@@ -327,5 +327,49 @@ case_usage() {
 	t_jq "...the finding is still reported" '.summary.worst == "high" and .summary.failed == false' "$T_OUT"
 }
 
-t_cases bad crosscheck good two_netns hostile usage
+# the policy in force, read from the pins as `imapguard status` does
+case_loaded() {
+	local out
+	lab_policy "$LAB_DIR/loaded.conf" <<-'POL'
+	[general]
+	interfaces = @IF@
+	default = allow
+	[port 143]
+	action = allow
+	[port 110]
+	action = drop
+	POL
+	t_rc 0 "apply a policy on the bad host (default allow, 143 allowed, 110 dropped)" \
+		igs apply "$LAB_DIR/loaded.conf"
+	t_rc 3 "the audit without --policy holds the listeners against it" \
+		igs audit -j "${COMMON[@]}" --ports 143,110,587
+	out=$T_OUT
+	t_jq "...says it read the loaded one" '.policy == "loaded"' "$out"
+	t_jq "143: open-to-all (allowed, default allow)" '.listeners[] | select(.port == 143) |
+		(.findings | index("open-to-all")) and (.findings | index("port-not-policed") | not)' "$out"
+	t_jq "110: policed (drop): neither finding" '.listeners[] | select(.port == 110) |
+		(.findings | index("open-to-all") | not) and (.findings | index("port-not-policed") | not)' "$out"
+	t_jq "587: no [port 587] in the loaded policy" '.findings[] | select(.port == 587 and
+		.id == "port-not-policed") | .detail == "no [port 587] in the policy"' "$out"
+	t_rc 0 "unload" igs unload
+	t_rc 3 "with nothing loaded, nothing is policed" igs audit -j "${COMMON[@]}" --ports 143
+	t_jq "...port-not-policed says imapguard is not loaded" '.policy == null and
+		(.findings[] | select(.id == "port-not-policed") | .detail ==
+		"imapguard is not loaded (port 143)")' "$T_OUT"
+}
+
+# --all-netns, on a port no prober speaks (4190 is listed, never probed):
+# it finds the test's namespace by its name, and talks to no one
+case_all_netns() {
+	t_check "a listener on 4190 in the hostile namespace" hostile silent "$NS_H" 4190
+	t_rc 3 "--all-netns --ports 4190 --fail-on medium: exit 3" \
+		"$IG" audit -j --all-netns --ports 4190 --fail-on medium
+	t_jq "...lists it under the namespace's name, unprobed, exposed and not policed" \
+		".listeners[] | select(.netns == \"$NS_H\") | .port == 4190 and .probe == null and
+		(.findings | sort) == [\"exposed-beyond-loopback\", \"port-not-policed\"]" "$T_OUT"
+}
+
+case_cleanup() { igs unload >/dev/null 2>&1; }
+
+t_cases bad crosscheck good two_netns hostile usage loaded all_netns
 t_done

@@ -344,6 +344,7 @@ static int run(struct cli *cli, void *args, int argc, char **argv)
 	rc = ig_audit_run(&o, &a);
 	free(nsbuf);
 	if (rc) {
+		ig_err("audit: could not run: %s", cli_strerror(rc));
 		ig_audit_free(&a);
 		return rc == -ENOENT || rc == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	}

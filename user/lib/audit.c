@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -398,6 +399,13 @@ static void probe_one(struct pool *p, struct ig_audit_listener *al)
 static void *worker(void *arg)
 {
 	struct pool *p = arg;
+	sigset_t pipe;
+
+	/* a server that closes while OpenSSL writes (write(2), not send with
+	 * MSG_NOSIGNAL) must give EPIPE, not kill the process */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 
 	for (;;) {
 		size_t i;
@@ -456,16 +464,18 @@ int ig_audit_run(const struct ig_audit_opts *o, struct ig_audit *a)
 		struct ig_audit_listener *grown;
 
 		err = ig_netns_run(ns.fd[i], discover_fn, &d);
-		grown = d.n ? realloc(a->l, (a->n + d.n) * sizeof(*a->l)) : a->l;
-		if (!grown)
-			err = -ENOMEM;
-		for (size_t k = 0; grown && k < d.n; k++) {
-			memset(&grown[a->n + k], 0, sizeof(*grown));
-			grown[a->n + k].l = d.l[k];
-		}
-		if (grown) {
-			a->l = grown;
-			a->n += d.n;
+		if (d.n) {
+			grown = realloc(a->l, (a->n + d.n) * sizeof(*a->l));
+			if (!grown)
+				err = -ENOMEM;
+			for (size_t k = 0; grown && k < d.n; k++) {
+				memset(&grown[a->n + k], 0, sizeof(*grown));
+				grown[a->n + k].l = d.l[k];
+			}
+			if (grown) {
+				a->l = grown;
+				a->n += d.n;
+			}
 		}
 		free(d.l);
 	}

@@ -92,7 +92,9 @@ int ig_probe_endpoints(const struct ig_listener *l, struct sockaddr_storage *dst
  * check ran (r->done 1); -ETIMEDOUT, -EMSGSIZE, -EPROTO, -ECONNRESET or a
  * connect error when one could not (r->done 0, r->failed says which and
  * why); -ENOTSUP for a port of no known protocol. Says nothing through
- * the print hook.
+ * the print hook. OpenSSL writes with write(2): the calling thread must
+ * block or ignore SIGPIPE, or a server closing at the wrong time ends the
+ * process.
  */
 int ig_probe_run(const struct ig_probe_ctx *pc, const struct sockaddr_storage *dst,
 		 const struct sockaddr_storage *src, struct ig_probe *r);
