@@ -229,6 +229,11 @@ case_bad() {
 		'.listeners[] | select(.port == 143) | .probe.tls | .versions ==
 		["TLSv1.0","TLSv1.1","TLSv1.2","TLSv1.3"] and .chain_valid and .name_match == false and
 		.starttls_injection == false and .cert_expiry_seconds < 0' "$out"
+	t_rc 3 "the table for people: exit 3" audit "$BAD" "${COMMON[@]}" --policy "$LAB_DIR/bad.conf"
+	printf '%s\n' "$T_OUT" >"$LAB_DIR/bad.table"
+	t_match "...its verdict line" '^result: FOUND \(fail on high and above\)$' "$T_OUT"
+	t_match "...a finding line: severity, id, listener, detail, RFC" \
+		'^  high +tls-below-1.2 +- +0.0.0.0:993 +accepts TLSv1.0 TLSv1.1 \(RFC 8997\)$' "$T_OUT"
 	t_jq "110's capabilities before TLS: USER, no STLS" '.listeners[] | select(.port == 110) |
 		.probe.capabilities.user and (.probe.capabilities.starttls | not) and .probe.tls == null' "$out"
 }
@@ -281,6 +286,7 @@ case_good() {
 	t_jq "993: TLS 1.2 and 1.3 only, chain valid, name matches" '.listeners[] | select(.port == 993) |
 		.probe.tls | .versions == ["TLSv1.2","TLSv1.3"] and .chain_valid and .name_match' "$out"
 	t_rc 0 "the table for people, exit 0" audit "$GOOD" "${COMMON[@]}" --policy "$LAB_DIR/good.conf"
+	printf '%s\n' "$T_OUT" >"$LAB_DIR/good.table"
 	t_match "...says 0 findings" '^0 findings' "$T_OUT"
 }
 

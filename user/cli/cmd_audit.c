@@ -256,7 +256,7 @@ static void print_table(const struct ig_audit *a, const char *policy, int fail_o
 {
 	char addr[INET6_ADDRSTRLEN + 8], proc[32], tls[64];
 
-	printf("%-12s %-24s %-18s %-5s %-30s %s\n", "NETNS", "LISTENER", "PROCESS", "PROTO",
+	printf("%-12s %-24s %-18s %-5s %-36s %s\n", "NETNS", "LISTENER", "PROCESS", "PROTO",
 	       "TLS", "PROBED FROM");
 	for (size_t i = 0; i < a->n; i++) {
 		const struct ig_audit_listener *al = &a->l[i];
@@ -265,7 +265,7 @@ static void print_table(const struct ig_audit *a, const char *policy, int fail_o
 			snprintf(proc, sizeof(proc), "%s/%d", al->l.comm, (int)al->l.pid);
 		else
 			snprintf(proc, sizeof(proc), "(no process)");
-		printf("%-12s %-24s %-18s %-5s %-30s %s%s\n", al->l.netns[0] ? al->l.netns : "-",
+		printf("%-12s %-24s %-18s %-5s %-36s %s%s\n", al->l.netns[0] ? al->l.netns : "-",
 		       addr_str(&al->l, addr, sizeof(addr)), proc,
 		       al->probed ? ig_mail_proto_name(al->probe.proto) : "-",
 		       tls_str(al, tls, sizeof(tls)), al->probed ? al->probe.src : "-",

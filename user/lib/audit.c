@@ -50,7 +50,7 @@ static const struct {
 	[F_CERT_NAME_MISMATCH] = { "cert-name-mismatch", IG_SEV_HIGH, "RFC 6125 6" },
 	[F_CERT_UNTRUSTED] = { "cert-untrusted", IG_SEV_HIGH, "RFC 5280 6" },
 	[F_STARTTLS_INJECTION] = { "starttls-injection", IG_SEV_CRITICAL,
-				   "RFC 3207 4.2, RFC 2595 3.1 (CVE-2011-0411)" },
+				   "RFC 3207 4.2; CVE-2011-0411" },
 	[F_EXPOSED] = { "exposed-beyond-loopback", IG_SEV_MEDIUM, "RFC 8314 3" },
 	[F_PORT_NOT_POLICED] = { "port-not-policed", IG_SEV_MEDIUM, "" },
 	[F_POLICY_PORT_NOT_LISTENING] = { "policy-port-not-listening", IG_SEV_LOW, "" },
