@@ -349,6 +349,12 @@ static int run(struct cli *cli, void *args, int argc, char **argv)
 		return rc == -ENOENT || rc == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	}
 	worst = ig_audit_worst(&a);
+	/* fail closed, and say so: a listener that could not be judged */
+	for (size_t i = 0; i < a.n; i++)
+		if (a.l[i].probed && !a.l[i].probe.done)
+			ig_warn("audit: %s%s%sport %u: probe failed (%s): counted as a finding",
+				a.l[i].l.netns[0] ? "netns " : "", a.l[i].l.netns,
+				a.l[i].l.netns[0] ? " " : "", a.l[i].l.port, a.l[i].probe.failed);
 	if (cli->json)
 		print_json(&a, source, fail_on, worst);
 	else

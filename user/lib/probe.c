@@ -93,7 +93,7 @@ static int fail(struct ig_probe *r, int err, const char *fmt, ...)
 	snprintf(r->failed, sizeof(r->failed), "%s: %s", what,
 		 err == -ETIMEDOUT ? "timed out" :
 		 err == -EMSGSIZE ? "answer too long" :
-		 err == -EPROTO ? "not this protocol" :
+		 err == -EPROTO ? "protocol error" :
 		 err == -ECONNRESET ? "connection closed" : strerror(-err));
 	return err;
 }
@@ -417,7 +417,7 @@ static void session_facts(const struct ig_probe_ctx *pc, const struct conn *c,
 /* Connect, and for a STARTTLS port read the greeting and ask for TLS
  * (SMTP says EHLO first): the connection is ready for the handshake. */
 static int to_handshake(struct conn *c, const struct sockaddr_storage *dst,
-			const struct sockaddr_storage *src, const struct ig_probe *r,
+			const struct sockaddr_storage *src, struct ig_probe *r,
 			uint64_t deadline, const char *inject)
 {
 	unsigned int caps = 0;
@@ -425,7 +425,7 @@ static int to_handshake(struct conn *c, const struct sockaddr_storage *dst,
 
 	if (err || r->implicit_tls)
 		return err;
-	err = greeting(c, r->proto, (struct ig_probe *)r, NULL);
+	err = greeting(c, r->proto, r, NULL);
 	if (!err && r->proto == IG_PROTO_SMTP)
 		err = capabilities(c, r->proto, NULL, &caps);
 	return err ? err : starttls(c, r->proto, inject);
