@@ -61,6 +61,7 @@ bench: deps
 	./tests/bench/bench_policy.sh
 	./tests/bench/bench_nft_apply.sh
 	./tests/bench/bench_flood.sh
+	./tests/bench/bench_audit.sh
 
 # libFuzzer harnesses, built with clang and sanitizers from the library's
 # sources (not the gcc-built archive)

@@ -13,11 +13,14 @@
 #              socket --sock (held by `keeper`, which never reads it) and
 #              exits: the listener lives on with no process holding it
 #   keeper     binds the unix datagram socket --sock and sleeps
+#   imap       a minimal IMAP server that behaves: STARTTLS, LOGINDISABLED
+#              (make bench's audit of many listeners; --addr may be a list)
 #
 # Prints "listening" once ready. Every wait is bounded (a test's trap kills
 # the process by its PID anyway).
 import argparse
 import array
+import select
 import socket
 import ssl
 import sys
@@ -83,6 +86,31 @@ def vuln_smtp(c, ctx):
             c.sendall(b"250 ok\r\n")
 
 
+def imap(c, ctx):
+    c.settimeout(10)
+    buf = [b""]
+    sock = c
+    c.sendall(b"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready\r\n")
+    while True:
+        line = next(lines(sock, buf), None)
+        if line is None:
+            return
+        tag, _, cmd = line.partition(b" ")
+        cmd = cmd.upper()
+        if cmd == b"CAPABILITY":
+            caps = b"IMAP4rev1 AUTH=PLAIN" if sock is not c else b"IMAP4rev1 STARTTLS LOGINDISABLED"
+            sock.sendall(b"* CAPABILITY " + caps + b"\r\n" + tag + b" OK done\r\n")
+        elif cmd == b"STARTTLS" and sock is c:
+            c.sendall(tag + b" OK begin TLS\r\n")
+            sock = ctx.wrap_socket(c, server_side=True)
+            buf = [b""]
+        elif cmd == b"LOGOUT":
+            sock.sendall(b"* BYE\r\n" + tag + b" OK bye\r\n")
+            return
+        else:
+            sock.sendall(tag + b" BAD unknown\r\n")
+
+
 def bigline(c, ctx):
     c.settimeout(10)
     try:
@@ -106,15 +134,14 @@ def tls_cut(c, ctx):
 
 
 def serve(args, handler, ctx=None):
-    s = listener(args.addr, args.port)
+    socks = [listener(a, args.port) for a in args.addr.split(",")]
     print("listening", flush=True)
     end = time.time() + LIFETIME
-    s.settimeout(1)
     while time.time() < end:
-        try:
-            c, _ = s.accept()
-        except socket.timeout:
+        ready, _, _ = select.select(socks, [], [], 1)
+        if not ready:
             continue
+        c, _ = ready[0].accept()
         def run(c=c):
             try:
                 handler(c, ctx)
@@ -151,7 +178,7 @@ def main():
     if a.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(a.cert, a.key)
-    handlers = {"vuln-smtp": vuln_smtp, "bigline": bigline, "silent": silent, "tls-cut": tls_cut}
+    handlers = {"imap": imap, "vuln-smtp": vuln_smtp, "bigline": bigline, "silent": silent, "tls-cut": tls_cut}
     if a.mode not in handlers:
         sys.exit("unknown mode " + a.mode)
     serve(a, handlers[a.mode], ctx)
