@@ -127,10 +127,11 @@ service submission-login {
 }
 EOF
 # the good host: the cleartext ports on loopback only, LOGINDISABLED, TLS
-# 1.2 and up, a valid certificate; implicit TLS on every address
+# 1.2 and up, a valid certificate; implicit TLS on every address, IPv4 and
+# IPv6 (Dovecot's :: is v6only)
 t_check "good Dovecot starts (993 995 465 everywhere, 143 110 587 on loopback)" \
 	dovecot_start good "$GOOD" <<EOF
-listen = *
+listen = *, ::
 disable_plaintext_auth = yes
 ssl_cert = <$PKI/good.pem
 ssl_key = <$PKI/good.key
@@ -277,9 +278,12 @@ case_good() {
 	t_rc 0 "the good host: exit 0" audit "$GOOD" -j "${COMMON[@]}" --policy "$LAB_DIR/good.conf"
 	out=$T_OUT
 	t_jq "no finding at all" '.findings == [] and .summary.failed == false and .summary.worst == null' "$out"
-	t_jq "six listeners: three on loopback, three exposed with implicit TLS" \
-		'(.listeners | length) == 6 and ([.listeners[] | select(.exposed)] | map(.port) | sort) ==
-		[465, 993, 995]' "$out"
+	t_jq "nine listeners: three on loopback, six exposed with implicit TLS (IPv4 and IPv6)" \
+		'(.listeners | length) == 9 and ([.listeners[] | select(.exposed)] | map(.port) | sort) ==
+		[465, 465, 993, 993, 995, 995]' "$out"
+	t_jq "Dovecot's :: listeners are v6only, probed to ::1 from another IPv6 address" \
+		'[.listeners[] | select(.family == "ipv6")] | length == 3 and all(.wildcard and .v6only and
+		.probe.destination == "::1" and .probe.source != "::1" and .probe.done)' "$out"
 	t_jq "143 on loopback: LOGINDISABLED before TLS to a client on 127.0.0.2" \
 		'.listeners[] | select(.port == 143) | .probe.source == "127.0.0.2" and
 		.probe.capabilities.logindisabled and (.probe.capabilities.auth_plain | not)' "$out"
@@ -297,7 +301,7 @@ case_two_netns() {
 	out=$T_OUT
 	t_jq "listeners from both, each with its namespace" \
 		"([.listeners[] | select(.netns == \"$BAD\")] | length) == 6 and
-		([.listeners[] | select(.netns == \"$GOOD\")] | length) == 6" "$out"
+		([.listeners[] | select(.netns == \"$GOOD\")] | length) == 9" "$out"
 	t_jq "the good namespace has no finding but for its lack of a policy" \
 		"[.findings[] | select(.netns == \"$GOOD\") | .id] | all(. == \"port-not-policed\")" "$out"
 }
