@@ -327,6 +327,7 @@ case_hostile() {
 }
 
 case_usage() {
+	local out
 	t_rc 2 "an unknown namespace: exit 2" "$IG" audit --netns "${LAB}nosuch"
 	t_match "...named" "${LAB}nosuch.*no such namespace" "$T_OUT"
 	t_rc 2 "a bad --ports: exit 2" "$IG" audit --netns "$NS_H" --ports 143,0
@@ -335,8 +336,12 @@ case_usage() {
 	t_rc 2 "a namespace operand without --netns: exit 2" "$IG" audit "$NS_H"
 	t_rc 2 "an unreadable --ca: exit 2" "$IG" audit --netns "$NS_H" --ca /nonexistent/ca.pem
 	t_rc 0 "--fail-on critical on the hostile namespace: exit 0" \
-		"$IG" audit -j --timeout 1s --netns "$NS_H" --ports 143 --fail-on critical
-	t_jq "...the finding is still reported" '.summary.worst == "high" and .summary.failed == false' "$T_OUT"
+		"$IG" audit -j --timeout 1s --netns "$NS_H" --ports 143 --fail-on critical \
+		--policy "$LAB_DIR/bad.conf"
+	out=$(printf '%s\n' "$T_OUT" | grep -v '^imapguard: warning:')
+	t_jq "...the finding is still reported" '.summary.worst == "high" and .summary.failed == false' "$out"
+	t_jq "...and ports not audited (993 for 143, the policy's 587 993 4190) are not said missing" \
+		'[.findings[].id] | sort == ["exposed-beyond-loopback", "open-to-all", "probe-failed"]' "$out"
 }
 
 # the policy in force, read from the pins as `imapguard status` does

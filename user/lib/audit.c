@@ -150,6 +150,15 @@ static uint16_t implicit_twin(uint16_t port)
 	return port == 143 ? 993 : port == 110 ? 995 : port == 587 ? 465 : 0;
 }
 
+/* Was `port` looked at? A port not audited proves nothing either way. */
+static int audited(const struct ig_audit_opts *o, uint16_t port)
+{
+	for (size_t i = 0; i < o->nports; i++)
+		if (o->ports[i] == port)
+			return 1;
+	return !o->nports;
+}
+
 static int listening(const struct ig_audit *a, const char *netns, uint16_t port)
 {
 	for (size_t i = 0; i < a->n; i++)
@@ -230,7 +239,8 @@ static int judge_probe(struct ig_audit *a, int li)
 static const struct ig_audit_policy no_policy; /* nothing loaded: nothing policed */
 
 /* Where the listener stands against the network and the policy. */
-static int judge_exposure(struct ig_audit *a, int li, const struct ig_audit_policy *pol)
+static int judge_exposure(struct ig_audit *a, int li, const struct ig_audit_opts *o,
+			  const struct ig_audit_policy *pol)
 {
 	const struct ig_listener *l = &a->l[li].l;
 	int err = 0, i;
@@ -241,7 +251,8 @@ static int judge_exposure(struct ig_audit *a, int li, const struct ig_audit_poli
 	if (l->port != 25)
 		err = add_finding(a, F_EXPOSED, li, l->port, "cleartext port on %s",
 				  l->wildcard ? "every address" : "a non-loopback address");
-	if (implicit_twin(l->port) && !listening(a, l->netns, implicit_twin(l->port)))
+	if (implicit_twin(l->port) && audited(o, implicit_twin(l->port)) &&
+	    !listening(a, l->netns, implicit_twin(l->port)))
 		err = err ? err : add_finding(a, F_IMPLICIT_TLS_MISSING, li, l->port,
 					      "nothing listens on %u (implicit TLS)",
 					      implicit_twin(l->port));
@@ -266,10 +277,10 @@ static int judge(struct ig_audit *a, const struct ig_audit_opts *o)
 
 	for (size_t i = 0; i < a->n && !err; i++) {
 		err = judge_probe(a, (int)i);
-		err = err ? err : judge_exposure(a, (int)i, pol);
+		err = err ? err : judge_exposure(a, (int)i, o, pol);
 	}
 	for (int i = 0; i < pol->nports && !err; i++)
-		if (!listening(a, NULL, pol->ports[i].port))
+		if (audited(o, pol->ports[i].port) && !listening(a, NULL, pol->ports[i].port))
 			err = add_finding(a, F_POLICY_PORT_NOT_LISTENING, -1, pol->ports[i].port,
 					  "[port %u] is in the policy; nothing listens on it",
 					  pol->ports[i].port);
