@@ -16,7 +16,7 @@ Q        := $(if $(filter 1,$(V)),,@)
 
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 PKGS     := libbpf libxdp inih json-c libmnl libnftnl libmicrohttpd libcap-ng libsystemd \
-	    libcurl yajl
+	    libcurl yajl openssl
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	    -DIG_VERSION='"$(VERSION)"' -Iinclude -Iuser/lib -I$(BUILD) \

@@ -61,6 +61,7 @@ bench: deps
 	./tests/bench/bench_policy.sh
 	./tests/bench/bench_nft_apply.sh
 	./tests/bench/bench_flood.sh
+	./tests/bench/bench_audit.sh
 
 # libFuzzer harnesses, built with clang and sanitizers from the library's
 # sources (not the gcc-built archive)
@@ -114,3 +115,8 @@ $(BUILD)/tests/unit/test_maps: | $(BENCH_BPF_OBJ)
 $(BUILD)/tests/unit/test_policy.o: TEST_CFLAGS += -DIG_EXAMPLE_POLICY='"$(CURDIR)/scripts/imapguard.conf.example"'
 # ...and the README's policy reference to it
 $(BUILD)/tests/unit/test_policy.o: TEST_CFLAGS += -DIG_README='"$(CURDIR)/README.md"'
+
+FUZZ_MAIL_SRC := user/lib/mailproto.c
+$(BUILD)/tests/fuzz/fuzz_mailproto: tests/fuzz/fuzz_mailproto.c $(FUZZ_MAIL_SRC) user/lib/mailproto.h
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_mailproto.c $(FUZZ_MAIL_SRC) -o $@

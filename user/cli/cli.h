@@ -99,7 +99,8 @@ struct cli_cmd {
 /* The command tree: imapguard itself, its global options and commands. */
 extern const struct cli_cmd cli_root;
 extern const struct cli_cmd cli_cmd_check, cli_cmd_apply, cli_cmd_diff, cli_cmd_status,
-	cli_cmd_stats, cli_cmd_block, cli_cmd_grant, cli_cmd_lookup, cli_cmd_events, cli_cmd_unload;
+	cli_cmd_stats, cli_cmd_block, cli_cmd_grant, cli_cmd_lookup, cli_cmd_events, cli_cmd_unload,
+	cli_cmd_audit;
 extern const struct cli_cmd cli_cmd_block_list; /* a subcommand of block */
 
 /* Run the command argv names (argv[0] is the program): select commands and

@@ -27,6 +27,7 @@ static const struct cli_opt global_opts[] = {
 static const struct cli_cmd *const commands[] = {
 	&cli_cmd_check,	 &cli_cmd_apply,  &cli_cmd_diff,   &cli_cmd_status, &cli_cmd_stats,
 	&cli_cmd_block,	 &cli_cmd_grant,  &cli_cmd_lookup, &cli_cmd_events, &cli_cmd_unload,
+	&cli_cmd_audit,
 	NULL,
 };
 
