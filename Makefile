@@ -56,7 +56,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 $(BUILD)/user/%.o: user/%.c $(wildcard user/*/*.h) include/imapguard.h $(SKEL)
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	$(Q)$(AR) rcs $@ $^
@@ -66,11 +66,11 @@ AGENT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/agent/*.c))
 
 $(BUILD)/imapguard: $(CLI_OBJ) $(LIB)
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/imapguardd: $(AGENT_OBJ) $(LIB)
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lpthread -o $@
 
 $(BUILD)/man/%: man/%.scd
 	@mkdir -p $(@D)
@@ -104,6 +104,19 @@ install: all
 	install -d $(DESTDIR)$(DOCDIR)/contrib/grafana $(DESTDIR)$(DOCDIR)/contrib/prometheus
 	install -m 0644 contrib/grafana/imapguard.json $(DESTDIR)$(DOCDIR)/contrib/grafana/
 	install -m 0644 contrib/prometheus/imapguard.rules.yml $(DESTDIR)$(DOCDIR)/contrib/prometheus/
+	@# the unit's Documentation= names it
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+
+# make deb: the Debian package (debian/), built from a copy of the tracked
+# tree under $(BUILD)/deb, where dpkg-buildpackage also leaves the .deb: the
+# source tree, its build/ and its parent directory stay as they are
+DEB_SRC := $(BUILD)/deb/imapguard
+deb:
+	rm -rf $(BUILD)/deb
+	mkdir -p $(DEB_SRC)
+	git ls-files -z --cached --others --exclude-standard | \
+		tar --null -T - -cf - | tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && VERSION=$(VERSION) dpkg-buildpackage -us -uc -b -jauto
 
 clean:
 	rm -rf $(BUILD)
