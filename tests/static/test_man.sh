@@ -42,7 +42,7 @@ done
 # the warning check itself: groff's complaint about an unknown request is seen
 printf '.TH X 8\n.SH NAME\nx \\- y\n.XQ bogus\n\\fBunterminated\n.BAD\n.RS\n' >"$TMP/bad.8"
 out=$(man --warnings=w -E UTF-8 -l "$TMP/bad.8" 2>&1 >/dev/null)
-t_check "a page with an unknown request does warn (self-test: '$out')" test -n "$out"
+t_check "a page with an unknown request does warn (self-test: '${out//$'\n'/; }')" test -n "$out"
 
 # --- imapguard(8): the CLI's command and option tables ---
 cli=$(render "$MAN/imapguard.8")
