@@ -158,6 +158,26 @@ wait_data "table fill: the burst table holds a source" \
 wait_data "fleet link up" 'min(imapguard_fleet_lapi_up)' '.[0].value[1] == "1"'
 wait_data "a state file was written" 'sum(imapguard_state_writes_total)' '(.[0].value[1] | tonumber) >= 1'
 
+# what the main panels show, as Prometheus answers them (README "Dashboard
+# and alerts" quotes a run): one "# " line per series
+show() { # TITLE EXPR
+	printf '# %s\n' "$1"
+	api /api/v1/query --data-urlencode "query=$2" | jq -r '.data.result[] |
+		"#   \(.metric | to_entries | map("\(.key)=\(.value)") | join(" ") | if . == "" then "-" else . end)  \(.value[1] | tonumber | . * 1000 | round / 1000)"'
+}
+show "drops in the last 5m, by port and reason" \
+	'round(sum by (port, reason) (increase(imapguard_packets_total{action="drop"}[5m]))) > 0'
+show "active blocks by origin" 'sum by (origin) (imapguard_blocks_active) > 0'
+show "blocks made in the last 5m, by origin and reason" \
+	'round(sum by (origin, reason) (increase(imapguard_blocks_total[5m]))) > 0'
+show "auth failures in the last 5m, by protocol" \
+	'round(sum by (protocol) (increase(imapguard_auth_failures_total[5m]))) > 0'
+show "grants by kind" 'sum by (kind) (imapguard_grants_active) > 0'
+show "table fill, per million" \
+	'max by (table) (1e6 * imapguard_sources_tracked / imapguard_sources_capacity)'
+show "fleet link up" 'min(imapguard_fleet_lapi_up)'
+show "fleet decisions held, by scope" 'sum by (scope) (imapguard_fleet_decisions)'
+
 # --- the alerting rules evaluate on the real series without error ---
 rules_ok() {
 	api /api/v1/rules | jq -e '[.data.groups[].rules[]] | length == 7 and
