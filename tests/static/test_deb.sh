@@ -37,7 +37,8 @@ if [ "$rc" = 124 ]; then
 fi
 t_check "make deb builds the package with dpkg-buildpackage -us -uc -b (${took} s)" test "$rc" = 0
 [ "$rc" = 0 ] || sed 's/^/#   /' "$TMP/build.log" | tail -20
-DEB=$(ls "$TMP"/b/deb/imapguard_*_*.deb 2>/dev/null | head -1)
+debs=("$TMP"/b/deb/imapguard_*_*.deb)
+DEB=${debs[0]}
 t_check "...leaving imapguard_VERSION_ARCH.deb in the scratch build directory" test -f "$DEB"
 [ -f "$DEB" ] || { t_done; exit 1; }
 t_match "dpkg-deb reads it as package imapguard" '^ Package: imapguard$' "$(dpkg-deb --info "$DEB")"
@@ -87,7 +88,9 @@ t_rc 0 "the packaged imapguard --version runs" "$R/usr/sbin/imapguard" --version
 t_match "...naming itself and its schema" '^imapguard .* \(schema [0-9]+\)' "$T_OUT"
 t_rc 0 "the packaged imapguardd --version runs" "$R/usr/sbin/imapguardd" --version
 # the example names eth0: check it where eth0 exists, a namespace of ours
-ip netns add "$NS" && ip -n "$NS" link add eth0 type veth peer name eth1 || t_fail "namespace $NS with eth0"
+if ! ip netns add "$NS" || ! ip -n "$NS" link add eth0 type veth peer name eth1; then
+	t_fail "namespace $NS with eth0"
+fi
 t_rc 0 "the packaged imapguard checks the packaged example policy" \
 	ip netns exec "$NS" "$R/usr/sbin/imapguard" check "$R/etc/imapguard/imapguard.conf.example"
 

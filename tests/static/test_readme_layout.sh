@@ -33,10 +33,10 @@ named() {
 	bpf/ | include/ | user/*) word "$stem" "$3" && return 0 ;;
 	*) return 1 ;;
 	esac
-	for tok in $(grep -Eo '[A-Za-z0-9_.]*\*[A-Za-z0-9_.*]*' <<<"$3"); do
+	while read -r tok; do
 		# shellcheck disable=SC2053 # a glob on purpose
-		[[ $base == $tok ]] && return 0
-	done
+		[[ -n $tok && $base == $tok ]] && return 0
+	done < <(grep -Eo '[A-Za-z0-9_.]*\*[A-Za-z0-9_.*]*' <<<"$3")
 	return 1
 }
 
