@@ -8,10 +8,11 @@ set -eu
 BUILD="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 linux-libc-dev libxdp-dev libinih-dev libjson-c-dev libmicrohttpd-dev
 libcurl4-openssl-dev libnftnl-dev libmnl-dev libcap-ng-dev libsystemd-dev
-libyajl-dev libssl-dev"
+libyajl-dev libssl-dev scdoc"
 TEST="libcmocka-dev iproute2 nftables ethtool jq curl openssl python3
 xdp-tools cppcheck clang-tidy libclang-rt-14-dev procps prometheus
-dovecot-imapd dovecot-pop3d dovecot-submissiond wrk libcap2-bin systemd crowdsec crowdsec-firewall-bouncer"
+dovecot-imapd dovecot-pop3d dovecot-submissiond wrk libcap2-bin systemd crowdsec
+crowdsec-firewall-bouncer man-db debhelper lintian dpkg-dev bash-completion"
 
 missing=""
 for p in $BUILD $TEST ${IMAPGUARD_EXTRA_DEPS:-}; do

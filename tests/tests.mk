@@ -3,7 +3,7 @@
 # cmocka_case.c is the unit tests' alone (their T_CASE filter)
 TEST_LIB_SRC := $(filter-out tests/lib/cmocka_case.c,$(wildcard tests/lib/*.c))
 TEST_LIB_OBJ := $(TEST_LIB_SRC:%.c=$(BUILD)/%.o)
-TEST_CFLAGS  := $(CFLAGS) -Itests/lib
+TEST_CFLAGS  = $(CFLAGS) -Itests/lib
 UNIT_SRC     := $(wildcard tests/unit/test_*.c)
 UNIT_BIN     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 BPF_TEST_BIN := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
@@ -19,6 +19,11 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/lib/cmocka_case.o 
 	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -lcmocka -Wl,--wrap=_cmocka_run_group_tests -o $@
 
 $(BUILD)/tests/bpf/%: $(BUILD)/tests/bpf/%.o $(TEST_LIB_OBJ) $(LIB)
+	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -o $@
+
+# helpers of the static tests (the policy key table, for test_man.sh)
+STATIC_BIN := $(patsubst tests/static/%.c,$(BUILD)/tests/static/%,$(wildcard tests/static/*.c))
+$(BUILD)/tests/static/%: $(BUILD)/tests/static/%.o $(LIB)
 	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -o $@
 
 # make bench: benchmarks, never timed tests
@@ -65,8 +70,8 @@ bench: deps
 
 # libFuzzer harnesses, built with clang and sanitizers from the library's
 # sources (not the gcc-built archive)
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DIG_VERSION='"fuzz"' -Iinclude -Iuser/lib \
-	       -I$(BUILD) $(shell pkg-config --cflags $(PKGS)) \
+FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -DIG_VERSION='"fuzz"' -Iinclude -Iuser/lib \
+	       -I$(BUILD) $(PKG_CFLAGS) \
 	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_LIB_SRC := user/lib/policy.c user/lib/policy_keys.c user/lib/addr.c user/lib/duration.c user/lib/diag.c \
@@ -105,7 +110,7 @@ $(FAULT_BIN): $(CLI_OBJ) $(BUILD)/tests/fault/fault_env.o $(LIB)
 	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -o $@
 
 .PHONY: tests
-tests: $(UNIT_BIN) $(BPF_TEST_BIN) $(FUZZ_BIN) $(FAULT_BIN)
+tests: $(UNIT_BIN) $(BPF_TEST_BIN) $(FUZZ_BIN) $(FAULT_BIN) $(STATIC_BIN)
 
 # test_maps holds the shipped object, and the bench one, to the map list
 $(BUILD)/tests/unit/test_maps.o: TEST_CFLAGS += -DIG_BENCH_OBJ='"$(CURDIR)/$(BENCH_BPF_OBJ)"'
