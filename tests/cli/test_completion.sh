@@ -28,7 +28,7 @@ comp() {
 case_words() {
 	t_check "bash-completion is there" test -r "$BASHCOMP"
 	t_check "the script is valid bash" bash -n "$COMP"
-	t_match "the commands, from --help" "^apply block check diff events grant lookup stats status unload $" \
+	t_match "the commands, from --help" "^apply audit block check diff events grant lookup stats status unload $" \
 		"$(comp imapguard '')"
 	t_match "a prefix: st" "^stats status $" "$(comp imapguard st)"
 	t_match "after a global option: -j ch" "^check $" "$(comp imapguard -j ch)"

@@ -178,8 +178,9 @@ t_check "a listener on 587 whose owner sent it away and exited" \
 printf '%s\n' "[general]" "interfaces = lo" "default = allow" "[port 143]" "action = allow" \
 	"[port 587]" "action = drop" "[port 993]" "action = allow" "[port 4190]" "action = drop" \
 	>"$LAB_DIR/bad.conf"
-printf '%s\n' "[general]" "interfaces = lo" "default = deny" "[port 993]" "action = allow" \
-	"[port 995]" "action = allow" "[port 465]" "action = allow" >"$LAB_DIR/good.conf"
+printf '%s\n' "[general]" "interfaces = lo" "default = deny" "[allow]" "cidr = 198.18.0.0/15" \
+	"[port 993]" "action = allow" "[port 995]" "action = allow" "[port 465]" "action = allow" \
+	>"$LAB_DIR/good.conf"
 
 # audit NS ARGS...: the audit, run inside NS (where its --policy parses)
 audit() { local ns=$1; shift; ip netns exec "$ns" "$IG" audit "$@"; }
