@@ -114,3 +114,7 @@ $(BUILD)/tests/unit/test_maps: | $(BENCH_BPF_OBJ)
 $(BUILD)/tests/unit/test_policy.o: TEST_CFLAGS += -DIG_EXAMPLE_POLICY='"$(CURDIR)/scripts/imapguard.conf.example"'
 # ...and the README's policy reference to it
 $(BUILD)/tests/unit/test_policy.o: TEST_CFLAGS += -DIG_README='"$(CURDIR)/README.md"'
+
+# the STARTTLS guard's scanner is a BPF header, run in user space too
+$(BUILD)/tests/unit/test_starttls_scan.o: TEST_CFLAGS += -Ibpf
+$(BUILD)/tests/unit/test_starttls_scan.o: bpf/starttls_scan.h
