@@ -118,3 +118,14 @@ $(BUILD)/tests/unit/test_policy.o: TEST_CFLAGS += -DIG_README='"$(CURDIR)/README
 # the STARTTLS guard's scanner is a BPF header, run in user space too
 $(BUILD)/tests/unit/test_starttls_scan.o: TEST_CFLAGS += -Ibpf
 $(BUILD)/tests/unit/test_starttls_scan.o: bpf/starttls_scan.h
+
+# tests/bpf/test_starttls: the scanner's BPF harness, through its skeleton
+$(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/bpf/%.skel.h: $(BUILD)/tests/bpf/%.bpf.o
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(BUILD)/tests/bpf/test_starttls.o: $(BUILD)/tests/bpf/starttls_scan.skel.h
+$(BUILD)/tests/bpf/test_starttls.o: TEST_CFLAGS += -I$(BUILD)/tests/bpf -Ibpf
