@@ -129,3 +129,7 @@ $(BUILD)/tests/bpf/%.skel.h: $(BUILD)/tests/bpf/%.bpf.o
 
 $(BUILD)/tests/bpf/test_starttls.o: $(BUILD)/tests/bpf/starttls_scan.skel.h
 $(BUILD)/tests/bpf/test_starttls.o: TEST_CFLAGS += -I$(BUILD)/tests/bpf -Ibpf
+
+$(BUILD)/tests/fuzz/fuzz_starttls: tests/fuzz/fuzz_starttls.c bpf/starttls_scan.h
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Ibpf tests/fuzz/fuzz_starttls.c -o $@
