@@ -308,18 +308,23 @@ static inline int ig_tls_capture(struct ig_tls_scan *s, __u8 c)
 				ig_tls_user_done(s); /* "{x": no name we can read */
 		} else if (c == '"' && s->proto == IG_TLS_IMAP) {
 			s->field = IG_TLS_F_UQUOTE;
-		} else if (c == '~' && s->proto == IG_TLS_IMAP) {
-			/* literal8 prefix */
 		} else if (c != ' ') {
 			ig_tls_user_put(s, c);
 			s->field = IG_TLS_F_UATOM;
 		}
 		break;
 	case IG_TLS_F_UATOM:
-		if (c == ' ')
+		if (c == ' ') {
 			ig_tls_user_done(s);
-		else
+		} else if (c == '{' && s->proto == IG_TLS_IMAP && s->user_len == 1 &&
+			   s->user[0] == '~') {
+			/* not an atom: the literal8 ~{N} */
+			s->user_len = 0;
+			s->field = IG_TLS_F_ARGS;
+			ig_tls_lit_step(s, c);
+		} else {
 			ig_tls_user_put(s, c);
+		}
 		break;
 	case IG_TLS_F_UQUOTE:
 		if (s->flags & IG_TLS_FL_ESC) {

@@ -204,7 +204,7 @@ static void run_split(void)
 		if (rc1 != want1 || rc2 != TC_ACT_SHOT || counter(C_BYTES) != n ||
 		    counter(C_PASS) != (want1 == TC_ACT_OK) ||
 		    counter(C_DROP) != 1 + (want1 == TC_ACT_SHOT) || s.user_len != 5 ||
-		    memcmp(s.user, "alice", 5)) {
+		    memcmp(s.user, "alice", 5) != 0) {
 			tap(0, "cut at %zu: rc %ld %ld, pass %llu drop %llu", cut, rc1, rc2,
 			    (unsigned long long)counter(C_PASS),
 			    (unsigned long long)counter(C_DROP));
@@ -254,11 +254,11 @@ static void run_starttls(void)
 static void run_long_line(void)
 {
 	char buf[500];
-	size_t total = 64 * 1024, sent = 0, passed = 0, dropped = 0, first_drop = 0;
+	size_t total = (size_t)64 * 1024, sent = 0, passed = 0, dropped = 0, first_drop = 0;
 
 	flow_reset(IG_TLS_IMAP);
 	memset(buf, 'x', sizeof(buf));
-	memcpy(buf, "a ID (\"", 7);
+	memcpy(buf, "a ID (\"", 7); /* NOLINT(bugprone-not-null-terminated-result): bytes */
 	for (int i = 0; sent < total && i < 200; i++) {
 		size_t n = total - sent < sizeof(buf) ? total - sent : sizeof(buf);
 		long rc = chunk(buf, n);

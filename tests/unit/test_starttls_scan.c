@@ -253,6 +253,8 @@ static void test_user_names(void **state)
 	o = FEED(IG_TLS_IMAP, "a LOGIN \"al \\\"ice\\\\\" \"secret\"\r\n");
 	assert_string_equal(o.user, "al \"ice\\");
 	assert_true(o.user_done);
+	o = FEED(IG_TLS_IMAP, "a LOGIN ~alice secret\r\n"); /* '~' starts an atom too */
+	assert_string_equal(o.user, "~alice");
 	o = FEED(IG_TLS_POP3, "APOP alice c4c9334bac560ecc979e58001b3e22fb\r\n");
 	assert_string_equal(o.user, "alice");
 	/* a password alone names nobody, on its line or the next */
@@ -313,7 +315,7 @@ static void test_starttls(void **state)
 
 static void test_long_lines(void **state)
 {
-	size_t n = 64 * 1024;
+	size_t n = (size_t)64 * 1024;
 	char *line = malloc(n + 1);
 	struct outcome o;
 
