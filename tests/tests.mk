@@ -125,3 +125,22 @@ FUZZ_MAIL_SRC := user/lib/mailproto.c
 $(BUILD)/tests/fuzz/fuzz_mailproto: tests/fuzz/fuzz_mailproto.c $(FUZZ_MAIL_SRC) user/lib/mailproto.h
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_mailproto.c $(FUZZ_MAIL_SRC) -o $@
+
+# the STARTTLS guard's scanner is a BPF header, run in user space too
+$(BUILD)/tests/unit/test_starttls_scan.o: TEST_CFLAGS += -Ibpf
+$(BUILD)/tests/unit/test_starttls_scan.o: bpf/starttls_scan.h
+
+# tests/bpf/test_starttls: the scanner's BPF harness, through its skeleton
+$(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/bpf/%.skel.h: $(BUILD)/tests/bpf/%.bpf.o
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(BUILD)/tests/bpf/test_starttls.o: $(BUILD)/tests/bpf/starttls_scan.skel.h
+$(BUILD)/tests/bpf/test_starttls.o: TEST_CFLAGS += -I$(BUILD)/tests/bpf -Ibpf
+
+$(BUILD)/tests/fuzz/fuzz_starttls: tests/fuzz/fuzz_starttls.c bpf/starttls_scan.h
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Ibpf tests/fuzz/fuzz_starttls.c -o $@
