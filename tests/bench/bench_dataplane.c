@@ -494,9 +494,8 @@ blocks:
 	 * asked at that length first, then at /128 */
 	{
 		struct ig_prefix p;
-		char errbuf[64];
 
-		ig_prefix_parse("2001:db8:77:1::/64", &p, errbuf, sizeof(errbuf));
+		ig_prefix_parse("2001:db8:77:1::/64", &p);
 		ig_block_add(&e.h, &p, 0, NULL, IG_ORIGIN_AUTO, IG_BR_BURST);
 	}
 	ratio = measure((struct prog){ e.xdp_fd, &blocked6 }, bl_lru, &ns, &ref, &ret);
