@@ -80,7 +80,9 @@ RES=${RES:-$DIR/results.tsv}
 A_IP=198.19.255.1 V_IP=198.19.255.2
 SRC_BASE=198.18.0.1 # sources SRC_BASE .. SRC_BASE+nsrc-1, all in 198.18.0.0/15
 GEN_PID="" LISTEN_PID="" NAPI_PID=""
-RUN_SECS=$((WARM_MAX + MEAS + 2)) # the generator's bound; it is stopped earlier
+RUN_SECS=$((WARM_MAX + 4 * MEAS + 60)) # the generator's bound; it is stopped earlier (on a
+# loaded machine one snap takes seconds: a tight bound ended floods before
+# their measuring windows)
 
 nsA() { ip netns exec "$NS_A" "$@"; }
 nsV() { ip netns exec "$NS_V" "$@"; }
