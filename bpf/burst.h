@@ -168,7 +168,7 @@ static __noinline void ig_dyn_count(struct ig_cfg *cfg, __u8 family, const __u8 
 	bpf_loop(1u << IG_SUM_DYN_ENUM_MAX, ig_dyn_cell, &x, 0);
 }
 
-static __always_inline void ig_emit(__u32 type, const struct ig_xblock *b,
+static __always_inline void ig_emit(__u32 type, __u64 expires_ns, const struct ig_xinfo *b,
 				    const __u8 *addr, __u8 family, __u64 now)
 {
 	struct ig_event *ev = bpf_ringbuf_reserve(&ig_events, sizeof(*ev), 0);
@@ -178,7 +178,7 @@ static __always_inline void ig_emit(__u32 type, const struct ig_xblock *b,
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->type = type;
 	ev->time_ns = now;
-	ev->expires_ns = b->expires_ns;
+	ev->expires_ns = expires_ns;
 	ev->created_ns = b->created_ns;
 	ev->count = b->count;
 	ev->family = family;
@@ -191,112 +191,107 @@ static __always_inline void ig_emit(__u32 type, const struct ig_xblock *b,
 	bpf_ringbuf_submit(ev, 0);
 }
 
-/*
- * A block's timer fired: remove and report it if it has lapsed, wait on if
- * it was extended, and leave it if it was made permanent. The timer lives
- * in the block's own element, so a block deleted by anyone takes its timer
- * with it. `addr` is the key's address, network order, in 16 bytes.
- */
-static __always_inline int ig_block_expire(void *map, void *key, struct ig_xblock *xb,
-					   __u8 family, const __u8 *addr)
-{
-	__u64 now = bpf_ktime_get_ns(), exp = xb->expires_ns;
-	struct ig_xblock_key nk = { .family = family, .prefixlen = xb->prefixlen };
-	struct ig_xblock copy;
-	struct ig_cfg *cfg;
-	__u32 zero = 0;
-
-	if (!exp)
-		return 0;
-	if (exp > now) {
-		bpf_timer_start(&xb->timer, exp - now, 0);
-		return 0;
-	}
-	__builtin_memcpy(&copy, xb, sizeof(copy));
-	if (bpf_map_delete_elem(map, key) == 0) { /* else someone else removed it */
-		__builtin_memcpy(nk.addr, addr, 16);
-		bpf_map_delete_elem(&ig_xnotes, &nk);
-		cfg = bpf_map_lookup_elem(&ig_cfg, &zero);
-		ig_dyn_count(cfg, family, addr, copy.prefixlen, 0);
-		if (cfg)
-			__sync_fetch_and_add(&cfg->state_gen, 1);
-		ig_emit(IG_EV_EXPIRE, &copy, addr, family, now);
-	}
-	return 0;
-}
-
-static int ig_block_expire4(void *map, struct ig_xblock_key4 *k, struct ig_xblock *xb)
-{
-	__u8 addr[16] = {};
-
-	__builtin_memcpy(addr, &k->addr, 4);
-	return ig_block_expire(map, k, xb, 4, addr);
-}
-
-static int ig_block_expire6(void *map, struct ig_xblock_key6 *k, struct ig_xblock *xb)
-{
-	__u8 addr[16];
-
-	__builtin_memcpy(addr, k->addr, 16);
-	return ig_block_expire(map, k, xb, 6, addr);
-}
-
-/* The hashed block of (family, prefixlen, addr), and its map updates: the
- * policy's prefix is always a hashed length (apply adds a new prefix to
- * ig_cfg.xlen before the slot using it goes live). */
+/* The hashed block of (family, prefixlen, addr): its keys in ig_xblocks4/6
+ * and in ig_xinfo, and its map accesses. */
 struct ig_xk {
 	struct ig_xblock_key4 k4;
 	struct ig_xblock_key6 k6;
-	__u8 family;
+	struct ig_xblock_key k;
 };
+
+/* The keys of the block on `len` bits of addr (network order, 16 bytes,
+ * masked; IPv4 in the first 4). */
+static __always_inline void ig_xk_of(struct ig_xk *x, __u8 family, const __u8 *addr, __u8 len)
+{
+	__builtin_memset(x, 0, sizeof(*x));
+	x->k.family = family;
+	x->k.prefixlen = len;
+	__builtin_memcpy(x->k.addr, addr, 16);
+	__builtin_memcpy(&x->k4.addr, addr, 4);
+	x->k4.prefixlen = len;
+	__builtin_memcpy(x->k6.addr, addr, 16);
+	x->k6.prefixlen = len;
+}
 
 static __always_inline struct ig_xblock *ig_xlookup(const struct ig_xk *k)
 {
-	return k->family == 4 ? bpf_map_lookup_elem(&ig_xblocks4, &k->k4) :
-				bpf_map_lookup_elem(&ig_xblocks6, &k->k6);
+	return k->k.family == 4 ? bpf_map_lookup_elem(&ig_xblocks4, &k->k4) :
+				  bpf_map_lookup_elem(&ig_xblocks6, &k->k6);
 }
 
 static __always_inline long ig_xupdate(const struct ig_xk *k, const struct ig_xblock *x,
 				       __u64 flags)
 {
-	return k->family == 4 ? bpf_map_update_elem(&ig_xblocks4, &k->k4, x, flags) :
-				bpf_map_update_elem(&ig_xblocks6, &k->k6, x, flags);
+	return k->k.family == 4 ? bpf_map_update_elem(&ig_xblocks4, &k->k4, x, flags) :
+				  bpf_map_update_elem(&ig_xblocks6, &k->k6, x, flags);
 }
 
-/* Arm the expiry timer of the block at k, after_ns from now. One real
- * subprogram per family: the verifier must see the timer's own map at
- * bpf_timer_init, and clang would otherwise merge the two calls into one
- * with the map chosen at run time. -EBUSY from bpf_timer_init when this
- * element's timer was initialised before. */
-static __noinline void ig_arm_timer4(const struct ig_xblock_key4 *k, __u64 after_ns)
+static __always_inline long ig_xdelete(const struct ig_xk *k)
 {
-	struct ig_xblock *xb = bpf_map_lookup_elem(&ig_xblocks4, k);
-
-	if (!xb)
-		return;
-	bpf_timer_init(&xb->timer, &ig_xblocks4, IG_CLOCK_MONOTONIC);
-	bpf_timer_set_callback(&xb->timer, ig_block_expire4);
-	bpf_timer_start(&xb->timer, after_ns, 0);
+	return k->k.family == 4 ? bpf_map_delete_elem(&ig_xblocks4, &k->k4) :
+				  bpf_map_delete_elem(&ig_xblocks6, &k->k6);
 }
 
-static __noinline void ig_arm_timer6(const struct ig_xblock_key6 *k, __u64 after_ns)
+/*
+ * A block's timer fired: remove and report it if it has lapsed, wait on if
+ * it was extended, and leave it if it was made permanent. The timer lives
+ * in the block's ig_xinfo element, so a block deleted by anyone (who
+ * deletes that element too) takes its timer with it; one whose ig_xblocks
+ * element is gone already is left to that deleter.
+ */
+static int ig_block_expire(void *map, struct ig_xblock_key *key, struct ig_xinfo *xi)
 {
-	struct ig_xblock *xb = bpf_map_lookup_elem(&ig_xblocks6, k);
+	__u64 now = bpf_ktime_get_ns(), exp;
+	struct ig_xinfo copy;
+	struct ig_xblock *xb;
+	struct ig_cfg *cfg;
+	struct ig_xk xk;
+	__u32 zero = 0;
 
+	ig_xk_of(&xk, key->family, key->addr, key->prefixlen);
+	xb = ig_xlookup(&xk);
 	if (!xb)
+		return 0;
+	exp = xb->expires_ns;
+	if (!exp)
+		return 0;
+	if (exp > now) {
+		bpf_timer_start(&xi->timer, exp - now, 0);
+		return 0;
+	}
+	/* copied first: a deleted element may be reused at once */
+	__builtin_memcpy(&copy, xi, sizeof(copy));
+	if (ig_xdelete(&xk) == 0) { /* else someone else removed it */
+		bpf_map_delete_elem(map, key);
+		cfg = bpf_map_lookup_elem(&ig_cfg, &zero);
+		ig_dyn_count(cfg, key->family, xk.k.addr, key->prefixlen, 0);
+		if (cfg)
+			__sync_fetch_and_add(&cfg->state_gen, 1);
+		ig_emit(IG_EV_EXPIRE, exp, &copy, xk.k.addr, key->family, now);
+	}
+	return 0;
+}
+
+/* Arm the expiry timer of the block at k, after_ns from now. -EBUSY from
+ * bpf_timer_init when this element's timer was initialised before. */
+static __noinline void ig_arm_timer(const struct ig_xblock_key *k, __u64 after_ns)
+{
+	struct ig_xinfo *xi = bpf_map_lookup_elem(&ig_xinfo, k);
+
+	if (!xi)
 		return;
-	bpf_timer_init(&xb->timer, &ig_xblocks6, IG_CLOCK_MONOTONIC);
-	bpf_timer_set_callback(&xb->timer, ig_block_expire6);
-	bpf_timer_start(&xb->timer, after_ns, 0);
+	bpf_timer_init(&xi->timer, &ig_xinfo, IG_CLOCK_MONOTONIC);
+	bpf_timer_set_callback(&xi->timer, ig_block_expire);
+	bpf_timer_start(&xi->timer, after_ns, 0);
 }
 
 static __always_inline void ig_auto_block(struct ig_cfg *cfg, const struct ig_slot *slot,
 					  const struct ig_port_cfg *pc,
 					  const struct ig_src_key *k, __u32 count, __u64 now)
 {
-	struct ig_xblock_key nk = { .family = k->family };
-	struct ig_xk xk = { .family = k->family };
+	struct ig_xk xk;
 	struct ig_xblock xb = {}, *cur;
+	struct ig_xinfo xi = {};
 	int monitor = slot->flags & IG_SLOT_MONITOR;
 	__u8 len = k->family == 4 ? slot->prefix_v4 : slot->prefix_v6;
 	__u32 level;
@@ -304,59 +299,56 @@ static __always_inline void ig_auto_block(struct ig_cfg *cfg, const struct ig_sl
 	int err;
 
 	/* the source key is masked to the prefix already */
-	xk.k4.addr = k->addr[0];
-	xk.k4.prefixlen = len;
-	__builtin_memcpy(xk.k6.addr, k->addr, 16);
-	xk.k6.prefixlen = len;
-	nk.prefixlen = len;
-	__builtin_memcpy(nk.addr, k->addr, 16);
+	ig_xk_of(&xk, k->family, (const __u8 *)k->addr, len);
 	cur = ig_xlookup(&xk);
 	if (cur && (!cur->expires_ns || cur->expires_ns > now))
 		return; /* already blocked: a handshake that was in flight */
 
 	level = ig_offence_level(k, now, !monitor);
 	dur = ig_escalated_ns(pc->block_ns, pc->block_max_ns, level);
-	xb.created_ns = now;
+	xi.created_ns = now;
 	xb.expires_ns = now + dur;
-	xb.count = count;
-	xb.port = pc->port;
-	xb.origin = IG_ORIGIN_AUTO;
-	xb.reason = IG_BR_BURST;
-	xb.prefixlen = len;
-	xb.level = (__u8)level;
+	xi.count = count;
+	xi.port = pc->port;
+	xi.origin = IG_ORIGIN_AUTO;
+	xi.reason = IG_BR_BURST;
+	xi.prefixlen = len;
+	xi.level = (__u8)level;
 	if (monitor) {
 		/* monitor mode decides nothing: it reports the block enforce
 		 * would make and records none of it (no block, timer or
 		 * offence), so a later switch to enforce inherits nothing */
 		ig_count(IG_STAT_EXTRA(pc->stat_idx & (IG_PORT_SLOTS - 1), IG_X_WOULD_BLOCKS));
 		ig_count(IG_STAT_WOULD_BLOCKS(IG_ORIGIN_AUTO, IG_BR_BURST));
-		ig_emit(IG_EV_WOULD_BLOCK, &xb, nk.addr, nk.family, now);
+		ig_emit(IG_EV_WOULD_BLOCK, xb.expires_ns, &xi, xk.k.addr, xk.k.family, now);
 		return;
 	}
 
+	/* the details first (replacing a lapsed block's cancels its timer
+	 * and drops its note), then the block itself */
+	if (bpf_map_update_elem(&ig_xinfo, &xk.k, &xi, BPF_ANY))
+		return; /* table full (counted by user space from its size) */
 	/* counted before it goes in; a lapsed block of the same prefix that is
 	 * replaced was counted already, so the replace gives it back */
-	ig_dyn_count(cfg, nk.family, nk.addr, len, 1);
+	ig_dyn_count(cfg, xk.k.family, xk.k.addr, len, 1);
 	err = ig_xupdate(&xk, &xb, BPF_NOEXIST);
 	if (err == -EEXIST) {
-		/* replacing the element cancels the lapsed block's timer */
 		err = ig_xupdate(&xk, &xb, BPF_EXIST);
-		ig_dyn_count(cfg, nk.family, nk.addr, len, 0);
-		bpf_map_delete_elem(&ig_xnotes, &nk); /* the lapsed one's note */
+		ig_dyn_count(cfg, xk.k.family, xk.k.addr, len, 0);
 	} else if (err) {
-		ig_dyn_count(cfg, nk.family, nk.addr, len, 0);
+		ig_dyn_count(cfg, xk.k.family, xk.k.addr, len, 0);
 	}
-	if (err)
-		return; /* table full (counted by user space from its size), or
-			 * the lapsed one vanished under us: the next burst blocks */
+	if (err) {
+		/* table full, or the lapsed one vanished under us: the next
+		 * burst blocks */
+		bpf_map_delete_elem(&ig_xinfo, &xk.k);
+		return;
+	}
 	__sync_fetch_and_add(&cfg->state_gen, 1);
-	if (xk.family == 4)
-		ig_arm_timer4(&xk.k4, dur);
-	else
-		ig_arm_timer6(&xk.k6, dur);
+	ig_arm_timer(&xk.k, dur);
 	ig_count(IG_STAT_EXTRA(pc->stat_idx & (IG_PORT_SLOTS - 1), IG_X_AUTO_BLOCKS));
 	ig_count(IG_STAT_BLOCKS(IG_ORIGIN_AUTO, IG_BR_BURST));
-	ig_emit(IG_EV_BLOCK, &xb, nk.addr, nk.family, now);
+	ig_emit(IG_EV_BLOCK, xb.expires_ns, &xi, xk.k.addr, xk.k.family, now);
 }
 
 static __always_inline int ig_sockops_established(struct bpf_sock_ops *skops)

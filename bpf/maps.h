@@ -127,14 +127,13 @@ struct {
 	__type(value, struct ig_offence);
 } ig_offences SEC(".maps");
 
-/* Blocks at the hashed lengths (imapguard.h, struct ig_xblock), with the
- * expiry timer of each automatic one: the kernel removes the block when it
- * fires and reports it, with no user space involved. One map for both, so
- * blocks cost one table of buckets, not two. Not preallocated: memory
- * follows the blocks that exist, not the cap. */
+/* Blocks at the hashed lengths (imapguard.h, struct ig_xblock): their
+ * expiry only, the one field a packet reads. Preallocated, so an IPv4
+ * element is one cache line among its neighbours and a lookup costs the
+ * bucket and that line; max_sources elements per family exist from the
+ * start (64 and 80 bytes each). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1); /* set by the loader */
 	__type(key, struct ig_xblock_key4);
 	__type(value, struct ig_xblock);
@@ -142,20 +141,23 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1); /* set by the loader */
 	__type(key, struct ig_xblock_key6);
 	__type(value, struct ig_xblock);
 } ig_xblocks6 SEC(".maps");
 
-/* The operator's note of a hashed block, when it has one. */
+/* The rest of each hashed block (struct ig_xinfo), with the expiry timer
+ * of each automatic one: the kernel removes the block when it fires and
+ * reports it, with no user space involved. One map for both families, so
+ * the details cost one table of buckets. Not preallocated: memory follows
+ * the blocks that exist; packets never read it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1); /* set by the loader */
 	__type(key, struct ig_xblock_key);
-	__type(value, char[IG_NOTE_LEN]);
-} ig_xnotes SEC(".maps");
+	__type(value, struct ig_xinfo);
+} ig_xinfo SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -13,7 +13,7 @@
 
 /* Bumped whenever a pinned map's layout or meaning changes. A binary refuses
  * pins whose schema differs, so it can never misread an older layout. */
-#define IG_SCHEMA_VERSION 3
+#define IG_SCHEMA_VERSION 4
 #define IG_META_MAGIC 0x31474d49u
 
 /*
@@ -26,7 +26,7 @@
  * above and the first row below, then write the new numbers.
  */
 #define IG_LAYOUT(SIZE, OFF, VAL)                                              \
-	VAL(IG_SCHEMA_VERSION, 3)                                              \
+	VAL(IG_SCHEMA_VERSION, 4)                                              \
 	SIZE(ig_cfg, 2231936) OFF(ig_cfg, active, 0) OFF(ig_cfg, dyn_flags, 4) \
 	OFF(ig_cfg, netns_cookie, 8) OFF(ig_cfg, state_gen, 16)                \
 	OFF(ig_cfg, rate_seed, 24) OFF(ig_cfg, xlen, 32)                       \
@@ -63,12 +63,13 @@
 	OFF(ig_xblock_key6, prefixlen, 16)                                     \
 	SIZE(ig_xblock_key, 20) OFF(ig_xblock_key, family, 0)                  \
 	OFF(ig_xblock_key, prefixlen, 1) OFF(ig_xblock_key, addr, 4)           \
-	SIZE(ig_xblock, 56) OFF(ig_xblock, expires_ns, 0)                      \
-	OFF(ig_xblock, created_ns, 8) OFF(ig_xblock, count, 16)                \
-	OFF(ig_xblock, port, 20) OFF(ig_xblock, origin, 22)                    \
-	OFF(ig_xblock, reason, 23) OFF(ig_xblock, prefixlen, 24)               \
-	OFF(ig_xblock, level, 25) OFF(ig_xblock, timer, 32)                    \
-	OFF(ig_xblock, lock, 48)                                               \
+	SIZE(ig_xblock, 8) OFF(ig_xblock, expires_ns, 0)                       \
+	SIZE(ig_xinfo, 80) OFF(ig_xinfo, created_ns, 0)                        \
+	OFF(ig_xinfo, count, 8) OFF(ig_xinfo, port, 12)                        \
+	OFF(ig_xinfo, origin, 14) OFF(ig_xinfo, reason, 15)                    \
+	OFF(ig_xinfo, prefixlen, 16) OFF(ig_xinfo, level, 17)                  \
+	OFF(ig_xinfo, timer, 24) OFF(ig_xinfo, lock, 40)                       \
+	OFF(ig_xinfo, note, 48)                                                \
 	SIZE(ig_grant, 56) OFF(ig_grant, expires_ns, 0)                        \
 	OFF(ig_grant, created_ns, 8) OFF(ig_grant, prefixlen, 16)              \
 	OFF(ig_grant, note, 24)                                                \
@@ -138,7 +139,7 @@
 	X(OFFENCES, ig_offences, OFFENDERS)                                    \
 	X(XBLOCKS4, ig_xblocks4, SOURCES) /* blocks at hashed lengths */       \
 	X(XBLOCKS6, ig_xblocks6, SOURCES)                                      \
-	X(XNOTES, ig_xnotes, SOURCES) /* their --reason texts */               \
+	X(XINFO, ig_xinfo, SOURCES) /* the rest of them, and timers */         \
 	X(EVENTS, ig_events, FIXED)                                            \
 	X(GRANTS4, ig_grants4, FIXED)                                          \
 	X(GRANTS6, ig_grants6, FIXED)                                          \
@@ -667,13 +668,21 @@ struct ig_block {
  * is in exactly one of the two homes, and that home counts it in the
  * summary (IG_SUM_KIND_XBLOCK or IG_SUM_KIND_BLOCK).
  *
- * The element is small so a lookup touches little memory: an IPv4 one is
- * 128 bytes, whose first cache line holds the kernel's element header, the
- * 8-byte key and expires_ns, all a packet reads. The value carries what an
- * expiry event needs and the kernel's expiry timer of an automatic block,
- * and a spin lock so user space can rewrite a block in place (BPF_F_LOCK)
- * without cancelling that timer. The operator's note, rare, lives in
- * ig_xnotes, read by user space only.
+ * A hashed block is two elements. ig_xblocks4/6 hold only its expiry, the
+ * one field a packet reads, in preallocated hashes: an IPv4 element (the
+ * kernel's 48-byte header, the 8-byte key, the 8-byte value) is exactly
+ * one 64-byte cache line, and preallocated elements lie side by side on
+ * cache-line boundaries, so a lookup costs the bucket and that one line.
+ * (Elements allocated as used cost two lines and a scattered page each:
+ * about twice the time per packet at 100k blocks, measured.) Everything
+ * else, what an expiry event reports, the operator's note, the kernel's
+ * expiry timer of an automatic block and a spin lock so user space can
+ * rewrite it in place (BPF_F_LOCK) without cancelling that timer, is in
+ * ig_xinfo, keyed by struct ig_xblock_key and read by packets never.
+ * ig_xblocks is the truth: a block exists while its element there does.
+ * Writers put ig_xinfo first and ig_xblocks second, and delete in the
+ * other order, so a listed block has its details; a reader that finds none
+ * (a writer in between) reports the block with its expiry alone.
  */
 struct ig_xblock_key4 {
 	__be32 addr;	/* masked to prefixlen */
@@ -687,7 +696,7 @@ struct ig_xblock_key6 {
 	__u8 pad[3];
 };
 
-/* ig_xnotes' key: either family. */
+/* ig_xinfo's key: either family. */
 struct ig_xblock_key {
 	__u8 family;	/* 4 or 6 */
 	__u8 prefixlen;
@@ -696,7 +705,10 @@ struct ig_xblock_key {
 };
 
 struct ig_xblock {
-	__u64 expires_ns; /* first: the one field a packet reads; 0 = never */
+	__u64 expires_ns; /* CLOCK_MONOTONIC; 0 = never */
+};
+
+struct ig_xinfo {
 	__u64 created_ns;
 	__u32 count;
 	__u16 port;
@@ -708,32 +720,37 @@ struct ig_xblock {
 	struct bpf_timer timer;	   /* the kernel's; user space leaves it */
 	struct bpf_spin_lock lock; /* only for BPF_F_LOCK updates */
 	__u32 pad2;
+	char note[IG_NOTE_LEN];
 };
 
-/* The fields a block and its hashed form share (not the note, timer or
- * lock). */
-static inline void ig_xblock_of(const struct ig_block *b, struct ig_xblock *x)
+/* A block as its two hashed elements (the note copied too; not the timer
+ * or the lock), and back. */
+static inline void ig_xblock_of(const struct ig_block *b, struct ig_xblock *x,
+				struct ig_xinfo *i)
 {
 	x->expires_ns = b->expires_ns;
-	x->created_ns = b->created_ns;
-	x->count = b->count;
-	x->port = b->port;
-	x->origin = b->origin;
-	x->reason = b->reason;
-	x->prefixlen = b->prefixlen;
-	x->level = b->level;
+	i->created_ns = b->created_ns;
+	i->count = b->count;
+	i->port = b->port;
+	i->origin = b->origin;
+	i->reason = b->reason;
+	i->prefixlen = b->prefixlen;
+	i->level = b->level;
+	__builtin_memcpy(i->note, b->note, IG_NOTE_LEN);
 }
 
-static inline void ig_block_of(const struct ig_xblock *x, struct ig_block *b)
+static inline void ig_block_of(const struct ig_xblock *x, const struct ig_xinfo *i,
+			       struct ig_block *b)
 {
 	b->expires_ns = x->expires_ns;
-	b->created_ns = x->created_ns;
-	b->count = x->count;
-	b->port = x->port;
-	b->origin = x->origin;
-	b->reason = x->reason;
-	b->prefixlen = x->prefixlen;
-	b->level = x->level;
+	b->created_ns = i->created_ns;
+	b->count = i->count;
+	b->port = i->port;
+	b->origin = i->origin;
+	b->reason = i->reason;
+	b->prefixlen = i->prefixlen;
+	b->level = i->level;
+	__builtin_memcpy(b->note, i->note, IG_NOTE_LEN);
 }
 
 /*

@@ -16,9 +16,13 @@
  *       SYN-ACKs and syncookies), for SECS seconds
  *   flood_gen block PIN SRC_BASE NSRC
  *       block NSRC /32 sources from SRC_BASE up in a loaded imapguard
+ *   flood_gen fill PIN NBLOCKS
+ *       NBLOCKS more /32 blocks from 10.0.0.0 up: table entries only, no
+ *       packet comes from them, so the flood's sources can be measured
+ *       among a million blocks (198.18.0.0/15 holds 131,072)
  *
- * Every address must lie in 198.18.0.0/15 (RFC 2544 benchmarking space);
- * every loop is bounded in time and count.
+ * Every address a packet carries must lie in 198.18.0.0/15 (RFC 2544
+ * benchmarking space); every loop is bounded in time and count.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,6 +53,7 @@
 #define MAX_GEN_PKTS 4000000000ull
 #define MAX_LISTEN_SECS 3600.0
 #define MAX_BLOCKS (1u << 17)	/* what 198.18.0.0/15 holds */
+#define MAX_FILL (1u << 20)	/* fill: 10.0.0.0 up to 10.15.255.255 */
 /* Each BPF_PROG_RUN call ends in synchronize_rcu(), which sleeps: calls of
  * about half a second keep the generator busy instead of idle. */
 #define CALL_SECS 0.5
@@ -308,42 +313,60 @@ static int cmd_listen(char **argv)
 	return 0;
 }
 
-static int cmd_block(char **argv)
+/* Block n /32s from base (host order) up in the imapguard pinned at pin:
+ * ig_block_put, one map write per block, permanent, no counters moved
+ * (ig_block_add would also bump a statistic per block). */
+static int block_range(const char *pin, __u32 base, __u32 n)
 {
 	struct ig_block b = { .origin = IG_ORIGIN_MANUAL, .reason = IG_BR_MANUAL };
 	struct ig_prefix p = { .family = 4, .len = 32 };
 	struct ig_handle h;
-	__u32 base, nsrc, i;
+	int err;
+
+	if ((err = ig_handle_open(&h, pin))) {
+		ig_err("%s: %s", pin, strerror(-err));
+		return err;
+	}
+	if ((err = ig_lock(pin, &h.lock_fd))) {
+		ig_err("lock %s: %s", pin, strerror(-err));
+		goto cleanup;
+	}
+	b.created_ns = ig_mono_ns();
+	snprintf(b.note, sizeof(b.note), "bench_flood");
+	for (__u32 i = 0; i < n; i++) {
+		__be32 a = htonl(base + i);
+
+		memcpy(p.addr, &a, sizeof(a));
+		if ((err = ig_block_put(&h, &p, &b))) {
+			ig_err("block %u of %u: %s", i + 1, n, strerror(-err));
+			goto cleanup;
+		}
+	}
+	printf("blocked %u sources\n", n);
+cleanup:
+	ig_handle_close(&h);
+	return err;
+}
+
+static int cmd_block(char **argv)
+{
+	__u32 base, nsrc;
 	int err;
 
 	if ((err = parse_bench_ip(argv[3], &base)) ||
 	    (err = parse_u32(argv[4], 1, MAX_BLOCKS, &nsrc)) || (err = check_sources(base, nsrc)))
 		return err;
-	if ((err = ig_handle_open(&h, argv[2]))) {
-		ig_err("%s: %s", argv[2], strerror(-err));
-		return err;
-	}
-	if ((err = ig_lock(argv[2], &h.lock_fd))) {
-		ig_err("lock %s: %s", argv[2], strerror(-err));
-		goto cleanup;
-	}
-	/* ig_block_put: one map write per block, permanent, no counters moved
-	 * (ig_block_add would also bump a statistic per block) */
-	b.created_ns = ig_mono_ns();
-	snprintf(b.note, sizeof(b.note), "bench_flood");
-	for (i = 0; i < nsrc; i++) {
-		__be32 a = htonl(base + i);
+	return block_range(argv[2], base, nsrc);
+}
 
-		memcpy(p.addr, &a, sizeof(a));
-		if ((err = ig_block_put(&h, &p, &b))) {
-			ig_err("block %u of %u: %s", i + 1, nsrc, strerror(-err));
-			goto cleanup;
-		}
-	}
-	printf("blocked %u sources\n", nsrc);
-cleanup:
-	ig_handle_close(&h);
-	return err;
+static int cmd_fill(char **argv)
+{
+	__u32 n;
+	int err;
+
+	if ((err = parse_u32(argv[3], 1, MAX_FILL, &n)))
+		return err;
+	return block_range(argv[2], 0x0a000000u, n);
 }
 
 static const struct {
@@ -356,6 +379,7 @@ static const struct {
 	{ "portdrop", "IFNAME PORT", 2, cmd_portdrop },
 	{ "listen", "ADDR PORT SECS", 3, cmd_listen },
 	{ "block", "PIN SRC_BASE NSRC", 3, cmd_block },
+	{ "fill", "PIN NBLOCKS", 2, cmd_fill },
 };
 
 static void usage(void)

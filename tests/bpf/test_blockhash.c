@@ -325,21 +325,21 @@ static int up(void)
 	return err;
 }
 
-/* a hashed block keeps its note (in ig_xnotes), and loses it with the block */
+/* a hashed block keeps its note (in ig_xinfo), and loses it with the block */
 static void run_notes(void)
 {
 	struct ig_prefix p = { .family = 4, .len = 32, .addr = { 198, 19, 255, 1 } };
 	struct ig_xblock_key nk;
 	struct ig_block b;
-	char note[IG_NOTE_LEN];
+	struct ig_xinfo xi;
 
 	ig_xblock_key(&p, &nk);
 	tap(!ig_block_add(&env.h, &p, 0, "seen in logs", IG_ORIGIN_MANUAL, IG_BR_MANUAL) &&
 		    !ig_block_get_in(&env.h, &p, 1, &b) && !strcmp(b.note, "seen in logs"),
 	    "a hashed /32 block keeps its note");
 	tap(!ig_block_del(&env.h, &p) &&
-		    bpf_map_lookup_elem(env.h.fd[IG_M_XNOTES], &nk, note) && errno == ENOENT,
-	    "deleted: its note is gone too");
+		    bpf_map_lookup_elem(env.h.fd[IG_M_XINFO], &nk, &xi) && errno == ENOENT,
+	    "deleted: its details and note are gone too");
 }
 
 /* The model: 100,000 random operations and two re-applies that move blocks

@@ -323,7 +323,7 @@ case_loaded() {
 	t_rc 0 "apply: exit 0" igs apply "$LAB_DIR/p.conf"
 	t_rc 0 "apply again (idempotent): exit 0" igs apply "$LAB_DIR/p.conf"
 	S=$(igs status -j)
-	t_jq "status -j shape" '.loaded == true and .schema == 3 and .generation == 2 and
+	t_jq "status -j shape" '.loaded == true and .schema == 4 and .generation == 2 and
 		.mode == "enforce" and .default == "allow" and .attach == "xdp" and
 		(.interfaces | length) == 1 and (.interfaces[0] | has("name") and has("mode") and
 		has("multiprog") and .attached) and (.ports | map(.port)) == [143, 110] and
@@ -440,13 +440,13 @@ case_loaded() {
 	t_match "and the native XDP program is there" "prog/xdp .*ig_xdp" "$(ip -n $NS_S link show $LAB_IF)"
 	t_jq "blocks survive the hook changes" '.blocks_active == 2' "$(igs status -j)"
 
-	# pins of another schema (the layout of the block maps changed in 3) are
-	# refused with the message that says to unload first
-	if set_schema 2; then
-		t_rc 1 "pins of schema 2 are refused" igs status
-		t_match "with the message to unload first" "made by schema 2.*speaks schema 3.*[Uu]nload" \
+	# pins of another schema (the layout of the hashed block maps changed
+	# in 4) are refused with the message that says to unload first
+	if set_schema 3; then
+		t_rc 1 "pins of schema 3 are refused" igs status
+		t_match "with the message to unload first" "made by schema 3.*speaks schema 4.*[Uu]nload" \
 			"$(echo $T_OUT)"
-		t_check "schema 3 again" set_schema 3
+		t_check "schema 4 again" set_schema 4
 	else
 		t_fail "rewrite the schema field of ig_meta"
 	fi

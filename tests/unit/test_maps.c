@@ -138,7 +138,7 @@ static void test_bind_maps(void **state)
 	assert_int_equal(bpf_map__max_entries(skel->maps.ig_burst), max);
 	assert_int_equal(bpf_map__max_entries(skel->maps.ig_xblocks4), max);
 	assert_int_equal(bpf_map__max_entries(skel->maps.ig_xblocks6), max);
-	assert_int_equal(bpf_map__max_entries(skel->maps.ig_xnotes), max);
+	assert_int_equal(bpf_map__max_entries(skel->maps.ig_xinfo), max);
 	assert_int_equal(bpf_map__max_entries(skel->maps.ig_offences), max / 4);
 	assert_int_equal(bpf_map__max_entries(skel->maps.ig_grants4), IG_MAX_GRANTS);
 	assert_int_equal(bpf_map__max_entries(skel->maps.ig_stats), IG_NR_STATS);
@@ -146,6 +146,26 @@ static void test_bind_maps(void **state)
 	/* a small policy still keeps 1024 offenders */
 	assert_int_equal(ig_obj_bind_maps(skel->obj, "/sys/fs/bpf/t", 1024), 0);
 	assert_int_equal(bpf_map__max_entries(skel->maps.ig_offences), 1024);
+	imapguard_bpf__destroy(skel);
+}
+
+/* A packet under a hashed block reads one element of ig_xblocks4: it is
+ * preallocated (its elements side by side, not scattered by the
+ * allocator) and holds the expiry alone, so the kernel's 48-byte element
+ * header, the key and the value fill one 64-byte cache line. The details
+ * a packet never reads live in ig_xinfo, allocated as blocks come. */
+static void test_xblocks_one_line(void **state)
+{
+	struct imapguard_bpf *skel = imapguard_bpf__open();
+
+	(void)state;
+	assert_non_null(skel);
+	assert_false(bpf_map__map_flags(skel->maps.ig_xblocks4) & BPF_F_NO_PREALLOC);
+	assert_false(bpf_map__map_flags(skel->maps.ig_xblocks6) & BPF_F_NO_PREALLOC);
+	assert_int_equal(48 + bpf_map__key_size(skel->maps.ig_xblocks4) +
+				 bpf_map__value_size(skel->maps.ig_xblocks4), 64);
+	assert_int_equal(bpf_map__value_size(skel->maps.ig_xblocks6), 8);
+	assert_true(bpf_map__map_flags(skel->maps.ig_xinfo) & BPF_F_NO_PREALLOC);
 	imapguard_bpf__destroy(skel);
 }
 
@@ -198,6 +218,7 @@ int main(void)
 		cmocka_unit_test(test_bench_maps_are_the_list),
 		cmocka_unit_test(test_names_unique),
 		cmocka_unit_test(test_bind_maps),
+		cmocka_unit_test(test_xblocks_one_line),
 		cmocka_unit_test(test_bench_has_knobs),
 		cmocka_unit_test(test_shipped_has_no_knobs),
 	};

@@ -59,13 +59,16 @@ static int xkey(const struct ig_handle *h, const struct ig_prefix *p, void *key)
 	}
 }
 
-/* Write the block on p into one home: the hash or the trie. */
+/* Write the block on p into one home: the hash or the trie. In the hash,
+ * its details (ig_xinfo) first and its expiry (ig_xblocks) second, so a
+ * block is never listed with another's details. */
 static int home_put(struct ig_handle *h, const struct ig_prefix *p, const struct ig_block *b,
 		    int hashed)
 {
 	struct ig_xblock_key6 key; /* either key fits */
 	struct ig_xblock_key nk;
 	struct ig_xblock xb;
+	struct ig_xinfo xi;
 	int fd, err;
 
 	if (!hashed)
@@ -73,15 +76,16 @@ static int home_put(struct ig_handle *h, const struct ig_prefix *p, const struct
 	fd = xkey(h, p, &key);
 	ig_xblock_key(p, &nk);
 	memset(&xb, 0, sizeof(xb));
-	ig_xblock_of(b, &xb);
-	/* the note first, so a block is never listed with another's */
-	if (b->note[0] ? bpf_map_update_elem(h->fd[IG_M_XNOTES], &nk, b->note, BPF_ANY) :
-			 bpf_map_delete_elem(h->fd[IG_M_XNOTES], &nk) && errno != ENOENT)
-		return -errno;
+	memset(&xi, 0, sizeof(xi));
+	ig_xblock_of(b, &xb, &xi);
 	/* in place: an automatic block's timer (the kernel's) survives */
-	err = ig_counted_put(h, fd, &key, p, &xb, IG_SUM_KIND_XBLOCK, BPF_F_LOCK);
-	if (err && b->note[0])
-		bpf_map_delete_elem(h->fd[IG_M_XNOTES], &nk);
+	if (bpf_map_update_elem(h->fd[IG_M_XINFO], &nk, &xi, BPF_ANY | BPF_F_LOCK))
+		return -errno;
+	err = ig_counted_put(h, fd, &key, p, &xb, IG_SUM_KIND_XBLOCK, 0);
+	/* details with no block are dropped again (a block of the prefix
+	 * that already existed keeps them: it gets the new ones) */
+	if (err && bpf_map_lookup_elem(fd, &key, &xb) && errno == ENOENT)
+		bpf_map_delete_elem(h->fd[IG_M_XINFO], &nk);
 	return err;
 }
 
@@ -95,9 +99,9 @@ static int home_del(struct ig_handle *h, const struct ig_prefix *p, int hashed)
 		return ig_lpm_del(h, block_fd(h, p), p, IG_SUM_KIND_BLOCK);
 	fd = xkey(h, p, &key);
 	err = ig_counted_del(h, fd, &key, p, IG_SUM_KIND_XBLOCK);
-	if (!err) {
+	if (!err) { /* the block first, its details (and timer) after */
 		ig_xblock_key(p, &nk);
-		bpf_map_delete_elem(h->fd[IG_M_XNOTES], &nk);
+		bpf_map_delete_elem(h->fd[IG_M_XINFO], &nk);
 	}
 	return err;
 }
@@ -109,15 +113,19 @@ int ig_block_get_in(struct ig_handle *h, const struct ig_prefix *p, int hashed,
 	struct ig_xblock_key6 xk;
 	struct ig_xblock_key nk;
 	struct ig_xblock xb;
+	struct ig_xinfo xi;
 
 	if (hashed) {
 		if (bpf_map_lookup_elem(xkey(h, p, &xk), &xk, &xb))
 			return -ENOENT;
-		memset(out, 0, sizeof(*out));
-		ig_block_of(&xb, out);
 		ig_xblock_key(p, &nk);
-		if (bpf_map_lookup_elem(h->fd[IG_M_XNOTES], &nk, out->note))
-			memset(out->note, 0, sizeof(out->note));
+		/* none: a writer between its two elements; the expiry is the
+		 * block's, the rest unknown */
+		if (bpf_map_lookup_elem(h->fd[IG_M_XINFO], &nk, &xi))
+			memset(&xi, 0, sizeof(xi));
+		memset(out, 0, sizeof(*out));
+		ig_block_of(&xb, &xi, out);
+		out->prefixlen = p->len;
 		out->note[sizeof(out->note) - 1] = 0;
 		return 0;
 	}

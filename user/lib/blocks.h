@@ -43,7 +43,7 @@ typedef int (*ig_block_fn)(const struct ig_prefix *p, const struct ig_block *b,
  * there was none), or -errno of the insert (the block stays where it was). */
 int ig_block_move(struct ig_handle *h, const struct ig_prefix *p, int to_hash);
 
-/* The key of p in ig_xblocks4/6 and ig_xnotes (p masked already; the
+/* The key of p in ig_xinfo (p masked already; the
  * address in network order). */
 void ig_xblock_key(const struct ig_prefix *p, struct ig_xblock_key *k);
 

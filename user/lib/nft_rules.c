@@ -258,8 +258,15 @@ void ig_nft_rate_set_name(char *buf, size_t len, int family, const struct ig_por
  * allow, deny, blocked, action = drop, default deny unless granted, then the
  * port's action. A grant only lifts default deny, so under it the rules that
  * follow see granted sources only and their pass counts as "grant".
+ *
+ * The rules come family by family, IPv4's first: a rule of one family
+ * never matches a packet of the other, so the precedence within each is
+ * all that orders them, and a packet decided by its own family's rules
+ * (every drop) never walks the other's. An IPv4 SYN from a source on no
+ * list, on a ratelimit port, so pays the block lookup and the meter, as
+ * a hand-written meter pays the meter (issue 13).
  */
-static void port_rules(struct port_ctx *pc)
+static void family_rules(struct port_ctx *pc, int f)
 {
 	static const struct {
 		const char *set;
@@ -272,48 +279,51 @@ static void port_rules(struct port_ctx *pc)
 	};
 	const struct ig_slot *s = pc->slot;
 	struct ig_nft_batch *b = pc->b;
-	int default_deny = !!(s->flags & IG_SLOT_DEFAULT_DENY);
+	struct nftnl_rule *r;
 	char set[64];
 
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-		for (int f = 4; f <= 6; f += 2) {
-			struct nftnl_rule *r;
-
-			snprintf(set, sizeof(set), "%s%d", lists[i].set, f);
-			/* a list that is empty in the policy costs no lookup:
-			 * it only changes by a re-apply, which rebuilds the rules */
-			if (lists[i].fixed && !(pc->lists & IG_NFT_LIST_BIT(lists[i].fixed, f)))
-				continue;
-			r = match_source(b, f, f == 4 ? 32 : 128, 0);
-			e_lookup(b, r, set, 0);
-			decide(pc, r, lists[i].drop, lists[i].reason, set);
-		}
+		snprintf(set, sizeof(set), "%s%d", lists[i].set, f);
+		/* a list that is empty in the policy costs no lookup:
+		 * it only changes by a re-apply, which rebuilds the rules */
+		if (lists[i].fixed && !(pc->lists & IG_NFT_LIST_BIT(lists[i].fixed, f)))
+			continue;
+		r = match_source(b, f, f == 4 ? 32 : 128, 0);
+		e_lookup(b, r, set, 0);
+		decide(pc, r, lists[i].drop, lists[i].reason, set);
 	}
-	if (pc->pc->action == IG_ACT_DROP) {
-		decide(pc, rule(b), 1, IG_REASON_POLICY, "drop");
-		return;
-	}
-	for (int f = 4; default_deny && f <= 6; f += 2) {
-		struct nftnl_rule *r = match_source(b, f, f == 4 ? 32 : 128, 0);
-
+	if (pc->pc->action == IG_ACT_DROP)
+		return; /* one drop rule for both families follows */
+	if (s->flags & IG_SLOT_DEFAULT_DENY) {
+		r = match_source(b, f, f == 4 ? 32 : 128, 0);
 		snprintf(set, sizeof(set), "grants%d", f);
 		e_lookup(b, r, set, 1);
 		decide(pc, r, 1, IG_REASON_DEFAULT_DENY, "default deny");
 	}
 	if (pc->pc->action == IG_ACT_RATELIMIT) {
-		for (int f = 4; f <= 6; f += 2) {
-			uint64_t interval = ig_rate_interval_ns(pc->pc);
-			int plen = f == 4 ? s->prefix_v4 : s->prefix_v6;
-			struct nftnl_rule *r = match_source(b, f, plen, 1);
+		uint64_t interval = ig_rate_interval_ns(pc->pc);
+		int plen = f == 4 ? s->prefix_v4 : s->prefix_v6;
 
-			ig_nft_rate_set_name(set, sizeof(set), f, pc->pc, (uint8_t)plen);
-			e_meter(b, r, set, ig_rate_count(pc->pc), interval / 1000000000ull);
-			decide(pc, r, 1, IG_REASON_RATE_LIMIT, "rate limit");
-		}
+		r = match_source(b, f, plen, 1);
+		ig_nft_rate_set_name(set, sizeof(set), f, pc->pc, (uint8_t)plen);
+		e_meter(b, r, set, ig_rate_count(pc->pc), interval / 1000000000ull);
+		decide(pc, r, 1, IG_REASON_RATE_LIMIT, "rate limit");
+	}
+}
+
+static void port_rules(struct port_ctx *pc)
+{
+	struct ig_nft_batch *b = pc->b;
+
+	family_rules(pc, 4);
+	family_rules(pc, 6);
+	if (pc->pc->action == IG_ACT_DROP) {
+		decide(pc, rule(b), 1, IG_REASON_POLICY, "drop");
+		return;
 	}
 	/* under the rate, the port allows */
-	decide(pc, rule(b), 0, default_deny ? IG_REASON_GRANT : IG_REASON_POLICY,
-	       "allow");
+	decide(pc, rule(b), 0,
+	       (pc->slot->flags & IG_SLOT_DEFAULT_DENY) ? IG_REASON_GRANT : IG_REASON_POLICY, "allow");
 }
 
 void ig_nft_port_rules(struct ig_nft_batch *b, const struct ig_slot *slot,
