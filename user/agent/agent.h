@@ -21,6 +21,7 @@ struct MHD_Connection;
 enum MHD_ConnectionNotificationCode;
 struct fleet_pull;
 struct fleet_push;
+struct exposure;
 
 /* The auth-policy server's counters (metrics), bumped atomically. */
 enum auth_reject {
@@ -117,6 +118,7 @@ struct agent {
 
 	struct fleet_pull *fleet; /* [crowdsec]: the decision pull (fleet_pull.h) */
 	struct fleet_push *push;  /* [crowdsec] machine_id: the alert push (fleet_push.h) */
+	struct exposure *exposure; /* [agent] audit_interval: the audit thread (exposure.h) */
 };
 
 /*

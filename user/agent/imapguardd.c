@@ -37,6 +37,7 @@
 #include "blocks.h"
 #include "events.h"
 #include "fleet_pull.h"
+#include "exposure.h"
 #include "fleet_push.h"
 #include "log.h"
 #include "nft.h"
@@ -432,6 +433,12 @@ static int startup(struct agent *a)
 		      a->pol.crowdsec.lapi_url, strerror(-err));
 		return err;
 	}
+	err = exposure_start(a);
+	if (err) {
+		json_object_put(caps);
+		jlogf("error", "start", "cannot start the exposure audit: %s", strerror(-err));
+		return err;
+	}
 	err = metrics_start(a);
 	if (err) {
 		json_object_put(caps);
@@ -642,6 +649,7 @@ int main(int argc, char **argv)
 		rc = EXIT_FAIL;
 	authpolicy_stop(&a);
 	metrics_stop(&a);
+	exposure_stop(&a);
 	fleet_stop(&a);
 	fleet_push_stop(&a);
 	fanout_close(&a);

@@ -28,6 +28,7 @@
 #include "http.h"
 #include "fleet_pull.h"
 #include "fleet_push.h"
+#include "exposure.h"
 #include <bpf/bpf.h>
 
 #define METRICS_MAX_CONNS 64
@@ -218,6 +219,36 @@ static void render_fleet(struct agent *a, struct sbuf *b)
 	       (unsigned long long)st.last_pull);
 }
 
+/* The periodic exposure audit (exposure.c); nothing when it is off. */
+static void render_exposure(struct agent *a, struct sbuf *b)
+{
+	struct exposure_status *st = malloc(sizeof(*st));
+
+	if (!st || exposure_status(a, st)) {
+		free(st);
+		return;
+	}
+	family(b, "imapguard_exposure_findings", "gauge",
+	       "findings of the last exposure audit, by id, severity and port");
+	for (size_t i = 0; i < st->nf; i++)
+		sb_printf(b, "imapguard_exposure_findings{id=\"%s\",severity=\"%s\",port=\"%u\"} %u\n",
+			  st->f[i].id, st->f[i].severity, st->f[i].port, st->f[i].count);
+	family(b, "imapguard_tls_cert_expiry_seconds", "gauge",
+	       "seconds until the soonest certificate notAfter on the port; negative: expired");
+	for (size_t i = 0; i < st->nc; i++)
+		sb_printf(b, "imapguard_tls_cert_expiry_seconds{port=\"%u\"} %lld\n", st->c[i].port,
+			  (long long)st->c[i].expiry_seconds);
+	scalar(b, "imapguard_audit_last_run_timestamp_seconds", "gauge",
+	       "unix time of the last exposure audit that ran; 0: none yet",
+	       (unsigned long long)st->last_run_unix);
+	scalar(b, "imapguard_audit_runs_total", "counter", "exposure audits begun",
+	       (unsigned long long)st->runs);
+	scalar(b, "imapguard_audit_failures_total", "counter",
+	       "exposure audits that could not look (the previous findings stay)",
+	       (unsigned long long)st->failures);
+	free(st);
+}
+
 static void render(struct agent *a, struct sbuf *b)
 {
 	const struct ig_slot *s = &a->h.cfg->slot[a->h.cfg->active & 1];
@@ -342,6 +373,7 @@ static void render(struct agent *a, struct sbuf *b)
 	render_auth(a, b);
 	render_fleet(a, b);
 	render_fleet_push(a, b);
+	render_exposure(a, b);
 
 	scalar(b, "imapguard_policy_generation", "gauge", "Generation of the policy in force.",
 	       s->generation);

@@ -515,8 +515,16 @@ static void key_value(struct parser *ps, const struct ig_policy_key *k, char *ba
 			store_uint(dst, k->size, u);
 		break;
 	case IG_KEY_DURATION:
+		if (k->off_word && !strcmp(value, "off")) {
+			ns = 0;
+			memcpy(dst, &ns, sizeof(ns));
+			break;
+		}
 		rc = ig_duration_parse(value, &ns);
-		if (rc)
+		if (rc && k->off_word)
+			perr(ps, "%s must be a duration (30s, 10m, 1h, 1d) or off, not '%s'",
+			     k->name, value);
+		else if (rc)
 			perr(ps, "%s", ig_duration_strerror(value, rc));
 		else if (k->max && ns > k->max)
 			perr(ps, "%s can be at most %s", k->name,
@@ -970,6 +978,7 @@ static void policy_defaults(struct ig_policy *pol)
 	snprintf(pol->agent.policy_clients[0], sizeof(pol->agent.policy_clients[0]), "root");
 	snprintf(pol->agent.policy_clients[1], sizeof(pol->agent.policy_clients[1]), "dovecot");
 	pol->agent.n_policy_clients = 2;
+	pol->agent.audit_interval_ns = IG_DEFAULT_AUDIT_INTERVAL_NS;
 	pol->auth.fail_burst = (struct ig_rate){ 10, 600 * IG_NSEC_PER_SEC };
 	pol->auth.spray_users = (struct ig_rate){ 5, 600 * IG_NSEC_PER_SEC };
 	pol->auth.user_fail_burst = (struct ig_rate){ 30, 600 * IG_NSEC_PER_SEC };

@@ -48,6 +48,7 @@ struct ig_prefix_list {
 #define IG_DEFAULT_METRICS_LISTEN "127.0.0.1:9743"
 #define IG_DEFAULT_POLICY_LISTEN "127.0.0.1:9744"
 #define IG_DEFAULT_STATE_DIR "/var/lib/imapguard"
+#define IG_DEFAULT_AUDIT_INTERVAL_NS (3600ull * 1000000000ull) /* 1h */
 #define IG_MAX_POLICY_CLIENTS 8
 #define IG_SECRET_MIN 16
 #define IG_SECRET_MAX 256
@@ -63,6 +64,7 @@ struct ig_agent_conf {
 	 * policy_listen; resolved by the agent. Default: root, dovecot. */
 	char policy_clients[IG_MAX_POLICY_CLIENTS][32];
 	int n_policy_clients;
+	uint64_t audit_interval_ns; /* the exposure audit's period; 0: off */
 };
 
 /* A rate in a window: COUNT per INTERVAL. */
@@ -157,7 +159,8 @@ struct ig_policy {
 enum ig_key_type {
 	IG_KEY_ENUM,	    /* one name of .values: an unsigned integer of .size bytes */
 	IG_KEY_UINT,	    /* decimal .min to .max: an unsigned integer of .size bytes */
-	IG_KEY_DURATION,    /* N{s,m,h,d}: uint64_t ns; at most .max ns unless .max is 0 */
+	IG_KEY_DURATION,    /* N{s,m,h,d}: uint64_t ns; at most .max ns unless .max is 0;
+			     * with .off_word also "off", stored as 0 */
 	IG_KEY_RATE,	    /* COUNT/DURATION: uint32_t count at .off, uint64_t interval ns
 			     * at .off2; the interval at most .max ns unless .max is 0 */
 	IG_KEY_LISTEN,	    /* HOST:PORT, [ADDR]:PORT or "off": char[.size] */
@@ -220,6 +223,7 @@ struct ig_policy_key {
 	uint64_t min, max;		  /* see enum ig_key_type */
 	const struct ig_enum_val *values; /* IG_KEY_ENUM: ends with a NULL name */
 	const char *pair;		  /* secrets: the other form (api_key <-> api_key_file) */
+	int off_word;			  /* IG_KEY_DURATION: "off" is a value too (0 ns) */
 	int once;			  /* 1: once per section; 0: a list, repeatable */
 	const char *example;		  /* a valid value, as in the example policy */
 	const char *help;		  /* one line for documentation */

@@ -136,6 +136,10 @@ static const struct ig_policy_key keys[] = {
 	AGENT("policy_clients", IG_KEY_USERS, policy_clients, .example = "root, dovecot",
 	      .help = "local users (names or uids) whose sockets may connect to "
 		      "policy_listen"),
+	AGENT("audit_interval", IG_KEY_DURATION, audit_interval_ns, .off_word = 1,
+	      .example = "1h",
+	      .help = "how often the agent audits the mail ports of its namespace "
+		      "(default 1h), or off"),
 
 	AUTH("api_key", IG_KEY_SECRET, api_key, .pair = "api_key_file",
 	     .example = "<a long random secret>",
