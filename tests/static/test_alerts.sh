@@ -11,7 +11,7 @@ RULES=$ROOT/contrib/prometheus/imapguard.rules.yml
 UNIT=$ROOT/tests/static/alerts.test.yml
 
 t_rc 0 "promtool check rules accepts imapguard.rules.yml" promtool check rules "$RULES"
-t_match "...and finds its seven alerts" 'SUCCESS: 7 rules found' "$T_OUT"
+t_match "...and finds its nine alerts" 'SUCCESS: 9 rules found' "$T_OUT"
 
 # each alert the issue asks for, by the metric it watches
 for want in 'ImapguardProgramsDetached:imapguard_interfaces_attached' \
@@ -20,7 +20,9 @@ for want in 'ImapguardProgramsDetached:imapguard_interfaces_attached' \
 	'ImapguardStateWriteFailures:imapguard_state_write_failures_total' \
 	'ImapguardPolicyReloadFailed:imapguard_policy_reload_failures_total' \
 	'ImapguardBlockSpike:imapguard_blocks_total' \
-	'ImapguardFleetLinkDown:imapguard_fleet_lapi_up'; do
+	'ImapguardFleetLinkDown:imapguard_fleet_lapi_up' \
+	'ImapguardTlsCertExpiresSoon:imapguard_tls_cert_expiry_seconds' \
+	'ImapguardExposureFinding:imapguard_exposure_findings'; do
 	a=${want%%:*} m=${want#*:}
 	t_match "alert $a watches $m" "$m" "$(grep -A1 "alert: $a\$" "$RULES" | tail -1)"
 done
@@ -33,7 +35,7 @@ for a in "${alerts[@]}"; do
 		on && /exp_labels:/ {found = 1} END {exit !found}' "$UNIT" || untested+=("$a")
 done
 t_check "every alert (${#alerts[@]}) has a unit test that fires it${untested[*]:+ (not: ${untested[*]})}" \
-	test ${#alerts[@]} -ge 7 -a ${#untested[@]} = 0
+	test ${#alerts[@]} -ge 9 -a ${#untested[@]} = 0
 
 t_rc 0 "promtool test rules: every unit test passes" promtool test rules "$UNIT"
 t_match "...reporting SUCCESS" 'SUCCESS' "$T_OUT"
