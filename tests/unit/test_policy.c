@@ -476,6 +476,30 @@ static void test_crowdsec_keys(void **state)
 	ig_policy_free(&pol);
 }
 
+/* [agent] audit_interval: 1h unless given, a duration, or off (0); any
+ * other word is refused on its line, naming both forms. */
+static void test_audit_interval(void **state)
+{
+	struct ig_policy pol;
+	struct ig_diag d;
+
+	(void)state;
+	assert_int_equal(load(GEN, &pol, &d), 0);
+	assert_int_equal(pol.agent.audit_interval_ns, 3600ull * 1000000000ull);
+	ig_policy_free(&pol);
+	assert_int_equal(load(GEN "[agent]\naudit_interval = 2s\n", &pol, &d), 0);
+	assert_int_equal(pol.agent.audit_interval_ns, 2000000000ull);
+	ig_policy_free(&pol);
+	assert_int_equal(load(GEN "[agent]\naudit_interval = off\n", &pol, &d), 0);
+	assert_int_equal(pol.agent.audit_interval_ns, 0);
+	ig_policy_free(&pol);
+	reject(GEN "[agent]\naudit_interval = banana\n", 4,
+	       "audit_interval must be a duration (30s, 10m, 1h, 1d) or off, not 'banana'");
+	reject(GEN "[agent]\naudit_interval = Off\n", 4, "or off, not 'Off'");
+	/* "off" is no word of other durations */
+	reject(GEN "[auth]\napi_key = 0123456789abcdef\nblock = off\n", 5, "is not a duration");
+}
+
 /* Each bad [crowdsec] is refused on its line, naming the problem. */
 static void test_crowdsec_rejects(void **state)
 {
@@ -907,6 +931,7 @@ int main(void)
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_full_policy),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_audit_interval),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_burst_keys),
 		cmocka_unit_test(test_auth_keys),
