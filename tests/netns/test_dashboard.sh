@@ -48,6 +48,7 @@ metrics_listen = $M
 policy_listen = $P
 grants_token = $TOKEN
 state_dir = $LAB_DIR/state
+audit_interval = off
 [crowdsec]
 lapi_url = http://127.0.0.1:8081/
 bouncer_key_file = $LAB_DIR/bouncer.key
@@ -182,10 +183,10 @@ show "fleet decisions held, by scope" 'sum by (scope) (imapguard_fleet_decisions
 
 # --- the alerting rules evaluate on the real series without error ---
 rules_ok() {
-	api /api/v1/rules | jq -e '[.data.groups[].rules[]] | length == 7 and
+	api /api/v1/rules | jq -e '[.data.groups[].rules[]] | length == 9 and
 		all(.health == "ok" and .lastEvaluation != "0001-01-01T00:00:00Z")' >/dev/null
 }
-t_check "Prometheus loaded the 7 rules and evaluates each without error" polled rules_ok
+t_check "Prometheus loaded the 9 rules and evaluates each without error" polled rules_ok
 firing=$(api /api/v1/alerts | jq -c '[.data.alerts[].labels.alertname]')
 t_jq "...and on this healthy host none is pending or firing ($firing)" '. == []' "$firing"
 
