@@ -24,6 +24,7 @@
 #include "agent.h"
 #include "csdecision.h"
 #include "fleet.h"
+#include "fleet_held.h"
 #include "fleet_pull.h"
 #include "fleet_push.h"
 #include "worker.h"
@@ -49,6 +50,7 @@ struct transfer {
 	struct fleet_pull *fp;
 	struct ig_cs_answer ans;
 	int parse_rc;
+	curl_off_t answer_us; /* from the request to the answer's end */
 };
 
 static size_t on_body(char *buf, size_t size, size_t n, void *arg)
@@ -108,6 +110,7 @@ static int pull_once(struct fleet_pull *fp, const struct ig_crowdsec_conf *c, in
 	pthread_mutex_unlock(&fp->a->lock);
 	t->fp = fp;
 	t->parse_rc = 0;
+	t->answer_us = 0;
 	if (ig_cs_answer_init(&t->ans, &lim)) {
 		snprintf(why, whylen, "out of memory");
 		return -ENOMEM;
@@ -150,6 +153,7 @@ static int pull_once(struct fleet_pull *fp, const struct ig_crowdsec_conf *c, in
 	 * an error page is not a refused answer, it is an error */
 	cc = curl_easy_perform(e);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &t->answer_us);
 	curl_easy_cleanup(e);
 	curl_slist_free_all(hdrs);
 	if (t->parse_rc && status == 200) {
@@ -194,8 +198,9 @@ static void log_skips(const struct ig_cs_answer *ans)
 }
 
 /* Apply a parsed answer under the pins' lock; counted and logged. */
-static int apply(struct fleet_pull *fp, struct ig_cs_answer *ans, int startup)
+static int apply(struct fleet_pull *fp, struct transfer *t, int startup)
 {
+	struct ig_cs_answer *ans = &t->ans;
 	struct agent *a = fp->a;
 	struct ig_fleet_report r;
 	uint64_t t0 = ig_mono_ns();
@@ -233,6 +238,9 @@ static int apply(struct fleet_pull *fp, struct ig_cs_answer *ans, int startup)
 		json_object_object_add(f, "left_to_local", json_object_new_int64((int64_t)r.local));
 		json_object_object_add(f, "held", json_object_new_int64(
 			(int64_t)(by_scope[0] + by_scope[1])));
+		/* the LAPI's share and ours, apart (README "Benchmarks") */
+		json_object_object_add(f, "answer_ms", json_object_new_double(
+			(double)t->answer_us / 1e3));
 		json_object_object_add(f, "apply_ms", json_object_new_double(
 			(double)(ig_mono_ns() - t0) / 1e6));
 		jlog("info", "fleet_pull", f);
@@ -322,6 +330,39 @@ static void write_status(struct fleet_pull *fp, const struct ig_crowdsec_conf *c
 	json_object_put(o);
 }
 
+/*
+ * The held decisions for `imapguard block list` (fleet_held.h), once they
+ * changed, but spaced by ten times what the last write cost: 100,000
+ * decisions are about 10 MB of JSON, and a fleet whose deltas come every
+ * second must not spend its pull thread rewriting them. A change not yet
+ * written is written at a later turn of the loop, changed or not.
+ */
+struct held_writer {
+	int dirty;
+	uint64_t last_ns, cost_ns;
+	int warned;
+};
+
+static void held_maybe_write(struct fleet_pull *fp, struct held_writer *hw, const char *state_dir)
+{
+	uint64_t t0 = ig_mono_ns();
+	int err;
+
+	if (!hw->dirty || (hw->last_ns && t0 - hw->last_ns < 10 * hw->cost_ns))
+		return;
+	err = fleet_held_write(&fp->held, state_dir);
+	hw->last_ns = ig_mono_ns();
+	hw->cost_ns = hw->last_ns - t0;
+	if (!err) {
+		hw->dirty = 0;
+		hw->warned = 0;
+	} else if (!hw->warned++) {
+		jlogf("warning", "fleet", "cannot write %s/" FLEET_HELD_FILE ": %s; imapguard "
+		      "block list shows fleet scenarios cut to the pinned note", state_dir,
+		      strerror(-err));
+	}
+}
+
 /* Wait ns or until stopped; 1 when stopped. */
 static int wait_ns(struct fleet_pull *fp, uint64_t ns)
 {
@@ -338,6 +379,7 @@ static void *pull_thread(void *arg)
 	struct fleet_pull *fp = arg;
 	unsigned int failures = 0, seed = (unsigned int)ig_mono_ns();
 	struct ig_crowdsec_conf c;
+	struct held_writer hw = {};
 	struct transfer t;
 	char why[512];
 	int startup = 1, rc;
@@ -354,9 +396,11 @@ static void *pull_thread(void *arg)
 		explicit_bzero(c.bouncer_key, sizeof(c.bouncer_key));
 		explicit_bzero(c.password, sizeof(c.password));
 		if (!rc) {
-			rc = apply(fp, &t.ans, startup);
+			rc = apply(fp, &t, startup);
 			if (rc)
 				snprintf(why, sizeof(why), "applying the answer: %s", strerror(-rc));
+			else if (startup || t.ans.n)
+				hw.dirty = 1;
 		}
 		ig_cs_answer_free(&t.ans);
 		pthread_mutex_lock(&fp->w.lock);
@@ -373,6 +417,7 @@ static void *pull_thread(void *arg)
 		}
 		pthread_mutex_unlock(&fp->w.lock);
 		write_status(fp, &c, state_dir);
+		held_maybe_write(fp, &hw, state_dir);
 		if (rc) {
 			/* the first failure of a run is an error, repeats a warning
 			 * each (the LAPI down for an hour logs once a backoff) */

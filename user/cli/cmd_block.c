@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "blocks.h"
+#include "csdecision.h"
 #include "cli.h"
 #include "duration.h"
 #include "log.h"
@@ -103,7 +104,39 @@ struct list_ctx {
 	uint64_t now;
 	int all;
 	json_object *arr;
+	const struct ig_handle *h;
+	json_object *held; /* the fleet's decisions by prefix (cli_fleet_held) */
+	int held_read;
 };
+
+/* The held fleet decision behind the fleet block on prefix text pfx, or
+ * NULL: the agent's file, read at the first fleet block listed. */
+static json_object *held_of(struct list_ctx *lc, const char *pfx)
+{
+	json_object *d;
+
+	if (!lc->held_read) {
+		lc->held = cli_fleet_held(lc->h);
+		lc->held_read = 1;
+	}
+	return lc->held && json_object_object_get_ex(lc->held, pfx, &d) &&
+		       json_object_is_type(d, json_type_object) ? d : NULL;
+}
+
+/* The whole scenario of a held decision, in its safe form (the agent
+ * wrote it so; a file is checked all the same), into buf; NULL if none. */
+static const char *scenario_of(json_object *d, char *buf, size_t len)
+{
+	json_object *v;
+	const char *s;
+
+	if (!d || !json_object_object_get_ex(d, "scenario", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	s = json_object_get_string(v);
+	ig_text_safe(s, (size_t)json_object_get_string_len(v), buf, len);
+	return buf;
+}
 
 static int list_one(const struct ig_prefix *p, const struct ig_block *b, void *arg)
 {
@@ -113,11 +146,23 @@ static int list_one(const struct ig_prefix *p, const struct ig_block *b, void *a
 	int64_t left = b->expires_ns ?
 		(int64_t)((b->expires_ns - lc->now + 999999999ull) / 1000000000ull) : -1;
 	char buf[IG_PREFIX_STRLEN], lefts[32], note[IG_SAFE_LEN(IG_NOTE_LEN)];
+	char scen[IG_SAFE_LEN(IG_CS_SCENARIO_LEN)];
+	json_object *held = NULL, *id = NULL;
+	const char *scenario = NULL;
 
 	/* the safe form: an older version may have stored any bytes */
 	ig_field_safe(b->note, sizeof(b->note), note, sizeof(note));
 	if (expired && !lc->all)
 		return 0;
+	ig_prefix_str(p, buf);
+	/* a fleet block's note is its scenario cut to the pinned 31 bytes:
+	 * the whole of it is in the agent's held decisions */
+	if (b->origin == IG_ORIGIN_FLEET) {
+		held = held_of(lc, buf);
+		scenario = scenario_of(held, scen, sizeof(scen));
+		if (held)
+			json_object_object_get_ex(held, "id", &id);
+	}
 	if (expired)
 		left = 0;
 	if (!lc->arr) {
@@ -126,17 +171,19 @@ static int list_one(const struct ig_prefix *p, const struct ig_block *b, void *a
 		else
 			snprintf(lefts, sizeof(lefts), "%llds%s", (long long)left,
 				 expired ? " (expired)" : "");
-		printf("%-44s %-7s %-14s %-20s %s\n", ig_prefix_str(p, buf),
-		       ig_origin_name(b->origin), ig_block_reason_name(b->reason), lefts,
-		       note);
+		printf("%-44s %-7s %-14s %-20s %s\n", buf, ig_origin_name(b->origin),
+		       ig_block_reason_name(b->reason), lefts, scenario ? scenario : note);
 		return 0;
 	}
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "prefix", json_object_new_string(ig_prefix_str(p, buf)));
+	json_object_object_add(o, "prefix", json_object_new_string(buf));
 	json_object_object_add(o, "origin", json_object_new_string(ig_origin_name(b->origin)));
 	json_object_object_add(o, "reason", json_object_new_string(ig_block_reason_name(b->reason)));
 	json_object_object_add(o, "note", json_object_new_string(note));
+	json_object_object_add(o, "scenario", scenario ? json_object_new_string(scenario) : NULL);
+	json_object_object_add(o, "decision_id", json_object_is_type(id, json_type_int) ?
+			       json_object_new_int64(json_object_get_int64(id)) : NULL);
 	json_object_object_add(o, "permanent", json_object_new_boolean(!b->expires_ns));
 	json_object_object_add(o, "seconds_left", left < 0 ? NULL : json_object_new_int64(left));
 	json_object_object_add(o, "expired", json_object_new_boolean(expired));
@@ -162,8 +209,8 @@ static const struct cli_opt list_opts[] = {
 static int block_list(struct cli *cli, void *args, int argc, char **argv)
 {
 	const struct block_list_args *a = args;
-	struct list_ctx lc = { .all = a->all };
 	struct ig_handle h;
+	struct list_ctx lc = { .all = a->all, .h = &h };
 	int rc;
 
 	(void)argc, (void)argv;
@@ -175,6 +222,7 @@ static int block_list(struct cli *cli, void *args, int argc, char **argv)
 	else
 		printf("%-44s %-7s %-14s %-20s %s\n", "PREFIX", "ORIGIN", "REASON", "LEFT", "NOTE");
 	ig_block_foreach(&h, list_one, &lc);
+	json_object_put(lc.held);
 	ig_handle_close(&h);
 	cli_list_print(cli, "blocks", lc.arr);
 	return EXIT_OK;
