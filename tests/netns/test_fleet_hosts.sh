@@ -19,89 +19,20 @@
 . "$(dirname "$0")/../lib/lab.sh"
 # shellcheck source=tests/lib/crowdsec.sh
 . "$(dirname "$0")/../lib/crowdsec.sh"
+# shellcheck source=tests/lib/fleet_hosts.sh
+. "$(dirname "$0")/../lib/fleet_hosts.sh"
 t_need_root "namespace lab"
 t_need_cmd crowdsec crowdsec
 t_need_cmd cscli crowdsec
-lab_up || { t_fail "lab setup"; exit 1; }
-# host B: the same addresses, namespaces and pins of its own
-NS_SB=${LAB}sB
-NS_CB=${LAB}cB
-IF_B=${LAB}x
-PIN_B=$LAB_DIR/bpf/igB
-DIR_B=$LAB_DIR/b
-lab_pair "$NS_SB" "$NS_CB" "$IF_B" "${LAB}y" || { t_fail "host B setup"; exit 1; }
-mkdir -p "$DIR_B"
-# on_b CMD...: a lab function (igs, probe, lab_agent, lab_servers,
-# lab_client_addr...) on host B: its namespaces, pins and directory
-on_b() {
-	NS_S=$NS_SB NS_C=$NS_CB LAB_IF=$IF_B LAB_PEER=${LAB}y PIN=$PIN_B LAB_DIR=$DIR_B "$@"
-}
-lab_servers 993 994 || { t_fail "servers start on A"; exit 1; }
-on_b lab_servers 993 994 || { t_fail "servers start on B"; exit 1; }
-cs_up || { t_fail "CrowdSec LAPI starts"; t_done; exit 1; }
-URL_A=$CS_URL
-cs_link "$NS_SB" 1 || { t_fail "host B reaches the LAPI"; t_done; exit 1; }
-URL_B=$CS_LINK_URL
-# host B pulls as a bouncer and pushes as a machine of its own. One key
-# per host: the LAPI keeps one "last pull" per bouncer and sends each
-# delta once, so two hosts on one key would each miss what the other took.
-PW_B=$CS_DIR/machine-b.secret
-KEY_B=$CS_DIR/bouncer-b.key
-(umask 077; for f in "$PW_B" "$KEY_B"; do
-	head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$f"; done)
-cs_cscli machines add mail2 --password "$(cat "$PW_B")" --force -f /dev/null >/dev/null 2>&1 ||
-	{ t_fail "machine mail2 registered"; t_done; exit 1; }
-cs_cscli bouncers add imapguard-b -k "$(cat "$KEY_B")" -o raw >/dev/null 2>&1 ||
-	{ t_fail "bouncer imapguard-b registered"; t_done; exit 1; }
-
-KEY=dovecot-policy-key-0123456789abcdef
-M=127.0.0.1:9743
-POLICY=http://127.0.0.1:9744/policy
-# conf FILE IF STATE_DIR LAPI_URL MACHINE PASSWORD_FILE KEY_FILE: the same policy
-# on both hosts, but for what is the host's own
-conf() {
-	cat >"$1" <<EOF
-[general]
-interfaces = $2
-max_sources = 1024
-[port 993]
-action = allow
-[port 994]
-action = allow
-burst = 3/20s
-block = 1h
-[auth]
-api_key = $KEY
-spray_users = 3/10m
-fail_burst = 20/10m
-user_fail_burst = 1000/10m
-block = 1h
-[agent]
-metrics_listen = $M
-policy_listen = 127.0.0.1:9744
-state_dir = $3
-[crowdsec]
-lapi_url = $4
-bouncer_key_file = $7
-pull_interval = 1s
-machine_id = $5
-password_file = $6
-EOF
-	chmod 600 "$1"
-}
-conf "$LAB_DIR/a.conf" "$LAB_IF" "$LAB_DIR/state" "$URL_A" "$CS_MACHINE_ID" "$CS_PASSWORD_FILE" \
-	"$CS_BOUNCER_KEY_FILE"
-conf "$DIR_B/b.conf" "$IF_B" "$DIR_B/state" "$URL_B" mail2 "$PW_B" "$KEY_B"
-lab_agent "$LAB_DIR/a.conf" "http://$M/metrics" ||
-	{ t_fail "agent A starts"; sed 's/^/#   /' "$LAB_DIR/agent.log" | awk 'NR<=20'; t_done; exit 1; }
-AG_A=$AG
-on_b lab_agent "$DIR_B/b.conf" "http://$M/metrics" ||
-	{ t_fail "agent B starts"; sed 's/^/#   /' "$DIR_B/agent.log" | awk 'NR<=20'; t_done; exit 1; }
-AG_B=$AG
+fh_up || { t_fail "$FH_ERR"; t_done; exit 1; }
+if ! fh_agents; then
+	t_fail "$FH_ERR"
+	sed 's/^/#   /' "$LAB_DIR/agent.log" "$DIR_B/agent.log" 2>/dev/null | awk 'NR<=20'
+	t_done; exit 1
+fi
+M=$FH_M
 
 # --- helpers; each takes the host first: a or b ---
-# at HOST CMD...: CMD on that host
-at() { local h=$1; shift; if [ "$h" = a ]; then "$@"; else on_b "$@"; fi; }
 blocks() { at "$1" igs block list -j; }
 block_of() { blocks "$1" | jq -c --arg p "$2" '.blocks[] | select(.prefix == $p)'; }
 # wait_block HOST DESC PREFIX JQ [TRIES]: until HOST's block on PREFIX
@@ -143,16 +74,10 @@ row() {
 		t_fail "$h: $desc: $got (wanted $want), $v/$r $c1 -> $c2"
 	fi
 }
-# spray SRC: on host A, four users fail to log in from SRC, as Dovecot
-# reports them (spray_users = 3/10m): an auth block of SRC on A
+# spray SRC: an auth-policy spray from SRC on host A, and A's block
 spray() {
-	local i code codes=
-	for i in 1 2 3 4; do
-		code=$(ip netns exec "$NS_S" curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
-			-H "X-API-Key: $KEY" -d "{\"remote\":\"$1\",\"login\":\"u$i-$1\",\"protocol\":\"imap\",\"tls\":true,\"success\":false}" \
-			"$POLICY?command=report")
-		codes=$codes$code
-	done
+	local codes
+	codes=$(fh_spray "$1")
 	[ "$codes" = 200200200200 ] || t_fail "a: the spray's reports from $1 answered $codes"
 	wait_block a "$1 sprays: an auth block" "$1/32" '.origin == "auth" and .reason == "spray"'
 }
@@ -166,7 +91,6 @@ conns() {
 	ip netns exec "$(at "$1" eval 'echo $NS_S')" curl -s "http://$M/metrics" |
 		awk '$1 == "imapguard_connections_total{port=\"994\"}" {print $2}'
 }
-both_addr() { lab_client_addr "$1"; on_b lab_client_addr "$1"; }
 for a in 198.18.64.5 198.18.64.77 198.18.65.1 198.18.65.9 198.18.81.1 198.18.81.2 198.18.81.3 \
 	2001:db8:64::9; do
 	both_addr $a
@@ -217,6 +141,8 @@ case_spray() {
 	row a "the sprayer" refused $S $SRV4 drop blocked
 	wait_block b "A's spray block arrives: origin fleet, scenario imapguard/spray" "$S/32" \
 		'.origin == "fleet" and .note == "imapguard/spray" and .seconds_left > 3500'
+	wait_block b "block list joins the LAPI's decision: its id and whole scenario" "$S/32" \
+		"(.scenario == \"imapguard/spray\") and (.decision_id == $(cs_decision $S | jq '.[0].id'))"
 	row b "the sprayer moved to host B" refused $S $SRV4 drop blocked
 	row b "its neighbour" connects 198.18.64.77 $SRV4 pass policy
 	t_jq "a: the decision came back and added nothing" '.origin == "auth"' "$(block_of a $S/32)"
@@ -295,11 +221,47 @@ case_lapi_away() {
 		select(.value | test("^198\\.18\\.81\\.")) | {id, value}] | sort_by(.id) |
 		map(.value) | join(" ")')
 	t_check "in the order A blocked them ($ids)" test "$ids" = "198.18.81.1 198.18.81.2 198.18.81.3"
+	# and host B holds them so: the decision ids its block list names
+	wait_block b "its block list names the decision (as the agent last wrote it)" \
+		198.18.81.3/32 '.decision_id != null'
+	ids=$(blocks b | jq -r '[.blocks[] | select(.prefix | test("^198\\.18\\.81\\.")) |
+		{decision_id, prefix}] | sort_by(.decision_id) | map(.prefix) | join(" ")')
+	t_check "B's decisions in the order A blocked them ($ids)" \
+		test "$ids" = "198.18.81.1/32 198.18.81.2/32 198.18.81.3/32"
 	for a in 198.18.81.1 198.18.81.2 198.18.81.3 198.18.65.1; do
 		cs_cscli decisions delete --ip $a >/dev/null 2>&1
 		igs block del $a >/dev/null 2>&1
 	done
 	wait_gone b "the deletes lift them on B" 198.18.81.3/32
+}
+
+# a scenario longer than the pinned note (31 bytes) is shown whole by
+# block list (text and JSON), from the agent's held decisions; one that
+# is not text (an ESC, bytes that are not UTF-8: cscli takes them, Go's
+# JSON sends U+001B and U+FFFD) in its safe form, logged
+export LONG="imap/spray from ÿ 1234567890123456789012345678901234567890 over IMAPS, seen on mail3"
+case_scenario() {
+	local h
+	t_rc 0 "cscli decisions add: a scenario of ${#LONG} characters" cs_cscli decisions add \
+		--ip 198.18.65.1 --duration 1h --reason "$LONG"
+	t_rc 0 "cscli decisions add: one with an ESC and a byte not UTF-8" cs_cscli decisions add \
+		--ip 198.18.65.9 --duration 1h --reason "$(printf 'bad\033[31mname\377')"
+	for h in a b; do
+		wait_block $h "the long scenario whole in block list -j, the note cut" 198.18.65.1/32 \
+			'.note as $n | .scenario == env.LONG and ($n | utf8bytelength) <= 31 and
+			 ($n | length) < (env.LONG | length) and (env.LONG | startswith($n))'
+		t_match "$h: and in block list" "fleet +[0-9]+s +${LONG//./\\.}\$" "$(at $h igs block list)"
+		wait_block $h "the unsafe one in its safe form" 198.18.65.9/32 \
+			'.scenario == "bad?[31mname\ufffd"'
+	done
+	t_check "a: the unsafe scenario was logged" grep -q '"event":"fleet_scenario"' "$LAB_DIR/agent.log"
+	t_check "b: the unsafe scenario was logged" grep -q '"event":"fleet_scenario"' "$DIR_B/agent.log"
+	t_jq "a manual block: no scenario, no decision" '.scenario == null and .decision_id == null' \
+		"$(igs block add 198.18.64.77 --ttl 1m >/dev/null; block_of a 198.18.64.77/32)"
+	igs block del 198.18.64.77 >/dev/null
+	cs_cscli decisions delete --ip 198.18.65.1 >/dev/null 2>&1
+	cs_cscli decisions delete --ip 198.18.65.9 >/dev/null 2>&1
+	for h in a b; do wait_gone $h "deleted" 198.18.65.1/32; done
 }
 
 # unloading one instance leaves the other whole
@@ -313,6 +275,6 @@ case_unload_one() {
 	igs block del 198.18.65.9 >/dev/null
 }
 
-t_cases two_instances spray range v6_range lapi_away unload_one
+t_cases two_instances spray range v6_range lapi_away scenario unload_one
 [ -n "${KEEP_LOGS:-}" ] && cp "$LAB_DIR/agent.log" "$KEEP_LOGS.a" && cp "$DIR_B/agent.log" "$KEEP_LOGS.b"
 t_done
