@@ -31,8 +31,14 @@
 
 #define CONNECT_TIMEOUT_MS 5000L
 #define TRANSFER_TIMEOUT_S 120L	 /* a 256 MiB answer at 2+ MiB/s */
-#define LOW_SPEED_BYTES 1024L	 /* slower than this ... */
-#define LOW_SPEED_S 10L		 /* ... for this long: the LAPI hangs */
+/* A LAPI that hangs is abandoned; one that thinks first is not. CrowdSec
+ * 1.4.6 builds the whole answer before its first byte: 10 s for a
+ * startup of 100,000 decisions on a loaded machine (make bench). So the
+ * first byte may take FIRST_BYTE_NS; from then on, a window of
+ * LOW_SPEED_NS that brings fewer than LOW_SPEED_BYTES ends it. */
+#define FIRST_BYTE_NS (60ull * 1000000000ull)
+#define LOW_SPEED_NS (10ull * 1000000000ull)
+#define LOW_SPEED_BYTES 10240 /* 1 KiB/s over the window */
 #define BACKOFF_MAX_NS (300ull * 1000000000ull)
 #define LOG_SKIPS_MAX 10 /* refused decisions logged one by one per answer */
 
@@ -51,6 +57,10 @@ struct transfer {
 	struct ig_cs_answer ans;
 	int parse_rc;
 	curl_off_t answer_us; /* from the request to the answer's end */
+	/* the pace check (on_progress): the window's start and bytes then */
+	uint64_t win_ns;
+	curl_off_t win_bytes;
+	int slow; /* 1: no first byte in time, 2: too slow after it */
 };
 
 static size_t on_body(char *buf, size_t size, size_t n, void *arg)
@@ -61,17 +71,36 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 	return t->parse_rc ? 0 : size * n; /* 0: curl aborts the transfer */
 }
 
-/* curl's progress callback: a stopping agent aborts a transfer at once. */
+/* curl's progress callback, called at least once a second: a stopping
+ * agent aborts the transfer at once, and so does a LAPI that hangs (see
+ * FIRST_BYTE_NS). */
 static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
-	struct fleet_pull *fp = arg;
+	struct transfer *t = arg;
+	uint64_t now = ig_mono_ns();
 	int stop;
 
-	(void)dt, (void)dn, (void)ut, (void)un;
-	pthread_mutex_lock(&fp->w.lock);
-	stop = fp->w.stop;
-	pthread_mutex_unlock(&fp->w.lock);
-	return stop;
+	(void)dt, (void)ut, (void)un;
+	pthread_mutex_lock(&t->fp->w.lock);
+	stop = t->fp->w.stop;
+	pthread_mutex_unlock(&t->fp->w.lock);
+	if (stop)
+		return 1;
+	if (t->win_bytes == 0 && dn == 0) { /* still waiting for the first byte */
+		if (now - t->win_ns >= FIRST_BYTE_NS)
+			t->slow = 1;
+		return t->slow;
+	}
+	if (t->win_bytes == 0) { /* the first bytes: the pace counts from here */
+		t->win_ns = now;
+		t->win_bytes = dn;
+	} else if (now - t->win_ns >= LOW_SPEED_NS) {
+		if (dn - t->win_bytes < LOW_SPEED_BYTES)
+			t->slow = 2;
+		t->win_ns = now;
+		t->win_bytes = dn;
+	}
+	return t->slow;
 }
 
 /* The stream's URL: lapi_url, the path, startup, scopes and origins. */
@@ -111,6 +140,9 @@ static int pull_once(struct fleet_pull *fp, const struct ig_crowdsec_conf *c, in
 	t->fp = fp;
 	t->parse_rc = 0;
 	t->answer_us = 0;
+	t->win_ns = ig_mono_ns();
+	t->win_bytes = 0;
+	t->slow = 0;
 	if (ig_cs_answer_init(&t->ans, &lim)) {
 		snprintf(why, whylen, "out of memory");
 		return -ENOMEM;
@@ -135,12 +167,10 @@ static int pull_once(struct fleet_pull *fp, const struct ig_crowdsec_conf *c, in
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, TRANSFER_TIMEOUT_S);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_BYTES);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_S);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(e, CURLOPT_XFERINFODATA, fp);
+	curl_easy_setopt(e, CURLOPT_XFERINFODATA, t);
 	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* gzip when the LAPI offers it */
 	if (c->ca_file[0])
@@ -159,6 +189,16 @@ static int pull_once(struct fleet_pull *fp, const struct ig_crowdsec_conf *c, in
 	if (t->parse_rc && status == 200) {
 		snprintf(why, whylen, "answer refused: %s", t->ans.err);
 		return t->parse_rc;
+	}
+	if (t->slow == 1) {
+		snprintf(why, whylen, "Timeout: no answer within %llu s",
+			 (unsigned long long)(FIRST_BYTE_NS / 1000000000ull));
+		return -ETIMEDOUT;
+	}
+	if (t->slow) {
+		snprintf(why, whylen, "the answer came too slow (under %d bytes in %llu s): abandoned",
+			 LOW_SPEED_BYTES, (unsigned long long)(LOW_SPEED_NS / 1000000000ull));
+		return -ETIMEDOUT;
 	}
 	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && status != 200)) {
 		snprintf(why, whylen, "%s", curl_easy_strerror(cc));
