@@ -45,6 +45,7 @@
 #define SWEEP_EVERY_NS (5ull * 1000000000ull)
 #define SWEEP_MAX_NS (60ull * 1000000000ull)
 #define SAVE_GAP_MIN_NS (250ull * 1000000ull) /* at most 4 writes a second */
+#define NFT_SYNC_LOG_NS (100ull * 1000000ull) /* a sync this slow is logged */
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -278,6 +279,11 @@ static void maybe_sync(struct agent *a, uint64_t now, int force)
 		jlogf("error", "nft_sync", "block sets not synced: %s", strerror(-rc));
 	else
 		a->synced_gen = gen;
+	/* a large change (a fleet's startup set, thousands of expiries) is
+	 * worth a line: when nftables caught up, and what it cost */
+	if (rc >= 0 && ig_mono_ns() - t0 >= NFT_SYNC_LOG_NS)
+		jlogf("info", "nft_sync", "block sets synced in %.1f ms",
+		      (double)(ig_mono_ns() - t0) / 1e6);
 	/* > 0: some changes waited on elements about to lapse; the next
 	 * run (250 ms away or more) makes them */
 	a->nft_again = rc > 0;
