@@ -60,6 +60,7 @@ bench: deps
 	./tests/bench/bench_agent.sh
 	./tests/bench/bench_policy.sh
 	./tests/bench/bench_nft_apply.sh
+	./tests/bench/bench_fleet.sh
 	./tests/bench/bench_flood.sh
 
 # libFuzzer harnesses, built with clang and sanitizers from the library's
