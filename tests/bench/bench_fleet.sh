@@ -160,9 +160,8 @@ print("  imapguard, after the answer's end: enforced at XDP in %.0f ms (%d block
 if sync:
     share = (when(sync) - end) * 1e3
     print("  imapguard, after the answer's end: in the nftables mirror in %.0f ms "
-          "(the sync itself %s; the rest waits for the agent's next 250 ms tick) "
-          "(target < 1000 ms: %s)" % (share, sync["message"].split(" in ")[-1],
-                                      "ok" if share < 1000 else "MISSED"))
+          "(the sync itself %s) (target < 1000 ms: %s)" % (
+              share, sync["message"].split(" in ")[-1], "ok" if share < 1000 else "MISSED"))
 else:
     print("  the nftables mirror's sync was not logged (it took under 100 ms, or did not end)")
 EOF
