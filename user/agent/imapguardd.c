@@ -40,6 +40,7 @@
 #include "fleet_push.h"
 #include "log.h"
 #include "nft.h"
+#include "statelock.h"
 
 #define TICK_MS 250
 #define SWEEP_EVERY_NS (5ull * 1000000000ull)
@@ -329,6 +330,23 @@ static int events_lock_refused(struct agent *a, int err, int applied)
 	return err;
 }
 
+/* state_dir is ours alone (statelock.h): the lock's fd, or -errno after
+ * saying why in the log; nothing else is touched then. */
+static int state_dir_lock(struct agent *a)
+{
+	int holder, fd = state_lock(a->pol.agent.state_dir, a->pin, &holder);
+
+	if (fd == -EBUSY)
+		jlogf("error", "start", "state_dir %s is in use by another imapguardd (PID %d): "
+		      "two agents on one state_dir would overwrite each other's state and "
+		      "push queue; give each instance its own state_dir. Nothing was changed",
+		      a->pol.agent.state_dir, holder);
+	else if (fd < 0)
+		jlogf("error", "start", "cannot lock state_dir %s: %s", a->pol.agent.state_dir,
+		      strerror(-fd));
+	return fd;
+}
+
 static int startup(struct agent *a)
 {
 	struct ig_apply_report rep;
@@ -592,7 +610,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct agent a = { .pin = IG_DEFAULT_PIN_PATH, .events_lock_fd = -1, .fanout_fd = -1,
+	struct agent a = { .pin = IG_DEFAULT_PIN_PATH, .events_lock_fd = -1, .state_lock_fd = -1,
+			   .fanout_fd = -1,
 			   .lock = PTHREAD_MUTEX_INITIALIZER,
 			   .auth_lock = PTHREAD_MUTEX_INITIALIZER,
 			   .fanout_lock = PTHREAD_MUTEX_INITIALIZER };
@@ -641,7 +660,8 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	a.h.lock_fd = -1;
-	err = startup(&a);
+	a.state_lock_fd = state_dir_lock(&a);
+	err = a.state_lock_fd < 0 ? a.state_lock_fd : startup(&a);
 	if (!err)
 		err = run(&a);
 	else
@@ -672,6 +692,8 @@ int main(int argc, char **argv)
 		if (ig_unload(a.pin, &loaded) == 0)
 			jlogf("info", "unload", "detached everything under %s", a.pin);
 	}
+	if (a.state_lock_fd >= 0)
+		close(a.state_lock_fd);
 	ig_policy_free(&a.pol);
 	return rc;
 }
