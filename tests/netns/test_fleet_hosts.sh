@@ -264,6 +264,30 @@ case_scenario() {
 	for h in a b; do wait_gone $h "deleted" 198.18.65.1/32; done
 }
 
+# one state_dir, one agent: a third instance given host B's state_dir is
+# refused before it touches anything (it would overwrite B's state file
+# and deliver B's push queue too)
+case_state_dir() {
+	local i
+	sed -e "s|^state_dir = .*|state_dir = $DIR_B/state|" -e "s|^metrics_listen = .*|metrics_listen = 127.0.0.1:9746|" \
+		-e "s|^policy_listen = .*|policy_listen = 127.0.0.1:9747|" "$LAB_DIR/a.conf" >"$LAB_DIR/c.conf"
+	chmod 600 "$LAB_DIR/c.conf"
+	t_rc 0 "b: a manual block, so B has a state file" on_b igs block add 198.18.65.9 --ttl 1m
+	for i in $(seq 40); do grep -q 198.18.65.9 "$DIR_B/state/state.json" 2>/dev/null && break; sleep 0.25; done
+	t_rc 1 "a third imapguardd on B's state_dir exits 1" timeout 30 \
+		ip netns exec "$NS_S" "$IG"d --pin-path "$LAB_DIR/bpf/igC" -c "$LAB_DIR/c.conf"
+	t_match "it names the state_dir and B's agent" \
+		"state_dir $DIR_B/state is in use by another imapguardd \\(PID $AG_B\\)" "$T_OUT"
+	t_check "it made no pins" test ! -e "$LAB_DIR/bpf/igC/ig_meta"
+	t_check "B's lock still names B's agent" test "$(cut -d' ' -f1 "$DIR_B/state/agent.lock")" = "$AG_B"
+	t_jq "B's state file still holds B's block" \
+		'[.. | objects | select(.prefix? == "198.18.65.9/32")] | length == 1' \
+		"$(cat "$DIR_B/state/state.json")"
+	t_check "both agents still run" kill -0 "$AG_A" "$AG_B"
+	t_jq "b: still connected" '.fleet.connected == true' "$(on_b igs status -j)"
+	on_b igs block del 198.18.65.9 >/dev/null
+}
+
 # unloading one instance leaves the other whole
 case_unload_one() {
 	t_rc 0 "b: imapguard unload --force" on_b igs unload --force
@@ -275,6 +299,6 @@ case_unload_one() {
 	igs block del 198.18.65.9 >/dev/null
 }
 
-t_cases two_instances spray range v6_range lapi_away scenario unload_one
+t_cases two_instances spray range v6_range lapi_away scenario state_dir unload_one
 [ -n "${KEEP_LOGS:-}" ] && cp "$LAB_DIR/agent.log" "$KEEP_LOGS.a" && cp "$DIR_B/agent.log" "$KEEP_LOGS.b"
 t_done
