@@ -65,6 +65,7 @@ bench: deps
 	./tests/bench/bench_agent.sh
 	./tests/bench/bench_policy.sh
 	./tests/bench/bench_nft_apply.sh
+	./tests/bench/bench_fleet.sh
 	./tests/bench/bench_flood.sh
 	./tests/bench/bench_audit.sh
 

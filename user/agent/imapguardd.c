@@ -40,11 +40,13 @@
 #include "fleet_push.h"
 #include "log.h"
 #include "nft.h"
+#include "statelock.h"
 
 #define TICK_MS 250
 #define SWEEP_EVERY_NS (5ull * 1000000000ull)
 #define SWEEP_MAX_NS (60ull * 1000000000ull)
 #define SAVE_GAP_MIN_NS (250ull * 1000000ull) /* at most 4 writes a second */
+#define NFT_SYNC_LOG_NS (100ull * 1000000ull) /* a sync this slow is logged */
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -278,6 +280,11 @@ static void maybe_sync(struct agent *a, uint64_t now, int force)
 		jlogf("error", "nft_sync", "block sets not synced: %s", strerror(-rc));
 	else
 		a->synced_gen = gen;
+	/* a large change (a fleet's startup set, thousands of expiries) is
+	 * worth a line: when nftables caught up, and what it cost */
+	if (rc >= 0 && ig_mono_ns() - t0 >= NFT_SYNC_LOG_NS)
+		jlogf("info", "nft_sync", "block sets synced in %.1f ms",
+		      (double)(ig_mono_ns() - t0) / 1e6);
 	/* > 0: some changes waited on elements about to lapse; the next
 	 * run (250 ms away or more) makes them */
 	a->nft_again = rc > 0;
@@ -321,6 +328,23 @@ static int events_lock_refused(struct agent *a, int err, int applied)
 	      "(a second imapguardd, or imapguard events): %s%s", a->pin, strerror(-err),
 	      applied ? "" : "; the policy in force was left alone");
 	return err;
+}
+
+/* state_dir is ours alone (statelock.h): the lock's fd, or -errno after
+ * saying why in the log; nothing else is touched then. */
+static int state_dir_lock(struct agent *a)
+{
+	int holder, fd = state_lock(a->pol.agent.state_dir, a->pin, &holder);
+
+	if (fd == -EBUSY)
+		jlogf("error", "start", "state_dir %s is in use by another imapguardd (PID %d): "
+		      "two agents on one state_dir would overwrite each other's state and "
+		      "push queue; give each instance its own state_dir. Nothing was changed",
+		      a->pol.agent.state_dir, holder);
+	else if (fd < 0)
+		jlogf("error", "start", "cannot lock state_dir %s: %s", a->pol.agent.state_dir,
+		      strerror(-fd));
+	return fd;
 }
 
 static int startup(struct agent *a)
@@ -586,7 +610,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct agent a = { .pin = IG_DEFAULT_PIN_PATH, .events_lock_fd = -1, .fanout_fd = -1,
+	struct agent a = { .pin = IG_DEFAULT_PIN_PATH, .events_lock_fd = -1, .state_lock_fd = -1,
+			   .fanout_fd = -1,
 			   .lock = PTHREAD_MUTEX_INITIALIZER,
 			   .auth_lock = PTHREAD_MUTEX_INITIALIZER,
 			   .fanout_lock = PTHREAD_MUTEX_INITIALIZER };
@@ -635,7 +660,8 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	a.h.lock_fd = -1;
-	err = startup(&a);
+	a.state_lock_fd = state_dir_lock(&a);
+	err = a.state_lock_fd < 0 ? a.state_lock_fd : startup(&a);
 	if (!err)
 		err = run(&a);
 	else
@@ -666,6 +692,8 @@ int main(int argc, char **argv)
 		if (ig_unload(a.pin, &loaded) == 0)
 			jlogf("info", "unload", "detached everything under %s", a.pin);
 	}
+	if (a.state_lock_fd >= 0)
+		close(a.state_lock_fd);
 	ig_policy_free(&a.pol);
 	return rc;
 }
