@@ -250,7 +250,7 @@ case_scenario() {
 		wait_block $h "the long scenario whole in block list -j, the note cut" 198.18.65.1/32 \
 			'.note as $n | .scenario == env.LONG and ($n | utf8bytelength) <= 31 and
 			 ($n | length) < (env.LONG | length) and (env.LONG | startswith($n))'
-		t_match "$h: and in block list" "fleet +[0-9]+s +${LONG//./\\.}\$" "$(at $h igs block list)"
+		t_match "$h: and in block list" "fleet +[0-9dhms]+ +${LONG//./\\.}\$" "$(at $h igs block list)"
 		wait_block $h "the unsafe one in its safe form" 198.18.65.9/32 \
 			'.scenario == "bad?[31mname\ufffd"'
 	done
