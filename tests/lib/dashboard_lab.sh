@@ -7,6 +7,7 @@
 # Source after tests/lib/lab.sh and lab_up; every process started here is
 # in LAB_PIDS, so lab.sh's trap kills it by its PID.
 
+# shellcheck disable=SC2034 # DASH, RULES, TOKEN: read by the scripts that source this
 DASH=$ROOT/contrib/grafana/imapguard.json
 RULES=$ROOT/contrib/prometheus/imapguard.rules.yml
 CONF=$LAB_DIR/imapguard.conf
@@ -53,7 +54,7 @@ chmod 600 "$CONF"
 dash_lapi() {
 	local _
 	echo good >"$LAB_DIR/fake.mode"
-	ip netns exec "$NS_S" $PY "$ROOT/tests/lib/fake_lapi.py" 127.0.0.1 8081 "$LAB_DIR/fake.mode" \
+	ip netns exec "$NS_S" "$PY" "$ROOT/tests/lib/fake_lapi.py" 127.0.0.1 8081 "$LAB_DIR/fake.mode" \
 		>"$LAB_DIR/fake.out" 2>&1 &
 	LAB_PIDS+=($!)
 	for _ in $(seq 50); do grep -q listening "$LAB_DIR/fake.out" && return 0; sleep 0.1; done
@@ -97,11 +98,11 @@ policy() {
 dash_traffic() {
 	local r=${1:-0} u
 	local V=198.18.5.$((50 + r)) S=198.18.6.$((61 + r))
-	probe $CLI4 $SRV4 143 --count 3 >/dev/null       # drop: policy
-	probe 198.18.66.9 $SRV4 993 --count 2 >/dev/null # drop: deny list
-	probe $CLI4 $SRV4 110 --count 6 >/dev/null       # drop: rate limit
-	lab_client_addr $V
-	probe $V $SRV4 993 --count 5 >/dev/null # a burst block (auto)
+	probe "$CLI4" "$SRV4" 143 --count 3 >/dev/null       # drop: policy
+	probe 198.18.66.9 "$SRV4" 993 --count 2 >/dev/null # drop: deny list
+	probe "$CLI4" "$SRV4" 110 --count 6 >/dev/null       # drop: rate limit
+	lab_client_addr "$V"
+	probe "$V" "$SRV4" 993 --count 5 >/dev/null # a burst block (auto)
 	for u in ann bob cyd dee; do # a spray block (auth)
 		policy report "{\"remote\":\"$S\",\"login\":\"$u\",\"protocol\":\"imap\",\"tls\":true,\"success\":false}"
 	done
