@@ -40,6 +40,7 @@
 #include "fleet_push.h"
 #include "log.h"
 #include "nft.h"
+#include "policy_warn.h"
 #include "statelock.h"
 
 #define TICK_MS 250
@@ -137,16 +138,29 @@ static void notify_ready(const struct agent *a, uint64_t generation)
 		   a->policy ? a->pol.agent.policy_listen : "off", a->pol.agent.metrics_listen);
 }
 
-/* A policy file others can read must not hold a secret inline: said at
- * every load, as `imapguard check` says it (a warning: refusing to start
- * over a file mode would leave Dovecot without its policy server). */
-static void warn_inline_secret(const struct ig_policy *pol)
+/* The warnings `imapguard check` prints (policy_warn.h), logged at every
+ * load and reload: the agent is where a policy is applied unattended, so
+ * its log is where an operator sees that the policy leaves mail open or
+ * locks everyone out. Warnings only: the policy loads all the same.
+ * One line each, {"event":"policy_warning","file","line","message"},
+ * line null when the warning is about the whole file. */
+static void log_policy_warnings(const struct ig_policy *pol)
 {
-	if (!pol->inline_secret_line || !(pol->mode & 077))
-		return;
-	jlogf("warning", "policy", "%s:%d: a secret is given inline but the file is "
-	      "readable by group or others (mode %04o): chmod 0600 it, or use %s", pol->path,
-	      pol->inline_secret_line, pol->mode, pol->inline_secret_file);
+	struct ig_diag w = {};
+
+	ig_policy_warnings(pol, pol->path, &w);
+	for (int i = 0; i < w.n; i++) {
+		const struct ig_diag_entry *e = &w.entries[i];
+		json_object *f = json_object_new_object();
+
+		json_object_object_add(f, "file", json_object_new_string(e->file));
+		json_object_object_add(f, "line", e->line > 0 ? json_object_new_int(e->line) : NULL);
+		json_object_object_add(f, "message", json_object_new_string(e->text));
+		jlog("warning", "policy_warning", f);
+	}
+	if (w.dropped)
+		jlogf("warning", "policy_warning", "%d more warnings not shown", w.dropped);
+	ig_diag_free(&w);
 }
 
 static void reload_apply(struct agent *a);
@@ -172,7 +186,7 @@ static void reload_apply(struct agent *a)
 		pthread_mutex_unlock(&a->lock);
 		return;
 	}
-	warn_inline_secret(&np);
+	log_policy_warnings(&np);
 	err = ig_apply(&np, a->pin, &rep);
 	if (err) {
 		ig_policy_free(&np);
@@ -648,7 +662,7 @@ int main(int argc, char **argv)
 	}
 	if (load(a.conf_path, &a.pol, "policy_rejected"))
 		return EXIT_USAGE;
-	warn_inline_secret(&a.pol);
+	log_policy_warnings(&a.pol);
 	/* blocked before any thread exists (libmicrohttpd starts one), so
 	 * they reach only the signalfd of the main loop */
 	sigset_t mask;
