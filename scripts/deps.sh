@@ -12,7 +12,8 @@ libyajl-dev libssl-dev scdoc"
 TEST="libcmocka-dev iproute2 nftables ethtool jq curl openssl python3
 xdp-tools cppcheck clang-tidy libclang-rt-14-dev procps prometheus
 dovecot-imapd dovecot-pop3d dovecot-submissiond wrk libcap2-bin systemd crowdsec
-crowdsec-firewall-bouncer man-db debhelper lintian dpkg-dev bash-completion"
+crowdsec-firewall-bouncer man-db debhelper lintian dpkg-dev bash-completion
+python3-matplotlib"
 
 missing=""
 for p in $BUILD $TEST ${IMAPGUARD_EXTRA_DEPS:-}; do

@@ -65,8 +65,17 @@ bench: deps
 	./tests/bench/bench_agent.sh
 	./tests/bench/bench_policy.sh
 	./tests/bench/bench_nft_apply.sh
+	./tests/bench/bench_fleet.sh
 	./tests/bench/bench_flood.sh
 	./tests/bench/bench_audit.sh
+	$(MAKE) dashboard-picture
+
+# the README's picture of the Grafana dashboard's main queries on real data
+# (a minute of lab traffic scraped by Prometheus, drawn with matplotlib);
+# documentation, not a test: the suite never reads docs/dashboard.png
+.PHONY: dashboard-picture
+dashboard-picture: all
+	./tests/bench/dashboard_picture.sh docs/dashboard.png
 
 # libFuzzer harnesses, built with clang and sanitizers from the library's
 # sources (not the gcc-built archive)

@@ -135,6 +135,21 @@ cs_up() {
 	cs_start
 }
 
+# cs_link NS N: one more host namespace NS reaches the LAPI, over a veth
+# pair of its own: NS 198.18.250.(4N+1)/30 <-> the LAPI 198.18.250.(4N+2)/30
+# (N from 1 to 60; cs_up's link is N = 0). The LAPI's URL from NS is then
+# in CS_LINK_URL. The pair goes with the LAPI's namespace.
+CS_LINK_URL=
+cs_link() {
+	local ns=$1 n=$2 l=${LAB:-cs$$}k$2 p=${LAB:-cs$$}m$2
+	ip link add "$p" netns "$ns" type veth peer name "$l" netns "$NS_L" || return 1
+	ip -n "$NS_L" addr add 198.18.250.$((4 * n + 2))/30 dev "$l"
+	ip -n "$ns" addr add 198.18.250.$((4 * n + 1))/30 dev "$p"
+	ip -n "$NS_L" link set "$l" up
+	ip -n "$ns" link set "$p" up
+	CS_LINK_URL=http://198.18.250.$((4 * n + 2)):8080/
+}
+
 # cs_start: (re)start the LAPI on the existing DB; waits, bounded, for it
 cs_start() {
 	local i code

@@ -8,6 +8,9 @@ file MODE_FILE names (read at each request), on ADDR PORT. Modes:
   forbidden HTTP 403, as for a wrong key
   hang      headers and the first bytes, then nothing for S seconds ("hang 60")
   good      one valid decision (198.18.99.1), as the real LAPI gives it
+  slowstart nothing for S seconds, not even the headers, then "good"
+            ("slowstart 13"), as CrowdSec 1.4.6 builds a large answer whole
+            before its first byte
   reject    the watcher side: POST /v1/watchers/login gives a token, POST
             /v1/alerts answers HTTP 500 with a validation error, as the LAPI
             does for an alert it refuses; the stream is empty
@@ -69,6 +72,10 @@ class H(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(b'{"deleted":null,')
                 self.wfile.flush()
                 time.sleep(arg)
+            elif mode == "slowstart":
+                time.sleep(arg)
+                self.send(200, json.dumps({"deleted": None,
+                                           "new": [decision(1, "198.18.99.1")]}).encode())
             elif mode in ("reject", "relogin"):
                 self.send(200, b'{"deleted":null,"new":null}')
             elif mode == "forbidden":

@@ -21,6 +21,7 @@ SRV6=2001:db8:1::1
 CLI4=198.18.1.2
 CLI6=2001:db8:1::2
 LAB_PIDS=()
+LAB_MORE_NS=() # the namespaces of lab_pair beyond lab_up's own
 
 lab_cleanup() {
 	local p
@@ -28,6 +29,7 @@ lab_cleanup() {
 	for p in "${LAB_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	ip netns del "$NS_S" 2>/dev/null
 	ip netns del "$NS_C" 2>/dev/null
+	for p in "${LAB_MORE_NS[@]}"; do ip netns del "$p" 2>/dev/null; done
 	umount "$LAB_DIR/bpf" 2>/dev/null
 	rm -rf "$LAB_DIR"
 }
@@ -37,24 +39,33 @@ lab_up() {
 	trap 'exit 130' INT TERM
 	mkdir -p "$LAB_DIR/bpf" || return 1
 	mount -t bpf bpf "$LAB_DIR/bpf" || return 1
-	ip netns add "$NS_S" && ip netns add "$NS_C" || return 1
-	ip link add "$LAB_IF" netns "$NS_S" type veth peer name "$LAB_PEER" netns "$NS_C" || return 1
-	ip -n "$NS_S" link set lo up
-	ip -n "$NS_C" link set lo up
-	ip -n "$NS_S" addr add $SRV4/16 dev "$LAB_IF"
-	ip -n "$NS_S" addr add $SRV6/32 dev "$LAB_IF" nodad
-	ip -n "$NS_C" addr add $CLI4/16 dev "$LAB_PEER"
-	ip -n "$NS_C" addr add $CLI6/32 dev "$LAB_PEER" nodad
-	local a
-	for a in 198.18.66.9 198.18.66.7; do ip -n "$NS_C" addr add $a/16 dev "$LAB_PEER"; done
+	lab_pair "$NS_S" "$NS_C" "$LAB_IF" "$LAB_PEER"
+}
+
+# lab_pair NS_SERVER NS_CLIENT IF PEER: a server and a client namespace
+# joined by the veth IF (server side) and PEER, with the addresses drawn
+# above. lab_up makes the first; a test of two mail hosts calls it again
+# with names of its own (removed by lab_cleanup too).
+lab_pair() {
+	local s=$1 c=$2 if=$3 peer=$4 a
+	ip netns add "$s" && ip netns add "$c" || return 1
+	[ "$s" = "$NS_S" ] || LAB_MORE_NS+=("$s" "$c")
+	ip link add "$if" netns "$s" type veth peer name "$peer" netns "$c" || return 1
+	ip -n "$s" link set lo up
+	ip -n "$c" link set lo up
+	ip -n "$s" addr add $SRV4/16 dev "$if"
+	ip -n "$s" addr add $SRV6/32 dev "$if" nodad
+	ip -n "$c" addr add $CLI4/16 dev "$peer"
+	ip -n "$c" addr add $CLI6/32 dev "$peer" nodad
+	for a in 198.18.66.9 198.18.66.7; do ip -n "$c" addr add $a/16 dev "$peer"; done
 	for a in 2001:db8:66::9 2001:db8:66::7; do
-		ip -n "$NS_C" addr add $a/32 dev "$LAB_PEER" nodad
+		ip -n "$c" addr add $a/32 dev "$peer" nodad
 	done
 	# native XDP on a veth needs NAPI on the receiving side
-	ip netns exec "$NS_S" ethtool -K "$LAB_IF" gro on >/dev/null 2>&1
-	ip netns exec "$NS_C" ethtool -K "$LAB_PEER" gro on >/dev/null 2>&1
-	ip -n "$NS_S" link set "$LAB_IF" up
-	ip -n "$NS_C" link set "$LAB_PEER" up
+	ip netns exec "$s" ethtool -K "$if" gro on >/dev/null 2>&1
+	ip netns exec "$c" ethtool -K "$peer" gro on >/dev/null 2>&1
+	ip -n "$s" link set "$if" up
+	ip -n "$c" link set "$peer" up
 }
 
 # lab_client_addr ADDR: one more source address for the client

@@ -327,6 +327,48 @@ case_sighup() {
 		grep -q "$re" "$LAB_DIR/agent.log"
 }
 
+# --- the policy's warnings (those `imapguard check` prints) reach the log ---
+# agent_warnings: the agent's policy_warning lines as "FILE:LINE: message"
+agent_warnings() {
+	jq -r 'select(.event == "policy_warning" and .level == "warning") |
+		"\(.file):\(.line): \(.message)"' "$LAB_DIR/agent.log"
+}
+# check_warnings: what `imapguard check -j` says of $CONF (in the lab, where
+# its interface is), the same way
+check_warnings() {
+	igs check -j "$CONF" 2>/dev/null | jq -r '.warnings[] | "\(.file):\(.line): \(.message)"'
+}
+case_warnings() {
+	start
+	t_check "a policy with nothing to warn of logs no policy_warning" \
+		test -z "$(agent_warnings)"
+	agent_stop TERM
+	: >"$LAB_DIR/agent.log"
+	# a CIDR on both lists: valid, loads, and the deny entry does nothing
+	write_conf drop
+	printf '[allow]\ncidr = 198.18.77.0/24\n[deny]\ncidr = 198.18.77.0/24\n' >>"$CONF"
+	t_check "imapguardd starts on a policy check warns about" agent_start
+	t_match "at load: a JSON warning line with the file, the line and check's message" \
+		"^$CONF:[0-9]+: 198.18.77.0/24 is on both lists" "$(agent_warnings)"
+	t_check "...the very warnings imapguard check prints" \
+		test "$(agent_warnings)" = "$(check_warnings)"
+	t_check "...one line per warning (check finds exactly one)" \
+		test "$(agent_warnings | wc -l)" -eq 1
+	# SIGHUP onto default = deny with an empty allow list
+	: >"$LAB_DIR/agent.log"
+	write_conf allow
+	sed -i 's/^\[general\]$/[general]\ndefault = deny/' "$CONF"
+	kill -HUP $AG
+	local i
+	for i in $(seq 50); do grep -q '"event":"reload"' "$LAB_DIR/agent.log" && break; sleep 0.1; done
+	t_match "at reload: default = deny with an empty allow list, at the default line (2)" \
+		"^$CONF:2: default = deny with an empty allow list" "$(agent_warnings)"
+	t_check "...the very warnings imapguard check prints" \
+		test "$(agent_warnings)" = "$(check_warnings)"
+	t_check "...and the reload went ahead (a warning refuses nothing)" \
+		grep -q '"level":"info","event":"reload"' "$LAB_DIR/agent.log"
+}
+
 # --- a second agent while one runs: refused before it touches the policy ---
 case_second_agent() {
 	start allow
@@ -627,6 +669,6 @@ case_cleanup() {
 	rm -rf "$STATE" "$LAB_DIR/state2"
 	: >"$LAB_DIR/agent.log" # each case reads its own agent's log
 }
-t_cases caps metrics prometheus events restart sighup second_agent sweep reboot utf8_state \
+t_cases caps metrics prometheus events restart sighup warnings second_agent sweep reboot utf8_state \
 	truncated_state kill_write unload unload_on_exit notify
 t_done

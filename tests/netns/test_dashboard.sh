@@ -16,73 +16,11 @@ t_need_cmd prometheus prometheus
 lab_up || { t_fail "lab setup"; exit 1; }
 lab_servers 993 143 110 || { t_fail "servers start"; exit 1; }
 
-DASH=$ROOT/contrib/grafana/imapguard.json
-RULES=$ROOT/contrib/prometheus/imapguard.rules.yml
-CONF=$LAB_DIR/imapguard.conf
-M=127.0.0.1:9743
-P=127.0.0.1:9744
-KEY=dashboard-policy-key-0123456789abcdef
-TOKEN=dashboard-grants-token-0123456789ab
-printf 'dashboard-bouncer-key-0123456789\n' >"$LAB_DIR/bouncer.key"
-printf 'dashboard-machine-password-01234\n' >"$LAB_DIR/machine.secret"
-chmod 600 "$LAB_DIR/bouncer.key" "$LAB_DIR/machine.secret"
-lab_policy "$CONF" <<EOF
-[general]
-interfaces = @IF@
-[deny]
-cidr = 198.18.66.0/24
-[port 143]
-action = drop
-[port 110]
-action = ratelimit
-rate = 2/1m
-[port 993]
-action = allow
-burst = 3/30s
-block = 1h
-[auth]
-api_key = $KEY
-spray_users = 3/10m
-[agent]
-metrics_listen = $M
-policy_listen = $P
-grants_token = $TOKEN
-state_dir = $LAB_DIR/state
-audit_interval = off
-[crowdsec]
-lapi_url = http://127.0.0.1:8081/
-bouncer_key_file = $LAB_DIR/bouncer.key
-machine_id = mail1
-password_file = $LAB_DIR/machine.secret
-pull_interval = 2s
-EOF
-chmod 600 "$CONF"
-
-# a CrowdSec Local API that hands out one decision (198.18.99.1) and
-# takes logins and alerts (tests/lib/fake_lapi.py, mode good)
-echo good >"$LAB_DIR/fake.mode"
-ip netns exec "$NS_S" $PY "$ROOT/tests/lib/fake_lapi.py" 127.0.0.1 8081 "$LAB_DIR/fake.mode" \
-	>"$LAB_DIR/fake.out" 2>&1 &
-LAB_PIDS+=($!)
-for _ in $(seq 50); do grep -q listening "$LAB_DIR/fake.out" && break; sleep 0.1; done
+# shellcheck source=tests/lib/dashboard_lab.sh
+. "$ROOT/tests/lib/dashboard_lab.sh"
+t_check "the fake CrowdSec Local API listens" dash_lapi
 t_check "imapguardd starts with [auth] and [crowdsec]" lab_agent "$CONF" "http://$M/metrics"
-
-cat >"$LAB_DIR/prom.yml" <<EOF
-global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}
-rule_files: ['$RULES']
-scrape_configs: [{job_name: imapguard, static_configs: [{targets: ['$M']}]}]
-EOF
-ip netns exec "$NS_S" prometheus --config.file="$LAB_DIR/prom.yml" \
-	--storage.tsdb.path="$LAB_DIR/prom" --web.listen-address=127.0.0.1:9090 \
-	>"$LAB_DIR/prom.log" 2>&1 &
-PROM=$!
-LAB_PIDS+=("$PROM")
-
-# api PATH [curl args]: Prometheus's HTTP API in the server namespace
-api() {
-	local path=$1; shift
-	ip netns exec "$NS_S" curl -s --max-time 5 "http://127.0.0.1:9090$path" "$@"
-}
+dash_prometheus
 # wait_data DESC EXPR [JQ]: poll (up to 30 s) until the instant query EXPR
 # returns a series and, with JQ, until JQ holds on its result list
 wait_data() {
@@ -96,29 +34,11 @@ wait_data() {
 	t_fail "$desc"
 	echo "#   $expr -> $(head -c 300 <<<"$out")"
 }
-# polled CMD...: CMD succeeds within 20 s
-polled() { local _; for _ in $(seq 80); do "$@" && return 0; sleep 0.25; done; return 1; }
 t_check "Prometheus answers" polled api /-/ready -f -o /dev/null
 wait_data "Prometheus scrapes the agent" 'up{job="imapguard"} == 1'
 
 # --- traffic: what each panel shows ---
-probe $CLI4 $SRV4 143 --count 3 >/dev/null       # drop: policy
-probe 198.18.66.9 $SRV4 993 --count 2 >/dev/null # drop: deny list
-probe $CLI4 $SRV4 110 --count 6 >/dev/null       # drop: rate limit
-V=198.18.5.50
-lab_client_addr $V
-probe $V $SRV4 993 --count 5 >/dev/null # a burst block (auto)
-S=198.18.5.61
-policy() { # COMMAND JSON: one auth-policy request, as Dovecot makes it
-	ip netns exec "$NS_S" curl -s -o /dev/null -H "X-API-Key: $KEY" -d "$2" \
-		"http://$P/policy?command=$1"
-}
-for u in ann bob cyd dee; do # a spray block (auth)
-	policy report "{\"remote\":\"$S\",\"login\":\"$u\",\"protocol\":\"imap\",\"tls\":true,\"success\":false}"
-done
-policy allow "{\"remote\":\"$S\",\"login\":\"eve\",\"protocol\":\"imap\",\"tls\":true}" # refused: blocked
-igs block add 198.18.9.9 --ttl 1h --reason dashboard >/dev/null
-igs grant add --user alice --ttl 1h >/dev/null
+dash_traffic
 
 # --- the dashboard's own expressions, with Grafana's variables filled in
 # as Grafana does for all hosts ---

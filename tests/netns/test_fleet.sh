@@ -308,6 +308,27 @@ case_hostile() {
 	igs block del 198.18.65.11 >/dev/null 2>&1
 }
 
+# a LAPI that thinks before its first byte is waited for: CrowdSec 1.4.6
+# builds a startup answer whole first (10 s for 100,000 decisions on a
+# loaded machine, make bench), which curl's low-speed rule (under 1 KiB/s
+# for 10 s) took for a hang, so such a LAPI was never heard
+case_slow_start() {
+	local i b
+	echo "slowstart 13" >"$FAKE_MODE"
+	fake_start
+	: >"$LAB_DIR/agent.log"
+	agent_on_fake || t_fail "the agent starts on the fake LAPI"
+	for i in $(seq 100); do
+		b=$(block_of 198.18.99.1/32)
+		[ -n "$b" ] && break
+		sleep 0.25
+	done
+	t_jq "the answer after 13 s of silence is applied" '.origin == "fleet"' "$b"
+	t_absent "no pull was abandoned" fleet_pull_failed cat "$LAB_DIR/agent.log"
+	fake_stop
+	wait_gone "gone with the real LAPI's startup set" 198.18.99.1/32
+}
+
 # --- the push side ---
 # burst SRC: four connections to 994 (burst = 3/20s): an auto block of 1h
 burst() {
@@ -507,6 +528,6 @@ EOF
 	igs block del 198.18.83.1 >/dev/null 2>&1
 }
 
-t_cases ip range v6_range floor allow_list local_wins refresh lapi_away hostile \
+t_cases ip range v6_range floor allow_list local_wins refresh lapi_away hostile slow_start \
 	push push_outage push_rejected push_relogin push_fw_bouncer
 t_done

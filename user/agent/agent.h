@@ -76,6 +76,7 @@ struct agent {
 	struct ig_policy pol; /* the policy in force */
 	struct ig_handle h;   /* h.meta: written by reload under lock */
 	int events_lock_fd;   /* flock: this process consumes the ring */
+	int state_lock_fd;    /* flock: this process owns state_dir (statelock.h) */
 	struct ring_buffer *rb;
 	struct ig_mapcount *mc;
 	struct MHD_Daemon *metrics;

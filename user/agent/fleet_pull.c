@@ -24,14 +24,21 @@
 #include "agent.h"
 #include "csdecision.h"
 #include "fleet.h"
+#include "fleet_held.h"
 #include "fleet_pull.h"
 #include "fleet_push.h"
 #include "worker.h"
 
 #define CONNECT_TIMEOUT_MS 5000L
 #define TRANSFER_TIMEOUT_S 120L	 /* a 256 MiB answer at 2+ MiB/s */
-#define LOW_SPEED_BYTES 1024L	 /* slower than this ... */
-#define LOW_SPEED_S 10L		 /* ... for this long: the LAPI hangs */
+/* A LAPI that hangs is abandoned; one that thinks first is not. CrowdSec
+ * 1.4.6 builds the whole answer before its first byte: 10 s for a
+ * startup of 100,000 decisions on a loaded machine (make bench). So the
+ * first byte may take FIRST_BYTE_NS; from then on, a window of
+ * LOW_SPEED_NS that brings fewer than LOW_SPEED_BYTES ends it. */
+#define FIRST_BYTE_NS (60ull * 1000000000ull)
+#define LOW_SPEED_NS (10ull * 1000000000ull)
+#define LOW_SPEED_BYTES 10240 /* 1 KiB/s over the window */
 #define BACKOFF_MAX_NS (300ull * 1000000000ull)
 #define LOG_SKIPS_MAX 10 /* refused decisions logged one by one per answer */
 
@@ -49,6 +56,11 @@ struct transfer {
 	struct fleet_pull *fp;
 	struct ig_cs_answer ans;
 	int parse_rc;
+	curl_off_t answer_us; /* from the request to the answer's end */
+	/* the pace check (on_progress): the window's start and bytes then */
+	uint64_t win_ns;
+	curl_off_t win_bytes;
+	int slow; /* 1: no first byte in time, 2: too slow after it */
 };
 
 static size_t on_body(char *buf, size_t size, size_t n, void *arg)
@@ -59,17 +71,36 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 	return t->parse_rc ? 0 : size * n; /* 0: curl aborts the transfer */
 }
 
-/* curl's progress callback: a stopping agent aborts a transfer at once. */
+/* curl's progress callback, called at least once a second: a stopping
+ * agent aborts the transfer at once, and so does a LAPI that hangs (see
+ * FIRST_BYTE_NS). */
 static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
-	struct fleet_pull *fp = arg;
+	struct transfer *t = arg;
+	uint64_t now = ig_mono_ns();
 	int stop;
 
-	(void)dt, (void)dn, (void)ut, (void)un;
-	pthread_mutex_lock(&fp->w.lock);
-	stop = fp->w.stop;
-	pthread_mutex_unlock(&fp->w.lock);
-	return stop;
+	(void)dt, (void)ut, (void)un;
+	pthread_mutex_lock(&t->fp->w.lock);
+	stop = t->fp->w.stop;
+	pthread_mutex_unlock(&t->fp->w.lock);
+	if (stop)
+		return 1;
+	if (t->win_bytes == 0 && dn == 0) { /* still waiting for the first byte */
+		if (now - t->win_ns >= FIRST_BYTE_NS)
+			t->slow = 1;
+		return t->slow;
+	}
+	if (t->win_bytes == 0) { /* the first bytes: the pace counts from here */
+		t->win_ns = now;
+		t->win_bytes = dn;
+	} else if (now - t->win_ns >= LOW_SPEED_NS) {
+		if (dn - t->win_bytes < LOW_SPEED_BYTES)
+			t->slow = 2;
+		t->win_ns = now;
+		t->win_bytes = dn;
+	}
+	return t->slow;
 }
 
 /* The stream's URL: lapi_url, the path, startup, scopes and origins. */
@@ -108,6 +139,10 @@ static int pull_once(struct fleet_pull *fp, const struct ig_crowdsec_conf *c, in
 	pthread_mutex_unlock(&fp->a->lock);
 	t->fp = fp;
 	t->parse_rc = 0;
+	t->answer_us = 0;
+	t->win_ns = ig_mono_ns();
+	t->win_bytes = 0;
+	t->slow = 0;
 	if (ig_cs_answer_init(&t->ans, &lim)) {
 		snprintf(why, whylen, "out of memory");
 		return -ENOMEM;
@@ -132,12 +167,10 @@ static int pull_once(struct fleet_pull *fp, const struct ig_crowdsec_conf *c, in
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, TRANSFER_TIMEOUT_S);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_BYTES);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_S);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(e, CURLOPT_XFERINFODATA, fp);
+	curl_easy_setopt(e, CURLOPT_XFERINFODATA, t);
 	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* gzip when the LAPI offers it */
 	if (c->ca_file[0])
@@ -150,11 +183,22 @@ static int pull_once(struct fleet_pull *fp, const struct ig_crowdsec_conf *c, in
 	 * an error page is not a refused answer, it is an error */
 	cc = curl_easy_perform(e);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &t->answer_us);
 	curl_easy_cleanup(e);
 	curl_slist_free_all(hdrs);
 	if (t->parse_rc && status == 200) {
 		snprintf(why, whylen, "answer refused: %s", t->ans.err);
 		return t->parse_rc;
+	}
+	if (t->slow == 1) {
+		snprintf(why, whylen, "Timeout: no answer within %llu s",
+			 (unsigned long long)(FIRST_BYTE_NS / 1000000000ull));
+		return -ETIMEDOUT;
+	}
+	if (t->slow) {
+		snprintf(why, whylen, "the answer came too slow (under %d bytes in %llu s): abandoned",
+			 LOW_SPEED_BYTES, (unsigned long long)(LOW_SPEED_NS / 1000000000ull));
+		return -ETIMEDOUT;
 	}
 	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && status != 200)) {
 		snprintf(why, whylen, "%s", curl_easy_strerror(cc));
@@ -194,8 +238,9 @@ static void log_skips(const struct ig_cs_answer *ans)
 }
 
 /* Apply a parsed answer under the pins' lock; counted and logged. */
-static int apply(struct fleet_pull *fp, struct ig_cs_answer *ans, int startup)
+static int apply(struct fleet_pull *fp, struct transfer *t, int startup)
 {
+	struct ig_cs_answer *ans = &t->ans;
 	struct agent *a = fp->a;
 	struct ig_fleet_report r;
 	uint64_t t0 = ig_mono_ns();
@@ -233,6 +278,9 @@ static int apply(struct fleet_pull *fp, struct ig_cs_answer *ans, int startup)
 		json_object_object_add(f, "left_to_local", json_object_new_int64((int64_t)r.local));
 		json_object_object_add(f, "held", json_object_new_int64(
 			(int64_t)(by_scope[0] + by_scope[1])));
+		/* the LAPI's share and ours, apart (README "Benchmarks") */
+		json_object_object_add(f, "answer_ms", json_object_new_double(
+			(double)t->answer_us / 1e3));
 		json_object_object_add(f, "apply_ms", json_object_new_double(
 			(double)(ig_mono_ns() - t0) / 1e6));
 		jlog("info", "fleet_pull", f);
@@ -322,6 +370,39 @@ static void write_status(struct fleet_pull *fp, const struct ig_crowdsec_conf *c
 	json_object_put(o);
 }
 
+/*
+ * The held decisions for `imapguard block list` (fleet_held.h), once they
+ * changed, but spaced by ten times what the last write cost: 100,000
+ * decisions are about 10 MB of JSON, and a fleet whose deltas come every
+ * second must not spend its pull thread rewriting them. A change not yet
+ * written is written at a later turn of the loop, changed or not.
+ */
+struct held_writer {
+	int dirty;
+	uint64_t last_ns, cost_ns;
+	int warned;
+};
+
+static void held_maybe_write(struct fleet_pull *fp, struct held_writer *hw, const char *state_dir)
+{
+	uint64_t t0 = ig_mono_ns();
+	int err;
+
+	if (!hw->dirty || (hw->last_ns && t0 - hw->last_ns < 10 * hw->cost_ns))
+		return;
+	err = fleet_held_write(&fp->held, state_dir);
+	hw->last_ns = ig_mono_ns();
+	hw->cost_ns = hw->last_ns - t0;
+	if (!err) {
+		hw->dirty = 0;
+		hw->warned = 0;
+	} else if (!hw->warned++) {
+		jlogf("warning", "fleet", "cannot write %s/" FLEET_HELD_FILE ": %s; imapguard "
+		      "block list shows fleet scenarios cut to the pinned note", state_dir,
+		      strerror(-err));
+	}
+}
+
 /* Wait ns or until stopped; 1 when stopped. */
 static int wait_ns(struct fleet_pull *fp, uint64_t ns)
 {
@@ -338,6 +419,7 @@ static void *pull_thread(void *arg)
 	struct fleet_pull *fp = arg;
 	unsigned int failures = 0, seed = (unsigned int)ig_mono_ns();
 	struct ig_crowdsec_conf c;
+	struct held_writer hw = {};
 	struct transfer t;
 	char why[512];
 	int startup = 1, rc;
@@ -354,9 +436,11 @@ static void *pull_thread(void *arg)
 		explicit_bzero(c.bouncer_key, sizeof(c.bouncer_key));
 		explicit_bzero(c.password, sizeof(c.password));
 		if (!rc) {
-			rc = apply(fp, &t.ans, startup);
+			rc = apply(fp, &t, startup);
 			if (rc)
 				snprintf(why, sizeof(why), "applying the answer: %s", strerror(-rc));
+			else if (startup || t.ans.n)
+				hw.dirty = 1;
 		}
 		ig_cs_answer_free(&t.ans);
 		pthread_mutex_lock(&fp->w.lock);
@@ -373,6 +457,7 @@ static void *pull_thread(void *arg)
 		}
 		pthread_mutex_unlock(&fp->w.lock);
 		write_status(fp, &c, state_dir);
+		held_maybe_write(fp, &hw, state_dir);
 		if (rc) {
 			/* the first failure of a run is an error, repeats a warning
 			 * each (the LAPI down for an hour logs once a backoff) */

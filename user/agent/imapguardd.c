@@ -41,11 +41,14 @@
 #include "fleet_push.h"
 #include "log.h"
 #include "nft.h"
+#include "policy_warn.h"
+#include "statelock.h"
 
 #define TICK_MS 250
 #define SWEEP_EVERY_NS (5ull * 1000000000ull)
 #define SWEEP_MAX_NS (60ull * 1000000000ull)
 #define SAVE_GAP_MIN_NS (250ull * 1000000ull) /* at most 4 writes a second */
+#define NFT_SYNC_LOG_NS (100ull * 1000000ull) /* a sync this slow is logged */
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -136,16 +139,29 @@ static void notify_ready(const struct agent *a, uint64_t generation)
 		   a->policy ? a->pol.agent.policy_listen : "off", a->pol.agent.metrics_listen);
 }
 
-/* A policy file others can read must not hold a secret inline: said at
- * every load, as `imapguard check` says it (a warning: refusing to start
- * over a file mode would leave Dovecot without its policy server). */
-static void warn_inline_secret(const struct ig_policy *pol)
+/* The warnings `imapguard check` prints (policy_warn.h), logged at every
+ * load and reload: the agent is where a policy is applied unattended, so
+ * its log is where an operator sees that the policy leaves mail open or
+ * locks everyone out. Warnings only: the policy loads all the same.
+ * One line each, {"event":"policy_warning","file","line","message"},
+ * line null when the warning is about the whole file. */
+static void log_policy_warnings(const struct ig_policy *pol)
 {
-	if (!pol->inline_secret_line || !(pol->mode & 077))
-		return;
-	jlogf("warning", "policy", "%s:%d: a secret is given inline but the file is "
-	      "readable by group or others (mode %04o): chmod 0600 it, or use %s", pol->path,
-	      pol->inline_secret_line, pol->mode, pol->inline_secret_file);
+	struct ig_diag w = {};
+
+	ig_policy_warnings(pol, pol->path, &w);
+	for (int i = 0; i < w.n; i++) {
+		const struct ig_diag_entry *e = &w.entries[i];
+		json_object *f = json_object_new_object();
+
+		json_object_object_add(f, "file", json_object_new_string(e->file));
+		json_object_object_add(f, "line", e->line > 0 ? json_object_new_int(e->line) : NULL);
+		json_object_object_add(f, "message", json_object_new_string(e->text));
+		jlog("warning", "policy_warning", f);
+	}
+	if (w.dropped)
+		jlogf("warning", "policy_warning", "%d more warnings not shown", w.dropped);
+	ig_diag_free(&w);
 }
 
 static void reload_apply(struct agent *a);
@@ -171,7 +187,7 @@ static void reload_apply(struct agent *a)
 		pthread_mutex_unlock(&a->lock);
 		return;
 	}
-	warn_inline_secret(&np);
+	log_policy_warnings(&np);
 	err = ig_apply(&np, a->pin, &rep);
 	if (err) {
 		ig_policy_free(&np);
@@ -279,6 +295,11 @@ static void maybe_sync(struct agent *a, uint64_t now, int force)
 		jlogf("error", "nft_sync", "block sets not synced: %s", strerror(-rc));
 	else
 		a->synced_gen = gen;
+	/* a large change (a fleet's startup set, thousands of expiries) is
+	 * worth a line: when nftables caught up, and what it cost */
+	if (rc >= 0 && ig_mono_ns() - t0 >= NFT_SYNC_LOG_NS)
+		jlogf("info", "nft_sync", "block sets synced in %.1f ms",
+		      (double)(ig_mono_ns() - t0) / 1e6);
 	/* > 0: some changes waited on elements about to lapse; the next
 	 * run (250 ms away or more) makes them */
 	a->nft_again = rc > 0;
@@ -322,6 +343,23 @@ static int events_lock_refused(struct agent *a, int err, int applied)
 	      "(a second imapguardd, or imapguard events): %s%s", a->pin, strerror(-err),
 	      applied ? "" : "; the policy in force was left alone");
 	return err;
+}
+
+/* state_dir is ours alone (statelock.h): the lock's fd, or -errno after
+ * saying why in the log; nothing else is touched then. */
+static int state_dir_lock(struct agent *a)
+{
+	int holder, fd = state_lock(a->pol.agent.state_dir, a->pin, &holder);
+
+	if (fd == -EBUSY)
+		jlogf("error", "start", "state_dir %s is in use by another imapguardd (PID %d): "
+		      "two agents on one state_dir would overwrite each other's state and "
+		      "push queue; give each instance its own state_dir. Nothing was changed",
+		      a->pol.agent.state_dir, holder);
+	else if (fd < 0)
+		jlogf("error", "start", "cannot lock state_dir %s: %s", a->pol.agent.state_dir,
+		      strerror(-fd));
+	return fd;
 }
 
 static int startup(struct agent *a)
@@ -593,7 +631,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct agent a = { .pin = IG_DEFAULT_PIN_PATH, .events_lock_fd = -1, .fanout_fd = -1,
+	struct agent a = { .pin = IG_DEFAULT_PIN_PATH, .events_lock_fd = -1, .state_lock_fd = -1,
+			   .fanout_fd = -1,
 			   .lock = PTHREAD_MUTEX_INITIALIZER,
 			   .auth_lock = PTHREAD_MUTEX_INITIALIZER,
 			   .fanout_lock = PTHREAD_MUTEX_INITIALIZER };
@@ -630,7 +669,7 @@ int main(int argc, char **argv)
 	}
 	if (load(a.conf_path, &a.pol, "policy_rejected"))
 		return EXIT_USAGE;
-	warn_inline_secret(&a.pol);
+	log_policy_warnings(&a.pol);
 	/* blocked before any thread exists (libmicrohttpd starts one), so
 	 * they reach only the signalfd of the main loop */
 	sigset_t mask;
@@ -642,7 +681,8 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	a.h.lock_fd = -1;
-	err = startup(&a);
+	a.state_lock_fd = state_dir_lock(&a);
+	err = a.state_lock_fd < 0 ? a.state_lock_fd : startup(&a);
 	if (!err)
 		err = run(&a);
 	else
@@ -674,6 +714,8 @@ int main(int argc, char **argv)
 		if (ig_unload(a.pin, &loaded) == 0)
 			jlogf("info", "unload", "detached everything under %s", a.pin);
 	}
+	if (a.state_lock_fd >= 0)
+		close(a.state_lock_fd);
 	ig_policy_free(&a.pol);
 	return rc;
 }

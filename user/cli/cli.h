@@ -131,6 +131,10 @@ int cli_open_error(struct cli *cli, int err);
  * wrote it, with its age; NULL when the policy in force has no
  * [crowdsec]. _print: one "fleet:" line, or nothing. */
 json_object *cli_fleet_status(const struct ig_handle *h);
+/* The fleet's held decisions by prefix ("198.18.64.0/24": {"id", "scope",
+ * "scenario"}), as the agent last wrote them; NULL without [crowdsec] or
+ * before the agent wrote any. The caller puts the reference. */
+json_object *cli_fleet_held(const struct ig_handle *h);
 void cli_fleet_status_print(const struct ig_handle *h);
 
 /*

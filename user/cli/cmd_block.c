@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "blocks.h"
+#include "csdecision.h"
 #include "cli.h"
 #include "duration.h"
 #include "log.h"

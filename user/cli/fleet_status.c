@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * `imapguard status`: the CrowdSec pull's state. The CLI shares no memory
- * with imapguardd: the agent writes state_dir/fleet.json after every pull
- * (user/agent/fleet_pull.c), and the policy in force (the pinned meta
- * names it) says whether [crowdsec] is on and where state_dir is.
+ * `imapguard status`: the CrowdSec pull's state; `block list`: the fleet's
+ * decisions behind its blocks. The CLI shares no memory with imapguardd:
+ * the agent writes state_dir/fleet.json after every pull and
+ * state_dir/fleet-decisions.json when the decisions it holds change
+ * (user/agent/fleet_pull.c, fleet_held.c), and the policy in force (the
+ * pinned meta names it) says whether [crowdsec] is on and where state_dir
+ * is.
  */
 #include <json-c/json.h>
 #include <stdio.h>
@@ -14,13 +17,15 @@
 #include "policy.h"
 
 #define FLEET_STATUS_FILE "fleet.json" /* as user/agent/fleet_pull.h */
+#define FLEET_HELD_FILE "fleet-decisions.json" /* as user/agent/fleet_held.h */
 
-json_object *cli_fleet_status(const struct ig_handle *h)
+/* state_dir/NAME of the policy in force, into path: 1, or 0 when the
+ * policy has no [crowdsec]. */
+static int fleet_file(const struct ig_handle *h, const char *name, char *path, size_t len)
 {
 	struct ig_policy pol;
 	struct ig_diag d = {};
-	char path[PATH_MAX + 16];
-	json_object *o, *w;
+	int on;
 
 	/* errors of the policy (an interface of another namespace, say)
 	 * leave its [crowdsec] and state_dir readable */
@@ -28,12 +33,37 @@ json_object *cli_fleet_status(const struct ig_handle *h)
 	ig_diag_free(&d);
 	explicit_bzero(pol.crowdsec.bouncer_key, sizeof(pol.crowdsec.bouncer_key));
 	explicit_bzero(pol.crowdsec.password, sizeof(pol.crowdsec.password));
-	if (!pol.crowdsec.enabled) {
-		ig_policy_free(&pol);
-		return NULL;
-	}
-	snprintf(path, sizeof(path), "%s/" FLEET_STATUS_FILE, pol.agent.state_dir);
+	on = pol.crowdsec.enabled;
+	if (on)
+		snprintf(path, len, "%s/%s", pol.agent.state_dir, name);
 	ig_policy_free(&pol);
+	return on;
+}
+
+json_object *cli_fleet_held(const struct ig_handle *h)
+{
+	char path[PATH_MAX + 32];
+	json_object *o, *d = NULL;
+
+	if (!fleet_file(h, FLEET_HELD_FILE, path, sizeof(path)))
+		return NULL;
+	o = json_object_from_file(path);
+	if (o && json_object_object_get_ex(o, "decisions", &d) &&
+	    json_object_is_type(d, json_type_object))
+		json_object_get(d);
+	else
+		d = NULL;
+	json_object_put(o);
+	return d;
+}
+
+json_object *cli_fleet_status(const struct ig_handle *h)
+{
+	char path[PATH_MAX + 32];
+	json_object *o, *w;
+
+	if (!fleet_file(h, FLEET_STATUS_FILE, path, sizeof(path)))
+		return NULL;
 	o = json_object_from_file(path);
 	if (!o || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);

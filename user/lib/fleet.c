@@ -40,8 +40,8 @@ static int by_prefix(const void *a, const void *b)
 	return ig_prefix_cmp(a, b);
 }
 
-static void held_of(struct ig_fleet_decision *o, const struct ig_cs_answer *a,
-		    const struct ig_cs_decision *d, uint64_t now)
+static int held_of(struct ig_fleet *f, struct ig_fleet_decision *o, const struct ig_cs_answer *a,
+		   const struct ig_cs_decision *d, uint64_t now)
 {
 	const char *sc = ig_cs_scenario(a, d);
 
@@ -52,6 +52,7 @@ static void held_of(struct ig_fleet_decision *o, const struct ig_cs_answer *a,
 	o->range = d->range;
 	/* text already (csdecision.c); cut at a character boundary */
 	ig_text_safe(sc, strlen(sc), o->note, sizeof(o->note));
+	return ig_strtab_intern(&f->scenarios, sc, &o->scenario);
 }
 
 /* A decision of the answer, as next_set sorts them. */
@@ -83,7 +84,7 @@ static int by_prefix_change(const void *a, const void *b)
  * lifts the prefix, and an addition keeps the later expiry of what is
  * held and what it brings.
  */
-static int next_set(const struct ig_fleet *f, const struct ig_cs_answer *a, int startup,
+static int next_set(struct ig_fleet *f, const struct ig_cs_answer *a, int startup,
 		    uint64_t now, struct ig_fleet_decision **out, size_t *n)
 {
 	struct change *ch = malloc((a->n ? a->n : 1) * sizeof(*ch));
@@ -118,7 +119,11 @@ static int next_set(const struct ig_fleet *f, const struct ig_cs_answer *a, int 
 			if (ch[j].d->deleted) {
 				deleted = 1;
 			} else if (!added) {
-				held_of(&add, a, ch[j].d, now);
+				if (held_of(f, &add, a, ch[j].d, now)) {
+					free(ch);
+					free(v);
+					return -ENOMEM;
+				}
 				added = 1;
 			}
 		}
@@ -213,6 +218,34 @@ static int settle(struct ig_handle *h, const struct ig_prefix *p,
 	return 0;
 }
 
+/* Scenarios no held decision names any more are dropped once they are
+ * most of the table: a LAPI that names every decision differently, over
+ * many deltas, does not grow it without bound. Best effort: out of
+ * memory, the table stays as it is, still right. */
+static void compact_scenarios(struct ig_fleet *f)
+{
+	struct ig_strtab t = {};
+	uint32_t *ids;
+
+	if (f->scenarios.n <= 2 * f->n + 64)
+		return;
+	ids = malloc(f->n * sizeof(*ids));
+	if (!ids)
+		return;
+	for (size_t i = 0; i < f->n; i++) {
+		if (ig_strtab_intern(&t, ig_fleet_scenario(f, &f->v[i]), &ids[i])) {
+			ig_strtab_free(&t);
+			free(ids);
+			return;
+		}
+	}
+	for (size_t i = 0; i < f->n; i++)
+		f->v[i].scenario = ids[i];
+	free(ids);
+	ig_strtab_free(&f->scenarios);
+	f->scenarios = t;
+}
+
 int ig_fleet_apply(struct ig_fleet *f, struct ig_handle *h, const struct ig_cs_answer *a,
 		   int startup, uint64_t now, struct ig_fleet_report *r)
 {
@@ -252,6 +285,7 @@ int ig_fleet_apply(struct ig_fleet *f, struct ig_handle *h, const struct ig_cs_a
 	free(f->v);
 	f->v = next;
 	f->n = f->cap = n;
+	compact_scenarios(f);
 	return 0;
 nomem:
 	free(touched.v);
@@ -266,8 +300,14 @@ void ig_fleet_count(const struct ig_fleet *f, size_t out[2])
 		out[f->v[i].range]++;
 }
 
+const char *ig_fleet_scenario(const struct ig_fleet *f, const struct ig_fleet_decision *d)
+{
+	return ig_strtab_get(&f->scenarios, d->scenario);
+}
+
 void ig_fleet_free(struct ig_fleet *f)
 {
+	ig_strtab_free(&f->scenarios);
 	free(f->v);
 	memset(f, 0, sizeof(*f));
 }

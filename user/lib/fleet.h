@@ -28,6 +28,7 @@
 #include "csdecision.h"
 #include "imapguard.h"
 #include "pins.h"
+#include "strtab.h"
 
 struct ig_fleet_decision {
 	uint64_t id;	     /* the LAPI's id of the decision kept */
@@ -35,12 +36,16 @@ struct ig_fleet_decision {
 	struct ig_prefix prefix;
 	uint8_t range;	     /* scope Range, else Ip */
 	uint8_t local;	     /* its prefix was left to a local block */
-	char note[IG_NOTE_LEN]; /* the scenario, cut as above */
+	uint32_t scenario;   /* the whole scenario: its id in ig_fleet.scenarios */
+	char note[IG_NOTE_LEN]; /* the scenario, cut as above, for the pinned note */
 };
 
 struct ig_fleet {
 	struct ig_fleet_decision *v; /* sorted by prefix, one per prefix */
 	size_t n, cap;
+	/* the held decisions' scenarios, each once (safe text, up to
+	 * IG_CS_SCENARIO_LEN - 1 bytes): what `block list` shows whole */
+	struct ig_strtab scenarios;
 };
 
 /* What one ig_fleet_apply changed in the table. */
@@ -66,6 +71,9 @@ int ig_fleet_apply(struct ig_fleet *f, struct ig_handle *h, const struct ig_cs_a
 /* Held decisions whose prefix is an IPv4/IPv6 range or address, by scope:
  * out[0] Ip, out[1] Range. */
 void ig_fleet_count(const struct ig_fleet *f, size_t out[2]);
+
+/* The whole scenario of d, a held decision of f: safe text (names.h). */
+const char *ig_fleet_scenario(const struct ig_fleet *f, const struct ig_fleet_decision *d);
 
 /* Release the held decisions and zero `f`; the blocks stay in the maps. */
 void ig_fleet_free(struct ig_fleet *f);

@@ -40,6 +40,23 @@ static int mech_plain(const char *w, size_t n)
 }
 
 /* The bits of IMAP capability atoms in [p, end). */
+/* A SASL mechanism list (POP3 "SASL ...", SMTP "AUTH ..."): IG_CAP_AUTH_PLAIN
+ * when it offers a mechanism that carries the password in clear. */
+static unsigned int sasl_list(const char *p, const char *end)
+{
+	const char *w;
+	size_t n;
+
+	while (p < end) {
+		w = next_word(&p, end, &n);
+		if (!n)
+			break;
+		if (mech_plain(w, n))
+			return IG_CAP_AUTH_PLAIN;
+	}
+	return 0;
+}
+
 static unsigned int imap_atoms(const char *p, const char *end)
 {
 	unsigned int caps = IG_CAP_SEEN;
@@ -82,7 +99,6 @@ unsigned int ig_imap_caps(const char *line, size_t len)
 unsigned int ig_pop3_capa(const char *line, size_t len)
 {
 	const char *p = line, *end = line + len, *w;
-	unsigned int caps = 0;
 	size_t n;
 
 	w = next_word(&p, end, &n);
@@ -92,21 +108,12 @@ unsigned int ig_pop3_capa(const char *line, size_t len)
 		return IG_CAP_USER;
 	if (!word_is(w, n, "SASL"))
 		return 0;
-	caps = IG_CAP_AUTH;
-	while (p < end) {
-		w = next_word(&p, end, &n);
-		if (!n)
-			break;
-		if (mech_plain(w, n))
-			caps |= IG_CAP_AUTH_PLAIN;
-	}
-	return caps;
+	return IG_CAP_AUTH | sasl_list(p, end);
 }
 
 unsigned int ig_smtp_ehlo(const char *line, size_t len)
 {
 	const char *p, *end = line + len, *w;
-	unsigned int caps = 0;
 	size_t n;
 
 	if (len < 4 || strncmp(line, "250", 3) != 0 || (line[3] != '-' && line[3] != ' '))
@@ -116,22 +123,11 @@ unsigned int ig_smtp_ehlo(const char *line, size_t len)
 	if (word_is(w, n, "STARTTLS"))
 		return IG_CAP_STARTTLS;
 	/* "AUTH PLAIN", and the pre-RFC 4954 "AUTH=PLAIN" some servers send */
-	if (prefix_is(w, n, "AUTH=")) {
+	if (prefix_is(w, n, "AUTH="))
 		p = w + 5;
-		caps = IG_CAP_AUTH;
-	} else if (word_is(w, n, "AUTH")) {
-		caps = IG_CAP_AUTH;
-	} else {
+	else if (!word_is(w, n, "AUTH"))
 		return 0;
-	}
-	while (p < end) {
-		w = next_word(&p, end, &n);
-		if (!n)
-			break;
-		if (mech_plain(w, n))
-			caps |= IG_CAP_AUTH_PLAIN;
-	}
-	return caps;
+	return IG_CAP_AUTH | sasl_list(p, end);
 }
 
 static enum ig_reply imap_reply(const char *tag, const char *line, size_t len)
