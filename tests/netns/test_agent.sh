@@ -28,7 +28,6 @@ action = $1
 [agent]
 metrics_listen = $M
 state_dir = $STATE
-audit_interval = off
 EOF
 	[ -n "${2:-}" ] && printf '[port 143]\nrate = banana\n' >>"$CONF"
 }
@@ -599,7 +598,6 @@ action = drop
 metrics_listen = $M
 policy_listen = $P
 state_dir = $STATE
-audit_interval = off
 [auth]
 api_key_file = $LAB_DIR/api.key
 EOF

@@ -21,7 +21,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "audit.h"
@@ -29,11 +31,13 @@
 #include "worker.h"
 
 #define FIRST_RUN_NS (1ull * 1000000000ull) /* after the start: the listeners are up */
-#define PROBE_TIMEOUT_NS (5ull * 1000000000ull)
+#define PROBE_TIMEOUT_NS (5ull * 1000000000ull) /* per listener, as the CLI's default */
+#define RUN_TIMEOUT_NS (60ull * 1000000000ull)  /* every probe of one run */
 
 struct exposure {
 	struct agent *a;
 	struct worker w; /* its lock guards st */
+	int cancel_fd;	 /* eventfd: written by exposure_stop, ends a run's waits */
 	struct exposure_status st;
 };
 
@@ -105,8 +109,14 @@ static uint64_t run_once(struct exposure *e)
 	o.ports = ports;
 	o.nports = n > 0 ? (size_t)n : 0;
 	o.timeout_ns = PROBE_TIMEOUT_NS;
+	o.run_timeout_ns = RUN_TIMEOUT_NS;
+	o.cancel_fd = e->cancel_fd;
 	o.policy = &ap;
 	err = ig_audit_run(&o, &au);
+	if (err == -ECANCELED) { /* the agent is stopping: no run, no failure */
+		ig_audit_free(&au);
+		return interval;
+	}
 	if (err) {
 		ig_audit_free(&au);
 		pthread_mutex_lock(&e->w.lock);
@@ -182,8 +192,15 @@ int exposure_start(struct agent *a)
 	if (!e)
 		return -ENOMEM;
 	e->a = a;
+	e->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (e->cancel_fd < 0) {
+		err = -errno;
+		free(e);
+		return err;
+	}
 	err = worker_start(&e->w, exposure_main, e);
 	if (err) {
+		close(e->cancel_fd);
 		free(e);
 		return err;
 	}
@@ -193,9 +210,16 @@ int exposure_start(struct agent *a)
 
 void exposure_stop(struct agent *a)
 {
+	uint64_t one = 1;
+
 	if (!a->exposure)
 		return;
+	/* a run in progress gives up at its next wait, not at its timeout: a
+	 * stop (SIGTERM, systemd) must not wait for a silent server */
+	if (write(a->exposure->cancel_fd, &one, sizeof(one)) != sizeof(one))
+		jlogf("error", "audit_stop", "cannot interrupt the audit run: %s", strerror(errno));
 	worker_stop(&a->exposure->w);
+	close(a->exposure->cancel_fd);
 	free(a->exposure);
 	a->exposure = NULL;
 }

@@ -5,6 +5,7 @@
  * finding is a row and a rule in judge_*().
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -370,6 +371,22 @@ static int nslist_fill(struct nslist *s, const struct ig_audit_opts *o)
 
 /* --- probes, concurrently --- */
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* 1 when the run was told to stop (fd, when set, is readable). */
+static int cancelled(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return fd > 0 && poll(&p, 1, 0) == 1;
+}
+
 struct pool {
 	struct ig_audit *a;
 	const struct nslist *ns;
@@ -424,7 +441,7 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&p->lock);
 		i = p->next++;
 		pthread_mutex_unlock(&p->lock);
-		if (i >= p->a->n)
+		if (i >= p->a->n || cancelled(p->pc->cancel_fd))
 			return NULL;
 		probe_one(p, &p->a->l[i]);
 	}
@@ -469,6 +486,9 @@ int ig_audit_run(const struct ig_audit_opts *o, struct ig_audit *a)
 	err = ig_probe_ctx_init(&pc, o->ca_file, o->hostname, o->timeout_ns);
 	if (err)
 		goto out;
+	pc.cancel_fd = o->cancel_fd;
+	if (o->run_timeout_ns)
+		pc.until_ns = mono_ns() + o->run_timeout_ns;
 	err = nslist_fill(&ns, o);
 	for (size_t i = 0; i < ns.n && !err; i++) {
 		struct discover d = { ns.name[i], o, NULL, 0 };
@@ -507,6 +527,8 @@ int ig_audit_run(const struct ig_audit_opts *o, struct ig_audit *a)
 	}
 	if (!err)
 		err = probe_all(a, &ns, &pc, o->concurrency);
+	if (!err && cancelled(o->cancel_fd))
+		err = -ECANCELED; /* partial answers are no audit */
 	if (!err)
 		err = judge(a, o);
 out:

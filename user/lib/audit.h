@@ -82,6 +82,8 @@ struct ig_audit_opts {
 	const char *hostname; /* the name certificates must hold; NULL: not checked */
 	const char *ca_file;  /* NULL: the system store */
 	uint64_t timeout_ns;  /* per listener */
+	uint64_t run_timeout_ns; /* the whole run's probes; 0: only timeout_ns bounds them */
+	int cancel_fd;	      /* readable (an eventfd): the run stops now, -ECANCELED; 0: none */
 	int concurrency;      /* probes at once; 0: IG_AUDIT_CONCURRENCY */
 	const struct ig_audit_policy *policy;
 };
@@ -90,7 +92,8 @@ struct ig_audit_opts {
  * Run the audit into a (zeroed first; free with ig_audit_free in every
  * case). Returns 0, or -errno when it could not look: -ENOENT for a
  * namespace named that does not exist, -EINVAL (a bad CA file),
- * -ENOMEM, or a sock_diag or /proc error; each said through ig_err. A
+ * -ENOMEM, or a sock_diag or /proc error; each said through ig_err;
+ * -ECANCELED (silently) when o->cancel_fd turned readable. A
  * listener that could not be probed is no error: it gets the finding
  * probe-failed (fail closed).
  */

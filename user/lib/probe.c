@@ -26,6 +26,7 @@
  * bytes read but not yet used. */
 struct conn {
 	int fd;
+	int cancel_fd; /* readable: give up now (ig_probe_ctx.cancel_fd); 0: none */
 	SSL *ssl;
 	uint64_t deadline; /* CLOCK_MONOTONIC ns */
 	char buf[IG_PROBE_LINE_MAX];
@@ -61,19 +62,24 @@ static int left_ms(uint64_t deadline)
 	return (int)((deadline - now + 999999) / 1000000);
 }
 
+/* Wait for events on c's socket until the deadline; a readable cancel_fd
+ * ends the wait at once (-ECANCELED), so a run can be stopped mid-probe. */
 static int wait_fd(const struct conn *c, short events, uint64_t deadline)
 {
-	struct pollfd p = { .fd = c->fd, .events = events };
+	struct pollfd p[2] = { { .fd = c->fd, .events = events },
+			       { .fd = c->cancel_fd > 0 ? c->cancel_fd : -1, .events = POLLIN } };
 	int ms, rc;
 
 	do {
 		ms = left_ms(deadline);
 		if (!ms)
 			return -ETIMEDOUT;
-		rc = poll(&p, 1, ms);
+		rc = poll(p, 2, ms);
 	} while (rc < 0 && errno == EINTR);
 	if (rc < 0)
 		return -errno;
+	if (p[1].revents)
+		return -ECANCELED;
 	return rc ? 0 : -ETIMEDOUT;
 }
 
@@ -94,12 +100,13 @@ static int fail(struct ig_probe *r, int err, const char *fmt, ...)
 		 err == -ETIMEDOUT ? "timed out" :
 		 err == -EMSGSIZE ? "answer too long" :
 		 err == -EPROTO ? "protocol error" :
-		 err == -ECONNRESET ? "connection closed" : strerror(-err));
+		 err == -ECONNRESET ? "connection closed" :
+		 err == -ECANCELED ? "cancelled" : strerror(-err));
 	return err;
 }
 
 static int conn_open(struct conn *c, const struct sockaddr_storage *dst,
-		     const struct sockaddr_storage *src, uint64_t deadline)
+		     const struct sockaddr_storage *src, uint64_t deadline, int cancel_fd)
 {
 	socklen_t alen = dst->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
 						     sizeof(struct sockaddr_in6);
@@ -108,6 +115,7 @@ static int conn_open(struct conn *c, const struct sockaddr_storage *dst,
 
 	memset(c, 0, sizeof(*c));
 	c->deadline = deadline;
+	c->cancel_fd = cancel_fd;
 	c->fd = socket(dst->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return -errno;
@@ -418,10 +426,10 @@ static void session_facts(const struct ig_probe_ctx *pc, const struct conn *c,
  * (SMTP says EHLO first): the connection is ready for the handshake. */
 static int to_handshake(struct conn *c, const struct sockaddr_storage *dst,
 			const struct sockaddr_storage *src, struct ig_probe *r,
-			uint64_t deadline, const char *inject)
+			uint64_t deadline, const char *inject, int cancel_fd)
 {
 	unsigned int caps = 0;
-	int err = conn_open(c, dst, src, deadline);
+	int err = conn_open(c, dst, src, deadline, cancel_fd);
 
 	if (err || r->implicit_tls)
 		return err;
@@ -436,7 +444,7 @@ static int probe_main(const struct ig_probe_ctx *pc, const struct sockaddr_stora
 		      const struct sockaddr_storage *src, struct ig_probe *r, uint64_t deadline)
 {
 	struct conn c;
-	int err = conn_open(&c, dst, src, deadline);
+	int err = conn_open(&c, dst, src, deadline, pc->cancel_fd);
 
 	if (err)
 		goto out;
@@ -485,6 +493,12 @@ out:
 	return err;
 }
 
+/* Out of time, or told to stop: no answer, unlike a refusal. */
+static int gave_up(int err)
+{
+	return err == -ETIMEDOUT || err == -ECANCELED;
+}
+
 /* Each TLS version alone: which ones the server accepts. A refused
  * handshake is an answer; running out of time is not. */
 static int probe_versions(const struct ig_probe_ctx *pc, const struct sockaddr_storage *dst,
@@ -493,14 +507,14 @@ static int probe_versions(const struct ig_probe_ctx *pc, const struct sockaddr_s
 {
 	for (int i = 0; i < IG_TLS_NVERSIONS; i++) {
 		struct conn c;
-		int err = to_handshake(&c, dst, src, r, deadline, NULL);
+		int err = to_handshake(&c, dst, src, r, deadline, NULL, pc->cancel_fd);
 
 		if (!err)
 			err = conn_tls(&c, pc->ver_ctx[i], pc->hostname);
 		conn_close(&c);
 		if (!err)
 			r->versions |= 1u << i;
-		else if (err == -ETIMEDOUT)
+		else if (gave_up(err))
 			return fail(r, err, "%s handshake", ig_tls_version_name(1u << i));
 	}
 	return 0;
@@ -517,19 +531,19 @@ static int probe_injection(const struct ig_probe_ctx *pc, const struct sockaddr_
 			     r->proto == IG_PROTO_POP3 ? "NOOP\r\n" : "RSET\r\n";
 	uint64_t until = now_ns() + IG_PROBE_INJECT_WAIT_MS * 1000000ull;
 	struct conn c;
-	int err = to_handshake(&c, dst, src, r, deadline, inject);
+	int err = to_handshake(&c, dst, src, r, deadline, inject, pc->cancel_fd);
 
 	r->injection = -1;
-	if (err == -ETIMEDOUT) {
+	if (gave_up(err)) {
 		conn_close(&c);
 		return fail(r, err, "STARTTLS injection check");
 	}
 	if (!err)
 		err = conn_tls(&c, pc->main_ctx, pc->hostname);
 	if (err) { /* refused, or the handshake failed: nothing answered inside TLS */
-		r->injection = err == -ETIMEDOUT ? -1 : 0;
+		r->injection = gave_up(err) ? -1 : 0;
 		conn_close(&c);
-		return err == -ETIMEDOUT ? fail(r, err, "STARTTLS injection check") : 0;
+		return gave_up(err) ? fail(r, err, "STARTTLS injection check") : 0;
 	}
 	err = conn_fill(&c, until < deadline ? until : deadline);
 	r->injection = err == 0;
@@ -556,6 +570,8 @@ int ig_probe_run(const struct ig_probe_ctx *pc, const struct sockaddr_storage *d
 	r->proto = ig_mail_port_proto(port, &r->implicit_tls);
 	if (r->proto == IG_PROTO_NONE)
 		return -ENOTSUP;
+	if (pc->until_ns && pc->until_ns < deadline)
+		deadline = pc->until_ns; /* the whole run's bound */
 	err = probe_main(pc, dst, src, r, deadline);
 	if (!err && r->tls)
 		err = probe_versions(pc, dst, src, r, deadline);

@@ -33,6 +33,8 @@
 struct ig_probe_ctx {
 	const char *hostname; /* the name the certificate must hold; NULL: not checked */
 	uint64_t timeout_ns;  /* all of one listener's connections */
+	int cancel_fd;	      /* readable: every wait ends, -ECANCELED; 0: none */
+	uint64_t until_ns;    /* CLOCK_MONOTONIC: no probe runs past it; 0: none */
 	void *main_ctx;	      /* SSL_CTX *: any version, security level 0 */
 	void *ver_ctx[IG_TLS_NVERSIONS]; /* SSL_CTX *: one version each */
 };
@@ -87,9 +89,11 @@ int ig_probe_endpoints(const struct ig_listener *l, struct sockaddr_storage *dst
 
 /*
  * Probe the listener at dst (its port decides the protocol:
- * ig_mail_port_proto) from src, every connection within pc->timeout_ns.
+ * ig_mail_port_proto) from src, every connection within pc->timeout_ns
+ * and before pc->until_ns.
  * Fills r (zeroed first but for src, dst, same_addr). Returns 0 when every
- * check ran (r->done 1); -ETIMEDOUT, -EMSGSIZE, -EPROTO, -ECONNRESET or a
+ * check ran (r->done 1); -ETIMEDOUT, -ECANCELED (pc->cancel_fd turned
+ * readable), -EMSGSIZE, -EPROTO, -ECONNRESET or a
  * connect error when one could not (r->done 0, r->failed says which and
  * why); -ENOTSUP for a port of no known protocol. Says nothing through
  * the print hook. OpenSSL writes with write(2): the calling thread must
