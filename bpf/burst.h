@@ -351,6 +351,28 @@ static __always_inline void ig_auto_block(struct ig_cfg *cfg, const struct ig_sl
 	ig_emit(IG_EV_BLOCK, xb.expires_ns, &xi, xk.k.addr, xk.k.family, now);
 }
 
+static __always_inline int ig_is_loopback6(const __u32 *a)
+{
+	return a[0] == 0 && a[1] == 0 && a[2] == 0 && a[3] == bpf_htonl(1);
+}
+
+/* 1 for a connection shaped as the exposure audit's own probe (see
+ * IG_PROBE_SRC4): from 127.0.0.254, or between ::1 and another local
+ * IPv6 address. An ordinary local client connects from the address it
+ * connects to, so it keeps being counted. */
+static __always_inline int ig_self_probe(const struct bpf_sock_ops *skops, const struct ig_pkt *p)
+{
+	__u32 local[4];
+
+	if (p->family == 4)
+		return p->saddr[0] == bpf_htonl(IG_PROBE_SRC4);
+	local[0] = skops->local_ip6[0];
+	local[1] = skops->local_ip6[1];
+	local[2] = skops->local_ip6[2];
+	local[3] = skops->local_ip6[3];
+	return ig_is_loopback6(p->saddr) != ig_is_loopback6(local);
+}
+
 static __always_inline int ig_sockops_established(struct bpf_sock_ops *skops)
 {
 	const struct ig_port_cfg *pc;
@@ -395,6 +417,8 @@ static __always_inline int ig_sockops_established(struct bpf_sock_ops *skops)
 		return 1;
 	}
 
+	if (ig_self_probe(skops, &p))
+		return 1; /* the agent auditing its own listeners */
 	ig_src_key(&p, slot, pc->stat_idx, &k);
 	now = bpf_ktime_get_coarse_ns();
 	count = ig_burst_count(&k, pc, now);

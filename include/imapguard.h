@@ -106,6 +106,15 @@
 
 /* Policy limits. */
 #define IG_MAX_PORTS 32		/* policed ports in one policy */
+/*
+ * The source of the exposure audit's IPv4 probes (user/lib/probe.c), host
+ * byte order: 127.0.0.254. The sockops burst counter never counts an
+ * established connection from it, nor an IPv6 one between ::1 and another
+ * address of the host, the shape of the audit's IPv6 probes (both only
+ * ever local: a remote peer cannot complete a handshake from a loopback
+ * or local address), so the agent's own probes never block anyone.
+ */
+#define IG_PROBE_SRC4 0x7f0000feu
 #define IG_PORT_SLOTS 64	/* stable counter slots, twice IG_MAX_PORTS so
 				 * a re-apply never reuses a slot still counting
 				 * for the policy being replaced */

@@ -220,6 +220,31 @@ static void run_allow_list(void)
 	    "allow-listed source: 10 connections counted, not blocked");
 }
 
+/* the exposure audit's own probes (IG_PROBE_SRC4 and the IPv6 shapes of
+ * user/lib/probe.c) are never counted towards a burst; a neighbouring
+ * address, and a local client connecting from the address it connects to,
+ * are */
+static void run_self_probe(void)
+{
+	uint64_t before = connections(P_MAIN);
+
+	tap(lo_connect_n("127.0.0.254", P_MAIN, 10) == 10, "10 connections from 127.0.0.254");
+	tap(!block_of("127.0.0.254/32", NULL) && connections(P_MAIN) == before + 10,
+	    "the audit's IPv4 probe source: counted as connections, never blocked");
+	lo_connect_n("::1", P_V6, 25);
+	tap(!block_of("::/64", NULL), "25 from ::1 to 2001:db8:7::1 (an audit probe): not blocked");
+	lo_connect_to("2001:db8:7::1", "::1", P_V6, 25);
+	tap(!block_of("2001:db8:7::/64", NULL),
+	    "25 from 2001:db8:7::1 to ::1 (an audit probe): not blocked");
+	lo_connect_to("::1", "::1", P_V6, 20);
+	tap(block_of("::/64", NULL), "20 from ::1 to ::1 (an ordinary local client): blocked");
+	lo_connect_n("127.0.0.253", P_MAIN, 5);
+	tap(block_of("127.0.0.253/32", NULL), "127.0.0.253, its neighbour, still blocked at 5");
+	tap(find_event(IG_EV_BLOCK, "127.0.0.253/32") && !find_event(IG_EV_BLOCK, "127.0.0.254/32") &&
+		    !find_event(IG_EV_BLOCK, "2001:db8:7::/64"),
+	    "the ring has the neighbour's block event, none for the probes");
+}
+
 /* expiry happens in the kernel, on time, and is reported */
 static void run_expiry(void)
 {
@@ -454,6 +479,8 @@ int main(void)
 		fresh(run_escalation);
 	if (tap_case("allow_list"))
 		fresh(run_allow_list);
+	if (tap_case("self_probe"))
+		fresh(run_self_probe);
 	if (tap_case("expiry"))
 		fresh(run_expiry);
 	if (tap_case("mapped"))

@@ -38,6 +38,11 @@ int lo_listener(int port)
 
 int lo_connect_n(const char *src, int port, int n)
 {
+	return lo_connect_to(src, strchr(src, ':') ? LO_SERVER6 : "127.0.0.1", port, n);
+}
+
+int lo_connect_to(const char *src, const char *dst, int port, int n)
+{
 	int ok = 0;
 
 	for (int i = 0; i < n; i++) {
@@ -50,7 +55,7 @@ int lo_connect_n(const char *src, int port, int n)
 
 			a->sin6_family = b->sin6_family = AF_INET6;
 			inet_pton(AF_INET6, src, &a->sin6_addr);
-			inet_pton(AF_INET6, LO_SERVER6, &b->sin6_addr);
+			inet_pton(AF_INET6, dst, &b->sin6_addr);
 			b->sin6_port = htons((uint16_t)port);
 			len = sizeof(*a);
 		} else {
@@ -58,7 +63,7 @@ int lo_connect_n(const char *src, int port, int n)
 
 			a->sin_family = b->sin_family = AF_INET;
 			inet_pton(AF_INET, src, &a->sin_addr);
-			inet_pton(AF_INET, "127.0.0.1", &b->sin_addr);
+			inet_pton(AF_INET, dst, &b->sin_addr);
 			b->sin_port = htons((uint16_t)port);
 			len = sizeof(*a);
 		}

@@ -22,4 +22,7 @@ int lo_listener(int port);
  * returns how many were established. */
 int lo_connect_n(const char *src, int port, int n);
 
+/* lo_connect_n to dst (same family as src) instead. */
+int lo_connect_to(const char *src, const char *dst, int port, int n);
+
 #endif

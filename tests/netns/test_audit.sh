@@ -220,9 +220,9 @@ case_bad() {
 	t_jq "[port 4190] of the policy: policy-port-not-listening, on no listener" \
 		'[.findings[] | select(.id == "policy-port-not-listening")] |
 		length == 1 and .[0].port == 4190 and .[0].listener == null' "$out"
-	t_jq "the dual-stack :: is wildcard, not v6only, probed over IPv4 from 127.0.0.2" \
+	t_jq "the dual-stack :: is wildcard, not v6only, probed over IPv4 from 127.0.0.254" \
 		'.listeners[] | select(.port == 25) | .family == "ipv6" and .wildcard and
-		(.v6only | not) and .probe.source == "127.0.0.2" and .probe.destination == "127.0.0.1"' "$out"
+		(.v6only | not) and .probe.source == "127.0.0.254" and .probe.destination == "127.0.0.1"' "$out"
 	t_jq "every probe came from an address other than the listener's" \
 		'all(.listeners[].probe; .source_is_listener == false and .source != .destination)' "$out"
 	t_jq "each finding has its severity and RFC" '[.findings[] | select(.id == "tls-below-1.2")] |
@@ -285,8 +285,8 @@ case_good() {
 	t_jq "Dovecot's :: listeners are v6only, probed to ::1 from another IPv6 address" \
 		'[.listeners[] | select(.family == "ipv6")] | length == 3 and all(.wildcard and .v6only and
 		.probe.destination == "::1" and .probe.source != "::1" and .probe.done)' "$out"
-	t_jq "143 on loopback: LOGINDISABLED before TLS to a client on 127.0.0.2" \
-		'.listeners[] | select(.port == 143) | .probe.source == "127.0.0.2" and
+	t_jq "143 on loopback: LOGINDISABLED before TLS to a client on 127.0.0.254" \
+		'.listeners[] | select(.port == 143) | .probe.source == "127.0.0.254" and
 		.probe.capabilities.logindisabled and (.probe.capabilities.auth_plain | not)' "$out"
 	t_jq "993: TLS 1.2 and 1.3 only, chain valid, name matches" '.listeners[] | select(.port == 993) |
 		.probe.tls | .versions == ["TLSv1.2","TLSv1.3"] and .chain_valid and .name_match' "$out"

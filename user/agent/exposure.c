@@ -111,6 +111,7 @@ static uint64_t run_once(struct exposure *e)
 	o.timeout_ns = PROBE_TIMEOUT_NS;
 	o.run_timeout_ns = RUN_TIMEOUT_NS;
 	o.cancel_fd = e->cancel_fd;
+	o.uncounted_only = 1; /* the agent's probes never feed its own burst counter */
 	o.policy = &ap;
 	err = ig_audit_run(&o, &au);
 	if (err == -ECANCELED) { /* the agent is stopping: no run, no failure */

@@ -391,6 +391,7 @@ struct pool {
 	struct ig_audit *a;
 	const struct nslist *ns;
 	const struct ig_probe_ctx *pc;
+	int uncounted_only; /* ig_audit_opts.uncounted_only */
 	pthread_mutex_t lock;
 	size_t next;
 };
@@ -421,6 +422,12 @@ static void probe_one(struct pool *p, struct ig_audit_listener *al)
 		snprintf(al->probe.failed, sizeof(al->probe.failed), "no address to probe");
 		return;
 	}
+	if (al->probe.same_addr && p->uncounted_only) {
+		snprintf(al->probe.failed, sizeof(al->probe.failed),
+			 "no source address but the listener's own, and a probe from it would "
+			 "count as a client");
+		return;
+	}
 	ig_probe_run(p->pc, &dst, &src, &al->probe);
 }
 
@@ -448,9 +455,9 @@ static void *worker(void *arg)
 }
 
 static int probe_all(struct ig_audit *a, const struct nslist *ns, const struct ig_probe_ctx *pc,
-		     int concurrency)
+		     int concurrency, int uncounted_only)
 {
-	struct pool p = { .a = a, .ns = ns, .pc = pc };
+	struct pool p = { .a = a, .ns = ns, .pc = pc, .uncounted_only = uncounted_only };
 	pthread_t t[64];
 	int n = concurrency > 0 ? concurrency : IG_AUDIT_CONCURRENCY, started = 0, err = 0;
 
@@ -526,7 +533,7 @@ int ig_audit_run(const struct ig_audit_opts *o, struct ig_audit *a)
 		err = err < 0 ? err : 0;
 	}
 	if (!err)
-		err = probe_all(a, &ns, &pc, o->concurrency);
+		err = probe_all(a, &ns, &pc, o->concurrency, o->uncounted_only);
 	if (!err && cancelled(o->cancel_fd))
 		err = -ECANCELED; /* partial answers are no audit */
 	if (!err)

@@ -84,6 +84,8 @@ struct ig_audit_opts {
 	uint64_t timeout_ns;  /* per listener */
 	uint64_t run_timeout_ns; /* the whole run's probes; 0: only timeout_ns bounds them */
 	int cancel_fd;	      /* readable (an eventfd): the run stops now, -ECANCELED; 0: none */
+	int uncounted_only;   /* 1: no probe imapguard's burst counter would count (one
+			       * from the listener's own address): probe-failed instead */
 	int concurrency;      /* probes at once; 0: IG_AUDIT_CONCURRENCY */
 	const struct ig_audit_policy *policy;
 };

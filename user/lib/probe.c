@@ -18,6 +18,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "imapguard.h"
 #include "log.h"
 #include "names.h"
 #include "probe.h"
@@ -668,16 +669,17 @@ int ig_probe_endpoints(const struct ig_listener *l, struct sockaddr_storage *dst
 	memset(src, 0, sizeof(*src));
 	r->same_addr = 0;
 	if (l->family == AF_INET || (l->family == AF_INET6 && l->wildcard && !l->v6only)) {
-		/* a dual-stack :: takes IPv4 too: 127.0.0.2 -> 127.0.0.1 needs
-		 * no second IPv6 address */
+		/* a dual-stack :: takes IPv4 too: 127.0.0.254 -> 127.0.0.1
+		 * needs no second IPv6 address. 127.0.0.254 (IG_PROBE_SRC4) is
+		 * the address imapguard's burst counter never counts */
 		d4->sin_family = s4->sin_family = AF_INET;
 		d4->sin_port = htons(l->port);
 		if (l->family == AF_INET && !l->wildcard)
 			memcpy(&d4->sin_addr, l->addr, 4);
 		else
 			d4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		s4->sin_addr.s_addr = htonl(d4->sin_addr.s_addr == htonl(0x7f000002) ? 0x7f000003 :
-								       0x7f000002);
+		s4->sin_addr.s_addr = htonl(d4->sin_addr.s_addr == htonl(IG_PROBE_SRC4) ?
+						    IG_PROBE_SRC4 - 1 : IG_PROBE_SRC4);
 		inet_ntop(AF_INET, &d4->sin_addr, r->dst, sizeof(r->dst));
 		inet_ntop(AF_INET, &s4->sin_addr, r->src, sizeof(r->src));
 		return 0;

@@ -79,9 +79,11 @@ void ig_probe_ctx_free(struct ig_probe_ctx *pc);
  * Where to connect to listener l, and from where, in the calling thread's
  * namespace: the listener's own address, or loopback for a wildcard one
  * (IPv4 for a dual-stack ::), and a source address other than it
- * (127.0.0.2 for IPv4; ::1, or another local IPv6 address when the
+ * (127.0.0.254, IG_PROBE_SRC4, for IPv4, or 127.0.0.253 for a listener on
+ * that very address; ::1, or another local IPv6 address when the
  * destination is ::1) since Dovecot counts a client whose address is its
- * own as secured and shows it what a remote client never sees. Sets
+ * own as secured and shows it what a remote client never sees. These are
+ * the shapes imapguard's burst counter never counts (IG_PROBE_SRC4). Sets
  * r->src, r->dst, r->same_addr. Returns 0, or -EAFNOSUPPORT.
  */
 int ig_probe_endpoints(const struct ig_listener *l, struct sockaddr_storage *dst,
