@@ -258,7 +258,7 @@ case_restart() {
 	ip netns exec "$NS_C" $PY - $SRV4 <<'EOF' >/dev/null 2>&1 &
 import socket, sys, time
 t0 = time.time()
-while time.time() - t0 < 12:   # bounded: 12 s of SYNs to 143
+while time.time() - t0 < 30:   # bounded: 30 s of SYNs to 143 (killed at the end)
     s = socket.socket(); s.settimeout(0.05)
     try: s.connect((sys.argv[1], 143))
     except OSError: pass

@@ -4,7 +4,8 @@
 # every 2 s, where a real Dovecot offers plaintext logins on 143 with a
 # certificate lapsing in 10 days; scraped with curl. A fixed Dovecot's
 # finding is gone in the next run; SIGHUPs during runs crash nothing;
-# audit_interval = off exports nothing and runs nothing.
+# audit_interval = off exports nothing and runs nothing; the probes never
+# count towards a burst block; a stop interrupts a run at once.
 # shellcheck source=tests/lib/lab.sh
 . "$(dirname "$0")/../lib/lab.sh"
 t_need_root "namespace lab"
@@ -78,12 +79,14 @@ dovecot_stop() {
 	return 1
 }
 
-policy() { # AUDIT_INTERVAL
+policy() { # AUDIT_INTERVAL [BURST_143]
 	lab_policy "$CONF" <<-EOF
 	[general]
 	interfaces = @IF@
 	[port 143]
 	action = allow
+	${2:+burst = $2}
+	${2:+block = 1h}
 	[agent]
 	metrics_listen = $M
 	policy_listen = off
@@ -160,6 +163,59 @@ case_off() {
 	agent_stop
 }
 
+# the agent's own probes are no client: with burst = 1/1m on 143, runs of
+# 6 connections each from the probe's source block nobody, announce
+# nobody and count no block; a real client still is blocked after its 2nd
+case_no_self_block() {
+	local out ev=$LAB_DIR/events.log
+	t_check "Dovecot offers plaintext logins on 143" dovecot_start yes
+	policy 2s 1/1m
+	t_check "imapguardd starts with audit_interval = 2s and burst = 1/1m on 143" agent_start
+	lab_follow "$ev" -j
+	t_check "three runs" wait_runs 3
+	out=$(scrape)
+	t_match "...that probed 143 (plaintext-auth-offered found)" \
+		'^imapguard_exposure_findings\{id="plaintext-auth-offered",severity="high",port="143"\} 1$' "$out"
+	t_match "...each a connection counted on 143 (at least 3 x 6)" \
+		'^imapguard_connections_total\{port="143"\} ([2-9][0-9]|1[89])$' "$out"
+	t_jq "no block in the table" '.blocks | length == 0' "$(igs block list -j)"
+	t_absent "no block counted" '^imapguard_blocks_total\{.*\} [1-9]' scrape
+	t_absent "no block in the agent's log" '"event":"block"' cat "$LAB_DIR/agent.log"
+	t_check "a real client from the client namespace connects twice (burst 1)" \
+		probe $CLI4 $SRV4 143 --count 2
+	t_refute "...and its third connection is refused (blocked)" probe $CLI4 $SRV4 143 --timeout 1
+	t_jq "...so the table holds exactly that client" '[.blocks[].prefix] == ["'$CLI4'/32"]' "$(igs block list -j)"
+	lab_unfollow
+	t_absent "no event names a loopback source" '"prefix":"(127\.|::1)' cat "$ev"
+	t_match "...while the client's block is an event" '"prefix":"'$CLI4'/32"' "$(cat "$ev")"
+	agent_stop
+}
+
+# a stop does not wait for a run's probes: with a server on 110 that never
+# greets, a run sits in its 5 s wait for a greeting; SIGTERM then ends the
+# agent at once (before, it joined the run and took the whole timeout)
+case_stop() {
+	local i srv
+	ip netns exec "$NS_S" $PY "$ROOT/tests/lib/tcp_server.py" 110 >"$LAB_DIR/silent.out" 2>&1 &
+	srv=$!
+	LAB_PIDS+=("$srv")
+	policy 1h
+	t_check "imapguardd starts with audit_interval = 1h" agent_start
+	for i in $(seq 100); do # the run's probe, waiting on the silent 110
+		ip netns exec "$NS_S" ss -tnH state established '( dport = :110 )' | grep -q 127. && break
+		sleep 0.05
+	done
+	t_match "a run is probing the silent 110" '127\.0\.0\.' \
+		"$(ip netns exec "$NS_S" ss -tnH state established '( dport = :110 )')"
+	kill -TERM "$AG"
+	for i in $(seq 30); do kill -0 "$AG" 2>/dev/null || break; sleep 0.1; done
+	t_refute "SIGTERM ends the agent within 3 s, well inside the probe's 5 s wait" kill -0 "$AG"
+	wait "$AG" 2>/dev/null
+	t_absent "the interrupted run is no failure" '"event":"audit_failed"' cat "$LAB_DIR/agent.log"
+	kill "$srv" 2>/dev/null
+	wait "$srv" 2>/dev/null
+}
+
 case_bad_key() {
 	policy banana
 	t_rc 2 "audit_interval = banana: the CLI's check refuses it" igs check "$CONF"
@@ -173,5 +229,5 @@ case_cleanup() {
 	igs unload >/dev/null 2>&1
 }
 
-t_cases findings off bad_key
+t_cases findings off no_self_block stop bad_key
 t_done
