@@ -17,6 +17,7 @@ lab_up || { t_fail "lab setup"; exit 1; }
 chmod 755 "$LAB_DIR" # dovenull and nobody traverse it
 
 M=127.0.0.1:9743
+KEY=audit-agent-policy-key-0123456789
 CONF=$LAB_DIR/agent.conf
 PKI=$LAB_DIR/pki
 DOVECOT=
@@ -191,22 +192,31 @@ case_no_self_block() {
 	agent_stop
 }
 
-# a stop does not wait for a run's probes: with a server on 110 that never
-# greets, a run sits in its 5 s wait for a greeting; SIGTERM then ends the
-# agent at once (before, it joined the run and took the whole timeout)
+# a run is off the main loop, and a stop does not wait for its probes:
+# with a server on 110 that never greets, a run sits in its 5 s wait for a
+# greeting; auth-policy questions are answered meanwhile, and SIGTERM ends
+# the agent at once (before, it joined the run and took the whole timeout)
 case_stop() {
 	local i srv
 	ip netns exec "$NS_S" $PY "$ROOT/tests/lib/tcp_server.py" 110 >"$LAB_DIR/silent.out" 2>&1 &
 	srv=$!
 	LAB_PIDS+=("$srv")
 	policy 1h
-	t_check "imapguardd starts with audit_interval = 1h" agent_start
+	sed -i 's/^policy_listen = off$/policy_listen = 127.0.0.1:9744/' "$CONF"
+	printf '[auth]\napi_key = %s\n' "$KEY" >>"$CONF"
+	t_check "imapguardd starts with audit_interval = 1h and the auth policy" agent_start
 	for i in $(seq 100); do # the run's probe, waiting on the silent 110
 		ip netns exec "$NS_S" ss -tnH state established '( dport = :110 )' | grep -q 127. && break
 		sleep 0.05
 	done
 	t_match "a run is probing the silent 110" '127\.0\.0\.' \
 		"$(ip netns exec "$NS_S" ss -tnH state established '( dport = :110 )')"
+	# the run is off the main loop: Dovecot's auth-policy questions are
+	# answered while it waits
+	t_jq "...meanwhile an auth-policy question is answered (within 2 s)" '.status | type == "number"' \
+		"$(ip netns exec "$NS_S" curl -s --max-time 2 -H "X-API-Key: $KEY" \
+			-d '{"remote":"198.18.1.10","login":"dave","protocol":"imap","tls":"1"}' \
+			'http://127.0.0.1:9744/policy?command=allow')"
 	kill -TERM "$AG"
 	for i in $(seq 30); do kill -0 "$AG" 2>/dev/null || break; sleep 0.1; done
 	t_refute "SIGTERM ends the agent within 3 s, well inside the probe's 5 s wait" kill -0 "$AG"
