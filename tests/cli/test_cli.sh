@@ -415,7 +415,7 @@ case_loaded() {
 	t_rc 2 "re-apply a bad policy: exit 2" igs apply "$BAD"
 	t_jq "the old policy stays in force" '.generation == 2 and (.ports | map(.port)) == [143, 110]' \
 		"$(igs status -j)"
-	sed 's/^\[general\]/[general]\nmax_sources = 2048/' "$LAB_DIR/p.conf" >"$LAB_DIR/ms.conf"
+	sed -e '/^max_sources/d' -e 's/^\[general\]/[general]\nmax_sources = 2048/' "$LAB_DIR/p.conf" >"$LAB_DIR/ms.conf"
 	t_rc 1 "changing max_sources while loaded: exit 1" igs apply "$LAB_DIR/ms.conf"
 	t_match "and says why" "max_sources cannot change" "$T_OUT"
 	t_jq "the policy is untouched after the refusal" '.generation == 2' "$(igs status -j)"

@@ -126,5 +126,17 @@ lab_agent() {
 	return 1
 }
 
-# lab_policy FILE: write stdin to FILE (interfaces = the lab's veth)
-lab_policy() { sed "s/@IF@/$LAB_IF/g" >"$1"; }
+# lab_policy FILE: write stdin to FILE (interfaces = the lab's veth), with
+# max_sources = $LAB_MAX_SOURCES after its [general] line unless it names
+# max_sources itself. The default, 1,000,000, preallocates hundreds of MiB of
+# tables and makes every fresh load take seconds; a lab's few sources fit in
+# 4096. A suite that tests the default sets LAB_MAX_SOURCES= (empty: as written).
+LAB_MAX_SOURCES=${LAB_MAX_SOURCES-4096}
+lab_policy() {
+	local text
+	text=$(sed "s/@IF@/$LAB_IF/g")
+	if [ -n "$LAB_MAX_SOURCES" ] && ! grep -q '^max_sources' <<<"$text"; then
+		text=$(sed "0,/^\[general\]\$/s//[general]\nmax_sources = $LAB_MAX_SOURCES/" <<<"$text")
+	fi
+	printf '%s\n' "$text" >"$1"
+}

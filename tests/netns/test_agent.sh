@@ -318,7 +318,7 @@ case_sighup() {
 	# a re-apply the library refuses: its explanation reaches the JSON log
 	# with its level (ig_set_print), not stderr as plain text
 	write_conf allow
-	sed -i 's/^\[general\]$/[general]\nmax_sources = 4096/' "$CONF"
+	sed -i -e '/^max_sources/d' -e 's/^\[general\]$/[general]\nmax_sources = 2048/' "$CONF"
 	kill -HUP $AG
 	local re='"level":"error","event":"library","message":"max_sources cannot change' i
 	for i in $(seq 50); do grep -q "$re" "$LAB_DIR/agent.log" && break; sleep 0.1; done

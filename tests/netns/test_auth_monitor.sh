@@ -16,7 +16,7 @@ lab_up || { t_fail "lab setup"; exit 1; }
 KEY=dovecot-policy-key-0123456789abcdef
 CONF=$LAB_DIR/imapguard.conf
 write_conf() { # MODE REQUIRE_GRANT
-	printf '%s\n' "[general]" "interfaces = $LAB_IF" "mode = $1" \
+	printf '%s\n' "[general]" "interfaces = $LAB_IF" "max_sources = 4096" "mode = $1" \
 		"[port 993]" "action = allow" "burst = 10/20s" "block = 1h" \
 		"[port 143]" "action = allow" \
 		"[auth]" "api_key = $KEY" "fail_burst = 8/10m" "spray_users = 4/10m" \

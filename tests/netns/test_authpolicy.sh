@@ -15,7 +15,7 @@ KEY=dovecot-policy-key-0123456789abcdef
 TOKEN=sso-portal-token-0123456789abcdef
 CONF=$LAB_DIR/imapguard.conf
 write_conf() { # REQUIRE_GRANT DEFAULT
-	printf '%s\n' "[general]" "interfaces = $LAB_IF" "default = $2" \
+	printf '%s\n' "[general]" "interfaces = $LAB_IF" "max_sources = 4096" "default = $2" \
 		"[allow]" "cidr = 198.18.1.0/28" \
 		"[port 993]" "action = allow" "[port 143]" "action = allow" \
 		"[auth]" "api_key = $KEY" "fail_burst = 8/10m" "spray_users = 4/10m" \
