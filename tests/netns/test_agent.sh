@@ -86,7 +86,7 @@ wait_metric() { # NAME VALUE: poll /metrics up to 5 s
 	return 1
 }
 offences() { bpftool -j map dump pinned "$PIN/ig_offences" | jq length; }
-strict_json() { python3 -c 'import json, sys; [json.loads(l.decode()) for l in open(sys.argv[1], "rb")]' "$1"; }
+strict_json() { $PY -c 'import json, sys; [json.loads(l.decode()) for l in open(sys.argv[1], "rb")]' "$1"; }
 
 # start [ACTION_FOR_143]: a fresh agent on the first policy (143 dropped)
 start() {
@@ -486,7 +486,7 @@ case_utf8_state() {
 	t_check "every line of the agent's log is valid JSON for a strict decoder" strict_json "$LAB_DIR/agent.log"
 	igs block del 198.18.9.92 >/dev/null
 	sleep 0.6 # the coalesced state write
-	t_check "the state file it writes is valid JSON for a strict decoder" python3 -c \
+	t_check "the state file it writes is valid JSON for a strict decoder" $PY -c \
 		'import json, sys; json.loads(open(sys.argv[1], "rb").read().decode())' "$STATE/state.json"
 }
 

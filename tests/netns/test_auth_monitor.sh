@@ -125,7 +125,7 @@ case_no_grant() {
 		'"event":"would_reject","remote":"198.18.5.12(/32)?","user":"caf'$'\xef\xbf\xbd''\?\[31m"' \
 		"$(agent_log)"
 	t_check "monitor: every line of the agent's log is valid JSON for a strict decoder" \
-		python3 -c 'import json, sys; [json.loads(l.decode()) for l in open(sys.argv[1], "rb")]' \
+		$PY -c 'import json, sys; [json.loads(l.decode()) for l in open(sys.argv[1], "rb")]' \
 		"$LAB_DIR/agent.log"
 }
 
