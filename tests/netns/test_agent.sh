@@ -396,7 +396,8 @@ EOF
 case_sweep() {
 	start
 	igs block add 198.18.9.2 --ttl 1s >/dev/null
-	sleep 6.5
+	swept() { ! igs block list --all | grep -q 198.18.9.2/ && grep -q '"event":"expire"' "$LAB_DIR/agent.log"; }
+	wait_until -t 20 swept # the sweeper's next round (they are 5 s apart)
 	t_absent "the sweeper removed a lapsed manual block" 198.18.9.2/ \
 		ip netns exec "$NS_S" "$IG" --pin-path "$PIN" block list --all
 	t_match "and logged its expiry" '"event":"expire".*"prefix":"198.18.9.2/32"' "$(cat "$LAB_DIR/agent.log")"
