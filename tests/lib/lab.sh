@@ -94,6 +94,13 @@ probe() {
 # igs ARGS...: the CLI in the server namespace, on the lab's pins
 igs() { ip netns exec "$NS_S" "$IG" --pin-path "$PIN" "$@"; }
 
+# lab_lapsed PREFIX: the lab's block on PREFIX is no longer in force (gone
+# from the block list, or listed as expired); for wait_until
+lab_lapsed() {
+	igs block list -j | jq -e --arg p "$1" \
+		'[.blocks[] | select(.prefix == $p and (.expired | not))] | length == 0'
+}
+
 # lab_follow LOG [ARGS]: `imapguard events ARGS` on the lab's pins in the
 # background, its output in LOG, its PID in FOLLOW_PID (and LAB_PIDS).
 # lab_unfollow stops it and waits: a follower holds the ring's lock until

@@ -110,8 +110,7 @@ case_block() {
 		"$(grep '"type":"block"' "$events_log" | head -1)"
 
 	# --- expiry, in the kernel ---
-	lapsed() { ! blocks | jq -e '.blocks[] | select(.prefix == "198.18.5.10/32" and (.expired | not))'; }
-	wait_until -t 20 lapsed
+	wait_until -t 20 lab_lapsed 198.18.5.10/32
 	t_check "after the block expires A connects again" probe $A $SRV4 993
 	t_refute "the expired block is gone from the table" has_block 198.18.5.10/32
 	wait_for "events -j reported the expiry" grep -q '"type":"expire","prefix":"198.18.5.10/32"' "$events_log"
