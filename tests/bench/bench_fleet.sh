@@ -183,8 +183,8 @@ if ! command -v crowdsec-firewall-bouncer >/dev/null; then
 	echo "  crowdsec-firewall-bouncer: not installed, not compared"
 	exit 0
 fi
-t0=$(now)
 cs_fw_bouncer fw-bench || { echo "bench_fleet: the bouncer's namespace reaches the LAPI"; exit 1; }
+t0=$(now) # the bouncer has just been started
 n=0
 while [ "$(awk -v a="$t0" -v b="$(now)" 'BEGIN {print (b - a < '"$FW_WAIT"')}')" = 1 ]; do
 	n=$(ip netns exec "$CS_FW_NS" nft -j list set ip crowdsec crowdsec-blacklists 2>/dev/null |
