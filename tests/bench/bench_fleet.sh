@@ -183,38 +183,11 @@ if ! command -v crowdsec-firewall-bouncer >/dev/null; then
 	echo "  crowdsec-firewall-bouncer: not installed, not compared"
 	exit 0
 fi
-FW_NS=${LAB}fw
-ip netns add "$FW_NS"
-LAB_MORE_NS+=("$FW_NS")
-ip -n "$FW_NS" link set lo up
-cs_link "$FW_NS" 2 || { echo "bench_fleet: the bouncer's namespace reaches the LAPI"; exit 1; }
-key=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-cs_cscli bouncers add fw-bench -k "$key" -o raw >/dev/null 2>&1
-cat >"$LAB_DIR/fw.yaml" <<EOF
-mode: nftables
-pid_dir: $LAB_DIR/
-update_frequency: 1s
-daemonize: false
-log_mode: stdout
-log_level: info
-api_url: $CS_LINK_URL
-api_key: $key
-disable_ipv6: true
-deny_action: DROP
-deny_log: false
-supported_decisions_types: [ban]
-nftables:
-  ipv4: {enabled: true, set-only: false, table: crowdsec, chain: crowdsec-chain}
-  ipv6: {enabled: false, set-only: false, table: crowdsec6, chain: crowdsec6-chain}
-prometheus: {enabled: false, listen_addr: 127.0.0.1, listen_port: 60601}
-EOF
-t0=$(now)
-ip netns exec "$FW_NS" crowdsec-firewall-bouncer -c "$LAB_DIR/fw.yaml" >"$LAB_DIR/fw.log" 2>&1 &
-fw=$!
-LAB_PIDS+=("$fw")
+cs_fw_bouncer fw-bench || { echo "bench_fleet: the bouncer's namespace reaches the LAPI"; exit 1; }
+t0=$(now) # the bouncer has just been started
 n=0
 while [ "$(awk -v a="$t0" -v b="$(now)" 'BEGIN {print (b - a < '"$FW_WAIT"')}')" = 1 ]; do
-	n=$(ip netns exec "$FW_NS" nft -j list set ip crowdsec crowdsec-blacklists 2>/dev/null |
+	n=$(ip netns exec "$CS_FW_NS" nft -j list set ip crowdsec crowdsec-blacklists 2>/dev/null |
 		jq '[.nftables[]? | .set? | select(.) | .elem? // [] | length] | add // 0')
 	[ "${n:-0}" -ge "$N_START" ] && break
 	sleep 1
@@ -228,8 +201,8 @@ else
 	echo "  crowdsec-firewall-bouncer 0.0.25, same LAPI: ${n:-0} of $N_START in its nftables set" \
 		"after ${FW_WAIT} s"
 fi
-fwrss=$(awk '/^VmHWM:/ {print $2}' /proc/"$fw"/status 2>/dev/null)
+fwrss=$(awk '/^VmHWM:/ {print $2}' /proc/"$CS_FW_PID"/status 2>/dev/null)
 [ -n "$fwrss" ] && echo "  crowdsec-firewall-bouncer RSS: peak $((fwrss / 1024)) MiB"
-kill "$fw"
-wait "$fw" 2>/dev/null
+kill "$CS_FW_PID"
+wait "$CS_FW_PID" 2>/dev/null
 exit 0

@@ -100,7 +100,7 @@ case_commands() {
 	printf '[general]\ninterfaces = lo\n[port 143]\naction = dr\351p\n' >"$BAD.l1"
 	T_OUT=$("$IG" check -j "$BAD.l1" 2>/dev/null); rm -f "$BAD.l1"
 	t_match "check -j quotes a Latin-1 value in its safe form" "not 'dr"$'\xef\xbf\xbd'"p'" "$T_OUT"
-	t_check "...so its output is valid JSON for a strict decoder" python3 -c \
+	t_check "...so its output is valid JSON for a strict decoder" $PY -c \
 		'import json, sys; json.loads(sys.argv[1].encode("utf-8", "surrogateescape").decode())' "$T_OUT"
 	t_rc 0 "the shipped example policy passes check (interfaces = lo)" sh -c \
 		"sed 's/^interfaces = .*/interfaces = lo/' '$ROOT/scripts/imapguard.conf.example' >'$GOOD.ex' &&
@@ -304,7 +304,7 @@ case_unloaded() {
 }
 
 # free text: valid JSON for a strict decoder; what block and grant list show
-strict_json() { python3 -c 'import json,sys; json.loads(open(sys.argv[1],"rb").read().decode())' "$1"; }
+strict_json() { $PY -c 'import json,sys; json.loads(open(sys.argv[1],"rb").read().decode())' "$1"; }
 listed() { { igs block list -j; igs grant list -j; } | jq -c 'del(.[][].age_seconds)'; }
 set_schema() { # N: the schema field of ig_meta (bytes 4-7, host order)
 	bpftool -j map dump pinned "$PIN/ig_meta" | $PY -c '
@@ -415,7 +415,7 @@ case_loaded() {
 	t_rc 2 "re-apply a bad policy: exit 2" igs apply "$BAD"
 	t_jq "the old policy stays in force" '.generation == 2 and (.ports | map(.port)) == [143, 110]' \
 		"$(igs status -j)"
-	sed 's/^\[general\]/[general]\nmax_sources = 2048/' "$LAB_DIR/p.conf" >"$LAB_DIR/ms.conf"
+	sed -e '/^max_sources/d' -e 's/^\[general\]/[general]\nmax_sources = 2048/' "$LAB_DIR/p.conf" >"$LAB_DIR/ms.conf"
 	t_rc 1 "changing max_sources while loaded: exit 1" igs apply "$LAB_DIR/ms.conf"
 	t_match "and says why" "max_sources cannot change" "$T_OUT"
 	t_jq "the policy is untouched after the refusal" '.generation == 2' "$(igs status -j)"

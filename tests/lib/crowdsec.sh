@@ -150,6 +150,45 @@ cs_link() {
 	CS_LINK_URL=http://198.18.250.$((4 * n + 2)):8080/
 }
 
+# cs_fw_bouncer NAME: crowdsec-firewall-bouncer (nftables mode, IPv4 only,
+# its table ip crowdsec, a pull every second) registered as bouncer NAME
+# and running in a namespace of its own, $CS_FW_NS (linked to the LAPI by
+# cs_link N = 2, removed by lab_cleanup or by the caller), its log in
+# $LAB_DIR/fw.log, its PID in CS_FW_PID and LAB_PIDS. 1 if the namespace
+# or its link cannot be made.
+CS_FW_NS=${LAB:-cs$$}fw
+CS_FW_PID=
+cs_fw_bouncer() {
+	local key
+	ip netns add "$CS_FW_NS" || return 1
+	LAB_MORE_NS+=("$CS_FW_NS")
+	ip -n "$CS_FW_NS" link set lo up
+	cs_link "$CS_FW_NS" 2 || return 1
+	key=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	cs_cscli bouncers add "$1" -k "$key" -o raw >/dev/null 2>&1
+	cat >"$LAB_DIR/fw.yaml" <<EOF
+mode: nftables
+pid_dir: $LAB_DIR/
+update_frequency: 1s
+daemonize: false
+log_mode: stdout
+log_level: info
+api_url: $CS_LINK_URL
+api_key: $key
+disable_ipv6: true
+deny_action: DROP
+deny_log: false
+supported_decisions_types: [ban]
+nftables:
+  ipv4: {enabled: true, set-only: false, table: crowdsec, chain: crowdsec-chain}
+  ipv6: {enabled: false, set-only: false, table: crowdsec6, chain: crowdsec6-chain}
+prometheus: {enabled: false, listen_addr: 127.0.0.1, listen_port: 60601}
+EOF
+	ip netns exec "$CS_FW_NS" crowdsec-firewall-bouncer -c "$LAB_DIR/fw.yaml" >"$LAB_DIR/fw.log" 2>&1 &
+	CS_FW_PID=$!
+	LAB_PIDS+=("$CS_FW_PID")
+}
+
 # cs_start: (re)start the LAPI on the existing DB; waits, bounded, for it
 cs_start() {
 	local i code
@@ -178,6 +217,21 @@ cs_stop() {
 	wait "$CS_PID" 2>/dev/null
 	CS_PID=
 }
+
+# cs_pulls_settle [METRICS]: wait until the agent in $NS_S (its /metrics on
+# METRICS, default 127.0.0.1:9743) has applied two more pulls of the LAPI's
+# stream, so one whole pull began after this call: a change that must NOT
+# show has had its chance to. Bounded: 15 s; 1 if the pulls did not come.
+cs_pulls_settle() {
+	local n
+	n=$(cs_pulls "${1:-}")
+	wait_until -t 15 cs_pulls_reached $((${n:-0} + 2)) "${1:-}"
+}
+cs_pulls() { # [METRICS]: imapguard_fleet_pulls_total
+	ip netns exec "$NS_S" curl -s "http://${1:-127.0.0.1:9743}/metrics" |
+		awk '$1 == "imapguard_fleet_pulls_total" {print $2}'
+}
+cs_pulls_reached() { [ "$(cs_pulls "$2")" -ge "$1" ]; } # N [METRICS]
 
 # cs_stream [QUERY]: what the bouncer sees, from the server namespace
 cs_stream() {

@@ -94,6 +94,13 @@ probe() {
 # igs ARGS...: the CLI in the server namespace, on the lab's pins
 igs() { ip netns exec "$NS_S" "$IG" --pin-path "$PIN" "$@"; }
 
+# lab_lapsed PREFIX: the lab's block on PREFIX is no longer in force (gone
+# from the block list, or listed as expired); for wait_until
+lab_lapsed() {
+	igs block list -j | jq -e --arg p "$1" \
+		'[.blocks[] | select(.prefix == $p and (.expired | not))] | length == 0'
+}
+
 # lab_follow LOG [ARGS]: `imapguard events ARGS` on the lab's pins in the
 # background, its output in LOG, its PID in FOLLOW_PID (and LAB_PIDS).
 # lab_unfollow stops it and waits: a follower holds the ring's lock until
@@ -126,5 +133,17 @@ lab_agent() {
 	return 1
 }
 
-# lab_policy FILE: write stdin to FILE (interfaces = the lab's veth)
-lab_policy() { sed "s/@IF@/$LAB_IF/g" >"$1"; }
+# lab_policy FILE: write stdin to FILE (interfaces = the lab's veth), with
+# max_sources = $LAB_MAX_SOURCES after its [general] line unless it names
+# max_sources itself. The default, 1,000,000, preallocates hundreds of MiB of
+# tables and makes every fresh load take seconds; a lab's few sources fit in
+# 4096. A suite that tests the default sets LAB_MAX_SOURCES= (empty: as written).
+LAB_MAX_SOURCES=${LAB_MAX_SOURCES-4096}
+lab_policy() {
+	local text
+	text=$(sed "s/@IF@/$LAB_IF/g")
+	if [ -n "$LAB_MAX_SOURCES" ] && ! grep -q '^max_sources' <<<"$text"; then
+		text=$(sed "0,/^\[general\]\$/s//[general]\nmax_sources = $LAB_MAX_SOURCES/" <<<"$text")
+	fi
+	printf '%s\n' "$text" >"$1"
+}

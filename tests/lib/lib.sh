@@ -88,6 +88,20 @@ t_match() {
 	fi
 }
 
+# wait_until [-t SECONDS] CMD...: run CMD every 0.1 s until it succeeds
+# (0), or fail (1) once SECONDS (default 10) have passed. For what comes
+# asynchronously (a log line, a metric, an expiry): the usual wait is as
+# short as the thing takes, the deadline generous for a loaded machine.
+wait_until() {
+	local t=10 end
+	if [ "$1" = -t ]; then t=$2; shift 2; fi
+	end=$(($(date +%s%N) + t * 1000000000))
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s%N)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
 t_need_root() {
 	if [ "$(id -u)" != 0 ]; then t_skip "$1" "needs root"; t_done; exit 0; fi
 }

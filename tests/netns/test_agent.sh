@@ -86,7 +86,7 @@ wait_metric() { # NAME VALUE: poll /metrics up to 5 s
 	return 1
 }
 offences() { bpftool -j map dump pinned "$PIN/ig_offences" | jq length; }
-strict_json() { python3 -c 'import json, sys; [json.loads(l.decode()) for l in open(sys.argv[1], "rb")]' "$1"; }
+strict_json() { $PY -c 'import json, sys; [json.loads(l.decode()) for l in open(sys.argv[1], "rb")]' "$1"; }
 
 # start [ACTION_FOR_143]: a fresh agent on the first policy (143 dropped)
 start() {
@@ -318,7 +318,7 @@ case_sighup() {
 	# a re-apply the library refuses: its explanation reaches the JSON log
 	# with its level (ig_set_print), not stderr as plain text
 	write_conf allow
-	sed -i 's/^\[general\]$/[general]\nmax_sources = 4096/' "$CONF"
+	sed -i -e '/^max_sources/d' -e 's/^\[general\]$/[general]\nmax_sources = 2048/' "$CONF"
 	kill -HUP $AG
 	local re='"level":"error","event":"library","message":"max_sources cannot change' i
 	for i in $(seq 50); do grep -q "$re" "$LAB_DIR/agent.log" && break; sleep 0.1; done
@@ -396,7 +396,8 @@ EOF
 case_sweep() {
 	start
 	igs block add 198.18.9.2 --ttl 1s >/dev/null
-	sleep 6.5
+	swept() { ! igs block list --all | grep -q 198.18.9.2/ && grep -q '"event":"expire"' "$LAB_DIR/agent.log"; }
+	wait_until -t 20 swept # the sweeper's next round (they are 5 s apart)
 	t_absent "the sweeper removed a lapsed manual block" 198.18.9.2/ \
 		ip netns exec "$NS_S" "$IG" --pin-path "$PIN" block list --all
 	t_match "and logged its expiry" '"event":"expire".*"prefix":"198.18.9.2/32"' "$(cat "$LAB_DIR/agent.log")"
@@ -486,7 +487,7 @@ case_utf8_state() {
 	t_check "every line of the agent's log is valid JSON for a strict decoder" strict_json "$LAB_DIR/agent.log"
 	igs block del 198.18.9.92 >/dev/null
 	sleep 0.6 # the coalesced state write
-	t_check "the state file it writes is valid JSON for a strict decoder" python3 -c \
+	t_check "the state file it writes is valid JSON for a strict decoder" $PY -c \
 		'import json, sys; json.loads(open(sys.argv[1], "rb").read().decode())' "$STATE/state.json"
 }
 

@@ -16,7 +16,7 @@ lab_up || { t_fail "lab setup"; exit 1; }
 KEY=dovecot-policy-key-0123456789abcdef
 CONF=$LAB_DIR/imapguard.conf
 write_conf() { # MODE REQUIRE_GRANT
-	printf '%s\n' "[general]" "interfaces = $LAB_IF" "mode = $1" \
+	printf '%s\n' "[general]" "interfaces = $LAB_IF" "max_sources = 4096" "mode = $1" \
 		"[port 993]" "action = allow" "burst = 10/20s" "block = 1h" \
 		"[port 143]" "action = allow" \
 		"[auth]" "api_key = $KEY" "fail_burst = 8/10m" "spray_users = 4/10m" \
@@ -125,7 +125,7 @@ case_no_grant() {
 		'"event":"would_reject","remote":"198.18.5.12(/32)?","user":"caf'$'\xef\xbf\xbd''\?\[31m"' \
 		"$(agent_log)"
 	t_check "monitor: every line of the agent's log is valid JSON for a strict decoder" \
-		python3 -c 'import json, sys; [json.loads(l.decode()) for l in open(sys.argv[1], "rb")]' \
+		$PY -c 'import json, sys; [json.loads(l.decode()) for l in open(sys.argv[1], "rb")]' \
 		"$LAB_DIR/agent.log"
 }
 

@@ -15,7 +15,7 @@ KEY=dovecot-policy-key-0123456789abcdef
 TOKEN=sso-portal-token-0123456789abcdef
 CONF=$LAB_DIR/imapguard.conf
 write_conf() { # REQUIRE_GRANT DEFAULT
-	printf '%s\n' "[general]" "interfaces = $LAB_IF" "default = $2" \
+	printf '%s\n' "[general]" "interfaces = $LAB_IF" "max_sources = 4096" "default = $2" \
 		"[allow]" "cidr = 198.18.1.0/28" \
 		"[port 993]" "action = allow" "[port 143]" "action = allow" \
 		"[auth]" "api_key = $KEY" "fail_burst = 8/10m" "spray_users = 4/10m" \
@@ -147,7 +147,7 @@ case_bad_user() {
 	t_jq "...and counted: 5 users from $U make a spray block" \
 		"[.blocks[] | select(.prefix == \"$U/32\" and .origin == \"auth\")] | length == 1" \
 		"$(igs block list -j)"
-	t_check "every line of the agent's log is valid JSON for a strict decoder" python3 -c '
+	t_check "every line of the agent's log is valid JSON for a strict decoder" $PY -c '
 import json, sys
 for line in open(sys.argv[1], "rb"):
     json.loads(line.decode())' "$LAB_DIR/agent.log"
@@ -222,7 +222,7 @@ case_zero_trust() {
 	t_check "...and nothing was stored ($(grants_now))" test "$(grants_now)" = "$g0"
 	t_check "a Latin-1 'source': 400" test "$(api -H "Authorization: Bearer $TOKEN" -X POST \
 		--data-binary $'{"source":"caf\xe9","ttl":"1h"}' http://127.0.0.1:9744/v1/grants)" = 400
-	t_check "...its error quotes it in its safe form, valid JSON for a strict decoder" python3 -c '
+	t_check "...its error quotes it in its safe form, valid JSON for a strict decoder" $PY -c '
 import json, sys
 assert "caf\ufffd" in json.loads(open(sys.argv[1], "rb").read().decode())["error"]' "$LAB_DIR/api.out"
 	t_check "POST /v1/grants with the token: 201" test "$(api -H "Authorization: Bearer $TOKEN" \

@@ -74,7 +74,7 @@ suite() { # ATTACH
 	t_check "$at: unblocked source connects again" probe $CLI4 $SRV4 993
 	t_rc 0 "$at: block add 2001:db8:1::/48 --ttl 2s" igs block add 2001:db8:1::/48 --ttl 2s
 	t_refute "$at: v6 source in the blocked /48 cannot connect" probe $CLI6 $SRV6 993
-	sleep 2.3
+	wait_until lab_lapsed 2001:db8:1::/48
 	t_check "$at: the 2s block lapses by itself" probe $CLI6 $SRV6 993
 
 	# re-apply keeps blocks and counters; monitor mode drops nothing

@@ -81,7 +81,7 @@ wait_gone() {
 	t_fail "$1 (still: $(block_of "$2"))"
 }
 # a change that must NOT show: give the agent two pulls to (not) make it
-pulls_settle() { sleep 2.5; } # > 2 pull intervals of 1 s
+pulls_settle() { cs_pulls_settle "$M"; }
 counter() { # VERDICT REASON
 	igs stats -j | jq -r --arg v "$1" --arg r "$2" \
 		'[.ports[] | select(.port == 993) | .counters[] |
@@ -475,55 +475,23 @@ case_push_relogin() {
 # crowdsec-firewall-bouncer (Debian's, 0.0.25) in a namespace of its own,
 # reaching the LAPI over a veth of its own, puts our decision in its
 # nftables set: the alerts are valid CrowdSec data, not only ours to read
-FW_NS=fw$$
 case_push_fw_bouncer() {
-	local key fw i ok=1
+	local i ok=1
 	if ! command -v crowdsec-firewall-bouncer >/dev/null; then
 		t_skip "crowdsec-firewall-bouncer sees our decision" "crowdsec-firewall-bouncer not installed"
 		return
 	fi
-	trap 'ip netns del $FW_NS 2>/dev/null; cs_cleanup; lab_cleanup' EXIT
-	ip netns add $FW_NS
-	ip link add fw$$a netns "$NS_L" type veth peer name fw$$b netns $FW_NS
-	ip -n "$NS_L" addr add 198.18.251.1/30 dev fw$$a
-	ip -n $FW_NS addr add 198.18.251.2/30 dev fw$$b
-	ip -n "$NS_L" link set fw$$a up
-	ip -n $FW_NS link set fw$$b up
-	ip -n $FW_NS link set lo up
-	key=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-	cs_cscli bouncers add fw-bouncer -k "$key" -o raw >/dev/null 2>&1
-	cat >"$LAB_DIR/fw.yaml" <<EOF
-mode: nftables
-pid_dir: $LAB_DIR/
-update_frequency: 1s
-daemonize: false
-log_mode: stdout
-log_level: info
-api_url: http://198.18.251.1:8080/
-api_key: $key
-disable_ipv6: true
-deny_action: DROP
-deny_log: false
-supported_decisions_types: [ban]
-nftables:
-  ipv4: {enabled: true, set-only: false, table: crowdsec, chain: crowdsec-chain}
-  ipv6: {enabled: false, set-only: false, table: crowdsec6, chain: crowdsec6-chain}
-prometheus: {enabled: false, listen_addr: 127.0.0.1, listen_port: 60601}
-EOF
-	ip netns exec $FW_NS crowdsec-firewall-bouncer -c "$LAB_DIR/fw.yaml" >"$LAB_DIR/fw.log" 2>&1 &
-	fw=$!
-	LAB_PIDS+=("$fw")
+	cs_fw_bouncer fw-bouncer || t_fail "crowdsec-firewall-bouncer's namespace reaches the LAPI"
 	lab_client_addr 198.18.83.1
 	burst 198.18.83.1
 	for i in $(seq 80); do
-		ip netns exec $FW_NS nft list table ip crowdsec 2>/dev/null | grep -q '198\.18\.83\.1' &&
+		ip netns exec "$CS_FW_NS" nft list table ip crowdsec 2>/dev/null | grep -q '198\.18\.83\.1' &&
 			{ ok=0; break; }
 		sleep 0.25
 	done
 	t_check "crowdsec-firewall-bouncer put our decision in its nftables set" test $ok = 0
-	kill "$fw"; wait "$fw" 2>/dev/null
-	ip netns del $FW_NS
-	trap 'cs_cleanup; lab_cleanup' EXIT
+	kill "$CS_FW_PID"; wait "$CS_FW_PID" 2>/dev/null
+	ip netns del "$CS_FW_NS"
 	cs_cscli decisions delete --ip 198.18.83.1 >/dev/null 2>&1
 	igs block del 198.18.83.1 >/dev/null 2>&1
 }

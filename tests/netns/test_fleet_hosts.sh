@@ -35,6 +35,7 @@ M=$FH_M
 # --- helpers; each takes the host first: a or b ---
 blocks() { at "$1" igs block list -j; }
 block_of() { blocks "$1" | jq -c --arg p "$2" '.blocks[] | select(.prefix == $p)'; }
+no_block() { [ -z "$(block_of "$1" "$2")" ]; } # HOST PREFIX
 # wait_block HOST DESC PREFIX JQ [TRIES]: until HOST's block on PREFIX
 # satisfies JQ (TRIES x 0.25 s, default 10 s)
 wait_block() {
@@ -110,7 +111,7 @@ case_two_instances() {
 	# a manual block on one host is that host's alone (push = auto, auth)
 	t_rc 0 "a: a manual block" igs block add 198.18.65.9 --ttl 10m --reason "only on a"
 	row a "the manual block" refused 198.18.65.9 $SRV4 drop blocked
-	sleep 2.5 # two pulls of B
+	on_b cs_pulls_settle # two pulls of B
 	t_check "b: holds no block of A's manual one" test -z "$(block_of b 198.18.65.9/32)"
 	row b "the same source" connects 198.18.65.9 $SRV4 pass policy
 	igs block del 198.18.65.9 >/dev/null
@@ -130,8 +131,7 @@ case_two_instances() {
 		'.origin == "fleet" and .note == "imapguard/burst"'
 	cs_cscli decisions delete --ip 198.18.65.9 >/dev/null 2>&1
 	igs block del 198.18.65.9 >/dev/null
-	sleep 2.5
-	t_check "b: lifted with the LAPI's delete" test -z "$(block_of b 198.18.65.9/32)"
+	t_check "b: lifted with the LAPI's delete" wait_until no_block b 198.18.65.9/32
 }
 
 case_spray() {

@@ -42,6 +42,7 @@ before=$(others)
 
 # --- golden dumps; someone else's tables untouched by apply and re-apply ---
 case_golden() {
+	local LAB_MAX_SOURCES= # the default max_sources: the golden sets' size 1000000
 	conf "[general]" "interfaces = @IF@" "attach = nft" \
 		"[allow]" "cidr = 198.18.10.0/24, 198.18.10.7, 2001:db8:10::/48" \
 		"[deny]" "cidr = 198.18.66.0/24, 2001:db8:66::/48" \

@@ -25,7 +25,7 @@ N=198.18.5.40         # the NAT address
 IN=198.19.5.7         # in the allow-listed 198.19.5.0/24, under the blocked 198.19.0.0/16
 OUT=198.19.6.6        # the rest of that /16
 write_conf() { # MODE DEFAULT ALLOW-CIDRS DENY-CIDRS
-	printf '%s\n' "[general]" "interfaces = $LAB_IF" "mode = $1" "default = $2" \
+	printf '%s\n' "[general]" "interfaces = $LAB_IF" "max_sources = 4096" "mode = $1" "default = $2" \
 		"[allow]" "cidr = $3" "[deny]" "cidr = $4" \
 		"[port 993]" "action = allow" "[port 143]" "action = allow" \
 		"[auth]" "api_key = $KEY" "fail_burst = 8/10m" "spray_users = 4/10m" \
