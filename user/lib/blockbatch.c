@@ -14,7 +14,7 @@
 
 /* elements per BPF_MAP_LOOKUP_BATCH call: a hash answers ENOSPC for fewer
  * than one bucket's elements, which a few thousand always exceed */
-#define LOOKUP_CHUNK 4096u
+#define LOOKUP_CHUNK ((size_t)4096)
 
 static struct ig_block_at *snap_grow(struct ig_block_snap *s, size_t more)
 {
@@ -49,7 +49,7 @@ static long dump(int fd, size_t ksz, size_t vsz, void **keys, void **vals)
 
 	*keys = *vals = NULL;
 	for (;;) {
-		__u32 count = LOOKUP_CHUNK;
+		__u32 count = (__u32)LOOKUP_CHUNK;
 		int rc;
 
 		if (n + LOOKUP_CHUNK > cap) {
@@ -140,11 +140,11 @@ static long infos(struct ig_handle *h, struct info **out)
 	return n;
 }
 
-/* The hash: its expiries, joined with their details by key. */
-static int snap_hash(struct ig_handle *h, struct ig_block_snap *s)
+/* The hash: its expiries, joined with their details by key (details). */
+static int snap_hash(struct ig_handle *h, struct ig_block_snap *s, int details)
 {
 	struct info *in = NULL;
-	long ni = infos(h, &in);
+	long ni = details ? infos(h, &in) : 0;
 
 	if (ni < 0)
 		return (int)ni;
@@ -199,7 +199,14 @@ int ig_block_snapshot(struct ig_handle *h, struct ig_block_snap *s)
 {
 	int err = snap_tries(h, s);
 
-	return err ? err : snap_hash(h, s);
+	return err ? err : snap_hash(h, s, 1);
+}
+
+int ig_block_expiries(struct ig_handle *h, struct ig_block_snap *s)
+{
+	int err = snap_tries(h, s);
+
+	return err ? err : snap_hash(h, s, 0);
 }
 
 static int at_cmp(const void *a, const void *b)

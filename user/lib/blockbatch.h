@@ -38,6 +38,11 @@ struct ig_block_snap {
  * between) is listed with its expiry alone, as ig_block_get_in does. */
 int ig_block_snapshot(struct ig_handle *h, struct ig_block_snap *s);
 
+/* ig_block_snapshot without the hashed blocks' details (ig_xinfo): their
+ * prefix and expiry only, the rest zero (the tries' blocks are whole).
+ * What the nftables mirror needs, for half the reading. */
+int ig_block_expiries(struct ig_handle *h, struct ig_block_snap *s);
+
 /* Sort by prefix (ig_prefix_cmp), the hash's entry first where a block is
  * caught in both homes by a move, for ig_block_snap_find. */
 void ig_block_snap_sort(struct ig_block_snap *s);

@@ -219,7 +219,7 @@ static int settle(struct ig_handle *h, struct apply_ctx *c, const struct ig_pref
 		  const struct ig_fleet_decision *want, uint64_t now, struct ig_fleet_report *r)
 {
 	const struct ig_block_at *at = c->snapped ? ig_block_snap_find(&c->snap, p) : NULL;
-	struct ig_block b, nb;
+	struct ig_block b = { 0 }, nb;
 	int have, live, err;
 
 	if (c->snapped) {

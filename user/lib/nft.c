@@ -39,6 +39,7 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
+#include "blockbatch.h"
 #include "blocks.h"
 #include "fault.h"
 #include "grants.h"
@@ -436,6 +437,23 @@ static int collect_block(const struct ig_prefix *p, const struct ig_block *b, vo
 	return push(&d->blocked[p->family == 6], p, b->expires_ns ? left_ms(b->expires_ns, d->now) : 0);
 }
 
+/* Every live block into d: by an expiry-only snapshot (the sets need no
+ * more), or the walk when that is refused. */
+static int block_expiries(struct ig_handle *h, struct dyn *d)
+{
+	struct ig_block_snap s = {};
+	int err = ig_block_expiries(h, &s);
+
+	if (err) {
+		ig_block_snap_free(&s);
+		return ig_block_foreach(h, collect_block, d);
+	}
+	for (size_t i = 0; i < s.n && !err; i++)
+		err = collect_block(&s.v[i].p, &s.v[i].b, d);
+	ig_block_snap_free(&s);
+	return err;
+}
+
 static int collect_grant(int kind, const char *user, const struct ig_prefix *p,
 			 const struct ig_grant *g, void *arg)
 {
@@ -531,7 +549,7 @@ static int fill_dynamic(struct ig_nft_batch *b, struct ig_handle *h, const struc
 	struct dyn d = { .now = ig_mono_ns() };
 	int err, deferred = 0;
 
-	if ((err = ig_block_foreach(h, collect_block, &d)) ||
+	if ((err = block_expiries(h, &d)) ||
 	    (grants && (err = ig_grant_foreach(h, collect_grant, &d)))) {
 		dyn_free(&d);
 		return err;
