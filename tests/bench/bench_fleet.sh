@@ -131,11 +131,25 @@ fh_conf "$LAB_DIR/start.conf" "$LAB_IF" "$LAB_DIR/state2" "$URL_A" "$CS_MACHINE_
 	"$CS_PASSWORD_FILE" "$CS_BOUNCER_KEY_FILE"
 : >"$LAB_DIR/agent.log"
 lab_agent "$LAB_DIR/start.conf" "http://$FH_M/metrics" || { echo "bench_fleet: agent starts"; exit 1; }
+# PROFILE=DIR: the agent's startup under `perf record -g` (DIR/perf.data),
+# and its log (DIR/agent.log), for finding where the time goes
+if [ -n "${PROFILE:-}" ]; then
+	mkdir -p "$PROFILE"
+	perf record -g -o "$PROFILE/perf.data" -p "$AG" >"$PROFILE/perf.log" 2>&1 &
+	perf_pid=$!
+	LAB_PIDS+=("$perf_pid")
+fi
 for i in $(seq 600); do # the pull and the mirror's sync, 60 s at most
 	grep -q '"event":"fleet_pull".*"startup":true' "$LAB_DIR/agent.log" &&
 		grep -q '"event":"nft_sync"' "$LAB_DIR/agent.log" && break
 	sleep 0.1
 done
+if [ -n "${PROFILE:-}" ]; then
+	sleep 2 # the mirror's check after the sync is in the profile too
+	kill -INT "$perf_pid"
+	wait "$perf_pid" 2>/dev/null
+	cp "$LAB_DIR/agent.log" "$PROFILE/agent.log"
+fi
 hwm=$(awk '/^VmHWM:/ {print $2}' /proc/"$AG"/status)
 rss=$(awk '/^VmRSS:/ {print $2}' /proc/"$AG"/status)
 $PY - "$LAB_DIR/agent.log" "$N_START" <<'EOF'

@@ -3,6 +3,8 @@
 file MODE_FILE names (read at each request), on ADDR PORT. Modes:
   garbage   an HTML error page with HTTP 200
   many      N decisions (N from the mode line, "many 2000"), all valid
+  startup   "many N", and one decision in test_fleet's allow list
+            (198.18.70.77) and one Range (198.18.121.0/24)
   huge      a valid start, then MB megabytes of spaces ("huge 300"), no end
   badaddr   one good decision and one whose address does not parse
   forbidden HTTP 403, as for a wrong key
@@ -53,6 +55,14 @@ class H(http.server.BaseHTTPRequestHandler):
             elif mode == "many":
                 new = [decision(i, "198.18.%d.%d" % (100 + i // 250, 1 + i % 250))
                        for i in range(arg)]
+                self.send(200, json.dumps({"deleted": None, "new": new}).encode())
+            elif mode == "startup":
+                new = [decision(i, "198.18.%d.%d" % (100 + i // 250, 1 + i % 250))
+                       for i in range(arg)]
+                new.append(decision(arg, "198.18.70.77"))
+                rng = decision(arg + 1, "198.18.121.0/24")
+                rng["scope"] = "Range"
+                new.append(rng)
                 self.send(200, json.dumps({"deleted": None, "new": new}).encode())
             elif mode == "huge":
                 self.send_response(200)

@@ -7,7 +7,8 @@
 # IPv4 and IPv6; a range under the floor is refused; the allow list still
 # wins; a local block is never shortened, replaced or removed by the fleet;
 # a later decision refreshes the expiry; the agent pulls the whole set
-# again after the LAPI was away.
+# again after the LAPI was away. A startup set of thousands goes in by
+# batches, whole, to XDP and to the nftables mirror.
 # The push side: our burst blocks reach the LAPI as alerts with one
 # decision (origin imapguard, scenario imapguard/burst, scope Ip, the
 # block's time left) and come back adding nothing; blocks made while the
@@ -496,6 +497,104 @@ case_push_fw_bouncer() {
 	igs block del 198.18.83.1 >/dev/null 2>&1
 }
 
+# case_startup_batch: a startup set of thousands (the fake LAPI's
+# "startup N": N addresses, one in the allow list, one /24 Range) goes to
+# the block table and the nftables mirror by batches (blockbatch.c; the
+# mirror's later syncs from what it wrote, not a reading back): every
+# decision is a fleet block, dropped at XDP (first and last of the set),
+# in the mirror's set (all of them, one `nft get element`); the allow list
+# still wins; the mirror is not "rebuilt" afterwards; a delta after it (a
+# local block) reaches the mirror too. max_sources must change for it:
+# unloaded and reloaded around it.
+N_BATCH=3000
+# mirror_holds N [ADDR...]: the mirror's blocked4 covers the fake's N
+# addresses, its Range and each ADDR (every element read back as JSON)
+mirror_holds() {
+	ip netns exec "$NS_S" nft -j list set inet imapguard blocked4 2>/dev/null |
+		$PY -c '
+import ipaddress, json, sys
+n, extra = int(sys.argv[1]), sys.argv[2:]
+ivals = []
+for o in json.load(sys.stdin)["nftables"]:
+    for e in (o.get("set") or {}).get("elem", []):
+        e = e["elem"]["val"] if isinstance(e, dict) and "elem" in e else e
+        if isinstance(e, str):
+            a = int(ipaddress.ip_address(e)); ivals.append((a, a))
+        elif "prefix" in e:
+            net = ipaddress.ip_network("%s/%d" % (e["prefix"]["addr"], e["prefix"]["len"]))
+            ivals.append((int(net[0]), int(net[-1])))
+        elif "range" in e:
+            ivals.append(tuple(int(ipaddress.ip_address(x)) for x in e["range"]))
+want = ["198.18.%d.%d" % (100 + i // 250, 1 + i % 250) for i in range(n)]
+want += ["198.18.121.0", "198.18.121.255"] + extra
+ivals.sort()
+import bisect
+starts = [s for s, _ in ivals]
+for w in want:
+    a = int(ipaddress.ip_address(w))
+    k = bisect.bisect_right(starts, a) - 1
+    if k < 0 or ivals[k][1] < a:
+        print("missing", w); sys.exit(1)
+' "$@"
+}
+case_startup_batch() {
+	local i n want
+	echo "startup $N_BATCH" >"$FAKE_MODE"
+	fake_start
+	kill "$AG"; wait "$AG" 2>/dev/null
+	igs unload >/dev/null 2>&1
+	sed -e "s|^lapi_url = .*|lapi_url = http://$CS_IP:8081/|" \
+		-e "s|^max_sources = .*|max_sources = 8192\nnft_mirror = yes|" "$CONF" >"$CONF.batch"
+	chmod 600 "$CONF.batch"
+	: >"$LAB_DIR/agent.log"
+	lab_agent "$CONF.batch" "http://$M/metrics" || { t_fail "the agent starts (max_sources 8192, mirror)"; return; }
+	want=$((N_BATCH + 2))
+	for i in $(seq 120); do
+		grep -q '"event":"fleet_pull".*"startup":true' "$LAB_DIR/agent.log" && break
+		sleep 0.25
+	done
+	t_check "the startup pull is applied, all $want added" \
+		grep -q "\"event\":\"fleet_pull\".*\"startup\":true.*\"added\":$want," "$LAB_DIR/agent.log"
+	n=$(blocks | jq '[.blocks[] | select(.origin == "fleet")] | length')
+	t_check "every decision is a fleet block ($n of $want)" test "${n:-0}" = "$want"
+	for a in 198.18.100.1 198.18.111.250 198.18.121.33 198.18.70.77; do lab_client_addr $a; done
+	row "the set's first address" refused 198.18.100.1 $SRV4 drop blocked
+	row "the set's last address" refused 198.18.111.250 $SRV4 drop blocked
+	row "the Range, whole" refused 198.18.121.33 $SRV4 drop blocked
+	row "the allow list wins over a startup decision" connects 198.18.70.77 $SRV4 pass allow_list
+	# every address of the set in the mirror, read back whole (`nft get
+	# element` of thousands crashes nft 1.0.6)
+	for i in $(seq 80); do
+		mirror_holds "$N_BATCH" && break
+		sleep 0.25
+	done
+	t_check "all $N_BATCH addresses and the Range are in the mirror's set" mirror_holds "$N_BATCH"
+	# the agent's own block after it (a burst): synced from what the
+	# agent wrote, not read back; then the CLI's (someone else's to the
+	# agent: read back)
+	lab_client_addr 198.18.122.5
+	burst 198.18.122.5
+	for i in $(seq 40); do
+		mirror_holds "$N_BATCH" 198.18.122.5 && break
+		sleep 0.25
+	done
+	t_check "the agent's block after the startup set reaches the mirror, the set still whole" \
+		mirror_holds "$N_BATCH" 198.18.122.5
+	igs block add 198.18.122.6 --ttl 10m --reason local >/dev/null
+	pulls_settle
+	t_check "the CLI's block too, the set still whole" \
+		mirror_holds "$N_BATCH" 198.18.122.5 198.18.122.6
+	pulls_settle
+	t_absent "the mirror was not rebuilt after the startup set" nft_rebuild cat "$LAB_DIR/agent.log"
+	t_absent "no sync failed" '"level":"error".*"event":"nft_' \
+		cat "$LAB_DIR/agent.log"
+	kill "$FAKE"; wait "$FAKE" 2>/dev/null
+	FAKE=
+	kill "$AG"; wait "$AG" 2>/dev/null
+	igs unload >/dev/null 2>&1
+	lab_agent "$CONF" "http://$M/metrics" || t_fail "the agent starts on the real LAPI again"
+}
+
 t_cases ip range v6_range floor allow_list local_wins refresh lapi_away hostile slow_start \
-	push push_outage push_rejected push_relogin push_fw_bouncer
+	push push_outage push_rejected push_relogin push_fw_bouncer startup_batch
 t_done

@@ -113,6 +113,7 @@ struct agent {
 	struct mnl_socket *nftmon; /* nftables notifications (main thread) */
 	int nftmon_pending;	   /* a deletion of ours in the transaction being read */
 	int nft_foreign;	   /* someone else deleted something of our table */
+	int nftmon_touched;	   /* the transaction being heard changed our table */
 	int nft_lost;		   /* notifications lost, or a put found no table (atomic) */
 	uint64_t nft_rebuilds, nft_rebuild_failures; /* under lock */
 	uint64_t nft_put_failures;		     /* under lock */
@@ -140,6 +141,17 @@ int agent_nft_wanted(struct agent *a);
 void nftwatch_close(struct agent *a);
 void nftwatch_read(struct agent *a);
 void nftwatch_check(struct agent *a);
+/*
+ * Around a transaction of our own: nftwatch_quiet leaves the notification
+ * group (the kernel builds no notification of its elements: for 100,000
+ * blocks that was most of the sync's time, and it overflowed our socket),
+ * remembering the ruleset's generation in *gen; nftwatch_loud joins again
+ * and compares: more transactions than ours (`ours`: 0 or 1) committed
+ * meanwhile means someone else's notifications were missed, so the table
+ * is checked against the BPF tables as after lost notifications.
+ */
+void nftwatch_quiet(struct agent *a, uint32_t *gen);
+void nftwatch_loud(struct agent *a, uint32_t gen, int ours);
 int agent_nft_put(struct agent *a, int grant, const struct ig_prefix *p, uint64_t expires_ns);
 int agent_nft_sync(struct agent *a);
 

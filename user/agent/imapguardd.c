@@ -274,7 +274,8 @@ static void maybe_save(struct agent *a, uint64_t now, int force)
 static void maybe_sync(struct agent *a, uint64_t now, int force)
 {
 	uint64_t gen = __atomic_load_n(&a->h.cfg->state_gen, __ATOMIC_RELAXED), t0;
-	int rc, lock = -1;
+	int rc, lock = -1, changed = 0;
+	uint32_t nftgen;
 
 	if (!force && ((gen == a->synced_gen && !a->nft_again) || now < a->next_sync_ns))
 		return;
@@ -287,7 +288,9 @@ static void maybe_sync(struct agent *a, uint64_t now, int force)
 	if (ig_trylock(a->pin, &lock))
 		return;
 	t0 = ig_mono_ns();
-	rc = ig_nft_sync_dynamic(&a->h); /* explains a failure in our log */
+	nftwatch_quiet(a, &nftgen);
+	rc = ig_nft_sync(&a->h, &changed); /* explains a failure in our log */
+	nftwatch_loud(a, nftgen, rc >= 0 && changed);
 	ig_unlock(&lock);
 	if (rc == -ENOENT) /* gone under us: the check rebuilds it */
 		__atomic_store_n(&a->nft_lost, 1, __ATOMIC_RELAXED);
@@ -574,11 +577,13 @@ static int run(struct agent *a)
 				}
 				if (now >= a->next_sweep_ns)
 					a->next_sweep_ns = now + SWEEP_EVERY_NS;
-				maybe_save(a, now, 0);
 				/* notifications can be lost: the table's shape is
 				 * checked at every tick as well */
 				nftwatch_check(a);
+				/* enforcement before durability: the mirror first,
+				 * the state file (100,000 blocks: a second) after */
 				maybe_sync(a, now, 0);
+				maybe_save(a, now, 0);
 			} else if (fd == a->fanout_fd) {
 				fanout_accept(a);
 			} else if (fd == monfd) {

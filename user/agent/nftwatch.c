@@ -35,6 +35,7 @@
 #include "agent.h"
 #include "compile.h"
 #include "nft.h"
+#include "nft_discover.h"
 
 #define MON_RCVBUF (8u << 20) /* a large sync of our own notifies as many elements */
 
@@ -98,11 +99,21 @@ static int note_cb(const struct nlmsghdr *nlh, void *data)
 		uint32_t pid = tb[NFTA_GEN_PROC_PID] ? ntohl(mnl_attr_get_u32(tb[NFTA_GEN_PROC_PID]))
 						     : 0;
 
-		if (a->nftmon_pending && (!pid || !ours(pid)))
+		int foreign = !pid || !ours(pid);
+
+		if (a->nftmon_pending && foreign)
 			a->nft_foreign = 1;
+		/* any change of someone else's to our table: what our own
+		 * transactions left there (nft.c's views) is not all */
+		if (a->nftmon_touched && foreign)
+			ig_nft_view_forget();
 		a->nftmon_pending = 0;
+		a->nftmon_touched = 0;
 		return MNL_CB_OK;
 	}
+	if (g->nfgen_family == NFPROTO_INET && tb[1] && !mnl_attr_validate(tb[1], MNL_TYPE_STRING) &&
+	    !strcmp(mnl_attr_get_str(tb[1]), IG_NFT_TABLE))
+		a->nftmon_touched = 1;
 	/* attribute 1 is the table's name in every message below */
 	if ((type == NFT_MSG_DELTABLE || type == NFT_MSG_DELCHAIN || type == NFT_MSG_DELRULE ||
 	     type == NFT_MSG_DELSET || type == NFT_MSG_DELSETELEM || type == NFT_MSG_DELOBJ) &&
@@ -122,11 +133,52 @@ void nftwatch_read(struct agent *a)
 		ssize_t n = mnl_socket_recvfrom(a->nftmon, buf, sizeof(buf));
 
 		if (n < 0) {
-			if (errno == ENOBUFS)
+			if (errno == ENOBUFS) {
 				a->nft_lost = 1; /* we cannot know what we missed */
+				ig_nft_view_forget();
+			}
 			break;
 		}
 		mnl_cb_run(buf, (size_t)n, 0, 0, note_cb, a);
+	}
+}
+
+/* Leave (0) or join (1) the nftables notification group. */
+static int member(struct agent *a, int join)
+{
+	int grp = NFNLGRP_NFTABLES;
+
+	return setsockopt(mnl_socket_get_fd(a->nftmon), SOL_NETLINK,
+			  join ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP, &grp,
+			  sizeof(grp));
+}
+
+void nftwatch_quiet(struct agent *a, uint32_t *gen)
+{
+	/* the generation first, then leave: a transaction between the two
+	 * is both heard and counted, which costs a check, never a miss */
+	*gen = 0;
+	if (!a->nftmon || ig_nft_genid(gen) || member(a, 0))
+		*gen = UINT32_MAX; /* cannot tell: still a member, checked after */
+}
+
+void nftwatch_loud(struct agent *a, uint32_t gen, int ours)
+{
+	uint32_t now = 0;
+
+	if (!a->nftmon)
+		return;
+	if (gen != UINT32_MAX && member(a, 1)) {
+		jlogf("error", "nft_watch", "cannot join the nftables notifications again: %s; "
+		      "the table is checked at every tick only", strerror(errno));
+		ig_nft_view_forget();
+		__atomic_store_n(&a->nft_lost, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	/* joined first, then the generation: the same reasoning */
+	if (gen == UINT32_MAX || ig_nft_genid(&now) || now != gen + (uint32_t)ours) {
+		ig_nft_view_forget();
+		__atomic_store_n(&a->nft_lost, 1, __ATOMIC_RELAXED);
 	}
 }
 
@@ -229,12 +281,21 @@ void nftwatch_check(struct agent *a)
 		log_rebuild(a, wanted, what, noticed, rc, why, t0);
 	} else {
 		/* the shape is there; elements may have gone (a set flushed):
-		 * put back what the BPF tables hold */
+		 * put back what the BPF tables hold, read back from the kernel.
+		 * A block changed since our last sync is a sync due, not an
+		 * element missing: only an up-to-date mirror that differs was
+		 * changed by someone else (a fleet's delta landing while a large
+		 * sync's notifications overflowed was logged as a rebuild) */
+		uint64_t gen = __atomic_load_n(&a->h.cfg->state_gen, __ATOMIC_RELAXED);
+		int due = gen != a->synced_gen || a->nft_again;
+
 		rc = ig_nft_resync(&a->h, &changed);
 		snprintf(why, sizeof(why), "%s", rc < 0 ? strerror(-rc) : "");
-		if (rc < 0 || changed)
+		if (rc < 0 || (changed && !due))
 			log_rebuild(a, wanted, "elements of our sets were missing", noticed, rc, why,
 				    t0);
+		if (rc >= 0)
+			a->synced_gen = gen;
 		a->nft_again = rc > 0;
 	}
 	ig_unlock(&lock);

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 
+#include "blockbatch.h"
 #include "blocks.h"
 #include "compile.h"
 #include "lpm.h"
@@ -266,10 +267,23 @@ int ig_xblock_foreach(struct ig_handle *h, ig_block_fn fn, void *arg)
 
 int ig_block_foreach(struct ig_handle *h, ig_block_fn fn, void *arg)
 {
+	struct ig_block_snap s = {};
 	struct block_walk w = { fn, arg };
 	struct ig_block b;
-	int rc = ig_lpm_foreach(h->fd[IG_M_BLOCKS4], h->fd[IG_M_BLOCKS6], &b, block_one, &w);
+	int rc;
 
+	/* read in a few batch lookups (100,000 blocks: milliseconds, where
+	 * a walk key by key costs three bpf() calls a block); a kernel or a
+	 * memory that refuses it gets the walk */
+	if (!ig_block_snapshot(h, &s)) {
+		rc = 0;
+		for (size_t i = 0; i < s.n && !rc; i++)
+			rc = fn(&s.v[i].p, &s.v[i].b, arg);
+		ig_block_snap_free(&s);
+		return rc;
+	}
+	ig_block_snap_free(&s);
+	rc = ig_lpm_foreach(h->fd[IG_M_BLOCKS4], h->fd[IG_M_BLOCKS6], &b, block_one, &w);
 	return rc ? rc : ig_xblock_foreach(h, fn, arg);
 }
 

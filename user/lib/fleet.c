@@ -1,19 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The fleet's decisions into the block table (fleet.h). One apply is a
- * few sorts and one pass over the prefixes the answer touches: a startup
- * answer of 100,000 decisions costs 100,000 map writes, not a lookup of
- * every held decision per decision.
+ * few sorts and one pass over the prefixes the answer touches. A large
+ * answer (a startup set of 100,000 decisions) reads the table whole in a
+ * few batch lookups and writes its new blocks in a few batch updates
+ * (blockbatch.h), not eight bpf() calls per decision; a small delta looks
+ * up and writes just its own prefixes.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "blockbatch.h"
 #include "blocks.h"
 #include "fleet.h"
 #include "names.h"
 
 #define REFRESH_SLACK_NS 1000000000ull /* an expiry moved by less is left alone */
+/* decisions in an answer from which the table is read whole (a batch
+ * lookup of everything costs about what this many single lookups do) */
+#define SNAPSHOT_MIN 64
 
 struct prefixes {
 	struct ig_prefix *v;
@@ -161,9 +167,31 @@ static struct ig_fleet_decision *held_on(struct ig_fleet_decision *v, size_t n,
 	return lo < n && !ig_prefix_cmp(&v[lo].prefix, p) ? &v[lo] : NULL;
 }
 
-static int collect_fleet(const struct ig_prefix *p, const struct ig_block *b, void *arg)
+/* One apply's view of the table: a snapshot of it (large answers), and
+ * the new blocks to write in one batch. */
+struct apply_ctx {
+	struct ig_block_snap snap;
+	int snapped;
+	struct prefixes new_p;
+	struct ig_block *new_b;
+	size_t new_cap;
+};
+
+static int new_block(struct apply_ctx *c, const struct ig_prefix *p, const struct ig_block *b)
 {
-	return b->origin == IG_ORIGIN_FLEET ? prefixes_add(arg, p) : 0;
+	if (c->new_p.n == c->new_cap) {
+		size_t cap = c->new_cap ? c->new_cap * 2 : 256;
+		struct ig_block *v = realloc(c->new_b, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		c->new_b = v;
+		c->new_cap = cap;
+	}
+	if (prefixes_add(&c->new_p, p))
+		return -ENOMEM;
+	c->new_b[c->new_p.n - 1] = *b;
+	return 0;
 }
 
 static void note_failure(struct ig_fleet_report *r, int err)
@@ -173,14 +201,35 @@ static void note_failure(struct ig_fleet_report *r, int err)
 		r->err = err;
 }
 
+static int collect_fleet(const struct ig_prefix *p, const struct ig_block *b, void *arg)
+{
+	return b->origin == IG_ORIGIN_FLEET ? prefixes_add(arg, p) : 0;
+}
+
+static void apply_ctx_free(struct apply_ctx *c)
+{
+	ig_block_snap_free(&c->snap);
+	free(c->new_p.v);
+	free(c->new_b);
+}
+
 /* Make the table's block on p what the fleet wants (see fleet.h); 1 when
  * a live local block holds p, else 0. */
-static int settle(struct ig_handle *h, const struct ig_prefix *p,
-		   const struct ig_fleet_decision *want, uint64_t now, struct ig_fleet_report *r)
+static int settle(struct ig_handle *h, struct apply_ctx *c, const struct ig_prefix *p,
+		  const struct ig_fleet_decision *want, uint64_t now, struct ig_fleet_report *r)
 {
-	struct ig_block b, nb;
-	int have = ig_block_get(h, p, &b) == 0, err;
-	int live = have && (b.expires_ns == 0 || b.expires_ns > now);
+	const struct ig_block_at *at = c->snapped ? ig_block_snap_find(&c->snap, p) : NULL;
+	struct ig_block b = { 0 }, nb;
+	int have, live, err;
+
+	if (c->snapped) {
+		have = at != NULL;
+		if (have)
+			b = at->b;
+	} else {
+		have = ig_block_get(h, p, &b) == 0;
+	}
+	live = have && (b.expires_ns == 0 || b.expires_ns > now);
 
 	if (live && b.origin != IG_ORIGIN_FLEET) {
 		if (want)
@@ -207,6 +256,9 @@ static int settle(struct ig_handle *h, const struct ig_prefix *p,
 	nb.created_ns = live ? b.created_ns : now;
 	nb.expires_ns = want->expires_ns;
 	memcpy(nb.note, want->note, sizeof(nb.note));
+	/* nothing on p at all: into the batch (written after the pass) */
+	if (!have && c->snapped && !new_block(c, p, &nb))
+		return 0;
 	/* a new block is counted in the statistics; a refresh is not */
 	err = live ? ig_block_put(h, p, &nb) : ig_block_create(h, p, &nb);
 	if (err)
@@ -251,13 +303,24 @@ int ig_fleet_apply(struct ig_fleet *f, struct ig_handle *h, const struct ig_cs_a
 {
 	struct ig_fleet_decision *next = NULL;
 	struct prefixes touched = {};
-	size_t n = 0;
+	struct apply_ctx c = {};
+	size_t n = 0, failed;
 	int err;
 
 	memset(r, 0, sizeof(*r));
 	err = next_set(f, a, startup, now, &next, &n);
 	if (err)
 		return err;
+	/* a startup looks at every fleet block of the table, and a large
+	 * answer at many prefixes: read the table whole, once; out of memory
+	 * or refused, prefix by prefix as a small delta does */
+	if (startup || a->n >= SNAPSHOT_MIN) {
+		c.snapped = !ig_block_snapshot(h, &c.snap);
+		if (c.snapped)
+			ig_block_snap_sort(&c.snap);
+		else
+			ig_block_snap_free(&c.snap);
+	}
 	/* what may change: the answer's prefixes; at startup everything held
 	 * before and every fleet block in the table; and, always, what was
 	 * left to a local block (its fleet block is due once that is gone) */
@@ -267,7 +330,10 @@ int ig_fleet_apply(struct ig_fleet *f, struct ig_handle *h, const struct ig_cs_a
 	for (size_t i = 0; i < f->n; i++)
 		if ((startup || f->v[i].local) && prefixes_add(&touched, &f->v[i].prefix))
 			goto nomem;
-	if (startup && ig_block_foreach(h, collect_fleet, &touched) == -ENOMEM)
+	for (size_t i = 0; startup && c.snapped && i < c.snap.n; i++)
+		if (c.snap.v[i].b.origin == IG_ORIGIN_FLEET && prefixes_add(&touched, &c.snap.v[i].p))
+			goto nomem;
+	if (startup && !c.snapped && ig_block_foreach(h, collect_fleet, &touched) == -ENOMEM)
 		goto nomem;
 	qsort(touched.v, touched.n, sizeof(*touched.v), by_prefix);
 	for (size_t i = 0; i < touched.n; i++) {
@@ -277,11 +343,17 @@ int ig_fleet_apply(struct ig_fleet *f, struct ig_handle *h, const struct ig_cs_a
 		if (i && !ig_prefix_cmp(&touched.v[i - 1], &touched.v[i]))
 			continue;
 		want = held_on(next, n, &touched.v[i]);
-		local = settle(h, &touched.v[i], want, now, r);
+		local = settle(h, &c, &touched.v[i], want, now, r);
 		if (want)
 			want->local = (uint8_t)local;
 	}
+	failed = ig_block_create_batch(h, c.new_p.v, c.new_b, c.new_p.n, &err);
+	r->added += c.new_p.n - failed;
+	r->failed += failed;
+	if (failed && !r->err)
+		r->err = err;
 	free(touched.v);
+	apply_ctx_free(&c);
 	free(f->v);
 	f->v = next;
 	f->n = f->cap = n;
@@ -290,6 +362,7 @@ int ig_fleet_apply(struct ig_fleet *f, struct ig_handle *h, const struct ig_cs_a
 nomem:
 	free(touched.v);
 	free(next);
+	apply_ctx_free(&c);
 	return -ENOMEM;
 }
 

@@ -26,6 +26,7 @@
  * read by nft_discover.c, the rules are built by nft_rules.c.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
+#include "blockbatch.h"
 #include "blocks.h"
 #include "fault.h"
 #include "grants.h"
@@ -172,17 +174,170 @@ struct elem {
 };
 
 /*
- * Bring a set to exactly these elements, by difference with what the
- * kernel holds (nftsets.c). `e` is either disjoint already (flatten = 0)
- * or nested prefixes with timeouts, flattened here (flatten = 1). Returns
- * the changes left for the next sync (>= 0) or -errno.
+ * What this process's own transactions left in the block and grant sets,
+ * so that a sync of ours need not read them back first: a dump of a large
+ * interval set is slow (the kernel walks it from its start for every
+ * answer: quadratic), and at 100,000 blocks it was most of a sync. Kept
+ * as deadlines (CLOCK_MONOTONIC ms; 0: none). A set's view is valid from
+ * a transaction that went through fill_set (its elements read back, or
+ * known) until a failure, or ig_nft_view_forget (someone else touched the
+ * table). Guarded by view_lock: the main loop syncs, policy threads put.
+ */
+#define NVIEWS 4 /* blocked4, blocked6, grants4, grants6 */
+/* an element past its deadline by less than this may still be in the
+ * kernel (its timeout started at the commit, after our clock was read):
+ * listed as about to lapse, so nothing is added over it yet */
+#define VIEW_LAG_MS 2000
+
+struct view {
+	struct ig_nft_ival *v;
+	size_t n;
+	int valid;
+};
+
+static pthread_mutex_t view_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct view views[NVIEWS], pending[NVIEWS];
+
+static int view_of(const char *set)
+{
+	static const char *const names[NVIEWS] = { "blocked4", "blocked6", "grants4", "grants6" };
+
+	for (int i = 0; i < NVIEWS; i++)
+		if (!strcmp(set, names[i]))
+			return i;
+	return -1;
+}
+
+static void view_drop(struct view *v)
+{
+	free(v->v);
+	memset(v, 0, sizeof(*v));
+}
+
+void ig_nft_view_forget(void)
+{
+	pthread_mutex_lock(&view_lock);
+	for (int i = 0; i < NVIEWS; i++) {
+		view_drop(&views[i]);
+		view_drop(&pending[i]);
+	}
+	pthread_mutex_unlock(&view_lock);
+}
+
+/* A view's intervals with time left at now_ms (a copy to free), or NULL
+ * with *n = -1 when it is not known. */
+static struct ig_nft_ival *view_known(int vi, uint64_t now_ms, long *n)
+{
+	struct ig_nft_ival *k = NULL;
+	size_t out = 0;
+
+	*n = -1;
+	if (vi < 0)
+		return NULL;
+	pthread_mutex_lock(&view_lock);
+	if (views[vi].valid && (k = malloc((views[vi].n + 1) * sizeof(*k)))) {
+		for (size_t i = 0; i < views[vi].n; i++) {
+			struct ig_nft_ival x = views[vi].v[i];
+
+			if (x.timeout_ms && x.timeout_ms + VIEW_LAG_MS <= now_ms)
+				continue; /* lapsed in the kernel too */
+			x.timeout_ms = !x.timeout_ms ? 0 : x.timeout_ms > now_ms ?
+				       x.timeout_ms - now_ms : 1;
+			k[out++] = x;
+		}
+		*n = (long)out;
+	}
+	pthread_mutex_unlock(&view_lock);
+	return k;
+}
+
+/* A new interval the kernel took (NLM_F_EXCL: it overlaps nothing) into
+ * a valid view, in order; out of memory, the views are forgotten. */
+static void view_insert(int vi, const struct ig_nft_ival *in, uint64_t now_ms)
+{
+	struct ig_nft_ival x = *in, *g;
+	size_t lo = 0, hi;
+
+	if (vi < 0)
+		return;
+	if (x.timeout_ms)
+		x.timeout_ms += now_ms;
+	pthread_mutex_lock(&view_lock);
+	if (views[vi].valid) {
+		hi = views[vi].n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (memcmp(views[vi].v[mid].start, x.start, sizeof(x.start)) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		g = realloc(views[vi].v, (views[vi].n + 1) * sizeof(*g));
+		if (g) {
+			memmove(&g[lo + 1], &g[lo], (views[vi].n - lo) * sizeof(*g));
+			g[lo] = x;
+			views[vi].v = g;
+			views[vi].n++;
+		} else {
+			view_drop(&views[vi]);
+		}
+	}
+	pthread_mutex_unlock(&view_lock);
+}
+
+/* After a batch: its views in force (sent = 1) or every view forgotten. */
+static void views_settle(int sent)
+{
+	pthread_mutex_lock(&view_lock);
+	for (int i = 0; i < NVIEWS; i++) {
+		if (sent && pending[i].valid) {
+			view_drop(&views[i]);
+			views[i] = pending[i];
+			memset(&pending[i], 0, sizeof(pending[i]));
+		} else if (!sent) {
+			view_drop(&views[i]);
+			view_drop(&pending[i]);
+		}
+	}
+	pthread_mutex_unlock(&view_lock);
+}
+
+/* Send a batch, its views following. */
+static int send_viewed(struct ig_nft_batch *b)
+{
+	int rc = ig_nft_batch_send(b);
+
+	views_settle(rc == 0);
+	return rc;
+}
+
+/* Forget the views a batch built but will not send. */
+static void views_unsent(void)
+{
+	pthread_mutex_lock(&view_lock);
+	for (int i = 0; i < NVIEWS; i++)
+		view_drop(&pending[i]);
+	pthread_mutex_unlock(&view_lock);
+}
+
+/*
+ * Bring a set to exactly these elements, by difference with what it holds:
+ * this process's view of it when `known` and valid, else the kernel's
+ * (nftsets.c). `e` is either disjoint already (flatten = 0) or nested
+ * prefixes with timeouts, flattened here (flatten = 1). Returns the
+ * changes left for the next sync (>= 0) or -errno.
  */
 static int fill_set(struct ig_nft_batch *b, const char *set, const struct elem *e, size_t n,
-		    int existed, int flatten)
+		    int existed, int flatten, int known)
 {
 	struct ig_nft_ival *v = calloc(n + 1, sizeof(*v));
 	struct ig_nft_ival *pieces = flatten ? calloc(2 * n + 1, sizeof(*pieces)) : NULL;
-	long np = (long)n;
+	struct ig_nft_ival *kn = NULL, *after = NULL;
+	uint64_t now_ms = ig_mono_ns() / 1000000ull;
+	int vi = view_of(set);
+	size_t nafter = 0;
+	long np = (long)n, nk = -1;
 	int rc;
 
 	if (!v || (flatten && !pieces)) {
@@ -195,10 +350,27 @@ static int fill_set(struct ig_nft_batch *b, const char *set, const struct elem *
 		rc = (int)np;
 		goto out;
 	}
-	rc = ig_nftset_sync(b, IG_NFT_TABLE, set, flatten ? pieces : v, (size_t)np, existed);
+	if (known && existed)
+		kn = view_known(vi, now_ms, &nk);
+	rc = ig_nftset_sync(b, IG_NFT_TABLE, set, flatten ? pieces : v, (size_t)np, existed, kn,
+			    nk, vi >= 0 ? &after : NULL, &nafter);
+	if (rc >= 0 && after) {
+		for (size_t i = 0; i < nafter; i++) /* time left to deadlines */
+			if (after[i].timeout_ms)
+				after[i].timeout_ms += now_ms;
+		pthread_mutex_lock(&view_lock);
+		view_drop(&pending[vi]);
+		pending[vi].v = after;
+		pending[vi].n = nafter;
+		pending[vi].valid = 1;
+		pthread_mutex_unlock(&view_lock);
+		after = NULL;
+	}
 out:
 	free(v);
 	free(pieces);
+	free(kn);
+	free(after);
 	return rc;
 }
 /* ---------------------------------------------------------- contents */
@@ -263,6 +435,23 @@ static int collect_block(const struct ig_prefix *p, const struct ig_block *b, vo
 	if (b->expires_ns && b->expires_ns <= d->now)
 		return 0;
 	return push(&d->blocked[p->family == 6], p, b->expires_ns ? left_ms(b->expires_ns, d->now) : 0);
+}
+
+/* Every live block into d: by an expiry-only snapshot (the sets need no
+ * more), or the walk when that is refused. */
+static int block_expiries(struct ig_handle *h, struct dyn *d)
+{
+	struct ig_block_snap s = {};
+	int err = ig_block_expiries(h, &s);
+
+	if (err) {
+		ig_block_snap_free(&s);
+		return ig_block_foreach(h, collect_block, d);
+	}
+	for (size_t i = 0; i < s.n && !err; i++)
+		err = collect_block(&s.v[i].p, &s.v[i].b, d);
+	ig_block_snap_free(&s);
+	return err;
 }
 
 static int collect_grant(int kind, const char *user, const struct ig_prefix *p,
@@ -346,7 +535,7 @@ static int list_set(struct ig_nft_batch *b, const struct ig_nft_existing *ex, st
 		return 0;
 	if (!existed)
 		msg_set(b, NFT_MSG_NEWSET, sd, (*id)++);
-	rc = fill_set(b, sd->name, el->v, el->n, existed, 0);
+	rc = fill_set(b, sd->name, el->v, el->n, existed, 0, 0);
 	if (rc >= 0 && !ig_nft_has(ex->objs, ex->nobjs, fp_name))
 		msg_counter(b, NFT_MSG_NEWOBJ, fp_name);
 	return rc;
@@ -355,12 +544,12 @@ static int list_set(struct ig_nft_batch *b, const struct ig_nft_existing *ex, st
 /* The block and grant sets, declared if missing and brought up to date.
  * Returns the changes left for the next sync (>= 0) or -errno. */
 static int fill_dynamic(struct ig_nft_batch *b, struct ig_handle *h, const struct ig_nft_existing *ex,
-			int grants, uint32_t *id)
+			int grants, uint32_t *id, int known)
 {
 	struct dyn d = { .now = ig_mono_ns() };
 	int err, deferred = 0;
 
-	if ((err = ig_block_foreach(h, collect_block, &d)) ||
+	if ((err = block_expiries(h, &d)) ||
 	    (grants && (err = ig_grant_foreach(h, collect_grant, &d)))) {
 		dyn_free(&d);
 		return err;
@@ -373,7 +562,8 @@ static int fill_dynamic(struct ig_nft_batch *b, struct ig_handle *h, const struc
 			snprintf(sd.name, sizeof(sd.name), "%s%d", k ? "grants" : "blocked",
 				 f ? 6 : 4);
 			want_set(b, ex, &sd, id);
-			err = fill_set(b, sd.name, l->v, l->n, ig_nft_has(ex->sets, ex->nsets, sd.name), 1);
+			err = fill_set(b, sd.name, l->v, l->n, ig_nft_has(ex->sets, ex->nsets, sd.name), 1,
+				       known);
 			deferred += err > 0 ? err : 0;
 		}
 	}
@@ -460,7 +650,7 @@ static int apply_once(struct ig_handle *h, const struct ig_policy *pol, const st
 							    "grants6", NULL }; *n; n++)
 		if (ig_nft_remember(&keep_sets, &nkeep_sets, *n))
 			oom = 1;
-	rc = oom ? -ENOMEM : fill_dynamic(&b, h, &ex, 1, &id);
+	rc = oom ? -ENOMEM : fill_dynamic(&b, h, &ex, 1, &id, 0);
 	if (rc < 0)
 		goto fail;
 	/* rate meters, per ratelimit port; their name carries their shape */
@@ -535,12 +725,13 @@ static int apply_once(struct ig_handle *h, const struct ig_policy *pol, const st
 	}
 	if (oom)
 		ig_nft_batch_oom(&b);
-	rc = ig_nft_batch_send(&b); /* explains its own failures */
+	rc = send_viewed(&b); /* explains its own failures */
 	goto out;
 fail:
 	ig_err("nftables: building the transaction for table inet %s: %s", IG_NFT_TABLE,
 	       strerror(-rc));
 out:
+	views_unsent();
 	ig_nft_batch_free(&b);
 	ig_nft_existing_free(&ex);
 	free(keep_sets);
@@ -570,29 +761,25 @@ static int mirror_once(struct ig_handle *h, int attempt)
 		msg_flush_chain(&b, ex.chains[i]);
 	for (size_t i = 0; i < ex.nchains; i++)
 		msg_chain(&b, NFT_MSG_DELCHAIN, ex.chains[i], 0);
-	rc = fill_dynamic(&b, h, &ex, 0, &id);
+	rc = fill_dynamic(&b, h, &ex, 0, &id, 0);
 	if (rc >= 0) {
 		int deferred = rc;
 
 		drop_unwanted(&b, &ex, keep, 2, NULL, 0);
-		rc = ig_nft_batch_send(&b);
+		rc = send_viewed(&b);
 		rc = rc ? rc : deferred;
 	} else {
 		ig_err("nftables: reading the block sets: %s", strerror(-rc));
 	}
+	views_unsent();
 	ig_nft_batch_free(&b);
 	ig_nft_existing_free(&ex);
 	return rc;
 }
 
-int ig_nft_sync_dynamic(struct ig_handle *h)
-{
-	int changed;
-
-	return ig_nft_resync(h, &changed);
-}
-
-static int resync_once(struct ig_handle *h, int *changed, int attempt)
+/* A sync: from this process's view of the sets when `known` (and valid),
+ * else from what the kernel lists. */
+static int resync_once(struct ig_handle *h, int *changed, int attempt, int known)
 {
 	struct ig_nft_existing ex;
 	struct ig_nft_batch b;
@@ -612,17 +799,25 @@ static int resync_once(struct ig_handle *h, int *changed, int attempt)
 	} else {
 		ig_nft_batch_init(&b);
 		b.retried = attempt > 0;
-		rc = fill_dynamic(&b, h, &ex, ig_nft_has(ex.sets, ex.nsets, "grants4"), &id);
+		rc = fill_dynamic(&b, h, &ex, ig_nft_has(ex.sets, ex.nsets, "grants4"), &id,
+				  known);
 		if (rc >= 0) {
 			int deferred = rc;
 
-			/* nothing changed: no transaction at all */
+			/* nothing changed: no transaction at all (and the
+			 * sets are what the views built say) */
 			*changed = !ig_nft_batch_empty(&b);
-			rc = *changed ? ig_nft_batch_send(&b) : 0;
+			if (*changed) {
+				rc = send_viewed(&b);
+			} else {
+				views_settle(1);
+				rc = 0;
+			}
 			rc = rc ? rc : deferred;
 		} else {
 			ig_err("nftables: reading the block sets: %s", strerror(-rc));
 		}
+		views_unsent();
 		ig_nft_batch_free(&b);
 	}
 	ig_nft_existing_free(&ex);
@@ -642,6 +837,7 @@ static int remove_once(int attempt)
 		b.retried = attempt > 0;
 		msg_table(&b, NFT_MSG_DELTABLE);
 		rc = ig_nft_batch_send(&b);
+		ig_nft_view_forget(); /* gone, or unknown */
 		ig_nft_batch_free(&b);
 	}
 	ig_nft_existing_free(&ex);
@@ -694,9 +890,26 @@ int ig_nft_resync(struct ig_handle *h, int *changed)
 	int rc, attempt = 0;
 
 	do
-		rc = resync_once(h, changed, attempt);
+		rc = resync_once(h, changed, attempt, 0);
 	while (again(rc, &attempt));
 	return rc;
+}
+
+int ig_nft_sync(struct ig_handle *h, int *changed)
+{
+	int rc, attempt = 0;
+
+	do /* a retry reads back: a failed send forgot the views */
+		rc = resync_once(h, changed, attempt, 1);
+	while (again(rc, &attempt));
+	return rc;
+}
+
+int ig_nft_sync_dynamic(struct ig_handle *h)
+{
+	int changed;
+
+	return ig_nft_sync(h, &changed);
 }
 
 int ig_nft_remove(void)
@@ -726,6 +939,10 @@ int ig_nft_put(struct ig_handle *h, int grant, const struct ig_prefix *p, uint64
 	ig_nftset_add_new(&b, IG_NFT_TABLE, set, &v);
 	rc = ig_nft_batch_send(&b);
 	ig_nft_batch_free(&b);
+	if (!rc)
+		view_insert(view_of(set), &v, now / 1000000ull);
+	else if (rc != -EEXIST && rc != -ENOTEMPTY)
+		ig_nft_view_forget(); /* the set is not what the views say */
 	if (rc == -ENOENT) {
 		/* the caller says whether that is a fault (a rebuild follows) */
 		ig_debug("nftables: table inet %s or its set %s is missing", IG_NFT_TABLE, set);

@@ -60,6 +60,14 @@ int ig_nft_sync_dynamic(struct ig_handle *h);
  * (the agent's repair after someone else emptied a set). Returns and
  * explains as ig_nft_sync_dynamic. */
 int ig_nft_resync(struct ig_handle *h, int *changed);
+/* ig_nft_resync from what this process's own transactions left in the
+ * sets (nft.c's views), not a reading of them, when it knows: at 100,000
+ * blocks a reading was most of a sync. The same returns. */
+int ig_nft_sync(struct ig_handle *h, int *changed);
+/* Forget what this process knows of the sets' contents: someone else
+ * changed them (the agent hears it from the kernel's notifications); the
+ * next sync reads them back. Thread-safe. */
+void ig_nft_view_forget(void);
 
 /* What nftables should hold: nothing, the mirror's block sets, or the
  * whole enforcing table. */

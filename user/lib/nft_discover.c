@@ -272,6 +272,11 @@ static int get_genid(uint32_t *genid)
 	return err;
 }
 
+int ig_nft_genid(uint32_t *genid)
+{
+	return get_genid(genid);
+}
+
 /* One reading of our table, dump by dump (see ig_nft_discover). */
 static int discover_once(struct ig_nft_existing *ex, int what)
 {

@@ -47,6 +47,10 @@ struct ig_nft_existing {
  * either case.
  */
 int ig_nft_discover(struct ig_nft_existing *ex, int what);
+
+/* The ruleset's generation (NFT_MSG_GETGEN), which every committed
+ * transaction moves by one: 0 with *genid, or -errno of the netlink talk. */
+int ig_nft_genid(uint32_t *genid);
 void ig_nft_existing_free(struct ig_nft_existing *ex);
 
 /* Append `name` (cut to 63 bytes) to a list of names: 0, or -ENOMEM and

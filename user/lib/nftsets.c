@@ -367,17 +367,29 @@ static int overlaps(const struct ig_nft_ival *a, const struct ig_nft_ival *v, si
 	return lo < n && (a->wraps || memcmp(v[lo].start, a->end, sizeof(a->end)) < 0);
 }
 
-int ig_nftset_sync(struct ig_nft_batch *b, const char *table, const char *set, struct ig_nft_ival *want,
-	      size_t n, int existed)
+int ig_nftset_sync(struct ig_nft_batch *b, const char *table, const char *set,
+		   struct ig_nft_ival *want, size_t n, int existed,
+		   const struct ig_nft_ival *known, long nknown,
+		   struct ig_nft_ival **after, size_t *nafter)
 {
 	struct raws r = {};
 	struct ig_nft_ival *have = NULL, *kept = NULL, *add = NULL;
 	size_t nh = 0, nd = 0, na = 0, nk = 0, i = 0, j = 0, out = 0, starts = 0;
 	int err = 0, deferred = 0;
 
-	qsort(want, n, sizeof(*want), ival_cmp);
-	if (existed && (err = dump_elems(table, set, &r)))
+	if (after)
+		*after = NULL;
+	/* flattened pieces come sorted already: 100,000 of them are not
+	 * sorted again */
+	for (i = 1; i < n; i++)
+		if (ival_cmp(&want[i - 1], &want[i]) > 0)
+			break;
+	if (i < n)
+		qsort(want, n, sizeof(*want), ival_cmp);
+	if (existed && nknown < 0 && (err = dump_elems(table, set, &r)))
 		goto out;
+	if (existed && nknown >= 0)
+		starts = (size_t)nknown;
 	for (i = 0; i < r.n; i++)
 		starts += !r.v[i].end;
 	have = calloc(starts + 1, sizeof(*have));
@@ -387,7 +399,12 @@ int ig_nftset_sync(struct ig_nft_batch *b, const char *table, const char *set, s
 		err = -ENOMEM;
 		goto out;
 	}
-	nh = pair(&r, have);
+	if (existed && nknown >= 0) {
+		memcpy(have, known, (size_t)nknown * sizeof(*have));
+		nh = (size_t)nknown;
+	} else {
+		nh = pair(&r, have);
+	}
 	free(r.v); /* at 100,000 blocks, every copy counts in the agent's RSS */
 	r.v = NULL;
 	/* `have` comes out of pair() in start order, which for the kernel's
@@ -423,6 +440,22 @@ int ig_nftset_sync(struct ig_nft_batch *b, const char *table, const char *set, s
 	}
 	ig_nftset_elems_msg(b, table, set, have, nd, NFT_MSG_DELSETELEM);
 	ig_nftset_elems_msg(b, table, set, add, out, NFT_MSG_NEWSETELEM);
+	if (after) {
+		/* kept and added are disjoint (overlaps() above) and each in
+		 * order: merged, they are the set once the batch commits */
+		struct ig_nft_ival *m = malloc((nk + out + 1) * sizeof(*m));
+		size_t x = 0, y = 0, z = 0;
+
+		if (!m) {
+			err = -ENOMEM;
+			goto out;
+		}
+		while (x < nk || y < out)
+			m[z++] = y == out || (x < nk && ival_cmp(&kept[x], &add[y]) < 0) ? kept[x++]
+											   : add[y++];
+		*after = m;
+		*nafter = z;
+	}
 out:
 	free(r.v);
 	free(have);

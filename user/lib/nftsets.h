@@ -60,14 +60,20 @@ void ig_nftset_add_new(struct ig_nft_batch *b, const char *table, const char *se
 		  const struct ig_nft_ival *v);
 
 /*
- * Queue the changes that turn set `set` (its current elements read from
- * the kernel, unless !existed) into `want`. An element whose time left
- * differs by more than a tolerance is replaced. Elements within a second of
- * their expiry are left to the kernel, and changes that touch them wait.
- * `want` is sorted in place. Returns how many changes wait for the next
- * sync, or -errno when the kernel's elements cannot be read.
+ * Queue the changes that turn set `set` into `want`. What the set holds is
+ * `known` (nknown intervals, sorted and disjoint, timeouts as time left)
+ * when the caller knows it, else read from the kernel (nknown < 0), or
+ * nothing (!existed). An element whose time left differs by more than a
+ * tolerance is replaced. Elements within a second of their expiry are left
+ * to the kernel, and changes that touch them wait. `want` is sorted in
+ * place. With `after`, what the set holds once the batch commits (sorted,
+ * disjoint; malloc'd, *nafter of them) is given back, so the caller may
+ * know it next time. Returns how many changes wait for the next sync, or
+ * -errno when the kernel's elements cannot be read (-ENOMEM).
  */
-int ig_nftset_sync(struct ig_nft_batch *b, const char *table, const char *set, struct ig_nft_ival *want,
-	      size_t n, int existed);
+int ig_nftset_sync(struct ig_nft_batch *b, const char *table, const char *set,
+		   struct ig_nft_ival *want, size_t n, int existed,
+		   const struct ig_nft_ival *known, long nknown,
+		   struct ig_nft_ival **after, size_t *nafter);
 
 #endif

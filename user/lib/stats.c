@@ -134,13 +134,18 @@ uint64_t *ig_percpu_values(int *ncpu)
 
 int ig_stat_bump(struct ig_handle *h, uint32_t idx)
 {
+	return ig_stat_add(h, idx, 1);
+}
+
+int ig_stat_add(struct ig_handle *h, uint32_t idx, uint64_t n)
+{
 	int ncpu, err = 0;
 	uint64_t *vals = ig_percpu_values(&ncpu);
 
 	if (!vals)
 		return -errno;
 	if (bpf_map_lookup_elem(h->fd[IG_M_STATS], &idx, vals) == 0) {
-		vals[0]++;
+		vals[0] += n;
 		if (bpf_map_update_elem(h->fd[IG_M_STATS], &idx, vals, BPF_ANY))
 			err = -errno;
 	} else {

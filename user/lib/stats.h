@@ -44,6 +44,8 @@ int ig_stats_overlay_nft(struct ig_handle *h, uint64_t *out);
  * that may race each other hold the pin lock; the kernel never writes
  * these. Returns 0, or -errno of the map lookup, update or allocation. */
 int ig_stat_bump(struct ig_handle *h, uint32_t idx);
+/* ig_stat_bump by n at once (a batch of blocks): the same returns. */
+int ig_stat_add(struct ig_handle *h, uint32_t idx, uint64_t n);
 
 /* 1 when verdict (IG_V_*) can have reason (IG_R_*), else 0: a pass is by
  * policy, allow list or grant; a drop is for anything but the allow list
