@@ -50,6 +50,8 @@ static __always_inline void ig_count(__u32 idx)
 		*c += 1; /* per-CPU slot: no atomics needed */
 }
 
+#include "starttls_guard.h"
+
 /*
  * The LPM lookups below run only when the summary byte says the source may
  * be listed, blocked or granted: the slow path. They are real BPF
@@ -382,7 +384,8 @@ static __always_inline int ig_decide(const struct ig_pkt *p,
 	}
 
 	/* only connection attempts spend tokens, granted or not */
-	if (port->action == IG_ACT_RATELIMIT &&
+	if ((port->action == IG_ACT_RATELIMIT ||
+	     (port->action == IG_ACT_STARTTLS && port->rate_emission_ns)) &&
 	    (p->tcp_flags & (IG_TCP_FLAG_SYN | IG_TCP_FLAG_ACK)) == IG_TCP_FLAG_SYN &&
 	    !ig_rate_ok(p, cfg, slot, port, &now))
 		return IG_REASON_RATE_LIMIT;
@@ -466,6 +469,15 @@ static __always_inline int ig_classify_core(void *ctx, void *data, void *end, __
 #endif
 
 	reason = ig_decide(&p, cfg, slot, s, port, &drop);
+	/* the guard reads the stream a source policy let through; only tc
+	 * (attach = tc, which the policy requires for starttls) */
+	if (hook != IG_HOOK_XDP && !drop && port->action == IG_ACT_STARTTLS &&
+	    ig_tls_guard(ctx, (__u32)(p.l3 - data),
+			 p.chain ? p.l4_off : (__u32)((void *)p.l4 - data),
+			 p.dport | (p.family == 6 ? 1u << 16 : 0),
+			 (port->stat_idx & (IG_PORT_SLOTS - 1)) |
+				 (slot->flags & IG_SLOT_MONITOR ? 1u << 8 : 0)) == IG_DROP)
+		return IG_DROP;
 count:
 	verdict = IG_VERDICT_PASS;
 	if (drop)

@@ -63,5 +63,7 @@ int ig_sockops(struct bpf_sock_ops *skops)
 {
 	if (skops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
 		ig_sockops_established(skops);
+	else if (skops->op == BPF_SOCK_OPS_STATE_CB)
+		ig_tls_state(skops); /* asked for by STARTTLS-guarded sockets only */
 	return 1;
 }
