@@ -30,6 +30,10 @@
 
 /* IG_RETRY: the headers run past the bytes given (see ig_classify). */
 enum { IG_PASS = 0, IG_DROP = 1, IG_RETRY = 2 };
+/* At or above IG_GUARD: passed by the source policy, to a starttls port;
+ * the caller (tc) asks the STARTTLS guard, with the packed ig_tls_guard
+ * argument (bpf/starttls_guard.h) this is. */
+#define IG_GUARD (1 << 30)
 
 #ifdef IG_BENCH
 /* Benchmarks only (the bench object, tests/tests.mk; never the shipped
@@ -469,15 +473,6 @@ static __always_inline int ig_classify_core(void *ctx, void *data, void *end, __
 #endif
 
 	reason = ig_decide(&p, cfg, slot, s, port, &drop);
-	/* the guard reads the stream a source policy let through; only tc
-	 * (attach = tc, which the policy requires for starttls) */
-	if (hook != IG_HOOK_XDP && !drop && port->action == IG_ACT_STARTTLS &&
-	    ig_tls_guard(ctx, (__u32)(p.l3 - data),
-			 p.chain ? p.l4_off : (__u32)((void *)p.l4 - data),
-			 p.dport | (p.family == 6 ? 1u << 16 : 0),
-			 (port->stat_idx & (IG_PORT_SLOTS - 1)) |
-				 (slot->flags & IG_SLOT_MONITOR ? 1u << 8 : 0)) == IG_DROP)
-		return IG_DROP;
 count:
 	verdict = IG_VERDICT_PASS;
 	if (drop)
@@ -485,7 +480,15 @@ count:
 							    IG_VERDICT_DROP;
 	ig_count(IG_STAT_PORT(port->stat_idx & (IG_PORT_SLOTS - 1), verdict,
 			      reason));
-	return verdict == IG_VERDICT_DROP ? IG_DROP : IG_PASS;
+	if (verdict == IG_VERDICT_DROP)
+		return IG_DROP;
+	/* the guard reads the stream the source policy let through; at tc
+	 * only (attach = tc, which the policy requires for starttls), and
+	 * from ig_tc: a call in here, or any use of the parse's results
+	 * here, keeps them live and multiplied the verifier's states */
+	if (hook != IG_HOOK_XDP && port->action == IG_ACT_STARTTLS && !drop)
+		return ig_tls_guard_arg(port->stat_idx, slot->flags & IG_SLOT_MONITOR);
+	return IG_PASS;
 }
 
 /*

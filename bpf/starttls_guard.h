@@ -289,28 +289,74 @@ static __always_inline int ig_tls_rcv_nxt(struct __sk_buff *skb, const struct ig
 }
 
 /*
+ * ig_tls_guard's one argument, packed (tc passes it up from the classifier
+ * as a return value at or above IG_GUARD): the port's counter SLOT and
+ * MONITOR (count and report; drop and reset nothing).
+ */
+static __always_inline int ig_tls_guard_arg(__u32 slot, __u32 monitor)
+{
+	return IG_GUARD | (int)((slot & (IG_PORT_SLOTS - 1)) | (monitor ? 1u << 8 : 0));
+}
+
+/*
+ * The IP and TCP headers' offsets in the frame, found again (the
+ * classifier's would keep its parse state alive, which costs the verifier
+ * far more): Ethernet, up to IG_MAX_VLAN tags, IPv4 with options or IPv6
+ * with TCP next. An IPv6 extension chain is not followed: -1, refused.
+ */
+static __always_inline int ig_tls_headers(struct __sk_buff *skb, __u32 *l3, __u32 *l4, __u32 *v6)
+{
+	__u32 off = 12;
+	__be16 proto;
+	__u8 b[10];
+
+	for (int i = 0; i <= IG_MAX_VLAN; i++) {
+		if (bpf_skb_load_bytes(skb, off, &proto, 2))
+			return -1;
+		if (proto != bpf_htons(0x8100) && proto != bpf_htons(0x88a8))
+			break;
+		off += 4;
+	}
+	off += 2;
+	if (off > 64 || bpf_skb_load_bytes(skb, off, b, sizeof(b)))
+		return -1;
+	*l3 = off;
+	if (proto == bpf_htons(0x0800) && (b[0] >> 4) == 4 && (b[0] & 15) >= 5 && b[9] == 6) {
+		*l4 = off + (b[0] & 15) * 4u;
+		*v6 = 0;
+		return 0;
+	}
+	if (proto == bpf_htons(0x86dd) && (b[0] >> 4) == 6 && b[6] == 6) {
+		*l4 = off + 40;
+		*v6 = 1;
+		return 0;
+	}
+	return -1;
+}
+
+/*
  * The guard's verdict on a client segment to a starttls port that the
- * source policy passed: IG_PASS or IG_DROP. L3, L4: the IP and TCP
- * headers' offsets in the frame; DPORT_V6: the destination port (host
- * order), plus 1 << 16 for IPv6; SLOT_MON: the port's counter slot, plus
- * 1 << 8 in monitor mode (count and report; drop and reset nothing).
+ * source policy passed: IG_PASS or IG_DROP. ARG: ig_tls_guard_arg's.
  * A global function, so the verifier checks it once, not per call site.
  */
-__noinline int ig_tls_guard(struct __sk_buff *skb, __u32 l3, __u32 l4, __u32 dport_v6,
-			    __u32 slot_mon)
+__noinline int ig_tls_guard(struct __sk_buff *skb, __u32 arg)
 {
+	__u32 slot = arg & (IG_PORT_SLOTS - 1), monitor = (arg >> 8) & 1, zero = 0;
+	__u32 l3, l4, v6;
 	struct ig_tls_scan_ctx c = {};
 	struct ig_tls_flow_key k = {};
 	struct ig_tls_scratch *x;
 	struct ig_tls_flow *f;
-	__u32 slot = slot_mon & (IG_PORT_SLOTS - 1), monitor = slot_mon >> 8, zero = 0;
-	__u32 ip_end, hlen, seq, len, K, v6 = (dport_v6 >> 16) & 1;
+	__u32 ip_end, hlen, seq, len, K;
 	__be16 iplen;
 	__u8 th[20];
 	__u64 now;
 
-	if (!skb || l3 > 512 || l4 > 1024 || bpf_skb_load_bytes(skb, l4, th, sizeof(th)))
-		return IG_DROP;
+	if (!skb || ig_tls_headers(skb, &l3, &l4, &v6) || l4 > 1024 ||
+	    bpf_skb_load_bytes(skb, l4, th, sizeof(th))) {
+		ig_count(IG_STAT_EXTRA(slot, IG_X_TLS_UNATTRIBUTED));
+		return monitor ? IG_PASS : IG_DROP;
+	}
 	hlen = (th[12] >> 4) * 4u;
 	if (!v6) {
 		if (bpf_skb_load_bytes(skb, l3 + 2, &iplen, 2) ||
@@ -333,7 +379,7 @@ __noinline int ig_tls_guard(struct __sk_buff *skb, __u32 l3, __u32 l4, __u32 dpo
 	if (!len)
 		return IG_PASS; /* no client bytes: handshake, ACK, bare FIN or RST */
 	k.sport = (__u16)th[0] << 8 | th[1];
-	k.dport = (__u16)dport_v6;
+	k.dport = (__u16)th[2] << 8 | th[3];
 	seq = (__u32)th[4] << 24 | (__u32)th[5] << 16 | (__u32)th[6] << 8 | th[7];
 
 	f = bpf_map_lookup_elem(&ig_tls_flows, &k);
