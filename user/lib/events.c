@@ -168,8 +168,13 @@ json_object *ig_event_json(const struct ig_event *ev)
 		static const char *const protos[] = { "imap", "pop3", "submission" };
 		char verb[sizeof(ev->verb) + 1] = { 0 };
 
-		for (size_t i = 0; i < sizeof(ev->verb) && ev->verb[i]; i++)
-			verb[i] = ev->verb[i] >= 0x21 && ev->verb[i] <= 0x7e ? ev->verb[i] : '?';
+		for (size_t i = 0; i < sizeof(ev->verb) && ev->verb[i]; i++) {
+			char ch = ev->verb[i];
+
+			if (ch < 0x21 || ch > 0x7e)
+				ch = '?'; /* a verb is printable ASCII; anything else is shown as ? */
+			verb[i] = ch;
+		}
 		json_object_object_add(o, "port", json_object_new_int(ev->port));
 		json_object_object_add(o, "protocol", json_object_new_string(
 			ev->origin < 3 ? protos[ev->origin] : "?"));
