@@ -87,6 +87,24 @@ runs "a port without action = starttls takes anything" 'LOGIN' \
 	ip netns exec "$NS_C" $PY -c "
 import socket; s=socket.create_connection(('$SRV4',2525),3); s.sendall(b'a LOGIN x y\r\n'); print(s.recv(100).decode())"
 
+# --- the agent's metrics carry the guard's counters (after the events
+# above: the agent would take the ring buffer)
+cat "$POL" - >"$LAB_DIR/agent.conf" <<EOF
+[agent]
+metrics_listen = 127.0.0.1:9743
+policy_listen = off
+state_dir = $LAB_DIR/state
+EOF
+if lab_agent "$LAB_DIR/agent.conf" http://127.0.0.1:9743/metrics; then
+	m=$(ip netns exec "$NS_S" curl -s http://127.0.0.1:9743/metrics)
+	t_match "metrics: imapguard_starttls_violations_total{port=\"143\"} 3" \
+		'^imapguard_starttls_violations_total\{port="143"\} 3$' "$m"
+	t_match "metrics: imapguard_starttls_passed_total counts the TLS sessions" \
+		'^imapguard_starttls_passed_total\{port="143"\} [1-9]' "$m"
+else
+	t_fail "imapguardd starts"; tail -5 "$LAB_DIR/agent.log" | sed 's/^/#   /'
+fi
+
 # --- flows come and go with their connections
 for i in $(seq 50); do [ "$(flows)" = 0 ] && break; sleep 0.1; done
 t_check "the flow table is empty once the connections closed" [ "$(flows)" = 0 ]
