@@ -396,6 +396,8 @@ static __always_inline int ig_sockops_established(struct bpf_sock_ops *skops)
 		return 1;
 	pc = &slot->ports[(pi - 1) & (IG_MAX_PORTS - 1)];
 	ig_count(IG_STAT_EXTRA(pc->stat_idx & (IG_PORT_SLOTS - 1), IG_X_CONNECTIONS));
+	if (pc->action == IG_ACT_STARTTLS)
+		ig_tls_register(skops, pc);
 	if (!pc->burst_count)
 		return 1;
 

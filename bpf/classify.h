@@ -30,6 +30,10 @@
 
 /* IG_RETRY: the headers run past the bytes given (see ig_classify). */
 enum { IG_PASS = 0, IG_DROP = 1, IG_RETRY = 2 };
+/* At or above IG_GUARD: passed by the source policy, to a starttls port;
+ * the caller (tc) asks the STARTTLS guard, with the packed ig_tls_guard
+ * argument (bpf/starttls_guard.h) this is. */
+#define IG_GUARD (1 << 30)
 
 #ifdef IG_BENCH
 /* Benchmarks only (the bench object, tests/tests.mk; never the shipped
@@ -49,6 +53,8 @@ static __always_inline void ig_count(__u32 idx)
 	if (c)
 		*c += 1; /* per-CPU slot: no atomics needed */
 }
+
+#include "starttls_guard.h"
 
 /*
  * The LPM lookups below run only when the summary byte says the source may
@@ -382,7 +388,8 @@ static __always_inline int ig_decide(const struct ig_pkt *p,
 	}
 
 	/* only connection attempts spend tokens, granted or not */
-	if (port->action == IG_ACT_RATELIMIT &&
+	if ((port->action == IG_ACT_RATELIMIT ||
+	     (port->action == IG_ACT_STARTTLS && port->rate_emission_ns)) &&
 	    (p->tcp_flags & (IG_TCP_FLAG_SYN | IG_TCP_FLAG_ACK)) == IG_TCP_FLAG_SYN &&
 	    !ig_rate_ok(p, cfg, slot, port, &now))
 		return IG_REASON_RATE_LIMIT;
@@ -473,7 +480,15 @@ count:
 							    IG_VERDICT_DROP;
 	ig_count(IG_STAT_PORT(port->stat_idx & (IG_PORT_SLOTS - 1), verdict,
 			      reason));
-	return verdict == IG_VERDICT_DROP ? IG_DROP : IG_PASS;
+	if (verdict == IG_VERDICT_DROP)
+		return IG_DROP;
+	/* the guard reads the stream the source policy let through; at tc
+	 * only (attach = tc, which the policy requires for starttls), and
+	 * from ig_tc: a call in here, or any use of the parse's results
+	 * here, keeps them live and multiplied the verifier's states */
+	if (hook != IG_HOOK_XDP && port->action == IG_ACT_STARTTLS && !drop)
+		return ig_tls_guard_arg(port->stat_idx, slot->flags & IG_SLOT_MONITOR);
+	return IG_PASS;
 }
 
 /*

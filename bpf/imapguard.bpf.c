@@ -53,6 +53,8 @@ int ig_tc(struct __sk_buff *skb)
 		end = (void *)(long)skb->data_end;
 		r = ig_classify(skb, data, end, skb->len, IG_HOOK_TC_FINAL);
 	}
+	if (r >= IG_GUARD)
+		r = ig_tls_guard(skb, (__u32)r);
 	/* TC_ACT_UNSPEC lets the next filter on the hook run, so we coexist
 	 * with the operator's own tc programs. */
 	return r == IG_DROP ? TC_ACT_SHOT : TC_ACT_UNSPEC;
@@ -63,5 +65,7 @@ int ig_sockops(struct bpf_sock_ops *skops)
 {
 	if (skops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
 		ig_sockops_established(skops);
+	else if (skops->op == BPF_SOCK_OPS_STATE_CB)
+		ig_tls_state(skops); /* asked for by STARTTLS-guarded sockets only */
 	return 1;
 }

@@ -159,6 +159,47 @@ struct {
 	__type(value, struct ig_xinfo);
 } ig_xinfo SEC(".maps");
 
+/* The STARTTLS guard's flows (imapguard.h, struct ig_tls_flow): one per
+ * established connection to an action = starttls port, added by sockops,
+ * removed at close. Not LRU: an evicted flow would fail closed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1); /* set by the loader: max_sources */
+	__type(key, struct ig_tls_flow_key);
+	__type(value, struct ig_tls_flow);
+} ig_tls_flows SEC(".maps");
+
+/* The guard's scan of one segment (bpf/starttls_guard.h). */
+#define IG_TLS_BLOCK 64 /* payload bytes loaded at once */
+
+struct ig_tls_scan_ctx {
+	struct __sk_buff *skb;
+	struct ig_tls_scan *st;
+	__u32 off; /* first new byte's offset in the frame */
+	__u32 len; /* new bytes */
+	int verdict;
+	int failed; /* a block could not be read: the segment is refused */
+	__u8 *buf;  /* IG_TLS_BLOCK bytes of ig_tls_scratch */
+};
+
+/* Per-CPU scratch: the stack of tc's call chain (classify, guard, the loop
+ * body) and of sockops' registration cannot hold these beside the classifier's own. (The
+ * loop's context itself must be on the stack: bpf_loop's rule.) */
+struct ig_tls_scratch {
+	__u8 buf[IG_TLS_BLOCK]; /* the block of payload being scanned */
+	__u8 th[64];	/* the TCP header being turned into a RST */
+	__u32 ph[10];	/* its pseudo-header */
+	struct ig_tls_flow flow; /* sockops: the flow being registered */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ig_tls_scratch);
+} ig_tls_scratch SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);

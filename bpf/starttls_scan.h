@@ -78,6 +78,7 @@ enum ig_tls_reason {
 	IG_TLS_R_INJECTION = 3, /* bytes after STARTTLS in its chunk (CVE-2011-0411) */
 	IG_TLS_R_BAD_LINE = 4,	/* a CR not followed by LF */
 	IG_TLS_R_LITERAL = 5,	/* an IMAP literal outside ID */
+	IG_TLS_R_SEQUENCE = 6,	/* the guard lost track of what the kernel accepted */
 };
 
 /* Where in the command line the scanner is (ig_tls_scan.field). */

@@ -11,9 +11,11 @@
 #include <linux/types.h>
 #include <linux/bpf.h> /* struct bpf_timer, bpf_spin_lock */
 
+#include "../bpf/starttls_scan.h" /* struct ig_tls_scan, in ig_tls_flow */
+
 /* Bumped whenever a pinned map's layout or meaning changes. A binary refuses
  * pins whose schema differs, so it can never misread an older layout. */
-#define IG_SCHEMA_VERSION 4
+#define IG_SCHEMA_VERSION 5
 #define IG_META_MAGIC 0x31474d49u
 
 /*
@@ -26,7 +28,7 @@
  * above and the first row below, then write the new numbers.
  */
 #define IG_LAYOUT(SIZE, OFF, VAL)                                              \
-	VAL(IG_SCHEMA_VERSION, 4)                                              \
+	VAL(IG_SCHEMA_VERSION, 5)                                              \
 	SIZE(ig_cfg, 2231936) OFF(ig_cfg, active, 0) OFF(ig_cfg, dyn_flags, 4) \
 	OFF(ig_cfg, netns_cookie, 8) OFF(ig_cfg, state_gen, 16)                \
 	OFF(ig_cfg, rate_seed, 24) OFF(ig_cfg, xlen, 32)                       \
@@ -39,6 +41,7 @@
 	OFF(ig_slot, ports, 40) OFF(ig_slot, port_map, 1832)                   \
 	SIZE(ig_port_cfg, 56) OFF(ig_port_cfg, port, 0)                        \
 	OFF(ig_port_cfg, action, 2) OFF(ig_port_cfg, stat_idx, 3)              \
+	OFF(ig_port_cfg, tls_proto, 4)                                         \
 	OFF(ig_port_cfg, rate_emission_ns, 8)                                  \
 	OFF(ig_port_cfg, rate_tolerance_ns, 16)                                \
 	OFF(ig_port_cfg, burst_count, 24) OFF(ig_port_cfg, burst_sub_ns, 32)   \
@@ -89,7 +92,14 @@
 	OFF(ig_event, addr, 32) OFF(ig_event, family, 48)                      \
 	OFF(ig_event, prefixlen, 49) OFF(ig_event, port, 50)                   \
 	OFF(ig_event, origin, 52) OFF(ig_event, reason, 53)                    \
-	OFF(ig_event, level, 54)                                               \
+	OFF(ig_event, level, 54) OFF(ig_event, verb, 8)                        \
+	SIZE(ig_tls_flow_key, 40) OFF(ig_tls_flow_key, family, 0)              \
+	OFF(ig_tls_flow_key, sport, 2) OFF(ig_tls_flow_key, dport, 4)          \
+	OFF(ig_tls_flow_key, saddr, 8) OFF(ig_tls_flow_key, daddr, 24)         \
+	SIZE(ig_tls_flow, 216) OFF(ig_tls_flow, state, 0)                      \
+	OFF(ig_tls_flow, stat_idx, 1) OFF(ig_tls_flow, base_seq, 4)            \
+	OFF(ig_tls_flow, scan_seq, 8) OFF(ig_tls_flow, admit_ns, 16)           \
+	OFF(ig_tls_flow, base, 24) OFF(ig_tls_flow, scan, 120)                 \
 	SIZE(ig_meta, 944) OFF(ig_meta, magic, 0) OFF(ig_meta, schema, 4)      \
 	OFF(ig_meta, generation, 8) OFF(ig_meta, applied_unix, 16)             \
 	OFF(ig_meta, netns_ino, 24) OFF(ig_meta, attach, 32)                   \
@@ -101,8 +111,8 @@
 	OFF(ig_meta_iface, mode, 4) OFF(ig_meta_iface, multiprog, 8)           \
 	OFF(ig_meta_iface, name, 16)                                           \
 	VAL(IG_NR_GLOBALS, 3) VAL(IG_NR_VERDICTS, 3) VAL(IG_NR_REASONS, 9)     \
-	VAL(IG_NR_PORT_EXTRAS, 5) VAL(IG_PORT_SLOTS, 64)                       \
-	VAL(IG_NR_STATS, 2091) VAL(IG_SUMCNT_ENTRIES, 2097154)
+	VAL(IG_NR_PORT_EXTRAS, 10) VAL(IG_PORT_SLOTS, 64)                       \
+	VAL(IG_NR_STATS, 2411) VAL(IG_SUMCNT_ENTRIES, 2097154)
 
 /* Policy limits. */
 #define IG_MAX_PORTS 32		/* policed ports in one policy */
@@ -154,7 +164,9 @@
 	X(GRANTS6, ig_grants6, FIXED)                                          \
 	X(USER_GRANTS, ig_user_grants, FIXED)                                  \
 	X(SUMCNT, ig_sumcnt, FIXED)                                            \
-	X(RATE_FB, ig_rate_fb, SOURCES)
+	X(RATE_FB, ig_rate_fb, SOURCES)                                        \
+	X(TLS_FLOWS, ig_tls_flows, SOURCES) /* the STARTTLS guard's flows */    \
+	X(TLS_SCRATCH, ig_tls_scratch, FIXED) /* its per-CPU work space */
 
 #define IG_LINK_SOCKOPS "link_sockops" /* pinned cgroup link */
 
@@ -166,6 +178,8 @@ enum ig_action {
 	IG_ACT_ALLOW = 1,
 	IG_ACT_DROP = 2,
 	IG_ACT_RATELIMIT = 3,
+	IG_ACT_STARTTLS = 4, /* allow, and only harmless commands before TLS
+			      * (bpf/starttls_guard.h); attach = tc only */
 };
 
 enum ig_attach {
@@ -226,7 +240,19 @@ enum ig_global { IG_GLOBALS(IG__ENUM_GLOBAL) IG_NR_GLOBALS };
 	  "turns over and the hashed buckets decide")                          \
 	X(RATE_BUCKET_LIMITED, "rate_bucket_limited",                          \
 	  "SYNs from sources not in the rate table refused by their hashed "   \
-	  "bucket: an evicted source over its rate, or a flood in the bucket")
+	  "bucket: an evicted source over its rate, or a flood in the bucket") \
+	X(TLS_FLOWS, "starttls_flows",                                         \
+	  "action = starttls: connections registered with the guard")          \
+	X(TLS_PASSED, "starttls_passed",                                       \
+	  "action = starttls: flows whose TLS began; no longer inspected")     \
+	X(TLS_VIOLATIONS, "starttls_violations",                               \
+	  "action = starttls: commands refused before TLS; session reset")     \
+	X(TLS_UNATTRIBUTED, "starttls_unattributed",                           \
+	  "action = starttls: client bytes of no registered flow (or no "      \
+	  "socket); dropped (fail closed)")                                    \
+	X(TLS_HELD, "starttls_held",                                           \
+	  "action = starttls: segments before TLS dropped for arriving out of " \
+	  "order; the client retransmits them")
 
 #define IG__ENUM_EXTRA(name, label, help) IG_X_##name,
 enum ig_port_extra { IG_PORT_EXTRAS(IG__ENUM_EXTRA) IG_NR_PORT_EXTRAS };
@@ -262,7 +288,8 @@ struct ig_port_cfg {
 	__u16 port;	  /* host order */
 	__u8 action;	  /* enum ig_action */
 	__u8 stat_idx;	  /* counter slot, < IG_PORT_SLOTS */
-	__u32 pad;
+	__u8 tls_proto;	  /* action = starttls: enum ig_tls_proto */
+	__u8 pad[3];
 	/* Rate limit as GCRA, the virtual-scheduling form of a token bucket
 	 * of `rate` tokens refilled over `interval`: emission = interval/rate,
 	 * tolerance = interval - emission. Precomputed so the BPF side never
@@ -831,12 +858,23 @@ enum ig_event_type {
 	IG_EV_WOULD_BLOCK = 2, /* the same, in monitor mode: reported only, nothing
 				* recorded (no block, timer or offence) */
 	IG_EV_EXPIRE = 3,      /* an automatic block lapsed and was removed */
+	IG_EV_PLAINTEXT_AUTH = 4, /* the STARTTLS guard refused a command before
+				   * TLS: addr/family the client, port, origin
+				   * the protocol (enum ig_tls_proto), reason
+				   * enum ig_tls_reason, verb the command */
 };
 
 struct ig_event {
 	__u64 time_ns;	  /* CLOCK_MONOTONIC */
-	__u64 expires_ns; /* of the block (CLOCK_MONOTONIC) */
-	__u64 created_ns; /* of the block */
+	union {
+		struct {
+			__u64 expires_ns; /* of the block (CLOCK_MONOTONIC) */
+			__u64 created_ns; /* of the block */
+		};
+		/* IG_EV_PLAINTEXT_AUTH: the refused verb, upper case, NUL-padded
+		 * (never its arguments: no credentials leave the kernel) */
+		char verb[16];
+	};
 	__u32 type;	  /* enum ig_event_type */
 	__u32 count;	  /* connections seen in the window */
 	__u8 addr[16];	  /* network order, IPv4 in the first 4 bytes */
@@ -847,6 +885,47 @@ struct ig_event {
 	__u8 reason;
 	__u8 level;
 	__u8 pad[5];
+};
+
+/*
+ * The STARTTLS guard's flows (ig_tls_flows), registered by sockops at
+ * PASSIVE_ESTABLISHED for ports with action = starttls and removed at
+ * close; read and advanced by the tc program (bpf/starttls_guard.h).
+ * Keyed by the client's view of the connection: saddr/sport the client,
+ * daddr/dport the server. An IPv4 client of a dual-stack socket is keyed
+ * as IPv4.
+ */
+struct ig_tls_flow_key {
+	__u8 family;	/* 4 or 6 */
+	__u8 pad;
+	__u16 sport;	/* host order: the client's port */
+	__u16 dport;	/* host order: the guarded port */
+	__u16 pad2;
+	__u8 saddr[16];	/* network order; IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+};
+
+enum ig_tls_flow_state {
+	IG_TLS_FLOW_SCAN = 0,	  /* before TLS: every client byte scanned */
+	IG_TLS_FLOW_PASSED = 1,	  /* TLS began: one lookup, then pass */
+	IG_TLS_FLOW_VIOLATED = 2, /* a forbidden command: every segment dropped */
+};
+
+struct ig_tls_flow {
+	__u8 state;	  /* enum ig_tls_flow_state */
+	__u8 stat_idx;	  /* the port's counter slot */
+	__u8 pad[2];
+	/* Client sequence numbers, host order. `base` is the scanner state
+	 * after the client's bytes up to base_seq, which the kernel has
+	 * accepted (its rcv_nxt reached it); `scan` the state after every
+	 * admitted byte, up to scan_seq. At most one admitted segment is
+	 * unconfirmed: scan_seq != base_seq. */
+	__u32 base_seq;
+	__u32 scan_seq;
+	__u32 pad2;
+	__u64 admit_ns;	  /* CLOCK_MONOTONIC of the last admitted segment */
+	struct ig_tls_scan base;
+	struct ig_tls_scan scan;
 };
 
 /* What `status` shows; never read by the data plane. */

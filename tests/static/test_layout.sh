@@ -19,6 +19,10 @@ build_user() { gcc -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$1" -fsynta
 t_rc 0 "the header as it is builds for BPF" build_bpf "$ROOT/include"
 t_rc 0 "...and for user space" build_user "$ROOT/include"
 
+# the header includes ../bpf/starttls_scan.h (ig_tls_flow holds its state):
+# there for the mutants in $TMP/NAME too
+mkdir -p "$TMP/bpf" && cp "$ROOT/bpf/starttls_scan.h" "$TMP/bpf/"
+
 # mutant NAME EXPECTED-MESSAGE PYTHON-REPLACE-OLD PYTHON-REPLACE-NEW
 mutant() {
 	local name=$1 msg=$2 dir=$TMP/$1

@@ -100,6 +100,31 @@ static void test_siblings_do_not_inherit(void **state)
 	ig_policy_free(&pol);
 }
 
+/* action = starttls carries its protocol, and its rate when given */
+static void test_starttls_port(void **state)
+{
+	struct ig_compiled c;
+	struct ig_policy pol;
+
+	(void)state;
+	base(&pol);
+	port(&pol, 587, IG_ACT_STARTTLS);
+	pol.ports[0].tls_proto = IG_TLS_SUBMISSION;
+	port(&pol, 110, IG_ACT_STARTTLS);
+	pol.ports[1].tls_proto = IG_TLS_POP3;
+	pol.ports[1].rate_count = 5;
+	pol.ports[1].rate_interval_ns = 60000000000ull;
+	pol.ports[1].rate_line = 9;
+	assert_int_equal(ig_compile(&pol, NULL, &c), 0);
+	assert_int_equal(c.slot->ports[0].action, IG_ACT_STARTTLS);
+	assert_int_equal(c.slot->ports[0].tls_proto, IG_TLS_SUBMISSION);
+	assert_int_equal(c.slot->ports[0].rate_emission_ns, 0);
+	assert_int_equal(c.slot->ports[1].tls_proto, IG_TLS_POP3);
+	assert_int_equal(c.slot->ports[1].rate_emission_ns, 12000000000ull);
+	ig_compiled_free(&c);
+	ig_policy_free(&pol);
+}
+
 static void test_stat_slots_survive_reapply(void **state)
 {
 	struct ig_compiled c1, c2;
@@ -202,6 +227,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_list_inheritance),
 		cmocka_unit_test(test_siblings_do_not_inherit),
+		cmocka_unit_test(test_starttls_port),
 		cmocka_unit_test(test_stat_slots_survive_reapply),
 		cmocka_unit_test(test_gcra_and_masks),
 		cmocka_unit_test(test_summary),

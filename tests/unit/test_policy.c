@@ -75,10 +75,20 @@ static const struct reject_case rejects[] = {
 	{ GEN "[deny]\ncidr = 198.18.0.0/24,,198.18.1.0/24\n", 4, "empty item" },
 	{ GEN "[port 110]\naction = ratelimit\nrate = 5/1x\n", 5, "not a rate" },
 	{ GEN "[port 110]\naction = ratelimit\nrate = 0/1m\n", 5, "not a rate" },
-	{ GEN "[port 143]\naction = reject\n", 4, "action must be allow, drop or ratelimit" },
+	{ GEN "[port 143]\naction = reject\n", 4, "action must be allow, drop, ratelimit or starttls" },
 	{ GEN "[port 143]\naction = drop\nrate = 5/1m\n", 5, "'rate' needs 'action = ratelimit'" },
 	{ GEN "[port 110]\naction = ratelimit\n", 3, "no 'rate = N/DURATION'" },
-	{ GEN "[port 143]\n", 3, "needs 'action = allow|drop|ratelimit'" },
+	{ GEN "[port 143]\n", 3, "needs 'action = allow|drop|ratelimit|starttls'" },
+	{ GEN "attach = tc\n[port 993]\naction = allow\nprotocol = imap\n", 6,
+	  "'protocol' needs 'action = starttls' (port 993 is allow)" },
+	{ GEN "attach = tc\n[port 2143]\naction = starttls\n", 5,
+	  "[port 2143] has action = starttls but no 'protocol = imap|pop3|submission'" },
+	{ GEN "[port 143]\naction = starttls\n", 4,
+	  "action = starttls needs 'attach = tc' (port 143; attach is xdp)" },
+	{ GEN "attach = nft\n[port 110]\naction = starttls\n", 5,
+	  "action = starttls needs 'attach = tc' (port 110; attach is nft)" },
+	{ GEN "attach = tc\n[port 143]\naction = starttls\nprotocol = smtp\n", 6,
+	  "protocol must be imap, pop3 or submission" },
 	{ GEN "[port 0]\naction = drop\n", 3, "port must be 1-65535" },
 	{ GEN "[port 65536]\naction = drop\n", 3, "port must be 1-65535" },
 	{ GEN "[port imap]\naction = drop\n", 3, "port must be 1-65535" },
@@ -709,7 +719,10 @@ static void test_key_examples(void **state)
 		    k[i].type == IG_KEY_IFACES ||
 		    (!strcmp(sec, "crowdsec") && k[i].type == IG_KEY_PATH))
 			continue;
-		if (!strcmp(sec, "port"))
+		if (!strcmp(sec, "port") && !strcmp(name, "protocol"))
+			snprintf(text, sizeof(text), GEN "attach = tc\n[port 993]\naction = starttls\n"
+				 "rate = 5/1m\nburst = 5/1m\n%s = %s\n", name, k[i].example);
+		else if (!strcmp(sec, "port"))
 			snprintf(text, sizeof(text), GEN "[port 993]\n%s%s%s%s = %s\n",
 				 strcmp(name, "action") ? "action = ratelimit\n" : "",
 				 strcmp(name, "rate") && strcmp(name, "action") ?
@@ -805,6 +818,30 @@ static void keys_shown(const char *path, int ini_only, int *shown)
 
 /* The shipped example policy shows every key of the table and no other;
  * as shipped (the '#' settings off) it parses, but for its interface. */
+/* action = starttls: the protocol from the port or the key, rate allowed */
+static void test_starttls_ports(void **state)
+{
+	struct ig_policy pol;
+	struct ig_diag d;
+
+	(void)state;
+	if (load(GEN "attach = tc\n[port 143]\naction = starttls\n[port 110]\naction = starttls\n"
+		 "rate = 5/1m\n[port 587]\naction = starttls\n[port 2143]\naction = starttls\n"
+		 "protocol = pop3\n", &pol, &d) != 0) {
+		ig_diag_print(&d, stderr);
+		fail_msg("starttls policy refused");
+	}
+	assert_int_equal(pol.n_ports, 4);
+	assert_int_equal(pol.ports[0].action, IG_ACT_STARTTLS);
+	assert_int_equal(pol.ports[0].tls_proto, IG_TLS_IMAP);
+	assert_int_equal(pol.ports[1].tls_proto, IG_TLS_POP3);
+	assert_int_equal(pol.ports[1].rate_count, 5);
+	assert_int_equal(pol.ports[2].tls_proto, IG_TLS_SUBMISSION);
+	assert_int_equal(pol.ports[3].tls_proto, IG_TLS_POP3);
+	assert_string_equal(ig_action_name(pol.ports[0].action), "starttls");
+	ig_policy_free(&pol);
+}
+
 static void test_example_policy(void **state)
 {
 	int shown[IG_POLICY_KEYS_MAX] = { 0 };
@@ -942,6 +979,7 @@ int main(void)
 		cmocka_unit_test(test_keys_once),
 		cmocka_unit_test(test_known_keys_message),
 		cmocka_unit_test(test_key_examples),
+		cmocka_unit_test(test_starttls_ports),
 		cmocka_unit_test(test_example_policy),
 		cmocka_unit_test(test_crowdsec_keys),
 		cmocka_unit_test(test_crowdsec_rejects),

@@ -298,15 +298,17 @@ static void render(struct agent *a, struct sbuf *b)
 			  (unsigned long long)st[IG_STAT_EXTRA(s->ports[i].stat_idx,
 							       IG_X_CONNECTIONS)]);
 
-	/* every extra after the two above is a rate-limit counter (alert on
-	 * rate_bucket_limited: the hashed buckets are deciding) */
+	/* the rate-limit counters (alert on rate_bucket_limited: the hashed
+	 * buckets are deciding) on rate-limited ports, then the STARTTLS
+	 * guard's on starttls ports */
 	for (int x = IG_X_RATE_NEW; x < IG_NR_PORT_EXTRAS; x++) {
+		int want = x >= IG_X_TLS_FLOWS ? IG_ACT_STARTTLS : IG_ACT_RATELIMIT;
 		char name[96];
 
 		snprintf(name, sizeof(name), "imapguard_%s_total", ig_extra_names[x]);
 		family(b, name, "counter", ig_extra_help[x]);
 		for (int i = 0; i < s->nports && i < IG_MAX_PORTS; i++)
-			if (s->ports[i].action == IG_ACT_RATELIMIT)
+			if (s->ports[i].action == want)
 				sb_printf(b, "%s{port=\"%u\"} %llu\n", name, s->ports[i].port,
 					  (unsigned long long)st[IG_STAT_EXTRA(s->ports[i].stat_idx,
 									       x)]);

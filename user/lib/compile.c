@@ -139,7 +139,9 @@ int ig_compile(const struct ig_policy *pol, const struct ig_slot *prev,
 		pc->port = pp->port;
 		pc->action = pp->action;
 		pc->stat_idx = idx & 0x3f;
-		if (pp->action == IG_ACT_RATELIMIT) {
+		pc->tls_proto = pp->action == IG_ACT_STARTTLS ? pp->tls_proto : 0;
+		if (pp->action == IG_ACT_RATELIMIT ||
+		    (pp->action == IG_ACT_STARTTLS && pp->rate_line)) {
 			pc->rate_emission_ns = pp->rate_interval_ns / pp->rate_count;
 			pc->rate_tolerance_ns = pp->rate_interval_ns - pc->rate_emission_ns;
 		}

@@ -87,12 +87,27 @@ int ig_events_holder(const char *pin)
 	return pid;
 }
 
+/* Why the STARTTLS guard refused a flow (enum ig_tls_reason). */
+const char *ig_tls_reason_name(unsigned int reason)
+{
+	switch (reason) {
+	case IG_TLS_R_COMMAND: return "command";
+	case IG_TLS_R_LONG_LINE: return "long_line";
+	case IG_TLS_R_INJECTION: return "injection";
+	case IG_TLS_R_BAD_LINE: return "bad_line";
+	case IG_TLS_R_LITERAL: return "literal";
+	case IG_TLS_R_SEQUENCE: return "sequence";
+	default: return "unknown";
+	}
+}
+
 const char *ig_event_type_name(unsigned int type)
 {
 	switch (type) {
 	case IG_EV_BLOCK: return "block";
 	case IG_EV_WOULD_BLOCK: return "would_block";
 	case IG_EV_EXPIRE: return "expire";
+	case IG_EV_PLAINTEXT_AUTH: return "plaintext_auth";
 	default: return "unknown";
 	}
 }
@@ -148,6 +163,26 @@ json_object *ig_event_json(const struct ig_event *ev)
 	json_object_object_add(o, "time", json_object_new_string(when));
 	json_object_object_add(o, "type", json_object_new_string(ig_event_type_name(ev->type)));
 	json_object_object_add(o, "prefix", json_object_new_string(pfx));
+	if (ev->type == IG_EV_PLAINTEXT_AUTH) {
+		/* the STARTTLS guard: the verb only, never its arguments */
+		static const char *const protos[] = { "imap", "pop3", "submission" };
+		char verb[sizeof(ev->verb) + 1] = { 0 };
+
+		for (size_t i = 0; i < sizeof(ev->verb) && ev->verb[i]; i++) {
+			char ch = ev->verb[i];
+
+			if (ch < 0x21 || ch > 0x7e)
+				ch = '?'; /* a verb is printable ASCII; anything else is shown as ? */
+			verb[i] = ch;
+		}
+		json_object_object_add(o, "port", json_object_new_int(ev->port));
+		json_object_object_add(o, "protocol", json_object_new_string(
+			ev->origin < 3 ? protos[ev->origin] : "?"));
+		json_object_object_add(o, "command", json_object_new_string(verb));
+		json_object_object_add(o, "reason", json_object_new_string(
+			ig_tls_reason_name(ev->reason)));
+		return o;
+	}
 	json_object_object_add(o, "origin", json_object_new_string(ig_origin_name(ev->origin)));
 	json_object_object_add(o, "reason", json_object_new_string(ig_block_reason_name(ev->reason)));
 	json_object_object_add(o, "port", json_object_new_int(ev->port));
@@ -184,6 +219,13 @@ void ig_event_line(json_object *o, char *buf, size_t len)
 	int64_t killed = jint(o, "sessions_killed");
 	int n;
 
+	if (!strcmp(jstr(o, "type"), "plaintext_auth")) {
+		snprintf(buf, len, "%s plaintext_auth %s port %lld: %s %s before TLS (%s), "
+			 "session reset", jstr(o, "time"), jstr(o, "prefix"),
+			 (long long)jint(o, "port"), jstr(o, "protocol"), jstr(o, "command"),
+			 jstr(o, "reason"));
+		return;
+	}
 	ig_duration_str((uint64_t)jint(o, "duration_seconds") * 1000000000ull, d, sizeof(d));
 	/* an auth-policy block knows no port when Dovecot sent no local_port */
 	if (jint(o, "port") > 0)

@@ -35,6 +35,8 @@ struct ring_buffer *ig_events_open(struct ig_handle *h, ig_event_fn fn, void *ar
 
 /* The name of an IG_EV_* ("block", "would_block", "expire"): a static
  * string, "unknown" for any other type. */
+/* "command", "long_line", ... for enum ig_tls_reason; "unknown" otherwise. */
+const char *ig_tls_reason_name(unsigned int reason);
 const char *ig_event_type_name(unsigned int type);
 
 /* CLOCK_MONOTONIC nanoseconds to Unix seconds (fractional), by the offset

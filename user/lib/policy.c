@@ -651,6 +651,42 @@ static void check_block(struct parser *ps, int where, const char *sec, uint64_t 
 		ig_diag_add(ps->d, ps->file, where, "%s block_max must be at least block", sec);
 }
 
+/*
+ * action = starttls: the protocol, given or known from the port, and the
+ * attachment the guard runs at (tc ingress: it reads segments after GRO
+ * and asks the socket for its rcv_nxt, which XDP cannot).
+ */
+static void check_starttls(struct parser *ps, struct ig_port_policy *pp)
+{
+	const char *f = ps->file;
+
+	if (pp->action != IG_ACT_STARTTLS) {
+		if (pp->tls_proto_line)
+			ig_diag_add(ps->d, f, pp->tls_proto_line,
+				    "'protocol' needs 'action = starttls' (port %u is %s)", pp->port,
+				    ig_action_name(pp->action));
+		return;
+	}
+	if (!pp->tls_proto_line) {
+		if (pp->port == 143)
+			pp->tls_proto = IG_TLS_IMAP;
+		else if (pp->port == 110)
+			pp->tls_proto = IG_TLS_POP3;
+		else if (pp->port == 587)
+			pp->tls_proto = IG_TLS_SUBMISSION;
+		else
+			ig_diag_add(ps->d, f, pp->action_line,
+				    "[port %u] has action = starttls but no "
+				    "'protocol = imap|pop3|submission' (known by default on "
+				    "143, 110 and 587 only)", pp->port);
+	}
+	if (ps->pol->attach != IG_ATTACH_TC)
+		ig_diag_add(ps->d, f, pp->action_line,
+			    "action = starttls needs 'attach = tc' (port %u; attach is %s): the "
+			    "guard reads each segment at tc ingress", pp->port,
+			    ig_attach_name(ps->pol->attach));
+}
+
 /* Cross-key rules of one [port N], once the whole file is read. */
 static void check_port(struct parser *ps, struct ig_port_policy *pp)
 {
@@ -659,19 +695,20 @@ static void check_port(struct parser *ps, struct ig_port_policy *pp)
 
 	if (!pp->action_line) {
 		ig_diag_add(ps->d, f, pp->line,
-			    "[port %u] needs 'action = allow|drop|ratelimit'", pp->port);
+			    "[port %u] needs 'action = allow|drop|ratelimit|starttls'", pp->port);
 		return;
 	}
 	if (!pp->action)
 		return; /* its bad value was reported already */
-	if (pp->rate_line && pp->action != IG_ACT_RATELIMIT)
+	if (pp->rate_line && pp->action != IG_ACT_RATELIMIT && pp->action != IG_ACT_STARTTLS)
 		ig_diag_add(ps->d, f, pp->rate_line,
-			    "'rate' needs 'action = ratelimit' (port %u is %s)", pp->port,
-			    ig_action_name(pp->action));
-	else if (pp->action == IG_ACT_RATELIMIT && !pp->rate_line)
+			    "'rate' needs 'action = ratelimit' or 'starttls' (port %u is %s)",
+			    pp->port, ig_action_name(pp->action));
+	if (pp->action == IG_ACT_RATELIMIT && !pp->rate_line)
 		ig_diag_add(ps->d, f, pp->line,
 			    "[port %u] has action = ratelimit but no 'rate = N/DURATION'",
 			    pp->port);
+	check_starttls(ps, pp);
 	if (pp->burst_line && pp->action == IG_ACT_DROP)
 		ig_diag_add(ps->d, f, pp->burst_line,
 			    "'burst' on a dropped port counts nothing (port %u is drop)",

@@ -31,6 +31,8 @@ struct ig_port_policy {
 	int block_line;
 	uint64_t block_max_ns;	/* cap of the doubling */
 	int block_max_line;
+	uint8_t tls_proto;	/* action = starttls: enum ig_tls_proto */
+	int tls_proto_line;
 };
 
 #define IG_DEFAULT_BLOCK_NS (600ull * 1000000000ull)	    /* 10m */

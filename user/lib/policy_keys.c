@@ -38,6 +38,13 @@ static const struct ig_enum_val action_vals[] = {
 	{ "allow", IG_ACT_ALLOW },
 	{ "drop", IG_ACT_DROP },
 	{ "ratelimit", IG_ACT_RATELIMIT },
+	{ "starttls", IG_ACT_STARTTLS },
+	{ NULL, 0 },
+};
+static const struct ig_enum_val tls_proto_vals[] = {
+	{ "imap", IG_TLS_IMAP },
+	{ "pop3", IG_TLS_POP3 },
+	{ "submission", IG_TLS_SUBMISSION },
 	{ NULL, 0 },
 };
 
@@ -109,8 +116,12 @@ static const struct ig_policy_key keys[] = {
 	     .example = "allow", .help = "what happens to connections to this port; required"),
 	PORT("rate", IG_KEY_RATE, rate_count, rate_line,
 	     .off2 = offsetof(struct ig_port_policy, rate_interval_ns), .example = "5/1m",
-	     .help = "action = ratelimit: new connections (SYN) per source prefix per "
-		     "interval; excess SYNs dropped"),
+	     .help = "action = ratelimit or starttls: new connections (SYN) per source "
+		     "prefix per interval; excess SYNs dropped"),
+	PORT("protocol", IG_KEY_ENUM, tls_proto, tls_proto_line, .values = tls_proto_vals,
+	     .example = "imap",
+	     .help = "action = starttls: the commands allowed before TLS; default from "
+		     "the port (143 imap, 110 pop3, 587 submission), required on others"),
 	PORT("burst", IG_KEY_RATE, burst_count, burst_line,
 	     .off2 = offsetof(struct ig_port_policy, burst_interval_ns),
 	     .max = IG_MAX_BURST_INTERVAL_NS, .example = "20/1m",

@@ -1,0 +1,112 @@
+#!/bin/bash
+# The STARTTLS guard end to end (issue 16): real Dovecot on 143 with
+# disable_plaintext_auth = no, so the server alone would take a plaintext
+# login; imapguard on tc with action = starttls. STARTTLS + LOGIN works; a
+# plaintext LOGIN, AUTHENTICATE PLAIN (curl without TLS) and a LOGIN split
+# across segments never reach Dovecot (its log shows no auth attempt), the
+# client's connection is reset, an event names the source; a 10 MB APPEND
+# after TLS comes back byte for byte, with no new kernel warning; a port
+# without action = starttls is untouched; flows leave the table at close.
+# shellcheck source=tests/lib/lab.sh
+. "$(dirname "$0")/../lib/lab.sh"
+# shellcheck source=tests/lib/dovecot.sh
+. "$(dirname "$0")/../lib/dovecot.sh"
+t_need_root "namespace lab"
+t_need_cmd dovecot dovecot-imapd
+t_need_cmd curl curl
+lab_up || { t_fail "lab setup"; exit 1; }
+dovecot_up "X-API-Key: unused" no || { t_fail "dovecot start"; exit 1; }
+lab_servers 2525 || { t_fail "plain servers start"; exit 1; }
+
+POL=$LAB_DIR/policy.conf
+lab_policy "$POL" <<EOF
+[general]
+interfaces = @IF@
+attach = tc
+[port 143]
+action = starttls
+[port 2525]
+action = allow
+EOF
+t_rc 0 "apply action = starttls on 143" igs apply "$POL"
+
+# runs DESC REGEX CMD...: CMD's output must match REGEX
+runs() { local d=$1 re=$2; shift 2; t_match "$d" "$re" "$("$@" 2>&1)"; }
+cli() { ip netns exec "$NS_C" $PY "$ROOT/tests/lib/starttls_client.py" "$SRV4" "$@"; }
+extra() { # PORT NAME: a per-port extra counter
+	igs stats -j | jq -r --argjson p "$1" --arg n "$2" \
+		'[.ports[] | select(.port == $p) | .. | objects | select(has($n)) | .[$n]] | add // 0'
+}
+flows() { bpftool map dump pinned "$PIN/ig_tls_flows" -j 2>/dev/null | jq length; }
+auth_lines() { grep -cE 'auth: |auth-worker|Login: |passwd-file|auth failed' "$DOVE/dovecot.log"; }
+dmesg_warns() { dmesg 2>/dev/null | grep -cE 'WARNING|seq # bug'; }
+W0=$(dmesg_warns)
+
+# --- STARTTLS then LOGIN works
+runs "imaplib starttls() + login logs in" '^ok' cli 143 imap-tls
+grep -q 'Login: user=<alice>.*TLS' "$DOVE/dovecot.log" &&
+	t_ok "dovecot logged alice's login over TLS" || t_fail "no TLS login in dovecot.log"
+t_check "the flow counted as passed to TLS" [ "$(extra 143 starttls_passed)" -ge 1 ]
+
+# --- what must never reach Dovecot
+lab_follow "$LAB_DIR/events.log" --json
+before=$(auth_lines)
+v0=$(extra 143 starttls_violations)
+runs "a plaintext LOGIN is refused (connection reset)" '^refused' cli 143 imap-plain --user bob --password bob-secret
+runs "a LOGIN split across two segments is refused" '^refused' cli 143 imap-split --user carol --password carol-secret
+out=$(ip netns exec "$NS_C" curl -sS -m 5 -u dave:dave-secret "imap://$SRV4/" 2>&1); rc=$?
+[ $rc -ne 0 ] && t_ok "curl imap:// without TLS (AUTHENTICATE PLAIN) fails (exit $rc)" ||
+	t_fail "curl without TLS succeeded: $out"
+after=$(auth_lines)
+[ "$after" = "$before" ] && t_ok "dovecot.log shows no auth attempt for them" ||
+	{ t_fail "dovecot saw an auth attempt"; grep -E 'auth|Login' "$DOVE/dovecot.log" | tail -3 | sed 's/^/#   /'; }
+t_check "dovecot saw each refused session reset before any auth attempt" \
+	[ "$(grep -c 'reset by peer (no auth attempts' "$DOVE/dovecot.log")" -ge 3 ]
+grep -qE 'bob|carol|dave' "$DOVE/dovecot.log" && t_fail "a refused user name reached dovecot" ||
+	t_ok "no refused user name in dovecot.log"
+v1=$(extra 143 starttls_violations)
+t_check "starttls_violations counted 3 ($v0 -> $v1)" [ "$((v1 - v0))" -eq 3 ]
+for i in $(seq 30); do [ "$(grep -c plaintext_auth "$LAB_DIR/events.log")" -ge 3 ] && break; sleep 0.1; done
+lab_unfollow
+t_check "an event names the source, port, protocol and LOGIN" \
+	jq -se 'map(select(.type == "plaintext_auth" and .prefix == "198.18.1.2/32" and .port == 143
+		and .protocol == "imap" and .command == "LOGIN")) | length >= 2' "$LAB_DIR/events.log"
+t_check "an event names AUTHENTICATE" \
+	jq -se 'map(select(.type == "plaintext_auth" and .command == "AUTHENTICATE")) | length == 1' \
+	"$LAB_DIR/events.log"
+grep -qE 'secret' "$LAB_DIR/events.log" && t_fail "a password in the events" ||
+	t_ok "no password in the events"
+
+# --- after TLS nothing is altered
+runs "a 10 MB APPEND after STARTTLS comes back byte for byte" 'sha256 equal' \
+	cli 143 imap-append --timeout 30
+t_check "no new kernel warning" [ "$(dmesg_warns)" -eq "$W0" ]
+
+# --- an unguarded port is unaffected, and its flows are not registered
+runs "a port without action = starttls takes anything" 'LOGIN' \
+	ip netns exec "$NS_C" $PY -c "
+import socket; s=socket.create_connection(('$SRV4',2525),3); s.sendall(b'a LOGIN x y\r\n'); print(s.recv(100).decode())"
+
+# --- the agent's metrics carry the guard's counters (after the events
+# above: the agent would take the ring buffer)
+cat "$POL" - >"$LAB_DIR/agent.conf" <<EOF
+[agent]
+metrics_listen = 127.0.0.1:9743
+policy_listen = off
+state_dir = $LAB_DIR/state
+EOF
+if lab_agent "$LAB_DIR/agent.conf" http://127.0.0.1:9743/metrics; then
+	m=$(ip netns exec "$NS_S" curl -s http://127.0.0.1:9743/metrics)
+	t_match "metrics: imapguard_starttls_violations_total{port=\"143\"} 3" \
+		'^imapguard_starttls_violations_total\{port="143"\} 3$' "$m"
+	t_match "metrics: imapguard_starttls_passed_total counts the TLS sessions" \
+		'^imapguard_starttls_passed_total\{port="143"\} [1-9]' "$m"
+else
+	t_fail "imapguardd starts"; tail -5 "$LAB_DIR/agent.log" | sed 's/^/#   /'
+fi
+
+# --- flows come and go with their connections
+for i in $(seq 50); do [ "$(flows)" = 0 ] && break; sleep 0.1; done
+t_check "the flow table is empty once the connections closed" [ "$(flows)" = 0 ]
+t_check "flows were registered ($(extra 143 starttls_flows))" [ "$(extra 143 starttls_flows)" -ge 5 ]
+t_done
