@@ -52,6 +52,7 @@ void ig_block_snap_sort(struct ig_block_snap *s);
 const struct ig_block_at *ig_block_snap_find(const struct ig_block_snap *s,
 					     const struct ig_prefix *p);
 
+/* Frees the blocks of S (not NULL) and zeroes it; returns nothing. */
 void ig_block_snap_free(struct ig_block_snap *s);
 
 /*

@@ -198,6 +198,7 @@ struct view {
 static pthread_mutex_t view_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct view views[NVIEWS], pending[NVIEWS];
 
+/* The index of SET's view, or -ENOENT for a set without one. */
 static int view_of(const char *set)
 {
 	static const char *const names[NVIEWS] = { "blocked4", "blocked6", "grants4", "grants6" };
@@ -205,7 +206,7 @@ static int view_of(const char *set)
 	for (int i = 0; i < NVIEWS; i++)
 		if (!strcmp(set, names[i]))
 			return i;
-	return -1;
+	return -ENOENT; /* a set the agent keeps no view of */
 }
 
 static void view_drop(struct view *v)
