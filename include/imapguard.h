@@ -15,7 +15,7 @@
 
 /* Bumped whenever a pinned map's layout or meaning changes. A binary refuses
  * pins whose schema differs, so it can never misread an older layout. */
-#define IG_SCHEMA_VERSION 5
+#define IG_SCHEMA_VERSION 6
 #define IG_META_MAGIC 0x31474d49u
 
 /*
@@ -28,7 +28,7 @@
  * above and the first row below, then write the new numbers.
  */
 #define IG_LAYOUT(SIZE, OFF, VAL)                                              \
-	VAL(IG_SCHEMA_VERSION, 5)                                              \
+	VAL(IG_SCHEMA_VERSION, 6)                                              \
 	SIZE(ig_cfg, 2231936) OFF(ig_cfg, active, 0) OFF(ig_cfg, dyn_flags, 4) \
 	OFF(ig_cfg, netns_cookie, 8) OFF(ig_cfg, state_gen, 16)                \
 	OFF(ig_cfg, rate_seed, 24) OFF(ig_cfg, xlen, 32)                       \
@@ -110,9 +110,9 @@
 	SIZE(ig_meta_iface, 32) OFF(ig_meta_iface, ifindex, 0)                 \
 	OFF(ig_meta_iface, mode, 4) OFF(ig_meta_iface, multiprog, 8)           \
 	OFF(ig_meta_iface, name, 16)                                           \
-	VAL(IG_NR_GLOBALS, 3) VAL(IG_NR_VERDICTS, 3) VAL(IG_NR_REASONS, 9)     \
+	VAL(IG_NR_GLOBALS, 4) VAL(IG_NR_VERDICTS, 3) VAL(IG_NR_REASONS, 9)     \
 	VAL(IG_NR_PORT_EXTRAS, 10) VAL(IG_PORT_SLOTS, 64)                       \
-	VAL(IG_NR_STATS, 2411) VAL(IG_SUMCNT_ENTRIES, 2097154)
+	VAL(IG_NR_STATS, 2412) VAL(IG_SUMCNT_ENTRIES, 2097154)
 
 /* Policy limits. */
 #define IG_MAX_PORTS 32		/* policed ports in one policy */
@@ -219,7 +219,11 @@ enum ig_attach {
 	X(FRAGMENT, "fragments",                                               \
 	  "non-first IP fragments; passed (the first fragment is policed)")   \
 	X(UNPARSEABLE_MONITOR, "unparseable_would_drop",                       \
-	  "the same as unparseable_packets in monitor mode; passed")
+	  "the same as unparseable_packets in monitor mode; passed")          \
+	X(BLOCK_TIMER_FAILED, "block_timer_failures",                          \
+	  "automatic blocks the kernel could not arm an expiry timer for "     \
+	  "(bpf_timer_init -ENOMEM in softirq); they lapse on time, and the "   \
+	  "agent's sweep removes them")
 
 #define IG__ENUM_REASON(name, label, help) IG_REASON_##name,
 #define IG__ENUM_VERDICT(name, label) IG_VERDICT_##name,

@@ -105,6 +105,7 @@ struct agent {
 	uint64_t saved_gen;   /* state_gen at the last state write */
 	uint64_t next_save_ns;
 	uint64_t next_sweep_ns, last_sweep_ns;
+	uint64_t timers_unarmed; /* IG_G_BLOCK_TIMER_FAILED at the last sweep */
 	uint64_t synced_gen;  /* state_gen at the last nftables sync */
 	uint64_t next_sync_ns;
 	int nft_again;	      /* nft changes waited on expiring elements */

@@ -22,6 +22,7 @@
 #include "events.h"
 #include "grants.h"
 #include "names.h"
+#include "stats.h"
 
 #define STATE_FILE "state.json"
 #define STATE_VERSION 1
@@ -642,9 +643,28 @@ int sweep_due(struct agent *a, uint64_t now)
 	return due;
 }
 
+/* Say in the log when the kernel could not arm the expiry timer of more
+ * automatic blocks (ig_arm_timer in bpf/burst.h): those wait for this
+ * sweep instead, up to SWEEP_MAX_NS late. */
+static void note_unarmed_timers(struct agent *a)
+{
+	uint64_t n;
+
+	if (ig_stat_read(&a->h, IG_G_BLOCK_TIMER_FAILED, &n) || n <= a->timers_unarmed)
+		return;
+	jlogf("warning", "block_timer_failed",
+	      "the kernel could not arm the expiry timer of %llu more automatic blocks "
+	      "(%llu in all, imapguard_block_timer_failures_total): the sweep removes them "
+	      "once they lapse",
+	      (unsigned long long)(n - a->timers_unarmed), (unsigned long long)n);
+	a->timers_unarmed = n;
+}
+
 void sweep_blocks(struct agent *a)
 {
 	struct sweep s = { .now = ig_mono_ns() };
+
+	note_unarmed_timers(a);
 
 	ig_block_foreach(&a->h, sweep_one, &s);
 	for (size_t i = 0; i < s.n; i++) {
