@@ -401,6 +401,20 @@ case_sweep() {
 	t_absent "the sweeper removed a lapsed manual block" 198.18.9.2/ \
 		ip netns exec "$NS_S" "$IG" --pin-path "$PIN" block list --all
 	t_match "and logged its expiry" '"event":"expire".*"prefix":"198.18.9.2/32"' "$(cat "$LAB_DIR/agent.log")"
+
+	# the kernel counts the automatic blocks it could not arm a timer for
+	# (ig_arm_timer, -ENOMEM in softirq, not forced at will): set the
+	# per-CPU counter as the kernel would, one on every CPU
+	local cpus
+	ip netns exec "$NS_S" bpftool map update pinned "$PIN/ig_stats" key 3 0 0 0 \
+		value 1 0 0 0 0 0 0 0
+	cpus=$(bpftool -j map lookup pinned "$PIN/ig_stats" key 3 0 0 0 | jq '.values | length')
+	igs block add 198.18.9.4 --ttl 1s >/dev/null # makes the next sweep due
+	unarmed_logged() { grep -q '"event":"block_timer_failed"' "$LAB_DIR/agent.log"; }
+	wait_until -t 20 unarmed_logged
+	t_match "the sweep logs blocks the kernel could not arm a timer for" \
+		"\"event\":\"block_timer_failed\".*of $cpus more automatic blocks" "$(cat "$LAB_DIR/agent.log")"
+	t_match "and /metrics counts them" "^$cpus\$" "$(metric imapguard_block_timer_failures_total)"
 }
 
 # --- reboot: the bpffs is empty, the state file brings blocks back ---
