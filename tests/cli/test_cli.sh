@@ -596,6 +596,51 @@ case_block_list() {
 		"$(igs block list --origin manual --prefix 198.19.0.0/16 -j)"
 }
 
+# --- action = starttls: status and diff name the guard's protocol (and a
+# rate, valid with starttls too); a change of protocol alone is a change ---
+case_starttls_rule() {
+	local S
+	lab || return
+	lab_policy "$LAB_DIR/s.conf" <<'EOF2'
+[general]
+interfaces = @IF@
+attach = tc
+[port 110]
+action = starttls
+[port 587]
+action = starttls
+rate = 20/1m
+[port 2110]
+action = starttls
+protocol = pop3
+EOF2
+	t_rc 3 "diff of a starttls policy: exit 3" igs diff "$LAB_DIR/s.conf"
+	t_match "...a starttls port is added with its protocol (pop3 from the port)" \
+		"^\+ port 110: starttls pop3$" "$T_OUT"
+	t_match "...and its rate" "^\+ port 587: starttls submission rate 20/1m$" "$T_OUT"
+	t_match "...and a protocol given with protocol =" "^\+ port 2110: starttls pop3$" "$T_OUT"
+	t_rc 0 "apply it" igs apply "$LAB_DIR/s.conf"
+	t_rc 0 "status" igs status
+	t_match "status names each starttls port's protocol and rate" \
+		"ports: +110 starttls pop3, 587 starttls submission rate 20/1m, 2110 starttls pop3$" "$T_OUT"
+	S=$(igs status -j)
+	t_jq "status -j: protocol (and rate) of each starttls port" '.ports == [
+		{"port": 110, "action": "starttls", "protocol": "pop3"},
+		{"port": 587, "action": "starttls", "protocol": "submission", "rate": "20/1m"},
+		{"port": 2110, "action": "starttls", "protocol": "pop3"}]' "$S"
+	sed 's/^protocol = pop3$/protocol = imap/' "$LAB_DIR/s.conf" >"$LAB_DIR/s2.conf"
+	t_rc 3 "diff when only a starttls port's protocol changes: exit 3" igs diff "$LAB_DIR/s2.conf"
+	t_match "...naming the change" "^~ port 2110: starttls pop3 -> starttls imap$" "$T_OUT"
+	t_jq "...and in -j (with the policy path)" '.changes == 2 and .ports.changed ==
+		[{"port": 2110, "from": "starttls pop3", "to": "starttls imap"}]' \
+		"$(igs diff -j "$LAB_DIR/s2.conf")"
+	sed 's|^rate = 20/1m$|rate = 30/1m|' "$LAB_DIR/s.conf" >"$LAB_DIR/s3.conf"
+	t_rc 3 "diff when only a starttls port's rate changes: exit 3" igs diff "$LAB_DIR/s3.conf"
+	t_match "...naming the change" \
+		"^~ port 587: starttls submission rate 20/1m -> starttls submission rate 30/1m$" "$T_OUT"
+	igs unload >/dev/null 2>&1
+}
+
 # --- status: the agent, and the nftables mirror ---
 case_status_agent() {
 	local S
@@ -639,5 +684,5 @@ EOF2
 
 case_cleanup() { [ -n "$LAB_IS_UP" ] && igs unload >/dev/null 2>&1; }
 t_cases usage commands secrets check_more bad_input unloaded loaded dry_run changes_json block_list \
-	status_agent
+	starttls_rule status_agent
 t_done

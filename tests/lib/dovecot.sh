@@ -7,8 +7,19 @@
 #
 # Users: alice, bob, carol, dave (password: NAME-secret). Any other name is
 # an unknown user, which fails like a wrong password.
+#
+# Set before dovecot_up (the defaults are IMAP on IPv4):
+#   DOVECOT_PROTOCOLS  "imap" or more: "imap pop3 submission" adds POP3 on
+#                      110 and 995 and submission on 587 (Debian's
+#                      dovecot-pop3d, dovecot-submissiond). Submission's
+#                      relay (127.0.0.1:2526) is not running: a login still
+#                      answers 235, the next command 421 (enough for a
+#                      login test; ../shared/recipes/dovecot-pop3-submission.sh)
+#   DOVECOT_LISTEN     "*" (IPv4); "*, ::" adds IPv6
 DOVE=$LAB_DIR/dovecot
 DOVECOT_PID=
+DOVECOT_PROTOCOLS=${DOVECOT_PROTOCOLS:-imap}
+DOVECOT_LISTEN=${DOVECOT_LISTEN:-*}
 
 dovecot_conf() { # API_KEY DISABLE_PLAINTEXT
 	cat >"$DOVE/dovecot.conf" <<EOF
@@ -16,8 +27,11 @@ instance_name = imapguard-test-$$
 base_dir = $DOVE/run
 state_dir = $DOVE/state
 log_path = $DOVE/dovecot.log
-protocols = imap
-listen = *
+protocols = $DOVECOT_PROTOCOLS
+listen = $DOVECOT_LISTEN
+hostname = mail.test
+submission_relay_host = 127.0.0.1
+submission_relay_port = 2526
 ssl = yes
 ssl_cert = <$DOVE/cert.pem
 ssl_key = <$DOVE/key.pem
@@ -63,11 +77,19 @@ dovecot_up() { # API_KEY [DISABLE_PLAINTEXT]
 	DOVECOT_PID=$!
 	LAB_PIDS+=($DOVECOT_PID)
 	for i in $(seq 100); do
-		ip netns exec "$NS_S" ss -ltnH 2>/dev/null | grep -q ':993 ' &&
-			ip netns exec "$NS_S" ss -ltnH 2>/dev/null | grep -q ':143 ' && return 0
+		dovecot_listening && return 0
 		sleep 0.05
 	done
 	return 1
+}
+
+# dovecot_listening: every port of DOVECOT_PROTOCOLS listens
+dovecot_listening() {
+	local l p want=" 143 993"
+	case " $DOVECOT_PROTOCOLS " in *" pop3 "*) want+=" 110 995" ;; esac
+	case " $DOVECOT_PROTOCOLS " in *" submission "*) want+=" 587" ;; esac
+	l=$(ip netns exec "$NS_S" ss -ltnH 2>/dev/null)
+	for p in $want; do grep -q ":$p " <<<"$l" || return 1; done
 }
 
 # imap SRC MODE USER:PASS [...] [--parallel]: logins from the client side

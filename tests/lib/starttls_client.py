@@ -15,6 +15,16 @@ server side did, and one line on stdout says how:
   pop3-plain     poplib USER before STLS                              0 = refused
   smtp-tls       smtplib: EHLO, STARTTLS, EHLO, AUTH, QUIT            0 = ok
   smtp-plain     smtplib AUTH before STARTTLS                         0 = refused
+  raw            a session line by line (--proto imap|pop3|smtp): each
+                 --say LINE must be answered (a harmless command); then
+                 --forbidden LINE must be refused              0 = refused
+                 or, without --forbidden, STLS/STARTTLS, the TLS
+                 handshake and a login (IMAP LOGIN, POP3 USER/PASS,
+                 SMTP EHLO + AUTH PLAIN)                       0 = logged in
+                 Every line sent and the first line of each answer are
+                 printed ("> ", "< "); a refusal prints "refused: reset"
+                 (the connection was reset), "refused: closed" or
+                 "refused: silent" (no answer within --timeout).
 "Refused" means the connection was reset, closed or went silent; a reply
 to the credentials (OK, NO, -ERR, 235, 535) means they reached the server:
 exit 1. Any other failure exits 2.
@@ -154,6 +164,99 @@ def smtp_plain(a):
     return 1
 
 
+class Wire:
+    """One raw session: lines out, protocol replies in (raw mode)."""
+
+    def __init__(self, a):
+        self.a, self.proto = a, a.proto
+        self.s = socket.create_connection((a.host, a.port), a.timeout,
+                                          (a.src, 0) if a.src else None)
+        self.f = self.s.makefile("rb")
+
+    def line(self):
+        got = self.f.readline(8192)
+        if not got:
+            raise EOFError("closed")
+        return got.decode(errors="replace").rstrip("\r\n")
+
+    def reply(self, cmd=""):
+        """The whole reply to cmd ("" for the greeting); its first line."""
+        first = self.line()
+        if self.proto == "smtp":
+            last = first
+            while len(last) > 3 and last[3] == "-":
+                last = self.line()
+        elif self.proto == "pop3":
+            if cmd.upper().startswith("CAPA") and first.startswith("+OK"):
+                while self.line() != ".":
+                    pass
+        elif cmd:  # imap: up to the tagged line
+            tag = cmd.split(" ", 1)[0] + " "
+            last = first
+            while not last.startswith(tag):
+                last = self.line()
+            first = last
+        return first
+
+    def say(self, cmd):
+        print(">", cmd)
+        self.s.sendall(cmd.encode() + b"\r\n")
+        r = self.reply(cmd)
+        print("<", r)
+        return r
+
+    def starttls(self):
+        self.s = tls_ctx().wrap_socket(self.s)
+        self.f = self.s.makefile("rb")
+
+
+def raw(a):
+    w = Wire(a)
+    print("<", w.reply())
+    for cmd in a.say:
+        w.say(cmd)  # a refusal here raises: a harmless command refused
+    if a.say and a.say[-1].split()[-1].upper() in ("QUIT", "LOGOUT"):
+        print("ok: every command answered, the session ended")
+        return 0
+    if a.forbidden:
+        print(">", a.forbidden)
+        w.s.sendall(a.forbidden.encode() + b"\r\n")
+        try:
+            r = w.reply(a.forbidden)
+        except ConnectionResetError:
+            print("refused: reset")
+            return 0
+        except EOFError:
+            print("refused: closed")
+            return 0
+        except (TimeoutError, socket.timeout):
+            print("refused: silent")
+            return 0
+        print("< %s\nthe server answered the forbidden command" % r)
+        return 1
+    b64 = __import__("base64").b64encode(
+        ("\0%s\0%s" % (a.user, a.password)).encode()).decode()
+    if a.proto == "imap":
+        ok = w.say("t1 STARTTLS").startswith("t1 OK")
+        w.starttls()
+        ok = ok and w.say("t2 LOGIN %s %s" % (a.user, a.password)).startswith("t2 OK")
+        w.say("t3 LOGOUT")
+    elif a.proto == "pop3":
+        ok = w.say("STLS").startswith("+OK")
+        w.starttls()
+        ok = ok and w.say("USER " + a.user).startswith("+OK")
+        ok = ok and w.say("PASS " + a.password) == "+OK Logged in."
+        w.say("QUIT")
+    else:
+        ok = w.say("STARTTLS").startswith("220 ")
+        w.starttls()
+        w.say("EHLO client.test")
+        ok = ok and w.say("AUTH PLAIN " + b64).startswith("235 ")
+    print("ok: logged in after %s" % ("STLS" if a.proto == "pop3" else "STARTTLS")
+          if ok else "login failed")
+    return 0 if ok else 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("host")
@@ -164,6 +267,9 @@ def main():
     ap.add_argument("--password", default="alice-secret")
     ap.add_argument("--size", type=int, default=10 * 1024 * 1024)
     ap.add_argument("--timeout", type=float, default=5.0)
+    ap.add_argument("--proto", choices=("imap", "pop3", "smtp"), default="imap")
+    ap.add_argument("--say", action="append", default=[])
+    ap.add_argument("--forbidden")
     a = ap.parse_args()
     bind_src(a)
     modes = {
@@ -175,6 +281,7 @@ def main():
         "pop3-plain": lambda: pop3_plain(a),
         "smtp-tls": lambda: smtp_tls(a),
         "smtp-plain": lambda: smtp_plain(a),
+        "raw": lambda: raw(a),
     }
     plain = a.mode.endswith(("-plain", "-split"))
     try:

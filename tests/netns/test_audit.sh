@@ -387,7 +387,58 @@ case_all_netns() {
 		(.findings | sort) == [\"exposed-beyond-loopback\", \"port-not-policed\"]" "$T_OUT"
 }
 
+# action = starttls (issue 16): a guarded cleartext port is not open to all
+# (only harmless commands reach the server before TLS, whatever the source
+# policy) but reported as guarded, info; a guard for another protocol than
+# the listener speaks (it would refuse every client) is high. From the pins
+# and from --policy FILE alike.
+case_guarded() {
+	local out src
+	lab_policy "$LAB_DIR/guarded.conf" <<-'POL'
+	[general]
+	interfaces = @IF@
+	attach = tc
+	default = allow
+	[port 143]
+	action = starttls
+	[port 587]
+	action = starttls
+	[port 110]
+	action = starttls
+	protocol = imap
+	POL
+	t_rc 0 "apply a policy guarding 143 and 587 (default allow), and 110 as imap" \
+		igs apply "$LAB_DIR/guarded.conf"
+	for src in loaded file; do
+		if [ $src = loaded ]; then
+			t_rc 3 "[$src] the audit: exit 3" igs audit -j "${COMMON[@]}" --ports 143,110,587
+		else
+			t_rc 3 "[$src] the audit: exit 3" igs audit -j "${COMMON[@]}" --ports 143,110,587 \
+				--policy "$LAB_DIR/guarded.conf"
+		fi
+		out=$T_OUT
+		t_jq "[$src] no guarded port is open-to-all or unpoliced" '[.findings[] |
+			select(.id == "open-to-all" or .id == "port-not-policed")] == []' "$out"
+		t_jq "[$src] 143 is reported guarded (imap), info" '[.findings[] | select(.port == 143 and
+			.id == "starttls-guarded")] == [{"id": "starttls-guarded", "severity": "info", "rfc": null,
+			"netns": "", "listener": "0.0.0.0:143", "port": 143, "detail":
+			"[port 143] action = starttls (imap): no plaintext login reaches the server"}]' "$out"
+		t_jq "[$src] 587 is reported guarded (submission)" '.findings[] | select(.port == 587 and
+			.id == "starttls-guarded") | .detail ==
+			"[port 587] action = starttls (submission): no plaintext login reaches the server"' "$out"
+		t_jq "[$src] 110 guarded as imap while pop3 listens: starttls-guard-mismatch, high" \
+			'.listeners[] | select(.port == 110) | .findings | index("starttls-guard-mismatch") and
+			(index("starttls-guarded") | not)' "$out"
+		t_jq "[$src] ...saying what the guard and the server speak" '.findings[] | select(.port == 110 and
+			.id == "starttls-guard-mismatch") | .severity == "high" and .detail ==
+			"[port 110] action = starttls guards imap, but the server speaks pop3"' "$out"
+		t_jq "[$src] the server still offers plaintext auth on 143: that finding stays" \
+			'.listeners[] | select(.port == 143) | .findings | index("plaintext-auth-offered")' "$out"
+	done
+	t_rc 0 "unload" igs unload
+}
+
 case_cleanup() { igs unload >/dev/null 2>&1; }
 
-t_cases bad crosscheck good two_netns hostile usage loaded all_netns
+t_cases bad crosscheck good two_netns hostile usage loaded guarded all_netns
 t_done

@@ -54,6 +54,7 @@ static uint64_t policy_copy(struct agent *a, struct ig_audit_policy *ap)
 	for (int i = 0; i < a->pol.n_ports && i < IG_MAX_PORTS; i++) {
 		ap->ports[i].port = a->pol.ports[i].port;
 		ap->ports[i].action = a->pol.ports[i].action;
+		ap->ports[i].tls_proto = a->pol.ports[i].tls_proto;
 		ap->nports = i + 1;
 	}
 	interval = a->pol.agent.audit_interval_ns;

@@ -51,6 +51,7 @@ static int read_policy(struct cli *cli, const struct audit_args *a,
 		for (int i = 0; i < pol.n_ports && i < IG_MAX_PORTS; i++) {
 			ap->ports[i].port = pol.ports[i].port;
 			ap->ports[i].action = pol.ports[i].action;
+			ap->ports[i].tls_proto = pol.ports[i].tls_proto;
 		}
 		ap->nports = pol.n_ports;
 		ig_policy_free(&pol);
@@ -73,6 +74,7 @@ static int read_policy(struct cli *cli, const struct audit_args *a,
 	for (int i = 0; i < s->nports && i < IG_MAX_PORTS; i++) {
 		ap->ports[i].port = s->ports[i].port;
 		ap->ports[i].action = s->ports[i].action;
+		ap->ports[i].tls_proto = s->ports[i].tls_proto;
 	}
 	ap->nports = s->nports < IG_MAX_PORTS ? s->nports : IG_MAX_PORTS;
 	ig_handle_close(&h);

@@ -34,6 +34,12 @@ static const char *rate_str(const struct ig_port_cfg *pc, char *buf, size_t len)
 	return buf;
 }
 
+/* A ratelimit port always has a rate; a starttls port may have one too. */
+static int has_rate(const struct ig_port_cfg *pc)
+{
+	return pc->action == IG_ACT_RATELIMIT || pc->rate_emission_ns;
+}
+
 static const char *burst_str(const struct ig_port_cfg *pc, char *buf, size_t len)
 {
 	char w[32], b[32], m[32];
@@ -145,10 +151,13 @@ static void status_human(struct ig_handle *h, const struct ig_slot *s, uint64_t 
 	for (int i = 0; i < s->nports && i < IG_MAX_PORTS; i++) {
 		const struct ig_port_cfg *pc = &s->ports[i];
 
-		printf(" %u %s%s%s%s", pc->port, ig_action_name(pc->action),
-		       pc->action == IG_ACT_RATELIMIT ? " " : "",
-		       pc->action == IG_ACT_RATELIMIT ? rate_str(pc, rate, sizeof(rate)) : "",
-		       pc->burst_count ? burst_str(pc, burst, sizeof(burst)) : "");
+		printf(" %u %s", pc->port, ig_action_name(pc->action));
+		if (pc->action == IG_ACT_STARTTLS)
+			printf(" %s", ig_tls_proto_name(pc->tls_proto));
+		if (has_rate(pc))
+			printf(pc->action == IG_ACT_RATELIMIT ? " %s" : " rate %s",
+			       rate_str(pc, rate, sizeof(rate)));
+		printf("%s", pc->burst_count ? burst_str(pc, burst, sizeof(burst)) : "");
 		if (i + 1 < s->nports)
 			putchar(',');
 	}
@@ -213,7 +222,10 @@ static void status_json(struct ig_handle *h, const struct ig_slot *s, uint64_t b
 
 		json_object_object_add(p, "port", json_object_new_int(pc->port));
 		json_object_object_add(p, "action", json_object_new_string(ig_action_name(pc->action)));
-		if (pc->action == IG_ACT_RATELIMIT)
+		if (pc->action == IG_ACT_STARTTLS)
+			json_object_object_add(p, "protocol", json_object_new_string(
+				ig_tls_proto_name(pc->tls_proto)));
+		if (has_rate(pc))
 			json_object_object_add(p, "rate", json_object_new_string(
 				rate_str(pc, rate, sizeof(rate))));
 		if (pc->burst_count) {

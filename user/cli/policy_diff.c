@@ -21,12 +21,20 @@
 #include "policy.h"
 
 /* A port's rule in the policy file's words: "ratelimit 5/1m", "allow
- * burst 20/1m block 10m..24h". */
+ * burst 20/1m block 10m..24h", "starttls pop3 rate 20/1m" (the protocol
+ * and rate of a starttls port are part of its rule: changing them is a
+ * change). */
 static const char *port_rule(const struct ig_port_cfg *pc, char *buf, size_t len)
 {
 	char a[32], b[32], c[32];
 	int n = snprintf(buf, len, "%s", ig_action_name(pc->action));
 
+	if (pc->action == IG_ACT_STARTTLS)
+		n += snprintf(buf + n, len - (size_t)n, " %s", ig_tls_proto_name(pc->tls_proto));
+	if (pc->action == IG_ACT_STARTTLS && pc->rate_emission_ns)
+		n += snprintf(buf + n, len - (size_t)n, " rate %llu/%s",
+			      (unsigned long long)ig_rate_count(pc),
+			      ig_duration_str(ig_rate_interval_ns(pc), a, sizeof(a)));
 	if (pc->action == IG_ACT_RATELIMIT)
 		n += snprintf(buf + n, len - (size_t)n, " %llu/%s",
 			      (unsigned long long)ig_rate_count(pc),

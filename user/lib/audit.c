@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "log.h"
+#include "policy.h"
 
 /* The findings: stable ids (scripts and the agent's metric use them). */
 enum finding_kind {
@@ -34,6 +35,8 @@ enum finding_kind {
 	F_PORT_NOT_POLICED,
 	F_POLICY_PORT_NOT_LISTENING,
 	F_OPEN_TO_ALL,
+	F_STARTTLS_GUARDED,
+	F_GUARD_MISMATCH,
 	F_PROBE_FAILED,
 };
 
@@ -56,6 +59,8 @@ static const struct {
 	[F_PORT_NOT_POLICED] = { "port-not-policed", IG_SEV_MEDIUM, "" },
 	[F_POLICY_PORT_NOT_LISTENING] = { "policy-port-not-listening", IG_SEV_LOW, "" },
 	[F_OPEN_TO_ALL] = { "open-to-all", IG_SEV_HIGH, "" },
+	[F_STARTTLS_GUARDED] = { "starttls-guarded", IG_SEV_INFO, "" },
+	[F_GUARD_MISMATCH] = { "starttls-guard-mismatch", IG_SEV_HIGH, "" },
 	[F_PROBE_FAILED] = { "probe-failed", IG_SEV_HIGH, "" },
 };
 
@@ -239,6 +244,36 @@ static int judge_probe(struct ig_audit *a, int li)
 
 static const struct ig_audit_policy no_policy; /* nothing loaded: nothing policed */
 
+/* The mail protocol the STARTTLS guard's enum ig_tls_proto expects. */
+static enum ig_mail_proto guard_speaks(uint8_t tls_proto)
+{
+	return tls_proto == IG_TLS_IMAP ? IG_PROTO_IMAP :
+	       tls_proto == IG_TLS_POP3 ? IG_PROTO_POP3 :
+	       tls_proto == IG_TLS_SUBMISSION ? IG_PROTO_SMTP : IG_PROTO_NONE;
+}
+
+/*
+ * A port under action = starttls: not open to all (only harmless commands
+ * reach the server before TLS, whatever the source policy), so it is
+ * reported as guarded, for information. A guard whose protocol is not the
+ * one the listener speaks (the probe's greeting told) refuses every
+ * client's first command: that is a fault, high.
+ */
+static int judge_guard(struct ig_audit *a, int li, uint8_t tls_proto)
+{
+	const struct ig_probe *p = &a->l[li].probe;
+	uint16_t port = a->l[li].l.port;
+
+	if (a->l[li].probed && p->done && p->proto != IG_PROTO_NONE &&
+	    p->proto != guard_speaks(tls_proto))
+		return add_finding(a, F_GUARD_MISMATCH, li, port,
+				   "[port %u] action = starttls guards %s, but the server speaks %s",
+				   port, ig_tls_proto_name(tls_proto), ig_mail_proto_name(p->proto));
+	return add_finding(a, F_STARTTLS_GUARDED, li, port,
+			   "[port %u] action = starttls (%s): no plaintext login reaches the server",
+			   port, ig_tls_proto_name(tls_proto));
+}
+
 /* Where the listener stands against the network and the policy. */
 static int judge_exposure(struct ig_audit *a, int li, const struct ig_audit_opts *o,
 			  const struct ig_audit_policy *pol)
@@ -268,6 +303,8 @@ static int judge_exposure(struct ig_audit *a, int li, const struct ig_audit_opts
 		err = err ? err : add_finding(a, F_OPEN_TO_ALL, li, l->port,
 					      "[port %u] action = allow with default = allow",
 					      l->port);
+	if (pol->ports[i].action == IG_ACT_STARTTLS)
+		err = err ? err : judge_guard(a, li, pol->ports[i].tls_proto);
 	return err;
 }
 

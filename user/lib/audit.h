@@ -43,8 +43,9 @@ struct ig_audit_policy {
 	int default_deny; /* default = deny */
 	int nports;
 	struct {
-		uint16_t port;	/* host order */
-		uint8_t action; /* enum ig_action */
+		uint16_t port;	   /* host order */
+		uint8_t action;	   /* enum ig_action */
+		uint8_t tls_proto; /* action = starttls: enum ig_tls_proto */
 	} ports[IG_MAX_PORTS];
 };
 

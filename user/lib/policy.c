@@ -69,6 +69,11 @@ const char *ig_attach_name(int attach)
 	return enum_name("general", "attach", attach, "?");
 }
 
+const char *ig_tls_proto_name(int proto)
+{
+	return enum_name("port", "protocol", proto, "?");
+}
+
 static char *trim(char *s)
 {
 	char *e;

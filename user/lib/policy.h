@@ -291,10 +291,11 @@ int ig_policy_parse(FILE *f, const char *name, struct ig_policy *pol, struct ig_
  * of *pol is plain data. */
 void ig_policy_free(struct ig_policy *pol);
 
-/* The policy file's word for an enum ig_action / enum ig_attach value
- * ("drop", "xdp", ...): a static string from the key table, "none" / "?"
- * for a value it does not know. */
+/* The policy file's word for an enum ig_action / enum ig_attach /
+ * enum ig_tls_proto value ("drop", "xdp", "pop3", ...): a static string
+ * from the key table, "none" / "?" / "?" for a value it does not know. */
 const char *ig_action_name(int action);
 const char *ig_attach_name(int attach);
+const char *ig_tls_proto_name(int proto);
 
 #endif
