@@ -61,7 +61,7 @@ $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(TEST_LIB_OBJ) $(LIB)
 
 .PHONY: bench
 bench: deps
-	$(MAKE) all $(BENCH_BIN)
+	$(MAKE) all $(BENCH_BIN) $(TLS_STREAM)
 	$(BUILD)/tests/bench/bench_dataplane
 	./tests/bench/bench_agent.sh
 	./tests/bench/bench_policy.sh
@@ -69,6 +69,7 @@ bench: deps
 	./tests/bench/bench_fleet.sh
 	./tests/bench/bench_flood.sh
 	./tests/bench/bench_audit.sh
+	./tests/bench/bench_starttls.sh
 	$(MAKE) dashboard-picture
 
 # the README's picture of the Grafana dashboard's main queries on real data
