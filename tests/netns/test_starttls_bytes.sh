@@ -40,11 +40,11 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 # server PORT: tls_stream's server on PORT (IPv4 and IPv6), output in
 # $LAB_DIR/srv.PORT; waits, bounded, until it listens
 server() {
-	local out=$LAB_DIR/srv.$1 i
+	local out=$LAB_DIR/srv.$1
 	ip netns exec "$NS_S" "$TS" server -l :: -p "$1" -c "$LAB_DIR/cert.pem" \
 		-k "$LAB_DIR/key.pem" -t 60 >"$out" 2>&1 &
 	LAB_PIDS+=($!)
-	for i in $(seq 50); do grep -q listening "$out" 2>/dev/null && return 0; sleep 0.1; done
+	for _ in $(seq 50); do grep -q listening "$out" 2>/dev/null && return 0; sleep 0.1; done
 	return 1
 }
 server 143 && server 2143 || { t_fail "tls_stream servers start"; t_done; exit 1; }
@@ -59,12 +59,12 @@ W0=$(warns)
 # transfer DESC PORT ADDR N CLIENT-ARGS...: N connections of tls_stream's
 # client to ADDR PORT; the server's lines must equal the client's
 transfer() {
-	local desc=$1 port=$2 addr=$3 n=$4 srv=$LAB_DIR/srv.$2 cli=$LAB_DIR/cli.$$ skip rc i got
+	local desc=$1 port=$2 addr=$3 n=$4 srv=$LAB_DIR/srv.$2 cli=$LAB_DIR/cli.$$ skip rc got
 	shift 4
 	skip=$(grep -c '^conn' "$srv")
 	ip netns exec "$NS_C" "$TS" client -a "$addr" -p "$port" -n "$n" -t 60 "$@" >"$cli" 2>&1
 	rc=$?
-	for i in $(seq 100); do # the server prints once the client has closed
+	for _ in $(seq 100); do # the server prints once the client has closed
 		[ "$(grep -c '^conn' "$srv")" -ge $((skip + n)) ] && break
 		sleep 0.1
 	done
