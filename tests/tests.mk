@@ -1,7 +1,8 @@
 # Test programs; tests/run.sh runs them. Included by the top Makefile.
 
-# cmocka_case.c is the unit tests' alone (their T_CASE filter)
-TEST_LIB_SRC := $(filter-out tests/lib/cmocka_case.c,$(wildcard tests/lib/*.c))
+# cmocka_case.c is the unit tests' alone (their T_CASE filter); tls_stream.c
+# is a program of its own (below)
+TEST_LIB_SRC := $(filter-out tests/lib/cmocka_case.c tests/lib/tls_stream.c,$(wildcard tests/lib/*.c))
 TEST_LIB_OBJ := $(TEST_LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_CFLAGS  = $(CFLAGS) -Itests/lib
 UNIT_SRC     := $(wildcard tests/unit/test_*.c)
@@ -60,7 +61,7 @@ $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(TEST_LIB_OBJ) $(LIB)
 
 .PHONY: bench
 bench: deps
-	$(MAKE) all $(BENCH_BIN)
+	$(MAKE) all $(BENCH_BIN) $(TLS_STREAM)
 	$(BUILD)/tests/bench/bench_dataplane
 	./tests/bench/bench_agent.sh
 	./tests/bench/bench_policy.sh
@@ -68,6 +69,7 @@ bench: deps
 	./tests/bench/bench_fleet.sh
 	./tests/bench/bench_flood.sh
 	./tests/bench/bench_audit.sh
+	./tests/bench/bench_starttls.sh
 	$(MAKE) dashboard-picture
 
 # the README's picture of the Grafana dashboard's main queries on real data
@@ -118,8 +120,13 @@ FAULT_BIN := $(BUILD)/tests/imapguard-faults
 $(FAULT_BIN): $(CLI_OBJ) $(BUILD)/tests/fault/fault_env.o $(LIB)
 	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -o $@
 
+# the STARTTLS byte-exact checker and its benchmark's client and server
+TLS_STREAM := $(BUILD)/tests/lib/tls_stream
+$(TLS_STREAM): $(BUILD)/tests/lib/tls_stream.o
+	$(Q)$(CC) $(TEST_CFLAGS) $^ -lssl -lcrypto -o $@
+
 .PHONY: tests
-tests: $(UNIT_BIN) $(BPF_TEST_BIN) $(FUZZ_BIN) $(FAULT_BIN) $(STATIC_BIN)
+tests: $(UNIT_BIN) $(BPF_TEST_BIN) $(FUZZ_BIN) $(FAULT_BIN) $(STATIC_BIN) $(TLS_STREAM)
 
 # test_maps holds the shipped object, and the bench one, to the map list
 $(BUILD)/tests/unit/test_maps.o: TEST_CFLAGS += -DIG_BENCH_OBJ='"$(CURDIR)/$(BENCH_BPF_OBJ)"'
