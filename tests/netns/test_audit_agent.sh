@@ -183,7 +183,7 @@ case_no_self_block() {
 	t_absent "no block counted" '^imapguard_blocks_total\{.*\} [1-9]' scrape
 	t_absent "no block in the agent's log" '"event":"block"' cat "$LAB_DIR/agent.log"
 	t_check "a real client from the client namespace connects twice (burst 1)" \
-		probe $CLI4 $SRV4 143 --count 2
+		probe $CLI4 $SRV4 143 --count 2 --timeout 5
 	t_refute "...and its third connection is refused (blocked)" probe $CLI4 $SRV4 143 --timeout 1
 	t_jq "...so the table holds exactly that client" '[.blocks[].prefix] == ["'$CLI4'/32"]' "$(igs block list -j)"
 	lab_unfollow
