@@ -39,13 +39,18 @@
  * 5961), so the server process sees the session reset before it read any
  * byte of the command, and the client's retransmits meet a closed port
  * and are reset too. An event (IG_EV_PLAINTEXT_AUTH) names the source,
- * port, protocol and verb: never the arguments.
+ * port, protocol and verb, and the user name of an IMAP LOGIN or POP3
+ * USER/APOP as far as this segment holds it (the scan reads on to the
+ * name's end): never a password or SASL payload.
  */
 #ifndef IG_STARTTLS_GUARD_H
 #define IG_STARTTLS_GUARD_H
 
 #include "maps.h"
 #include "starttls_scan.h"
+
+_Static_assert(sizeof(((struct ig_event *)0)->user) == IG_TLS_USER_MAX,
+	       "an event holds the whole user name the scanner keeps");
 
 #define IG_TLS_PENDING_NS (200ull * 1000000ull) /* a backlogged segment's grace */
 #define IG_TCP_FLAG_RST_ACK 0x14
@@ -160,6 +165,11 @@ static long ig_tls_scan_cb(__u32 idx, void *arg)
 		}
 	}
 	c->verdict = ig_tls_scan_byte(c->st, c->buf[idx & (IG_TLS_BLOCK - 1)]);
+	if (c->verdict == IG_TLS_VIOLATION)
+		/* read on while the violating command names its user, so the
+		 * event can say whose password must be reset: the bytes are
+		 * dropped all the same */
+		return !(c->st->flags & IG_TLS_FL_CAPTURE);
 	return c->verdict != IG_TLS_CONTINUE;
 }
 
@@ -169,9 +179,11 @@ static long ig_tls_scan_cb(__u32 idx, void *arg)
  * header offsets in the frame; HLEN_V6 the TCP header's length (20-60),
  * plus 0x100 for IPv6 (five arguments at most).
  * Returns 0, or -1 when the frame could not be rewritten (then drop it).
+ * A global function, so the verifier checks it once and not again for
+ * each state that reaches a violation (ig_tc stays far from its limit).
  */
-static __always_inline int ig_tls_reset(struct __sk_buff *skb, __u32 l3, __u32 l4, __u32 hlen_v6,
-				   __u32 rst_seq)
+__noinline int ig_tls_reset(struct __sk_buff *skb, __u32 l3, __u32 l4, __u32 hlen_v6,
+			    __u32 rst_seq)
 {
 	__u32 hlen = hlen_v6 & 0x3c, v6 = hlen_v6 & 0x100, zero = 0;
 	struct ig_tls_scratch *x = bpf_map_lookup_elem(&ig_tls_scratch, &zero);
@@ -230,13 +242,23 @@ static __always_inline int ig_tls_reset(struct __sk_buff *skb, __u32 l3, __u32 l
 	return bpf_skb_store_bytes(skb, l4, th, hlen, BPF_F_RECOMPUTE_CSUM) ? -1 : 0;
 }
 
-static __always_inline void ig_tls_event(const struct ig_tls_flow_key *k,
-					 const struct ig_tls_scan *st)
+/*
+ * Report a violation of flow K (scanner state ST) on the ring. A global
+ * function, so the verifier checks it once and not once per state that
+ * reaches a violation (the reset after it is long). K and ST are never
+ * NULL; the checks are the verifier's due. Returns 0, or -1 when the ring
+ * was full (the violation is still counted and enforced).
+ */
+__noinline int ig_tls_event(const struct ig_tls_flow_key *k, const struct ig_tls_scan *st,
+			    int monitor)
 {
-	struct ig_event *ev = bpf_ringbuf_reserve(&ig_events, sizeof(*ev), 0);
+	struct ig_event *ev;
 
+	if (!k || !st)
+		return -1;
+	ev = bpf_ringbuf_reserve(&ig_events, sizeof(*ev), 0);
 	if (!ev)
-		return; /* ring full: the violation is still counted and enforced */
+		return -1;
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->type = IG_EV_PLAINTEXT_AUTH;
 	ev->time_ns = bpf_ktime_get_ns();
@@ -247,7 +269,14 @@ static __always_inline void ig_tls_event(const struct ig_tls_flow_key *k,
 	ev->origin = st->proto;
 	ev->reason = st->reason;
 	__builtin_memcpy(ev->addr, k->saddr, 16);
+	__builtin_memcpy(ev->user, st->user, sizeof(ev->user));
+	/* branch-free: every branch here multiplies the verifier's states
+	 * through the reset that follows; the scanner keeps user_len <= 64 */
+	ev->user_len = st->user_len;
+	ev->flags = (__u8)(((st->user_len != 0) & (st->user_trunc | !(st->flags & IG_TLS_FL_USER_DONE))) |
+			   (monitor != 0) << 1);
 	bpf_ringbuf_submit(ev, 0);
+	return 0;
 }
 
 /* The client's established socket of K and its rcv_nxt (host order). */
@@ -453,9 +482,11 @@ __noinline int ig_tls_guard(struct __sk_buff *skb, __u32 arg)
 		return IG_PASS;
 	}
 violated:
-	f->state = IG_TLS_FLOW_VIOLATED;
+	/* monitor mode passes the rest unread, and the flow leaves the
+	 * table at close like any passed one */
+	f->state = monitor ? IG_TLS_FLOW_PASSED : IG_TLS_FLOW_VIOLATED;
 	ig_count(IG_STAT_EXTRA(slot, IG_X_TLS_VIOLATIONS));
-	ig_tls_event(&k, &f->scan);
+	ig_tls_event(&k, &f->scan, monitor);
 	if (monitor)
 		return IG_PASS;
 	if (ig_tls_reset(skb, l3, l4, hlen | (v6 << 8), K))

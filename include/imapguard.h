@@ -15,7 +15,7 @@
 
 /* Bumped whenever a pinned map's layout or meaning changes. A binary refuses
  * pins whose schema differs, so it can never misread an older layout. */
-#define IG_SCHEMA_VERSION 6
+#define IG_SCHEMA_VERSION 7
 #define IG_META_MAGIC 0x31474d49u
 
 /*
@@ -28,7 +28,7 @@
  * above and the first row below, then write the new numbers.
  */
 #define IG_LAYOUT(SIZE, OFF, VAL)                                              \
-	VAL(IG_SCHEMA_VERSION, 6)                                              \
+	VAL(IG_SCHEMA_VERSION, 7)                                              \
 	SIZE(ig_cfg, 2231936) OFF(ig_cfg, active, 0) OFF(ig_cfg, dyn_flags, 4) \
 	OFF(ig_cfg, netns_cookie, 8) OFF(ig_cfg, state_gen, 16)                \
 	OFF(ig_cfg, rate_seed, 24) OFF(ig_cfg, xlen, 32)                       \
@@ -86,13 +86,15 @@
 	OFF(ig_offence_key, addr, 4)                                           \
 	SIZE(ig_offence, 16) OFF(ig_offence, last_ns, 0)                       \
 	OFF(ig_offence, level, 8)                                              \
-	SIZE(ig_event, 64) OFF(ig_event, time_ns, 0)                           \
+	SIZE(ig_event, 128) OFF(ig_event, time_ns, 0)                          \
 	OFF(ig_event, expires_ns, 8) OFF(ig_event, created_ns, 16)             \
 	OFF(ig_event, type, 24) OFF(ig_event, count, 28)                       \
 	OFF(ig_event, addr, 32) OFF(ig_event, family, 48)                      \
 	OFF(ig_event, prefixlen, 49) OFF(ig_event, port, 50)                   \
 	OFF(ig_event, origin, 52) OFF(ig_event, reason, 53)                    \
 	OFF(ig_event, level, 54) OFF(ig_event, verb, 8)                        \
+	OFF(ig_event, user_len, 55) OFF(ig_event, flags, 56)                    \
+	OFF(ig_event, user, 64)                                                \
 	SIZE(ig_tls_flow_key, 40) OFF(ig_tls_flow_key, family, 0)              \
 	OFF(ig_tls_flow_key, sport, 2) OFF(ig_tls_flow_key, dport, 4)          \
 	OFF(ig_tls_flow_key, saddr, 8) OFF(ig_tls_flow_key, daddr, 24)         \
@@ -865,8 +867,15 @@ enum ig_event_type {
 	IG_EV_PLAINTEXT_AUTH = 4, /* the STARTTLS guard refused a command before
 				   * TLS: addr/family the client, port, origin
 				   * the protocol (enum ig_tls_proto), reason
-				   * enum ig_tls_reason, verb the command */
+				   * enum ig_tls_reason, verb the command,
+				   * user the user name it named, if any */
 };
+
+/* ig_event.flags (IG_EV_PLAINTEXT_AUTH) */
+#define IG_EV_F_USER_CUT 0x01 /* user holds the name's first bytes only: the
+			       * name was longer than user[], or went on in a
+			       * later segment that the guard dropped unread */
+#define IG_EV_F_MONITOR 0x02  /* monitor mode: reported, the bytes passed */
 
 struct ig_event {
 	__u64 time_ns;	  /* CLOCK_MONOTONIC */
@@ -875,8 +884,7 @@ struct ig_event {
 			__u64 expires_ns; /* of the block (CLOCK_MONOTONIC) */
 			__u64 created_ns; /* of the block */
 		};
-		/* IG_EV_PLAINTEXT_AUTH: the refused verb, upper case, NUL-padded
-		 * (never its arguments: no credentials leave the kernel) */
+		/* IG_EV_PLAINTEXT_AUTH: the refused verb, upper case, NUL-padded */
 		char verb[16];
 	};
 	__u32 type;	  /* enum ig_event_type */
@@ -888,7 +896,13 @@ struct ig_event {
 	__u8 origin;
 	__u8 reason;
 	__u8 level;
-	__u8 pad[5];
+	__u8 user_len;	  /* IG_EV_PLAINTEXT_AUTH: bytes in user[], 0 if none */
+	__u8 flags;	  /* IG_EV_F_* */
+	__u8 pad[7];
+	/* IG_EV_PLAINTEXT_AUTH: the user name of the refused IMAP LOGIN or POP3
+	 * USER/APOP, raw client bytes (not text: render with ig_text_safe);
+	 * never a password or SASL payload (bpf/starttls_scan.h) */
+	char user[64];
 };
 
 /*

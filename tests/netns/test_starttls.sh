@@ -76,6 +76,29 @@ t_check "an event names AUTHENTICATE" \
 	"$LAB_DIR/events.log"
 grep -qE 'secret' "$LAB_DIR/events.log" && t_fail "a password in the events" ||
 	t_ok "no password in the events"
+t_check "the LOGIN events name bob and carol (split LOGIN too), so their passwords can be reset" \
+	jq -se '[.[] | select(.type == "plaintext_auth" and .command == "LOGIN") | .user] | sort ==
+		["bob", "carol"]' "$LAB_DIR/events.log"
+t_check "AUTHENTICATE names nobody (no SASL payload is read)" \
+	jq -se 'map(select(.command == "AUTHENTICATE" and (has("user") | not))) | length == 1' \
+	"$LAB_DIR/events.log"
+t_check "every refused session is reported as reset" \
+	jq -se 'map(select(.type == "plaintext_auth")) | all(.action == "reset")' "$LAB_DIR/events.log"
+
+# --- monitor mode reports what it would drop, and passes the bytes
+sed 's/^\[general\]$/[general]\nmode = monitor/' "$POL" >"$POL.monitor"
+t_rc 0 "apply the guard in monitor mode" igs apply "$POL.monitor"
+lab_follow "$LAB_DIR/monitor.log" --json
+v0=$(extra 143 starttls_violations)
+out=$(cli 143 imap-plain --user alice --password alice-secret 2>&1)
+t_match "monitor mode: the plaintext LOGIN reaches dovecot" 'accepted the plaintext LOGIN' "$out"
+for i in $(seq 30); do grep -q plaintext_auth "$LAB_DIR/monitor.log" && break; sleep 0.1; done
+lab_unfollow
+t_check "...reported as would_drop, naming alice" \
+	jq -se 'map(select(.type == "plaintext_auth" and .action == "would_drop" and .user == "alice"))
+		| length == 1' "$LAB_DIR/monitor.log"
+t_check "...and counted" [ "$(($(extra 143 starttls_violations) - v0))" -eq 1 ]
+t_rc 0 "enforce again" igs apply "$POL"
 
 # --- after TLS nothing is altered
 runs "a 10 MB APPEND after STARTTLS comes back byte for byte" 'sha256 equal' \
@@ -97,8 +120,8 @@ state_dir = $LAB_DIR/state
 EOF
 if lab_agent "$LAB_DIR/agent.conf" http://127.0.0.1:9743/metrics; then
 	m=$(ip netns exec "$NS_S" curl -s http://127.0.0.1:9743/metrics)
-	t_match "metrics: imapguard_starttls_violations_total{port=\"143\"} 3" \
-		'^imapguard_starttls_violations_total\{port="143"\} 3$' "$m"
+	t_match "metrics: imapguard_starttls_violations_total{port=\"143\"} 4 (3, and 1 in monitor mode)" \
+		'^imapguard_starttls_violations_total\{port="143"\} 4$' "$m"
 	t_match "metrics: imapguard_starttls_passed_total counts the TLS sessions" \
 		'^imapguard_starttls_passed_total\{port="143"\} [1-9]' "$m"
 else

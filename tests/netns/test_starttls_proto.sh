@@ -113,6 +113,13 @@ case_pop3() {
 		.port == 110 and .prefix == "198.18.1.2/32")) | length == $n' "$LAB_DIR/events.log"
 	t_check "...naming USER, PASS, AUTH and APOP" jq -se '[.[] | select(.protocol == "pop3") |
 		.command] | unique | contains(["APOP", "AUTH", "PASS", "USER"])' "$LAB_DIR/events.log"
+	t_check "...USER and APOP name their user (bob, dave), so a password can be reset" \
+		jq -se '[.[] | select(.protocol == "pop3" and .reason == "command" and
+		(.command == "USER" or .command == "APOP")) | .user] | unique == ["bob", "dave"]' \
+		"$LAB_DIR/events.log"
+	t_check "...PASS and AUTH name nobody (a password or a SASL payload is never read)" \
+		jq -se '[.[] | select(.protocol == "pop3" and (.command == "PASS" or .command == "AUTH")) |
+		has("user")] | any | not' "$LAB_DIR/events.log"
 	grep -q secret "$LAB_DIR/events.log" && t_fail "a password in the events" ||
 		t_ok "no password in the events"
 }

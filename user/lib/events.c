@@ -15,6 +15,8 @@
 #include "blocks.h"
 #include "duration.h"
 #include "events.h"
+#include "names.h"
+#include "policy.h"
 
 struct rb_ctx {
 	ig_event_fn fn;
@@ -164,8 +166,8 @@ json_object *ig_event_json(const struct ig_event *ev)
 	json_object_object_add(o, "type", json_object_new_string(ig_event_type_name(ev->type)));
 	json_object_object_add(o, "prefix", json_object_new_string(pfx));
 	if (ev->type == IG_EV_PLAINTEXT_AUTH) {
-		/* the STARTTLS guard: the verb only, never its arguments */
-		static const char *const protos[] = { "imap", "pop3", "submission" };
+		/* the STARTTLS guard: the verb and the user name it named,
+		 * never a password (the kernel never copies one) */
 		char verb[sizeof(ev->verb) + 1] = { 0 };
 
 		for (size_t i = 0; i < sizeof(ev->verb) && ev->verb[i]; i++) {
@@ -177,10 +179,23 @@ json_object *ig_event_json(const struct ig_event *ev)
 		}
 		json_object_object_add(o, "port", json_object_new_int(ev->port));
 		json_object_object_add(o, "protocol", json_object_new_string(
-			ev->origin < 3 ? protos[ev->origin] : "?"));
+			ig_tls_proto_name(ev->origin)));
 		json_object_object_add(o, "command", json_object_new_string(verb));
+		if (ev->user_len) {
+			/* the client's raw bytes: shown in their safe form */
+			char user[IG_SAFE_LEN(sizeof(ev->user))];
+			size_t n = ev->user_len < sizeof(ev->user) ? ev->user_len : sizeof(ev->user);
+
+			ig_text_safe(ev->user, n, user, sizeof(user));
+			json_object_object_add(o, "user", json_object_new_string(user));
+			if (ev->flags & IG_EV_F_USER_CUT)
+				json_object_object_add(o, "user_truncated",
+						       json_object_new_boolean(1));
+		}
 		json_object_object_add(o, "reason", json_object_new_string(
 			ig_tls_reason_name(ev->reason)));
+		json_object_object_add(o, "action", json_object_new_string(
+			ev->flags & IG_EV_F_MONITOR ? "would_drop" : "reset"));
 		return o;
 	}
 	json_object_object_add(o, "origin", json_object_new_string(ig_origin_name(ev->origin)));
@@ -220,10 +235,15 @@ void ig_event_line(json_object *o, char *buf, size_t len)
 	int n;
 
 	if (!strcmp(jstr(o, "type"), "plaintext_auth")) {
-		snprintf(buf, len, "%s plaintext_auth %s port %lld: %s %s before TLS (%s), "
-			 "session reset", jstr(o, "time"), jstr(o, "prefix"),
-			 (long long)jint(o, "port"), jstr(o, "protocol"), jstr(o, "command"),
-			 jstr(o, "reason"));
+		int would = !strcmp(jstr(o, "action"), "would_drop");
+		int named = json_object_object_get_ex(o, "user", NULL);
+
+		snprintf(buf, len, "%s plaintext_auth %s port %lld: %s %s%s%s%s before TLS (%s), %s",
+			 jstr(o, "time"), jstr(o, "prefix"), (long long)jint(o, "port"),
+			 jstr(o, "protocol"), jstr(o, "command"), named ? " by user \"" : "",
+			 named ? jstr(o, "user") : "",
+			 named ? (jint(o, "user_truncated") ? "...\"" : "\"") : "", jstr(o, "reason"),
+			 would ? "would drop (monitor)" : "session reset");
 		return;
 	}
 	ig_duration_str((uint64_t)jint(o, "duration_seconds") * 1000000000ull, d, sizeof(d));
