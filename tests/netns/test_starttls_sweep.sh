@@ -118,8 +118,8 @@ v0=$(extra 1143 starttls_violations) s0=$(extra 1143 starttls_swept)
 vanish 50
 wait_until -t 60 violations_reach $((v0 + 50)) ||
 	t_fail "50 violations counted ($(extra 1143 starttls_violations) - $v0)"
-n=$(flows)
-t_check "51 flows: the 50 vanished clients' and the idle session's ($n)" [ "$n" = 51 ]
+wait_until flows_are 51
+t_check "51 flows: the 50 vanished clients' and the idle session's ($(flows))" flows_are 51
 wait_until -t 90 flows_are 1 || t_fail "flows left: $(flows)"
 n=$(ip netns exec "$NS_C" nft list chain inet vanish out | grep -Eo 'counter packets [0-9]+' | head -1)
 t_check "the vanished clients sent again and nothing reached the server (${n#counter } dropped)" \
