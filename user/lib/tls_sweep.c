@@ -139,7 +139,8 @@ int ig_tls_sweep(struct ig_handle *h, uint64_t now, struct ig_tls_sweep_report *
 			continue;
 		/* still the flow that was read: not a new connection of the
 		 * same 4-tuple, nor one the data plane moved meanwhile */
-		if (bpf_map_lookup_elem(fd, &f->key, &cur) || memcmp(&cur, &f->val, sizeof(cur)))
+		if (bpf_map_lookup_elem(fd, &f->key, &cur) ||
+		    memcmp(&cur, &f->val, sizeof(cur)) != 0)
 			continue;
 		if (bpf_map_delete_elem(fd, &f->key))
 			continue; /* gone meanwhile */
