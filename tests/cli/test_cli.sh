@@ -323,7 +323,7 @@ case_loaded() {
 	t_rc 0 "apply: exit 0" igs apply "$LAB_DIR/p.conf"
 	t_rc 0 "apply again (idempotent): exit 0" igs apply "$LAB_DIR/p.conf"
 	S=$(igs status -j)
-	t_jq "status -j shape" '.loaded == true and .schema == 6 and .generation == 2 and
+	t_jq "status -j shape" '.loaded == true and .schema == 7 and .generation == 2 and
 		.mode == "enforce" and .default == "allow" and .attach == "xdp" and
 		(.interfaces | length) == 1 and (.interfaces[0] | has("name") and has("mode") and
 		has("multiprog") and .attached) and (.ports | map(.port)) == [143, 110] and
@@ -444,9 +444,9 @@ case_loaded() {
 	# in 4) are refused with the message that says to unload first
 	if set_schema 4; then
 		t_rc 1 "pins of schema 4 are refused" igs status
-		t_match "with the message to unload first" "made by schema 4.*speaks schema 6.*[Uu]nload" \
+		t_match "with the message to unload first" "made by schema 4.*speaks schema 7.*[Uu]nload" \
 			"$(echo $T_OUT)"
-		t_check "schema 6 again" set_schema 6
+		t_check "schema 7 again" set_schema 7
 	else
 		t_fail "rewrite the schema field of ig_meta"
 	fi
