@@ -41,7 +41,10 @@
  * and are reset too. An event (IG_EV_PLAINTEXT_AUTH) names the source,
  * port, protocol and verb, and the user name of an IMAP LOGIN or POP3
  * USER/APOP as far as this segment holds it (the scan reads on to the
- * name's end): never a password or SASL payload.
+ * name's end): never a password or SASL payload. A client that never
+ * sends again would leave its violated flow here for good: the flow
+ * records when it was violated, and user space sweeps flows whose
+ * connection is gone (user/lib/tls_sweep.c).
  */
 #ifndef IG_STARTTLS_GUARD_H
 #define IG_STARTTLS_GUARD_H
@@ -135,7 +138,9 @@ static __noinline void ig_tls_register(struct bpf_sock_ops *skops, const struct 
 
 /* sockops state callback: a registered connection closed, forget it. Only
  * registered sockets ask for the callback (ig_tls_register). A violated
- * flow stays until the client's next segment (ig_tls_guard). */
+ * flow stays until the client's next segment (ig_tls_guard), which its
+ * reset needs; one whose client never sends again is removed by the
+ * agent's sweep (user/lib/tls_sweep.c, after IG_TLS_SWEEP_GRACE_NS). */
 static __always_inline void ig_tls_state(struct bpf_sock_ops *skops)
 {
 	struct ig_tls_flow_key k = {};
@@ -485,6 +490,7 @@ violated:
 	/* monitor mode passes the rest unread, and the flow leaves the
 	 * table at close like any passed one */
 	f->state = monitor ? IG_TLS_FLOW_PASSED : IG_TLS_FLOW_VIOLATED;
+	f->violated_ns = now; /* the sweep's clock for a client that vanishes */
 	ig_count(IG_STAT_EXTRA(slot, IG_X_TLS_VIOLATIONS));
 	ig_tls_event(&k, &f->scan, monitor);
 	if (monitor)

@@ -98,10 +98,11 @@
 	SIZE(ig_tls_flow_key, 40) OFF(ig_tls_flow_key, family, 0)              \
 	OFF(ig_tls_flow_key, sport, 2) OFF(ig_tls_flow_key, dport, 4)          \
 	OFF(ig_tls_flow_key, saddr, 8) OFF(ig_tls_flow_key, daddr, 24)         \
-	SIZE(ig_tls_flow, 216) OFF(ig_tls_flow, state, 0)                      \
+	SIZE(ig_tls_flow, 224) OFF(ig_tls_flow, state, 0)                      \
 	OFF(ig_tls_flow, stat_idx, 1) OFF(ig_tls_flow, base_seq, 4)            \
 	OFF(ig_tls_flow, scan_seq, 8) OFF(ig_tls_flow, admit_ns, 16)           \
 	OFF(ig_tls_flow, base, 24) OFF(ig_tls_flow, scan, 120)                 \
+	OFF(ig_tls_flow, violated_ns, 216)                                     \
 	SIZE(ig_meta, 944) OFF(ig_meta, magic, 0) OFF(ig_meta, schema, 4)      \
 	OFF(ig_meta, generation, 8) OFF(ig_meta, applied_unix, 16)             \
 	OFF(ig_meta, netns_ino, 24) OFF(ig_meta, attach, 32)                   \
@@ -113,8 +114,8 @@
 	OFF(ig_meta_iface, mode, 4) OFF(ig_meta_iface, multiprog, 8)           \
 	OFF(ig_meta_iface, name, 16)                                           \
 	VAL(IG_NR_GLOBALS, 4) VAL(IG_NR_VERDICTS, 3) VAL(IG_NR_REASONS, 9)     \
-	VAL(IG_NR_PORT_EXTRAS, 10) VAL(IG_PORT_SLOTS, 64)                       \
-	VAL(IG_NR_STATS, 2412) VAL(IG_SUMCNT_ENTRIES, 2097154)
+	VAL(IG_NR_PORT_EXTRAS, 11) VAL(IG_PORT_SLOTS, 64)                       \
+	VAL(IG_NR_STATS, 2476) VAL(IG_SUMCNT_ENTRIES, 2097154)
 
 /* Policy limits. */
 #define IG_MAX_PORTS 32		/* policed ports in one policy */
@@ -258,7 +259,11 @@ enum ig_global { IG_GLOBALS(IG__ENUM_GLOBAL) IG_NR_GLOBALS };
 	  "socket); dropped (fail closed)")                                    \
 	X(TLS_HELD, "starttls_held",                                           \
 	  "action = starttls: segments before TLS dropped for arriving out of " \
-	  "order; the client retransmits them")
+	  "order; the client retransmits them")                               \
+	X(TLS_SWEPT, "starttls_swept",                                         \
+	  "action = starttls: flows whose connection was gone, removed by the " \
+	  "agent's sweep (a violated one once its client had 10 s to "         \
+	  "retransmit)")
 
 #define IG__ENUM_EXTRA(name, label, help) IG_X_##name,
 enum ig_port_extra { IG_PORT_EXTRAS(IG__ENUM_EXTRA) IG_NR_PORT_EXTRAS };
@@ -908,7 +913,9 @@ struct ig_event {
 /*
  * The STARTTLS guard's flows (ig_tls_flows), registered by sockops at
  * PASSIVE_ESTABLISHED for ports with action = starttls and removed at
- * close; read and advanced by the tc program (bpf/starttls_guard.h).
+ * close (a violated one at its client's next segment, or by the sweep of
+ * user/lib/tls_sweep.c); read and advanced by the tc program
+ * (bpf/starttls_guard.h).
  * Keyed by the client's view of the connection: saddr/sport the client,
  * daddr/dport the server. An IPv4 client of a dual-stack socket is keyed
  * as IPv4.
@@ -944,6 +951,10 @@ struct ig_tls_flow {
 	__u64 admit_ns;	  /* CLOCK_MONOTONIC of the last admitted segment */
 	struct ig_tls_scan base;
 	struct ig_tls_scan scan;
+	/* CLOCK_MONOTONIC of the violation (state VIOLATED), else 0: the
+	 * sweep (user/lib/tls_sweep.c) removes a violated flow whose socket
+	 * is gone once the client had its grace to retransmit */
+	__u64 violated_ns;
 };
 
 /* What `status` shows; never read by the data plane. */

@@ -106,6 +106,7 @@ struct agent {
 	uint64_t next_save_ns;
 	uint64_t next_sweep_ns, last_sweep_ns;
 	uint64_t timers_unarmed; /* IG_G_BLOCK_TIMER_FAILED at the last sweep */
+	int tls_sweep_err;	 /* the last STARTTLS flow sweep's failure, or 0 */
 	uint64_t synced_gen;  /* state_gen at the last nftables sync */
 	uint64_t next_sync_ns;
 	int nft_again;	      /* nft changes waited on expiring elements */
@@ -208,6 +209,11 @@ void sweep_blocks(struct agent *a);
 
 /* Remove lapsed grants at `now` (CLOCK_MONOTONIC ns); logs each. */
 void sweep_grants(struct agent *a, uint64_t now);
+
+/* Remove the STARTTLS guard's flows whose connection is gone
+ * (ig_tls_sweep), under the pin lock (busy: the next call); logs what it
+ * removed, and a failure when it first happens. */
+void sweep_tls_flows(struct agent *a);
 
 /* Report a block/expiry decided by anyone: log it, count it, and repeat it
  * to `imapguard events` (`o` is the event's JSON, put by the call). */

@@ -13,7 +13,8 @@
  *   SIGTERM  exit, leaving enforcement in place (--unload-on-exit detaches)
  *   always   consume the kernel's events (log them, end blocked sessions,
  *            repeat them to `imapguard events`), save state when blocks
- *            change (coalesced), sweep lapsed blocks, serve /metrics
+ *            change (coalesced), sweep lapsed blocks and the STARTTLS
+ *            guard's flows of connections gone, serve /metrics
  */
 #include <errno.h>
 #include <getopt.h>
@@ -575,8 +576,11 @@ static int run(struct agent *a)
 					sweep_blocks(a);
 					a->last_sweep_ns = now;
 				}
-				if (now >= a->next_sweep_ns)
+				if (now >= a->next_sweep_ns) {
+					/* cheap on an empty table: one map lookup */
+					sweep_tls_flows(a);
 					a->next_sweep_ns = now + SWEEP_EVERY_NS;
+				}
 				/* notifications can be lost: the table's shape is
 				 * checked at every tick as well */
 				nftwatch_check(a);

@@ -23,6 +23,7 @@
 #include "grants.h"
 #include "names.h"
 #include "stats.h"
+#include "tls_sweep.h"
 
 #define STATE_FILE "state.json"
 #define STATE_VERSION 1
@@ -678,4 +679,31 @@ void sweep_blocks(struct agent *a)
 	}
 	free(s.dead);
 	sweep_grants(a, s.now);
+}
+
+void sweep_tls_flows(struct agent *a)
+{
+	struct ig_tls_sweep_report r;
+	int lock = -1, err;
+
+	/* starttls_swept is a counter user space owns, the CLI's apply
+	 * sweeps too: one at a time */
+	if (ig_trylock(a->pin, &lock))
+		return;
+	err = ig_tls_sweep(&a->h, ig_mono_ns(), &r);
+	ig_unlock(&lock);
+	if (r.violated || r.orphaned)
+		jlogf("info", "starttls_swept",
+		      "removed %u of %u STARTTLS guard flows whose connection was gone: %u "
+		      "violated whose client never sent again, %u closed unseen "
+		      "(imapguard_starttls_swept_total)",
+		      r.violated + r.orphaned, r.flows, r.violated, r.orphaned);
+	if (err && err != a->tls_sweep_err)
+		jlogf("warning", "starttls_sweep_failed",
+		      "cannot sweep the STARTTLS guard's flows: %s; flows whose connection "
+		      "is gone stay, and a full table refuses new ones (fail closed)",
+		      strerror(-err));
+	else if (!err && a->tls_sweep_err)
+		jlogf("info", "starttls_sweep_failed", "the STARTTLS guard's flows are swept again");
+	a->tls_sweep_err = err;
 }

@@ -29,6 +29,7 @@
 #include "pins.h"
 #include "sockops.h"
 #include "stats.h"
+#include "tls_sweep.h"
 #include "xlen.h"
 
 /* Delete every list entry of `slot` (left by the policy before the last,
@@ -309,6 +310,21 @@ static int in_policy(const struct ig_policy *pol, const struct ig_meta_iface *if
 	return 0;
 }
 
+/* The STARTTLS guard's flows whose connection is gone (tls_sweep.h): the
+ * agent sweeps them every few seconds, an apply once, so a host without
+ * the agent gets a full table back. Never fails the apply. */
+static void sweep_tls_flows(struct ig_handle *h)
+{
+	struct ig_tls_sweep_report r;
+	int err = ig_tls_sweep(h, ig_mono_ns(), &r);
+
+	if (err)
+		ig_warn("cannot sweep the STARTTLS guard's flows: %s", strerror(-err));
+	else if (r.violated || r.orphaned)
+		ig_info("removed %u STARTTLS guard flows whose connection was gone",
+			r.violated + r.orphaned);
+}
+
 int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_report *rep)
 {
 	struct iface_plan plan[IG_MAX_IFACES] = {};
@@ -424,6 +440,8 @@ int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_repor
 		ig_err("cannot record the applied policy in %s/%s: %s", pin, ig_map_names[IG_M_META],
 		       strerror(-err));
 	rep->generation = h.meta.generation;
+	if (!err)
+		sweep_tls_flows(&h);
 out:
 	ig_compiled_free(&c);
 	ig_handle_close(&h);

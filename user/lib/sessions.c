@@ -73,9 +73,11 @@ static int on_sock(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* One request and its answers, each passed to cb (NULL: just the ack). */
-static int talk(struct mnl_socket *nl, uint16_t type, uint16_t flags, uint8_t family,
-		const struct inet_diag_sockid *id, mnl_cb_t cb, void *data)
+/* One request about sockets in STATES (TCPF_* bits) and its answers, each
+ * passed to cb (NULL: just the ack). */
+static int talk_states(struct mnl_socket *nl, uint16_t type, uint16_t flags, uint8_t family,
+		       uint32_t states, const struct inet_diag_sockid *id, mnl_cb_t cb,
+		       void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -90,7 +92,7 @@ static int talk(struct mnl_socket *nl, uint16_t type, uint16_t flags, uint8_t fa
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 	req->sdiag_family = family;
 	req->sdiag_protocol = IPPROTO_TCP;
-	req->idiag_states = IG_DIAG_STATES;
+	req->idiag_states = states;
 	if (id)
 		req->id = *id;
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
@@ -103,6 +105,28 @@ static int talk(struct mnl_socket *nl, uint16_t type, uint16_t flags, uint8_t fa
 		rc = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
 	} while (rc > MNL_CB_STOP);
 	return rc < 0 ? -errno : 0;
+}
+
+/* talk_states about the sessions that can still carry a guess */
+static int talk(struct mnl_socket *nl, uint16_t type, uint16_t flags, uint8_t family,
+		const struct inet_diag_sockid *id, mnl_cb_t cb, void *data)
+{
+	return talk_states(nl, type, flags, family, IG_DIAG_STATES, id, cb, data);
+}
+
+struct sock_walk {
+	ig_socket_fn fn;
+	void *data;
+};
+
+static int on_walk(const struct nlmsghdr *nlh, void *data)
+{
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	struct sock_walk *w = data;
+
+	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(*m))
+		w->fn(m, w->data);
+	return MNL_CB_OK;
 }
 
 int ig_sessions_kill(const struct ig_prefix *p, const uint16_t *ports, int nports,
@@ -217,4 +241,21 @@ int ig_sock_peer_uid(int fd, uint32_t *uid)
 		return -ENOENT;
 	*uid = (uint32_t)owner;
 	return 0;
+}
+
+int ig_sockets_foreach(uint8_t family, uint32_t states, ig_socket_fn fn, void *data)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_SOCK_DIAG);
+	struct sock_walk w = { .fn = fn, .data = data };
+	int err;
+
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		err = -errno;
+	else
+		err = talk_states(nl, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, family, states, NULL,
+				  on_walk, &w);
+	mnl_socket_close(nl);
+	return err;
 }

@@ -32,4 +32,16 @@ int ig_sessions_kill(const struct ig_prefix *p, const uint16_t *ports, int nport
  */
 int ig_sock_peer_uid(int fd, uint32_t *uid);
 
+struct inet_diag_msg;
+/* Called with each socket of a walk and the walk's data. */
+typedef void (*ig_socket_fn)(const struct inet_diag_msg *m, void *data);
+
+/* Every TCP socket of this network namespace in family (AF_INET or
+ * AF_INET6; an IPv4 peer of a dual-stack socket is in AF_INET6, as
+ * ::ffff:a.b.c.d) whose state is one of STATES (a mask of 1 << TCP_*),
+ * each passed to fn: one NETLINK_SOCK_DIAG dump. A socket that exists
+ * throughout the walk is passed. Returns 0, or -errno of the netlink talk
+ * (then the walk is incomplete). */
+int ig_sockets_foreach(uint8_t family, uint32_t states, ig_socket_fn fn, void *data);
+
 #endif
