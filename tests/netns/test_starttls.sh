@@ -113,9 +113,13 @@ import socket; s=socket.create_connection(('$SRV4',2525),3); s.sendall(b'a LOGIN
 # --- the agent's metrics carry the guard's counters (after the events
 # above: the agent would take the ring buffer)
 cat "$POL" - >"$LAB_DIR/agent.conf" <<EOF
+[auth]
+api_key = starttls-test-key-0123456789
+fail_burst = 1/10m
+plaintext_block = yes
 [agent]
 metrics_listen = 127.0.0.1:9743
-policy_listen = off
+policy_listen = 127.0.0.1:9744
 state_dir = $LAB_DIR/state
 EOF
 if lab_agent "$LAB_DIR/agent.conf" http://127.0.0.1:9743/metrics; then
@@ -124,6 +128,26 @@ if lab_agent "$LAB_DIR/agent.conf" http://127.0.0.1:9743/metrics; then
 		'^imapguard_starttls_violations_total\{port="143"\} 4$' "$m"
 	t_match "metrics: imapguard_starttls_passed_total counts the TLS sessions" \
 		'^imapguard_starttls_passed_total\{port="143"\} [1-9]' "$m"
+	# [auth] plaintext_block: each refused plaintext login is a failed
+	# login of its source; the second (over fail_burst = 1/10m) blocks it
+	for u in erin frank; do
+		runs "plaintext LOGIN of $u from 198.18.66.9 is refused" '^refused' \
+			cli 143 imap-plain --src 198.18.66.9 --user $u --password $u-secret
+	done
+	auth_blocked() {
+		igs block list -j | jq -e '[.blocks[] | select(.origin == "auth" and
+			.reason == "auth_failures" and (.prefix | startswith("198.18.66.")))] | length == 1'
+	}
+	t_check "plaintext_block: the two refused logins block 198.18.66.9 (origin auth, auth_failures)" \
+		wait_until -t 10 auth_blocked
+	t_refute "...whose next connection to 143 is dropped" probe 198.18.66.9 $SRV4 143 --timeout 1
+	t_check "...and the client's own address is not blocked" probe $CLI4 $SRV4 143
+	logged_users() {
+		grep '^{' "$LAB_DIR/agent.log" | jq -se '[.[] | select(.event == "plaintext_auth") |
+			.block.user] as $u | ($u | index("erin")) != null and
+			($u | index("frank")) != null and ([.[] | select(.event == "block")] | length == 1)'
+	}
+	t_check "the agent logged the users it counted (erin, frank) and one block" logged_users
 else
 	t_fail "imapguardd starts"; tail -5 "$LAB_DIR/agent.log" | sed 's/^/#   /'
 fi

@@ -242,6 +242,15 @@ void conns_answered(struct agent *a, struct MHD_Connection *mc);
 /* Stop the auth-policy server; waits for its threads. */
 void authpolicy_stop(struct agent *a);
 
+/*
+ * [auth] plaintext_block: count the plaintext login the STARTTLS guard
+ * refused (EV, an IG_EV_PLAINTEXT_AUTH event, not of monitor mode) as one
+ * failed login of its source prefix and the user it named, and block the
+ * source as a failed login would (fail_burst, spray_users). Does nothing
+ * when the auth policy is off or the key is no.
+ */
+void authpolicy_plaintext(struct agent *a, const struct ig_event *ev);
+
 /* Answer a /v1/grants request (grantsapi.c); returns libmicrohttpd's
  * MHD_YES/MHD_NO. */
 int grants_request(struct agent *a, struct MHD_Connection *c, const char *url,

@@ -30,6 +30,7 @@
 #include "grants.h"
 #include "http.h"
 #include "lpm.h"
+#include "names.h"
 #include "standing.h"
 #include "stats.h"
 
@@ -304,32 +305,64 @@ static void auth_block(struct agent *a, const struct ig_auth_conf *conf,
 	agent_publish(a, &ev, o);
 }
 
+/* One failed login of USER from ADDR (to PORT, 0 if unknown): counted
+ * for ADDR's prefix of PREFIXLEN bits, which is blocked once it crosses
+ * fail_burst or spray_users, unless ADDR is on the allow list. */
+static void count_failure(struct agent *a, const struct ig_auth_conf *conf,
+			  const struct ig_prefix *addr, uint8_t prefixlen, const char *user,
+			  uint16_t port)
+{
+	struct ig_auth_result r;
+	struct ig_prefix pfx = *addr;
+
+	pfx.len = prefixlen;
+	ig_prefix_mask(&pfx);
+	pthread_mutex_lock(&a->auth_lock);
+	ig_auth_failure(a->auth, &pfx, user ? user : "", ig_mono_ns(), &r);
+	pthread_mutex_unlock(&a->auth_lock);
+	if (r.outcome && !allow_listed(a, addr))
+		auth_block(a, conf, &pfx,
+			   r.outcome == IG_AUTH_BLOCK_SPRAY ? IG_BR_SPRAY : IG_BR_AUTH_FAILURES,
+			   r.outcome == IG_AUTH_BLOCK_SPRAY ? r.users : r.fails, port);
+}
+
 static enum MHD_Result do_report(struct agent *a, struct MHD_Connection *c,
 				 const struct ig_auth_conf *conf, uint8_t prefixlen,
 				 const struct auth_req *q)
 {
-	const struct ig_prefix *addr = &q->remote;
-	const char *user = q->user;
 	int proto = q->protocol;
-	struct ig_auth_result r;
-	struct ig_prefix pfx = *addr;
 
 	__atomic_fetch_add(&a->auth_stats.attempts[proto], 1, __ATOMIC_RELAXED);
 	/* a login we rejected ourselves says nothing about the password */
 	if (q->success == 0 && q->rejected != 1) {
 		__atomic_fetch_add(&a->auth_stats.failures[proto], 1, __ATOMIC_RELAXED);
-		pfx.len = prefixlen;
-		ig_prefix_mask(&pfx);
-		pthread_mutex_lock(&a->auth_lock);
-		ig_auth_failure(a->auth, &pfx, user ? user : "", ig_mono_ns(), &r);
-		pthread_mutex_unlock(&a->auth_lock);
-		if (r.outcome && !allow_listed(a, addr))
-			auth_block(a, conf, &pfx, r.outcome == IG_AUTH_BLOCK_SPRAY ? IG_BR_SPRAY :
-					    IG_BR_AUTH_FAILURES,
-				   r.outcome == IG_AUTH_BLOCK_SPRAY ? r.users : r.fails,
-				   q->local_port);
+		count_failure(a, conf, &q->remote, prefixlen, q->user, q->local_port);
 	}
 	return verdict(c, 0, "");
+}
+
+void authpolicy_plaintext(struct agent *a, const struct ig_event *ev)
+{
+	struct ig_prefix addr = { .family = ev->family, .len = ev->family == 4 ? 32 : 128 };
+	char user[IG_SAFE_LEN(sizeof(ev->user))] = "";
+	struct ig_auth_conf conf;
+	uint8_t prefixlen;
+
+	if (!a->auth || ev->type != IG_EV_PLAINTEXT_AUTH || (ev->flags & IG_EV_F_MONITOR))
+		return;
+	pthread_mutex_lock(&a->lock);
+	conf = a->pol.auth;
+	prefixlen = ev->family == 4 ? a->pol.prefix_v4 : a->pol.prefix_v6;
+	pthread_mutex_unlock(&a->lock);
+	if (!conf.plaintext_block)
+		return;
+	memcpy(addr.addr, ev->addr, sizeof(addr.addr));
+	/* the name as the event shows it; a cut name still tells sprayers'
+	 * distinct users apart */
+	if (ev->user_len)
+		ig_text_safe(ev->user, ev->user_len < sizeof(ev->user) ? ev->user_len :
+			     sizeof(ev->user), user, sizeof(user));
+	count_failure(a, &conf, &addr, prefixlen, user, ev->port);
 }
 
 static enum MHD_Result authpolicy_request(struct agent *a, struct MHD_Connection *c,

@@ -110,6 +110,9 @@ static int on_event(const struct ig_event *ev, void *arg)
 			json_object_object_add(o, "sessions_killed", json_object_new_int(killed));
 	}
 	agent_publish(a, ev, o);
+	/* after its own event, so the log reads cause before effect */
+	if (ev->type == IG_EV_PLAINTEXT_AUTH)
+		authpolicy_plaintext(a, ev);
 	return 0;
 }
 

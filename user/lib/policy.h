@@ -93,6 +93,8 @@ struct ig_auth_conf {
 	uint64_t tarpit_ns;
 	int require_grant;
 	int require_tls;
+	int plaintext_block; /* a plaintext login the STARTTLS guard refused
+			      * counts as a failed login of its source */
 	uint64_t block_ns, block_max_ns;
 };
 
