@@ -150,7 +150,7 @@ case_secrets() {
 	chmod 0600 "$SEC/key"
 	t_rc 0 "check: [auth] with policy_listen = off is valid" "$IG" check "$SEC/off.conf"
 	t_match "...with a warning naming what does nothing, every [auth] setting but the key" \
-		"^$SEC/off.conf:8: warning: \\[auth\\] is on but policy_listen = off: .*\\(fail_burst, spray_users, user_fail_burst, tarpit, require_grant, require_tls, block, block_max\\) do nothing" \
+		"^$SEC/off.conf:8: warning: \\[auth\\] is on but policy_listen = off: .*\\(fail_burst, spray_users, user_fail_burst, tarpit, require_grant, require_tls, plaintext_block, block, block_max\\) do nothing" \
 		"$T_OUT"
 	printf '[general]\ninterfaces = lo\n[port 143]\naction = drop\n[auth]\napi_key_file = %s\n[agent]\npolicy_listen = 198.18.0.1:9744\n' \
 		"$SEC/key" >"$SEC/far.conf"
