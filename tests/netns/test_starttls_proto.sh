@@ -170,6 +170,15 @@ case_logins() {
 	t_match "...221" '^< 221 ' "$T_OUT"
 	t_rc 0 "poplib: stls(), user(), pass_(), stat()" cli $SRV4 110 pop3-tls
 	t_rc 0 "smtplib: ehlo(), starttls(), login()" cli $SRV4 587 smtp-tls
+	t_rc 0 "curl --ssl-reqd pop3:// lists alice's mailbox" \
+		ip netns exec "$NS_C" curl -sS -m 10 --ssl-reqd -k -u alice:alice-secret "pop3://$SRV4/"
+	t_match "openssl s_client -starttls pop3: USER/PASS over TLS log in" '^\+OK Logged in' \
+		"$(printf 'USER alice\nPASS alice-secret\nQUIT\n' | ip netns exec "$NS_C" timeout 10 \
+		openssl s_client -quiet -crlf -starttls pop3 -connect "$SRV4:110" 2>/dev/null)"
+	t_match "openssl s_client -starttls smtp: AUTH PLAIN over TLS is accepted (235)" '^235 ' \
+		"$(printf 'EHLO client.test\nAUTH PLAIN %s\nQUIT\n' "$(b64 alice alice-secret)" |
+		ip netns exec "$NS_C" timeout 10 openssl s_client -quiet -crlf -starttls smtp \
+		-connect "$SRV4:587" 2>/dev/null)"
 	t_check "the harmless sessions moved no violation counter" \
 		[ "$(violations 110)" -eq "$v110" -a "$(violations 587)" -eq "$v587" ]
 	wait_until -t 5 grep -q 'pop3-login: Info: Login: user=<alice>.*rip=198.18.1.2.*TLS' "$DOVE/dovecot.log" &&
