@@ -64,9 +64,12 @@ n=$(igs block list -j | jq '[.blocks[] | select(.origin == "fleet" and .scenario
 for bin in "$IG" ${OLD_IG:+"$OLD_IG"}; do
 	echo "  $bin block list: peak RSS $(peak_rss "$bin" block list) MiB, -j $(peak_rss "$bin" block list -j) MiB"
 done
+# the agent stopped first (the blocks stay pinned): it would write the file again
+kill "$AG"
+wait "$AG" 2>/dev/null
 mv "$HELD" "$HELD.away"
 for bin in "$IG" ${OLD_IG:+"$OLD_IG"}; do
-	echo "  the same without the file (the blocks alone): block list $(peak_rss "$bin" block list) MiB," \
+	echo "  $bin without the file (the blocks alone): block list $(peak_rss "$bin" block list) MiB," \
 		"-j $(peak_rss "$bin" block list -j) MiB"
 done
 mv "$HELD.away" "$HELD"
