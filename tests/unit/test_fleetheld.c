@@ -168,7 +168,7 @@ static void test_refused(void **state)
 		  "more than 2 decisions in one file", -E2BIG },
 	};
 	struct ig_cs_answer a;
-	char big[4096];
+	char big[4097];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -182,10 +182,8 @@ static void test_refused(void **state)
 		ig_cs_answer_free(&a);
 	}
 	/* larger than the decisions it may hold can take: not read at all */
-	memset(big, ' ', sizeof(big));
-	memcpy(big, "{\"decisions\":{}", 15);
-	big[sizeof(big) - 1] = '}';
-	write_text(big, sizeof(big));
+	snprintf(big, sizeof(big), "{\"decisions\":{}%*s}", 4096 - 16, "");
+	write_text(big, strlen(big)); /* 4096 bytes */
 	assert_int_equal(read_back(&a, 1000), 0); /* within the bound: read */
 	ig_cs_answer_free(&a);
 	assert_int_equal(read_back(&a, 2), -E2BIG);

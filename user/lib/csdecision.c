@@ -220,9 +220,9 @@ static int cb_map_key(void *ctx, const unsigned char *k, size_t len)
 		return 1;
 	if (p->depth == 1) {
 		p->top_key = 0;
-		if (p->lim.held && len == 9 && !memcmp(k, "decisions", 9))
-			p->list = 1;
-		else if (!p->lim.held && len == 3 && !memcmp(k, "new", 3))
+		/* the list of new ones: a stream's "new", a held file's "decisions" */
+		if (p->lim.held ? len == 9 && !memcmp(k, "decisions", 9) :
+				  len == 3 && !memcmp(k, "new", 3))
 			p->list = 1;
 		else if (!p->lim.held && len == 7 && !memcmp(k, "deleted", 7))
 			p->list = 2;
