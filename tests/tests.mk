@@ -67,6 +67,7 @@ bench: deps
 	./tests/bench/bench_policy.sh
 	./tests/bench/bench_nft_apply.sh
 	./tests/bench/bench_fleet.sh
+	./tests/bench/bench_fleet_held.sh
 	./tests/bench/bench_flood.sh
 	./tests/bench/bench_audit.sh
 	./tests/bench/bench_starttls.sh

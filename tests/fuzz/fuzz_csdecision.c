@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* libFuzzer: CrowdSec's decision stream (csdecision.h) on any bytes, fed
- * in chunks whose sizes the first byte picks. Asserts, besides no crash,
- * leak or UB:
+ * in chunks whose sizes the first byte picks; its top bit picks the
+ * agent's held decisions file (limits.held, fleetheld.h) instead of a
+ * stream answer. Asserts, besides no crash, leak or UB:
  *  - the same bytes give the same verdict and decisions whole and in
  *    chunks (a stream parser must not care where libcurl cuts);
  *  - a refused answer says why, in text; a parsed one holds at most
@@ -18,7 +19,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const struct ig_cs_limits lim = {
+static struct ig_cs_limits lim = {
 	.max_decisions = 64, .max_bytes = 1 << 16,
 	.scopes = IG_CS_SCOPE_IP | IG_CS_SCOPE_RANGE, .min_prefix_v4 = 16, .min_prefix_v6 = 32,
 };
@@ -42,7 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	chunk = (size_t)data[0] % 17 + 1;
+	chunk = (size_t)(data[0] & 0x7f) % 17 + 1;
+	lim.held = data[0] >> 7;
 	data++;
 	size--;
 	rc1 = run(&whole, data, size, size ? size : 1);
@@ -68,7 +70,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    d->range != e->range || strcmp(sc, ig_cs_scenario(&cut, e)) != 0 ||
 			    !ig_text_ok(sc, strlen(sc)) || strlen(sc) >= IG_CS_SCENARIO_LEN)
 				abort();
-			if (!d->deleted &&
+			/* held: every one kept as is, none deleted, no duration */
+			if (lim.held && (d->deleted || d->duration_ns))
+				abort();
+			if (!d->deleted && !lim.held &&
 			    (d->prefix.len < (d->prefix.family == 4 ? lim.min_prefix_v4 :
 								       lim.min_prefix_v6) ||
 			     d->duration_ns <= 0 || (uint64_t)d->duration_ns > IG_CS_MAX_DURATION_NS))

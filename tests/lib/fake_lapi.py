@@ -6,6 +6,8 @@ file MODE_FILE names (read at each request), on ADDR PORT. Modes:
   startup   "many N", and one decision in test_fleet's allow list
             (198.18.70.77) and one Range (198.18.121.0/24)
   huge      a valid start, then MB megabytes of spaces ("huge 300"), no end
+  bulk      N Ip decisions from 198.18.4.1 up ("bulk 100000"), their
+            scenarios a few real CrowdSec names in turn
   badaddr   one good decision and one whose address does not parse
   forbidden HTTP 403, as for a wrong key
   hang      headers and the first bytes, then nothing for S seconds ("hang 60")
@@ -63,6 +65,18 @@ class H(http.server.BaseHTTPRequestHandler):
                 rng = decision(arg + 1, "198.18.121.0/24")
                 rng["scope"] = "Range"
                 new.append(rng)
+                self.send(200, json.dumps({"deleted": None, "new": new}).encode())
+            elif mode == "bulk":
+                base = (198 << 24) | (18 << 16) | (4 << 8) | 1
+                names = ["crowdsecurity/imap-bf", "crowdsecurity/dovecot-spam",
+                         "crowdsecurity/http-bad-user-agent", "imapguard/spray"]
+                new = []
+                for i in range(arg):
+                    a = base + i
+                    d = decision(i + 1, "%d.%d.%d.%d" % (a >> 24, (a >> 16) & 255,
+                                                        (a >> 8) & 255, a & 255), "4h")
+                    d["scenario"] = names[i % len(names)]
+                    new.append(d)
                 self.send(200, json.dumps({"deleted": None, "new": new}).encode())
             elif mode == "huge":
                 self.send_response(200)

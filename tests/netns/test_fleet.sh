@@ -595,6 +595,57 @@ case_startup_batch() {
 	lab_agent "$CONF" "http://$M/metrics" || t_fail "the agent starts on the real LAPI again"
 }
 
-t_cases ip range v6_range floor allow_list local_wins refresh lapi_away hostile slow_start \
+# the held decisions file (state_dir/fleet-decisions.json) behind block
+# list's whole scenarios: a scenario with quotes, a backslash, a slash and
+# UTF-8 reads back exactly, text and -j; a file that is not JSON, cut short,
+# larger than its decisions can take, or holding more decisions than the
+# tables can (2 x max_sources) is refused naming the file and why, and
+# block list still lists every block from the maps, the file as it was
+HELD=$LAB_DIR/state/fleet-decisions.json
+# held_bad DESC WHY: block list with the file as it is now
+held_bad() {
+	local desc=$1 why=$2 sum out rc
+	sum=$(sha256sum <"$HELD")
+	out=$(igs block list 2>"$LAB_DIR/held.err"); rc=$?
+	t_check "$desc: block list succeeds" test "$rc" = 0
+	t_match "$desc: the error names the file and why" "fleet-decisions\.json: .*$why" \
+		"$(cat "$LAB_DIR/held.err")"
+	t_match "$desc: the fleet block is still listed" '^198\.18\.64\.9/32 +fleet +fleet ' "$out"
+	t_jq "$desc: block list -j too, no scenario" \
+		'[.blocks[] | select(.prefix == "198.18.64.9/32" and .origin == "fleet" and
+		  .scenario == null)] | length == 1' "$(igs block list -j 2>/dev/null)"
+	t_check "$desc: the file is left as it was" test "$(sha256sum <"$HELD")" = "$sum"
+}
+held_text() { igs block list | grep '^198\.18\.64\.9/32 ' | grep -qF -- "$HELD_SC"; }
+case_held_file() {
+	export HELD_SC='imap "spray" \ seen on mail2 / café ✓ 日本, longer than the note'
+	t_rc 0 "cscli decisions add: a reason with quotes, backslash, slash, UTF-8" \
+		cs_cscli decisions add --ip 198.18.64.9 --duration 1h --reason "$HELD_SC"
+	wait_block "block list -j: the scenario whole, its decision id" 198.18.64.9/32 \
+		'.scenario == env.HELD_SC and .decision_id > 0 and (.note | utf8bytelength) <= 31'
+	t_check "block list: the scenario whole" held_text
+	cp "$HELD" "$LAB_DIR/held.good"
+	printf 'garbage' >"$HELD"
+	held_bad "not JSON" "not JSON"
+	head -c $(($(stat -c %s "$LAB_DIR/held.good") - 3)) "$LAB_DIR/held.good" >"$HELD"
+	held_bad "cut short" "not JSON"
+	cp "$LAB_DIR/held.good" "$HELD"
+	truncate -s 3M "$HELD"
+	held_bad "3 MB for max_sources 1024" "bytes, more than the"
+	awk 'BEGIN { printf "{\"written_unix\":1,\"decisions\":{\n"
+		for (i = 0; i < 2049; i++)
+			printf "%s\"10.0.%d.%d/32\":{\"id\":%d,\"scope\":\"ip\",\"scenario\":\"x\"}\n",
+				i ? "," : "", int(i / 256), i % 256, i + 1
+		print "}}" }' >"$HELD"
+	held_bad "2049 decisions for max_sources 1024" "more than 2048 decisions"
+	cp "$LAB_DIR/held.good" "$HELD"
+	t_jq "the agent's file back: the scenario whole again" \
+		'.blocks[] | select(.prefix == "198.18.64.9/32") | .scenario == env.HELD_SC' \
+		"$(igs block list -j)"
+	cs_cscli decisions delete --ip 198.18.64.9 >/dev/null 2>&1
+	wait_gone "the delete lifts the block" 198.18.64.9/32
+}
+
+t_cases ip held_file range v6_range floor allow_list local_wins refresh lapi_away hostile slow_start \
 	push push_outage push_rejected push_relogin push_fw_bouncer startup_batch
 t_done

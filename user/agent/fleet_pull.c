@@ -24,7 +24,7 @@
 #include "agent.h"
 #include "csdecision.h"
 #include "fleet.h"
-#include "fleet_held.h"
+#include "fleetheld.h"
 #include "fleet_pull.h"
 #include "fleet_push.h"
 #include "worker.h"
@@ -371,7 +371,7 @@ static void write_status(struct fleet_pull *fp, const struct ig_crowdsec_conf *c
 }
 
 /*
- * The held decisions for `imapguard block list` (fleet_held.h), once they
+ * The held decisions for `imapguard block list` (fleetheld.h), once they
  * changed, but spaced by ten times what the last write cost: 100,000
  * decisions are about 10 MB of JSON, and a fleet whose deltas come every
  * second must not spend its pull thread rewriting them. A change not yet
@@ -383,24 +383,34 @@ struct held_writer {
 	int warned;
 };
 
-static void held_maybe_write(struct fleet_pull *fp, struct held_writer *hw, const char *state_dir)
+static void held_maybe_write(struct fleet_pull *fp, struct held_writer *hw, const char *state_dir,
+			     uint32_t max_sources)
 {
+	size_t max = ig_fleet_held_max(max_sources);
 	uint64_t t0 = ig_mono_ns();
 	int err;
 
 	if (!hw->dirty || (hw->last_ns && t0 - hw->last_ns < 10 * hw->cost_ns))
 		return;
-	err = fleet_held_write(&fp->held, state_dir);
+	err = ig_fleet_held_write(&fp->held, state_dir, max);
 	hw->last_ns = ig_mono_ns();
 	hw->cost_ns = hw->last_ns - t0;
-	if (!err) {
+	if (!err || err == -E2BIG)
 		hw->dirty = 0;
+	if (!err) {
 		hw->warned = 0;
-	} else if (!hw->warned++) {
-		jlogf("warning", "fleet", "cannot write %s/" FLEET_HELD_FILE ": %s; imapguard "
+		return;
+	}
+	if (hw->warned++)
+		return;
+	if (err == -E2BIG) /* never so far: the tables hold no more blocks */
+		jlogf("warning", "fleet", "%s/" IG_FLEET_HELD_FILE ": %zu held decisions, more "
+		      "than the %zu the file holds; block list shows the rest with their scenario "
+		      "cut to the pinned note", state_dir, fp->held.n, max);
+	else
+		jlogf("warning", "fleet", "cannot write %s/" IG_FLEET_HELD_FILE ": %s; imapguard "
 		      "block list shows fleet scenarios cut to the pinned note", state_dir,
 		      strerror(-err));
-	}
 }
 
 /* Wait ns or until stopped; 1 when stopped. */
@@ -425,12 +435,14 @@ static void *pull_thread(void *arg)
 	int startup = 1, rc;
 
 	char state_dir[sizeof(fp->a->pol.agent.state_dir)];
+	uint32_t max_sources;
 
 	for (;;) {
 		/* the settings of the policy in force (a reload swaps it) */
 		pthread_mutex_lock(&fp->a->lock);
 		c = fp->a->pol.crowdsec;
 		memcpy(state_dir, fp->a->pol.agent.state_dir, sizeof(state_dir));
+		max_sources = fp->a->pol.max_sources;
 		pthread_mutex_unlock(&fp->a->lock);
 		rc = pull_once(fp, &c, startup, &t, why, sizeof(why));
 		explicit_bzero(c.bouncer_key, sizeof(c.bouncer_key));
@@ -457,7 +469,7 @@ static void *pull_thread(void *arg)
 		}
 		pthread_mutex_unlock(&fp->w.lock);
 		write_status(fp, &c, state_dir);
-		held_maybe_write(fp, &hw, state_dir);
+		held_maybe_write(fp, &hw, state_dir, max_sources);
 		if (rc) {
 			/* the first failure of a run is an error, repeats a warning
 			 * each (the LAPI down for an hour logs once a backoff) */

@@ -14,6 +14,7 @@
 #include "csdecision.h" /* IG_CS_SCENARIO_LEN */
 #include "cli.h"
 #include "duration.h"
+#include "fleetheld.h"
 #include "log.h"
 #include "names.h"
 
@@ -190,36 +191,38 @@ static int64_t seconds_left(const struct ig_block *b, uint64_t now)
 
 /* The held fleet decision behind a fleet block, or NULL. A fleet block's
  * pinned note is its scenario cut to 31 bytes: the agent's held decisions
- * (cli_fleet_held) have the whole of it and the LAPI's decision id. */
-static json_object *held_of(json_object *held, const struct row *r)
+ * (cli_fleet_held) have the whole of it and the LAPI's decision id. The
+ * row's prefix goes through its text, as the agent keyed the file. */
+static const struct ig_cs_decision *held_of(const struct ig_cs_answer *held, const struct row *r)
 {
 	char buf[IG_PREFIX_STRLEN];
-	json_object *d;
+	struct ig_prefix p;
 
-	if (!held || r->b.origin != IG_ORIGIN_FLEET ||
-	    !json_object_object_get_ex(held, ig_prefix_str(&r->p, buf), &d))
+	if (!held->n || r->b.origin != IG_ORIGIN_FLEET ||
+	    ig_prefix_parse(ig_prefix_str(&r->p, buf), &p))
 		return NULL;
-	return json_object_is_type(d, json_type_object) ? d : NULL;
+	return ig_fleet_held_find(held, &p);
 }
 
 /* The whole scenario of a held decision, in its safe form (the agent
  * wrote it so; a file is checked all the same), into buf; NULL if none. */
-static const char *scenario_of(json_object *d, char *buf, size_t len)
+static const char *scenario_of(const struct ig_cs_answer *held, const struct ig_cs_decision *d,
+			       char *buf, size_t len)
 {
-	json_object *v;
+	const char *s;
 
-	if (!d || !json_object_object_get_ex(d, "scenario", &v) ||
-	    !json_object_is_type(v, json_type_string))
+	if (!d)
 		return NULL;
-	ig_text_safe(json_object_get_string(v), (size_t)json_object_get_string_len(v), buf, len);
+	s = ig_cs_scenario(held, d);
+	ig_text_safe(s, strlen(s), buf, len);
 	return buf;
 }
 
-static void print_row(const struct row *r, uint64_t now, json_object *held)
+static void print_row(const struct row *r, uint64_t now, const struct ig_cs_answer *held)
 {
 	char buf[IG_PREFIX_STRLEN], left[48], d[32], note[IG_SAFE_LEN(IG_NOTE_LEN)];
 	char scen[IG_SAFE_LEN(IG_CS_SCENARIO_LEN)];
-	const char *scenario = scenario_of(held_of(held, r), scen, sizeof(scen));
+	const char *scenario = scenario_of(held, held_of(held, r), scen, sizeof(scen));
 	int64_t s = seconds_left(&r->b, now);
 
 	/* the safe form: an older version may have stored any bytes */
@@ -235,12 +238,14 @@ static void print_row(const struct row *r, uint64_t now, json_object *held)
 
 /* The monotonic expiry as wall-clock time: now's wall time plus what is
  * left (the two clocks' offset, read once). */
-static json_object *row_json(const struct row *r, uint64_t now, time_t wall_now, json_object *held)
+static json_object *row_json(const struct row *r, uint64_t now, time_t wall_now,
+			     const struct ig_cs_answer *held)
 {
-	json_object *o = json_object_new_object(), *d = held_of(held, r), *id = NULL;
+	json_object *o = json_object_new_object();
+	const struct ig_cs_decision *d = held_of(held, r);
 	char buf[IG_PREFIX_STRLEN], note[IG_SAFE_LEN(IG_NOTE_LEN)], when[32];
 	char scen[IG_SAFE_LEN(IG_CS_SCENARIO_LEN)];
-	const char *scenario = scenario_of(d, scen, sizeof(scen));
+	const char *scenario = scenario_of(held, d, scen, sizeof(scen));
 	int64_t s = seconds_left(&r->b, now);
 	int expired = r->b.expires_ns && r->b.expires_ns <= now;
 	time_t at = wall_now + (expired ? -(time_t)((now - r->b.expires_ns) / IG_NSEC_PER_SEC) :
@@ -254,10 +259,7 @@ static json_object *row_json(const struct row *r, uint64_t now, time_t wall_now,
 	json_object_object_add(o, "reason", json_object_new_string(ig_block_reason_name(r->b.reason)));
 	json_object_object_add(o, "note", json_object_new_string(note));
 	json_object_object_add(o, "scenario", scenario ? json_object_new_string(scenario) : NULL);
-	if (d)
-		json_object_object_get_ex(d, "id", &id);
-	json_object_object_add(o, "decision_id", json_object_is_type(id, json_type_int) ?
-			       json_object_new_int64(json_object_get_int64(id)) : NULL);
+	json_object_object_add(o, "decision_id", d ? json_object_new_uint64(d->id) : NULL);
 	json_object_object_add(o, "permanent", json_object_new_boolean(!r->b.expires_ns));
 	json_object_object_add(o, "seconds_left", s < 0 ? NULL : json_object_new_int64(s));
 	json_object_object_add(o, "expires_unix", s < 0 ? NULL : json_object_new_int64(at));
@@ -277,9 +279,9 @@ static int run(struct cli *cli, void *args, int argc, char **argv)
 	int (*cmp)(const void *, const void *) = sort_cmp(a->sort ? a->sort : "prefix");
 	struct filter f = {};
 	struct ig_handle h;
-	json_object *held = NULL; /* the fleet's decisions by prefix */
+	struct ig_cs_answer held = {}; /* the fleet's decisions, by prefix */
 	time_t wall_now;
-	int rc;
+	int rc, read_held = 0;
 
 	(void)argc, (void)argv;
 	if (!cmp) {
@@ -293,9 +295,12 @@ static int run(struct cli *cli, void *args, int argc, char **argv)
 	f.now = ig_mono_ns();
 	wall_now = time(NULL);
 	rc = ig_block_foreach(&h, take, &f);
-	for (size_t i = 0; !rc && !held && i < f.n; i++)
-		if (f.rows[i].b.origin == IG_ORIGIN_FLEET) /* read only when needed */
-			held = cli_fleet_held(&h);
+	for (size_t i = 0; !rc && !read_held && i < f.n; i++)
+		if (f.rows[i].b.origin == IG_ORIGIN_FLEET) { /* read only when needed */
+			read_held = 1;
+			/* a bad file is said and left: the blocks are the maps' */
+			cli_fleet_held(&h, &held);
+		}
 	ig_handle_close(&h);
 	if (rc) {
 		free(f.rows);
@@ -304,17 +309,24 @@ static int run(struct cli *cli, void *args, int argc, char **argv)
 	}
 	qsort(f.rows, f.n, sizeof(*f.rows), cmp);
 	if (cli->json) {
-		json_object *arr = json_object_new_array();
+		/* what cli_list_print prints, a row at a time: 100,000 rows as
+		 * one json-c tree took 300 MiB (tests/bench/bench_fleet_held.sh) */
+		fputs("{\"blocks\":[", stdout);
+		for (size_t i = 0; i < f.n; i++) {
+			json_object *o = row_json(&f.rows[i], f.now, wall_now, &held);
 
-		for (size_t i = 0; i < f.n; i++)
-			json_object_array_add(arr, row_json(&f.rows[i], f.now, wall_now, held));
-		cli_list_print(cli, "blocks", arr);
+			fputs(i ? "," : "", stdout);
+			fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							       JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
+			json_object_put(o);
+		}
+		puts("]}");
 	} else {
 		printf("%-44s %-7s %-14s %-20s %s\n", "PREFIX", "ORIGIN", "REASON", "LEFT", "NOTE");
 		for (size_t i = 0; i < f.n; i++)
-			print_row(&f.rows[i], f.now, held);
+			print_row(&f.rows[i], f.now, &held);
 	}
-	json_object_put(held);
+	ig_cs_answer_free(&held);
 	free(f.rows);
 	return EXIT_OK;
 }

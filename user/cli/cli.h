@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <json-c/json.h>
 
+#include "csdecision.h"
 #include "pins.h"
 
 struct ig_policy;
@@ -131,10 +132,12 @@ int cli_open_error(struct cli *cli, int err);
  * wrote it, with its age; NULL when the policy in force has no
  * [crowdsec]. _print: one "fleet:" line, or nothing. */
 json_object *cli_fleet_status(const struct ig_handle *h);
-/* The fleet's held decisions by prefix ("198.18.64.0/24": {"id", "scope",
- * "scenario"}), as the agent last wrote them; NULL without [crowdsec] or
- * before the agent wrote any. The caller puts the reference. */
-json_object *cli_fleet_held(const struct ig_handle *h);
+/* The fleet's held decisions (fleetheld.h: sorted by prefix, each with its
+ * id and whole scenario) into *held, as the agent last wrote them; none
+ * without [crowdsec] or before the agent wrote any. 0, or the file is bad
+ * (-errno of ig_fleet_held_read): said on stderr naming the file, and
+ * *held is empty. The caller frees it with ig_cs_answer_free. */
+int cli_fleet_held(const struct ig_handle *h, struct ig_cs_answer *held);
 void cli_fleet_status_print(const struct ig_handle *h);
 
 /*

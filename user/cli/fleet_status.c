@@ -8,16 +8,18 @@
  * pinned meta names it) says whether [crowdsec] is on and where state_dir
  * is.
  */
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+#include "fleetheld.h"
+#include "log.h"
 #include "policy.h"
 
 #define FLEET_STATUS_FILE "fleet.json" /* as user/agent/fleet_pull.h */
-#define FLEET_HELD_FILE "fleet-decisions.json" /* as user/agent/fleet_held.h */
 
 /* state_dir/NAME of the policy in force, into path: 1, or 0 when the
  * policy has no [crowdsec]. */
@@ -40,21 +42,21 @@ static int fleet_file(const struct ig_handle *h, const char *name, char *path, s
 	return on;
 }
 
-json_object *cli_fleet_held(const struct ig_handle *h)
+int cli_fleet_held(const struct ig_handle *h, struct ig_cs_answer *held)
 {
 	char path[PATH_MAX + 32];
-	json_object *o, *d = NULL;
+	int rc;
 
-	if (!fleet_file(h, FLEET_HELD_FILE, path, sizeof(path)))
-		return NULL;
-	o = json_object_from_file(path);
-	if (o && json_object_object_get_ex(o, "decisions", &d) &&
-	    json_object_is_type(d, json_type_object))
-		json_object_get(d);
-	else
-		d = NULL;
-	json_object_put(o);
-	return d;
+	memset(held, 0, sizeof(*held));
+	if (!fleet_file(h, IG_FLEET_HELD_FILE, path, sizeof(path)))
+		return 0;
+	rc = ig_fleet_held_read(path, ig_fleet_held_max(h->meta.max_sources), held);
+	if (rc && rc != -ENOENT) /* none before the agent's first pull */
+		ig_err("%s: %s; fleet scenarios are shown cut to the pinned note", path,
+		       held->err);
+	if (rc)
+		ig_cs_answer_free(held);
+	return rc == -ENOENT ? 0 : rc;
 }
 
 json_object *cli_fleet_status(const struct ig_handle *h)

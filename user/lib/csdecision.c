@@ -26,7 +26,9 @@ struct ig_cs_parse {
 	struct ig_cs_limits lim;
 	int depth;	  /* 1: in the top object, 2: in a list, 3: in a decision */
 	int list;	  /* 0 none, 1 "new", 2 "deleted" (the list being read or next) */
-	int top_key;	  /* in the top object: the key just read is new or deleted */
+	int top_key;	  /* in the top object: the key just read is new or deleted
+			   * (held: decisions) */
+	int seen_list;	  /* held: the top object had its "decisions" */
 	int skip_from;	  /* > 0: skipping a value that began at this depth */
 	enum field field; /* in a decision: the key just read */
 	int rc;		  /* the refusal, once refused */
@@ -36,6 +38,8 @@ struct ig_cs_parse {
 	char scope[16], type[16], value[64], duration[48];
 	char scenario[IG_CS_SCENARIO_LEN];
 	size_t scenario_len; /* in bytes, before its safe form */
+	char key[64];	     /* held: the key of the decision about to open */
+	int has_key;
 	uint64_t n_seen;     /* decisions read, kept or skipped */
 };
 
@@ -58,6 +62,23 @@ static int refuse(struct ig_cs_answer *a, int rc, const char *fmt, ...)
 	return 0; /* yajl: cancel */
 }
 
+/* The name of the list being read, for errors. */
+static const char *list_name(const struct ig_cs_parse *p)
+{
+	return p->lim.held ? "decisions" : p->list == 1 ? "new" : "deleted";
+}
+
+/* Copy a string value of len bytes into dst (size bytes), cut: one longer
+ * than any valid one fails its own check later. */
+static void copy_cut(char *dst, size_t size, const char *s, size_t len)
+{
+	len = len < size - 1 ? len : size - 1;
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+	if (memchr(dst, '\0', len))
+		dst[0] = '\x01'; /* an embedded NUL: never a valid word */
+}
+
 /* A scalar value: skipped (not ours) or the field just named. */
 static int scalar(struct ig_cs_answer *a, const char *s, size_t len, int is_string)
 {
@@ -71,9 +92,9 @@ static int scalar(struct ig_cs_answer *a, const char *s, size_t len, int is_stri
 		return refuse(a, -EBADMSG, "the answer is not a JSON object");
 	if (p->depth == 1) {
 		/* "new": null and "deleted": null are empty lists */
-		if (p->top_key && !(s == NULL && len == 0))
-			return refuse(a, -EBADMSG, "\"%s\" is neither a list nor null",
-				      p->list == 1 ? "new" : "deleted");
+		if (p->top_key && (p->lim.held || !(s == NULL && len == 0)))
+			return refuse(a, -EBADMSG, "\"%s\" is neither a %s", list_name(p),
+				      p->lim.held ? "JSON object" : "list nor null");
 		p->top_key = 0;
 		return 1;
 	}
@@ -121,11 +142,7 @@ static int scalar(struct ig_cs_answer *a, const char *s, size_t len, int is_stri
 			      (unsigned long long)p->n_seen + 1);
 	/* longer than any valid one: kept cut, so it fails its own check
 	 * (scope and type: an unknown word, skipped; value, duration: a lie) */
-	len = len < size - 1 ? len : size - 1;
-	memcpy(dst, s, len);
-	dst[len] = '\0';
-	if (memchr(dst, '\0', len))
-		dst[0] = '\x01'; /* an embedded NUL: never a valid word */
+	copy_cut(dst, size, s, len);
 	return 1;
 }
 
@@ -147,10 +164,11 @@ static int open_value(struct ig_cs_answer *a, int is_map)
 	}
 	if (p->depth == 0 && !is_map)
 		return refuse(a, -EBADMSG, "the answer is not a JSON object");
-	if (p->depth == 1 && (!p->top_key || is_map)) {
+	/* a stream's lists are arrays; the held decisions, an object */
+	if (p->depth == 1 && (!p->top_key || is_map != p->lim.held)) {
 		if (p->top_key)
-			return refuse(a, -EBADMSG, "\"%s\" is neither a list nor null",
-				      p->list == 1 ? "new" : "deleted");
+			return refuse(a, -EBADMSG, "\"%s\" is neither a %s", list_name(p),
+				      p->lim.held ? "JSON object" : "list nor null");
 		p->skip_from = p->depth + 1; /* another key's value: not ours */
 	}
 	if (p->depth == 1)
@@ -161,6 +179,11 @@ static int open_value(struct ig_cs_answer *a, int is_map)
 	if (p->depth == 2) {
 		p->has_id = p->has_value = p->has_duration = p->has_type = p->has_scope = 0;
 		p->scope[0] = p->type[0] = p->value[0] = p->duration[0] = p->scenario[0] = '\0';
+		if (p->has_key) { /* held: the decision's key is its value */
+			memcpy(p->value, p->key, sizeof(p->value));
+			p->has_value = 1;
+			p->has_key = 0;
+		}
 		p->scenario_len = 0;
 		p->field = F_NONE;
 	}
@@ -197,13 +220,21 @@ static int cb_map_key(void *ctx, const unsigned char *k, size_t len)
 		return 1;
 	if (p->depth == 1) {
 		p->top_key = 0;
-		if (len == 3 && !memcmp(k, "new", 3))
+		/* the list of new ones: a stream's "new", a held file's "decisions" */
+		if (p->lim.held ? len == 9 && !memcmp(k, "decisions", 9) :
+				  len == 3 && !memcmp(k, "new", 3))
 			p->list = 1;
-		else if (len == 7 && !memcmp(k, "deleted", 7))
+		else if (!p->lim.held && len == 7 && !memcmp(k, "deleted", 7))
 			p->list = 2;
 		else
 			return 1;
 		p->top_key = 1;
+		p->seen_list = 1;
+		return 1;
+	}
+	if (p->depth == 2) { /* only held decisions are keyed (open_value) */
+		copy_cut(p->key, sizeof(p->key), (const char *)k, len);
+		p->has_key = 1;
 		return 1;
 	}
 	p->field = F_NONE;
@@ -285,6 +316,46 @@ static int keep_scenario(struct ig_cs_answer *a, struct ig_cs_decision *d)
 	return 0;
 }
 
+/* Keep d, its scenario being p's: 1, or refused (-ENOMEM). */
+static int keep(struct ig_cs_answer *a, struct ig_cs_decision *d)
+{
+	if (keep_scenario(a, d))
+		return refuse(a, -ENOMEM, "out of memory");
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 256;
+		struct ig_cs_decision *v;
+
+		v = realloc(a->v, cap * sizeof(*v));
+		if (!v)
+			return refuse(a, -ENOMEM, "out of memory");
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->n++] = *d;
+	return 1;
+}
+
+/* A held decision ended: "PREFIX": {"id", "scope", "scenario"}, as the
+ * agent writes them (fleetheld.c). Anything else is a lie: no skips. */
+static int end_held(struct ig_cs_answer *a, struct ig_cs_decision *d, unsigned long long nth)
+{
+	struct ig_cs_parse *p = a->p;
+
+	if (!p->has_id || !p->has_value || !p->has_scope)
+		return refuse(a, -EBADMSG, "decision %llu ('%s') lacks id or scope", nth, p->value);
+	d->id = p->id;
+	if (!strcasecmp(p->scope, "range"))
+		d->range = 1;
+	else if (strcasecmp(p->scope, "ip") != 0)
+		return refuse(a, -EBADMSG, "decision %llu ('%s'): scope '%s' is neither ip nor range",
+			      nth, p->value, p->scope);
+	if (ig_prefix_parse(p->value, &d->prefix) ||
+	    (!d->range && d->prefix.len != ig_prefix_bits(&d->prefix)))
+		return refuse(a, -EBADMSG, "decision %llu: '%s' is not an %s", nth, p->value,
+			      d->range ? "IP prefix" : "IP address");
+	return keep(a, d);
+}
+
 /* A decision object ended: check it, then keep it or count it skipped. */
 static int end_decision(struct ig_cs_answer *a)
 {
@@ -294,8 +365,10 @@ static int end_decision(struct ig_cs_answer *a)
 	int range, floor;
 
 	if (p->n_seen > p->lim.max_decisions)
-		return refuse(a, -E2BIG, "more than %zu decisions in one answer",
-			      p->lim.max_decisions);
+		return refuse(a, -E2BIG, "more than %zu decisions in one %s",
+			      p->lim.max_decisions, p->lim.held ? "file" : "answer");
+	if (p->lim.held)
+		return end_held(a, &d, nth);
 	if (!p->has_id || !p->has_value || !p->has_duration || !p->has_type || !p->has_scope)
 		return refuse(a, -EBADMSG, "decision %llu lacks id, value, duration, type or scope",
 			      nth);
@@ -336,20 +409,7 @@ static int end_decision(struct ig_cs_answer *a)
 		a->skipped[IG_CS_SKIP_TOO_LONG]++;
 		return 1;
 	}
-	if (keep_scenario(a, &d))
-		return refuse(a, -ENOMEM, "out of memory");
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 256;
-		struct ig_cs_decision *v;
-
-		v = realloc(a->v, cap * sizeof(*v));
-		if (!v)
-			return refuse(a, -ENOMEM, "out of memory");
-		a->v = v;
-		a->cap = cap;
-	}
-	a->v[a->n++] = d;
-	return 1;
+	return keep(a, &d);
 }
 
 static int cb_end_map(void *ctx)
@@ -445,6 +505,8 @@ int ig_cs_answer_end(struct ig_cs_answer *a)
 	}
 	if (yajl_complete_parse(a->p->y) != yajl_status_ok)
 		return a->p->rc ? a->p->rc : syntax(a, NULL, 0);
+	if (!a->p->rc && a->p->lim.held && !a->p->seen_list)
+		refuse(a, -EBADMSG, "no \"decisions\" object");
 	return a->p->rc;
 }
 

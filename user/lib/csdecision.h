@@ -57,6 +57,13 @@ struct ig_cs_limits {
 	uint64_t max_bytes;
 	uint32_t scopes;	/* IG_CS_SCOPE_* (policy.h) */
 	uint8_t min_prefix_v4, min_prefix_v6;
+	/* the document is the agent's held decisions (fleetheld.h), not a
+	 * stream answer: decisions are the members of "decisions", keyed by
+	 * prefix, each with "id", "scope" and "scenario"; all are kept as
+	 * "new" with no duration (scopes, floors and skips do not apply),
+	 * and a key that is not a prefix, or an "ip" one that is not a host
+	 * prefix, refuses the document */
+	uint8_t held;
 };
 
 struct ig_cs_parse; /* the parser's state (opaque) */
