@@ -14,6 +14,11 @@
  *   always   consume the kernel's events (log them, end blocked sessions,
  *            repeat them to `imapguard events`), save state when blocks
  *            change (coalesced), sweep lapsed blocks, serve /metrics
+ *
+ * The main loop waits in epoll for signals, the event ring, `imapguard
+ * events` clients, nftables notifications, a tick (TICK_MS: sweeps, the
+ * nftables sync, the state file) and a wake (agent_sync_soon) that starts
+ * the nftables sync at once when another thread changed the blocks.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -309,6 +315,28 @@ static void maybe_sync(struct agent *a, uint64_t now, int force)
 	a->next_sync_ns = next_run(t0);
 }
 
+void agent_sync_soon(struct agent *a)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN: the counter is full, a wake is pending all the same */
+	if (a->sync_wake_fd >= 0 && write(a->sync_wake_fd, &one, sizeof(one)) < 0 &&
+	    errno != EAGAIN)
+		jlogf("warning", "nft_sync", "cannot wake the main loop: %s; the mirror "
+		      "follows at its next tick", strerror(errno));
+}
+
+/* A wake (agent_sync_soon): read it first, so that one coming during the
+ * sync leaves the eventfd readable and makes one more sync. */
+static void on_sync_wake(struct agent *a)
+{
+	uint64_t n;
+
+	if (read(a->sync_wake_fd, &n, sizeof(n)) != sizeof(n))
+		return; /* EAGAIN: another read took it */
+	maybe_sync(a, ig_mono_ns(), 0);
+}
+
 /*
  * One consumer for the ring: an exclusive flock, held for our lifetime,
  * on the pinned meta file (the ring's own pin cannot be opened: bpffs only
@@ -441,6 +469,11 @@ static int startup(struct agent *a)
 	if (err < 0)
 		jlogf("warning", "start", "no nftables notifications: %s; a deleted table is "
 		      "noticed at the next tick only", strerror(-err));
+	/* before the fleet's pull thread, which wakes the loop with it */
+	a->sync_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (a->sync_wake_fd < 0)
+		jlogf("warning", "start", "no eventfd: %s; a fleet answer reaches the nftables "
+		      "sets at the next tick only", strerror(errno));
 	/* the last privileged steps; then least privilege before the first
 	 * thread (the listeners', the connection watchdog) exists */
 	metrics_prepare(a);
@@ -546,6 +579,10 @@ static int run(struct agent *a)
 		ev.data.fd = monfd;
 		epoll_ctl(ep, EPOLL_CTL_ADD, monfd, &ev);
 	}
+	if (a->sync_wake_fd >= 0) {
+		ev.data.fd = a->sync_wake_fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, a->sync_wake_fd, &ev);
+	}
 	a->next_sweep_ns = ig_mono_ns() + SWEEP_EVERY_NS;
 
 	while (!stop) {
@@ -584,6 +621,8 @@ static int run(struct agent *a)
 				 * the state file (100,000 blocks: a second) after */
 				maybe_sync(a, now, 0);
 				maybe_save(a, now, 0);
+			} else if (fd == a->sync_wake_fd) {
+				on_sync_wake(a);
 			} else if (fd == a->fanout_fd) {
 				fanout_accept(a);
 			} else if (fd == monfd) {
@@ -637,7 +676,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct agent a = { .pin = IG_DEFAULT_PIN_PATH, .events_lock_fd = -1, .state_lock_fd = -1,
-			   .fanout_fd = -1,
+			   .fanout_fd = -1, .sync_wake_fd = -1,
 			   .lock = PTHREAD_MUTEX_INITIALIZER,
 			   .auth_lock = PTHREAD_MUTEX_INITIALIZER,
 			   .fanout_lock = PTHREAD_MUTEX_INITIALIZER };
@@ -697,6 +736,8 @@ int main(int argc, char **argv)
 	exposure_stop(&a);
 	fleet_stop(&a);
 	fleet_push_stop(&a);
+	if (a.sync_wake_fd >= 0) /* its last writer has stopped */
+		close(a.sync_wake_fd);
 	fanout_close(&a);
 	nftwatch_close(&a);
 	if (a.rb) {
