@@ -276,23 +276,26 @@ static void maybe_save(struct agent *a, uint64_t now, int force)
 }
 
 /* The nftables sets (enforcing or mirror) follow every change: kernel
- * bursts, auth blocks, expiries, CLI and API grants. */
-static void maybe_sync(struct agent *a, uint64_t now, int force)
+ * bursts, auth blocks, expiries, CLI and API grants. Returns 1 when the
+ * pins' lock was held by someone else (the sets wait for that change),
+ * else 0. */
+static int maybe_sync(struct agent *a, uint64_t now, int force)
 {
 	uint64_t gen = __atomic_load_n(&a->h.cfg->state_gen, __ATOMIC_RELAXED), t0;
 	int rc, lock = -1, changed = 0;
 	uint32_t nftgen;
 
 	if (!force && ((gen == a->synced_gen && !a->nft_again) || now < a->next_sync_ns))
-		return;
+		return 0;
 	if (agent_nft_wanted(a) == IG_NFT_NONE) {
 		a->synced_gen = gen;
-		return;
+		return 0;
 	}
 	/* the CLI changes blocks and sets under this lock: a sync that saw
-	 * half of its change would undo the other half; busy: next tick */
+	 * half of its change would undo the other half; busy: the holder's
+	 * wake (a fleet apply) or the next tick */
 	if (ig_trylock(a->pin, &lock))
-		return;
+		return 1;
 	t0 = ig_mono_ns();
 	nftwatch_quiet(a, &nftgen);
 	rc = ig_nft_sync(&a->h, &changed); /* explains a failure in our log */
@@ -313,6 +316,7 @@ static void maybe_sync(struct agent *a, uint64_t now, int force)
 	 * run (250 ms away or more) makes them */
 	a->nft_again = rc > 0;
 	a->next_sync_ns = next_run(t0);
+	return 0;
 }
 
 void agent_sync_soon(struct agent *a)
@@ -618,9 +622,12 @@ static int run(struct agent *a)
 				 * checked at every tick as well */
 				nftwatch_check(a);
 				/* enforcement before durability: the mirror first,
-				 * the state file (100,000 blocks: a second) after */
-				maybe_sync(a, now, 0);
-				maybe_save(a, now, 0);
+				 * the state file (100,000 blocks: a second) after,
+				 * and not while a writer holds the lock: a fleet
+				 * apply ending now wakes us for the sync, which a
+				 * save begun meanwhile would hold up by its second */
+				if (!maybe_sync(a, now, 0))
+					maybe_save(a, now, 0);
 			} else if (fd == a->sync_wake_fd) {
 				on_sync_wake(a);
 			} else if (fd == a->fanout_fd) {
