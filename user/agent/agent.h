@@ -110,6 +110,7 @@ struct agent {
 	uint64_t synced_gen;  /* state_gen at the last nftables sync */
 	uint64_t next_sync_ns;
 	int nft_again;	      /* nft changes waited on expiring elements */
+	int sync_wake_fd;     /* eventfd: agent_sync_soon wakes the main loop; -1: none */
 
 	/* table inet imapguard kept there (nftwatch.c) */
 	struct mnl_socket *nftmon; /* nftables notifications (main thread) */
@@ -156,6 +157,18 @@ void nftwatch_quiet(struct agent *a, uint32_t *gen);
 void nftwatch_loud(struct agent *a, uint32_t gen, int ours);
 int agent_nft_put(struct agent *a, int grant, const struct ig_prefix *p, uint64_t expires_ns);
 int agent_nft_sync(struct agent *a);
+/*
+ * Another thread changed the block table (the fleet's pull applied an
+ * answer): wake the main loop so that its nftables sync starts now, not
+ * at its next tick (up to 250 ms away; 100,000 decisions were mirrored
+ * that much later). Call after the pins' lock is released: a sync that
+ * finds it held waits for the tick. Any thread; never blocks. Wakes
+ * coalesce (an eventfd counter the loop reads before it syncs), so one
+ * that comes during a sync makes one more; the sync's own spacing
+ * (maybe_sync) still holds, and the tick still catches up on anything.
+ * Without the eventfd (a->sync_wake_fd < 0) this does nothing: the tick.
+ */
+void agent_sync_soon(struct agent *a);
 
 /* One JSON object per line on stdout: journald and log shippers take it. */
 void jlog(const char *level, const char *event, json_object *fields);

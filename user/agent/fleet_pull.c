@@ -3,8 +3,9 @@
  * imapguardd as a CrowdSec bouncer: a thread of its own pulls
  * GET /v1/decisions/stream from the Local API every pull_interval with
  * libcurl, parses the answer as it arrives (csdecision.c) and applies it
- * in one pass (fleet.c) under the pins' lock; the main loop's nftables
- * sync then mirrors the change in one transaction.
+ * in one pass (fleet.c) under the pins' lock; then it wakes the main loop
+ * (agent_sync_soon), whose nftables sync mirrors the change in one
+ * transaction at once rather than at its next tick.
  *
  * The first pull, and the first after any failure, asks for the whole set
  * (startup=true): a failed or refused answer may have lost a delta, since
@@ -254,6 +255,8 @@ static int apply(struct fleet_pull *fp, struct transfer *t, int startup)
 	ig_unlock(&lock);
 	if (err)
 		return err;
+	if (r.added || r.removed || r.refreshed)
+		agent_sync_soon(a); /* after the unlock: the sync takes the lock */
 	ig_fleet_count(&fp->held, by_scope);
 	pthread_mutex_lock(&fp->w.lock);
 	fp->st.held_ip = by_scope[0];

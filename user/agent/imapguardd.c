@@ -15,6 +15,11 @@
  *            repeat them to `imapguard events`), save state when blocks
  *            change (coalesced), sweep lapsed blocks and the STARTTLS
  *            guard's flows of connections gone, serve /metrics
+ *
+ * The main loop waits in epoll for signals, the event ring, `imapguard
+ * events` clients, nftables notifications, a tick (TICK_MS: sweeps, the
+ * nftables sync, the state file) and a wake (agent_sync_soon) that starts
+ * the nftables sync at once when another thread changed the blocks.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -274,23 +280,26 @@ static void maybe_save(struct agent *a, uint64_t now, int force)
 }
 
 /* The nftables sets (enforcing or mirror) follow every change: kernel
- * bursts, auth blocks, expiries, CLI and API grants. */
-static void maybe_sync(struct agent *a, uint64_t now, int force)
+ * bursts, auth blocks, expiries, CLI and API grants. Returns 1 when the
+ * pins' lock was held by someone else (the sets wait for that change),
+ * else 0. */
+static int maybe_sync(struct agent *a, uint64_t now, int force)
 {
 	uint64_t gen = __atomic_load_n(&a->h.cfg->state_gen, __ATOMIC_RELAXED), t0;
 	int rc, lock = -1, changed = 0;
 	uint32_t nftgen;
 
 	if (!force && ((gen == a->synced_gen && !a->nft_again) || now < a->next_sync_ns))
-		return;
+		return 0;
 	if (agent_nft_wanted(a) == IG_NFT_NONE) {
 		a->synced_gen = gen;
-		return;
+		return 0;
 	}
 	/* the CLI changes blocks and sets under this lock: a sync that saw
-	 * half of its change would undo the other half; busy: next tick */
+	 * half of its change would undo the other half; busy: the holder's
+	 * wake (a fleet apply) or the next tick */
 	if (ig_trylock(a->pin, &lock))
-		return;
+		return 1;
 	t0 = ig_mono_ns();
 	nftwatch_quiet(a, &nftgen);
 	rc = ig_nft_sync(&a->h, &changed); /* explains a failure in our log */
@@ -311,6 +320,29 @@ static void maybe_sync(struct agent *a, uint64_t now, int force)
 	 * run (250 ms away or more) makes them */
 	a->nft_again = rc > 0;
 	a->next_sync_ns = next_run(t0);
+	return 0;
+}
+
+void agent_sync_soon(struct agent *a)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN: the counter is full, a wake is pending all the same */
+	if (a->sync_wake_fd >= 0 && write(a->sync_wake_fd, &one, sizeof(one)) < 0 &&
+	    errno != EAGAIN)
+		jlogf("warning", "nft_sync", "cannot wake the main loop: %s; the mirror "
+		      "follows at its next tick", strerror(errno));
+}
+
+/* A wake (agent_sync_soon): read it first, so that one coming during the
+ * sync leaves the eventfd readable and makes one more sync. */
+static void on_sync_wake(struct agent *a)
+{
+	uint64_t n;
+
+	if (read(a->sync_wake_fd, &n, sizeof(n)) != sizeof(n))
+		return; /* EAGAIN: another read took it */
+	maybe_sync(a, ig_mono_ns(), 0);
 }
 
 /*
@@ -445,6 +477,11 @@ static int startup(struct agent *a)
 	if (err < 0)
 		jlogf("warning", "start", "no nftables notifications: %s; a deleted table is "
 		      "noticed at the next tick only", strerror(-err));
+	/* before the fleet's pull thread, which wakes the loop with it */
+	a->sync_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (a->sync_wake_fd < 0)
+		jlogf("warning", "start", "no eventfd: %s; a fleet answer reaches the nftables "
+		      "sets at the next tick only", strerror(errno));
 	/* the last privileged steps; then least privilege before the first
 	 * thread (the listeners', the connection watchdog) exists */
 	metrics_prepare(a);
@@ -550,6 +587,10 @@ static int run(struct agent *a)
 		ev.data.fd = monfd;
 		epoll_ctl(ep, EPOLL_CTL_ADD, monfd, &ev);
 	}
+	if (a->sync_wake_fd >= 0) {
+		ev.data.fd = a->sync_wake_fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, a->sync_wake_fd, &ev);
+	}
 	a->next_sweep_ns = ig_mono_ns() + SWEEP_EVERY_NS;
 
 	while (!stop) {
@@ -588,9 +629,14 @@ static int run(struct agent *a)
 				 * checked at every tick as well */
 				nftwatch_check(a);
 				/* enforcement before durability: the mirror first,
-				 * the state file (100,000 blocks: a second) after */
-				maybe_sync(a, now, 0);
-				maybe_save(a, now, 0);
+				 * the state file (100,000 blocks: a second) after,
+				 * and not while a writer holds the lock: a fleet
+				 * apply ending now wakes us for the sync, which a
+				 * save begun meanwhile would hold up by its second */
+				if (!maybe_sync(a, now, 0))
+					maybe_save(a, now, 0);
+			} else if (fd == a->sync_wake_fd) {
+				on_sync_wake(a);
 			} else if (fd == a->fanout_fd) {
 				fanout_accept(a);
 			} else if (fd == monfd) {
@@ -644,7 +690,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct agent a = { .pin = IG_DEFAULT_PIN_PATH, .events_lock_fd = -1, .state_lock_fd = -1,
-			   .fanout_fd = -1,
+			   .fanout_fd = -1, .sync_wake_fd = -1,
 			   .lock = PTHREAD_MUTEX_INITIALIZER,
 			   .auth_lock = PTHREAD_MUTEX_INITIALIZER,
 			   .fanout_lock = PTHREAD_MUTEX_INITIALIZER };
@@ -704,6 +750,8 @@ int main(int argc, char **argv)
 	exposure_stop(&a);
 	fleet_stop(&a);
 	fleet_push_stop(&a);
+	if (a.sync_wake_fd >= 0) /* its last writer has stopped */
+		close(a.sync_wake_fd);
 	fanout_close(&a);
 	nftwatch_close(&a);
 	if (a.rb) {
