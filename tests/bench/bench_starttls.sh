@@ -160,6 +160,7 @@ echo "STARTTLS guard: new sessions per second, $SESSIONS one after the other, po
 echo "CAPABILITY, STARTTLS, TLS handshake, LOGIN, LOGOUT, close), then ig_tc's cost per segment"
 echo "(kernel.bpf_stats_enabled), guarded and unguarded, $SREPS runs each, alternating"
 for f in sg su pg pu tg tu pg.n pu.n tg.n tu.n; do : >"$LAB_DIR/$f"; done
+T0=$SECONDS
 left=0 nf=0 np=0 nu=0
 for i in $(seq "$SREPS"); do
 	for a in $([ $((i % 2)) = 1 ] && echo "starttls allow" || echo "allow starttls"); do
@@ -185,7 +186,8 @@ ratio "$(median <"$LAB_DIR/sg")" "$(median <"$LAB_DIR/su")"
 printf '  %-34s %8.3f\n' "  median of the pairs' ratios" "$(pairs / "$LAB_DIR/sg" "$LAB_DIR/su")"
 echo "  guarded sessions: $((SREPS * SESSIONS)), flows registered $nf, passed to TLS $np," \
 	"unattributed segments $nu;"
-echo "  flow table empty after each guarded run: $([ $left = 0 ] && echo yes || echo "NO ($left of $SREPS runs)")"
+echo "  flow table empty after each guarded run: $([ $left = 0 ] && echo yes || echo "NO ($left of $SREPS runs)")" \
+	"(sessions and cost runs: $((SECONDS - T0)) s)"
 echo "  ig_tc ns per program run (one per client segment; runs per connection in brackets):"
 row "guarded, before TLS ($(median <"$LAB_DIR/pg.n"))" ns "$LAB_DIR/pg"
 row "unguarded, the same ($(median <"$LAB_DIR/pu.n"))" ns "$LAB_DIR/pu"
