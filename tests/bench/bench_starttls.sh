@@ -120,10 +120,10 @@ row "guarded (action = starttls)" MiB/s "$LAB_DIR/g"
 row "unguarded (action = allow)" MiB/s "$LAB_DIR/u"
 ratio "$g" "$u" 0.95
 
-# extra NAME: port 143's counter NAME
-extra() {
-	igs stats -j | jq -r --arg n "$1" \
-		'[.ports[] | select(.port == 143) | .. | objects | select(has($n)) | .[$n]] | add // 0'
+# tlsctr: port 143's guard counters, "flows passed unattributed held"
+tlsctr() {
+	igs stats -j | jq -r '[.ports[] | select(.port == 143)][0] | [.starttls_flows,
+		.starttls_passed, .starttls_unattributed, .starttls_held] | map(. // 0) | join(" ")'
 }
 flows() { bpftool map dump pinned "$PIN/ig_tls_flows" -j 2>/dev/null | jq length; }
 # sessions FILE: one run of SESSIONS login sessions, its sessions/s to FILE
@@ -163,20 +163,19 @@ echo "CAPABILITY, STARTTLS, TLS handshake, LOGIN, LOGOUT, close), then ig_tc's c
 echo "(kernel.bpf_stats_enabled), guarded and unguarded, $SREPS runs each, alternating"
 for f in sg su pg pu tg tu pg.n pu.n tg.n tu.n; do : >"$LAB_DIR/$f"; done
 T0=$SECONDS
-left=0 nf=0 np=0 nu=0
+left=0 nf=0 np=0 nu=0 nh=0
 for i in $(seq "$SREPS"); do
 	for a in $([ $((i % 2)) = 1 ] && echo "starttls allow" || echo "allow starttls"); do
 		policy "$a"
 		[ "$a" = starttls ] && f=g || f=u
-		f0=$(extra starttls_flows) p0=$(extra starttls_passed) u0=$(extra starttls_unattributed)
+		read -r f0 p0 u0 h0 < <(tlsctr)
 		sessions "$LAB_DIR/s$f"
 		if [ "$f" = g ]; then
 			# at close each flow leaves the table (sockops state callback)
 			for _ in $(seq 50); do [ "$(flows)" = 0 ] && break; sleep 0.1; done
 			[ "$(flows)" = 0 ] || left=$((left + 1))
-			nf=$((nf + $(extra starttls_flows) - f0))
-			np=$((np + $(extra starttls_passed) - p0))
-			nu=$((nu + $(extra starttls_unattributed) - u0))
+			read -r f1 p1 u1 h1 < <(tlsctr)
+			nf=$((nf + f1 - f0)) np=$((np + p1 - p0)) nu=$((nu + u1 - u0)) nh=$((nh + h1 - h0))
 		fi
 		cost "$LAB_DIR/p$f" -b 0 -d 0 -C "$PRE_CMDS"
 		cost "$LAB_DIR/t$f" -b "$COST_UP" -d 0 -C 0
@@ -187,7 +186,7 @@ row "unguarded (action = allow)" sessions/s "$LAB_DIR/su"
 ratio "$(median <"$LAB_DIR/sg")" "$(median <"$LAB_DIR/su")"
 printf '  %-34s %8.3f\n' "  median of the pairs' ratios" "$(pairs / "$LAB_DIR/sg" "$LAB_DIR/su")"
 echo "  guarded sessions: $((SREPS * SESSIONS)), flows registered $nf, passed to TLS $np," \
-	"unattributed segments $nu;"
+	"segments refused as unattributed $nu, held $nh;"
 echo "  flow table empty after each guarded run: $([ $left = 0 ] && echo yes || echo "NO ($left of $SREPS runs)")" \
 	"(sessions and cost runs: $((SECONDS - T0)) s)"
 echo "  ig_tc ns per program run (one per client segment; runs per connection in brackets):"
