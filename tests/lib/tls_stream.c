@@ -9,6 +9,7 @@
  *   tls_stream server -l ADDR -p PORT -c CERT -k KEY [-n CONNS] [-t SECONDS]
  *   tls_stream client -a ADDR -p PORT [-n CONNS] [-b UP] [-d DOWN]
  *                     [-C COMMANDS] [-s SEED] [-t SECONDS]
+ *   tls_stream client -L -a ADDR -p PORT [-n SESSIONS] [-t SECONDS]
  *
  * One connection: the server greets; the client sends COMMANDS harmless
  * commands (CAPABILITY, NOOP, ID with and without a literal, in upper and
@@ -35,6 +36,18 @@
  * a failed connection prints "accept N error WHAT" (N counts the
  * server's connections from 0) and the server goes on.
  * Every socket read and write times out after SECONDS (default 30).
+ *
+ * With -L the client runs SESSIONS short login sessions one after the
+ * other, as a mail client does (the connection rate of
+ * tests/bench/bench_starttls.sh): the greeting, CAPABILITY, STARTTLS, the
+ * TLS handshake, then inside TLS "LOGIN user secret" and LOGOUT, each
+ * awaiting its answer, and close. It prints
+ *   sessions SESSIONS SECONDS SESSIONS_PER_S
+ * and exits 2 on any failure. The server tells the two kinds apart by the
+ * first byte after the handshake: a letter starts a command (the stream
+ * header's first byte is UP's top byte, 0 below 2^56 bytes); it answers
+ * LOGIN with OK and LOGOUT with BYE and OK, prints nothing for such a
+ * session and ends it.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -61,7 +74,7 @@
 
 struct opts {
 	const char *addr, *port, *cert, *key;
-	int conns, timeout, commands;
+	int conns, timeout, commands, login;
 	uint64_t up, down, seed;
 };
 
@@ -371,12 +384,51 @@ static int serve_plain(int fd, struct tally *pre)
 	}
 }
 
+/* reads one line through ssl, to its LF, into line (NUL-terminated, cut
+ * to size - 1); 0, or -1 on a read failure */
+static int ssl_read_line(SSL *ssl, char *line, size_t size)
+{
+	size_t n = 0;
+	char c = 0;
+
+	while (c != '\n') {
+		if (SSL_read(ssl, &c, 1) != 1)
+			return -1;
+		if (n < size - 1)
+			line[n++] = c;
+	}
+	line[n] = '\0';
+	return 0;
+}
+
+/* a login session inside TLS (-L): LOGIN gets OK, LOGOUT BYE and OK and
+ * ends it; NULL, or what failed */
+static const char *serve_login(SSL *ssl)
+{
+	char line[256], tag[64], verb[32], out[256];
+
+	for (;;) {
+		if (ssl_read_line(ssl, line, sizeof(line)) ||
+		    sscanf(line, "%63s %31[A-Za-z]", tag, verb) != 2)
+			return "login session";
+		if (!strcasecmp(verb, "LOGOUT")) {
+			snprintf(out, sizeof(out), "* BYE\r\n%s OK LOGOUT completed\r\n", tag);
+			return ssl_write_all(ssl, out, strlen(out)) ? "logout" : NULL;
+		}
+		snprintf(out, sizeof(out), "%s %s\r\n", tag,
+			 strcasecmp(verb, "LOGIN") ? "BAD unknown command" : "OK LOGIN completed");
+		if (ssl_write_all(ssl, out, strlen(out)))
+			return "login";
+	}
+}
+
 static const char *serve_one(int fd, SSL_CTX *ctx)
 {
 	struct tally pre, up, down;
 	unsigned char hdr[32] = { 0 }, digest[32];
 	const char *err = NULL;
 	SSL *ssl = NULL;
+	int login = 0;
 
 	tally_init(&pre);
 	tally_init(&up);
@@ -385,24 +437,30 @@ static const char *serve_one(int fd, SSL_CTX *ctx)
 		err = "plaintext phase";
 	else if (!(ssl = SSL_new(ctx)) || !SSL_set_fd(ssl, fd) || SSL_accept(ssl) != 1)
 		err = "TLS handshake";
+	else if (SSL_peek(ssl, hdr, 1) != 1)
+		err = "first byte after the handshake";
+	else if ((login = isalpha(hdr[0]) != 0))
+		err = serve_login(ssl);
 	else if (ssl_read_all(ssl, hdr, sizeof(hdr)))
 		err = "header";
 	else if (recv_stream(ssl, get_u64(hdr), &up, 0, NULL))
 		err = "up stream";
 	tally_end(&up, digest);
-	if (!err && ssl_write_all(ssl, digest, sizeof(digest)))
-		err = "digest";
-	else if (!err && send_stream(ssl, get_u64(hdr + 16), get_u64(hdr + 8), &down))
-		err = "down stream";
-	else if (!err && SSL_read(ssl, hdr, 1) > 0)
-		err = "bytes after the down stream";
+	if (!err && !login) {
+		if (ssl_write_all(ssl, digest, sizeof(digest)))
+			err = "digest";
+		else if (send_stream(ssl, get_u64(hdr + 16), get_u64(hdr + 8), &down))
+			err = "down stream";
+		else if (SSL_read(ssl, hdr, 1) > 0)
+			err = "bytes after the down stream";
+	}
 	tally_end(&pre, NULL);
 	tally_end(&down, NULL);
 	if (ssl) {
 		SSL_shutdown(ssl);
 		SSL_free(ssl);
 	}
-	if (!err)
+	if (!err && !login)
 		print_conn((int)get_u64(hdr + 24), &pre, &up, &down);
 	return err;
 }
@@ -633,6 +691,63 @@ out:
 	return rc;
 }
 
+/* reads lines through ssl until one starts with TAG and a space */
+static int ssl_await_tag(SSL *ssl, const char *tag)
+{
+	size_t n = strlen(tag);
+	char line[256];
+
+	do {
+		if (ssl_read_line(ssl, line, sizeof(line)))
+			return -1;
+	} while (strncmp(line, tag, n) != 0 || line[n] != ' ');
+	return 0;
+}
+
+/* one login session (-L): the greeting, CAPABILITY, STARTTLS, the TLS
+ * handshake, LOGIN and LOGOUT inside TLS, each awaiting its answer, then
+ * close; 0, or -1 on any failure */
+static int client_session(SSL_CTX *ctx, const struct opts *o)
+{
+	static const char cap[] = "a1 CAPABILITY\r\n", stls[] = "a2 STARTTLS\r\n";
+	static const char login[] = "a3 LOGIN user secret\r\n", logout[] = "a4 LOGOUT\r\n";
+	int fd = connect_to(o), rc = -1;
+	SSL *ssl = NULL;
+
+	if (fd < 0 || skip_line(fd) || write_all(fd, cap, sizeof(cap) - 1) || await_tagged(fd, 1) ||
+	    write_all(fd, stls, sizeof(stls) - 1) || await_tagged(fd, 1))
+		goto out;
+	if (!(ssl = SSL_new(ctx)) || !SSL_set_fd(ssl, fd) || SSL_connect(ssl) != 1)
+		goto out;
+	if (!ssl_write_all(ssl, login, sizeof(login) - 1) && !ssl_await_tag(ssl, "a3") &&
+	    !ssl_write_all(ssl, logout, sizeof(logout) - 1) && !ssl_await_tag(ssl, "a4"))
+		rc = 0;
+out:
+	if (ssl) {
+		SSL_shutdown(ssl);
+		SSL_free(ssl);
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* -L: o->conns login sessions one after the other, and their rate */
+static int run_sessions(SSL_CTX *ctx, const struct opts *o)
+{
+	double t0 = now_s(), t;
+	int i;
+
+	for (i = 0; i < o->conns; i++)
+		if (client_session(ctx, o)) {
+			fprintf(stderr, "tls_stream: session %d failed\n", i);
+			return 2;
+		}
+	t = now_s() - t0;
+	printf("sessions %d %.3f %.1f\n", o->conns, t, t > 0 ? o->conns / t : 0.0);
+	return 0;
+}
+
 static int run_client(const struct opts *o)
 {
 	SSL_CTX *ctx = tls_ctx(o, 0);
@@ -640,6 +755,11 @@ static int run_client(const struct opts *o)
 
 	if (!ctx)
 		return 2;
+	if (o->login) {
+		rc = run_sessions(ctx, o);
+		SSL_CTX_free(ctx);
+		return rc;
+	}
 	for (i = 0; i < (o->conns ? o->conns : 1) && rc != 2; i++) {
 		int r = client_one(ctx, o, i);
 
@@ -674,7 +794,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: tls_stream server -l ADDR -p PORT -c CERT -k KEY [-n CONNS] [-t SECONDS]\n"
 			"       tls_stream client -a ADDR -p PORT [-n CONNS] [-b UP] [-d DOWN]\n"
-			"                         [-C COMMANDS] [-s SEED] [-t SECONDS]\n");
+			"                         [-C COMMANDS] [-s SEED] [-t SECONDS]\n"
+			"       tls_stream client -L -a ADDR -p PORT [-n SESSIONS] [-t SECONDS]\n");
 	exit(2);
 }
 
@@ -691,8 +812,9 @@ int main(int argc, char **argv)
 	if (server)
 		o.conns = 0;
 	optind = 2;
-	while ((c = getopt(argc, argv, "l:a:p:c:k:n:t:b:d:C:s:")) != -1) {
+	while ((c = getopt(argc, argv, "Ll:a:p:c:k:n:t:b:d:C:s:")) != -1) {
 		switch (c) {
+		case 'L': o.login = 1; break;
 		case 'l': case 'a': o.addr = optarg; break;
 		case 'p': o.port = optarg; break;
 		case 'c': o.cert = optarg; break;
@@ -707,7 +829,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!o.addr || !o.port || (server && (!o.cert || !o.key)) || o.conns < 0 ||
-	    o.timeout <= 0 || o.commands < 0 || optind != argc)
+	    o.timeout <= 0 || o.commands < 0 || (server && o.login) || optind != argc)
 		usage();
 	return server ? run_server(&o) : run_client(&o);
 }
