@@ -242,7 +242,14 @@ static inline void ig_tls_line_reset(struct ig_tls_scan *s)
 	s->flags &= IG_TLS_FL_CHUNK;
 }
 
-/* Keep one byte of the user name; stop at the buffer's end. */
+static inline void ig_tls_user_done(struct ig_tls_scan *s)
+{
+	s->flags = (s->flags & ~IG_TLS_FL_CAPTURE) | IG_TLS_FL_USER_DONE;
+	s->field = IG_TLS_F_DONE;
+}
+
+/* Keep one byte of the user name; at the buffer's end the name is cut and
+ * the capture ends (nothing past 64 bytes is read for it). */
 static inline void ig_tls_user_put(struct ig_tls_scan *s, __u8 c)
 {
 	__u32 n = s->user_len;
@@ -252,13 +259,8 @@ static inline void ig_tls_user_put(struct ig_tls_scan *s, __u8 c)
 		s->user_len = n + 1;
 	} else {
 		s->user_trunc = 1;
+		ig_tls_user_done(s);
 	}
-}
-
-static inline void ig_tls_user_done(struct ig_tls_scan *s)
-{
-	s->flags = (s->flags & ~IG_TLS_FL_CAPTURE) | IG_TLS_FL_USER_DONE;
-	s->field = IG_TLS_F_DONE;
 }
 
 /*
@@ -297,8 +299,20 @@ static inline int ig_tls_capture(struct ig_tls_scan *s, __u8 c)
 			s->field = IG_TLS_F_ULIT;
 			return IG_TLS_VIOLATION;
 		}
+		if (s->field == IG_TLS_F_UQUOTE) {
+			/* a quoted string the line cut: no name, for what it
+			 * holds may run on into the password */
+			s->user_len = 0;
+			s->user_trunc = 0;
+		}
 		if (c == '\n' || s->field != IG_TLS_F_ARGS)
 			ig_tls_user_done(s); /* the line or the name ended */
+		return IG_TLS_VIOLATION;
+	}
+	if ((c < 0x20 || c == 0x7f) && s->field != IG_TLS_F_UQUOTE) {
+		/* a tab or other control byte is no separator we know: end
+		 * the name here, so what follows (a password) is never read */
+		ig_tls_user_done(s);
 		return IG_TLS_VIOLATION;
 	}
 	switch (s->field) {

@@ -272,6 +272,23 @@ static void test_user_names(void **state)
 	o = FEED(IG_TLS_IMAP, line);
 	assert_int_equal(strlen(o.user), IG_TLS_USER_MAX);
 	assert_null(strstr(o.user, "secret"));
+	assert_true(o.user_done); /* the cut ends the capture: no more is read */
+	/* a tab is no separator we know: the name ends there, the password
+	 * after it is never taken (it was, as "alice\tsecret") */
+	o = FEED(IG_TLS_IMAP, "a LOGIN alice\tsecret\r\n");
+	assert_string_equal(o.user, "alice");
+	assert_true(o.user_done);
+	o = FEED(IG_TLS_POP3, "USER bob\x01secret\r\n");
+	assert_string_equal(o.user, "bob");
+	o = FEED(IG_TLS_IMAP, "a LOGIN \talice secret\r\n");
+	assert_string_equal(o.user, "");
+	/* a quoted name the line cuts names nobody: it ran on into the
+	 * password (it was "alice secret") */
+	o = FEED(IG_TLS_IMAP, "a LOGIN \"alice secret\r\n");
+	assert_string_equal(o.user, "");
+	assert_true(o.user_done);
+	o = FEED(IG_TLS_IMAP, "a LOGIN \"alice secret\n");
+	assert_string_equal(o.user, "");
 }
 
 static void test_starttls(void **state)
