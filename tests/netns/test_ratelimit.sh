@@ -76,6 +76,7 @@ EOF
 	echo "# $at: a new client's single SYN admitted during the flood: $got of $NEWCLIENTS"
 	t_check "$at: under the flood, the known client's admitted $k <= $LIMIT" test "${k:-99}" -le $LIMIT
 	t_check "$at: under the flood, the new client's admitted $ok <= $LIMIT" test "${ok:-99}" -le $LIMIT
+	kill -TERM $flood 2>/dev/null # measured: the rest of FLOOD_SECS would only be waited out
 	wait $flood
 	sent=$(cat "$fl")
 	echo "# $at: the flood sent $sent SYNs from random sources"
