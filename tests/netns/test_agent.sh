@@ -78,7 +78,7 @@ burst_followed() {
 	lab_follow "$@"
 	lab_client_addr "$addr"
 	probe "$addr" $SRV4 993 --count 6 >/dev/null
-	sleep 0.5
+	wait_until -t 5 grep -qF "$addr/32" "$1" # the follower has printed the block
 	lab_unfollow
 }
 wait_metric() { # NAME VALUE: poll /metrics up to 5 s
