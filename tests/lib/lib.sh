@@ -108,7 +108,7 @@ wait_until() {
 # and the steps in between are not waited for a second time
 sleep_past() {
 	sleep "$(awk -v t0="$1" -v s="$2" -v now="$(date +%s%N)" \
-		'BEGIN { l = s - (now - t0) / 1e9; printf "%.3f", l > 0 ? l : 0 }')"
+		'BEGIN { l = s - (now - t0) / 1e9; printf "%.3f", (l > 0 ? l : 0) }')"
 }
 
 t_need_root() {
