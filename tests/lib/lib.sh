@@ -102,6 +102,15 @@ wait_until() {
 	done
 }
 
+# sleep_past T0 SECONDS: sleep until SECONDS (a decimal) have passed since
+# T0 (`date +%s%N`, taken once the thing with a lifetime was made), at once
+# if they already have: what lapses within SECONDS of T0 has lapsed by then,
+# and the steps in between are not waited for a second time
+sleep_past() {
+	sleep "$(awk -v t0="$1" -v s="$2" -v now="$(date +%s%N)" \
+		'BEGIN { l = s - (now - t0) / 1e9; printf "%.3f", (l > 0 ? l : 0) }')"
+}
+
 t_need_root() {
 	if [ "$(id -u)" != 0 ]; then t_skip "$1" "needs root"; t_done; exit 0; fi
 }

@@ -6,11 +6,14 @@
 Keeps CONNECTIONS connections open, each sending one byte of a request
 head every INTERVAL seconds (default 5) and never finishing it; a
 connection the server closes is opened again (at most 20 times per slot).
-Prints one JSON object: connections opened, closed by the server, held at
-the end, and how long the closed ones had lived (seconds)."""
+SIGTERM ends the attack early: no slot is opened again, and the run ends
+once the server has closed every connection (or at SECONDS). Prints one
+JSON object: connections opened, closed by the server, held at the end,
+and how long the closed ones had lived (seconds)."""
 import json
 import resource
 import selectors
+import signal
 import socket
 import statistics
 import sys
@@ -45,10 +48,12 @@ def connect(slot):
     sel.register(s, selectors.EVENT_READ, [slot, time.monotonic(), time.monotonic(), 0])
 
 
+stopping = []
+signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
 for i in range(N):
     connect(i)
 end = time.monotonic() + SECONDS
-while time.monotonic() < end:
+while time.monotonic() < end and not (stopping and not sel.get_map()):
     for key, _ in sel.select(timeout=0.1):
         s, st = key.fileobj, key.data
         try:
@@ -62,7 +67,7 @@ while time.monotonic() < end:
             s.close()
             closed += 1
             lifetimes.append(time.monotonic() - st[1])
-            if reopens[st[0]] < 20:
+            if reopens[st[0]] < 20 and not stopping:
                 reopens[st[0]] += 1
                 connect(st[0])
     now = time.monotonic()

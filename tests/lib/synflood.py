@@ -7,10 +7,11 @@
 Sources come from --src (impersonating one host) or uniformly from
 --random-src, never one of --exclude. --pps paces the flood to at most R
 packets a second. Stops after N packets or S seconds, whichever comes
-first."""
+first, or at SIGTERM; prints how many it sent."""
 import argparse
 import ipaddress
 import random
+import signal
 import socket
 import struct
 import time
@@ -48,7 +49,11 @@ def main():
     start = time.monotonic()
     deadline = start + a.seconds
     sent = 0
-    while sent < a.count and time.monotonic() < deadline:
+    # SIGTERM ends the flood early, still printing how many were sent: a
+    # test stops it once its measurements are done instead of waiting out S
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    while sent < a.count and time.monotonic() < deadline and not stop:
         if a.pps and sent % 64 == 0:
             time.sleep(max(0.0, start + sent / a.pps - time.monotonic()))
         if fixed:

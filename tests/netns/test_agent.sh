@@ -43,6 +43,7 @@ drops143() {
 	igs stats -j | jq '.ports[] | select(.port == 143) | [.counters[] |
 		select(.verdict == "drop") | .packets] | add'
 }
+drops143_above() { [ "$(drops143)" -gt "$1" ]; } # N: 143's drops went past N
 
 # least privilege: every thread of the agent holds CAP_BPF, CAP_NET_ADMIN
 # and CAP_SYS_ADMIN and nothing else, bounding set too
@@ -77,7 +78,7 @@ burst_followed() {
 	lab_follow "$@"
 	lab_client_addr "$addr"
 	probe "$addr" $SRV4 993 --count 6 >/dev/null
-	sleep 0.5
+	wait_until -t 5 grep -qF "$addr/32" "$1" # the follower has printed the block
 	lab_unfollow
 }
 wait_metric() { # NAME VALUE: poll /metrics up to 5 s
@@ -271,13 +272,14 @@ EOF
 		gen=$(igs status -j | jq .generation)
 		agent_stop $sig
 		d0=$(drops143)
-		sleep 1.5
+		wait_until -t 10 drops143_above "$d0" # the SYNs keep coming: a poll, not 1.5 s
 		d1=$(drops143)
 		t_check "agent down after SIG$sig: 143 drops continue during the gap ($d0 -> $d1)" \
 			test "$d1" -gt "$d0"
 		t_check "restart after SIG$sig" agent_start
 		t_jq "after SIG$sig the blocks are all still there" '[.blocks[].prefix] |
 			index("198.18.9.1/32") != null and index("198.18.5.50/32") != null' "$(igs block list -j)"
+		wait_until -t 10 drops143_above "$d1"
 		d2=$(drops143)
 		t_check "after SIG$sig counters kept counting ($d1 -> $d2)" test "$d2" -gt "$d1"
 	done
@@ -422,10 +424,11 @@ case_reboot() {
 	start
 	seed
 	igs block add 198.18.9.3 --ttl 3s >/dev/null
+	t0=$(date +%s%N)
 	sleep 0.6 # let the coalesced state write happen
 	agent_stop TERM
 	t_rc 0 "simulated reboot: unload every pin" igs unload
-	sleep 3.2
+	sleep_past "$t0" 3.2 # 198.18.9.3 lapses during the reboot
 	t_check "start after the reboot" agent_start
 	t_match "it restored blocks from state_dir" '"adopted":false,"restored_blocks":[1-9]' \
 		"$(tail -2 "$LAB_DIR/agent.log")"

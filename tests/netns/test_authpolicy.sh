@@ -33,11 +33,20 @@ agent() {
 	t_check "imapguardd starts" lab_agent "$CONF" http://127.0.0.1:9743/metrics
 	t_check "imapguardd serves the auth policy" grep -q '"auth_policy":"127.0.0.1:9744"' "$LAB_DIR/agent.log"
 }
+# hup: SIGHUP the agent and wait (up to 10 s) for its "reload" line, which
+# it logs once the new policy, [auth] included, is in force
+reloads() { grep -c '"event":"reload".*"generation"' "$LAB_DIR/agent.log"; }
+reloads_past() { [ "$(reloads)" -gt "$1" ]; }
+hup() {
+	local n
+	n=$(reloads)
+	kill -HUP $AG
+	wait_until -t 10 reloads_past "$n"
+}
 # reload CONF-ARGS: rewrite the policy and SIGHUP the agent
 reload() {
 	write_conf "$@"
-	kill -HUP $AG
-	sleep 0.5
+	hup
 }
 
 # Dovecot once for the file; each case runs an agent of its own
@@ -183,7 +192,7 @@ case_plaintext() {
 
 # --- 4. zero trust: require_grant = yes ---
 case_zero_trust() {
-	local i r g0 body code
+	local i r g0 body code t0
 	agent
 	reload yes allow
 	# Dovecot's anvil penalty delays the next login from an address that just
@@ -193,10 +202,11 @@ case_zero_trust() {
 	t_jq "require_grant: alice without a grant is refused, told how to get access" \
 		'(.ok | not) and (.detail | test("multi-factor"))' "$r"
 	t_rc 0 "imapguard grant add --user alice --ttl 3s" igs grant add --user alice --ttl 3s
+	t0=$(date +%s%N)
 	t_jq "grant list shows it" '.grants[] | select(.user == "alice") | .kind == "user" and
 		.seconds_left <= 3' "$(igs grant list -j)"
 	t_check "with the grant alice logs in" ok_login 198.18.5.21 imaps alice:alice-secret
-	sleep 3.2
+	sleep_past "$t0" 3.2
 	t_refute "after 3 s she is refused again" ok_login 198.18.5.22 imaps alice:alice-secret
 	t_check "the grants API without the token: 401" test "$(api -X POST -d '{"user":"alice","ttl":"3s"}' \
 		http://127.0.0.1:9744/v1/grants)" = 401
@@ -259,16 +269,20 @@ case_starvation() {
 	reload yes allow
 	rss() { awk '/^VmRSS/ {print $2}' /proc/$AG/status; }
 	rss0=$(rss)
-	slow() { ip netns exec "$NS_S" setpriv --reuid nobody --regid nogroup --clear-groups \
+	# exec: $! is slowloris itself, which SIGTERM ends once the logins below
+	# are done (15 s is only its bound)
+	slow() { exec ip netns exec "$NS_S" setpriv --reuid nobody --regid nogroup --clear-groups \
 		$PY "$ROOT/tests/lib/slowloris.py" 127.0.0.1:9744 1000 15 >"$LAB_DIR/slow.json" 2>&1; }
 	slow &
 	slow_pid=$!
+	LAB_PIDS+=($slow_pid)
 	sleep 3
 	t_rc 0 "under the attack: grant bob" igs grant add --user bob --ttl 1m
 	t_check "...bob (granted) logs in: the policy answered" ok_login 198.18.5.25 imaps bob:bob-secret
 	r=$(imap 198.18.5.26 imaps carol:carol-secret)
 	t_jq "...carol (no grant) is refused by the policy, not let through" \
 		'(.ok | not) and (.detail | test("multi-factor"))' "$r"
+	kill -TERM $slow_pid 2>/dev/null
 	wait $slow_pid
 	t_jq "the unprivileged slow clients were all hung up on at once" \
 		'.held_at_end == 0 and .opened >= 1000 and .median_lifetime < 0.5' \
@@ -297,7 +311,7 @@ case_starvation() {
 
 # a source grant opens the policed ports at XDP under default = deny
 case_default_deny() {
-	local G
+	local G t0
 	agent
 	reload yes deny
 	G=198.18.5.30
@@ -305,9 +319,10 @@ case_default_deny() {
 	t_refute "default = deny: an unlisted source cannot reach 993" probe $G $SRV4 993
 	t_check "POST /v1/grants for a source: 201" test "$(api -H "Authorization: Bearer $TOKEN" \
 		-X POST -d '{"source":"198.18.5.30","ttl":"3s"}' http://127.0.0.1:9744/v1/grants)" = 201
+	t0=$(date +%s%N)
 	t_check "the granted source reaches 993 at XDP" probe $G $SRV4 993
 	t_check "and logs in without a user grant" ok_login $G imaps bob:bob-secret
-	sleep 3.2
+	sleep_past "$t0" 3.2
 	t_refute "when the grant expires the source is dropped again" probe $G $SRV4 993
 	t_check "imapguard_grants_active is exported" sh -c \
 		"ip netns exec $NS_S curl -s http://127.0.0.1:9743/metrics | grep -q '^imapguard_grants_active{kind=\"user\"}'"
@@ -317,8 +332,7 @@ case_default_deny() {
 case_auth_removed() {
 	agent
 	sed -i '/^\[auth\]/,/^\[agent\]/{/^\[agent\]/!d}' "$CONF"
-	kill -HUP $AG
-	sleep 0.5
+	hup
 	t_check "[auth] removed by a reload: Dovecot's key still works until the restart" sh -c \
 		"[ \"\$(ip netns exec $NS_S curl -s -o /dev/null -w '%{http_code}' -H 'X-API-Key: $KEY' \
 		  -H 'Content-Type: application/json' -d '{\"login\":\"x\",\"remote\":\"198.18.5.99\"}' \
