@@ -147,6 +147,13 @@ if lab_agent "$LAB_DIR/agent.conf" http://127.0.0.1:9743/metrics; then
 		'^imapguard_starttls_passed_total\{port="143"\} [1-9]' "$m"
 	# [auth] plaintext_block: each refused plaintext login is a failed
 	# login of its source; the second (over fail_burst = 1/10m) blocks it
+	# a refused command that is no login (SELECT before TLS) counts for
+	# nothing: two of them from 198.18.66.7 block nobody
+	for i in 1 2; do
+		t_rc 0 "a plaintext SELECT from 198.18.66.7 is refused" \
+			ip netns exec "$NS_C" $PY "$ROOT/tests/lib/starttls_client.py" "$SRV4" 143 raw \
+			--proto imap --src 198.18.66.7 --forbidden "a SELECT INBOX"
+	done
 	for u in erin frank; do
 		runs "plaintext LOGIN of $u from 198.18.66.9 is refused" '^refused' \
 			cli 143 imap-plain --src 198.18.66.9 --user $u --password $u-secret
@@ -157,6 +164,9 @@ if lab_agent "$LAB_DIR/agent.conf" http://127.0.0.1:9743/metrics; then
 	}
 	t_check "plaintext_block: the two refused logins block 198.18.66.9 (origin auth, auth_failures)" \
 		wait_until -t 10 auth_blocked
+	t_jq "...and the refused SELECTs blocked nobody" \
+		'[.blocks[] | select(.prefix | startswith("198.18.66.7"))] | length == 0' \
+		"$(igs block list -j)"
 	t_refute "...whose next connection to 143 is dropped" probe 198.18.66.9 $SRV4 143 --timeout 1
 	t_check "...and the client's own address is not blocked" probe $CLI4 $SRV4 143
 	logged_users() {

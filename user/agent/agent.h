@@ -257,7 +257,9 @@ void authpolicy_stop(struct agent *a);
 
 /*
  * [auth] plaintext_block: count the plaintext login the STARTTLS guard
- * refused (EV, an IG_EV_PLAINTEXT_AUTH event, not of monitor mode) as one
+ * refused (EV, an IG_EV_PLAINTEXT_AUTH event of reason command with an
+ * authentication verb: LOGIN, AUTHENTICATE, USER, PASS, APOP, AUTH; not
+ * of monitor mode) as one
  * failed login of its source prefix and the user it named, and block the
  * source as a failed login would (fail_burst, spray_users). Does nothing
  * when the auth policy is off or the key is no.

@@ -341,6 +341,22 @@ static enum MHD_Result do_report(struct agent *a, struct MHD_Connection *c,
 	return verdict(c, 0, "");
 }
 
+/* Whether EV refused a login (a command that carries or starts one), not
+ * a harmless client's other slip (SELECT before TLS, a long ID line) or
+ * the guard's own loss of track (IG_TLS_R_SEQUENCE). */
+static int plaintext_login(const struct ig_event *ev)
+{
+	static const char *const verbs[] = { "LOGIN", "AUTHENTICATE", "USER",
+					     "PASS",  "APOP",	      "AUTH" };
+
+	if (ev->reason != IG_TLS_R_COMMAND)
+		return 0;
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strncmp(ev->verb, verbs[i], sizeof(ev->verb)))
+			return 1;
+	return 0;
+}
+
 void authpolicy_plaintext(struct agent *a, const struct ig_event *ev)
 {
 	struct ig_prefix addr = { .family = ev->family, .len = ev->family == 4 ? 32 : 128 };
@@ -348,7 +364,8 @@ void authpolicy_plaintext(struct agent *a, const struct ig_event *ev)
 	struct ig_auth_conf conf;
 	uint8_t prefixlen;
 
-	if (!a->auth || ev->type != IG_EV_PLAINTEXT_AUTH || (ev->flags & IG_EV_F_MONITOR))
+	if (!a->auth || ev->type != IG_EV_PLAINTEXT_AUTH || (ev->flags & IG_EV_F_MONITOR) ||
+	    !plaintext_login(ev))
 		return;
 	pthread_mutex_lock(&a->lock);
 	conf = a->pol.auth;
