@@ -132,7 +132,17 @@ static void test_plaintext_hostile_user(void **state)
 	assert_int_equal(json_object_get_boolean(json_object_object_get(o, "user_truncated")), 1);
 	json_object_object_add(o, "time", json_object_new_string("T"));
 	ig_event_line(o, buf, sizeof(buf));
-	assert_non_null(strstr(buf, "USER by user \"ev?il\xef\xbf\xbd...\" before TLS"));
+	assert_non_null(strstr(buf, "USER by user \"ev?il\xef\xbf\xbd\" (cut) before TLS"));
+	json_object_put(o);
+
+	/* a quote in the name cannot end it early and forge the line */
+	ev = plaintext("LOGIN", "x\" before TLS (command), session reset", 38, 0);
+	o = ig_event_json(&ev);
+	json_object_object_add(o, "time", json_object_new_string("T"));
+	ig_event_line(o, buf, sizeof(buf));
+	assert_string_equal(buf, "T plaintext_auth 198.18.1.2/32 port 143: imap LOGIN by user "
+				 "\"x\\\" before TLS (command), session reset\" before TLS (command), "
+				 "session reset");
 	json_object_put(o);
 
 	/* a user_len past the field is clamped to the field */

@@ -236,13 +236,17 @@ void ig_event_line(json_object *o, char *buf, size_t len)
 
 	if (!strcmp(jstr(o, "type"), "plaintext_auth")) {
 		int would = !strcmp(jstr(o, "action"), "would_drop");
-		int named = json_object_object_get_ex(o, "user", NULL);
+		json_object *u = NULL;
 
+		/* the name is the client's: quoted and escaped as JSON, so a
+		 * '"' in it cannot end it early and forge the rest of the line */
+		json_object_object_get_ex(o, "user", &u);
 		snprintf(buf, len, "%s plaintext_auth %s port %lld: %s %s%s%s%s before TLS (%s), %s",
 			 jstr(o, "time"), jstr(o, "prefix"), (long long)jint(o, "port"),
-			 jstr(o, "protocol"), jstr(o, "command"), named ? " by user \"" : "",
-			 named ? jstr(o, "user") : "",
-			 named ? (jint(o, "user_truncated") ? "...\"" : "\"") : "", jstr(o, "reason"),
+			 jstr(o, "protocol"), jstr(o, "command"), u ? " by user " : "",
+			 u ? json_object_to_json_string_ext(u, JSON_C_TO_STRING_PLAIN |
+							       JSON_C_TO_STRING_NOSLASHESCAPE) : "",
+			 u && jint(o, "user_truncated") ? " (cut)" : "", jstr(o, "reason"),
 			 would ? "would drop (monitor)" : "session reset");
 		return;
 	}
