@@ -175,8 +175,10 @@ static __always_inline void ig_emit(__u32 type, __u64 expires_ns, const struct i
 {
 	struct ig_event *ev = bpf_ringbuf_reserve(&ig_events, sizeof(*ev), 0);
 
-	if (!ev)
-		return; /* ring full: the block itself is unaffected */
+	if (!ev) {
+		ig_count(IG_G_EVENTS_LOST); /* ring full: the block itself stands */
+		return;
+	}
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->type = type;
 	ev->time_ns = now;

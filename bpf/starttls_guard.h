@@ -262,8 +262,10 @@ __noinline int ig_tls_event(const struct ig_tls_flow_key *k, const struct ig_tls
 	if (!k || !st)
 		return -1;
 	ev = bpf_ringbuf_reserve(&ig_events, sizeof(*ev), 0);
-	if (!ev)
+	if (!ev) {
+		ig_count(IG_G_EVENTS_LOST);
 		return -1;
+	}
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->type = IG_EV_PLAINTEXT_AUTH;
 	ev->time_ns = bpf_ktime_get_ns();

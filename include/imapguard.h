@@ -113,9 +113,9 @@
 	SIZE(ig_meta_iface, 32) OFF(ig_meta_iface, ifindex, 0)                 \
 	OFF(ig_meta_iface, mode, 4) OFF(ig_meta_iface, multiprog, 8)           \
 	OFF(ig_meta_iface, name, 16)                                           \
-	VAL(IG_NR_GLOBALS, 4) VAL(IG_NR_VERDICTS, 3) VAL(IG_NR_REASONS, 9)     \
+	VAL(IG_NR_GLOBALS, 5) VAL(IG_NR_VERDICTS, 3) VAL(IG_NR_REASONS, 9)     \
 	VAL(IG_NR_PORT_EXTRAS, 11) VAL(IG_PORT_SLOTS, 64)                       \
-	VAL(IG_NR_STATS, 2476) VAL(IG_SUMCNT_ENTRIES, 2097154)
+	VAL(IG_NR_STATS, 2477) VAL(IG_SUMCNT_ENTRIES, 2097154)
 
 /* Policy limits. */
 #define IG_MAX_PORTS 32		/* policed ports in one policy */
@@ -226,7 +226,10 @@ enum ig_attach {
 	X(BLOCK_TIMER_FAILED, "block_timer_failures",                          \
 	  "automatic blocks the kernel could not arm an expiry timer for "     \
 	  "(bpf_timer_init -ENOMEM in softirq); they lapse on time, and the "   \
-	  "agent's sweep removes them")
+	  "agent's sweep removes them")                                       \
+	X(EVENTS_LOST, "events_lost",                                          \
+	  "events the kernel could not put on the full ring buffer (ig_events): " \
+	  "the block or the refusal itself stands, its report is lost")
 
 #define IG__ENUM_REASON(name, label, help) IG_REASON_##name,
 #define IG__ENUM_VERDICT(name, label) IG_VERDICT_##name,
