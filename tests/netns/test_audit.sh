@@ -435,6 +435,23 @@ case_guarded() {
 		t_jq "[$src] the server still offers plaintext auth on 143: that finding stays" \
 			'.listeners[] | select(.port == 143) | .findings | index("plaintext-auth-offered")' "$out"
 	done
+	# the same policy in monitor mode enforces nothing: no port is guarded
+	sed 's/^\[general\]$/[general]\nmode = monitor/' "$LAB_DIR/guarded.conf" >"$LAB_DIR/monitor.conf"
+	t_rc 0 "apply the same policy with mode = monitor" igs apply "$LAB_DIR/monitor.conf"
+	for src in loaded file; do
+		if [ $src = loaded ]; then
+			t_rc 3 "[$src, monitor] the audit: exit 3" igs audit -j "${COMMON[@]}" --ports 143,110,587
+		else
+			t_rc 3 "[$src, monitor] the audit: exit 3" igs audit -j "${COMMON[@]}" \
+				--ports 143,110,587 --policy "$LAB_DIR/monitor.conf"
+		fi
+		out=$T_OUT
+		t_jq "[$src, monitor] no port is reported guarded" \
+			'[.findings[] | select(.id == "starttls-guarded")] == []' "$out"
+		t_jq "[$src, monitor] 143 and 587 are port-not-policed: monitor enforces nothing" \
+			'[.findings[] | select(.id == "port-not-policed" and (.port == 143 or .port == 587) and
+			(.detail | test("mode = monitor")))] | length == 2' "$out"
+	done
 	t_rc 0 "unload" igs unload
 }
 

@@ -51,6 +51,7 @@ static uint64_t policy_copy(struct agent *a, struct ig_audit_policy *ap)
 	pthread_mutex_lock(&a->lock);
 	ap->loaded = 1;
 	ap->default_deny = a->pol.default_deny;
+	ap->monitor = a->pol.monitor;
 	for (int i = 0; i < a->pol.n_ports && i < IG_MAX_PORTS; i++) {
 		ap->ports[i].port = a->pol.ports[i].port;
 		ap->ports[i].action = a->pol.ports[i].action;

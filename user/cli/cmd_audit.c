@@ -48,6 +48,7 @@ static int read_policy(struct cli *cli, const struct audit_args *a,
 			return rc;
 		ap->loaded = 1;
 		ap->default_deny = pol.default_deny;
+		ap->monitor = pol.monitor;
 		for (int i = 0; i < pol.n_ports && i < IG_MAX_PORTS; i++) {
 			ap->ports[i].port = pol.ports[i].port;
 			ap->ports[i].action = pol.ports[i].action;
@@ -71,6 +72,7 @@ static int read_policy(struct cli *cli, const struct audit_args *a,
 
 	ap->loaded = 1;
 	ap->default_deny = !!(s->flags & IG_SLOT_DEFAULT_DENY);
+	ap->monitor = !!(s->flags & IG_SLOT_MONITOR);
 	for (int i = 0; i < s->nports && i < IG_MAX_PORTS; i++) {
 		ap->ports[i].port = s->ports[i].port;
 		ap->ports[i].action = s->ports[i].action;

@@ -299,6 +299,11 @@ static int judge_exposure(struct ig_audit *a, int li, const struct ig_audit_opts
 					       pol->loaded ? "no [port %u] in the policy" :
 							     "imapguard is not loaded (port %u)",
 					       l->port);
+	/* monitor mode enforces nothing: neither a drop nor the guard holds */
+	if (pol->monitor)
+		return err ? err : add_finding(a, F_PORT_NOT_POLICED, li, l->port,
+					       "[port %u] is in a policy of mode = monitor, which "
+					       "enforces nothing", l->port);
 	if (pol->ports[i].action == IG_ACT_ALLOW && !pol->default_deny)
 		err = err ? err : add_finding(a, F_OPEN_TO_ALL, li, l->port,
 					      "[port %u] action = allow with default = allow",

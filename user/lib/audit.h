@@ -41,6 +41,7 @@ int ig_audit_ports_parse(const char *list, uint16_t *ports, size_t max);
 struct ig_audit_policy {
 	int loaded;	  /* 0: none loaded: nothing is policed */
 	int default_deny; /* default = deny */
+	int monitor;	  /* mode = monitor: the policy reports, enforces nothing */
 	int nports;
 	struct {
 		uint16_t port;	   /* host order */
