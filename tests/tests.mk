@@ -20,7 +20,7 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/lib/cmocka_case.o 
 	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -lcmocka -Wl,--wrap=_cmocka_run_group_tests -o $@
 
 $(BUILD)/tests/bpf/%: $(BUILD)/tests/bpf/%.o $(TEST_LIB_OBJ) $(LIB)
-	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $^ $(LDLIBS) $(TEST_WRAP) -o $@
 
 # helpers of the static tests (the policy key table, for test_man.sh)
 STATIC_BIN := $(patsubst tests/static/%.c,$(BUILD)/tests/static/%,$(wildcard tests/static/*.c))
@@ -161,3 +161,7 @@ $(BUILD)/tests/bpf/test_starttls.o: TEST_CFLAGS += -I$(BUILD)/tests/bpf -Ibpf
 $(BUILD)/tests/fuzz/fuzz_starttls: tests/fuzz/fuzz_starttls.c bpf/starttls_scan.h
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Ibpf tests/fuzz/fuzz_starttls.c -o $@
+
+# the sweep's races, made deterministic by wrapping what it calls
+$(BUILD)/tests/bpf/test_tls_sweep: TEST_WRAP := -Wl,--wrap=bpf_map_get_next_key \
+	-Wl,--wrap=bpf_map_lookup_and_delete_elem -Wl,--wrap=ig_sockets_foreach

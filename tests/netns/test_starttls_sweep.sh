@@ -14,6 +14,10 @@
 #           on Dovecot logs in over STARTTLS afterwards
 #   orphans flows before or after TLS whose socket is gone (sockops missed
 #           their close) go at the agent's next sweep
+#   churn   100 idle pre-TLS sessions keep their flows through three sweeps
+#           while connections to Dovecot open and close (a probabilistic
+#           form of the torn-walk race: tests/bpf/test_tls_sweep.c stages
+#           it deterministically), and no sweep error is counted
 #   full    without the agent, 1,022 vanished clients fill the table
 #           (max_sources 1,024, with the two quiet sessions): a good client
 #           is refused (fail closed); then `imapguard apply` sweeps,
@@ -169,6 +173,53 @@ wait_until -t 30 flows_are 2 || t_fail "orphans left: $(($(flows) - 2))"
 t_check "the agent swept the orphans (no socket, before and after TLS)" flows_are 2
 t_match "the agent logged them as closed unseen" '"starttls_swept".*removed 2 of 4 .*2 closed unseen' \
 	"$(grep starttls_swept "$LAB_DIR/agent.log")"
+
+# --- churn: live sessions keep their flows while connections close under
+# the sweeps (a walk of the table that restarts meets flows twice; the
+# deterministic form of this race is tests/bpf/test_tls_sweep.c)
+HOLD=100
+ip netns exec "$NS_C" $PY -c '
+import os, socket, struct, time
+held = []
+for i in range('$HOLD'):
+    # nothing sent: the reset below is its third packet, which the
+    # vanish table lets through
+    held.append(socket.create_connection(("'"$SRV4"'", 1143), 5))
+print("held", flush=True)
+for _ in range(9000):
+    if os.path.exists("'"$LAB_DIR/churned"'"): break
+    time.sleep(0.1)
+for s in held: # a reset: the never-accepted server socket closes at once
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+print("closed", flush=True)
+time.sleep(900)' >"$LAB_DIR/churn_held.out" 2>&1 &
+LAB_PIDS+=($!)
+wait_until -t 60 grep -q held "$LAB_DIR/churn_held.out" || t_fail "$HOLD idle sessions open"
+wait_until flows_are $((HOLD + 2)) || t_fail "flows: $(flows)"
+e0=$(ip netns exec "$NS_S" curl -s http://127.0.0.1:9744/metrics |
+	awk '/^imapguard_starttls_sweep_errors_total /{print $2}')
+# three sweeps (5 s apart) while connections to Dovecot open and close
+ip netns exec "$NS_C" $PY -c '
+import socket, time
+end, n = time.monotonic() + 16, 0
+while time.monotonic() < end and n < 20000:
+    try:
+        s = socket.create_connection(("'"$SRV4"'", 143), 2)
+        s.recv(100); s.close(); n += 1
+    except OSError:
+        time.sleep(0.05)
+print("churned", n, flush=True)' >"$LAB_DIR/churn.out" 2>&1
+t_match "connections to Dovecot opened and closed during the sweeps" '^churned [1-9]' \
+	"$(cat "$LAB_DIR/churn.out")"
+wait_until flows_are $((HOLD + 2))
+t_check "every idle session's flow stayed through the sweeps ($(flows) of $((HOLD + 2)))" \
+	flows_are $((HOLD + 2))
+m=$(ip netns exec "$NS_S" curl -s http://127.0.0.1:9744/metrics)
+t_match "metrics: imapguard_starttls_sweep_errors_total did not move" \
+	"^imapguard_starttls_sweep_errors_total ${e0:-x}\$" "$m"
+touch "$LAB_DIR/churned"
+wait_until -t 30 flows_are 2 || t_fail "the idle sessions' flows left at their reset: $(flows)"
 
 # --- full: without the agent, vanished clients fill the table (beside the
 # two quiet sessions)

@@ -97,6 +97,9 @@ struct agent {
 	pthread_mutex_t lock;
 	uint64_t reloads, reload_failures;
 	uint64_t state_writes, state_write_failures;
+	/* STARTTLS flow sweeps that failed, and flows one kept because it
+	 * could not tell whether their connection was gone */
+	uint64_t tls_sweep_errors;
 	uint64_t state_corrupt; /* state files found corrupt and set aside */
 	long state_entries;	/* entries in the state file on disk (main thread) */
 	uint64_t events[4]; /* by enum ig_event_type */

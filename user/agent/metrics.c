@@ -354,6 +354,10 @@ static void render(struct agent *a, struct sbuf *b)
 	       a->state_writes);
 	scalar(b, "imapguard_state_write_failures_total", "counter",
 	       "Durable state writes that failed.", a->state_write_failures);
+	scalar(b, "imapguard_starttls_sweep_errors_total", "counter",
+	       "STARTTLS guard flow sweeps that failed, and flows a sweep kept because it could "
+	       "not tell whether their connection was gone.",
+	       a->tls_sweep_errors);
 	scalar(b, "imapguard_state_corrupt_total", "counter",
 	       "State files found truncated or foreign at start: kept aside, nothing restored "
 	       "from them.", ld(&a->state_corrupt));

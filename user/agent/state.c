@@ -698,10 +698,22 @@ void sweep_tls_flows(struct agent *a)
 		      "violated whose client never sent again, %u closed unseen "
 		      "(imapguard_starttls_swept_total)",
 		      r.violated + r.orphaned, r.flows, r.violated, r.orphaned);
+	if (err || r.unconfirmed) {
+		pthread_mutex_lock(&a->lock);
+		a->tls_sweep_errors += (err ? 1 : 0) + r.unconfirmed;
+		pthread_mutex_unlock(&a->lock);
+	}
+	if (r.unconfirmed)
+		jlogf("warning", "starttls_sweep_unconfirmed",
+		      "kept %u STARTTLS guard flows whose connection the socket dump missed: "
+		      "the exact lookup of their socket failed, so they may be live sessions' "
+		      "(imapguard_starttls_sweep_errors_total)",
+		      r.unconfirmed);
 	if (err && err != a->tls_sweep_err)
 		jlogf("warning", "starttls_sweep_failed",
 		      "cannot sweep the STARTTLS guard's flows: %s; flows whose connection "
-		      "is gone stay, and a full table refuses new ones (fail closed)",
+		      "is gone stay, and a full table refuses new ones (fail closed); every "
+		      "failed sweep counts in imapguard_starttls_sweep_errors_total",
 		      strerror(-err));
 	else if (!err && a->tls_sweep_err)
 		jlogf("info", "starttls_sweep_failed", "the STARTTLS guard's flows are swept again");

@@ -323,6 +323,10 @@ static void sweep_tls_flows(struct ig_handle *h)
 	else if (r.violated || r.orphaned)
 		ig_info("removed %u STARTTLS guard flows whose connection was gone",
 			r.violated + r.orphaned);
+	if (r.unconfirmed)
+		ig_warn("kept %u STARTTLS guard flows: cannot tell whether their connection "
+			"is gone (the exact socket lookup failed)",
+			r.unconfirmed);
 }
 
 int ig_apply(const struct ig_policy *pol, const char *pin, struct ig_apply_report *rep)

@@ -73,6 +73,41 @@ static int on_sock(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* A dump's NLMSG_DONE carries the dump's error in its payload (an int,
+ * e.g. -ENOBUFS or -EINTR when the kernel gave up midway); libmnl's
+ * default ends the walk as if it were complete. */
+static int on_done(const struct nlmsghdr *nlh, void *data)
+{
+	(void)data;
+	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
+		int err;
+
+		memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
+		if (err < 0) {
+			errno = -err;
+			return MNL_CB_ERROR;
+		}
+	}
+	return MNL_CB_STOP;
+}
+
+/* As libmnl's own NLMSG_ERROR handler, which a control array with an
+ * NLMSG_DONE entry replaces: an ack ends the talk, an error fails it. */
+static int on_error(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+	(void)data;
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e))) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	if (!e->error)
+		return MNL_CB_STOP;
+	errno = e->error < 0 ? -e->error : e->error;
+	return MNL_CB_ERROR;
+}
+
 /* One request about sockets in STATES (TCPF_* bits) and its answers, each
  * passed to cb (NULL: just the ack). */
 static int talk_states(struct mnl_socket *nl, uint16_t type, uint16_t flags, uint8_t family,
@@ -99,10 +134,14 @@ static int talk_states(struct mnl_socket *nl, uint16_t type, uint16_t flags, uin
 		return -errno;
 	portid = mnl_socket_get_portid(nl);
 	do {
+		/* entries past NLMSG_DONE keep libmnl's defaults; those before it
+		 * are ignored when NULL (NLMSG_NOOP) */
+		mnl_cb_t ctl[NLMSG_DONE + 1] = { [NLMSG_ERROR] = on_error, [NLMSG_DONE] = on_done };
+
 		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
 		if (n < 0)
 			return -errno;
-		rc = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
+		rc = mnl_cb_run2(buf, (size_t)n, seq, portid, cb, data, ctl, NLMSG_DONE + 1);
 	} while (rc > MNL_CB_STOP);
 	return rc < 0 ? -errno : 0;
 }
@@ -258,4 +297,50 @@ int ig_sockets_foreach(uint8_t family, uint32_t states, ig_socket_fn fn, void *d
 				  on_walk, &w);
 	mnl_socket_close(nl);
 	return err;
+}
+
+struct exact {
+	const struct inet_diag_sockid *id;
+	uint32_t states;
+	int found;
+};
+
+static int on_exact(const struct nlmsghdr *nlh, void *data)
+{
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	struct exact *x = data;
+
+	/* the kernel's lookup falls back to a listener of the local port:
+	 * only the connection's own 4-tuple, in one of the states, counts */
+	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(*m) && m->idiag_state < 32 &&
+	    (x->states & (1u << m->idiag_state)) && m->id.idiag_sport == x->id->idiag_sport &&
+	    m->id.idiag_dport == x->id->idiag_dport &&
+	    !memcmp(m->id.idiag_src, x->id->idiag_src, sizeof(m->id.idiag_src)) &&
+	    !memcmp(m->id.idiag_dst, x->id->idiag_dst, sizeof(m->id.idiag_dst)))
+		x->found = 1;
+	return MNL_CB_OK;
+}
+
+int ig_socket_lookup(uint8_t family, const struct inet_diag_sockid *id, uint32_t states)
+{
+	const struct timeval tmo = { .tv_sec = 1 };
+	struct inet_diag_sockid q = *id;
+	struct exact x = { .id = id, .states = states };
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_SOCK_DIAG);
+	int err;
+
+	if (!nl)
+		return -errno;
+	q.idiag_cookie[0] = q.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	/* one answer and the ack (no NLMSG_DONE); never wait on the kernel long */
+	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)) ||
+	    mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		err = -errno;
+	else
+		err = talk_states(nl, SOCK_DIAG_BY_FAMILY, NLM_F_ACK, family, states, &q, on_exact,
+				  &x);
+	mnl_socket_close(nl);
+	if (err)
+		return err;
+	return x.found ? 0 : -ENOENT;
 }

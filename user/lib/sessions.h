@@ -39,9 +39,25 @@ typedef void (*ig_socket_fn)(const struct inet_diag_msg *m, void *data);
 /* Every TCP socket of this network namespace in family (AF_INET or
  * AF_INET6; an IPv4 peer of a dual-stack socket is in AF_INET6, as
  * ::ffff:a.b.c.d) whose state is one of STATES (a mask of 1 << TCP_*),
- * each passed to fn: one NETLINK_SOCK_DIAG dump. A socket that exists
- * throughout the walk is passed. Returns 0, or -errno of the netlink talk
- * (then the walk is incomplete). */
+ * each passed to fn: one NETLINK_SOCK_DIAG dump. A dump is no snapshot:
+ * the kernel resumes each part by position in a hash bucket, so a socket
+ * closing meanwhile can make it skip one that lives throughout (confirm an
+ * absence with ig_socket_lookup). Returns 0, or -errno of the netlink talk
+ * or of the dump's end (then the walk is incomplete). */
 int ig_sockets_foreach(uint8_t family, uint32_t states, ig_socket_fn fn, void *data);
+
+struct inet_diag_sockid;
+/*
+ * Is there a TCP socket of this network namespace with exactly the
+ * 4-tuple id (idiag_src/idiag_sport its local end, idiag_dst/idiag_dport
+ * its peer; ports in network byte order; addresses as family, AF_INET in
+ * the first 4 bytes) in one of STATES (a mask of 1 << TCP_*)? One exact
+ * NETLINK_SOCK_DIAG lookup (no NLM_F_DUMP, so unlike a dump it cannot skip
+ * a socket that exists throughout; the cookie is ignored). Returns 0 when
+ * there is, -ENOENT when there is none (or only a socket in another state,
+ * or the listener the kernel's lookup falls back to), or another -errno
+ * (then nothing can be told: e.g. -EAGAIN after 1 s without an answer).
+ */
+int ig_socket_lookup(uint8_t family, const struct inet_diag_sockid *id, uint32_t states);
 
 #endif

@@ -36,13 +36,25 @@ static int key_cmp(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct ig_tls_flow_key));
 }
 
-/* Every flow of the table, sorted by key. 0, -ENOMEM, or -errno. */
-static int read_flows(int fd, struct flow_set *s)
+/* Every flow of the table, sorted by key, each once. A hash map's walk
+ * restarts from its first entry when the key it resumes from was deleted
+ * meanwhile (a connection closed), so it may meet flows twice and never
+ * end while connections churn: it stops after max_entries + 1 keys, and
+ * *torn says it met a key twice or read more keys than the table holds.
+ * 0, -ENOMEM, or -errno. */
+static int read_flows(int fd, struct flow_set *s, int *torn)
 {
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info), walked = 0;
 	struct ig_tls_flow_key k, next;
 	void *prev = NULL;
+	size_t out = 0;
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+	*torn = 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	while (walked <= info.max_entries && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		walked++;
 		if (s->n == s->cap) {
 			size_t cap = s->cap ? s->cap * 2 : 64;
 			struct seen_flow *g = realloc(s->f, cap * sizeof(*g));
@@ -59,9 +71,19 @@ static int read_flows(int fd, struct flow_set *s)
 		if (bpf_map_lookup_elem(fd, &k, &s->f[s->n].val) == 0)
 			s->n++; /* else gone meanwhile: nothing to judge */
 	}
-	if (errno != ENOENT)
+	if (walked > info.max_entries)
+		*torn = 1;
+	else if (errno != ENOENT)
 		return -errno;
 	qsort(s->f, s->n, sizeof(*s->f), key_cmp);
+	for (size_t i = 0; i < s->n; i++) {
+		if (out && !key_cmp(&s->f[out - 1].key, &s->f[i].key)) {
+			*torn = 1; /* the walk restarted: this flow again */
+			continue;
+		}
+		s->f[out++] = s->f[i];
+	}
+	s->n = out;
 	return 0;
 }
 
@@ -112,21 +134,73 @@ static int due(const struct seen_flow *f, uint64_t now)
 	return f->val.violated_ns + IG_TLS_SWEEP_GRACE_NS <= now;
 }
 
+/* Is the connection of flow key k gone? The exact lookup of its server
+ * socket (local end: the flow's daddr/dport; peer: saddr/sport): an IPv4
+ * flow in AF_INET and, for a dual-stack socket, in AF_INET6 as
+ * ::ffff:a.b.c.d. 1: no form found it; 0: a socket has it; -errno: one
+ * form could not be asked, so nothing can be told. */
+static int gone(const struct ig_tls_flow_key *k)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	struct inet_diag_sockid v4 = { .idiag_sport = htons(k->dport),
+				       .idiag_dport = htons(k->sport) },
+				v6 = v4;
+	int rc;
+
+	if (k->family == 4) {
+		memcpy(v4.idiag_src, k->daddr, 4);
+		memcpy(v4.idiag_dst, k->saddr, 4);
+		rc = ig_socket_lookup(AF_INET, &v4, SWEEP_STATES);
+		if (rc != -ENOENT)
+			return rc;
+		memcpy(v6.idiag_src, mapped, 12);
+		memcpy((uint8_t *)v6.idiag_src + 12, k->daddr, 4);
+		memcpy(v6.idiag_dst, mapped, 12);
+		memcpy((uint8_t *)v6.idiag_dst + 12, k->saddr, 4);
+	} else {
+		memcpy(v6.idiag_src, k->daddr, 16);
+		memcpy(v6.idiag_dst, k->saddr, 16);
+	}
+	rc = ig_socket_lookup(AF_INET6, &v6, SWEEP_STATES);
+	return rc == -ENOENT ? 1 : rc;
+}
+
+/* Remove flow f, whose connection is gone, unless its value moved since
+ * it was read (a new connection of the same 4-tuple registered it, or the
+ * data plane changed it): the removal and the check are one step
+ * (lookup-and-delete), and a moved value is put back unless sockops
+ * registered the 4-tuple again meanwhile. 1: removed; 0: left. */
+static int remove_flow(int fd, const struct seen_flow *f)
+{
+	struct ig_tls_flow cur;
+
+	if (bpf_map_lookup_and_delete_elem(fd, &f->key, &cur))
+		return 0; /* gone meanwhile */
+	if (!memcmp(&cur, &f->val, sizeof(cur)))
+		return 1;
+	bpf_map_update_elem(fd, &f->key, &cur, BPF_NOEXIST);
+	return 0;
+}
+
 int ig_tls_sweep(struct ig_handle *h, uint64_t now, struct ig_tls_sweep_report *r)
 {
-	int fd = h->fd[IG_M_TLS_FLOWS], err;
+	int fd = h->fd[IG_M_TLS_FLOWS], err, torn;
 	uint64_t swept[IG_PORT_SLOTS] = { 0 };
 	struct flow_set s = { 0 };
-	struct ig_tls_flow cur;
 
 	memset(r, 0, sizeof(*r));
 	if (h->meta.netns_ino && h->meta.netns_ino != ig_netns_ino())
 		return -EXDEV; /* its sockets are not ours to see */
-	err = read_flows(fd, &s);
+	err = read_flows(fd, &s, &torn);
 	if (err || !s.n)
 		goto out;
 	r->flows = (uint32_t)s.n;
-	/* after the flows were read: a flow's socket, if alive, is listed */
+	if (torn) {
+		r->torn = 1; /* what it read may not be the table: judge nothing */
+		goto out;
+	}
+	/* after the flows were read: a flow's socket, if alive throughout,
+	 * is listed unless the dump skipped it (checked below) */
 	err = ig_sockets_foreach(AF_INET, SWEEP_STATES, mark_alive, &s);
 	if (!err)
 		err = ig_sockets_foreach(AF_INET6, SWEEP_STATES, mark_alive, &s);
@@ -134,16 +208,15 @@ int ig_tls_sweep(struct ig_handle *h, uint64_t now, struct ig_tls_sweep_report *
 		goto out;
 	for (size_t i = 0; i < s.n; i++) {
 		struct seen_flow *f = &s.f[i];
+		int rc;
 
 		if (f->alive || !due(f, now))
 			continue;
-		/* still the flow that was read: not a new connection of the
-		 * same 4-tuple, nor one the data plane moved meanwhile */
-		if (bpf_map_lookup_elem(fd, &f->key, &cur) ||
-		    memcmp(&cur, &f->val, sizeof(cur)) != 0)
+		rc = gone(&f->key);
+		if (rc < 0)
+			r->unconfirmed++; /* kept: it may be a live session's */
+		if (rc != 1 || !remove_flow(fd, f))
 			continue;
-		if (bpf_map_delete_elem(fd, &f->key))
-			continue; /* gone meanwhile */
 		if (f->val.state == IG_TLS_FLOW_VIOLATED)
 			r->violated++;
 		else
