@@ -13,8 +13,9 @@
  *  - VIOLATION and STARTED are final;
  *  - a user name is captured only for IMAP LOGIN and POP3 USER or APOP,
  *    at most IG_TLS_USER_MAX bytes; it ends where its argument ends (an
- *    atom at a separator it does not hold, a quoted string at its quote,
- *    a literal after its count: name_ends_at_its_end), and depends on no
+ *    atom at SP or a control byte it does not hold, a quoted string at
+ *    its quote, a literal after its count, any of them where cut at
+ *    IG_TLS_USER_MAX: name_ends_at_its_end), and depends on no
  *    byte after the one that completed it: replacing every later byte
  *    (where a password would be) changes nothing. */
 #include <stdint.h>
@@ -44,24 +45,29 @@ static uint32_t next(uint32_t *r)
 
 /*
  * The name ended with byte C, read in FIELD: at its argument's own end,
- * so it holds nothing of the next one (the password). An atom ends at SP,
- * CR or LF and holds none; a quoted string at its closing quote (or the
- * line's end) and holds no CR or LF; a literal after its count.
+ * so it holds nothing of the next one (the password). An atom ends at SP
+ * or a control byte (CR, LF, tab, ...) and holds none; a quoted string at
+ * its closing quote, or at the line's end, which leaves no name; a literal
+ * after its count. A name cut at IG_TLS_USER_MAX bytes ends where it was
+ * cut, whatever the byte.
  */
 static void name_ends_at_its_end(const struct ig_tls_scan *s, __u8 field, __u8 c)
 {
-	int sep = c == ' ' || c == '\r' || c == '\n';
+	int ctl = c < 0x20 || c == 0x7f, cut = s->user_trunc;
 
 	for (unsigned int i = 0; i < s->user_len; i++) {
 		__u8 u = s->user[i];
 
-		if ((field == IG_TLS_F_UATOM && (u == ' ' || u == '\r' || u == '\n')) ||
+		if ((field == IG_TLS_F_UATOM && (u == ' ' || u < 0x20 || u == 0x7f)) ||
 		    (field == IG_TLS_F_UQUOTE && (u == '\r' || u == '\n')))
 			abort();
 	}
-	if ((field == IG_TLS_F_UATOM && !sep) ||
-	    (field == IG_TLS_F_UQUOTE && c != '"' && c != '\r' && c != '\n') ||
-	    (field == IG_TLS_F_ULIT && s->literal) || (field == IG_TLS_F_ARGS && s->user_len))
+	if (cut && s->user_len != IG_TLS_USER_MAX)
+		abort();
+	if ((field == IG_TLS_F_UATOM && c != ' ' && !ctl && !cut) ||
+	    (field == IG_TLS_F_UQUOTE && c != '"' && c != '\r' && c != '\n' && !cut) ||
+	    (field == IG_TLS_F_UQUOTE && (c == '\r' || c == '\n') && s->user_len) ||
+	    (field == IG_TLS_F_ULIT && s->literal && !cut) || (field == IG_TLS_F_ARGS && s->user_len))
 		abort();
 }
 
