@@ -548,6 +548,7 @@ static void run_races(void)
 struct net_count {
 	uint32_t net_host;
 	int bits, n;
+	uint64_t latest; /* the latest expiry among them (CLOCK_MONOTONIC ns) */
 };
 
 static int count_in(const struct ig_prefix *p, const struct ig_block *b, void *arg)
@@ -555,19 +556,32 @@ static int count_in(const struct ig_prefix *p, const struct ig_block *b, void *a
 	struct net_count *c = arg;
 	uint32_t a;
 
-	(void)b;
 	memcpy(&a, p->addr, 4);
-	c->n += p->family == 4 && (ntohl(a) >> (32 - c->bits)) == c->net_host >> (32 - c->bits);
+	if (p->family == 4 && (ntohl(a) >> (32 - c->bits)) == c->net_host >> (32 - c->bits)) {
+		c->n++;
+		if (b->expires_ns > c->latest)
+			c->latest = b->expires_ns;
+	}
 	return 0;
 }
 
 /* Blocks (lapsed or not) in net_host/bits, in either home. */
 static int live_blocks_in(uint32_t net_host, int bits)
 {
-	struct net_count c = { net_host, bits, 0 };
+	struct net_count c = { net_host, bits, 0, 0 };
 
 	ig_block_foreach(&env.h, count_in, &c);
 	return c.n;
+}
+
+/* Whether every block in net_host/bits lapsed at least 2 s ago (the
+ * kernel's timers for them, if armed, have had their chance) */
+static int all_lapsed_in(uint32_t net_host, int bits)
+{
+	struct net_count c = { net_host, bits, 0, 0 };
+
+	ig_block_foreach(&env.h, count_in, &c);
+	return c.latest + 2000000000ull < ig_mono_ns();
 }
 
 static int show_block(const struct ig_prefix *p, const struct ig_block *b, void *arg)
@@ -649,29 +663,36 @@ static void run_kernel(void)
 
 	r.stop = &stop;
 	pthread_create(&t, NULL, timer_racer, &r);
-	/* the blocks last BLOCK_S; the timers fire in softirq context, which a
-	 * loaded machine defers to ksoftirqd for seconds: wait up to 15 s more
-	 * (the loop ends as soon as only the blocks the kernel could not arm a
-	 * timer for are left; see ig_arm_timer) */
+	/* the blocks last BLOCK_S (twice that for the replaced one); the
+	 * timers fire in softirq context, which a loaded machine defers to
+	 * ksoftirqd for seconds: wait up to 20 s more, until no more than the
+	 * timer failures the kernel counted are left and all of those lapsed
+	 * 2 s ago (see ig_arm_timer). It counts failures, not blocks: a block
+	 * can fail more than once (each connection over the burst tries). */
 	left = live_blocks_in(0x7f002000u, 20);
-	for (int i = 0; i < (BLOCK_S + 15) * 10 && left > (int)unarmed; i++) {
+	for (int i = 0; i < (2 * BLOCK_S + 20) * 10; i++) {
 		usleep(100000);
 		left = live_blocks_in(0x7f002000u, 20);
 		unarmed = global_stat(IG_G_BLOCK_TIMER_FAILED) - unarmed0;
+		if (left == 0 || (left <= (int)unarmed && all_lapsed_in(0x7f002000u, 20)))
+			break;
 	}
 	stop = 1;
 	pthread_join(t, NULL);
-	tap(left == (int)unarmed,
-	    "the kernel's timers removed all %d but the %llu it counted as unarmed (left: %d)",
-	    KBLOCKS, (unsigned long long)unarmed, left);
-	if (left != (int)unarmed)
+	tap(left <= (int)unarmed,
+	    "the kernel's timers removed all %d but some of the %llu timer failures it counted "
+	    "(left: %d)", KBLOCKS, (unsigned long long)unarmed, left);
+	if (left > (int)unarmed)
 		ig_block_foreach(&env.h, show_block, NULL);
-	/* what the agent's sweep does with them (sweep_blocks) */
+	/* what the agent's sweep does with them (sweep_blocks); a late timer
+	 * deleting under the walk can hide a block from one pass */
 	{
-		size_t swept = sweep(0);
+		size_t swept = 0;
 
+		for (int k = 0; k < 5 && live_blocks_in(0x7f002000u, 20); k++)
+			swept += sweep(0);
 		tap(live_blocks_in(0x7f002000u, 20) == 0,
-		    "the sweep removed the %d unarmed among %zu lapsed blocks", left, swept);
+		    "the sweep removed the %d unarmed, lapsed blocks (%zu swept)", left, swept);
 	}
 	tap(r.rounds > 0 && r.violations == 0,
 	    "%ld user-space add/del during the expiries: a live block's bit never clear (%ld)",
