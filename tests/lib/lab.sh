@@ -25,7 +25,8 @@ LAB_MORE_NS=() # the namespaces of lab_pair beyond lab_up's own
 
 lab_cleanup() {
 	local p
-	for p in "${LAB_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	# CONT too: a process a test stopped (kill -STOP) would never see its TERM
+	for p in "${LAB_PIDS[@]}"; do kill "$p" 2>/dev/null; kill -CONT "$p" 2>/dev/null; done
 	for p in "${LAB_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	ip netns del "$NS_S" 2>/dev/null
 	ip netns del "$NS_C" 2>/dev/null
