@@ -147,7 +147,12 @@ def smtp_tls(a):
     s.starttls(context=tls_ctx())
     s.ehlo()
     s.login(a.user, a.password)
-    s.quit()
+    try:
+        s.quit()
+    except smtplib.SMTPServerDisconnected:
+        # the test's relay is down: after 235 Dovecot answers 421 and
+        # closes, sometimes before our QUIT is read (dovecot.sh)
+        pass
     print("ok: authenticated over STARTTLS")
     return 0
 
